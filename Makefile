@@ -1,0 +1,51 @@
+# smsgate: `make run` starts a demo gateway, `make test` runs every check CI runs.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+NODE_DIR := tests/interop/node
+
+.PHONY: run test lint typecheck unit deps interop-deps postgres-deps bench clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e '.[dev]'
+	touch $(STAMP)
+
+deps: $(STAMP)
+
+run: $(STAMP)
+	$(BIN)/smsgate serve --demo
+
+# Node peers for interop tests live in the repo's ignored files, installed from package.json.
+interop-deps:
+	@if [ -f $(NODE_DIR)/package.json ]; then \
+	  command -v npm >/dev/null || { echo "npm is required for interop tests"; exit 1; }; \
+	  [ -d $(NODE_DIR)/node_modules ] || npm install --prefix $(NODE_DIR) --no-audit --no-fund --silent; \
+	fi
+
+# The store's tests run against a throwaway PostgreSQL cluster; install the server if missing.
+postgres-deps:
+	@if ! command -v initdb >/dev/null && ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then \
+	  echo "installing PostgreSQL server binaries"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null; \
+	fi
+
+lint: $(STAMP)
+	$(BIN)/ruff check src tests bench examples
+	$(BIN)/ruff format --check src tests bench examples
+
+typecheck: $(STAMP)
+	$(BIN)/mypy src
+
+unit: $(STAMP) interop-deps postgres-deps
+	$(BIN)/pytest
+
+test: lint typecheck unit
+
+bench: $(STAMP)
+	@echo "see bench/RESULTS.md for each benchmark's command"
+
+clean:
+	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,1 @@
+"""Python SDK for the SMS Club-compatible JSON API (smsgate or the hosted service)."""

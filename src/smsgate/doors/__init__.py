@@ -1,0 +1,1 @@
+"""The ways in: wire formats translated onto gateway calls, and nothing else."""

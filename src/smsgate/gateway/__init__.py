@@ -1,0 +1,1 @@
+"""The services every door shares: submit, dispatcher, router, receipts, outbox, accounts."""

@@ -1,0 +1,1 @@
+"""An operator SMSC on SMPP for demos, tests and benchmarks."""

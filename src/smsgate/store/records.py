@@ -1,0 +1,199 @@
+"""The values that cross the store's interface: what the services hand in and get back.
+
+Plain frozen dataclasses, no ORM rows: a service never sees SQLAlchemy.
+Money is always an int of ten-thousandths of the account's currency (1.0000 UAH == 10_000).
+Times are float seconds since the Unix epoch (UTC).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from smsgate.domain.status import PartState, Status
+
+
+@dataclass(frozen=True, slots=True)
+class AccountRecord:
+    id: int
+    login: str
+    currency: str
+    rate_limit: float  # requests per second; 0 means unlimited
+    max_binds: int  # SMPP binds at once
+    active: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Credentials:
+    """What authentication needs for a login: the account and its secrets' hashes."""
+
+    account: AccountRecord
+    password_hash: str | None  # HTTP/XML gateway password
+    smpp_password_hash: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Balance:
+    currency: str
+    balance: int  # spendable
+    reserved: int  # held for parts not yet submitted
+    charged: int  # spent on parts the operator accepted
+    credit: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class AccountSummary:
+    account: AccountRecord
+    balance: Balance
+    has_token: bool
+    has_smpp_password: bool
+    senders: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Tariff:
+    account_id: int | None  # None: the default plan for every account
+    prefix: str  # international digits; "" matches every number
+    price: int  # per SMS part
+
+
+@dataclass(frozen=True, slots=True)
+class NewPart:
+    id: int
+    seq: int  # 1-based
+    total: int
+    concat_ref: int  # the reference shared by all parts of one message (0..65535)
+    payload: bytes  # encoded segment, without UDH: GSM-7 unpacked septets or UTF-16BE
+
+
+@dataclass(frozen=True, slots=True)
+class NewMessage:
+    id: int
+    account_id: int
+    sender: str
+    phone: str  # international digits, no '+'
+    text: str
+    data_coding: int  # 0 GSM-7, 8 UCS-2
+    price_per_part: int
+    parts: tuple[NewPart, ...]
+    created_at: float
+    expires_at: float
+    door: str  # "json", "http", "xml", "smpp"
+    dedupe_key: bytes  # same account + phone + text -> same key
+    integration_id: str | None = None
+    # Other ids that name this message (one per submit_sm of a multipart SMPP submit); every
+    # one of them answers status queries for the whole message.
+    alias_ids: tuple[int, ...] = ()
+    # SMPP door: the ids whose submit_sm asked for a delivery receipt.
+    receipt_ids: tuple[int, ...] = ()
+
+    @property
+    def cost(self) -> int:
+        return self.price_per_part * len(self.parts)
+
+
+@dataclass(frozen=True, slots=True)
+class RateLimit:
+    rate: float  # tokens per second
+    burst: float  # bucket size
+
+
+@dataclass(frozen=True, slots=True)
+class AcceptRequest:
+    """One request of one account: the rate-limit token is taken once for the whole request,
+    then each message is deduplicated and paid for in order, all in one transaction."""
+
+    account_id: int
+    now: float
+    messages: tuple[NewMessage, ...]
+    rate_limit: RateLimit | None = None
+    dedupe_window: float = 120.0
+
+
+class Outcome(StrEnum):
+    ACCEPTED = "accepted"
+    DUPLICATE = "duplicate"  # same account + phone + text within the dedupe window
+    NO_MONEY = "no_money"  # balance does not cover the message's parts
+
+
+@dataclass(frozen=True, slots=True)
+class AcceptResult:
+    # Set when the request was refused by the rate limit; then nothing was stored.
+    retry_after: float | None
+    outcomes: tuple[Outcome, ...] = ()  # aligned with AcceptRequest.messages
+
+
+@dataclass(frozen=True, slots=True)
+class ClaimedPart:
+    """A part a node has claimed to submit, with everything submit_sm needs."""
+
+    part_id: int
+    message_id: int
+    account_id: int
+    sender: str
+    phone: str
+    data_coding: int
+    seq: int
+    total: int
+    concat_ref: int
+    payload: bytes
+    attempts: int
+    expires_at: float
+    want_receipt: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class SubmitDone:
+    part_id: int
+    connector: str
+    operator_id: str
+    at: float
+
+
+@dataclass(frozen=True, slots=True)
+class SubmitFailed:
+    part_id: int
+    state: PartState  # a final state: REJECTD or UNDELIV
+    error: int  # SMPP command_status or network error code
+    at: float
+
+
+@dataclass(frozen=True, slots=True)
+class OperatorReceipt:
+    connector: str
+    operator_id: str
+    state: PartState
+    error: int
+    at: float
+
+
+@dataclass(frozen=True, slots=True)
+class MessageView:
+    id: int
+    account_id: int
+    status: Status
+    phone: str
+    sender: str
+    created_at: float
+    done_at: float | None
+    error: int
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxItem:
+    """A status change to tell a customer: today an SMPP delivery receipt for one id."""
+
+    id: int
+    account_id: int
+    message_id: int
+    pdu_id: int  # the id the customer's submit_sm_resp carried
+    status: Status
+    error: int
+    phone: str
+    sender: str
+    text: str
+    parts: int
+    submitted_at: float
+    done_at: float
+    attempts: int = 0
+    extra: dict[str, str] = field(default_factory=dict)
