@@ -1,0 +1,79 @@
+"""Gather many small store writes into one call: items added within a few milliseconds (or up to
+`max_items`) are flushed together, and every adder can await its item's flush.
+
+The dispatcher and the receipt path write hundreds of rows a second one at a time; one
+transaction per batch instead of per row is what makes SQLite and PostgreSQL keep up.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Generic, TypeVar
+
+T = TypeVar("T")
+log = logging.getLogger(__name__)
+
+
+class Batcher(Generic[T]):
+    def __init__(
+        self,
+        flush: Callable[[Sequence[T]], Awaitable[None]],
+        *,
+        max_items: int = 500,
+        max_delay: float = 0.005,
+        name: str = "batch",
+    ) -> None:
+        self._flush = flush
+        self._max_items = max_items
+        self._max_delay = max_delay
+        self._name = name
+        self._items: list[T] = []
+        self._waiters: list[asyncio.Future[None]] = []
+        self._timer: asyncio.TimerHandle | None = None
+        self._running: set[asyncio.Task[None]] = set()
+
+    def add(self, item: T) -> asyncio.Future[None]:
+        """Queue one item; the returned future resolves when its batch is stored (or fails
+        with the store's error)."""
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[None] = loop.create_future()
+        self._items.append(item)
+        self._waiters.append(future)
+        if len(self._items) >= self._max_items:
+            self._start_flush()
+        elif self._timer is None:
+            self._timer = loop.call_later(self._max_delay, self._start_flush)
+        return future
+
+    def _start_flush(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        if not self._items:
+            return
+        items, waiters = self._items, self._waiters
+        self._items, self._waiters = [], []
+        task = asyncio.get_running_loop().create_task(self._run(items, waiters))
+        self._running.add(task)
+        task.add_done_callback(self._running.discard)
+
+    async def _run(self, items: list[T], waiters: list[asyncio.Future[None]]) -> None:
+        try:
+            await self._flush(items)
+        except Exception as exc:  # every waiter learns; the batcher lives on
+            log.exception("%s flush of %d items failed", self._name, len(items))
+            for waiter in waiters:
+                if not waiter.done():
+                    waiter.set_exception(exc)
+            return
+        for waiter in waiters:
+            if not waiter.done():
+                waiter.set_result(None)
+
+    async def drain(self) -> None:
+        """Flush what is queued and wait for every running flush."""
+        self._start_flush()
+        while self._running:
+            await asyncio.gather(*self._running, return_exceptions=True)

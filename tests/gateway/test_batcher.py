@@ -1,0 +1,54 @@
+import asyncio
+from collections.abc import Sequence
+
+import pytest
+
+from smsgate.gateway.batcher import Batcher
+
+
+async def test_items_added_together_are_flushed_in_one_call() -> None:
+    calls: list[list[int]] = []
+
+    async def flush(items: Sequence[int]) -> None:
+        calls.append(list(items))
+
+    batcher = Batcher(flush, max_items=100, max_delay=0.01)
+    await asyncio.wait_for(asyncio.gather(*(batcher.add(i) for i in range(10))), 2)
+    assert calls == [list(range(10))]
+
+
+async def test_a_full_batch_flushes_without_waiting_for_the_timer() -> None:
+    calls: list[int] = []
+
+    async def flush(items: Sequence[int]) -> None:
+        calls.append(len(items))
+
+    batcher = Batcher(flush, max_items=3, max_delay=60)
+    await asyncio.wait_for(asyncio.gather(*(batcher.add(i) for i in range(6))), 2)
+    assert calls == [3, 3]
+
+
+async def test_a_failed_flush_fails_its_waiters_and_the_batcher_lives_on() -> None:
+    fail = True
+
+    async def flush(items: Sequence[int]) -> None:
+        if fail:
+            raise RuntimeError("store down")
+
+    batcher = Batcher(flush, max_items=10, max_delay=0.001)
+    with pytest.raises(RuntimeError):
+        await asyncio.wait_for(batcher.add(1), 2)
+    fail = False
+    await asyncio.wait_for(batcher.add(2), 2)
+
+
+async def test_drain_flushes_what_is_queued() -> None:
+    seen: list[int] = []
+
+    async def flush(items: Sequence[int]) -> None:
+        seen.extend(items)
+
+    batcher = Batcher(flush, max_items=100, max_delay=60)
+    future = batcher.add(7)
+    await asyncio.wait_for(batcher.drain(), 2)
+    assert seen == [7] and future.done()
