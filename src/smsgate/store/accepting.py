@@ -1,0 +1,192 @@
+"""accept() for a whole group-commit batch inside one open write transaction: read what the
+batch needs in a few set queries, decide every request in memory in arrival order (rate limit,
+duplicates, money), then write it all with executemany. A handful of statements per batch,
+whatever its size.
+
+Must not commit or roll back: the caller owns the transaction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import bindparam, func, select
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from smsgate.domain.status import PartState, Status
+from smsgate.store import token_bucket
+from smsgate.store.interface import StoreError
+from smsgate.store.records import AcceptRequest, AcceptResult, Outcome
+from smsgate.store.schema import (
+    accounts,
+    message_aliases,
+    messages,
+    parts,
+    rate_buckets,
+    receipt_requests,
+)
+from smsgate.store.upsert import upsert
+
+_ENROUTE = Status.ENROUTE.value
+_QUEUED = int(PartState.QUEUED)
+
+_debit = (
+    accounts.update()
+    .where(accounts.c.id == bindparam("a_id"))
+    .values(
+        balance=accounts.c.balance - bindparam("a_cost"),
+        reserved=accounts.c.reserved + bindparam("a_cost"),
+    )
+)
+
+
+@dataclass(slots=True)
+class _Account:
+    balance: int
+    bucket: token_bucket.Bucket | None
+    bucket_changed: bool = False
+    spent: int = 0
+
+
+async def accept_batch(
+    conn: AsyncConnection, requests: Sequence[AcceptRequest]
+) -> list[AcceptResult | StoreError]:
+    account_ids = sorted({r.account_id for r in requests})
+    # Locking the accounts first serialises concurrent accepts of one account across nodes
+    # (PostgreSQL), so the duplicate and balance checks below see every earlier commit.
+    rows = await conn.execute(
+        select(accounts.c.id, accounts.c.balance)
+        .where(accounts.c.id.in_(account_ids))
+        .order_by(accounts.c.id)
+        .with_for_update()
+    )
+    state = {row.id: _Account(row.balance, None) for row in rows}
+
+    limited = sorted({r.account_id for r in requests if r.rate_limit is not None} & state.keys())
+    if limited:
+        rows = await conn.execute(
+            select(rate_buckets.c.account_id, rate_buckets.c.tokens, rate_buckets.c.updated_at)
+            .where(rate_buckets.c.account_id.in_(limited))
+            .with_for_update()
+        )
+        for row in rows:
+            state[row.account_id].bucket = token_bucket.Bucket(row.tokens, row.updated_at)
+
+    seen = await _recent_keys(conn, requests)
+
+    results: list[AcceptResult | StoreError] = []
+    message_rows: list[dict[str, object]] = []
+    part_rows: list[dict[str, object]] = []
+    alias_rows: list[dict[str, object]] = []
+    receipt_rows: list[dict[str, object]] = []
+    for request in requests:
+        account = state.get(request.account_id)
+        if account is None:
+            results.append(StoreError(f"unknown account {request.account_id}"))
+            continue
+        if any(m.account_id != request.account_id for m in request.messages):
+            results.append(StoreError("every message of a request must be of its account"))
+            continue
+        limit = request.rate_limit
+        if limit is not None:
+            bucket = account.bucket or token_bucket.full(limit.burst, request.now)
+            taken = token_bucket.take(bucket, request.now, limit.rate, limit.burst)
+            account.bucket, account.bucket_changed = taken.bucket, True
+            if taken.retry_after is not None:
+                results.append(AcceptResult(retry_after=taken.retry_after))
+                continue
+        cutoff = request.now - request.dedupe_window
+        outcomes: list[Outcome] = []
+        for m in request.messages:
+            key = (m.account_id, m.dedupe_key)
+            last = seen.get(key)
+            if last is not None and last >= cutoff:
+                outcomes.append(Outcome.DUPLICATE)
+                continue
+            cost = m.cost
+            if cost > account.balance:
+                outcomes.append(Outcome.NO_MONEY)
+                continue
+            account.balance -= cost
+            account.spent += cost
+            seen[key] = m.created_at if last is None else max(last, m.created_at)
+            outcomes.append(Outcome.ACCEPTED)
+            message_rows.append(
+                {
+                    "id": m.id,
+                    "account_id": m.account_id,
+                    "sender": m.sender,
+                    "phone": m.phone,
+                    "text": m.text,
+                    "data_coding": m.data_coding,
+                    "parts": len(m.parts),
+                    "price_per_part": m.price_per_part,
+                    "status": _ENROUTE,
+                    "door": m.door,
+                    "integration_id": m.integration_id,
+                    "dedupe_key": m.dedupe_key,
+                    "created_at": m.created_at,
+                    "expires_at": m.expires_at,
+                }
+            )
+            for p in m.parts:
+                part_rows.append(
+                    {
+                        "id": p.id,
+                        "message_id": m.id,
+                        "seq": p.seq,
+                        "total": p.total,
+                        "concat_ref": p.concat_ref,
+                        "payload": p.payload,
+                        "state": _QUEUED,
+                        "due_at": request.now,
+                    }
+                )
+            alias_rows.extend({"alias_id": a, "message_id": m.id} for a in m.alias_ids)
+            receipt_rows.extend({"message_id": m.id, "pdu_id": r} for r in m.receipt_ids)
+        results.append(AcceptResult(retry_after=None, outcomes=tuple(outcomes)))
+
+    if message_rows:
+        await conn.execute(messages.insert(), message_rows)
+    if part_rows:
+        await conn.execute(parts.insert(), part_rows)
+    if alias_rows:
+        await conn.execute(message_aliases.insert(), alias_rows)
+    if receipt_rows:
+        await conn.execute(receipt_requests.insert(), receipt_rows)
+    debits = [{"a_id": i, "a_cost": a.spent} for i, a in sorted(state.items()) if a.spent]
+    if debits:
+        await conn.execute(_debit, debits)
+    buckets = [
+        {"account_id": i, "tokens": a.bucket.tokens, "updated_at": a.bucket.updated_at}
+        for i, a in sorted(state.items())
+        if a.bucket_changed and a.bucket is not None
+    ]
+    if buckets:
+        await conn.execute(
+            upsert(conn, rate_buckets, ["account_id"], ["tokens", "updated_at"]), buckets
+        )
+    return results
+
+
+async def _recent_keys(
+    conn: AsyncConnection, requests: Sequence[AcceptRequest]
+) -> dict[tuple[int, bytes], float]:
+    """The newest created_at of each (account, dedupe_key) the batch mentions, within the
+    widest window any of its requests asks for."""
+    keys = {m.dedupe_key for r in requests for m in r.messages}
+    if not keys:
+        return {}
+    accounts_ = sorted({r.account_id for r in requests})
+    cutoff = min(r.now - r.dedupe_window for r in requests)
+    rows = await conn.execute(
+        select(messages.c.account_id, messages.c.dedupe_key, func.max(messages.c.created_at))
+        .where(
+            messages.c.account_id.in_(accounts_),
+            messages.c.dedupe_key.in_(keys),
+            messages.c.created_at >= cutoff,
+        )
+        .group_by(messages.c.account_id, messages.c.dedupe_key)
+    )
+    return {(row[0], bytes(row[1])): row[2] for row in rows}

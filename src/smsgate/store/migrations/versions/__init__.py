@@ -1,0 +1,1 @@
+"""Numbered schema revisions, applied in order by smsgate.store.migrate."""

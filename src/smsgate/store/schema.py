@@ -1,0 +1,209 @@
+"""The tables smsgate keeps, as SQLAlchemy Core metadata: the one description of the data that
+the queries are written against and the migrations are checked against.
+
+No queries and no engine-specific behaviour here; migrations/versions/ creates what this says.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    Double,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    SmallInteger,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    text,
+)
+
+# Named constraints keep migrations reproducible on both engines.
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+        "ck": "ck_%(table_name)s_%(constraint_name)s",
+    }
+)
+
+# Money columns hold ten-thousandths of the account's currency; times are epoch seconds.
+accounts = Table(
+    "accounts",
+    metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True),
+    Column("login", String(64), nullable=False, unique=True),
+    Column("api_token_hash", String(128), nullable=True, unique=True),
+    Column("password_hash", String(256), nullable=True),
+    Column("smpp_password_hash", String(256), nullable=True),
+    Column("currency", String(3), nullable=False),
+    Column("balance", BigInteger, nullable=False, server_default=text("0")),
+    Column("reserved", BigInteger, nullable=False, server_default=text("0")),
+    Column("charged", BigInteger, nullable=False, server_default=text("0")),
+    Column("rate_limit", Double, nullable=False),
+    Column("max_binds", Integer, nullable=False),
+    Column("active", Boolean, nullable=False),
+    Column("created_at", Double, nullable=False),
+)
+
+originators = Table(
+    "originators",
+    metadata,
+    Column("account_id", BigInteger, ForeignKey("accounts.id"), primary_key=True),
+    Column("name", String(32), primary_key=True),
+)
+
+tariffs = Table(
+    "tariffs",
+    metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True),
+    Column("account_id", BigInteger, ForeignKey("accounts.id"), nullable=True),
+    Column("prefix", String(16), nullable=False),
+    Column("price", BigInteger, nullable=False),
+    UniqueConstraint("account_id", "prefix"),
+    # NULLs are distinct in a unique constraint: the default plan needs its own index.
+    Index(
+        "uq_tariffs_default_prefix",
+        "prefix",
+        unique=True,
+        sqlite_where=text("account_id IS NULL"),
+        postgresql_where=text("account_id IS NULL"),
+    ),
+)
+
+# Message ids are chosen by the caller (the id generator), never by the database.
+messages = Table(
+    "messages",
+    metadata,
+    Column("id", BigInteger, primary_key=True, autoincrement=False),
+    Column("account_id", BigInteger, ForeignKey("accounts.id"), nullable=False),
+    Column("sender", String(32), nullable=False),
+    Column("phone", String(20), nullable=False),
+    Column("text", Text, nullable=False),
+    Column("data_coding", SmallInteger, nullable=False),
+    Column("parts", SmallInteger, nullable=False),
+    Column("price_per_part", BigInteger, nullable=False),
+    Column("status", String(7), nullable=False),  # domain.status.Status, folded from parts
+    Column("door", String(8), nullable=False),
+    Column("integration_id", String(64), nullable=True),
+    Column("dedupe_key", LargeBinary, nullable=False),
+    Column("created_at", Double, nullable=False),
+    Column("expires_at", Double, nullable=False),
+    Column("done_at", Double, nullable=True),
+    Column("error", Integer, nullable=False, server_default=text("0")),
+    Index("ix_messages_dedupe", "account_id", "dedupe_key", "created_at"),
+)
+
+message_aliases = Table(
+    "message_aliases",
+    metadata,
+    Column("alias_id", BigInteger, primary_key=True, autoincrement=False),
+    Column("message_id", BigInteger, ForeignKey("messages.id"), nullable=False, index=True),
+)
+
+# SMPP door: the customer's submit_sm ids that asked for a delivery receipt.
+receipt_requests = Table(
+    "receipt_requests",
+    metadata,
+    Column("message_id", BigInteger, ForeignKey("messages.id"), primary_key=True),
+    Column("pdu_id", BigInteger, primary_key=True, autoincrement=False),
+)
+
+# billing of one part: what happened to the money reserved for it.
+BILL_RESERVED = 0
+BILL_CHARGED = 1
+BILL_REFUNDED = 2
+
+parts = Table(
+    "parts",
+    metadata,
+    Column("id", BigInteger, primary_key=True, autoincrement=False),
+    Column("message_id", BigInteger, ForeignKey("messages.id"), nullable=False, index=True),
+    Column("seq", SmallInteger, nullable=False),
+    Column("total", SmallInteger, nullable=False),
+    Column("concat_ref", Integer, nullable=False),
+    Column("payload", LargeBinary, nullable=False),
+    Column("state", SmallInteger, nullable=False),  # domain.status.PartState
+    Column("billing", SmallInteger, nullable=False, server_default=text("0")),
+    Column("attempts", Integer, nullable=False, server_default=text("0")),
+    Column("due_at", Double, nullable=False),
+    Column("claimed_by", Integer, nullable=True),
+    Column("claim_until", Double, nullable=True),
+    Column("connector", String(64), nullable=True),
+    Column("operator_id", String(80), nullable=True),
+    Column("submitted_at", Double, nullable=True),
+    Column("done_at", Double, nullable=True),
+    Column("error", Integer, nullable=False, server_default=text("0")),
+    # Only queued parts are ever looked for by due time: a partial index stays small.
+    Index(
+        "ix_parts_due",
+        "due_at",
+        "id",
+        sqlite_where=text("state = 0"),
+        postgresql_where=text("state = 0"),
+    ),
+    Index(
+        "ix_parts_claims",
+        "claim_until",
+        sqlite_where=text("state = 1"),
+        postgresql_where=text("state = 1"),
+    ),
+    Index("ix_parts_operator", "connector", "operator_id"),
+)
+
+unmatched_receipts = Table(
+    "unmatched_receipts",
+    metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True),
+    Column("connector", String(64), nullable=False),
+    Column("operator_id", String(80), nullable=False),
+    Column("state", SmallInteger, nullable=False),
+    Column("error", Integer, nullable=False),
+    Column("received_at", Double, nullable=False),
+    Index("ix_unmatched_receipts_operator", "connector", "operator_id"),
+)
+
+rate_buckets = Table(
+    "rate_buckets",
+    metadata,
+    Column("account_id", BigInteger, ForeignKey("accounts.id"), primary_key=True),
+    Column("tokens", Double, nullable=False),
+    Column("updated_at", Double, nullable=False),
+)
+
+outbox = Table(
+    "outbox",
+    metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True),
+    Column("account_id", BigInteger, ForeignKey("accounts.id"), nullable=False),
+    Column("message_id", BigInteger, ForeignKey("messages.id"), nullable=False),
+    Column("pdu_id", BigInteger, nullable=False),
+    Column("status", String(7), nullable=False),
+    Column("error", Integer, nullable=False),
+    Column("created_at", Double, nullable=False),
+    Column("delivered_at", Double, nullable=True),
+    Column("attempts", Integer, nullable=False, server_default=text("0")),
+    Index(
+        "ix_outbox_pending",
+        "account_id",
+        "id",
+        sqlite_where=text("delivered_at IS NULL"),
+        postgresql_where=text("delivered_at IS NULL"),
+    ),
+)
+
+leases = Table(
+    "leases",
+    metadata,
+    Column("key", String(128), primary_key=True),
+    Column("holder", String(128), nullable=False),
+    Column("expires_at", Double, nullable=False),
+)

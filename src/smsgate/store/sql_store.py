@@ -1,0 +1,758 @@
+"""SqlStore: the Store interface on SQLAlchemy Core, one implementation for SQLite (embedded,
+WAL) and PostgreSQL (many nodes). Accepts are group-committed by one writer task; every other
+write is one transaction per call.
+
+The rules themselves live beside it (accepting, progress, token_bucket); this module only opens
+transactions, runs queries and turns driver errors a caller caused into StoreError.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import defaultdict
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from typing import Any
+
+from sqlalchemy import delete, func, literal_column, or_, select, union_all, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from smsgate.domain.status import PartState, Status
+from smsgate.store import migrate
+from smsgate.store.accepting import accept_batch
+from smsgate.store.engine import Engines, create_engines
+from smsgate.store.group_commit import GroupCommit
+from smsgate.store.interface import StoreError
+from smsgate.store.progress import LivePart, load_parts, save_parts
+from smsgate.store.records import (
+    AcceptRequest,
+    AcceptResult,
+    AccountRecord,
+    AccountSummary,
+    Balance,
+    ClaimedPart,
+    Credentials,
+    MessageView,
+    OperatorReceipt,
+    OutboxItem,
+    SubmitDone,
+    SubmitFailed,
+    Tariff,
+)
+from smsgate.store.schema import (
+    accounts,
+    leases,
+    message_aliases,
+    messages,
+    originators,
+    outbox,
+    parts,
+    tariffs,
+    unmatched_receipts,
+)
+from smsgate.store.upsert import insert_for, upsert
+
+# Literal (not bound) so that SQLite and PostgreSQL can use the partial indexes on state.
+_IS_QUEUED = parts.c.state == literal_column(str(int(PartState.QUEUED)))
+_IS_SENDING = parts.c.state == literal_column(str(int(PartState.SENDING)))
+_OUTBOX_PENDING = outbox.c.delivered_at.is_(None)
+
+_ACCOUNT_COLUMNS = (
+    accounts.c.id,
+    accounts.c.login,
+    accounts.c.currency,
+    accounts.c.rate_limit,
+    accounts.c.max_binds,
+    accounts.c.active,
+)
+
+
+def _account(row: Any) -> AccountRecord:
+    return AccountRecord(
+        id=row.id,
+        login=row.login,
+        currency=row.currency,
+        rate_limit=row.rate_limit,
+        max_binds=row.max_binds,
+        active=bool(row.active),
+    )
+
+
+class SqlStore:
+    """The store on one database URL, e.g. ``sqlite+aiosqlite:///./var/smsgate.db`` or
+    ``postgresql+asyncpg://user@127.0.0.1:5432/db``.
+
+    `synchronous` is SQLite's durability level: NORMAL survives kill -9, FULL also survives
+    power loss at about half the write rate.
+    """
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        synchronous: str = "NORMAL",
+        node_id: int = 0,
+        commit_window: float = 0.002,
+        max_batch: int = 2_000,
+    ) -> None:
+        self.url = url
+        self.node_id = node_id
+        self._synchronous = synchronous
+        self._engines: Engines | None = None
+        self._writer: GroupCommit[AcceptRequest, AcceptResult] = GroupCommit(
+            self._accept_batch, window=commit_window, max_weight=max_batch
+        )
+
+    # -- lifecycle ---------------------------------------------------------------------------
+    async def open(self) -> None:
+        if self._engines is not None:
+            return
+        engines = create_engines(self.url, synchronous=self._synchronous)
+        try:
+            await migrate.upgrade(engines.writer)
+        except BaseException:
+            await engines.dispose()
+            raise
+        self._engines = engines
+        self._writer.start()
+
+    async def close(self) -> None:
+        await self._writer.close()
+        engines, self._engines = self._engines, None
+        if engines is not None:
+            await engines.dispose()
+
+    @property
+    def engines(self) -> Engines:
+        if self._engines is None:
+            raise StoreError("the store is not open")
+        return self._engines
+
+    @asynccontextmanager
+    async def _write(self) -> AsyncIterator[AsyncConnection]:
+        try:
+            async with self.engines.writer.begin() as conn:
+                yield conn
+        except IntegrityError as exc:
+            raise StoreError(str(exc.orig)) from exc
+
+    @asynccontextmanager
+    async def _read(self) -> AsyncIterator[AsyncConnection]:
+        async with self.engines.reader.connect() as conn:
+            yield conn
+
+    # -- accounts and admin ------------------------------------------------------------------
+    async def create_account(
+        self, login: str, *, currency: str = "UAH", rate_limit: float = 9.0, max_binds: int = 4
+    ) -> AccountRecord:
+        if not login:
+            raise StoreError("a login must not be empty")
+        async with self._write() as conn:
+            exists = await conn.scalar(select(accounts.c.id).where(accounts.c.login == login))
+            if exists is not None:
+                raise StoreError(f"login {login!r} is taken")
+            row = (
+                await conn.execute(
+                    accounts.insert()
+                    .values(
+                        login=login,
+                        currency=currency,
+                        rate_limit=rate_limit,
+                        max_binds=max_binds,
+                        active=True,
+                        created_at=time.time(),
+                    )
+                    .returning(*_ACCOUNT_COLUMNS)
+                )
+            ).one()
+        return _account(row)
+
+    async def account(self, account_id: int) -> AccountRecord | None:
+        async with self._read() as conn:
+            row = (
+                await conn.execute(select(*_ACCOUNT_COLUMNS).where(accounts.c.id == account_id))
+            ).first()
+        return None if row is None else _account(row)
+
+    async def credentials(self, login: str) -> Credentials | None:
+        async with self._read() as conn:
+            row = (
+                await conn.execute(
+                    select(
+                        *_ACCOUNT_COLUMNS, accounts.c.password_hash, accounts.c.smpp_password_hash
+                    ).where(accounts.c.login == login)
+                )
+            ).first()
+        if row is None:
+            return None
+        return Credentials(_account(row), row.password_hash, row.smpp_password_hash)
+
+    async def account_by_token_hash(self, token_hash: str) -> AccountRecord | None:
+        async with self._read() as conn:
+            row = (
+                await conn.execute(
+                    select(*_ACCOUNT_COLUMNS).where(accounts.c.api_token_hash == token_hash)
+                )
+            ).first()
+        return None if row is None else _account(row)
+
+    async def _set(self, account_id: int, **values: Any) -> None:
+        async with self._write() as conn:
+            result = await conn.execute(
+                update(accounts).where(accounts.c.id == account_id).values(**values)
+            )
+            if result.rowcount == 0:
+                raise StoreError(f"unknown account {account_id}")
+
+    async def set_token_hash(self, account_id: int, token_hash: str) -> None:
+        await self._set(account_id, api_token_hash=token_hash)
+
+    async def set_password_hash(self, account_id: int, password_hash: str) -> None:
+        await self._set(account_id, password_hash=password_hash)
+
+    async def set_smpp_password_hash(self, account_id: int, password_hash: str) -> None:
+        await self._set(account_id, smpp_password_hash=password_hash)
+
+    async def set_active(self, account_id: int, active: bool) -> None:
+        await self._set(account_id, active=active)
+
+    async def set_rate_limit(self, account_id: int, rate_limit: float) -> None:
+        if rate_limit < 0:
+            raise StoreError("a rate limit must not be negative")
+        await self._set(account_id, rate_limit=rate_limit)
+
+    async def list_accounts(self) -> list[AccountSummary]:
+        async with self._read() as conn:
+            rows = (
+                await conn.execute(
+                    select(
+                        *_ACCOUNT_COLUMNS,
+                        accounts.c.balance,
+                        accounts.c.reserved,
+                        accounts.c.charged,
+                        accounts.c.api_token_hash,
+                        accounts.c.smpp_password_hash,
+                    ).order_by(accounts.c.id)
+                )
+            ).all()
+            senders: dict[int, list[str]] = defaultdict(list)
+            for o in await conn.execute(
+                select(originators.c.account_id, originators.c.name).order_by(
+                    originators.c.account_id, originators.c.name
+                )
+            ):
+                senders[o.account_id].append(o.name)
+        return [
+            AccountSummary(
+                account=_account(row),
+                balance=Balance(row.currency, row.balance, row.reserved, row.charged),
+                has_token=row.api_token_hash is not None,
+                has_smpp_password=row.smpp_password_hash is not None,
+                senders=tuple(senders[row.id]),
+            )
+            for row in rows
+        ]
+
+    async def top_up(self, account_id: int, amount: int) -> Balance:
+        """Add money (or take it back with a negative amount, never below zero)."""
+        async with self._write() as conn:
+            row = (
+                await conn.execute(
+                    update(accounts)
+                    .where(accounts.c.id == account_id, accounts.c.balance + amount >= 0)
+                    .values(balance=accounts.c.balance + amount)
+                    .returning(
+                        accounts.c.currency,
+                        accounts.c.balance,
+                        accounts.c.reserved,
+                        accounts.c.charged,
+                    )
+                )
+            ).first()
+            if row is None:
+                exists = await conn.scalar(select(accounts.c.id).where(accounts.c.id == account_id))
+                if exists is None:
+                    raise StoreError(f"unknown account {account_id}")
+                raise StoreError("a top-up must not make the balance negative")
+        return Balance(row.currency, row.balance, row.reserved, row.charged)
+
+    async def balance(self, account_id: int) -> Balance:
+        async with self._read() as conn:
+            row = (
+                await conn.execute(
+                    select(
+                        accounts.c.currency,
+                        accounts.c.balance,
+                        accounts.c.reserved,
+                        accounts.c.charged,
+                    ).where(accounts.c.id == account_id)
+                )
+            ).first()
+        if row is None:
+            raise StoreError(f"unknown account {account_id}")
+        return Balance(row.currency, row.balance, row.reserved, row.charged)
+
+    async def add_originator(self, account_id: int, name: str) -> None:
+        async with self._write() as conn:
+            if await conn.scalar(select(accounts.c.id).where(accounts.c.id == account_id)) is None:
+                raise StoreError(f"unknown account {account_id}")
+            await conn.execute(
+                insert_for(conn, originators)
+                .values(account_id=account_id, name=name)
+                .on_conflict_do_nothing()
+            )
+
+    async def remove_originator(self, account_id: int, name: str) -> bool:
+        async with self._write() as conn:
+            result = await conn.execute(
+                delete(originators).where(
+                    originators.c.account_id == account_id, originators.c.name == name
+                )
+            )
+        return bool(result.rowcount)
+
+    async def originators(self, account_id: int) -> list[str]:
+        async with self._read() as conn:
+            rows = await conn.execute(
+                select(originators.c.name)
+                .where(originators.c.account_id == account_id)
+                .order_by(originators.c.name)
+            )
+            return [r.name for r in rows]
+
+    def _tariff_key(self, account_id: int | None, prefix: str) -> Any:
+        owner = (
+            tariffs.c.account_id.is_(None)
+            if account_id is None
+            else (tariffs.c.account_id == account_id)
+        )
+        return (owner, tariffs.c.prefix == prefix)
+
+    async def set_tariff(self, tariff: Tariff) -> None:
+        if tariff.price < 0:
+            raise StoreError("a price must not be negative")
+        if not tariff.prefix.isdigit() and tariff.prefix != "":
+            raise StoreError(f"a tariff prefix is digits, not {tariff.prefix!r}")
+        async with self._write() as conn:
+            if tariff.account_id is not None and (
+                await conn.scalar(select(accounts.c.id).where(accounts.c.id == tariff.account_id))
+                is None
+            ):
+                raise StoreError(f"unknown account {tariff.account_id}")
+            # Delete + insert rather than ON CONFLICT: the default plan's NULL account is
+            # unique only through a partial index, which ON CONFLICT cannot name portably.
+            await conn.execute(
+                delete(tariffs).where(*self._tariff_key(tariff.account_id, tariff.prefix))
+            )
+            await conn.execute(
+                tariffs.insert().values(
+                    account_id=tariff.account_id, prefix=tariff.prefix, price=tariff.price
+                )
+            )
+
+    async def remove_tariff(self, account_id: int | None, prefix: str) -> bool:
+        async with self._write() as conn:
+            result = await conn.execute(
+                delete(tariffs).where(*self._tariff_key(account_id, prefix))
+            )
+        return bool(result.rowcount)
+
+    async def tariffs(self, account_id: int) -> list[Tariff]:
+        async with self._read() as conn:
+            rows = await conn.execute(
+                select(tariffs.c.account_id, tariffs.c.prefix, tariffs.c.price)
+                .where(or_(tariffs.c.account_id == account_id, tariffs.c.account_id.is_(None)))
+                .order_by(tariffs.c.account_id.is_(None), tariffs.c.prefix)
+            )
+            return [Tariff(r.account_id, r.prefix, r.price) for r in rows]
+
+    # -- the hot path ------------------------------------------------------------------------
+    async def accept(self, request: AcceptRequest) -> AcceptResult:
+        self.engines  # noqa: B018 - fail fast with StoreError when not open
+        return await self._writer.submit(request, weight=len(request.messages))
+
+    async def _accept_batch(
+        self, requests: Sequence[AcceptRequest]
+    ) -> list[AcceptResult | BaseException]:
+        try:
+            async with self.engines.writer.begin() as conn:
+                return list(await accept_batch(conn, requests))
+        except IntegrityError as exc:
+            # A caller's id collides with a stored one (or another's in this batch): the
+            # batch is rolled back and retried one request at a time, so only it fails.
+            if len(requests) == 1:
+                return [StoreError(f"cannot store the request: {exc.orig}")]
+            results: list[AcceptResult | BaseException] = []
+            for request in requests:
+                results.extend(await self._accept_batch([request]))
+            return results
+
+    async def statuses(self, account_id: int, ids: Sequence[int]) -> dict[int, Status]:
+        wanted = sorted(set(ids))
+        if not wanted:
+            return {}
+        query = union_all(
+            select(messages.c.id, messages.c.status).where(
+                messages.c.id.in_(wanted), messages.c.account_id == account_id
+            ),
+            select(message_aliases.c.alias_id, messages.c.status)
+            .join_from(message_aliases, messages, message_aliases.c.message_id == messages.c.id)
+            .where(message_aliases.c.alias_id.in_(wanted), messages.c.account_id == account_id),
+        )
+        async with self._read() as conn:
+            rows = await conn.execute(query)
+            return {row[0]: Status(row[1]) for row in rows}
+
+    async def message(self, account_id: int, message_id: int) -> MessageView | None:
+        real_id = (
+            select(message_aliases.c.message_id)
+            .where(message_aliases.c.alias_id == message_id)
+            .scalar_subquery()
+        )
+        query = select(
+            messages.c.id,
+            messages.c.account_id,
+            messages.c.status,
+            messages.c.phone,
+            messages.c.sender,
+            messages.c.created_at,
+            messages.c.done_at,
+            messages.c.error,
+        ).where(
+            messages.c.account_id == account_id,
+            or_(messages.c.id == message_id, messages.c.id == real_id),
+        )
+        async with self._read() as conn:
+            row = (await conn.execute(query)).first()
+        if row is None:
+            return None
+        return MessageView(
+            id=row.id,
+            account_id=row.account_id,
+            status=Status(row.status),
+            phone=row.phone,
+            sender=row.sender,
+            created_at=row.created_at,
+            done_at=row.done_at,
+            error=row.error,
+        )
+
+    async def cancel(self, account_id: int, message_id: int, at: float) -> bool:
+        """Cancelled parts end REJECTD with their money refunded."""
+        async with self._write() as conn:
+            owned = await conn.scalar(
+                select(messages.c.id).where(
+                    messages.c.id == message_id, messages.c.account_id == account_id
+                )
+            )
+            if owned is None:
+                return False
+            found = await load_parts(conn, parts.c.message_id == message_id)
+            if not found or any(p.state != PartState.QUEUED for p in found.values()):
+                return False
+            for p in found.values():
+                p.report(PartState.REJECTD, 0, at)
+            await save_parts(conn, found.values(), at)
+        return True
+
+    # -- dispatcher --------------------------------------------------------------------------
+    async def claim_parts(
+        self, node_id: int, now: float, limit: int, claim_ttl: float
+    ) -> list[ClaimedPart]:
+        if limit <= 0:
+            return []
+        due = (
+            select(parts.c.id)
+            .join_from(parts, messages, parts.c.message_id == messages.c.id)
+            .where(_IS_QUEUED, parts.c.due_at <= now, messages.c.expires_at > now)
+            .order_by(parts.c.due_at, parts.c.id)
+            .limit(limit)
+            # PostgreSQL: concurrent claimers skip each other's rows instead of waiting.
+            # SQLite ignores it; there the write lock taken at BEGIN IMMEDIATE serialises.
+            .with_for_update(skip_locked=True, of=parts)
+        )
+        claim = (
+            update(parts)
+            .where(parts.c.id.in_(due), _IS_QUEUED)
+            .values(
+                state=int(PartState.SENDING),
+                claimed_by=node_id,
+                claim_until=now + claim_ttl,
+                attempts=parts.c.attempts + 1,
+            )
+            .returning(
+                parts.c.id,
+                parts.c.message_id,
+                parts.c.seq,
+                parts.c.total,
+                parts.c.concat_ref,
+                parts.c.payload,
+                parts.c.attempts,
+            )
+        )
+        async with self._write() as conn:
+            claimed = (await conn.execute(claim)).all()
+            if not claimed:
+                return []
+            mids = sorted({row.message_id for row in claimed})
+            owners = {
+                row.id: row
+                for row in await conn.execute(
+                    select(
+                        messages.c.id,
+                        messages.c.account_id,
+                        messages.c.sender,
+                        messages.c.phone,
+                        messages.c.data_coding,
+                        messages.c.expires_at,
+                    ).where(messages.c.id.in_(mids))
+                )
+            }
+        result = []
+        for row in sorted(claimed, key=lambda r: r.id):
+            m = owners[row.message_id]
+            result.append(
+                ClaimedPart(
+                    part_id=row.id,
+                    message_id=row.message_id,
+                    account_id=m.account_id,
+                    sender=m.sender,
+                    phone=m.phone,
+                    data_coding=m.data_coding,
+                    seq=row.seq,
+                    total=row.total,
+                    concat_ref=row.concat_ref,
+                    payload=bytes(row.payload),
+                    attempts=row.attempts,
+                    expires_at=m.expires_at,
+                )
+            )
+        return result
+
+    async def submitted(self, done: Sequence[SubmitDone]) -> None:
+        if not done:
+            return
+        async with self._write() as conn:
+            found = await load_parts(conn, parts.c.id.in_(sorted({d.part_id for d in done})))
+            touched: dict[int, LivePart] = {}
+            for d in done:
+                p = found.get(d.part_id)
+                if p is None:
+                    continue
+                p.connector, p.operator_id = d.connector, d.operator_id
+                p.submitted_at = d.at
+                p.report(PartState.SUBMITTED, 0, d.at)
+                if p.state == PartState.SUBMITTED:
+                    p.claimed_by = p.claim_until = None
+                touched[p.id] = p
+            if not touched:
+                return
+            await self._match_early_receipts(conn, touched)
+            await save_parts(conn, touched.values(), max(d.at for d in done))
+
+    async def _match_early_receipts(
+        self, conn: AsyncConnection, touched: dict[int, LivePart]
+    ) -> None:
+        by_operator = {(p.connector, p.operator_id): p for p in touched.values()}
+        connectors = sorted({c for c, _ in by_operator if c is not None})
+        operator_ids = sorted({o for _, o in by_operator if o is not None})
+        early = (
+            await conn.execute(
+                select(
+                    unmatched_receipts.c.id,
+                    unmatched_receipts.c.connector,
+                    unmatched_receipts.c.operator_id,
+                    unmatched_receipts.c.state,
+                    unmatched_receipts.c.error,
+                    unmatched_receipts.c.received_at,
+                )
+                .where(
+                    unmatched_receipts.c.connector.in_(connectors),
+                    unmatched_receipts.c.operator_id.in_(operator_ids),
+                )
+                .order_by(unmatched_receipts.c.id)
+                .with_for_update()
+            )
+        ).all()
+        matched = []
+        for r in early:
+            p = by_operator.get((r.connector, r.operator_id))
+            if p is None:
+                continue
+            p.report(PartState(r.state), r.error, r.received_at)
+            matched.append(r.id)
+        if matched:
+            await conn.execute(
+                delete(unmatched_receipts).where(unmatched_receipts.c.id.in_(matched))
+            )
+
+    async def requeue(self, part_ids: Sequence[int], not_before: float) -> None:
+        if not part_ids:
+            return
+        async with self._write() as conn:
+            await conn.execute(
+                update(parts)
+                .where(parts.c.id.in_(sorted(set(part_ids))), _IS_SENDING)
+                .values(
+                    state=int(PartState.QUEUED),
+                    due_at=not_before,
+                    claimed_by=None,
+                    claim_until=None,
+                )
+            )
+
+    async def failed(self, failures: Sequence[SubmitFailed]) -> None:
+        if not failures:
+            return
+        async with self._write() as conn:
+            found = await load_parts(conn, parts.c.id.in_(sorted({f.part_id for f in failures})))
+            for f in failures:
+                p = found.get(f.part_id)
+                if p is not None:
+                    p.report(f.state, f.error, f.at)
+            await save_parts(conn, found.values(), max(f.at for f in failures))
+
+    async def expire(self, now: float) -> int:
+        lapsed = select(messages.c.id).where(messages.c.expires_at <= now)
+        async with self._write() as conn:
+            found = await load_parts(conn, _IS_QUEUED & parts.c.message_id.in_(lapsed))
+            for p in found.values():
+                p.report(PartState.EXPIRED, 0, now)
+            await save_parts(conn, found.values(), now)
+        return len(found)
+
+    async def release_claims(self, now: float, node_id: int | None = None) -> int:
+        """Lapsed claims of any node go back to the queue; with node_id, also every claim of
+        that node (it is restarting, so nothing it claimed is in flight any more)."""
+        lapsed = parts.c.claim_until < now
+        if node_id is not None:
+            lapsed = or_(lapsed, parts.c.claimed_by == node_id)
+        async with self._write() as conn:
+            result = await conn.execute(
+                update(parts)
+                .where(_IS_SENDING, lapsed)
+                .values(state=int(PartState.QUEUED), claimed_by=None, claim_until=None)
+            )
+        return int(result.rowcount)
+
+    # -- receipts and outbox -----------------------------------------------------------------
+    async def apply_receipts(self, receipts: Sequence[OperatorReceipt]) -> None:
+        if not receipts:
+            return
+        connectors = sorted({r.connector for r in receipts})
+        operator_ids = sorted({r.operator_id for r in receipts})
+        async with self._write() as conn:
+            found = await load_parts(
+                conn, parts.c.connector.in_(connectors) & parts.c.operator_id.in_(operator_ids)
+            )
+            by_operator = {(p.connector, p.operator_id): p for p in found.values()}
+            touched: dict[int, LivePart] = {}
+            early: list[dict[str, Any]] = []
+            for r in receipts:
+                p = by_operator.get((r.connector, r.operator_id))
+                if p is None:
+                    early.append(
+                        {
+                            "connector": r.connector,
+                            "operator_id": r.operator_id,
+                            "state": int(r.state),
+                            "error": r.error,
+                            "received_at": r.at,
+                        }
+                    )
+                    continue
+                p.report(r.state, r.error, r.at)
+                touched[p.id] = p
+            if early:
+                await conn.execute(unmatched_receipts.insert(), early)
+            await save_parts(conn, touched.values(), max(r.at for r in receipts))
+
+    async def outbox_pending(self, account_id: int, limit: int) -> list[OutboxItem]:
+        query = (
+            select(
+                outbox.c.id,
+                outbox.c.account_id,
+                outbox.c.message_id,
+                outbox.c.pdu_id,
+                outbox.c.status,
+                outbox.c.error,
+                outbox.c.attempts,
+                outbox.c.created_at,
+                messages.c.phone,
+                messages.c.sender,
+                messages.c.text,
+                messages.c.parts,
+                messages.c.created_at.label("submitted_at"),
+                messages.c.done_at,
+            )
+            .join_from(outbox, messages, outbox.c.message_id == messages.c.id)
+            .where(outbox.c.account_id == account_id, _OUTBOX_PENDING)
+            .order_by(outbox.c.id)
+            .limit(limit)
+        )
+        async with self._read() as conn:
+            rows = await conn.execute(query)
+            return [
+                OutboxItem(
+                    id=r.id,
+                    account_id=r.account_id,
+                    message_id=r.message_id,
+                    pdu_id=r.pdu_id,
+                    status=Status(r.status),
+                    error=r.error,
+                    phone=r.phone,
+                    sender=r.sender,
+                    text=r.text,
+                    parts=r.parts,
+                    submitted_at=r.submitted_at,
+                    done_at=r.done_at if r.done_at is not None else r.created_at,
+                    attempts=r.attempts,
+                )
+                for r in rows
+            ]
+
+    async def outbox_done(self, item_ids: Sequence[int]) -> None:
+        if not item_ids:
+            return
+        async with self._write() as conn:
+            await conn.execute(
+                update(outbox)
+                .where(outbox.c.id.in_(sorted(set(item_ids))), _OUTBOX_PENDING)
+                .values(delivered_at=time.time(), attempts=outbox.c.attempts + 1)
+            )
+
+    async def outbox_accounts(self) -> list[int]:
+        async with self._read() as conn:
+            rows = await conn.execute(
+                select(outbox.c.account_id)
+                .where(_OUTBOX_PENDING)
+                .distinct()
+                .order_by(outbox.c.account_id)
+            )
+            return [r.account_id for r in rows]
+
+    # -- many nodes --------------------------------------------------------------------------
+    async def take_lease(self, key: str, holder: str, now: float, ttl: float) -> bool:
+        # One statement on both engines: the row is inserted, or overwritten only when it is
+        # ours or has lapsed; RETURNING says which happened.
+        async with self._write() as conn:
+            take = upsert(
+                conn,
+                leases,
+                ["key"],
+                ["holder", "expires_at"],
+                where=or_(leases.c.holder == holder, leases.c.expires_at <= now),
+            ).returning(leases.c.holder)
+            params = {"key": key, "holder": holder, "expires_at": now + ttl}
+            row = (await conn.execute(take, params)).first()
+        return row is not None
+
+    async def release_lease(self, key: str, holder: str) -> None:
+        async with self._write() as conn:
+            await conn.execute(delete(leases).where(leases.c.key == key, leases.c.holder == holder))
+
+    async def queue_depth(self) -> int:
+        async with self._read() as conn:
+            count = await conn.scalar(select(func.count()).select_from(parts).where(_IS_QUEUED))
+        return int(count or 0)
