@@ -76,7 +76,7 @@ def test_base64_plus_turned_into_space_by_form_decoding_is_restored() -> None:
 
 
 def test_base64_without_padding_and_with_line_breaks_is_decoded() -> None:
-    value = base64.b64encode("Hello there".encode()).rstrip(b"=")
+    value = base64.b64encode(b"Hello there").rstrip(b"=")
     assert decode_base64_text(value[:4] + b"\r\n" + value[4:]) == "Hello there"
 
 
