@@ -11,12 +11,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import bindparam, func, select
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy import Connection, bindparam, func, select
 
 from smsgate.domain.status import PartState, Status
 from smsgate.store import token_bucket
 from smsgate.store.interface import StoreError
+from smsgate.store.prepared import BulkInsert
 from smsgate.store.records import AcceptRequest, AcceptResult, Outcome
 from smsgate.store.schema import (
     accounts,
@@ -30,6 +30,29 @@ from smsgate.store.upsert import upsert
 
 _ENROUTE = Status.ENROUTE.value
 _QUEUED = int(PartState.QUEUED)
+
+_MESSAGE_COLUMNS = (
+    "id",
+    "account_id",
+    "sender",
+    "phone",
+    "text",
+    "data_coding",
+    "parts",
+    "price_per_part",
+    "status",
+    "door",
+    "integration_id",
+    "dedupe_key",
+    "created_at",
+    "expires_at",
+)
+_insert_messages = BulkInsert(messages, _MESSAGE_COLUMNS)
+_insert_parts = BulkInsert(
+    parts, ("id", "message_id", "seq", "total", "concat_ref", "payload", "state", "due_at")
+)
+_insert_aliases = BulkInsert(message_aliases, ("alias_id", "message_id"))
+_insert_receipt_requests = BulkInsert(receipt_requests, ("message_id", "pdu_id"))
 
 _debit = (
     accounts.update()
@@ -49,13 +72,13 @@ class _Account:
     spent: int = 0
 
 
-async def accept_batch(
-    conn: AsyncConnection, requests: Sequence[AcceptRequest]
+def accept_batch(
+    conn: Connection, requests: Sequence[AcceptRequest]
 ) -> list[AcceptResult | StoreError]:
     account_ids = sorted({r.account_id for r in requests})
     # Locking the accounts first serialises concurrent accepts of one account across nodes
     # (PostgreSQL), so the duplicate and balance checks below see every earlier commit.
-    rows = await conn.execute(
+    rows = conn.execute(
         select(accounts.c.id, accounts.c.balance)
         .where(accounts.c.id.in_(account_ids))
         .order_by(accounts.c.id)
@@ -65,7 +88,7 @@ async def accept_batch(
 
     limited = sorted({r.account_id for r in requests if r.rate_limit is not None} & state.keys())
     if limited:
-        rows = await conn.execute(
+        rows = conn.execute(
             select(rate_buckets.c.account_id, rate_buckets.c.tokens, rate_buckets.c.updated_at)
             .where(rate_buckets.c.account_id.in_(limited))
             .with_for_update()
@@ -73,13 +96,13 @@ async def accept_batch(
         for row in rows:
             state[row.account_id].bucket = token_bucket.Bucket(row.tokens, row.updated_at)
 
-    seen = await _recent_keys(conn, requests)
+    seen = _recent_keys(conn, requests)
 
     results: list[AcceptResult | StoreError] = []
-    message_rows: list[dict[str, object]] = []
-    part_rows: list[dict[str, object]] = []
-    alias_rows: list[dict[str, object]] = []
-    receipt_rows: list[dict[str, object]] = []
+    message_rows: list[tuple[object, ...]] = []
+    part_rows: list[tuple[object, ...]] = []
+    alias_rows: list[tuple[int, int]] = []
+    receipt_rows: list[tuple[int, int]] = []
     for request in requests:
         account = state.get(request.account_id)
         if account is None:
@@ -113,65 +136,50 @@ async def accept_batch(
             seen[key] = m.created_at if last is None else max(last, m.created_at)
             outcomes.append(Outcome.ACCEPTED)
             message_rows.append(
-                {
-                    "id": m.id,
-                    "account_id": m.account_id,
-                    "sender": m.sender,
-                    "phone": m.phone,
-                    "text": m.text,
-                    "data_coding": m.data_coding,
-                    "parts": len(m.parts),
-                    "price_per_part": m.price_per_part,
-                    "status": _ENROUTE,
-                    "door": m.door,
-                    "integration_id": m.integration_id,
-                    "dedupe_key": m.dedupe_key,
-                    "created_at": m.created_at,
-                    "expires_at": m.expires_at,
-                }
-            )
-            for p in m.parts:
-                part_rows.append(
-                    {
-                        "id": p.id,
-                        "message_id": m.id,
-                        "seq": p.seq,
-                        "total": p.total,
-                        "concat_ref": p.concat_ref,
-                        "payload": p.payload,
-                        "state": _QUEUED,
-                        "due_at": request.now,
-                    }
+                (
+                    m.id,
+                    m.account_id,
+                    m.sender,
+                    m.phone,
+                    m.text,
+                    m.data_coding,
+                    len(m.parts),
+                    m.price_per_part,
+                    _ENROUTE,
+                    m.door,
+                    m.integration_id,
+                    m.dedupe_key,
+                    m.created_at,
+                    m.expires_at,
                 )
-            alias_rows.extend({"alias_id": a, "message_id": m.id} for a in m.alias_ids)
-            receipt_rows.extend({"message_id": m.id, "pdu_id": r} for r in m.receipt_ids)
+            )
+            part_rows.extend(
+                (p.id, m.id, p.seq, p.total, p.concat_ref, p.payload, _QUEUED, request.now)
+                for p in m.parts
+            )
+            alias_rows.extend((a, m.id) for a in m.alias_ids)
+            receipt_rows.extend((m.id, r) for r in m.receipt_ids)
         results.append(AcceptResult(retry_after=None, outcomes=tuple(outcomes)))
 
-    if message_rows:
-        await conn.execute(messages.insert(), message_rows)
-    if part_rows:
-        await conn.execute(parts.insert(), part_rows)
-    if alias_rows:
-        await conn.execute(message_aliases.insert(), alias_rows)
-    if receipt_rows:
-        await conn.execute(receipt_requests.insert(), receipt_rows)
+    _insert_messages.run(conn, message_rows)
+    _insert_parts.run(conn, part_rows)
+    _insert_aliases.run(conn, alias_rows)
+    _insert_receipt_requests.run(conn, receipt_rows)
     debits = [{"a_id": i, "a_cost": a.spent} for i, a in sorted(state.items()) if a.spent]
     if debits:
-        await conn.execute(_debit, debits)
+        conn.execute(_debit, debits)
     buckets = [
         {"account_id": i, "tokens": a.bucket.tokens, "updated_at": a.bucket.updated_at}
         for i, a in sorted(state.items())
         if a.bucket_changed and a.bucket is not None
     ]
     if buckets:
-        await conn.execute(
-            upsert(conn, rate_buckets, ["account_id"], ["tokens", "updated_at"]), buckets
-        )
+        conn.execute(upsert(conn, rate_buckets, ["account_id"], ["tokens", "updated_at"]), buckets)
     return results
 
 
-async def _recent_keys(
-    conn: AsyncConnection, requests: Sequence[AcceptRequest]
+def _recent_keys(
+    conn: Connection, requests: Sequence[AcceptRequest]
 ) -> dict[tuple[int, bytes], float]:
     """The newest created_at of each (account, dedupe_key) the batch mentions, within the
     widest window any of its requests asks for."""
@@ -180,7 +188,7 @@ async def _recent_keys(
         return {}
     accounts_ = sorted({r.account_id for r in requests})
     cutoff = min(r.now - r.dedupe_window for r in requests)
-    rows = await conn.execute(
+    rows = conn.execute(
         select(messages.c.account_id, messages.c.dedupe_key, func.max(messages.c.created_at))
         .where(
             messages.c.account_id.in_(accounts_),

@@ -1,6 +1,6 @@
-"""From a database URL to the async engines the store runs on, with SQLite set up for many
-writers: WAL, the chosen synchronous level, a busy timeout and write transactions that take the
-write lock up front (BEGIN IMMEDIATE). Holds no queries.
+"""From a database URL to the engines the store runs on, with SQLite set up for many writers:
+WAL, the chosen synchronous level, a busy timeout and write transactions that take the write
+lock up front (BEGIN IMMEDIATE). Holds no queries.
 """
 
 from __future__ import annotations
@@ -9,11 +9,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import event
+from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from smsgate.store.interface import StoreError
+from smsgate.store.writer import AsyncWriter, ThreadWriter, Writer
 
 SYNCHRONOUS_LEVELS = ("OFF", "NORMAL", "FULL", "EXTRA")
 BUSY_TIMEOUT_MS = 10_000
@@ -21,18 +22,17 @@ BUSY_TIMEOUT_MS = 10_000
 
 @dataclass(frozen=True, slots=True)
 class Engines:
-    """`writer` runs every write transaction; `reader` serves reads. On PostgreSQL they are
-    the same pool; on SQLite the writer is one connection, so in-process writers queue here
-    instead of spinning on the file lock."""
+    """`writer` runs every write transaction; `reader` serves reads. On PostgreSQL both are
+    one asyncpg pool; on SQLite the writer is one connection in its own thread (a whole
+    transaction per hop, and in-process writers queue there instead of on the file lock)."""
 
-    writer: AsyncEngine
+    writer: Writer
     reader: AsyncEngine
     sqlite: bool
 
     async def dispose(self) -> None:
-        await self.writer.dispose()
-        if self.reader is not self.writer:
-            await self.reader.dispose()
+        await self.writer.close()
+        await self.reader.dispose()
 
 
 def sqlite_path(url: URL) -> Path | None:
@@ -52,24 +52,24 @@ def create_engines(url: str, *, synchronous: str = "NORMAL") -> Engines:
         if path is None:
             raise StoreError("the SQLite store needs a file path (WAL does not work in memory)")
         path.parent.mkdir(parents=True, exist_ok=True)
-        writer = create_async_engine(parsed, pool_size=1, max_overflow=0, pool_timeout=60)
+        writer = create_engine(parsed.set(drivername="sqlite"), pool_size=1, max_overflow=0)
         reader = create_async_engine(parsed, pool_size=4, max_overflow=4)
         _configure_sqlite(writer, level, immediate=True)
-        _configure_sqlite(reader, level, immediate=False)
-        return Engines(writer, reader, sqlite=True)
+        _configure_sqlite(reader.sync_engine, level, immediate=False)
+        return Engines(ThreadWriter(writer), reader, sqlite=True)
     if parsed.get_backend_name() == "postgresql":
-        engine = create_async_engine(parsed, pool_size=10, max_overflow=10, pool_pre_ping=False)
-        return Engines(engine, engine, sqlite=False)
+        engine = create_async_engine(parsed, pool_size=10, max_overflow=10)
+        return Engines(AsyncWriter(engine), engine, sqlite=False)
     raise StoreError(
         f"unsupported database {parsed.get_backend_name()!r}: use sqlite or postgresql"
     )
 
 
-def _configure_sqlite(engine: AsyncEngine, synchronous: str, *, immediate: bool) -> None:
+def _configure_sqlite(engine: Engine, synchronous: str, *, immediate: bool) -> None:
     # The driver's own implicit BEGIN is turned off so that SQLAlchemy's "begin" decides
     # how a transaction starts: a deferred BEGIN that later upgrades to a write lock can
     # deadlock against another process and fail at once, whatever busy_timeout says.
-    @event.listens_for(engine.sync_engine, "connect")
+    @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
@@ -81,6 +81,6 @@ def _configure_sqlite(engine: AsyncEngine, synchronous: str, *, immediate: bool)
 
     begin = "BEGIN IMMEDIATE" if immediate else "BEGIN"
 
-    @event.listens_for(engine.sync_engine, "begin")
+    @event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:
         connection.exec_driver_sql(begin)

@@ -13,8 +13,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, bindparam, select
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy import ColumnElement, Connection, bindparam, select
 
 from smsgate.domain.status import PartState, Status, advance, fold, is_final
 from smsgate.store.schema import (
@@ -124,8 +123,8 @@ _save_message = (
 )
 
 
-async def load_parts(
-    conn: AsyncConnection, where: ColumnElement[bool], *, limit: int | None = None
+def load_parts(
+    conn: Connection, where: ColumnElement[bool], *, limit: int | None = None
 ) -> dict[int, LivePart]:
     """The parts matching `where`, locked against other writers until commit."""
     query = (
@@ -137,7 +136,7 @@ async def load_parts(
     )
     if limit is not None:
         query = query.limit(limit)
-    rows = await conn.execute(query)
+    rows = conn.execute(query)
     return {
         row.id: LivePart(
             id=row.id,
@@ -158,7 +157,7 @@ async def load_parts(
     }
 
 
-async def save_parts(conn: AsyncConnection, changed: Iterable[LivePart], at: float) -> None:
+def save_parts(conn: Connection, changed: Iterable[LivePart], at: float) -> None:
     """Write parts back, move their money, and refold their messages."""
     ledger: dict[int, list[int]] = defaultdict(lambda: [0, 0, 0])
     rows: list[dict[str, Any]] = []
@@ -182,18 +181,18 @@ async def save_parts(conn: AsyncConnection, changed: Iterable[LivePart], at: flo
         )
     if not rows:
         return
-    await conn.execute(_save_part, rows)
+    conn.execute(_save_part, rows)
     money = [
         {"a_id": a, "a_balance": d[0], "a_reserved": d[1], "a_charged": d[2]}
         for a, d in sorted(ledger.items())
         if any(d)
     ]
     if money:
-        await conn.execute(_move_money, money)
-    await refold(conn, sorted(message_ids), at)
+        conn.execute(_move_money, money)
+    refold(conn, sorted(message_ids), at)
 
 
-async def refold(conn: AsyncConnection, message_ids: Sequence[int], at: float) -> None:
+def refold(conn: Connection, message_ids: Sequence[int], at: float) -> None:
     """Recompute the status of these messages from their parts; when one turns final, queue
     a customer receipt for each of its submit_sm ids that asked for one."""
     if not message_ids:
@@ -202,7 +201,7 @@ async def refold(conn: AsyncConnection, message_ids: Sequence[int], at: float) -
     # message take turns, so the second one sees the first one's parts (PostgreSQL).
     current = {
         row.id: row
-        for row in await conn.execute(
+        for row in conn.execute(
             select(messages.c.id, messages.c.account_id, messages.c.status)
             .where(messages.c.id.in_(message_ids))
             .order_by(messages.c.id)
@@ -211,7 +210,7 @@ async def refold(conn: AsyncConnection, message_ids: Sequence[int], at: float) -
     }
     states: dict[int, list[PartState]] = defaultdict(list)
     errors: dict[int, int] = {}
-    for row in await conn.execute(
+    for row in conn.execute(
         select(parts.c.message_id, parts.c.state, parts.c.error).where(
             parts.c.message_id.in_(message_ids)
         )
@@ -241,10 +240,10 @@ async def refold(conn: AsyncConnection, message_ids: Sequence[int], at: float) -
         if final:
             finished[message_id] = (stored.account_id, status, error)
     if updates:
-        await conn.execute(_save_message, updates)
+        conn.execute(_save_message, updates)
     if not finished:
         return
-    wanted = await conn.execute(
+    wanted = conn.execute(
         select(receipt_requests.c.message_id, receipt_requests.c.pdu_id)
         .where(receipt_requests.c.message_id.in_(sorted(finished)))
         .order_by(receipt_requests.c.message_id, receipt_requests.c.pdu_id)
@@ -261,4 +260,4 @@ async def refold(conn: AsyncConnection, message_ids: Sequence[int], at: float) -
         for row in wanted
     ]
     if items:
-        await conn.execute(outbox.insert(), items)
+        conn.execute(outbox.insert(), items)

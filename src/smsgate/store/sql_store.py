@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import time
 from collections import defaultdict
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Any, TypeVar
 
-from sqlalchemy import delete, func, literal_column, or_, select, union_all, update
+from sqlalchemy import Connection, Row, delete, func, literal_column, or_, select, union_all, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -52,6 +52,8 @@ from smsgate.store.schema import (
     unmatched_receipts,
 )
 from smsgate.store.upsert import insert_for, upsert
+
+T = TypeVar("T")
 
 # Literal (not bound) so that SQLite and PostgreSQL can use the partial indexes on state.
 _IS_QUEUED = parts.c.state == literal_column(str(int(PartState.QUEUED)))
@@ -129,11 +131,10 @@ class SqlStore:
             raise StoreError("the store is not open")
         return self._engines
 
-    @asynccontextmanager
-    async def _write(self) -> AsyncIterator[AsyncConnection]:
+    async def _write(self, work: Callable[[Connection], T]) -> T:
+        """Run `work` in one write transaction; a constraint it trips is the caller's error."""
         try:
-            async with self.engines.writer.begin() as conn:
-                yield conn
+            return await self.engines.writer.run(work)
         except IntegrityError as exc:
             raise StoreError(str(exc.orig)) from exc
 
@@ -148,12 +149,13 @@ class SqlStore:
     ) -> AccountRecord:
         if not login:
             raise StoreError("a login must not be empty")
-        async with self._write() as conn:
-            exists = await conn.scalar(select(accounts.c.id).where(accounts.c.login == login))
+
+        def work(conn: Connection) -> AccountRecord:
+            exists = conn.scalar(select(accounts.c.id).where(accounts.c.login == login))
             if exists is not None:
                 raise StoreError(f"login {login!r} is taken")
             row = (
-                await conn.execute(
+                conn.execute(
                     accounts.insert()
                     .values(
                         login=login,
@@ -166,7 +168,9 @@ class SqlStore:
                     .returning(*_ACCOUNT_COLUMNS)
                 )
             ).one()
-        return _account(row)
+            return _account(row)
+
+        return await self._write(work)
 
     async def account(self, account_id: int) -> AccountRecord | None:
         async with self._read() as conn:
@@ -198,12 +202,14 @@ class SqlStore:
         return None if row is None else _account(row)
 
     async def _set(self, account_id: int, **values: Any) -> None:
-        async with self._write() as conn:
-            result = await conn.execute(
+        def work(conn: Connection) -> None:
+            result = conn.execute(
                 update(accounts).where(accounts.c.id == account_id).values(**values)
             )
             if result.rowcount == 0:
                 raise StoreError(f"unknown account {account_id}")
+
+        await self._write(work)
 
     async def set_token_hash(self, account_id: int, token_hash: str) -> None:
         await self._set(account_id, api_token_hash=token_hash)
@@ -256,9 +262,10 @@ class SqlStore:
 
     async def top_up(self, account_id: int, amount: int) -> Balance:
         """Add money (or take it back with a negative amount, never below zero)."""
-        async with self._write() as conn:
+
+        def work(conn: Connection) -> Balance:
             row = (
-                await conn.execute(
+                conn.execute(
                     update(accounts)
                     .where(accounts.c.id == account_id, accounts.c.balance + amount >= 0)
                     .values(balance=accounts.c.balance + amount)
@@ -271,11 +278,13 @@ class SqlStore:
                 )
             ).first()
             if row is None:
-                exists = await conn.scalar(select(accounts.c.id).where(accounts.c.id == account_id))
+                exists = conn.scalar(select(accounts.c.id).where(accounts.c.id == account_id))
                 if exists is None:
                     raise StoreError(f"unknown account {account_id}")
                 raise StoreError("a top-up must not make the balance negative")
-        return Balance(row.currency, row.balance, row.reserved, row.charged)
+            return Balance(row.currency, row.balance, row.reserved, row.charged)
+
+        return await self._write(work)
 
     async def balance(self, account_id: int) -> Balance:
         async with self._read() as conn:
@@ -294,23 +303,27 @@ class SqlStore:
         return Balance(row.currency, row.balance, row.reserved, row.charged)
 
     async def add_originator(self, account_id: int, name: str) -> None:
-        async with self._write() as conn:
-            if await conn.scalar(select(accounts.c.id).where(accounts.c.id == account_id)) is None:
+        def work(conn: Connection) -> None:
+            if conn.scalar(select(accounts.c.id).where(accounts.c.id == account_id)) is None:
                 raise StoreError(f"unknown account {account_id}")
-            await conn.execute(
+            conn.execute(
                 insert_for(conn, originators)
                 .values(account_id=account_id, name=name)
                 .on_conflict_do_nothing()
             )
 
+        await self._write(work)
+
     async def remove_originator(self, account_id: int, name: str) -> bool:
-        async with self._write() as conn:
-            result = await conn.execute(
+        def work(conn: Connection) -> bool:
+            result = conn.execute(
                 delete(originators).where(
                     originators.c.account_id == account_id, originators.c.name == name
                 )
             )
-        return bool(result.rowcount)
+            return bool(result.rowcount)
+
+        return await self._write(work)
 
     async def originators(self, account_id: int) -> list[str]:
         async with self._read() as conn:
@@ -334,29 +347,29 @@ class SqlStore:
             raise StoreError("a price must not be negative")
         if not tariff.prefix.isdigit() and tariff.prefix != "":
             raise StoreError(f"a tariff prefix is digits, not {tariff.prefix!r}")
-        async with self._write() as conn:
+
+        def work(conn: Connection) -> None:
             if tariff.account_id is not None and (
-                await conn.scalar(select(accounts.c.id).where(accounts.c.id == tariff.account_id))
-                is None
+                conn.scalar(select(accounts.c.id).where(accounts.c.id == tariff.account_id)) is None
             ):
                 raise StoreError(f"unknown account {tariff.account_id}")
             # Delete + insert rather than ON CONFLICT: the default plan's NULL account is
             # unique only through a partial index, which ON CONFLICT cannot name portably.
-            await conn.execute(
-                delete(tariffs).where(*self._tariff_key(tariff.account_id, tariff.prefix))
-            )
-            await conn.execute(
+            conn.execute(delete(tariffs).where(*self._tariff_key(tariff.account_id, tariff.prefix)))
+            conn.execute(
                 tariffs.insert().values(
                     account_id=tariff.account_id, prefix=tariff.prefix, price=tariff.price
                 )
             )
 
+        await self._write(work)
+
     async def remove_tariff(self, account_id: int | None, prefix: str) -> bool:
-        async with self._write() as conn:
-            result = await conn.execute(
-                delete(tariffs).where(*self._tariff_key(account_id, prefix))
-            )
-        return bool(result.rowcount)
+        def work(conn: Connection) -> bool:
+            result = conn.execute(delete(tariffs).where(*self._tariff_key(account_id, prefix)))
+            return bool(result.rowcount)
+
+        return await self._write(work)
 
     async def tariffs(self, account_id: int) -> list[Tariff]:
         async with self._read() as conn:
@@ -376,8 +389,7 @@ class SqlStore:
         self, requests: Sequence[AcceptRequest]
     ) -> list[AcceptResult | BaseException]:
         try:
-            async with self.engines.writer.begin() as conn:
-                return list(await accept_batch(conn, requests))
+            return list(await self.engines.writer.run(lambda conn: accept_batch(conn, requests)))
         except IntegrityError as exc:
             # A caller's id collides with a stored one (or another's in this batch): the
             # batch is rolled back and retried one request at a time, so only it fails.
@@ -440,21 +452,24 @@ class SqlStore:
 
     async def cancel(self, account_id: int, message_id: int, at: float) -> bool:
         """Cancelled parts end REJECTD with their money refunded."""
-        async with self._write() as conn:
-            owned = await conn.scalar(
+
+        def work(conn: Connection) -> bool:
+            owned = conn.scalar(
                 select(messages.c.id).where(
                     messages.c.id == message_id, messages.c.account_id == account_id
                 )
             )
             if owned is None:
                 return False
-            found = await load_parts(conn, parts.c.message_id == message_id)
+            found = load_parts(conn, parts.c.message_id == message_id)
             if not found or any(p.state != PartState.QUEUED for p in found.values()):
                 return False
             for p in found.values():
                 p.report(PartState.REJECTD, 0, at)
-            await save_parts(conn, found.values(), at)
-        return True
+            save_parts(conn, found.values(), at)
+            return True
+
+        return await self._write(work)
 
     # -- dispatcher --------------------------------------------------------------------------
     async def claim_parts(
@@ -491,14 +506,15 @@ class SqlStore:
                 parts.c.attempts,
             )
         )
-        async with self._write() as conn:
-            claimed = (await conn.execute(claim)).all()
+
+        def work(conn: Connection) -> tuple[Sequence[Row[Any]], dict[int, Row[Any]]]:
+            claimed = conn.execute(claim).all()
             if not claimed:
-                return []
+                return claimed, {}
             mids = sorted({row.message_id for row in claimed})
-            owners = {
+            owners: dict[int, Any] = {
                 row.id: row
-                for row in await conn.execute(
+                for row in conn.execute(
                     select(
                         messages.c.id,
                         messages.c.account_id,
@@ -509,6 +525,9 @@ class SqlStore:
                     ).where(messages.c.id.in_(mids))
                 )
             }
+            return claimed, owners
+
+        claimed, owners = await self._write(work)
         result = []
         for row in sorted(claimed, key=lambda r: r.id):
             m = owners[row.message_id]
@@ -533,8 +552,9 @@ class SqlStore:
     async def submitted(self, done: Sequence[SubmitDone]) -> None:
         if not done:
             return
-        async with self._write() as conn:
-            found = await load_parts(conn, parts.c.id.in_(sorted({d.part_id for d in done})))
+
+        def work(conn: Connection) -> None:
+            found = load_parts(conn, parts.c.id.in_(sorted({d.part_id for d in done})))
             touched: dict[int, LivePart] = {}
             for d in done:
                 p = found.get(d.part_id)
@@ -548,17 +568,18 @@ class SqlStore:
                 touched[p.id] = p
             if not touched:
                 return
-            await self._match_early_receipts(conn, touched)
-            await save_parts(conn, touched.values(), max(d.at for d in done))
+            self._match_early_receipts(conn, touched)
+            save_parts(conn, touched.values(), max(d.at for d in done))
 
-    async def _match_early_receipts(
-        self, conn: AsyncConnection, touched: dict[int, LivePart]
-    ) -> None:
+        await self._write(work)
+
+    @staticmethod
+    def _match_early_receipts(conn: Connection, touched: dict[int, LivePart]) -> None:
         by_operator = {(p.connector, p.operator_id): p for p in touched.values()}
         connectors = sorted({c for c, _ in by_operator if c is not None})
         operator_ids = sorted({o for _, o in by_operator if o is not None})
         early = (
-            await conn.execute(
+            conn.execute(
                 select(
                     unmatched_receipts.c.id,
                     unmatched_receipts.c.connector,
@@ -583,15 +604,14 @@ class SqlStore:
             p.report(PartState(r.state), r.error, r.received_at)
             matched.append(r.id)
         if matched:
-            await conn.execute(
-                delete(unmatched_receipts).where(unmatched_receipts.c.id.in_(matched))
-            )
+            conn.execute(delete(unmatched_receipts).where(unmatched_receipts.c.id.in_(matched)))
 
     async def requeue(self, part_ids: Sequence[int], not_before: float) -> None:
         if not part_ids:
             return
-        async with self._write() as conn:
-            await conn.execute(
+
+        def work(conn: Connection) -> None:
+            conn.execute(
                 update(parts)
                 .where(parts.c.id.in_(sorted(set(part_ids))), _IS_SENDING)
                 .values(
@@ -602,25 +622,33 @@ class SqlStore:
                 )
             )
 
+        await self._write(work)
+
     async def failed(self, failures: Sequence[SubmitFailed]) -> None:
         if not failures:
             return
-        async with self._write() as conn:
-            found = await load_parts(conn, parts.c.id.in_(sorted({f.part_id for f in failures})))
+
+        def work(conn: Connection) -> None:
+            found = load_parts(conn, parts.c.id.in_(sorted({f.part_id for f in failures})))
             for f in failures:
                 p = found.get(f.part_id)
                 if p is not None:
                     p.report(f.state, f.error, f.at)
-            await save_parts(conn, found.values(), max(f.at for f in failures))
+            save_parts(conn, found.values(), max(f.at for f in failures))
+
+        await self._write(work)
 
     async def expire(self, now: float) -> int:
         lapsed = select(messages.c.id).where(messages.c.expires_at <= now)
-        async with self._write() as conn:
-            found = await load_parts(conn, _IS_QUEUED & parts.c.message_id.in_(lapsed))
+
+        def work(conn: Connection) -> int:
+            found = load_parts(conn, _IS_QUEUED & parts.c.message_id.in_(lapsed))
             for p in found.values():
                 p.report(PartState.EXPIRED, 0, now)
-            await save_parts(conn, found.values(), now)
-        return len(found)
+            save_parts(conn, found.values(), now)
+            return len(found)
+
+        return await self._write(work)
 
     async def release_claims(self, now: float, node_id: int | None = None) -> int:
         """Lapsed claims of any node go back to the queue; with node_id, also every claim of
@@ -628,13 +656,16 @@ class SqlStore:
         lapsed = parts.c.claim_until < now
         if node_id is not None:
             lapsed = or_(lapsed, parts.c.claimed_by == node_id)
-        async with self._write() as conn:
-            result = await conn.execute(
+
+        def work(conn: Connection) -> int:
+            result = conn.execute(
                 update(parts)
                 .where(_IS_SENDING, lapsed)
                 .values(state=int(PartState.QUEUED), claimed_by=None, claim_until=None)
             )
-        return int(result.rowcount)
+            return int(result.rowcount)
+
+        return await self._write(work)
 
     # -- receipts and outbox -----------------------------------------------------------------
     async def apply_receipts(self, receipts: Sequence[OperatorReceipt]) -> None:
@@ -642,8 +673,9 @@ class SqlStore:
             return
         connectors = sorted({r.connector for r in receipts})
         operator_ids = sorted({r.operator_id for r in receipts})
-        async with self._write() as conn:
-            found = await load_parts(
+
+        def work(conn: Connection) -> None:
+            found = load_parts(
                 conn, parts.c.connector.in_(connectors) & parts.c.operator_id.in_(operator_ids)
             )
             by_operator = {(p.connector, p.operator_id): p for p in found.values()}
@@ -665,8 +697,10 @@ class SqlStore:
                 p.report(r.state, r.error, r.at)
                 touched[p.id] = p
             if early:
-                await conn.execute(unmatched_receipts.insert(), early)
-            await save_parts(conn, touched.values(), max(r.at for r in receipts))
+                conn.execute(unmatched_receipts.insert(), early)
+            save_parts(conn, touched.values(), max(r.at for r in receipts))
+
+        await self._write(work)
 
     async def outbox_pending(self, account_id: int, limit: int) -> list[OutboxItem]:
         query = (
@@ -715,12 +749,15 @@ class SqlStore:
     async def outbox_done(self, item_ids: Sequence[int]) -> None:
         if not item_ids:
             return
-        async with self._write() as conn:
-            await conn.execute(
+
+        def work(conn: Connection) -> None:
+            conn.execute(
                 update(outbox)
                 .where(outbox.c.id.in_(sorted(set(item_ids))), _OUTBOX_PENDING)
                 .values(delivered_at=time.time(), attempts=outbox.c.attempts + 1)
             )
+
+        await self._write(work)
 
     async def outbox_accounts(self) -> list[int]:
         async with self._read() as conn:
@@ -736,7 +773,7 @@ class SqlStore:
     async def take_lease(self, key: str, holder: str, now: float, ttl: float) -> bool:
         # One statement on both engines: the row is inserted, or overwritten only when it is
         # ours or has lapsed; RETURNING says which happened.
-        async with self._write() as conn:
+        def work(conn: Connection) -> bool:
             take = upsert(
                 conn,
                 leases,
@@ -745,12 +782,15 @@ class SqlStore:
                 where=or_(leases.c.holder == holder, leases.c.expires_at <= now),
             ).returning(leases.c.holder)
             params = {"key": key, "holder": holder, "expires_at": now + ttl}
-            row = (await conn.execute(take, params)).first()
-        return row is not None
+            return conn.execute(take, params).first() is not None
+
+        return await self._write(work)
 
     async def release_lease(self, key: str, holder: str) -> None:
-        async with self._write() as conn:
-            await conn.execute(delete(leases).where(leases.c.key == key, leases.c.holder == holder))
+        def work(conn: Connection) -> None:
+            conn.execute(delete(leases).where(leases.c.key == key, leases.c.holder == holder))
+
+        await self._write(work)
 
     async def queue_depth(self) -> int:
         async with self._read() as conn:

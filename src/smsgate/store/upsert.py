@@ -5,19 +5,18 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import ColumnElement, Table
+from sqlalchemy import ColumnElement, Connection, Table
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 
-def insert_for(conn: AsyncConnection, table: Table) -> sqlite.Insert | postgresql.Insert:
+def insert_for(conn: Connection, table: Table) -> sqlite.Insert | postgresql.Insert:
     if conn.dialect.name == "postgresql":
         return postgresql.insert(table)
     return sqlite.insert(table)
 
 
 def upsert(
-    conn: AsyncConnection,
+    conn: Connection,
     table: Table,
     keys: Sequence[str],
     updates: Sequence[str],

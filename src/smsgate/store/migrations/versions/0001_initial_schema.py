@@ -60,7 +60,12 @@ def upgrade() -> None:
 
     op.create_table(
         "messages",
-        sa.Column("id", sa.BigInteger(), autoincrement=False, nullable=False),
+        sa.Column(
+            "id",
+            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+            autoincrement=False,
+            nullable=False,
+        ),
         sa.Column("account_id", sa.BigInteger(), nullable=False),
         sa.Column("sender", sa.String(length=32), nullable=False),
         sa.Column("phone", sa.String(length=20), nullable=False),
@@ -128,7 +133,12 @@ def upgrade() -> None:
 
     op.create_table(
         "message_aliases",
-        sa.Column("alias_id", sa.BigInteger(), autoincrement=False, nullable=False),
+        sa.Column(
+            "alias_id",
+            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+            autoincrement=False,
+            nullable=False,
+        ),
         sa.Column("message_id", sa.BigInteger(), nullable=False),
         sa.ForeignKeyConstraint(
             ["message_id"], ["messages.id"], name=op.f("fk_message_aliases_message_id_messages")
@@ -170,7 +180,12 @@ def upgrade() -> None:
 
     op.create_table(
         "parts",
-        sa.Column("id", sa.BigInteger(), autoincrement=False, nullable=False),
+        sa.Column(
+            "id",
+            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+            autoincrement=False,
+            nullable=False,
+        ),
         sa.Column("message_id", sa.BigInteger(), nullable=False),
         sa.Column("seq", sa.SmallInteger(), nullable=False),
         sa.Column("total", sa.SmallInteger(), nullable=False),
@@ -208,7 +223,13 @@ def upgrade() -> None:
             postgresql_where=sa.text("state = 0"),
         )
         batch_op.create_index(batch_op.f("ix_parts_message_id"), ["message_id"], unique=False)
-        batch_op.create_index("ix_parts_operator", ["connector", "operator_id"], unique=False)
+        batch_op.create_index(
+            "ix_parts_operator",
+            ["connector", "operator_id"],
+            unique=False,
+            sqlite_where=sa.text("operator_id IS NOT NULL"),
+            postgresql_where=sa.text("operator_id IS NOT NULL"),
+        )
 
     op.create_table(
         "receipt_requests",
@@ -224,7 +245,11 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_table("receipt_requests")
     with op.batch_alter_table("parts", schema=None) as batch_op:
-        batch_op.drop_index("ix_parts_operator")
+        batch_op.drop_index(
+            "ix_parts_operator",
+            sqlite_where=sa.text("operator_id IS NOT NULL"),
+            postgresql_where=sa.text("operator_id IS NOT NULL"),
+        )
         batch_op.drop_index(batch_op.f("ix_parts_message_id"))
         batch_op.drop_index(
             "ix_parts_due", sqlite_where=sa.text("state = 0"), postgresql_where=sa.text("state = 0")
