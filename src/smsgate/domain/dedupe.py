@@ -1,0 +1,24 @@
+"""The key that recognises a repeated send: the same account, number and text.
+
+Only the key lives here; the window (how long a key blocks a repeat) is the store's business.
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+KEY_SIZE = 16
+# A personalisation string keeps these digests apart from any other blake2b use of the same bytes.
+_PERSON = b"smsgate-dedupe"
+
+
+def dedupe_key(account_id: int, phone: str, text: str) -> bytes:
+    """16 bytes of blake2b, stable across processes and Python versions (no `hash()`)."""
+    digest = hashlib.blake2b(digest_size=KEY_SIZE, person=_PERSON)
+    digest.update(account_id.to_bytes(8, "big", signed=True))
+    # Length-prefix the phone so ("1", "23") and ("12", "3") can never collide.
+    encoded_phone = phone.encode("utf-8", "surrogatepass")
+    digest.update(len(encoded_phone).to_bytes(4, "big"))
+    digest.update(encoded_phone)
+    digest.update(text.encode("utf-8", "surrogatepass"))
+    return digest.digest()

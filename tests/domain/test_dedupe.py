@@ -1,0 +1,48 @@
+import subprocess
+import sys
+
+from smsgate.domain.dedupe import dedupe_key
+
+
+def test_key_is_sixteen_bytes() -> None:
+    key = dedupe_key(1, "380501234567", "hello")
+    assert isinstance(key, bytes)
+    assert len(key) == 16
+
+
+def test_same_inputs_give_the_same_key() -> None:
+    assert dedupe_key(7, "380501234567", "hi") == dedupe_key(7, "380501234567", "hi")
+
+
+def test_any_differing_field_changes_the_key() -> None:
+    base = dedupe_key(7, "380501234567", "hi")
+    assert dedupe_key(8, "380501234567", "hi") != base
+    assert dedupe_key(7, "380501234568", "hi") != base
+    assert dedupe_key(7, "380501234567", "hi!") != base
+
+
+def test_phone_and_text_boundary_cannot_be_shifted() -> None:
+    assert dedupe_key(1, "1", "23") != dedupe_key(1, "12", "3")
+
+
+def test_key_is_stable_across_processes() -> None:
+    code = (
+        "from smsgate.domain.dedupe import dedupe_key;"
+        "print(dedupe_key(42, '380501234567', 'Привіт €').hex())"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
+    )
+    assert out.stdout.strip() == dedupe_key(42, "380501234567", "Привіт €").hex()
+
+
+def test_key_is_pinned_so_stored_keys_stay_valid_after_upgrades() -> None:
+    # Keys live in the database across deployments: changing the recipe silently breaks dedupe.
+    assert dedupe_key(1, "380501234567", "hello").hex() == PINNED
+
+
+def test_lone_surrogate_in_text_does_not_crash() -> None:
+    assert len(dedupe_key(1, "380501234567", "\ud83d")) == 16
+
+
+PINNED = "650cdc5b16f4f7eb11dea91ac06a1a52"
