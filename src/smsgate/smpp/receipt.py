@@ -1,0 +1,156 @@
+"""Delivery receipt text (SMPP v3.4 Appendix B, de-facto format): formatting ours exactly and
+parsing what real SMSCs send, tolerantly, plus the stat <-> message_state mapping.
+
+Knows nothing of the gateway's own statuses; the gateway maps MessageState to them.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+
+from smsgate.smpp.constants import MessageState
+
+
+class ReceiptError(ValueError):
+    """The text is not a delivery receipt we can read."""
+
+
+@dataclass(frozen=True, slots=True)
+class Receipt:
+    id: str
+    sub: int
+    dlvrd: int
+    submit_date: datetime | None
+    done_date: datetime | None
+    stat: str
+    err: int
+    text: str
+
+
+_STAT_OF_STATE: dict[MessageState, str] = {
+    MessageState.ENROUTE: "ENROUTE",
+    MessageState.DELIVERED: "DELIVRD",
+    MessageState.EXPIRED: "EXPIRED",
+    MessageState.DELETED: "DELETED",
+    MessageState.UNDELIVERABLE: "UNDELIV",
+    MessageState.ACCEPTED: "ACCEPTD",
+    MessageState.UNKNOWN: "UNKNOWN",
+    MessageState.REJECTED: "REJECTD",
+}
+_STATE_OF_STAT: dict[str, MessageState] = {
+    **{stat: state for state, stat in _STAT_OF_STATE.items()},
+    # Spellings seen from SMSCs that write the state out in full.
+    "DELIVERED": MessageState.DELIVERED,
+    "UNDELIVERABLE": MessageState.UNDELIVERABLE,
+    "UNDELIVERED": MessageState.UNDELIVERABLE,
+    "ACCEPTED": MessageState.ACCEPTED,
+    "REJECTED": MessageState.REJECTED,
+}
+
+
+def stat_for_message_state(state: int) -> str:
+    """The receipt `stat:` word for a message_state (ENROUTE for 1)."""
+    try:
+        return _STAT_OF_STATE[MessageState(state)]
+    except ValueError:
+        raise ReceiptError(f"message_state {state} has no receipt stat") from None
+
+
+def message_state_for_stat(stat: str) -> MessageState:
+    """The message_state a `stat:` word means; a word no SMSC convention defines is UNKNOWN."""
+    return _STATE_OF_STAT.get(stat.strip().upper(), MessageState.UNKNOWN)
+
+
+def _format_date(value: datetime | None) -> str:
+    return "0000000000" if value is None else value.strftime("%y%m%d%H%M")
+
+
+def format_receipt(r: Receipt) -> str:
+    """`id:… sub:001 dlvrd:001 submit date:YYMMDDhhmm done date:YYMMDDhhmm stat:… err:000
+    text:…` with the first 20 characters of the text."""
+    return (
+        f"id:{r.id} sub:{r.sub:03d} dlvrd:{r.dlvrd:03d} "
+        f"submit date:{_format_date(r.submit_date)} done date:{_format_date(r.done_date)} "
+        f"stat:{r.stat} err:{r.err:03d} text:{r.text[:20]}"
+    )
+
+
+# Keys in any case, with any spacing around the colon; "submit date" also as submit_date.
+_KEY = re.compile(
+    r"(?<![A-Za-z0-9_])(id|sub|dlvrd|submit[ _]*date|done[ _]*date|stat|err|text)\s*:\s*",
+    re.IGNORECASE,
+)
+_TOKEN = re.compile(r"[^\s]*")
+_DIGITS = re.compile(r"\d+")
+_HEX_ERR = re.compile(r"(?:0x)?([0-9a-f]+)", re.IGNORECASE)
+
+
+def _parse_date(value: str) -> datetime | None:
+    digits = _DIGITS.match(value)
+    if digits is None or len(digits.group()) not in (10, 12):
+        return None
+    text = digits.group()
+    try:
+        return datetime.strptime(text, "%y%m%d%H%M%S" if len(text) == 12 else "%y%m%d%H%M")
+    except ValueError:
+        # An all-zero or impossible date carries no information, but the receipt still does.
+        return None
+
+
+def _parse_count(value: str, key: str) -> int:
+    digits = _DIGITS.match(value)
+    if digits is None:
+        raise ReceiptError(f"{key}: {value!r} is not a count")
+    return int(digits.group())
+
+
+def _parse_err(value: str) -> int:
+    # Decimal unless it says otherwise: a 0x prefix or a hex letter makes it hex.
+    token = _TOKEN.match(value)
+    text = token.group() if token else ""
+    hexed = _HEX_ERR.fullmatch(text)
+    if hexed is None:
+        digits = _DIGITS.match(text)
+        if digits is None:
+            raise ReceiptError(f"err: {value!r} is not an error code")
+        return int(digits.group())
+    if text.lower().startswith("0x") or any(c in "abcdefABCDEF" for c in hexed.group(1)):
+        return int(hexed.group(1), 16)
+    return int(text)
+
+
+def parse_receipt(text: str | bytes) -> Receipt:
+    """Read a receipt's text. id and stat are required; the other fields default to 0, None or
+    "" when absent. Tolerates `text:`/`Text:`/none, 12-digit dates, long or hex ids, hex err,
+    any key case and spacing, and trailing junk."""
+    if isinstance(text, bytes | bytearray):
+        text = bytes(text).decode("latin-1")
+    values: dict[str, str] = {}
+    matches = list(_KEY.finditer(text))
+    for index, match in enumerate(matches):
+        key = re.sub(r"[ _]+", " ", match.group(1).lower())
+        if key == "text":
+            # The text runs to the end (it may itself contain "id:" or "stat:"); whitespace
+            # right after the colon is spacing, not text.
+            values.setdefault(key, text[match.end() :])
+            break
+        stop = matches[index + 1].start() if index + 1 < len(matches) else len(text)
+        values.setdefault(key, text[match.end() : stop].strip())
+    receipt_id = _TOKEN.match(values.get("id", ""))
+    stat = _TOKEN.match(values.get("stat", ""))
+    if receipt_id is None or not receipt_id.group():
+        raise ReceiptError("no id: in the receipt text")
+    if stat is None or not stat.group().isalpha():
+        raise ReceiptError("no stat: in the receipt text")
+    return Receipt(
+        id=receipt_id.group(),
+        sub=_parse_count(values["sub"], "sub") if "sub" in values else 0,
+        dlvrd=_parse_count(values["dlvrd"], "dlvrd") if "dlvrd" in values else 0,
+        submit_date=_parse_date(values.get("submit date", "")),
+        done_date=_parse_date(values.get("done date", "")),
+        stat=stat.group().upper(),
+        err=_parse_err(values["err"]) if "err" in values else 0,
+        text=values.get("text", ""),
+    )
