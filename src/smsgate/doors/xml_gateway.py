@@ -1,0 +1,295 @@
+"""The XML gateway: `/xml/` and `/xml/individual.php` (`request_sendsms`) and `/xml/state.php`
+(`request_getstate`), raw XML in, `<response>…</response>` out.
+
+Translation only: parse untrusted XML safely (defusedxml, no DTD, no entities, no external
+references, a body size limit), call the gateway, answer in the contract's bytes. No rule lives
+here.
+
+Choices the public contract leaves open (ours):
+- Replies are `text/xml; charset=utf-8`, HTTP 200 whatever happened, like the hosted service.
+- `to` and `text` pair up: one `text` goes to every recipient of every `to`; as many `text`s
+  as `to`s pair in document order (so `/xml/` and `/xml/individual.php` share one handler).
+- Send with some recipients refused lists only the accepted ids, in order, with an empty
+  `<text>`; when nothing is accepted the answer is an ERROR naming the reasons.
+- State lists only the ids this account knows; unknown ids are left out.
+- A `token` element authenticates instead of `password` (its account's login must equal
+  `username`).
+- A body that is not UTF-8 and declares no other encoding is read as Windows-1251, the rule of
+  the HTTP gateway.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
+from xml.etree.ElementTree import Element, ParseError
+from xml.sax.saxutils import escape
+
+import defusedxml.ElementTree as SafeET
+from defusedxml import DefusedXmlException
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from smsgate.gateway.errors import (
+    AllDuplicates,
+    InvalidRequest,
+    RateLimited,
+    Unauthorized,
+)
+from smsgate.gateway.model import SendItem, SendRequest
+from smsgate.gateway.service import Gateway
+from smsgate.store.records import AccountRecord
+
+from .legacy_text import decode_legacy_text, split_list
+
+MEDIA_TYPE = "text/xml; charset=utf-8"
+DECLARATION = '<?xml version="1.0" encoding="utf-8"?>\n'
+MAX_BODY = 1_000_000
+
+SEND_ROOT = "request_sendsms"
+STATE_ROOT = "request_getstate"
+
+# Gateway field roles → this door's element names.
+_ELEMENTS = {"phone": "to", "text": "text", "sender": "from", "id": "smscid"}
+
+T = TypeVar("T")
+Operation = Callable[[AccountRecord, "Document"], Awaitable[str]]
+
+
+class DoorError(Exception):
+    """A request this door answers with `<status>ERROR</status>` and this description."""
+
+    def __init__(self, description: str, retry_after: float | None = None) -> None:
+        super().__init__(description)
+        self.description = description
+        self.retry_after = retry_after
+
+
+class Document:
+    """The request's elements by local name (namespaces and case ignored), in document order.
+
+    Every element below the root counts, so `<message><to/><text/></message>` wrappers read
+    the same as flat children."""
+
+    __slots__ = ("_values", "root")
+
+    def __init__(self, root: Element) -> None:
+        self.root = _local_name(root.tag)
+        self._values: dict[str, list[str]] = {}
+        for element in root.iter():
+            if element is root:
+                continue
+            # Own text and the text between its children, not itertext(): that walks every
+            # subtree again and is quadratic on a deeply nested hostile document.
+            parts = [element.text or "", *(child.tail or "" for child in element)]
+            value = "".join(parts).strip()
+            self._values.setdefault(_local_name(element.tag), []).append(value)
+
+    def first(self, name: str) -> str:
+        values = self._values.get(name)
+        return values[0] if values else ""
+
+    def all(self, name: str) -> list[str]:
+        return self._values.get(name, [])
+
+
+def routes(gateway: Gateway, *, max_body: int = MAX_BODY) -> list[Route]:
+    door = _XmlDoor(gateway, max_body)
+    send = door.endpoint(SEND_ROOT, door.send)
+    state = door.endpoint(STATE_ROOT, door.state)
+    paths: list[tuple[str, Callable[[Request], Awaitable[Response]]]] = [
+        ("/xml/", send),
+        ("/xml", send),
+        ("/xml/individual.php", send),
+        ("/xml/individual.php/", send),
+        ("/xml/state.php", state),
+        ("/xml/state.php/", state),
+    ]
+    # GET is answered too, so a browser or a misconfigured client gets an XML error, not a 405.
+    return [Route(path, endpoint, methods=["GET", "POST"]) for path, endpoint in paths]
+
+
+class _XmlDoor:
+    def __init__(self, gateway: Gateway, max_body: int) -> None:
+        self._gateway = gateway
+        self._max_body = max_body
+
+    def endpoint(self, root: str, operation: Operation) -> Callable[[Request], Awaitable[Response]]:
+        async def serve(request: Request) -> Response:
+            try:
+                document = parse_request(await self._read_body(request))
+                if document.root != root:
+                    raise DoorError(f"Unexpected root element <{document.root}>: expected <{root}>")
+                account = await self._authenticate(document)
+                return _reply(await operation(account, document))
+            except DoorError as exc:
+                headers = None
+                if exc.retry_after is not None:
+                    headers = {"Retry-After": str(max(1, math.ceil(exc.retry_after)))}
+                return _reply(error_reply(exc.description), headers)
+
+        return serve
+
+    async def _read_body(self, request: Request) -> bytes:
+        body = bytearray()
+        async for chunk in request.stream():
+            body += chunk
+            if len(body) > self._max_body:
+                raise DoorError("Request is too large")
+        return bytes(body)
+
+    async def _authenticate(self, document: Document) -> AccountRecord:
+        username = document.first("username")
+        token = document.first("token")
+        try:
+            if token:
+                account = await self._gateway.authenticate_token(token)
+                if account.login != username:
+                    raise Unauthorized()
+                return account
+            password = document.first("password")
+            if not username or not password:
+                raise Unauthorized()
+            return await self._gateway.authenticate_password(username, password)
+        except Unauthorized:
+            credential = "token" if token else "password"
+            raise DoorError(f"Invalid username or {credential}") from None
+
+    async def send(self, account: AccountRecord, document: Document) -> str:
+        request = SendRequest(
+            sender=document.first("from"),
+            items=_items(document),
+            door="xml",
+            lifetime_minutes=_lifetime(document.first("lifetime")),
+        )
+        outcome = await _call(self._gateway.send(account, request))
+        if not outcome.accepted:
+            reasons = dict.fromkeys(str(reason) for _, reason in outcome.rejected)
+            raise DoorError("No message sent: " + "; ".join(reasons))
+        return send_reply([message_id for message_id, _ in outcome.accepted])
+
+    async def state(self, account: AccountRecord, document: Document) -> str:
+        given = [i for value in document.all("smscid") for i in split_list(value)]
+        ids = list(dict.fromkeys(given))
+        known, _unknown = await _call(self._gateway.status(account, ids))
+        return state_reply([(i, str(known[i])) for i in ids if i in known])
+
+
+def _items(document: Document) -> list[SendItem]:
+    recipients = [split_list(value) for value in document.all("to")]
+    texts = document.all("text") or [""]
+    if len(texts) == 1:
+        return [SendItem(phone, texts[0]) for phones in recipients for phone in phones]
+    if len(texts) != len(recipients):
+        raise DoorError("Every <to> needs its own <text>, or one <text> for all")
+    return [
+        SendItem(phone, text)
+        for phones, text in zip(recipients, texts, strict=True)
+        for phone in phones
+    ]
+
+
+async def _call(call: Awaitable[T]) -> T:
+    """The gateway's refusals as this door's error descriptions."""
+    try:
+        return await call
+    except InvalidRequest as exc:
+        element = _ELEMENTS.get(exc.field, exc.field)
+        raise DoorError(f"{exc.reason} (element {element})") from None
+    except RateLimited as exc:
+        raise DoorError("Rate limit exceeded: retry later", exc.retry_after) from None
+    except AllDuplicates:
+        raise DoorError("Doubled SMS in less than 2 minutes") from None
+    except Unauthorized:
+        raise DoorError("Invalid username or credentials") from None
+
+
+# -- parsing -----------------------------------------------------------------------------------
+_DECLARED_ENCODING = re.compile(rb"""^\s*<\?xml[^>]*?encoding\s*=\s*["']([A-Za-z0-9._-]+)["']""")
+_UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
+
+
+def parse_request(body: bytes) -> Document:
+    """Untrusted bytes → a Document, or DoorError; never an entity expanded or a file read."""
+    if not body.strip():
+        raise DoorError("Request body is empty: expected XML")
+    try:
+        root = SafeET.fromstring(
+            _as_parsable(body), forbid_dtd=True, forbid_entities=True, forbid_external=True
+        )
+    except DefusedXmlException:
+        raise DoorError("DTDs and entities are not allowed") from None
+    except (ParseError, ValueError, LookupError):
+        raise DoorError("Request body is not well-formed XML") from None
+    return Document(root)
+
+
+def _as_parsable(body: bytes) -> bytes:
+    # Leading whitespace before the declaration is an XML error that clients commit often.
+    data = body.lstrip()
+    if data.startswith(_UTF16_BOMS):
+        return data
+    declared = _DECLARED_ENCODING.match(data)
+    if declared and declared.group(1).lower().replace(b"_", b"-") not in (b"utf-8", b"utf8"):
+        return data  # expat honours the declared encoding itself
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        # Declared UTF-8 (or nothing) but written in Windows-1251: the HTTP gateway's rule.
+        return decode_legacy_text(data).encode("utf-8")
+    return data
+
+
+def _local_name(tag: object) -> str:
+    name = tag if isinstance(tag, str) else ""
+    return name.rpartition("}")[2].lower()
+
+
+def _lifetime(given: str) -> float | None:
+    if not given:
+        return None
+    try:
+        minutes = float(given)
+    except ValueError:
+        minutes = math.nan
+    if not math.isfinite(minutes):
+        raise DoorError("Lifetime must be a number of minutes (element lifetime)")
+    return minutes
+
+
+# -- replies -----------------------------------------------------------------------------------
+_NOT_XML_CHARS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+
+
+def _xml_text(value: str) -> str:
+    return escape(_NOT_XML_CHARS.sub("", value))
+
+
+def send_reply(ids: list[int]) -> str:
+    mess = "".join(f"<mess>{message_id}</mess>" for message_id in ids)
+    return f"{DECLARATION}<response><status>OK</status><text></text><ids>{mess}</ids></response>"
+
+
+def state_reply(states: list[tuple[str, str]]) -> str:
+    entries = "".join(
+        f"<entry><smscid>{_xml_text(given)}</smscid><state>{state}</state></entry>"
+        for given, state in states
+    )
+    return (
+        f"{DECLARATION}<response><status>OK</status><text></text>"
+        f"<entries>{entries}</entries></response>"
+    )
+
+
+def error_reply(description: str) -> str:
+    return (
+        f"{DECLARATION}<response><status>ERROR</status>"
+        f"<text>{_xml_text(description)}</text></response>"
+    )
+
+
+def _reply(body: str, headers: dict[str, str] | None = None) -> Response:
+    return Response(body.encode("utf-8"), 200, headers=headers, media_type=MEDIA_TYPE)
