@@ -486,10 +486,15 @@ class SqlStore:
             # PostgreSQL: concurrent claimers skip each other's rows instead of waiting.
             # SQLite ignores it; there the write lock taken at BEGIN IMMEDIATE serialises.
             .with_for_update(skip_locked=True, of=parts)
+            # Materialised so the LIMIT is applied once: inlined into the UPDATE, PostgreSQL
+            # may re-run the sub-select and claim more than `limit` rows.
+            .cte("due")
+            .prefix_with("MATERIALIZED")
         )
         claim = (
             update(parts)
-            .where(parts.c.id.in_(due), _IS_QUEUED)
+            .add_cte(due)
+            .where(parts.c.id.in_(select(due.c.id)), _IS_QUEUED)
             .values(
                 state=int(PartState.SENDING),
                 claimed_by=node_id,

@@ -1,0 +1,287 @@
+"""After accept: claims, submits, failures, expiry, cancel and receipts move parts forward,
+settle their money once, fold into the message status and queue customer receipts."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+
+import pytest
+
+from smsgate.domain.status import PartState, Status
+from smsgate.store.records import (
+    NewMessage,
+    OperatorReceipt,
+    SubmitDone,
+    SubmitFailed,
+)
+from smsgate.store.sql_store import SqlStore
+
+from .builders import NOW, PRICE, new_message, request
+
+TTL = 30.0
+
+
+async def funded(store: SqlStore, login: str = "shop", amount: int = 1000 * PRICE) -> int:
+    account = await store.create_account(login)
+    await store.top_up(account.id, amount)
+    return account.id
+
+
+async def accepted(store: SqlStore, account: int, **kw: object) -> NewMessage:
+    message = new_message(account, **kw)  # type: ignore[arg-type]
+    result = await asyncio.wait_for(store.accept(request(account, message)), 10)
+    assert result.outcomes[0].value == "accepted"
+    return message
+
+
+async def total(store: SqlStore, account: int) -> int:
+    b = await store.balance(account)
+    return b.balance + b.reserved + b.charged
+
+
+async def test_claim_moves_due_parts_to_sending_oldest_first(store: SqlStore) -> None:
+    account = await funded(store)
+    first = await accepted(store, account, text="a", parts=2)
+    second = await accepted(store, account, text="b")
+    claimed = await store.claim_parts(7, NOW, 10, TTL)
+    assert [c.part_id for c in claimed] == [p.id for p in (*first.parts, *second.parts)]
+    assert claimed[0].phone == first.phone and claimed[0].payload == first.parts[0].payload
+    assert claimed[0].attempts == 1 and claimed[0].total == 2
+    assert await store.claim_parts(7, NOW, 10, TTL) == []
+    assert await store.queue_depth() == 0
+
+
+async def test_claim_skips_parts_not_yet_due_and_expired_messages(store: SqlStore) -> None:
+    account = await funded(store)
+    await accepted(store, account, text="short", lifetime=10)
+    later = await accepted(store, account, text="later")
+    await store.requeue([], NOW)
+    assert [c.message_id for c in await store.claim_parts(1, NOW + 20, 10, TTL)] == [later.id]
+    await store.requeue([later.parts[0].id], NOW + 100)
+    assert await store.claim_parts(1, NOW + 50, 10, TTL) == []
+    assert [c.part_id for c in await store.claim_parts(1, NOW + 100, 10, TTL)] == [
+        later.parts[0].id
+    ]
+
+
+async def test_two_concurrent_claimers_never_get_the_same_part(
+    store: SqlStore, second_store: SqlStore
+) -> None:
+    account = await funded(store)
+    for i in range(60):
+        await accepted(store, account, text=f"m{i}", parts=2)
+
+    async def claim_all(s: SqlStore, node: int) -> list[int]:
+        got: list[int] = []
+        while batch := await s.claim_parts(node, NOW, 7, TTL):
+            got.extend(c.part_id for c in batch)
+        return got
+
+    runs = await asyncio.wait_for(
+        asyncio.gather(
+            claim_all(store, 1),
+            claim_all(second_store, 2),
+            claim_all(store, 3),
+            claim_all(second_store, 4),
+        ),
+        60,
+    )
+    every = [p for run in runs for p in run]
+    assert len(every) == 120
+    assert len(set(every)) == 120
+
+
+async def test_lapsed_claims_and_a_restarting_nodes_claims_return_to_the_queue(
+    store: SqlStore,
+) -> None:
+    account = await funded(store)
+    await accepted(store, account, text="a")
+    await accepted(store, account, text="b")
+    await store.claim_parts(1, NOW, 1, TTL)
+    await store.claim_parts(2, NOW + 10, 1, TTL)
+    assert await store.release_claims(NOW + TTL + 1) == 1  # node 1's lapsed, node 2's not
+    assert await store.release_claims(NOW + 11, node_id=2) == 1
+    again = await store.claim_parts(3, NOW + 50, 10, TTL)
+    assert len(again) == 2 and all(c.attempts == 2 for c in again)
+
+
+async def test_submitted_charges_and_a_receipt_delivers(store: SqlStore) -> None:
+    account = await funded(store)
+    message = await accepted(store, account)
+    (part,) = await store.claim_parts(1, NOW, 10, TTL)
+    await store.submitted([SubmitDone(part.part_id, "op", "X1", NOW + 1)])
+    b = await store.balance(account)
+    assert (b.reserved, b.charged) == (0, PRICE)
+    assert await store.statuses(account, [message.id]) == {message.id: Status.ENROUTE}
+    await store.apply_receipts([OperatorReceipt("op", "X1", PartState.DELIVRD, 0, NOW + 5)])
+    view = await store.message(account, message.id)
+    assert view is not None
+    assert (view.status, view.done_at) == (Status.DELIVRD, NOW + 5)
+
+
+async def test_receipt_before_submit_is_applied_when_the_submit_is_recorded(
+    store: SqlStore,
+) -> None:
+    account = await funded(store)
+    message = await accepted(store, account)
+    (part,) = await store.claim_parts(1, NOW, 10, TTL)
+    await store.apply_receipts([OperatorReceipt("op", "EARLY", PartState.UNDELIV, 34, NOW + 1)])
+    assert await store.statuses(account, [message.id]) == {message.id: Status.ENROUTE}
+    await store.submitted([SubmitDone(part.part_id, "op", "EARLY", NOW + 2)])
+    view = await store.message(account, message.id)
+    assert view is not None and (view.status, view.error) == (Status.UNDELIV, 34)
+    # An operator that accepted the part is paid even though it was not delivered.
+    b = await store.balance(account)
+    assert (b.reserved, b.charged) == (0, PRICE)
+
+
+async def test_status_never_goes_backwards(store: SqlStore) -> None:
+    account = await funded(store)
+    message = await accepted(store, account)
+    (part,) = await store.claim_parts(1, NOW, 10, TTL)
+    await store.submitted([SubmitDone(part.part_id, "op", "M1", NOW)])
+    await store.apply_receipts(
+        [
+            OperatorReceipt("op", "M1", PartState.DELIVRD, 0, NOW + 1),
+            OperatorReceipt("op", "M1", PartState.SUBMITTED, 0, NOW + 2),
+            OperatorReceipt("op", "M1", PartState.UNDELIV, 1, NOW + 3),
+        ]
+    )
+    await store.apply_receipts([OperatorReceipt("op", "M1", PartState.REJECTD, 2, NOW + 4)])
+    await store.submitted([SubmitDone(part.part_id, "op", "M1", NOW + 5)])
+    await store.requeue([part.part_id], NOW + 6)
+    assert await store.statuses(account, [message.id]) == {message.id: Status.DELIVRD}
+    assert await store.claim_parts(1, NOW + 10, 10, TTL) == []
+
+
+async def test_multipart_status_is_the_fold_of_its_parts(store: SqlStore) -> None:
+    account = await funded(store)
+    message = await accepted(store, account, parts=2)
+    parts = await store.claim_parts(1, NOW, 10, TTL)
+    await store.submitted([SubmitDone(p.part_id, "op", f"P{p.seq}", NOW) for p in parts])
+    await store.apply_receipts([OperatorReceipt("op", "P1", PartState.DELIVRD, 0, NOW + 1)])
+    assert await store.statuses(account, [message.id]) == {message.id: Status.ENROUTE}
+    await store.apply_receipts([OperatorReceipt("op", "P2", PartState.UNDELIV, 5, NOW + 2)])
+    assert await store.statuses(account, [message.id]) == {message.id: Status.UNDELIV}
+
+
+async def test_failed_part_is_final_and_refunded(store: SqlStore) -> None:
+    account = await funded(store)
+    message = await accepted(store, account, parts=2)
+    parts = await store.claim_parts(1, NOW, 10, TTL)
+    await store.failed([SubmitFailed(p.part_id, PartState.REJECTD, 0x45, NOW) for p in parts])
+    view = await store.message(account, message.id)
+    assert view is not None and (view.status, view.error) == (Status.REJECTD, 0x45)
+    b = await store.balance(account)
+    assert (b.balance, b.reserved, b.charged) == (1000 * PRICE, 0, 0)
+
+
+async def test_expire_ends_queued_parts_past_their_lifetime_and_refunds(store: SqlStore) -> None:
+    account = await funded(store)
+    short = await accepted(store, account, text="short", lifetime=60, parts=2)
+    long = await accepted(store, account, text="long", lifetime=600)
+    assert await store.expire(NOW + 30) == 0
+    assert await store.expire(NOW + 61) == 2
+    assert await store.statuses(account, [short.id, long.id]) == {
+        short.id: Status.EXPIRED,
+        long.id: Status.ENROUTE,
+    }
+    b = await store.balance(account)
+    assert (b.balance, b.reserved) == (999 * PRICE, PRICE)
+
+
+async def test_cancel_refunds_a_message_that_has_not_left(store: SqlStore) -> None:
+    account = await funded(store)
+    waiting = await accepted(store, account, text="wait")
+    assert await store.cancel(account, waiting.id, NOW + 1) is True
+    assert await store.cancel(account, waiting.id, NOW + 2) is False
+    assert await store.statuses(account, [waiting.id]) == {waiting.id: Status.REJECTD}
+    gone = await accepted(store, account, text="gone")
+    await store.claim_parts(1, NOW, 10, TTL)
+    assert await store.cancel(account, gone.id, NOW + 3) is False
+    b = await store.balance(account)
+    assert (b.balance, b.reserved) == (999 * PRICE, PRICE)
+
+
+async def test_one_account_cannot_cancel_or_see_anothers_message(store: SqlStore) -> None:
+    owner, other = await funded(store, "owner"), await funded(store, "other")
+    message = await accepted(store, owner, alias_ids=(7_000_001,))
+    assert await store.statuses(other, [message.id, 7_000_001]) == {}
+    assert await store.message(other, message.id) is None
+    assert await store.cancel(other, message.id, NOW) is False
+    assert await store.statuses(owner, [message.id]) == {message.id: Status.ENROUTE}
+
+
+async def test_final_smpp_message_queues_one_customer_receipt_per_asking_id(
+    store: SqlStore,
+) -> None:
+    account = await funded(store)
+    message = await accepted(
+        store,
+        account,
+        door="smpp",
+        parts=2,
+        alias_ids=(8_000_002,),
+        receipt_ids=(8_000_001, 8_000_002),
+    )
+    quiet = await accepted(store, account, text="quiet")
+    parts = await store.claim_parts(1, NOW, 10, TTL)
+    await store.submitted([SubmitDone(p.part_id, "op", f"Q{p.part_id}", NOW) for p in parts])
+    assert await store.outbox_accounts() == []
+    await store.apply_receipts(
+        [OperatorReceipt("op", f"Q{p.part_id}", PartState.DELIVRD, 0, NOW + 1) for p in parts]
+    )
+    assert await store.outbox_accounts() == [account]
+    items = await store.outbox_pending(account, 10)
+    assert [(i.message_id, i.pdu_id, i.status) for i in items] == [
+        (message.id, 8_000_001, Status.DELIVRD),
+        (message.id, 8_000_002, Status.DELIVRD),
+    ]
+    assert items[0].text == message.text and items[0].parts == 2 and items[0].done_at == NOW + 1
+    assert quiet.id not in {i.message_id for i in items}
+    await store.outbox_done([items[0].id])
+    assert [i.pdu_id for i in await store.outbox_pending(account, 10)] == [8_000_002]
+    await store.outbox_done([items[1].id])
+    assert await store.outbox_accounts() == []
+
+
+@pytest.mark.parametrize("seed", range(4))
+async def test_money_is_conserved_under_any_mix_of_outcomes(store: SqlStore, seed: int) -> None:
+    rng = random.Random(seed)
+    account = await funded(store, amount=40 * PRICE)
+    start = await total(store, account)
+    for i in range(25):
+        await store.accept(
+            request(account, new_message(account, text=f"m{i}", parts=rng.randint(1, 3)))
+        )
+    now = NOW
+    for _round in range(6):
+        now += 10
+        claimed = await store.claim_parts(1, now, rng.randint(1, 12), TTL)
+        done, failed, requeued = [], [], []
+        for c in claimed:
+            pick = rng.random()
+            if pick < 0.5:
+                done.append(SubmitDone(c.part_id, "op", f"o{c.part_id}", now))
+            elif pick < 0.75:
+                failed.append(SubmitFailed(c.part_id, PartState.REJECTD, 1, now))
+            else:
+                requeued.append(c.part_id)
+        await store.submitted(done)
+        await store.failed(failed)
+        await store.requeue(requeued, now + rng.choice((0, 5)))
+        await store.apply_receipts(
+            [
+                OperatorReceipt("op", f"o{d.part_id}", rng.choice(list(PartState)), 0, now)
+                for d in done
+                if rng.random() < 0.7
+            ]
+        )
+        if rng.random() < 0.3:
+            await store.cancel(account, rng.choice(range(1_000_000, 1_100_000)), now)
+        assert await total(store, account) == start
+    await store.expire(now + 10_000)
+    b = await store.balance(account)
+    assert b.balance + b.reserved + b.charged == start
+    assert b.reserved >= 0 and b.balance >= 0
