@@ -1,0 +1,437 @@
+"""An asyncio SMPP client (ESME): one bind to an SMSC, kept up with reconnects and back-off.
+
+It windows and paces submits, retries throttled ones a bounded number of times, and hands every
+request lost with a dropped bind back to the caller; it never resubmits on its own nor stores.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import random
+import ssl
+from collections import deque
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from enum import Enum
+
+from smsgate.smpp.connection import SessionProtocol
+from smsgate.smpp.constants import CommandStatus
+from smsgate.smpp.pdu import (
+    BindReceiver,
+    BindTransceiver,
+    BindTransmitter,
+    DataSm,
+    DeliverSm,
+    Pdu,
+    Unbind,
+    make_response,
+)
+from smsgate.smpp.session import (
+    BindStateChanged,
+    ConnectionShouldClose,
+    Event,
+    PduReceived,
+    RequestTimedOut,
+    ResponseReceived,
+    Role,
+    Session,
+)
+from smsgate.smpp.throttle import TpsLimiter
+
+__all__ = [
+    "BindFailed",
+    "BindType",
+    "ClientClosed",
+    "ClientCounters",
+    "DeliverHandler",
+    "NotAcknowledged",
+    "SmppClient",
+    "SmppClientError",
+]
+
+S = CommandStatus
+DeliverHandler = Callable[[DeliverSm | DataSm], Awaitable[int] | int]
+UnacknowledgedHandler = Callable[[list[Pdu]], object]
+_RETRYABLE = frozenset({S.ESME_RTHROTTLED, S.ESME_RMSGQFUL})
+
+
+class BindType(Enum):
+    TRANSMITTER = "transmitter"
+    RECEIVER = "receiver"
+    TRANSCEIVER = "transceiver"
+
+
+_BIND_PDU: dict[BindType, type[BindTransmitter | BindReceiver | BindTransceiver]] = {
+    BindType.TRANSMITTER: BindTransmitter,
+    BindType.RECEIVER: BindReceiver,
+    BindType.TRANSCEIVER: BindTransceiver,
+}
+
+
+class SmppClientError(Exception):
+    pass
+
+
+class NotAcknowledged(SmppClientError):
+    """The request went out but no response came: the bind dropped or the response timed out.
+    The SMSC may or may not have it; the caller decides whether to resubmit."""
+
+    def __init__(self, request: Pdu, reason: str) -> None:
+        super().__init__(f"{type(request).__name__} #{request.sequence_number}: {reason}")
+        self.request = request
+        self.reason = reason
+
+
+class ClientClosed(SmppClientError):
+    """close() was called, or the bind is gone and reconnect is off."""
+
+
+class BindFailed(SmppClientError):
+    """The SMSC refused the bind (command_status says why)."""
+
+    def __init__(self, command_status: int) -> None:
+        super().__init__(f"bind refused with command_status 0x{command_status:08X}")
+        self.command_status = command_status
+
+
+@dataclass(slots=True)
+class ClientCounters:
+    submitted: int = 0  # requests written (a retry counts again)
+    acked: int = 0  # responses with command_status 0
+    rejected: int = 0  # responses with another status, throttling included
+    throttled: int = 0  # ESME_RTHROTTLED / ESME_RMSGQFUL answers
+    not_acknowledged: int = 0
+    delivered: int = 0  # deliver_sm / data_sm received
+    reconnects: int = 0
+    binds: int = 0
+
+
+class SmppClient:
+    """One ESME bind. `await start()` connects in the background; `submit()` waits for the bind,
+    a window slot and the TPS budget, and returns the response PDU."""
+
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        system_id: str,
+        password: str,
+        bind_type: BindType | str = BindType.TRANSCEIVER,
+        *,
+        system_type: str = "",
+        window: int = 10,
+        tps: float | None = None,
+        tls: ssl.SSLContext | None = None,
+        enquire_link_interval: float | None = 30.0,
+        response_timeout: float = 10.0,
+        reconnect: bool = True,
+        backoff_initial: float = 0.5,
+        backoff_max: float = 30.0,
+        backoff_jitter: float = 0.25,
+        throttle_retries: int = 3,
+        throttle_backoff: float = 0.2,
+        on_deliver: DeliverHandler | None = None,
+        on_unacknowledged: UnacknowledgedHandler | None = None,
+    ) -> None:
+        self.host = host
+        self.port = port
+        self.system_id = system_id
+        self.password = password
+        self.bind_type = BindType(bind_type)
+        self.system_type = system_type
+        self.window = window
+        self.tls = tls
+        self.enquire_link_interval = enquire_link_interval
+        self.response_timeout = response_timeout
+        self.reconnect = reconnect
+        self.backoff_initial = backoff_initial
+        self.backoff_max = backoff_max
+        self.backoff_jitter = backoff_jitter
+        self.throttle_retries = throttle_retries
+        self.throttle_backoff = throttle_backoff
+        self.on_deliver = on_deliver
+        self.on_unacknowledged = on_unacknowledged
+        self.counters = ClientCounters()
+        self.last_error: BaseException | None = None
+        self._limiter = TpsLimiter(tps) if tps else None
+        self._conn: SessionProtocol | None = None
+        self._bound = asyncio.Event()
+        self._lost: asyncio.Future[None] | None = None
+        self._bind_result: asyncio.Future[Pdu] | None = None
+        self._responses: dict[int, tuple[Pdu, asyncio.Future[Pdu]]] = {}
+        self._slot_waiters: deque[asyncio.Future[None]] = deque()
+        self._runner: asyncio.Task[None] | None = None
+        self._closing = False
+        self._closed = asyncio.Event()
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    # --- lifecycle ----------------------------------------------------------------------------
+
+    @property
+    def bound(self) -> bool:
+        return self._bound.is_set()
+
+    async def start(self) -> None:
+        if self._runner is None:
+            self._runner = asyncio.get_running_loop().create_task(self._run())
+
+    async def wait_bound(self, timeout: float | None = None) -> None:
+        """Return once bound; raise TimeoutError after `timeout`, ClientClosed if it never will."""
+        async with asyncio.timeout(timeout):
+            await self._wait_bound_or_closed()
+
+    async def close(self, timeout: float | None = None) -> None:
+        """Unbind gracefully (waiting up to `timeout`, default response_timeout), then stop."""
+        self._closing = True
+        conn = self._conn
+        if conn is not None and self.bound:
+            try:
+                conn.send(Unbind())
+            except Exception:
+                conn.close()
+            try:
+                async with asyncio.timeout(timeout or self.response_timeout):
+                    await conn.closed.wait()
+            except TimeoutError:
+                conn.abort()
+        elif conn is not None:
+            conn.abort()
+        if self._runner is not None:
+            self._runner.cancel()
+            await asyncio.gather(self._runner, return_exceptions=True)
+        self._fail_slot_waiters()
+        self._closed.set()
+
+    async def __aenter__(self) -> SmppClient:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    # --- submitting ---------------------------------------------------------------------------
+
+    async def submit(self, pdu: Pdu) -> Pdu:
+        """Send one request (submit_sm, data_sm, query_sm ...) and return its response. A
+        throttled answer is retried up to throttle_retries times with growing pauses, and then
+        returned as is. Raises NotAcknowledged when the response never comes."""
+        attempt = 0
+        while True:
+            response = await self.request(pdu)
+            if response.command_status not in _RETRYABLE:
+                return response
+            self.counters.throttled += 1
+            if attempt >= self.throttle_retries:
+                return response
+            await asyncio.sleep(self.throttle_backoff * (2**attempt) * (0.5 + random.random()))
+            attempt += 1
+
+    async def request(self, pdu: Pdu) -> Pdu:
+        """One round trip, no retries: the building block of submit()."""
+        conn = await self._slot()
+        conn.send(pdu)
+        future: asyncio.Future[Pdu] = conn.loop.create_future()
+        self._responses[pdu.sequence_number] = (pdu, future)
+        self.counters.submitted += 1
+        return await future
+
+    async def _slot(self) -> SessionProtocol:
+        loop = asyncio.get_running_loop()
+        while True:
+            if not self._bound.is_set():
+                await self._wait_bound_or_closed()
+            if self._limiter is not None:
+                delay = self._limiter.delay(loop.time())
+                while delay:
+                    await asyncio.sleep(delay)
+                    delay = self._limiter.delay(loop.time())
+            conn = self._conn
+            if conn is not None and self._bound.is_set():
+                if not self._slot_waiters and conn.session.can_send:
+                    return conn
+                waiter: asyncio.Future[None] = loop.create_future()
+                self._slot_waiters.append(waiter)
+                await waiter
+                conn = self._conn
+                if conn is not None and self._bound.is_set() and conn.session.can_send:
+                    return conn
+
+    async def _wait_bound_or_closed(self) -> None:
+        if self._closing or self._closed.is_set():
+            raise ClientClosed("the client is closed")
+        if self._runner is None:
+            raise ClientClosed("start() was not called")
+        bound = asyncio.ensure_future(self._bound.wait())
+        closed = asyncio.ensure_future(self._closed.wait())
+        try:
+            await asyncio.wait({bound, closed}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            bound.cancel()
+            closed.cancel()
+        if not self._bound.is_set():
+            raise ClientClosed("the client is closed")
+
+    def _release_slot(self) -> None:
+        waiters = self._slot_waiters
+        while waiters:
+            waiter = waiters.popleft()
+            if not waiter.done():
+                waiter.set_result(None)
+                return
+
+    def _fail_slot_waiters(self) -> None:
+        while self._slot_waiters:
+            waiter = self._slot_waiters.popleft()
+            if not waiter.done():
+                waiter.set_result(None)  # they re-check and see the client closed
+
+    # --- the connection loop ------------------------------------------------------------------
+
+    async def _run(self) -> None:
+        loop = asyncio.get_running_loop()
+        backoff = self.backoff_initial
+        first = True
+        try:
+            while not self._closing:
+                if not first:
+                    self.counters.reconnects += 1
+                first = False
+                try:
+                    bound = await self._connect_and_bind(loop)
+                except (OSError, TimeoutError, BindFailed) as exc:
+                    self.last_error = exc
+                    bound = False
+                if bound:
+                    backoff = self.backoff_initial
+                    assert self._lost is not None
+                    await self._lost
+                if self._closing or not self.reconnect:
+                    return
+                jitter = 1 + self.backoff_jitter * (2 * random.random() - 1)
+                await asyncio.sleep(backoff * jitter)
+                backoff = min(self.backoff_max, backoff * 2)
+        finally:
+            self._bound.clear()
+            self._closed.set()
+            self._fail_slot_waiters()
+
+    async def _connect_and_bind(self, loop: asyncio.AbstractEventLoop) -> bool:
+        session = Session(
+            Role.ESME,
+            window=self.window,
+            response_timeout=self.response_timeout,
+            enquire_link_interval=self.enquire_link_interval,
+            now=loop.time(),
+        )
+        self._lost = loop.create_future()
+        self._bind_result = loop.create_future()
+        conn = SessionProtocol(session, self._on_event, self._on_lost, loop)
+        async with asyncio.timeout(self.response_timeout):
+            await loop.create_connection(lambda: conn, self.host, self.port, ssl=self.tls)
+        self._conn = conn
+        bind = _BIND_PDU[self.bind_type](
+            system_id=self.system_id, password=self.password, system_type=self.system_type
+        )
+        conn.send(bind)
+        try:
+            response = await self._bind_result
+        except ConnectionError:
+            return False
+        if response.command_status != 0:
+            conn.close()
+            await self._lost
+            raise BindFailed(response.command_status)
+        self.counters.binds += 1
+        return True
+
+    def _on_lost(self, exc: BaseException | None) -> None:
+        unacked: list[Pdu] = []
+        responses, self._responses = self._responses, {}
+        for request, future in responses.values():
+            if not future.done():
+                unacked.append(request)
+                future.set_exception(NotAcknowledged(request, "connection lost"))
+                self.counters.not_acknowledged += 1
+        self._bound.clear()
+        if self._bind_result is not None and not self._bind_result.done():
+            self._bind_result.set_exception(ConnectionError("connection lost while binding"))
+        if self._lost is not None and not self._lost.done():
+            self._lost.set_result(None)
+        self._fail_slot_waiters()
+        if unacked and self.on_unacknowledged is not None:
+            self._call(self.on_unacknowledged, unacked)
+
+    def _on_event(self, event: Event) -> None:
+        kind = type(event)
+        if kind is ResponseReceived:
+            assert isinstance(event, ResponseReceived)
+            response = event.response
+            entry = self._responses.pop(event.request.sequence_number, None)
+            if entry is not None:
+                future = entry[1]
+                if response.command_status == 0:
+                    self.counters.acked += 1
+                else:
+                    self.counters.rejected += 1
+                if not future.done():
+                    future.set_result(response)
+                self._release_slot()
+            elif self._bind_result is not None and not self._bind_result.done():
+                self._bind_result.set_result(response)
+        elif kind is PduReceived:
+            assert isinstance(event, PduReceived)
+            self._on_request(event.pdu)
+        elif kind is RequestTimedOut:
+            assert isinstance(event, RequestTimedOut)
+            entry = self._responses.pop(event.request.sequence_number, None)
+            if entry is not None and not entry[1].done():
+                self.counters.not_acknowledged += 1
+                entry[1].set_exception(NotAcknowledged(event.request, "response timeout"))
+                self._release_slot()
+        elif kind is BindStateChanged:
+            assert isinstance(event, BindStateChanged)
+            if self._conn is not None and self._conn.session.bound:
+                self._bound.set()
+                for _ in range(self.window):
+                    self._release_slot()
+            else:
+                self._bound.clear()
+        elif kind is ConnectionShouldClose:
+            self._bound.clear()
+
+    def _on_request(self, pdu: Pdu) -> None:
+        conn = self._conn
+        if conn is None or not isinstance(pdu, DeliverSm | DataSm):
+            return
+        self.counters.delivered += 1
+        handler = self.on_deliver
+        if handler is None:
+            conn.send(make_response(pdu))
+            return
+        try:
+            result = handler(pdu)
+        except Exception:
+            conn.send(make_response(pdu, S.ESME_RX_T_APPN))
+            return
+        if inspect.isawaitable(result):
+            task = conn.loop.create_task(self._answer_later(conn, pdu, result))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+        else:
+            conn.send(make_response(pdu, int(result)))
+
+    async def _answer_later(self, conn: SessionProtocol, pdu: Pdu, result: Awaitable[int]) -> None:
+        try:
+            status = int(await result)
+        except Exception:
+            status = S.ESME_RX_T_APPN
+        if conn.transport is not None and conn.session.bound:
+            conn.send(make_response(pdu, status))
+
+    def _call(self, callback: UnacknowledgedHandler, requests: Sequence[Pdu]) -> None:
+        result = callback(list(requests))
+        if inspect.isawaitable(result):
+            task = asyncio.ensure_future(result)
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)

@@ -1,0 +1,171 @@
+"""The asyncio glue between one transport and one Session: bytes in, events out, batched writes.
+
+Shared by the client and the server. It decides nothing about SMPP: every event goes to the
+owner's callback; it only drives the session's timers and writes once per event-loop turn.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+from collections.abc import Callable
+from typing import Any
+
+from smsgate.smpp.pdu import Pdu
+from smsgate.smpp.session import ConnectionShouldClose, Event, NeedData, Session
+
+EventHandler = Callable[[Event], None]
+
+
+class SessionProtocol(asyncio.Protocol):
+    """Feeds a transport's bytes to `session` and hands each event to `on_event`.
+
+    Writes are buffered and go out in one transport.write per loop turn; callbacks registered
+    with after_flush() run only once the bytes before them were handed to the transport.
+    """
+
+    def __init__(
+        self,
+        session: Session,
+        on_event: EventHandler,
+        on_lost: Callable[[BaseException | None], None],
+        loop: asyncio.AbstractEventLoop | None = None,
+    ) -> None:
+        self.session = session
+        self.loop = loop or asyncio.get_running_loop()
+        self.transport: asyncio.Transport | None = None
+        self.peer: Any = None
+        self._on_event = on_event
+        self._on_lost = on_lost
+        self._out: list[bytes] = []
+        self._after: list[Callable[[], object]] = []
+        self._flush_scheduled = False
+        self._timer: asyncio.TimerHandle | None = None
+        self._timer_at = 0.0
+        self._closing = False
+        self.closed = asyncio.Event()
+
+    # --- asyncio.Protocol ---------------------------------------------------------------------
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        self.transport = transport
+        self.peer = transport.get_extra_info("peername")
+        sock = transport.get_extra_info("socket")
+        if sock is not None and sock.family in (socket.AF_INET, socket.AF_INET6):
+            # Responses are small and latency-bound; batching is done here, not by Nagle.
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self.session.receive_data(b"", self.loop.time())
+        self._arm_timer()
+
+    def data_received(self, data: bytes) -> None:
+        self.session.receive_data(data, self.loop.time())
+        self._pump()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.transport = None
+        self._cancel_timer()
+        self._closing = True
+        self.session.close("connection lost")
+        self._drain_events()
+        self._out.clear()
+        self._after.clear()
+        self.closed.set()
+        self._on_lost(exc)
+
+    # --- for the owner ------------------------------------------------------------------------
+
+    def send(self, pdu: Pdu) -> None:
+        """Encode `pdu` through the session (which may raise) and queue its bytes."""
+        data = self.session.send(pdu, self.loop.time())
+        self.write(data)
+        if not pdu.is_response:
+            self._arm_timer()
+
+    def write(self, data: bytes) -> None:
+        if self.transport is None or not data:
+            return
+        self._out.append(data)
+        if not self._flush_scheduled:
+            self._flush_scheduled = True
+            self.loop.call_soon(self.flush)
+
+    def after_flush(self, callback: Callable[[], object]) -> None:
+        """Run `callback` right after the bytes queued so far are written."""
+        self._after.append(callback)
+        if not self._flush_scheduled:
+            self._flush_scheduled = True
+            self.loop.call_soon(self.flush)
+
+    def flush(self) -> None:
+        self._flush_scheduled = False
+        if self._out and self.transport is not None:
+            data = self._out[0] if len(self._out) == 1 else b"".join(self._out)
+            self._out.clear()
+            self.transport.write(data)
+        if self._after:
+            callbacks, self._after = self._after, []
+            for callback in callbacks:
+                callback()
+
+    def close(self) -> None:
+        """Write what is queued, then close the transport."""
+        if self.transport is None:
+            return
+        self._closing = True
+        self.flush()
+        if self.transport is not None:
+            self.transport.close()
+
+    def abort(self) -> None:
+        """Drop the connection now, unflushed bytes and all (fault injection, shutdown)."""
+        if self.transport is not None:
+            self._closing = True
+            self._out.clear()
+            self.transport.abort()
+
+    # --- internals ----------------------------------------------------------------------------
+
+    def _pump(self) -> None:
+        self._drain_events()
+        self.write(self.session.data_to_send())
+        self._arm_timer()
+
+    def _drain_events(self) -> None:
+        session = self.session
+        on_event = self._on_event
+        while True:
+            event = session.next_event()
+            if type(event) is NeedData:
+                return
+            if type(event) is ConnectionShouldClose and not self._closing:
+                self._closing = True
+                on_event(event)
+                # Let the owner's reaction and the session's last answer go out first.
+                self.write(session.data_to_send())
+                self.loop.call_soon(self.close)
+                continue
+            on_event(event)
+
+    def _arm_timer(self) -> None:
+        deadline = self.session.next_deadline()
+        if deadline is None:
+            self._cancel_timer()
+            return
+        if self._timer is not None and self._timer_at <= deadline:
+            return  # fires early at worst, and then re-arms
+        self._cancel_timer()
+        self._timer_at = deadline
+        self._timer = self.loop.call_at(deadline, self._on_timer)
+
+    def _cancel_timer(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+
+    def _on_timer(self) -> None:
+        self._timer = None
+        if self.transport is None:
+            return
+        self.session.handle_timeout(self.loop.time())
+        self._pump()

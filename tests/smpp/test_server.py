@@ -1,0 +1,307 @@
+"""The asyncio SMPP server over loopback: handler dispatch, windows, timers and shutdown."""
+
+from __future__ import annotations
+
+import asyncio
+import struct
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from smsgate.smpp.constants import CommandId, CommandStatus
+from smsgate.smpp.pdu import (
+    BindTransceiver,
+    BindTransmitter,
+    DeliverSm,
+    EnquireLink,
+    GenericNack,
+    Pdu,
+    QuerySm,
+    SubmitSm,
+    Unbind,
+    decode,
+    encode,
+    make_response,
+)
+from smsgate.smpp.server import (
+    NO_REPLY,
+    HandlerResult,
+    Reply,
+    ServerSession,
+    SmppHandler,
+    SmppServer,
+)
+
+S = CommandStatus
+T = 5.0  # every await in these tests is bounded by this
+
+
+class Peer:
+    """A bare ESME on a socket: writes PDUs, reads PDUs, no session logic of ours."""
+
+    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.reader = reader
+        self.writer = writer
+
+    async def send(self, *pdus: Pdu) -> None:
+        self.writer.write(b"".join(encode(p) for p in pdus))
+        await self.writer.drain()
+
+    async def send_raw(self, data: bytes) -> None:
+        self.writer.write(data)
+        await self.writer.drain()
+
+    async def read(self) -> Pdu:
+        header = await asyncio.wait_for(self.reader.readexactly(4), T)
+        (length,) = struct.unpack("!I", header)
+        body = await asyncio.wait_for(self.reader.readexactly(length - 4), T)
+        return decode(header + body)
+
+    async def closed(self) -> bool:
+        data = await asyncio.wait_for(self.reader.read(), T)
+        return data == b""
+
+    async def bind(self, system_id: str = "user", password: str = "pw") -> Pdu:
+        await self.send(BindTransceiver(sequence_number=1, system_id=system_id, password=password))
+        return await self.read()
+
+    def close(self) -> None:
+        self.writer.close()
+
+
+@asynccontextmanager
+async def serving(handler: SmppHandler, **options: object) -> AsyncIterator[SmppServer]:
+    server = SmppServer(handler, "127.0.0.1", 0, **options)  # type: ignore[arg-type]
+    await server.start()
+    try:
+        yield server
+    finally:
+        await asyncio.wait_for(server.stop(timeout=1.0), T)
+
+
+@asynccontextmanager
+async def peer(server: SmppServer) -> AsyncIterator[Peer]:
+    reader, writer = await asyncio.wait_for(asyncio.open_connection("127.0.0.1", server.port), T)
+    p = Peer(reader, writer)
+    try:
+        yield p
+    finally:
+        p.close()
+
+
+class Accounts(SmppHandler):
+    def __init__(self) -> None:
+        self.sessions: list[ServerSession] = []
+        self.unbound: list[ServerSession] = []
+        self.closed: list[ServerSession] = []
+        self.delivered: list[tuple[Pdu, Pdu]] = []
+
+    def on_bind(self, session: ServerSession, pdu: Pdu) -> int:
+        if getattr(pdu, "password", "") != "pw":
+            return S.ESME_RINVPASWD
+        self.sessions.append(session)
+        return S.ESME_ROK
+
+    def on_submit(self, session: ServerSession, pdu: SubmitSm) -> HandlerResult:
+        return Reply(message_id="m-" + pdu.destination_addr)
+
+    def on_unbind(self, session: ServerSession) -> None:
+        self.unbound.append(session)
+
+    def on_close(self, session: ServerSession) -> None:
+        self.closed.append(session)
+
+    def on_deliver_resp(self, session: ServerSession, request: Pdu, response: Pdu) -> None:
+        self.delivered.append((request, response))
+
+
+async def test_bind_is_decided_by_the_handler() -> None:
+    async with serving(Accounts()) as server:
+        async with peer(server) as good:
+            answer = await good.bind(password="pw")
+            assert answer.command_id == CommandId.BIND_TRANSCEIVER_RESP
+            assert answer.command_status == 0 and answer.system_id == "smsgate"
+        async with peer(server) as bad:
+            answer = await bad.bind(password="nope")
+            assert answer.command_status == S.ESME_RINVPASWD
+
+
+async def test_submit_gets_the_handlers_message_id_with_its_sequence_number() -> None:
+    async with serving(Accounts()) as server, peer(server) as p:
+        await p.bind()
+        await p.send(SubmitSm(sequence_number=41, destination_addr="380501"))
+        answer = await p.read()
+        assert answer.command_id == CommandId.SUBMIT_SM_RESP
+        assert (answer.sequence_number, answer.message_id) == (41, "m-380501")
+
+
+async def test_async_handler_answers_too() -> None:
+    class Slow(Accounts):
+        async def on_submit(self, session: ServerSession, pdu: SubmitSm) -> HandlerResult:  # type: ignore[override]
+            await asyncio.sleep(0.01)
+            return Reply(message_id="later")
+
+    async with serving(Slow()) as server, peer(server) as p:
+        await p.bind()
+        await p.send(SubmitSm(sequence_number=2))
+        assert (await p.read()).message_id == "later"
+
+
+async def test_handler_exception_is_a_system_error_not_a_dead_session() -> None:
+    class Broken(Accounts):
+        def on_submit(self, session: ServerSession, pdu: SubmitSm) -> HandlerResult:
+            if pdu.destination_addr == "boom":
+                raise RuntimeError("handler bug")
+            return Reply(message_id="ok")
+
+    async with serving(Broken()) as server, peer(server) as p:
+        await p.bind()
+        await p.send(SubmitSm(sequence_number=2, destination_addr="boom"))
+        failed = await p.read()
+        assert (failed.command_status, failed.sequence_number) == (S.ESME_RSYSERR, 2)
+        await p.send(SubmitSm(sequence_number=3, destination_addr="fine"))
+        assert (await p.read()).message_id == "ok"
+
+
+async def test_default_handler_refuses_operations_it_does_not_implement() -> None:
+    async with serving(Accounts()) as server, peer(server) as p:
+        await p.bind()
+        await p.send(QuerySm(sequence_number=2, message_id="1"))
+        assert (await p.read()).command_status == S.ESME_RQUERYFAIL
+
+
+async def test_submit_before_bind_is_refused_and_the_connection_stays() -> None:
+    async with serving(Accounts()) as server, peer(server) as p:
+        await p.send(SubmitSm(sequence_number=5))
+        refused = await p.read()
+        assert (refused.command_status, refused.sequence_number) == (S.ESME_RINVBNDSTS, 5)
+        assert (await p.bind()).command_status == 0
+
+
+async def test_malformed_pdu_gets_generic_nack_and_the_session_lives_on() -> None:
+    async with serving(Accounts()) as server, peer(server) as p:
+        await p.bind()
+        await p.send_raw(struct.pack("!IIII", 16, 0x0000_0777, 0, 9))
+        nack = await p.read()
+        assert isinstance(nack, GenericNack) and nack.sequence_number == 9
+        await p.send(EnquireLink(sequence_number=10))
+        assert (await p.read()).command_id == CommandId.ENQUIRE_LINK_RESP
+
+
+async def test_peer_that_never_binds_is_disconnected() -> None:
+    async with serving(Accounts(), session_init_timeout=0.2) as server, peer(server) as p:
+        assert await p.closed()
+
+
+async def test_silent_bound_peer_is_disconnected_after_inactivity() -> None:
+    handler = Accounts()
+    options = {"inactivity_timeout": 0.3, "enquire_link_interval": None}
+    async with serving(handler, **options) as server, peer(server) as p:
+        await p.bind()
+        assert await p.closed()
+    assert len(handler.closed) == 1
+
+
+async def test_no_reply_leaves_the_request_unanswered() -> None:
+    class Mute(Accounts):
+        def on_submit(self, session: ServerSession, pdu: SubmitSm) -> HandlerResult:
+            return NO_REPLY
+
+    async with serving(Mute()) as server, peer(server) as p:
+        await p.bind()
+        await p.send(SubmitSm(sequence_number=2), EnquireLink(sequence_number=3))
+        assert (await p.read()).sequence_number == 3  # only the enquire_link is answered
+
+
+async def test_after_sent_hook_runs_only_after_the_response_is_written() -> None:
+    class Receipting(Accounts):
+        def on_submit(self, session: ServerSession, pdu: SubmitSm) -> HandlerResult:
+            receipt = DeliverSm(esm_class=0x04, short_message=b"id:r1 stat:DELIVRD")
+            return Reply(message_id="r1", after_sent=lambda: session.deliver_nowait(receipt))
+
+    async with serving(Receipting()) as server, peer(server) as p:
+        await p.bind()
+        await p.send(SubmitSm(sequence_number=2))
+        first, second = await p.read(), await p.read()
+        assert first.command_id == CommandId.SUBMIT_SM_RESP and first.message_id == "r1"
+        assert isinstance(second, DeliverSm)
+
+
+async def test_deliver_waits_for_the_response_and_respects_the_window() -> None:
+    handler = Accounts()
+    async with serving(handler, window=2) as server, peer(server) as p:
+        await p.bind()
+        session = handler.sessions[0]
+        tasks = [
+            asyncio.ensure_future(session.deliver(DeliverSm(source_addr=str(i)))) for i in range(3)
+        ]
+        first, second = await p.read(), await p.read()
+        await asyncio.sleep(0.05)
+        assert session.outbound_pending == 3  # the third waits for a slot, not on the wire
+        await p.send(make_response(first))
+        third = await p.read()
+        await p.send(make_response(second), make_response(third, S.ESME_RX_T_APPN))
+        responses = await asyncio.wait_for(asyncio.gather(*tasks), T)
+        assert [r.command_status for r in responses] == [0, 0, S.ESME_RX_T_APPN]
+        assert len(handler.delivered) == 3
+
+
+async def test_deliver_to_a_transmitter_bind_is_never_sent() -> None:
+    handler = Accounts()
+    async with serving(handler) as server, peer(server) as p:
+        await p.send(BindTransmitter(sequence_number=1, system_id="u", password="pw"))
+        await p.read()
+        session = handler.sessions[0]
+        assert not session.can_receive
+        session.deliver_nowait(DeliverSm())
+        await p.send(EnquireLink(sequence_number=2))
+        assert (await p.read()).command_id == CommandId.ENQUIRE_LINK_RESP
+        assert session.outbound_pending == 1
+
+
+async def test_peer_unbind_is_answered_and_reported() -> None:
+    handler = Accounts()
+    async with serving(handler) as server, peer(server) as p:
+        await p.bind()
+        await p.send(Unbind(sequence_number=2))
+        answer = await p.read()
+        assert answer.command_id == CommandId.UNBIND_RESP
+        assert await p.closed()
+    assert len(handler.unbound) == 1
+
+
+async def test_stop_unbinds_every_peer() -> None:
+    handler = Accounts()
+    server = SmppServer(handler, "127.0.0.1", 0)
+    await server.start()
+    peers = []
+    for _ in range(5):
+        reader, writer = await asyncio.open_connection("127.0.0.1", server.port)
+        peers.append(Peer(reader, writer))
+    for p in peers:
+        await p.bind()
+
+    async def answer_unbind(p: Peer) -> None:
+        unbind = await p.read()
+        assert unbind.command_id == CommandId.UNBIND
+        await p.send(make_response(unbind))
+
+    stopping = asyncio.ensure_future(server.stop(timeout=2.0))
+    await asyncio.wait_for(asyncio.gather(*(answer_unbind(p) for p in peers)), T)
+    await asyncio.wait_for(stopping, T)
+    assert all([await p.closed() for p in peers])
+    assert len(handler.closed) == 5
+    for p in peers:
+        p.close()
+
+
+async def test_many_concurrent_sessions_each_get_their_own_answers() -> None:
+    async with serving(Accounts()) as server:
+
+        async def one(n: int) -> str:
+            async with peer(server) as p:
+                await p.bind()
+                await p.send(SubmitSm(sequence_number=2, destination_addr=str(n)))
+                return str((await p.read()).message_id)
+
+        ids = await asyncio.wait_for(asyncio.gather(*(one(n) for n in range(30))), T)
+        assert ids == [f"m-{n}" for n in range(30)]
