@@ -10,7 +10,6 @@ import argparse
 import os
 import platform
 import sys
-import sysconfig
 import time
 from collections.abc import Callable
 
@@ -90,12 +89,7 @@ def main() -> None:
         cases.append((f"decode {name}", lambda wire=wire: decode(wire)))
 
     print(f"machine: {_cpu_model()}, {os.cpu_count()} cores, {platform.system()}")
-    build = sysconfig.get_config_var("CONFIG_ARGS") or ""
-    optimized = "--enable-optimizations" in build
-    print(
-        f"python: {platform.python_implementation()} {platform.python_version()} "
-        f"({sys.executable}; PGO build: {'yes' if optimized else 'no'})"
-    )
+    print(f"python: {platform.python_implementation()} {sys.version.split()[0]} ({sys.executable})")
     for name, action in cases:
         print(f"{name:40s} {_ops_per_second(action, args.seconds):>12,.0f} ops/s")
 

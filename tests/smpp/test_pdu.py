@@ -211,13 +211,22 @@ def test_hot_path_encoders_match_the_generic_encoder_byte_for_byte(pdu: Pdu) -> 
 
 
 @settings(max_examples=300, deadline=None)
-@given(st.sampled_from([SubmitSm, DeliverSm]).flatmap(pdus))
-def test_hot_path_decoder_matches_the_generic_decoder(pdu: Pdu) -> None:
+@given(st.sampled_from([SubmitSm, DeliverSm, SubmitSmResp, DeliverSmResp]).flatmap(pdus))
+def test_hot_path_decoders_match_the_generic_decoder(pdu: Pdu) -> None:
+    pdu = dataclasses.replace(pdu, command_status=0)
     wire = encode(pdu)
     generic = type(pdu)(
         pdu.sequence_number, 0, *pdu_module._decode_body(type(pdu), wire, len(wire))
     )
-    assert decode(wire) == generic
+    assert decode(wire) == generic == pdu
+
+
+def test_hot_path_response_decoder_rejects_trailing_octets_and_long_ids() -> None:
+    assert status_of(header(21, 0x80000004) + b"abc\0x") == CommandStatus.ESME_RINVCMDLEN
+    long_id = b"x" * 65 + b"\0"
+    assert status_of(header(16 + len(long_id), 0x80000004) + long_id) == (
+        CommandStatus.ESME_RINVMSGID
+    )
 
 
 def test_every_body_field_has_a_default_so_keyword_construction_works() -> None:

@@ -958,6 +958,16 @@ def _decode_sm(cls: type[Pdu], data: bytes, end: int, seq: int, status: int) -> 
     )
 
 
+def _decode_message_id_resp(cls: type[Pdu], data: bytes, end: int, seq: int, status: int) -> Pdu:
+    # submit_sm_resp / deliver_sm_resp: one C-string that must end the PDU.
+    z = data.find(b"\0", HEADER_LENGTH, HEADER_LENGTH + 65)
+    if z < 0:
+        raise _cstr_error("message_id", 65, S.ESME_RINVMSGID)
+    if z + 1 != end:
+        raise PduError(S.ESME_RINVCMDLEN, f"{end - z - 1} octet(s) after the last field")
+    return cls(seq, status, data[HEADER_LENGTH:z].decode("latin-1"))  # type: ignore[call-arg]
+
+
 def decode(frame: bytes | bytearray | memoryview) -> Pdu:
     """The PDU in `frame`, which holds exactly one whole PDU, header included."""
     data = frame if type(frame) is bytes else bytes(frame)
@@ -978,6 +988,8 @@ def decode(frame: bytes | bytearray | memoryview) -> Pdu:
             return cls(seq, status)
         if cls is SubmitSm or cls is DeliverSm:
             return _decode_sm(cls, data, end, seq, status)
+        if cls is SubmitSmResp or cls is DeliverSmResp:
+            return _decode_message_id_resp(cls, data, end, seq, status)
         return cls(seq, status, *_decode_body(cls, data, end))
     except PduError as exc:
         exc.command_id = command_id
