@@ -143,8 +143,11 @@ class SimulatorHandler(SmppHandler):
         if config.drop_after is not None:
             seen = self._submits_in_session[session.id]
             if seen >= config.drop_after:
-                self.counters.dropped_connections += 1
-                session.abort()
+                if seen == config.drop_after:
+                    self.counters.dropped_connections += 1
+                    self._submits_in_session[session.id] = seen + 1
+                # Answers already queued still go out; then the line drops, with no unbind.
+                session.close()
                 return NO_REPLY
             self._submits_in_session[session.id] = seen + 1
         if config.never_answer:

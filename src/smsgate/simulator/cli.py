@@ -1,0 +1,93 @@
+"""`smsgate simulator` / `python -m smsgate.simulator`: run the operator simulator until Ctrl-C.
+
+Only turns options into a SimulatorConfig and runs it; the behaviour lives in handler.py.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from typing import Annotated
+
+import typer
+
+from smsgate.simulator.config import DEFAULT_CREDENTIALS, SimulatorConfig
+from smsgate.simulator.outcomes import parse_mix
+from smsgate.simulator.running import running_simulator
+
+app = typer.Typer(add_completion=False, invoke_without_command=True, help=__doc__)
+
+
+def _credentials(
+    system_ids: list[str], passwords: list[str], pairs: list[str]
+) -> list[tuple[str, str]]:
+    if len(system_ids) != len(passwords):
+        raise typer.BadParameter("give one --password per --system-id")
+    creds = list(zip(system_ids, passwords, strict=True))
+    for pair in pairs:
+        system_id, sep, password = pair.partition(":")
+        if not sep or not system_id:
+            raise typer.BadParameter(f"credential {pair!r} is not SYSTEM_ID:PASSWORD")
+        creds.append((system_id, password))
+    return creds or list(DEFAULT_CREDENTIALS)
+
+
+@app.callback()
+def run(
+    host: Annotated[str, typer.Option(help="Address to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="SMPP port (0: any free port)")] = 2776,
+    system_id: Annotated[
+        list[str] | None, typer.Option("--system-id", help="Accepted system_id (repeatable)")
+    ] = None,
+    password: Annotated[
+        list[str] | None, typer.Option("--password", help="Its password, in the same order")
+    ] = None,
+    credential: Annotated[
+        list[str] | None,
+        typer.Option("--credential", help="SYSTEM_ID:PASSWORD (repeatable)"),
+    ] = None,
+    receipt_delay: Annotated[float, typer.Option(help="Seconds until each receipt")] = 0.5,
+    mix: Annotated[
+        str, typer.Option(help="Outcome mix for ordinary numbers, e.g. DELIVRD=0.9,UNDELIV=0.1")
+    ] = "DELIVRD=1",
+    message_ids: Annotated[str, typer.Option(help="decimal or hex")] = "decimal",
+    throttle_tps: Annotated[
+        int | None, typer.Option(help="Answer ESME_RTHROTTLED above this many submits/s a bind")
+    ] = None,
+    drop_after: Annotated[
+        int | None, typer.Option(help="Drop the connection instead of answering submit N+1")
+    ] = None,
+    never_answer: Annotated[bool, typer.Option(help="Leave every submit unanswered")] = False,
+    seed: Annotated[int | None, typer.Option(help="Seed for the outcome mix")] = None,
+) -> None:
+    """Run an operator SMSC simulator. Destinations ending 0001 UNDELIV, 0002 EXPIRED,
+    0003 REJECTD, 0004 throttled, 0005 submit fails, 0006 slow receipt, 0007 no receipt."""
+    if message_ids not in ("decimal", "hex"):
+        raise typer.BadParameter("--message-ids is decimal or hex")
+    try:
+        outcome_mix = parse_mix(mix)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from None
+    config = SimulatorConfig(
+        host=host,
+        port=port,
+        credentials=_credentials(system_id or [], password or [], credential or []),
+        receipt_delay=receipt_delay,
+        mix=outcome_mix,
+        message_ids="hex" if message_ids == "hex" else "decimal",
+        throttle_tps=throttle_tps,
+        drop_after=drop_after,
+        never_answer=never_answer,
+        seed=seed,
+    )
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(_serve(config))
+
+
+async def _serve(config: SimulatorConfig) -> None:
+    async with running_simulator(config) as sim:
+        users = ", ".join(system_id for system_id, _ in config.credentials)
+        typer.echo(f"SMPP simulator listening on {config.host}:{sim.port} (system_id: {users})")
+        await asyncio.Event().wait()
