@@ -1,0 +1,23 @@
+"""`smsgate admin`: the operator's command line over the store — accounts, credentials, money,
+sender names, tariffs and the connectors' bind state.
+
+Each command opens the configured store for its own work and closes it; no command keeps state
+or talks to a running node except `connectors list`, which reads its /health.
+"""
+
+from __future__ import annotations
+
+import typer
+
+from smsgate.admin import accounts, balance, connectors, passwords, senders, tariffs, tokens
+
+app = typer.Typer(no_args_is_help=True, help=__doc__, pretty_exceptions_enable=False)
+app.add_typer(accounts.app, name="accounts")
+app.add_typer(tokens.app, name="tokens")
+app.add_typer(passwords.app, name="passwords")
+app.add_typer(balance.app, name="balance")
+app.add_typer(senders.app, name="senders")
+app.add_typer(tariffs.app, name="tariffs")
+app.add_typer(connectors.app, name="connectors")
+
+__all__ = ["app"]

@@ -1,0 +1,106 @@
+"""Running one admin command: settings from --config and the SMSGATE_* environment, a SqlStore
+opened for the command's work and closed after it, and every expected failure turned into one
+line on stderr and a non-zero exit. Holds no command's logic.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Annotated, NoReturn, ParamSpec, TypeVar
+
+import typer
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import SQLAlchemyError
+
+from smsgate.admin.errors import DatabaseUnavailable, Refused
+from smsgate.config import ConfigError, Settings, load_settings
+from smsgate.store.interface import Store, StoreError
+from smsgate.store.sql_store import SqlStore
+
+T = TypeVar("T")
+P = ParamSpec("P")
+
+EXIT_REFUSED = 1
+EXIT_CONFIG = 2  # the same code `smsgate serve` uses for a bad configuration
+EXIT_DATABASE = 3
+
+ConfigOption = Annotated[
+    Path | None,
+    typer.Option("--config", help="TOML configuration file (SMSGATE_* variables override it)"),
+]
+LoginArgument = Annotated[str, typer.Argument(help="The account's login")]
+JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table")]
+
+
+def fail(message: str, code: int = EXIT_REFUSED) -> NoReturn:
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(code)
+
+
+def reports_refusals(command: Callable[P, T]) -> Callable[P, T]:
+    """Wrap a command so that input it refuses before reaching the store (a bad amount, a bad
+    prefix) ends as one line on stderr too. typer reads the wrapped signature."""
+
+    @functools.wraps(command)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> T:
+        try:
+            return command(*args, **kwargs)
+        except Refused as exc:
+            fail(str(exc))
+
+    return wrapper
+
+
+def settings_from(config: Path | None) -> Settings:
+    try:
+        return load_settings(config)
+    except ConfigError as exc:
+        # pydantic's report spans lines; the first one names the problem.
+        fail(str(exc).splitlines()[0], EXIT_CONFIG)
+
+
+def run(config: Path | None, work: Callable[[Store], Awaitable[T]]) -> T:
+    """Open the configured store, await `work(store)` in a fresh event loop, close the store."""
+    settings = settings_from(config)
+    try:
+        return asyncio.run(_with_store(settings, work))
+    except Refused as exc:
+        fail(str(exc))
+    except StoreError as exc:
+        # The store's own refusals (duplicate login, balance below zero) are the operator's.
+        fail(str(exc))
+    except DatabaseUnavailable as exc:
+        fail(str(exc), EXIT_DATABASE)
+
+
+async def _with_store(settings: Settings, work: Callable[[Store], Awaitable[T]]) -> T:
+    url = settings.database.url
+    try:
+        store = SqlStore(url, synchronous=settings.database.synchronous)
+        await store.open()
+    except (StoreError, SQLAlchemyError, OSError) as exc:
+        raise DatabaseUnavailable(
+            f"cannot open the database {_shown(url)}: {_one_line(exc)}"
+        ) from None
+    try:
+        return await work(store)
+    except (SQLAlchemyError, OSError) as exc:
+        raise DatabaseUnavailable(f"database {_shown(url)} failed: {_one_line(exc)}") from None
+    finally:
+        await store.close()
+
+
+def _shown(url: str) -> str:
+    """The URL without its password: error messages end up in logs and terminals."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except SQLAlchemyError:
+        return "(unparsable URL)"
+
+
+def _one_line(exc: BaseException) -> str:
+    text = str(getattr(exc, "orig", None) or exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
