@@ -40,7 +40,7 @@ typecheck: $(STAMP)
 	$(BIN)/mypy src
 
 unit: $(STAMP) interop-deps postgres-deps
-	$(BIN)/pytest
+	$(BIN)/pytest -q
 
 test: lint typecheck unit
 

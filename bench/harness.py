@@ -1,0 +1,134 @@
+"""Shared pieces of the benchmarks: the machine they ran on, a gateway node in a subprocess with
+the simulator as its operator, and CPU time read from /proc.
+
+Benchmarks print their figures; bench/RESULTS.md records them with the command that made them.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+SMSGATE = str(Path(sys.executable).parent / "smsgate")
+
+
+def machine() -> str:
+    cpu = "unknown CPU"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return f"{cpu}, {os.cpu_count()} cores, Python {platform.python_version()}, {platform.system()}"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU of a process and its reaped children, from /proc."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    ticks = sum(int(x) for x in fields[11:15])  # utime stime cutime cstime
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def peak_rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+@dataclass
+class GatewayProcess:
+    """`smsgate serve --demo` in a subprocess on a temp SQLite database."""
+
+    receipt_delay: float = 0.0
+    extra_config: str = ""
+    workdir: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="smsgate-bench-")))
+    http_port: int = field(default_factory=free_port)
+    sim_port: int = field(default_factory=free_port)
+    smpp_port: int = field(default_factory=free_port)
+    proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        config = self.workdir / "smsgate.toml"
+        config.write_text(
+            f"""
+[database]
+url = "sqlite+aiosqlite:///{self.workdir}/smsgate.db"
+[http]
+port = {self.http_port}
+[smpp]
+port = {self.smpp_port}
+[simulator]
+port = {self.sim_port}
+receipt_delay = {self.receipt_delay}
+{self.extra_config}
+"""
+        )
+        log = open(self.workdir / "gateway.log", "wb")  # noqa: SIM115
+        self.proc = subprocess.Popen(
+            [SMSGATE, "serve", "--demo", "--config", str(config)],
+            cwd=self.workdir,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        deadline = time.time() + 30
+        while time.time() < deadline:
+            if (self.workdir / "demo-credentials.json").exists() and self._health_ok():
+                return
+            if self.proc.poll() is not None:
+                break
+            time.sleep(0.1)
+        raise RuntimeError(f"gateway did not start; see {self.workdir / 'gateway.log'}")
+
+    def _health_ok(self) -> bool:
+        try:
+            with socket.create_connection(("127.0.0.1", self.http_port), timeout=0.5) as s:
+                s.sendall(b"GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+                data = s.recv(4096)
+            return b'"bound":true' in data
+        except OSError:
+            return False
+
+    @property
+    def credentials(self) -> dict[str, str]:
+        data: dict[str, str] = json.loads((self.workdir / "demo-credentials.json").read_text())
+        return data
+
+    @property
+    def pid(self) -> int:
+        assert self.proc is not None
+        return self.proc.pid
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(20)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()

@@ -1,0 +1,262 @@
+"""The SMS Club-compatible JSON API: `/sms/send`, `/v2/sms/send`, `/sms/status`,
+`/sms/originator`, `/sms/balance`.
+
+Translation only: parse the body leniently (JSON, `[]`, empty, or a PHP-style form), call the
+gateway, and answer in the contract's envelope and error shapes byte for byte. No rule lives here.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import orjson
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from smsgate.domain.money import format_money
+from smsgate.gateway.errors import (
+    AllDuplicates,
+    InvalidRequest,
+    RateLimited,
+    Unauthorized,
+)
+from smsgate.gateway.model import SendItem, SendRequest
+from smsgate.gateway.service import Gateway
+from smsgate.store.records import AccountRecord
+
+from .form_body import parse_form
+
+Body = dict[str, Any]
+Handler = Callable[[AccountRecord, Body], Awaitable[Response]]
+
+# Gateway field roles → this door's field names, per endpoint.
+_FIELDS = {"phone": "phone", "text": "message", "sender": "src_addr", "id": "id_sms"}
+_FIELDS_V2 = {**_FIELDS, "phone": "data_message", "text": "data_message"}
+
+_MAX_BODY = 1_000_000
+
+
+class _BadRequest(Exception):
+    def __init__(self, field: str, reason: str) -> None:
+        self.field = field
+        self.reason = reason
+
+
+def _json(payload: object, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+    return Response(
+        orjson.dumps(payload), status_code=status, media_type="application/json", headers=headers
+    )
+
+
+def _top_level(name: str, message: str, status: int, **headers: str) -> Response:
+    body = {"name": name, "message": message, "code": 0, "status": status}
+    return _json(body, status, headers or None)
+
+
+def _validation(field: str, reason: str) -> Response:
+    return _json({"success_request": {"add_info": {field: reason}}}, 400)
+
+
+def _success(info: object | None, add_info: dict[str, str] | None = None) -> Response:
+    inner: dict[str, object] = {}
+    if info is not None:
+        inner["info"] = info
+    if add_info:
+        inner["add_info"] = add_info
+    return _json({"success_request": inner})
+
+
+UNAUTHORIZED = "Your request was made with invalid credentials."
+
+
+def routes(gateway: Gateway, *, max_body: int = _MAX_BODY) -> list[Route]:
+    door = _JsonDoor(gateway, max_body)
+    return [
+        Route("/sms/send", door.endpoint(door.send), methods=["POST", "GET"]),
+        Route("/v2/sms/send", door.endpoint(door.send_v2), methods=["POST", "GET"]),
+        Route("/sms/status", door.endpoint(door.status), methods=["POST", "GET"]),
+        Route("/sms/originator", door.endpoint(door.originator), methods=["POST", "GET"]),
+        Route("/sms/balance", door.endpoint(door.balance), methods=["POST", "GET"]),
+    ]
+
+
+class _JsonDoor:
+    def __init__(self, gateway: Gateway, max_body: int) -> None:
+        self._gateway = gateway
+        self._max_body = max_body
+
+    def endpoint(self, handler: Handler) -> Callable[[Request], Awaitable[Response]]:
+        async def serve(request: Request) -> Response:
+            if request.method != "POST":
+                return _top_level(
+                    "Method Not Allowed", "Method Not Allowed. This URL can only handle: POST.", 405
+                )
+            try:
+                account = await self._gateway.authenticate_token(_bearer(request))
+                body = await self._read_body(request)
+                return await handler(account, body)
+            except Unauthorized:
+                return _top_level("Unauthorized", UNAUTHORIZED, 401)
+            except _BadRequest as exc:
+                return _validation(exc.field, exc.reason)
+            except RateLimited as exc:
+                retry = str(max(1, math.ceil(exc.retry_after)))
+                return _top_level(
+                    "Too Many Requests", "Rate limit exceeded.", 429, **{"Retry-After": retry}
+                )
+            except AllDuplicates:
+                return _top_level("Duplicate", "Doubled SMS in less than 2 minutes.", 453)
+            except _TooLarge:
+                return _top_level("Payload Too Large", "Request body is too large.", 413)
+
+        return serve
+
+    async def _read_body(self, request: Request) -> Body:
+        raw = bytearray()
+        async for chunk in request.stream():
+            raw += chunk
+            if len(raw) > self._max_body:
+                raise _TooLarge()
+        data = bytes(raw)
+        if not data.strip():
+            return {}
+        content_type = request.headers.get("content-type", "")
+        looks_like_json = data.lstrip()[:1] in (b"{", b"[", b'"') or data.strip().isdigit()
+        # curl -d sends JSON labelled as a form: trust the bytes over the label.
+        if "json" not in content_type and not looks_like_json:
+            return parse_form(data)
+        try:
+            parsed = orjson.loads(data)
+        except orjson.JSONDecodeError:
+            raise _BadRequest("request", "Request body is not valid JSON") from None
+        if isinstance(parsed, list) and not parsed:
+            return {}
+        if not isinstance(parsed, dict):
+            raise _BadRequest("request", "Request body must be a JSON object")
+        return parsed
+
+    # -- endpoints ---------------------------------------------------------------------------
+    async def send(self, account: AccountRecord, body: Body) -> Response:
+        phones = _list_of_scalars(body.get("phone"))
+        if not phones:
+            raise _BadRequest("phone", "Phone numbers are required")
+        text = _text(body.get("message"))
+        if not text:
+            raise _BadRequest("message", "Message text is required")
+        items = [SendItem(phone=p, text=text) for p in phones]
+        return await self._send(account, body, items, _FIELDS)
+
+    async def send_v2(self, account: AccountRecord, body: Body) -> Response:
+        entries = body.get("data_message")
+        if isinstance(entries, dict):
+            entries = [entries]
+        if not isinstance(entries, list) or not entries:
+            raise _BadRequest("data_message", "data_message must be a non-empty list")
+        items: list[SendItem] = []
+        for entry in entries:
+            if not isinstance(entry, dict):
+                raise _BadRequest("data_message", "Each item needs phone and message")
+            phone = _scalar(entry.get("phone"))
+            text = _text(entry.get("message"))
+            if not phone:
+                raise _BadRequest("phone", "Phone number is required in every item")
+            if not text:
+                raise _BadRequest("message", "Message text is required in every item")
+            items.append(SendItem(phone=phone, text=text))
+        return await self._send(account, body, items, _FIELDS_V2)
+
+    async def _send(
+        self, account: AccountRecord, body: Body, items: list[SendItem], fields: dict[str, str]
+    ) -> Response:
+        sender = _text(body.get("src_addr"))
+        if not sender:
+            raise _BadRequest("src_addr", "Sender name (src_addr) is required")
+        lifetime = _lifetime(body.get("lifetime"))
+        integration = _scalar(body.get("integration_id")) or None
+        request = SendRequest(
+            sender=sender,
+            items=items,
+            door="json",
+            lifetime_minutes=lifetime,
+            integration_id=integration,
+        )
+        try:
+            outcome = await self._gateway.send(account, request)
+        except InvalidRequest as exc:
+            raise _BadRequest(fields.get(exc.field, exc.field), exc.reason) from None
+        info = {str(message_id): phone for message_id, phone in outcome.accepted}
+        add_info = {phone: str(reason) for phone, reason in outcome.rejected}
+        return _success(info or None, add_info)
+
+    async def status(self, account: AccountRecord, body: Body) -> Response:
+        ids = _list_of_scalars(body.get("id_sms"))
+        if not ids:
+            raise _BadRequest("id_sms", "Message ids (id_sms) are required")
+        try:
+            known, unknown = await self._gateway.status(account, ids)
+        except InvalidRequest as exc:
+            raise _BadRequest("id_sms", exc.reason) from None
+        info = {given: str(status) for given, status in known.items()}
+        return _success(info or None, {given: "Message not found" for given in unknown})
+
+    async def originator(self, account: AccountRecord, body: Body) -> Response:
+        return _success(await self._gateway.senders(account))
+
+    async def balance(self, account: AccountRecord, body: Body) -> Response:
+        balance = await self._gateway.balance(account)
+        return _success({"money": format_money(balance.balance), "currency": balance.currency})
+
+
+class _TooLarge(Exception):
+    pass
+
+
+def _bearer(request: Request) -> str:
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer":
+        raise Unauthorized()
+    return token.strip()
+
+
+def _scalar(value: object) -> str:
+    """A phone or id as the client gave it: strings as they are, JSON integers as digits."""
+    if isinstance(value, bool) or value is None:
+        return ""
+    if isinstance(value, str):
+        return value.strip()
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return orjson.dumps(value).decode()
+
+
+def _list_of_scalars(value: object) -> list[str]:
+    if value is None or value == "":
+        return []
+    values = value if isinstance(value, list) else [value]
+    return [s for s in (_scalar(v) for v in values) if s]
+
+
+def _text(value: object) -> str:
+    if isinstance(value, str):
+        return value
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return str(value)
+    return ""
+
+
+def _lifetime(value: object) -> float | None:
+    if value is None or value == "":
+        return None
+    try:
+        minutes = float(value) if isinstance(value, int | float | str) else math.nan
+    except ValueError:
+        minutes = math.nan
+    if isinstance(value, bool) or not math.isfinite(minutes) or minutes <= 0:
+        raise _BadRequest("lifetime", "Lifetime must be a positive number of minutes")
+    return minutes

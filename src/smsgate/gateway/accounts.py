@@ -1,0 +1,121 @@
+"""Account lookups for authentication and sender checks, cached for a few seconds.
+
+A cache entry lives `ttl` seconds, so disabling an account or removing a sender name takes
+effect on every node within that time without a query per request. Password checks (scrypt)
+are cached by a hash of the presented secret, so the legacy doors that send a password with
+every request stay fast.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Generic, TypeVar
+
+from smsgate.gateway.credentials import hash_token, verify_password
+from smsgate.gateway.errors import Unauthorized
+from smsgate.store.interface import Store
+from smsgate.store.records import AccountRecord
+
+K = TypeVar("K")
+V = TypeVar("V")
+
+
+@dataclass(slots=True)
+class _Entry(Generic[V]):
+    value: V
+    expires_at: float
+
+
+class _TtlCache(Generic[K, V]):
+    def __init__(self, ttl: float, clock: Callable[[], float], max_size: int = 100_000) -> None:
+        self._ttl = ttl
+        self._clock = clock
+        self._max = max_size
+        self._data: dict[K, _Entry[V]] = {}
+
+    async def get(self, key: K, load: Callable[[], Awaitable[V]]) -> V:
+        now = self._clock()
+        entry = self._data.get(key)
+        if entry is not None and entry.expires_at > now:
+            return entry.value
+        value = await load()
+        if len(self._data) >= self._max:
+            self._data.clear()
+        self._data[key] = _Entry(value, now + self._ttl)
+        return value
+
+    def clear(self) -> None:
+        self._data.clear()
+
+
+class AccountCache:
+    def __init__(
+        self, store: Store, *, ttl: float = 5.0, clock: Callable[[], float] = time.time
+    ) -> None:
+        self._store = store
+        self._tokens: _TtlCache[str, AccountRecord | None] = _TtlCache(ttl, clock)
+        self._passwords: _TtlCache[tuple[str, str, str], AccountRecord | None] = _TtlCache(
+            ttl * 12, clock
+        )
+        self._senders: _TtlCache[int, frozenset[str]] = _TtlCache(ttl, clock)
+        self._sender_order: dict[int, list[str]] = {}
+
+    async def by_token(self, token: str) -> AccountRecord:
+        token = token.strip()
+        if not token:
+            raise Unauthorized()
+        digest = hash_token(token)
+        account = await self._tokens.get(digest, lambda: self._store.account_by_token_hash(digest))
+        return _active(account)
+
+    async def by_password(self, login: str, password: str) -> AccountRecord:
+        return await self._by_secret("http", login, password)
+
+    async def by_smpp_password(self, login: str, password: str) -> AccountRecord:
+        return await self._by_secret("smpp", login, password)
+
+    async def _by_secret(self, kind: str, login: str, password: str) -> AccountRecord:
+        if not login or not password:
+            raise Unauthorized()
+        presented = hashlib.sha256(password.encode("utf-8", "surrogatepass")).hexdigest()
+
+        async def load() -> AccountRecord | None:
+            creds = await self._store.credentials(login)
+            if creds is None:
+                return None
+            stored = creds.password_hash if kind == "http" else creds.smpp_password_hash
+            if stored is None:
+                return None
+            # scrypt is deliberately slow: run it off the event loop.
+            ok = await asyncio.to_thread(verify_password, password, stored)
+            return creds.account if ok else None
+
+        return _active(await self._passwords.get((kind, login, presented), load))
+
+    async def sender_set(self, account_id: int) -> frozenset[str]:
+        async def load() -> frozenset[str]:
+            names = await self._store.originators(account_id)
+            self._sender_order[account_id] = names
+            return frozenset(names)
+
+        return await self._senders.get(account_id, load)
+
+    async def senders(self, account_id: int) -> list[str]:
+        await self.sender_set(account_id)
+        return list(self._sender_order.get(account_id, []))
+
+    def forget(self) -> None:
+        """Drop every cached entry (after an admin change in this process)."""
+        self._tokens.clear()
+        self._passwords.clear()
+        self._senders.clear()
+
+
+def _active(account: AccountRecord | None) -> AccountRecord:
+    if account is None or not account.active:
+        raise Unauthorized()
+    return account

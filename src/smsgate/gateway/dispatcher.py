@@ -1,0 +1,174 @@
+"""The dispatcher: claims queued parts from the store in batches, routes each to a connector,
+submits it within that connector's window, and records what the operator said.
+
+Claims bound how much is in flight (never more than the connectors' windows can take), so a
+backlog of millions costs no memory. Parts this node had in flight when it died are released
+on start and sent once more: the only way a part can reach the operator twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+import time
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from smsgate.domain.status import PartState
+from smsgate.gateway import metrics
+from smsgate.gateway.batcher import Batcher
+from smsgate.gateway.connector import Connector
+from smsgate.gateway.router import Router
+from smsgate.smpp.constants import CommandStatus
+from smsgate.store.interface import Store
+from smsgate.store.records import ClaimedPart, SubmitDone, SubmitFailed
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class DispatchPolicy:
+    batch: int = 500
+    claim_ttl: float = 300.0
+    retry_backoff: float = 2.0
+    retry_backoff_max: float = 300.0
+    no_route_delay: float = 1.0
+    idle_sleep: float = 0.01
+    expire_every: float = 1.0
+
+
+@dataclass(frozen=True, slots=True)
+class _Requeue:
+    part_id: int
+    not_before: float
+
+
+class Dispatcher:
+    def __init__(
+        self,
+        store: Store,
+        router: Router,
+        connectors: Sequence[Connector],
+        *,
+        node_id: int,
+        policy: DispatchPolicy | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._store = store
+        self._router = router
+        self._connectors = list(connectors)
+        self._node_id = node_id
+        self._policy = policy or DispatchPolicy()
+        self._clock = clock
+        self._in_flight = 0
+        self._slot_freed = asyncio.Event()
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._submitted = Batcher(store.submitted, name="submitted")
+        self._failed = Batcher(store.failed, name="failed")
+        self._requeued = Batcher(self._flush_requeue, name="requeue")
+        self._stopping = False
+
+    @property
+    def in_flight(self) -> int:
+        return self._in_flight
+
+    def _capacity(self) -> int:
+        # Twice the windows of bound connectors keeps every window full while results flush.
+        return 2 * sum(c.window for c in self._connectors if c.ready)
+
+    async def run(self) -> None:
+        await self._store.release_claims(self._clock(), self._node_id)
+        expiry = asyncio.create_task(self._expire_loop())
+        try:
+            while not self._stopping:
+                free = self._capacity() - self._in_flight
+                if free <= 0:
+                    self._slot_freed.clear()
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(self._slot_freed.wait(), 0.05)
+                    continue
+                parts = await self._store.claim_parts(
+                    self._node_id,
+                    self._clock(),
+                    min(free, self._policy.batch),
+                    self._policy.claim_ttl,
+                )
+                if not parts:
+                    await asyncio.sleep(self._policy.idle_sleep)
+                    continue
+                for part in parts:
+                    self._in_flight += 1
+                    task = asyncio.create_task(self._submit(part))
+                    self._tasks.add(task)
+                    task.add_done_callback(self._tasks.discard)
+        finally:
+            expiry.cancel()
+
+    async def stop(self) -> None:
+        """Stop claiming, let what is in flight finish, and store every result."""
+        self._stopping = True
+        if self._tasks:
+            await asyncio.wait(set(self._tasks), timeout=10)
+        for batcher in (self._submitted, self._failed, self._requeued):
+            await batcher.drain()
+
+    async def _submit(self, part: ClaimedPart) -> None:
+        try:
+            connector = self._router.pick(part.phone)
+            if connector is None or not isinstance(connector, Connector):
+                if not self._router.has_route(part.phone):
+                    await self._failed.add(
+                        SubmitFailed(
+                            part.part_id,
+                            PartState.REJECTD,
+                            CommandStatus.ESME_RINVDSTADR,
+                            self._clock(),
+                        )
+                    )
+                else:
+                    await self._requeued.add(
+                        _Requeue(part.part_id, self._clock() + self._policy.no_route_delay)
+                    )
+                return
+            answer = await connector.submit(part)
+            now = self._clock()
+            if answer.kind == "accepted":
+                await self._submitted.add(
+                    SubmitDone(part.part_id, connector.name, answer.operator_id, now)
+                )
+            elif answer.kind == "temporary":
+                await self._requeued.add(_Requeue(part.part_id, now + self._backoff(part)))
+            else:
+                await self._failed.add(SubmitFailed(part.part_id, answer.state, answer.error, now))
+        except Exception:
+            # The part stays claimed; release_claims hands it back after claim_ttl.
+            log.exception("dispatching part %d failed", part.part_id)
+        finally:
+            self._in_flight -= 1
+            self._slot_freed.set()
+
+    def _backoff(self, part: ClaimedPart) -> float:
+        base = self._policy.retry_backoff * (2 ** min(part.attempts, 16))
+        delay = min(self._policy.retry_backoff_max, base)
+        return float(delay * random.uniform(0.5, 1.0))
+
+    async def _flush_requeue(self, items: Sequence[_Requeue]) -> None:
+        # One store call per due time, rounded so a batch of throttled parts is one call.
+        groups: dict[float, list[int]] = defaultdict(list)
+        for item in items:
+            groups[round(item.not_before, 1)].append(item.part_id)
+        for not_before, part_ids in groups.items():
+            await self._store.requeue(part_ids, not_before)
+
+    async def _expire_loop(self) -> None:
+        while True:
+            await asyncio.sleep(self._policy.expire_every)
+            try:
+                await self._store.expire(self._clock())
+                await self._store.release_claims(self._clock())
+                metrics.QUEUE_DEPTH.set(await self._store.queue_depth())
+            except Exception:
+                log.exception("expiry sweep failed")

@@ -1,0 +1,39 @@
+"""What a door hands the gateway and gets back: the few values shared by all four doors."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from smsgate.gateway.errors import Rejection
+
+
+@dataclass(frozen=True, slots=True)
+class SendItem:
+    phone: str  # as the client gave it; answers are keyed by this exact string
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class SendRequest:
+    sender: str
+    items: Sequence[SendItem]
+    door: str  # "json", "http", "xml", "smpp"
+    lifetime_minutes: float | None = None
+    integration_id: str | None = None
+    # SMPP door: a message that arrived as several submit_sm gets one id per PDU (the first is
+    # the message id, the others alias it); `receipt_for` are the indexes of the PDUs that asked
+    # for a delivery receipt. Only meaningful with a single item.
+    pdu_count: int = 1
+    receipt_for: tuple[int, ...] = ()
+
+
+@dataclass(slots=True)
+class SendOutcome:
+    accepted: list[tuple[int, str]] = field(default_factory=list)  # (id, phone as given)
+    rejected: list[tuple[str, Rejection]] = field(default_factory=list)  # (phone as given, why)
+    # message id -> the ids of its PDUs, in order (SMPP door; one entry per accepted message).
+    pdu_ids: dict[int, tuple[int, ...]] = field(default_factory=dict)
+
+
+MAX_ITEMS = 100  # recipients per request on the HTTP doors, per the contract

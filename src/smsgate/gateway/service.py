@@ -1,0 +1,88 @@
+"""The gateway's face to the doors: authenticate, send, status, balance, sender names.
+
+Every door calls exactly these; no door validates, prices, deduplicates or stores by itself, so a
+rule changes in one place. Sending is `submit.Submitter`; this class adds the read side and the
+account lookups, with short-lived caches so the hot path does not query the store for every
+request.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from smsgate.domain.status import Status
+from smsgate.gateway.accounts import AccountCache
+from smsgate.gateway.errors import InvalidRequest
+from smsgate.gateway.model import MAX_ITEMS, SendOutcome, SendRequest
+from smsgate.gateway.submit import Submitter
+from smsgate.store.interface import Store
+from smsgate.store.records import AccountRecord, Balance, MessageView
+
+
+class Gateway:
+    def __init__(
+        self,
+        store: Store,
+        submitter: Submitter,
+        accounts: AccountCache,
+    ) -> None:
+        self.store = store
+        self.submitter = submitter
+        self.accounts = accounts
+
+    async def authenticate_token(self, token: str) -> AccountRecord:
+        return await self.accounts.by_token(token)
+
+    async def authenticate_password(self, login: str, password: str) -> AccountRecord:
+        return await self.accounts.by_password(login, password)
+
+    async def authenticate_smpp(self, login: str, password: str) -> AccountRecord:
+        return await self.accounts.by_smpp_password(login, password)
+
+    async def send(self, account: AccountRecord, request: SendRequest) -> SendOutcome:
+        return await self.submitter.send(account, request)
+
+    async def status(
+        self, account: AccountRecord, ids: Sequence[str]
+    ) -> tuple[dict[str, Status], list[str]]:
+        """Statuses keyed by the id string as given, and the ids that are unknown to this
+        account (unknown and other accounts' ids are indistinguishable on purpose)."""
+        if not ids:
+            raise InvalidRequest("id", "No message ids given")
+        if len(ids) > MAX_ITEMS:
+            raise InvalidRequest("id", f"More than {MAX_ITEMS} message ids")
+        numeric: dict[str, int] = {}
+        for given in ids:
+            value = _parse_id(given)
+            if value is not None:
+                numeric[given] = value
+        found = await self.store.statuses(account.id, sorted(set(numeric.values())))
+        known: dict[str, Status] = {}
+        unknown: list[str] = []
+        for given in ids:
+            value = numeric.get(given)
+            if value is not None and value in found:
+                known[given] = found[value]
+            else:
+                unknown.append(given)
+        return known, unknown
+
+    async def message(self, account: AccountRecord, message_id: str) -> MessageView | None:
+        value = _parse_id(message_id)
+        if value is None:
+            return None
+        return await self.store.message(account.id, value)
+
+    async def balance(self, account: AccountRecord) -> Balance:
+        return await self.store.balance(account.id)
+
+    async def senders(self, account: AccountRecord) -> list[str]:
+        return await self.accounts.senders(account.id)
+
+
+def _parse_id(given: str) -> int | None:
+    text = given.strip()
+    if not text.isdigit() or len(text) > 19:
+        return None
+    value = int(text)
+    return value if 0 < value < 2**63 else None

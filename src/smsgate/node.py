@@ -1,0 +1,166 @@
+"""One node: the store, the connectors, the dispatcher, the doors and (in demo mode) the
+simulator, started and stopped together in one asyncio loop.
+
+This is wiring only, the one place besides cli.py that knows every room.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Coroutine
+from contextlib import AsyncExitStack
+from dataclasses import dataclass
+from typing import Any
+
+import uvicorn
+
+from smsgate.config import Settings
+from smsgate.domain.ids import IdGenerator
+from smsgate.domain.phone import PhoneNormalizer
+from smsgate.doors.app import build_app
+from smsgate.gateway.accounts import AccountCache
+from smsgate.gateway.batcher import Batcher
+from smsgate.gateway.connector import Connector
+from smsgate.gateway.dispatcher import Dispatcher, DispatchPolicy
+from smsgate.gateway.router import Route, Router
+from smsgate.gateway.service import Gateway
+from smsgate.gateway.submit import SubmitPolicy, Submitter
+from smsgate.store.records import OperatorReceipt
+from smsgate.store.sql_store import SqlStore
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(slots=True)
+class NodeAddresses:
+    http_port: int
+    smpp_port: int | None
+    simulator_port: int | None
+
+
+class Node:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.store = SqlStore(
+            settings.database.url,
+            synchronous=settings.database.synchronous,
+            node_id=settings.node_id,
+        )
+        self._stack = AsyncExitStack()
+        self._tasks: list[asyncio.Task[None]] = []
+        self.connectors: list[Connector] = []
+        self.dispatcher: Dispatcher | None = None
+        self.gateway: Gateway | None = None
+        self._http: uvicorn.Server | None = None
+        self.addresses = NodeAddresses(settings.http.port, None, None)
+
+    async def start(self) -> None:
+        settings = self.settings
+        await self.store.open()
+        self._stack.push_async_callback(self.store.close)
+
+        if settings.simulator.enabled:
+            await self._start_simulator()
+
+        receipts: Batcher[OperatorReceipt] = Batcher(self.store.apply_receipts, name="receipts")
+        self._stack.push_async_callback(receipts.drain)
+        self.connectors = [Connector(c, receipts) for c in settings.connectors]
+        for connector in self.connectors:
+            await connector.start()
+            self._stack.push_async_callback(connector.close)
+        router = Router(
+            [Route(r.prefix, tuple(r.connectors)) for r in settings.routes], self.connectors
+        )
+        self.dispatcher = Dispatcher(
+            self.store,
+            router,
+            self.connectors,
+            node_id=settings.node_id,
+            policy=DispatchPolicy(
+                batch=settings.dispatch.batch,
+                claim_ttl=settings.dispatch.claim_ttl,
+                retry_backoff=settings.dispatch.retry_backoff,
+                retry_backoff_max=settings.dispatch.retry_backoff_max,
+            ),
+        )
+        self._spawn(self.dispatcher.run())
+        self._stack.push_async_callback(self.dispatcher.stop)
+
+        accounts = AccountCache(self.store)
+        submitter = Submitter(
+            self.store,
+            accounts,
+            IdGenerator(settings.node_id),
+            phones=PhoneNormalizer(settings.default_region),
+            policy=SubmitPolicy(
+                default_lifetime_minutes=settings.default_lifetime_minutes,
+                dedupe_window=settings.dedupe_window_seconds,
+            ),
+        )
+        gateway = Gateway(self.store, submitter, accounts)
+        self.gateway = gateway
+        await self._start_http(gateway)
+
+    def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
+        self._tasks.append(asyncio.ensure_future(coro))
+
+    async def _start_simulator(self) -> None:
+        from smsgate.simulator.config import SimulatorConfig
+        from smsgate.simulator.running import running_simulator
+
+        sim = self.settings.simulator
+        config = SimulatorConfig(
+            host=sim.host,
+            port=sim.port,
+            credentials=[(sim.system_id, sim.password)],
+            receipt_delay=sim.receipt_delay,
+        )
+        running = await self._stack.enter_async_context(running_simulator(config))
+        self.addresses.simulator_port = running.port
+
+    async def _start_http(self, gateway: Gateway) -> None:
+        app = build_app(gateway, self.health, max_body=self.settings.http.max_body_bytes)
+        config = uvicorn.Config(
+            app,
+            host=self.settings.http.host,
+            port=self.settings.http.port,
+            log_level="warning",
+            access_log=False,
+            lifespan="off",
+            http="httptools",
+            loop="none",
+        )
+        self._http = uvicorn.Server(config)
+        self._spawn(self._http.serve())
+        for _ in range(500):
+            if self._http.started:
+                break
+            await asyncio.sleep(0.01)
+        if not self._http.started:
+            raise RuntimeError(f"HTTP listener did not start on port {self.settings.http.port}")
+        sockets = [s for server in self._http.servers for s in server.sockets]
+        if sockets:
+            self.addresses.http_port = sockets[0].getsockname()[1]
+
+    async def health(self) -> dict[str, object]:
+        connectors = {c.name: c.describe() for c in self.connectors}
+        return {
+            "ok": True,
+            "node_id": self.settings.node_id,
+            "time": time.time(),
+            "connectors": connectors,
+            "in_flight": self.dispatcher.in_flight if self.dispatcher else 0,
+        }
+
+    async def stop(self) -> None:
+        if self._http is not None:
+            self._http.should_exit = True
+        await self._stack.aclose()
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task

@@ -1,0 +1,337 @@
+"""The JSON API door against the real submit path: every field of the contract, every error
+shape, and bad input of every kind."""
+
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING
+
+import orjson
+import pytest
+
+from smsgate.domain.status import PartState
+from smsgate.store.records import SubmitDone
+
+if TYPE_CHECKING:
+    from tests.conftest import Stack, TestAccount
+
+
+PHONE = "380501234567"
+PHONE2 = "380671234567"
+
+
+@pytest.fixture
+async def acct(stack: Stack) -> TestAccount:
+    return await stack.account("alice")
+
+
+async def post(
+    stack: Stack, path: str, acct: TestAccount | None, body: object = None, **kw: object
+):
+    headers = dict(acct.auth) if acct else {}
+    headers.update(kw.pop("headers", {}))  # type: ignore[arg-type]
+    if body is not None and "content" not in kw:
+        kw["content"] = orjson.dumps(body)
+        headers.setdefault("Content-Type", "application/json")
+    return await stack.client.post(path, headers=headers, **kw)  # type: ignore[arg-type]
+
+
+async def test_send_answers_one_id_per_recipient(stack: Stack, acct: TestAccount) -> None:
+    r = await post(
+        stack, "/sms/send", acct, {"phone": [PHONE, PHONE2], "message": "Hi", "src_addr": "Shop"}
+    )
+    assert r.status_code == 200
+    assert r.headers["content-type"] == "application/json"
+    info = r.json()["success_request"]["info"]
+    assert sorted(info.values()) == sorted([PHONE, PHONE2])
+    assert all(k.isdigit() for k in info)
+    assert "add_info" not in r.json()["success_request"]
+
+
+async def test_send_envelope_is_byte_exact(stack: Stack, acct: TestAccount) -> None:
+    r = await post(
+        stack, "/sms/send", acct, {"phone": [PHONE], "message": "Hi", "src_addr": "Shop"}
+    )
+    (message_id,) = r.json()["success_request"]["info"]
+    assert r.content == b'{"success_request":{"info":{"%s":"%s"}}}' % (
+        message_id.encode(),
+        PHONE.encode(),
+    )
+
+
+async def test_invalid_phone_rides_in_add_info_beside_successes(
+    stack: Stack, acct: TestAccount
+) -> None:
+    r = await post(
+        stack, "/sms/send", acct, {"phone": [PHONE, "38050"], "message": "Hi", "src_addr": "Shop"}
+    )
+    body = r.json()["success_request"]
+    assert r.status_code == 200
+    assert list(body["info"].values()) == [PHONE]
+    assert body["add_info"] == {"38050": "Invalid phone number"}
+
+
+async def test_nothing_accepted_has_add_info_only(stack: Stack, acct: TestAccount) -> None:
+    r = await post(stack, "/sms/send", acct, {"phone": ["12"], "message": "Hi", "src_addr": "Shop"})
+    assert r.status_code == 200
+    assert r.json() == {"success_request": {"add_info": {"12": "Invalid phone number"}}}
+
+
+async def test_phones_given_as_integers_and_national_form(stack: Stack, acct: TestAccount) -> None:
+    r = await post(
+        stack,
+        "/sms/send",
+        acct,
+        {"phone": [380501234567, "0671234567"], "message": "Hi", "src_addr": "Shop"},
+    )
+    assert sorted(r.json()["success_request"]["info"].values()) == ["0671234567", PHONE]
+
+
+async def test_form_encoded_body_is_accepted(stack: Stack, acct: TestAccount) -> None:
+    form = f"phone[0]={PHONE}&phone[1]={PHONE2}&message=Hello&src_addr=Shop".encode()
+    r = await post(
+        stack,
+        "/sms/send",
+        acct,
+        content=form,
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+    )
+    assert r.status_code == 200
+    assert sorted(r.json()["success_request"]["info"].values()) == [PHONE, PHONE2]
+
+
+async def test_v2_sends_personal_texts(stack: Stack, acct: TestAccount) -> None:
+    body = {
+        "src_addr": "Shop",
+        "data_message": [{"phone": PHONE, "message": "A"}, {"phone": PHONE2, "message": "B"}],
+    }
+    r = await post(stack, "/v2/sms/send", acct, body)
+    info = r.json()["success_request"]["info"]
+    assert sorted(info.values()) == [PHONE, PHONE2]
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"message": "Hi", "src_addr": "Shop"}, "phone"),
+        ({"phone": [], "message": "Hi", "src_addr": "Shop"}, "phone"),
+        ({"phone": [PHONE], "src_addr": "Shop"}, "message"),
+        ({"phone": [PHONE], "message": "", "src_addr": "Shop"}, "message"),
+        ({"phone": [PHONE], "message": "Hi"}, "src_addr"),
+        ({"phone": [PHONE], "message": "Hi", "src_addr": "Nobody"}, "src_addr"),
+        (
+            {"phone": [f"38050{i:07d}" for i in range(101)], "message": "Hi", "src_addr": "Shop"},
+            "phone",
+        ),
+        ({"phone": [PHONE], "message": "Hi", "src_addr": "Shop", "lifetime": "soon"}, "lifetime"),
+        ({"phone": [PHONE], "message": "Hi", "src_addr": "Shop", "lifetime": -5}, "lifetime"),
+        ({"phone": [PHONE], "message": {"x": 1}, "src_addr": "Shop"}, "message"),
+    ],
+)
+async def test_request_validation_is_400_keyed_by_field(
+    stack: Stack, acct: TestAccount, body: object, field: str
+) -> None:
+    r = await post(stack, "/sms/send", acct, body)
+    assert r.status_code == 400
+    add_info = r.json()["success_request"]["add_info"]
+    assert list(add_info) == [field]
+    assert add_info[field]
+
+
+async def test_v2_over_100_items_is_400(stack: Stack, acct: TestAccount) -> None:
+    items = [{"phone": f"38050{i:07d}", "message": "x"} for i in range(101)]
+    r = await post(stack, "/v2/sms/send", acct, {"src_addr": "Shop", "data_message": items})
+    assert r.status_code == 400
+    assert list(r.json()["success_request"]["add_info"]) == ["data_message"]
+
+
+@pytest.mark.parametrize("header", [None, "Bearer wrong", "Basic abc", "Bearer "])
+async def test_bad_credentials_are_401_top_level(
+    stack: Stack, acct: TestAccount, header: str | None
+) -> None:
+    headers = {"Authorization": header} if header else {}
+    r = await stack.client.post("/sms/balance", headers=headers)
+    assert r.status_code == 401
+    assert r.json() == {
+        "name": "Unauthorized",
+        "message": "Your request was made with invalid credentials.",
+        "code": 0,
+        "status": 401,
+    }
+
+
+async def test_disabled_account_is_401(stack: Stack, acct: TestAccount) -> None:
+    await stack.store.set_active(acct.record.id, False)
+    r = await post(stack, "/sms/balance", acct)
+    assert r.status_code == 401
+
+
+async def test_rate_limit_is_429_with_retry_after(stack: Stack) -> None:
+    limited = await stack.account("bob", rate_limit=2)
+    codes = []
+    for _ in range(4):
+        r = await post(
+            stack, "/sms/send", limited, {"phone": [PHONE], "message": f"x{_}", "src_addr": "Shop"}
+        )
+        codes.append(r.status_code)
+    assert 429 in codes
+    r429 = r
+    assert r429.status_code == 429
+    assert int(r429.headers["retry-after"]) >= 1
+    assert r429.json() == {
+        "name": "Too Many Requests",
+        "message": "Rate limit exceeded.",
+        "code": 0,
+        "status": 429,
+    }
+
+
+async def test_duplicate_within_two_minutes_is_rejected(stack: Stack, acct: TestAccount) -> None:
+    body = {"phone": [PHONE, PHONE2], "message": "Same", "src_addr": "Shop"}
+    first = await post(
+        stack, "/sms/send", acct, {"phone": [PHONE], "message": "Same", "src_addr": "Shop"}
+    )
+    assert first.status_code == 200
+    r = await post(stack, "/sms/send", acct, body)
+    assert r.status_code == 200
+    body_json = r.json()["success_request"]
+    assert list(body_json["info"].values()) == [PHONE2]
+    assert body_json["add_info"] == {PHONE: "Doubled SMS in less than 2 minutes"}
+
+
+async def test_all_duplicates_is_453(stack: Stack, acct: TestAccount) -> None:
+    body = {"phone": [PHONE], "message": "Again", "src_addr": "Shop"}
+    await post(stack, "/sms/send", acct, body)
+    r = await post(stack, "/sms/send", acct, body)
+    assert r.status_code == 453
+    assert r.json()["status"] == 453 and r.json()["name"] == "Duplicate" and r.json()["code"] == 0
+
+
+async def test_insufficient_balance_rejects_recipients_with_reason(stack: Stack) -> None:
+    poor = await stack.account("poor", balance=5_000)  # one part's worth
+    r = await post(
+        stack, "/sms/send", poor, {"phone": [PHONE, PHONE2], "message": "Hi", "src_addr": "Shop"}
+    )
+    body = r.json()["success_request"]
+    assert list(body["info"].values()) == [PHONE]
+    assert body["add_info"] == {PHONE2: "Insufficient balance"}
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        b"{not json",
+        b"\xff\xfe\x00garbage",
+        b'"just a string"',
+        b"42",
+        b"[1,2]",
+        b'{"phone": "\xc3\x28"}',
+    ],
+)
+async def test_garbage_bodies_get_400_not_500(
+    stack: Stack, acct: TestAccount, content: bytes
+) -> None:
+    r = await post(
+        stack, "/sms/send", acct, content=content, headers={"Content-Type": "application/json"}
+    )
+    assert r.status_code == 400
+    assert "add_info" in r.json()["success_request"]
+
+
+async def test_huge_body_is_refused_in_the_door_format(stack: Stack, acct: TestAccount) -> None:
+    r = await post(stack, "/sms/send", acct, content=b"{" + b" " * 300_000 + b"}")
+    assert r.status_code == 413
+    assert r.json()["status"] == 413
+
+
+@pytest.mark.parametrize("content", [b"", b"[]", b"{}"])
+async def test_empty_bodies_are_accepted_where_no_body_is_needed(
+    stack: Stack, acct: TestAccount, content: bytes
+) -> None:
+    r = await post(stack, "/sms/balance", acct, content=content)
+    assert r.status_code == 200
+    assert r.json() == {"success_request": {"info": {"money": "1000.0000", "currency": "UAH"}}}
+
+
+async def test_get_is_405_in_the_api_shape(stack: Stack, acct: TestAccount) -> None:
+    r = await stack.client.get("/sms/balance", headers=acct.auth)
+    assert r.status_code == 405
+    assert r.json()["status"] == 405
+
+
+async def test_balance_reflects_reserved_money(stack: Stack, acct: TestAccount) -> None:
+    await post(stack, "/sms/send", acct, {"phone": [PHONE], "message": "Hi", "src_addr": "Shop"})
+    r = await post(stack, "/sms/balance", acct)
+    assert r.json()["success_request"]["info"] == {"money": "999.5000", "currency": "UAH"}
+
+
+async def test_originator_lists_active_sender_names(stack: Stack, acct: TestAccount) -> None:
+    await stack.store.add_originator(acct.record.id, "Promo")
+    r = await post(stack, "/sms/originator", acct)
+    assert sorted(r.json()["success_request"]["info"]) == ["Promo", "Shop"]
+
+
+async def test_status_reports_enroute_then_final(stack: Stack, acct: TestAccount) -> None:
+    r = await post(
+        stack, "/sms/send", acct, {"phone": [PHONE], "message": "Hi", "src_addr": "Shop"}
+    )
+    (mid,) = r.json()["success_request"]["info"]
+    r = await post(stack, "/sms/status", acct, {"id_sms": [mid]})
+    assert r.json() == {"success_request": {"info": {mid: "ENROUTE"}}}
+    parts = await stack.store.claim_parts(0, time.time() + 1, 10, 60)
+    assert parts
+    await stack.store.submitted(
+        [SubmitDone(p.part_id, "op", f"op-{p.part_id}", 1.0) for p in parts]
+    )
+    from smsgate.store.records import OperatorReceipt
+
+    await stack.store.apply_receipts(
+        [OperatorReceipt("op", f"op-{p.part_id}", PartState.DELIVRD, 0, 2.0) for p in parts]
+    )
+    r = await post(stack, "/sms/status", acct, {"id_sms": [int(mid)]})
+    assert r.json() == {"success_request": {"info": {mid: "DELIVRD"}}}
+
+
+async def test_status_of_unknown_and_foreign_ids_is_indistinguishable(
+    stack: Stack, acct: TestAccount
+) -> None:
+    other = await stack.account("eve")
+    r = await post(
+        stack, "/sms/send", other, {"phone": [PHONE], "message": "Hi", "src_addr": "Shop"}
+    )
+    (foreign,) = r.json()["success_request"]["info"]
+    r = await post(stack, "/sms/status", acct, {"id_sms": [foreign, "999", "abc"]})
+    assert r.status_code == 200
+    assert r.json() == {
+        "success_request": {
+            "add_info": {
+                foreign: "Message not found",
+                "999": "Message not found",
+                "abc": "Message not found",
+            }
+        }
+    }
+
+
+async def test_status_validation(stack: Stack, acct: TestAccount) -> None:
+    r = await post(stack, "/sms/status", acct, {})
+    assert r.status_code == 400 and list(r.json()["success_request"]["add_info"]) == ["id_sms"]
+    r = await post(stack, "/sms/status", acct, {"id_sms": [str(i) for i in range(1, 102)]})
+    assert r.status_code == 400 and list(r.json()["success_request"]["add_info"]) == ["id_sms"]
+
+
+async def test_unknown_fields_are_ignored(stack: Stack, acct: TestAccount) -> None:
+    r = await post(
+        stack,
+        "/sms/send",
+        acct,
+        {"phone": [PHONE], "message": "Hi", "src_addr": "Shop", "foo": [1]},
+    )
+    assert r.status_code == 200
+
+
+async def test_one_account_never_touches_anothers_balance(stack: Stack, acct: TestAccount) -> None:
+    other = await stack.account("mallory", balance=10_000)
+    await post(stack, "/sms/send", acct, {"phone": [PHONE], "message": "Hi", "src_addr": "Shop"})
+    r = await post(stack, "/sms/balance", other)
+    assert r.json()["success_request"]["info"]["money"] == "1.0000"
