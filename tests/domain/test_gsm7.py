@@ -122,3 +122,33 @@ def test_is_gsm7_agrees_with_encoding(text: str) -> None:
         assert not is_gsm7(text)
     else:
         assert is_gsm7(text)
+
+
+def reference_encode(text: str) -> bytes:
+    """Character by character from the tables: the slow, obvious encoder."""
+    out = bytearray()
+    for ch in text:
+        if ch in EXTENSION:
+            out += bytes((ESC, EXTENSION[ch]))
+        else:
+            out.append(DEFAULT_ALPHABET.index(ch))
+    return bytes(out)
+
+
+ASCII_GSM = [ch for ch in BASIC_CHARS + list(EXTENSION) if ch.isascii()]
+
+
+@given(st.text(alphabet=st.sampled_from(ASCII_GSM), max_size=400))
+def test_ascii_fast_encoder_matches_the_table(text: str) -> None:
+    assert encode_gsm7(text) == reference_encode(text)
+
+
+@given(GSM_TEXT)
+def test_general_encoder_matches_the_table(text: str) -> None:
+    assert encode_gsm7(text) == reference_encode(text)
+
+
+@pytest.mark.parametrize("char", ["`", "\t", "\x00", "\x7f", "\x1b"])
+def test_ascii_outside_the_alphabet_is_refused_even_among_extension_chars(char: str) -> None:
+    with pytest.raises(NotGsm7):
+        encode_gsm7("{" + char + "}")
