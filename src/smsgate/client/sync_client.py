@@ -1,0 +1,113 @@
+"""`Client`: the blocking face of the SDK. Everything but the transport is shared with
+`AsyncClient` — each method builds a `protocol` call and lets `exchange` run it.
+
+Must not parse, map errors or decide retries itself: that would make the two faces drift apart.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable
+from types import TracebackType
+from typing import TypeVar
+
+import httpx
+
+from . import protocol
+from .errors import TransportError
+from .exchange import conversation, drive_sync
+from .http_edge import build_request, default_headers, to_response, to_transport_error
+from .models import Balance, SendResult, StatusReport
+from .protocol import ApiRequest, ApiResponse, Call, PhoneLike, Phones
+from .retry import RetryPolicy
+
+P = TypeVar("P")
+T = TypeVar("T")
+
+
+class Client:
+    """A client of the SMS Club-compatible JSON API (smsgate, or https://im.smsclub.mobi).
+
+    >>> with Client("http://127.0.0.1:8080", token) as sms:
+    ...     result = sms.send(["380501234567"], "Hello", "Shop")
+    """
+
+    def __init__(
+        self,
+        base_url: str,
+        token: str,
+        *,
+        timeout: float = 10.0,
+        retries: int = 3,
+        backoff: float = 0.5,
+        transport: httpx.BaseTransport | None = None,
+        sleep: Callable[[float], object] = time.sleep,
+    ) -> None:
+        self._http = httpx.Client(
+            base_url=base_url,
+            headers=default_headers(token),
+            timeout=httpx.Timeout(timeout),
+            transport=transport,
+        )
+        self._policy = RetryPolicy(retries=retries, backoff=backoff)
+        self._sleep = sleep
+
+    def send(
+        self,
+        phones: Phones,
+        text: str,
+        sender: str,
+        *,
+        lifetime: float | None = None,
+        integration_id: str | None = None,
+    ) -> SendResult:
+        """Send one text to each phone; lists over 100 are sent in several requests and merged."""
+        call = protocol.send_call(
+            phones, text, sender, lifetime=lifetime, integration_id=integration_id
+        )
+        return self._run(call)
+
+    def send_personal(
+        self,
+        items: Iterable[tuple[PhoneLike, str]],
+        sender: str,
+        *,
+        lifetime: float | None = None,
+    ) -> SendResult:
+        """Send each (phone, text) pair its own text (`/v2/sms/send`)."""
+        return self._run(protocol.send_personal_call(items, sender, lifetime=lifetime))
+
+    def status(self, ids: Phones) -> StatusReport:
+        """Status by id; ids the server does not know are in the result's `unknown`."""
+        return self._run(protocol.status_call(ids))
+
+    def balance(self) -> Balance:
+        return self._run(protocol.balance_call())
+
+    def senders(self) -> list[str]:
+        """The account's active sender names (originators)."""
+        return self._run(protocol.senders_call())
+
+    def close(self) -> None:
+        self._http.close()
+
+    def __enter__(self) -> Client:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def _run(self, call: Call[P, T]) -> T:
+        return drive_sync(conversation(call, self._policy), self._exchange, self._sleep)
+
+    def _exchange(self, request: ApiRequest) -> ApiResponse | TransportError:
+        http_request = build_request(self._http, request)
+        try:
+            return to_response(self._http.send(http_request))
+        except httpx.TransportError as exc:
+            return to_transport_error(exc, http_request)
