@@ -41,7 +41,8 @@ def _plan(login: str | None) -> str:
     return "the default plan" if login is None else f"the plan of {login!r}"
 
 
-@app.command("set")
+# A negative price would read as an unknown option; let it reach the argument and its message.
+@app.command("set", context_settings={"ignore_unknown_options": True})
 @reports_refusals
 def set_(
     prefix: PrefixArgument,
