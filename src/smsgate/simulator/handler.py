@@ -11,7 +11,7 @@ import asyncio
 import heapq
 import itertools
 import time
-from collections import Counter
+from collections import Counter, deque
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -53,6 +53,8 @@ class SimulatorCounters:
     parts: Counter[tuple[str, int, int, int]] = field(default_factory=Counter)
     # message id -> the stat its receipt carries (None: no receipt will come).
     outcomes: dict[str, str | None] = field(default_factory=dict)
+    # The last accepted submit_sm/data_sm PDUs, newest last, for tests to inspect.
+    recent: deque[SubmitSm | DataSm] = field(default_factory=lambda: deque(maxlen=1000))
 
 
 @dataclass(order=True, slots=True)
@@ -164,6 +166,7 @@ class SimulatorHandler(SmppHandler):
             self.counters.refused += 1
             return outcome.submit_status
         self.counters.submits += 1
+        self.counters.recent.append(pdu)
         message_id = self._next_id()
         wants = pdu.registered_delivery & RD_RECEIPT_MASK
         if outcome.stat is None or not (

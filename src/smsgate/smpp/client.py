@@ -335,9 +335,14 @@ class SmppClient:
         )
         conn.send(bind)
         try:
-            response = await self._bind_result
+            # The session's response timer ends a silent bind; this is only a backstop.
+            async with asyncio.timeout(self.response_timeout * 2):
+                response = await self._bind_result
         except ConnectionError:
             return False
+        except TimeoutError:
+            conn.abort()
+            raise
         if response.command_status != 0:
             conn.close()
             await self._lost

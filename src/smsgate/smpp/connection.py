@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import socket
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
 from smsgate.smpp.pdu import Pdu
 from smsgate.smpp.session import ConnectionShouldClose, Event, NeedData, Session
@@ -48,8 +48,8 @@ class SessionProtocol(asyncio.Protocol):
     # --- asyncio.Protocol ---------------------------------------------------------------------
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self.transport = transport
+        # uvloop's transports do not derive from asyncio.Transport but offer the same methods.
+        self.transport = cast(asyncio.Transport, transport)
         self.peer = transport.get_extra_info("peername")
         sock = transport.get_extra_info("socket")
         if sock is not None and sock.family in (socket.AF_INET, socket.AF_INET6):
@@ -77,10 +77,14 @@ class SessionProtocol(asyncio.Protocol):
 
     def send(self, pdu: Pdu) -> None:
         """Encode `pdu` through the session (which may raise) and queue its bytes."""
-        data = self.session.send(pdu, self.loop.time())
+        now = self.loop.time()
+        data = self.session.send(pdu, now)
         self.write(data)
-        if not pdu.is_response:
-            self._arm_timer()
+        if not pdu.command_id & 0x80000000:
+            # A request's deadline is now + response_timeout: re-arm only if that comes sooner.
+            timeout = self.session.response_timeout
+            if self._timer is None or (timeout is not None and self._timer_at > now + timeout):
+                self._arm_timer()
 
     def write(self, data: bytes) -> None:
         if self.transport is None or not data:

@@ -7,12 +7,19 @@ never touches a socket or reads a clock.
 
 from __future__ import annotations
 
+import struct
 from collections import deque
 from dataclasses import dataclass
 from enum import Enum
 from typing import Final
 
-from smsgate.smpp.constants import HEADER_LENGTH, RESPONSE_BIT, CommandId, CommandStatus
+from smsgate.smpp.constants import (
+    HEADER_LENGTH,
+    MAX_PDU_LENGTH,
+    RESPONSE_BIT,
+    CommandId,
+    CommandStatus,
+)
 from smsgate.smpp.pdu import (
     EnquireLink,
     GenericNack,
@@ -49,6 +56,7 @@ __all__ = [
 S = CommandStatus
 C = CommandId
 MAX_SEQUENCE: Final = 0x7FFFFFFF
+_LENGTH: Final = struct.Struct("!I")
 
 
 class Role(Enum):
@@ -476,12 +484,13 @@ class Session:
                 del buf[:off]
                 self._offset = 0
             return False
-        try:
-            length = peek_length(bytes(buf[off : off + 4]))
-        except PduError as error:
-            self._lose_framing(error, bytes(buf[off : off + HEADER_LENGTH]))
-            return True
-        assert length is not None
+        (length,) = _LENGTH.unpack_from(buf, off)
+        if length < HEADER_LENGTH or length > MAX_PDU_LENGTH:
+            try:
+                peek_length(bytes(buf[off : off + 4]))
+            except PduError as error:
+                self._lose_framing(error, bytes(buf[off : off + HEADER_LENGTH]))
+                return True
         if available < length:
             if off:
                 del buf[:off]
