@@ -205,3 +205,10 @@ def test_decode_payload_is_lenient_with_broken_input() -> None:
 
 def test_decode_payload_binary_keeps_every_octet() -> None:
     assert decode_payload(4, bytes(range(256))).encode("latin-1") == bytes(range(256))
+
+
+@pytest.mark.parametrize("text", ["back`tick", "tab\there", "bell\x07"])
+def test_ascii_text_outside_the_gsm_alphabet_is_sent_as_ucs2(text: str) -> None:
+    seg = split_text(text)
+    assert seg.data_coding == 8
+    assert joined(seg) == text

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from smsgate.domain.gsm7 import ESC, decode_gsm7, encode_gsm7, is_gsm7
+from smsgate.domain.gsm7 import ESC, NotGsm7, decode_gsm7, encode_gsm7, is_gsm7
 
 GSM7 = 0
 IA5 = 1
@@ -84,11 +84,21 @@ def _split_octets(payload: bytes, single: int, each: int) -> tuple[bytes, ...]:
     return tuple(payload[i : i + each] for i in range(0, len(payload), each))
 
 
+def _try_gsm7(text: str) -> bytes | None:
+    if text.isascii():
+        # ASCII text is almost always GSM-7: encoding it outright is cheaper than checking first.
+        try:
+            return encode_gsm7(text)
+        except NotGsm7:
+            return None
+    return encode_gsm7(text) if is_gsm7(text) else None
+
+
 def split_text(text: str) -> Segmented:
     if not text:
         raise EmptyText("message text is empty")
-    if is_gsm7(text):
-        septets = encode_gsm7(text)
+    septets = _try_gsm7(text)
+    if septets is not None:
         return Segmented(GSM7, _split_septets(septets, *_GSM7_LIMITS), len(septets))
     # surrogatepass: a lone surrogate that reached us is sent as is rather than crashing the send.
     utf16 = text.encode("utf-16-be", "surrogatepass")
