@@ -34,6 +34,7 @@ def test_a_config_that_does_not_validate_exits_2(admin: Admin, tmp_path: Path) -
     config.write_text('[http]\nport = "eighty"\n', encoding="utf-8")
     message = admin.refused("accounts", "list", "--config", str(config), code=2)
     assert message.startswith("error: invalid configuration")
+    assert "http.port" in message and "eighty" in message
 
 
 def test_the_config_file_names_the_database(tmp_path: Path) -> None:

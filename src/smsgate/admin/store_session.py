@@ -29,7 +29,7 @@ EXIT_DATABASE = 3
 
 ConfigOption = Annotated[
     Path | None,
-    typer.Option("--config", help="TOML configuration file (SMSGATE_* variables override it)"),
+    typer.Option("--config", help="TOML configuration file (SMSGATE_* variables also apply)"),
 ]
 LoginArgument = Annotated[str, typer.Argument(help="The account's login")]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table")]
@@ -58,8 +58,9 @@ def settings_from(config: Path | None) -> Settings:
     try:
         return load_settings(config)
     except ConfigError as exc:
-        # pydantic's report spans lines; the first one names the problem.
-        fail(str(exc).splitlines()[0], EXIT_CONFIG)
+        # pydantic's report spans lines (count, field, problem, a link): keep it on one.
+        lines = [line.strip() for line in str(exc).splitlines()]
+        fail(": ".join(x for x in lines if x and not x.startswith("For further")), EXIT_CONFIG)
 
 
 def run(config: Path | None, work: Callable[[Store], Awaitable[T]]) -> T:
