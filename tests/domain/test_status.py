@@ -26,3 +26,27 @@ def test_message_reports_its_most_telling_failure() -> None:
 
 def test_internal_states_map_onto_the_five_public_values() -> None:
     assert {public_status(s) for s in PartState} == set(Status)
+
+
+def test_any_sequence_of_reports_only_moves_a_part_forward_and_final_is_absorbing() -> None:
+    from hypothesis import given
+    from hypothesis import strategies as st
+
+    from smsgate.domain.status import is_final
+
+    @given(st.lists(st.sampled_from(list(PartState)), max_size=20))
+    def check(reports: list[PartState]) -> None:
+        state = PartState.QUEUED
+        for report in reports:
+            new = advance(state, report)
+            assert new >= state
+            if is_final(state):
+                assert new is state
+            state = new
+
+    check()
+
+
+def test_fold_of_all_delivered_parts_is_delivered_whatever_their_number() -> None:
+    for count in (1, 2, 10):
+        assert fold([PartState.DELIVRD] * count) is Status.DELIVRD
