@@ -7,6 +7,7 @@ other room to import.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,6 +22,14 @@ if TYPE_CHECKING:
     from smsgate.store.sql_store import SqlStore
 
 PRICE = 5_000  # 0.5000 per part
+
+
+@functools.cache
+def hash_password(password: str) -> str:
+    """scrypt is slow by design; tests reuse one hash per password."""
+    from smsgate.gateway.credentials import hash_password as slow_hash
+
+    return slow_hash(password)
 
 
 @dataclass
@@ -51,7 +60,7 @@ class Stack:
         rate_limit: float = 0,
         sender: str = "Shop",
     ) -> TestAccount:
-        from smsgate.gateway.credentials import hash_password, hash_token
+        from smsgate.gateway.credentials import hash_token
 
         record = await self.store.create_account(login, rate_limit=rate_limit)
         token = f"token-{login}"
