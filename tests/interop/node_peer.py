@@ -51,3 +51,58 @@ async def run_node_esme(options: dict[str, Any], timeout: float = 30.0) -> list[
     if not lines or lines[-1].get("event") != "summary":
         raise AssertionError(f"esme.js ended without a summary: {lines!r}\n{stderr.decode()}")
     return lines
+
+
+class NodeOperator:
+    """operator.js in a subprocess: `await start()` returns once it listens; `events` fills
+    with every JSON line it prints."""
+
+    def __init__(self, options: dict[str, Any]) -> None:
+        self.options = options
+        self.events: list[dict[str, Any]] = []
+        self.port = 0
+        self._proc: asyncio.subprocess.Process | None = None
+        self._reader: asyncio.Task[None] | None = None
+
+    async def start(self, timeout: float = 10.0) -> NodeOperator:
+        self._proc = await asyncio.create_subprocess_exec(
+            "node",
+            str(NODE_DIR / "operator.js"),
+            json.dumps(self.options),
+            stdout=asyncio.subprocess.PIPE,
+        )
+        assert self._proc.stdout is not None
+        line = await asyncio.wait_for(self._proc.stdout.readline(), timeout)
+        first = json.loads(line)
+        assert first["event"] == "listening", first
+        self.port = int(first["port"])
+        self._reader = asyncio.ensure_future(self._read())
+        return self
+
+    async def _read(self) -> None:
+        assert self._proc is not None and self._proc.stdout is not None
+        while line := await self._proc.stdout.readline():
+            self.events.append(json.loads(line))
+
+    def of(self, event: str) -> list[dict[str, Any]]:
+        return [e for e in self.events if e["event"] == event]
+
+    async def wait_for(self, event: str, count: int = 1, timeout: float = 10.0) -> None:
+        async def poll() -> None:
+            while len(self.of(event)) < count:
+                await asyncio.sleep(0.01)
+
+        await asyncio.wait_for(poll(), timeout)
+
+    async def stop(self) -> None:
+        if self._proc is not None and self._proc.returncode is None:
+            self._proc.terminate()
+            await asyncio.wait_for(self._proc.wait(), 10)
+        if self._reader is not None:
+            await asyncio.wait_for(self._reader, 10)
+
+    async def __aenter__(self) -> NodeOperator:
+        return await self.start()
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.stop()
