@@ -1,0 +1,256 @@
+"""The outbox pump for SMPP customers: deliver_sm receipts from the store's outbox to the
+receiver/transceiver binds of their account on this node, in order, marked done on an OK resp.
+
+It never drops a row: with no receiving bind the rows wait in the store (across restarts), and
+a receipt is never sent while the submit_sm_resp that carried its id may still be unwritten.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Callable, Collection, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Protocol
+
+from smsgate.domain.status import Status
+from smsgate.smpp.constants import (
+    ESM_DELIVERY_RECEIPT,
+    NPI_ISDN,
+    NPI_UNKNOWN,
+    TON_ALPHANUMERIC,
+    TON_INTERNATIONAL,
+    MessageState,
+    Tag,
+)
+from smsgate.smpp.pdu import DeliverSm
+from smsgate.smpp.receipt import Receipt, format_receipt
+from smsgate.smpp.server import ServerSession
+from smsgate.smpp.tlv import NetworkErrorCode, TlvValue
+from smsgate.store.interface import Store
+from smsgate.store.records import OutboxItem
+
+log = logging.getLogger(__name__)
+
+MESSAGE_STATE_OF_STATUS: dict[Status, MessageState] = {
+    Status.ENROUTE: MessageState.ENROUTE,
+    Status.DELIVRD: MessageState.DELIVERED,
+    Status.EXPIRED: MessageState.EXPIRED,
+    Status.UNDELIV: MessageState.UNDELIVERABLE,
+    Status.REJECTD: MessageState.REJECTED,
+}
+_GSM_NETWORK = 1  # network_error_code type: GSM
+_GATE_MAX_AGE = 30.0  # seconds; a response that was never written stops holding receipts back
+
+
+class ReceiverDirectory(Protocol):
+    """Who is bound on this node: the SMPP door implements it."""
+
+    def receiving_accounts(self) -> Collection[int]:
+        """Accounts with at least one receiver or transceiver bind right now."""
+
+    def receivers(self, account_id: int) -> Sequence[ServerSession]:
+        """That account's binds that may take deliver_sm now."""
+
+
+class ResponseGate:
+    """Holds receipts back while a submit whose response is not yet written is in progress.
+
+    The door opens a ticket before it hands a submit to the gateway and closes it once the
+    response bytes were written. Every message the submit creates has created_at >= the
+    ticket's time, so a receipt whose message is not older than an open ticket of its account
+    waits. Tickets opened later never hold back older receipts, so steady traffic starves
+    nothing. The clock must be the submitter's (wall time).
+    """
+
+    def __init__(self, clock: Callable[[], float] = time.time) -> None:
+        self._clock = clock
+        self._open: dict[int, tuple[int, float]] = {}  # ticket -> (account_id, opened_at)
+        self._next = 0
+
+    def open(self, account_id: int) -> int:
+        self._next += 1
+        self._open[self._next] = (account_id, self._clock())
+        return self._next
+
+    def close(self, ticket: int) -> None:
+        self._open.pop(ticket, None)
+
+    def holds(self, item: OutboxItem) -> bool:
+        now = self._clock()
+        for account_id, opened_at in self._open.values():
+            if (
+                account_id == item.account_id
+                and opened_at <= item.submitted_at
+                and now - opened_at < _GATE_MAX_AGE
+            ):
+                return True
+        return False
+
+
+def receipt_pdu(item: OutboxItem) -> DeliverSm:
+    """The deliver_sm receipt for one outbox row: its PDU's id, the final state, swapped
+    addresses (from the recipient to the customer's sender name)."""
+    state = MESSAGE_STATE_OF_STATUS[item.status]
+    text = format_receipt(
+        Receipt(
+            id=str(item.pdu_id),
+            sub=1,
+            dlvrd=1 if item.status is Status.DELIVRD else 0,
+            submit_date=_utc(item.submitted_at),
+            done_date=_utc(item.done_at),
+            stat=item.status.value,
+            err=item.error,
+            text=_printable(item.text),
+        )
+    )
+    tlvs: dict[int, TlvValue] = {
+        Tag.RECEIPTED_MESSAGE_ID: str(item.pdu_id),
+        Tag.MESSAGE_STATE: int(state),
+    }
+    if item.error:
+        tlvs[Tag.NETWORK_ERROR_CODE] = NetworkErrorCode(_GSM_NETWORK, min(item.error, 0xFFFF))
+    sender_is_number = item.sender.lstrip("+").isdigit()
+    return DeliverSm(
+        source_addr_ton=TON_INTERNATIONAL,
+        source_addr_npi=NPI_ISDN,
+        source_addr=item.phone,
+        dest_addr_ton=TON_INTERNATIONAL if sender_is_number else TON_ALPHANUMERIC,
+        dest_addr_npi=NPI_ISDN if sender_is_number else NPI_UNKNOWN,
+        destination_addr=item.sender,
+        esm_class=ESM_DELIVERY_RECEIPT,
+        short_message=text.encode("ascii", "replace"),
+        tlvs=tlvs,
+    )
+
+
+def _utc(at: float) -> datetime:
+    return datetime.fromtimestamp(at, UTC)
+
+
+def _printable(text: str) -> str:
+    # The receipt text travels as plain ASCII in data_coding 0: other characters become '?'.
+    return "".join(c if " " <= c <= "~" else "?" for c in text[:20])
+
+
+@dataclass(frozen=True, slots=True)
+class PumpPolicy:
+    interval: float = 0.1  # seconds between outbox polls
+    batch: int = 100  # rows read and sent per account per round
+    retry_after: float = 1.0  # pause for an account whose receipt was refused or not answered
+
+
+class CustomerReceipts:
+    """`await start()` runs the pump in the background; `wake(account_id)` when one binds;
+    `await stop()` lets deliveries in flight finish (rows not acknowledged stay pending)."""
+
+    def __init__(
+        self,
+        store: Store,
+        directory: ReceiverDirectory,
+        gate: ResponseGate,
+        policy: PumpPolicy | None = None,
+    ) -> None:
+        self._store = store
+        self._directory = directory
+        self._gate = gate
+        self._policy = policy or PumpPolicy()
+        self._wake = asyncio.Event()
+        self._runner: asyncio.Task[None] | None = None
+        self._busy: dict[int, asyncio.Task[None]] = {}  # account -> its delivery round
+        self._paused_until: dict[int, float] = {}
+        self.delivered = 0  # receipts acknowledged by customers (for metrics and tests)
+
+    async def start(self) -> None:
+        if self._runner is None:
+            self._runner = asyncio.get_running_loop().create_task(self._run())
+
+    async def stop(self) -> None:
+        if self._runner is not None:
+            self._runner.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._runner
+            self._runner = None
+        rounds = list(self._busy.values())
+        for task in rounds:
+            task.cancel()
+        if rounds:
+            await asyncio.gather(*rounds, return_exceptions=True)
+
+    def wake(self, account_id: int | None = None) -> None:
+        if account_id is not None:
+            self._paused_until.pop(account_id, None)
+        self._wake.set()
+
+    async def _run(self) -> None:
+        while True:
+            try:
+                await self._round()
+            except Exception:  # a store hiccup must not end the pump
+                log.exception("customer receipt round failed")
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(self._policy.interval):
+                    await self._wake.wait()
+            self._wake.clear()
+
+    async def _round(self) -> None:
+        bound = set(self._directory.receiving_accounts())
+        if not bound:
+            return
+        now = time.monotonic()
+        waiting = [
+            a
+            for a in await self._store.outbox_accounts()
+            if a in bound and a not in self._busy and self._paused_until.get(a, 0.0) <= now
+        ]
+        for account_id in waiting:
+            task = asyncio.get_running_loop().create_task(self._deliver(account_id))
+            self._busy[account_id] = task
+            task.add_done_callback(self._finished(account_id))
+
+    def _finished(self, account_id: int) -> Callable[[asyncio.Task[None]], None]:
+        def done(task: asyncio.Task[None]) -> None:
+            self._busy.pop(account_id, None)
+            if not task.cancelled() and task.exception() is not None:
+                log.error("receipts for account %s failed", account_id, exc_info=task.exception())
+                self._pause(account_id)
+
+        return done
+
+    async def _deliver(self, account_id: int) -> None:
+        items = await self._store.outbox_pending(account_id, self._policy.batch)
+        sendable: list[OutboxItem] = []
+        for item in items:
+            if self._gate.holds(item):
+                break  # later rows wait too: receipts go out in order
+            sendable.append(item)
+        receivers = [s for s in self._directory.receivers(account_id) if s.can_receive]
+        if not sendable or not receivers:
+            return
+        # The least busy bind takes the round; deliver() keeps the window and the wire order.
+        target = min(receivers, key=lambda s: s.outbound_pending)
+        try:
+            futures = [target.deliver(receipt_pdu(item)) for item in sendable]
+        except Exception:
+            log.exception("cannot build receipts for account %s", account_id)
+            self._pause(account_id)
+            return
+        answers = await asyncio.gather(*futures, return_exceptions=True)
+        done = [
+            item.id
+            for item, answer in zip(sendable, answers, strict=True)
+            if not isinstance(answer, BaseException) and answer.command_status == 0
+        ]
+        if done:
+            await self._store.outbox_done(done)
+            self.delivered += len(done)
+        if len(done) < len(sendable):
+            self._pause(account_id)
+        else:
+            self._wake.set()  # there may be more than one batch waiting
+
+    def _pause(self, account_id: int) -> None:
+        self._paused_until[account_id] = time.monotonic() + self._policy.retry_after

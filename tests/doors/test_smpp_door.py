@@ -1,0 +1,697 @@
+"""The SMPP door over real sockets on 127.0.0.1: our SmppClient (or a bare socket) as the
+customer, a real Gateway on a temporary SQLite store behind it."""
+
+from __future__ import annotations
+
+import asyncio
+import ssl
+import struct
+import subprocess
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pytest
+
+from smsgate.config import SmppDoorSettings
+from smsgate.domain.gsm7 import encode_gsm7
+from smsgate.domain.segments import decode_payload
+from smsgate.domain.status import PartState, Status
+from smsgate.doors.smpp_door import SmppDoor
+from smsgate.gateway.customer_receipts import PumpPolicy, ResponseGate
+from smsgate.smpp.client import BindFailed, BindType, SmppClient
+from smsgate.smpp.constants import (
+    ESM_DELIVERY_RECEIPT,
+    ESM_UDHI,
+    CommandId,
+    CommandStatus,
+    MessageState,
+    Tag,
+)
+from smsgate.smpp.pdu import (
+    BindReceiver,
+    BindTransceiver,
+    CancelSm,
+    DataSm,
+    DeliverSm,
+    DestAddress,
+    EnquireLink,
+    GenericNack,
+    Pdu,
+    QuerySm,
+    QuerySmResp,
+    SubmitMulti,
+    SubmitMultiResp,
+    SubmitSm,
+    SubmitSmResp,
+    decode,
+    encode,
+)
+from smsgate.smpp.receipt import parse_receipt
+from smsgate.smpp.udh import build_concat_udh
+from smsgate.store.records import ClaimedPart, OperatorReceipt, OutboxItem, SubmitDone
+
+if TYPE_CHECKING:
+    from tests.conftest import Stack, TestAccount
+
+S = CommandStatus
+T = 5.0  # every await in these tests is bounded by this
+PHONE = "380501234567"
+
+
+@pytest.fixture
+async def door(stack: Stack) -> AsyncIterator[SmppDoor]:
+    d = SmppDoor(
+        stack.gateway,
+        SmppDoorSettings(host="127.0.0.1", port=0),
+        assembly_timeout=0.5,
+        pump_policy=PumpPolicy(interval=0.05, retry_after=0.1),
+    )
+    await asyncio.wait_for(d.start(), T)
+    try:
+        yield d
+    finally:
+        await asyncio.wait_for(d.stop(), T)
+
+
+@pytest.fixture
+async def acct(stack: Stack) -> TestAccount:
+    return await stack.account("alice")
+
+
+class Receipts:
+    """A customer's deliver_sm inbox."""
+
+    def __init__(self) -> None:
+        self.pdus: list[DeliverSm | DataSm] = []
+        self.arrived = asyncio.Event()
+
+    def __call__(self, pdu: DeliverSm | DataSm) -> int:
+        self.pdus.append(pdu)
+        self.arrived.set()
+        return 0
+
+    async def wait(self, count: int, timeout: float = T) -> list[DeliverSm | DataSm]:
+        async with asyncio.timeout(timeout):
+            while len(self.pdus) < count:
+                self.arrived.clear()
+                await self.arrived.wait()
+        return self.pdus
+
+
+@asynccontextmanager
+async def customer(
+    port: int,
+    acct: TestAccount,
+    bind: BindType = BindType.TRANSCEIVER,
+    *,
+    receipts: Receipts | None = None,
+    tls: ssl.SSLContext | None = None,
+) -> AsyncIterator[SmppClient]:
+    client = SmppClient(
+        "127.0.0.1",
+        port,
+        acct.login,
+        acct.smpp_password,
+        bind,
+        reconnect=False,
+        on_deliver=receipts,
+        tls=tls,
+        response_timeout=T,
+    )
+    await client.start()
+    try:
+        await client.wait_bound(T)
+        yield client
+    finally:
+        await asyncio.wait_for(client.close(1.0), T)
+
+
+async def bind_status(port: int, login: str, password: str) -> int:
+    client = SmppClient("127.0.0.1", port, login, password, reconnect=False, response_timeout=T)
+    await client.start()
+    try:
+        await client.wait_bound(T)
+        return 0
+    except Exception:
+        assert isinstance(client.last_error, BindFailed)
+        return client.last_error.command_status
+    finally:
+        await asyncio.wait_for(client.close(1.0), T)
+
+
+def sms(
+    text: str = "Hello", *, to: str = PHONE, sender: str = "Shop", **fields: object
+) -> SubmitSm:
+    return SubmitSm(
+        source_addr_ton=5,
+        source_addr=sender,
+        dest_addr_ton=1,
+        dest_addr_npi=1,
+        destination_addr=to,
+        short_message=encode_gsm7(text),
+        **fields,  # type: ignore[arg-type]
+    )
+
+
+async def submit(client: SmppClient, pdu: Pdu) -> Pdu:
+    return await asyncio.wait_for(client.request(pdu), T)
+
+
+async def claimed(stack: Stack) -> list[ClaimedPart]:
+    return await stack.store.claim_parts(0, time.time() + 1, 100, 60)
+
+
+async def make_final(stack: Stack, state: PartState = PartState.DELIVRD, error: int = 0) -> None:
+    """Play the dispatcher and the operator: every queued part is submitted, then final."""
+    parts = await claimed(stack)
+    now = time.time()
+    await stack.store.submitted(
+        [SubmitDone(p.part_id, "op", f"op-{p.part_id}", now) for p in parts]
+    )
+    await stack.store.apply_receipts(
+        [OperatorReceipt("op", f"op-{p.part_id}", state, error, now + 1) for p in parts]
+    )
+
+
+def text_of(parts: list[ClaimedPart]) -> str:
+    ordered = sorted(parts, key=lambda p: p.seq)
+    return decode_payload(ordered[0].data_coding, b"".join(p.payload for p in ordered))
+
+
+async def json_status(stack: Stack, acct: TestAccount, ids: list[str]) -> dict[str, str]:
+    r = await stack.client.post("/sms/status", json={"id_sms": ids}, headers=acct.auth)
+    info: dict[str, str] = r.json()["success_request"].get("info", {})
+    return info
+
+
+async def read_pdu(reader: asyncio.StreamReader) -> Pdu:
+    header = await asyncio.wait_for(reader.readexactly(4), T)
+    (length,) = struct.unpack("!I", header)
+    return decode(header + await asyncio.wait_for(reader.readexactly(length - 4), T))
+
+
+# --- binds ------------------------------------------------------------------------------------
+
+
+async def test_bind_with_the_smpp_password_succeeds(door: SmppDoor, acct: TestAccount) -> None:
+    assert await bind_status(door.port, acct.login, acct.smpp_password) == 0
+
+
+async def test_wrong_password_and_unknown_login_answer_alike(
+    door: SmppDoor, acct: TestAccount
+) -> None:
+    assert await bind_status(door.port, acct.login, "nope") == S.ESME_RINVPASWD
+    assert await bind_status(door.port, "nobody", "nope") == S.ESME_RINVPASWD
+
+
+async def test_binds_beyond_the_accounts_maximum_fail(door: SmppDoor, acct: TestAccount) -> None:
+    clients = []
+    try:
+        for _ in range(acct.record.max_binds):
+            c = SmppClient("127.0.0.1", door.port, acct.login, acct.smpp_password, reconnect=False)
+            await c.start()
+            await c.wait_bound(T)
+            clients.append(c)
+        assert await bind_status(door.port, acct.login, acct.smpp_password) == S.ESME_RBINDFAIL
+    finally:
+        for c in clients:
+            await asyncio.wait_for(c.close(1.0), T)
+    # Once the others are gone there is room again.
+    assert await bind_status(door.port, acct.login, acct.smpp_password) == 0
+
+
+# --- submit_sm --------------------------------------------------------------------------------
+
+
+async def test_submit_answers_the_numeric_id_the_json_api_knows(
+    stack: Stack, door: SmppDoor, acct: TestAccount
+) -> None:
+    async with customer(door.port, acct) as c:
+        resp = await submit(c, sms())
+    assert isinstance(resp, SubmitSmResp) and resp.command_status == 0
+    assert resp.message_id.isdigit()
+    assert await json_status(stack, acct, [resp.message_id]) == {resp.message_id: "ENROUTE"}
+
+
+async def test_statuses_agree_across_doors_once_final(
+    stack: Stack, door: SmppDoor, acct: TestAccount
+) -> None:
+    async with customer(door.port, acct) as c:
+        resp = await submit(c, sms(to="380501230001"))
+        await make_final(stack, PartState.UNDELIV, 34)
+        query = await submit(c, QuerySm(message_id=resp.message_id, source_addr="Shop"))
+    assert isinstance(resp, SubmitSmResp) and isinstance(query, QuerySmResp)
+    assert await json_status(stack, acct, [resp.message_id]) == {resp.message_id: "UNDELIV"}
+    assert query.message_state == MessageState.UNDELIVERABLE
+    assert query.error_code == 34
+    assert len(query.final_date) == 16 and query.final_date.endswith("+")
+
+
+async def test_sender_that_is_not_an_originator_is_rinvsrcadr(
+    door: SmppDoor, acct: TestAccount
+) -> None:
+    async with customer(door.port, acct) as c:
+        resp = await submit(c, sms(sender="Nobody"))
+    assert resp.command_status == S.ESME_RINVSRCADR
+
+
+async def test_bad_number_is_rinvdstadr(door: SmppDoor, acct: TestAccount) -> None:
+    async with customer(door.port, acct) as c:
+        resp = await submit(c, sms(to="12"))
+    assert resp.command_status == S.ESME_RINVDSTADR
+
+
+async def test_rate_limit_is_rthrottled(stack: Stack, door: SmppDoor) -> None:
+    slow = await stack.account("slow", rate_limit=1)
+    async with customer(door.port, slow) as c:
+        answers = [await submit(c, sms(f"n{i}")) for i in range(3)]
+    assert answers[0].command_status == 0
+    assert S.ESME_RTHROTTLED in [a.command_status for a in answers[1:]]
+
+
+async def test_no_money_is_rsubmitfail_not_a_silent_drop(stack: Stack, door: SmppDoor) -> None:
+    poor = await stack.account("poor", balance=0)
+    async with customer(door.port, poor) as c:
+        resp = await submit(c, sms())
+    assert resp.command_status == S.ESME_RSUBMITFAIL
+    assert await claimed(stack) == []
+
+
+async def test_duplicate_within_two_minutes_is_rsubmitfail(
+    door: SmppDoor, acct: TestAccount
+) -> None:
+    async with customer(door.port, acct) as c:
+        first = await submit(c, sms("same text"))
+        again = await submit(c, sms("same text"))
+    assert first.command_status == 0
+    assert again.command_status == S.ESME_RSUBMITFAIL
+
+
+async def test_empty_text_is_rinvmsglen(door: SmppDoor, acct: TestAccount) -> None:
+    async with customer(door.port, acct) as c:
+        resp = await submit(c, sms(""))
+    assert resp.command_status == S.ESME_RINVMSGLEN
+
+
+async def test_submit_on_a_receiver_bind_is_refused_and_the_session_lives(
+    door: SmppDoor, acct: TestAccount
+) -> None:
+    reader, writer = await asyncio.wait_for(asyncio.open_connection("127.0.0.1", door.port), T)
+    try:
+        writer.write(encode(BindReceiver(1, system_id=acct.login, password=acct.smpp_password)))
+        assert (await read_pdu(reader)).command_status == 0
+        writer.write(encode(SubmitSm(2, source_addr="Shop", destination_addr=PHONE)))
+        resp = await read_pdu(reader)
+        writer.write(encode(EnquireLink(3)))
+        alive = await read_pdu(reader)
+    finally:
+        writer.close()
+    assert resp.command_status == S.ESME_RINVBNDSTS
+    assert alive.command_id == CommandId.ENQUIRE_LINK_RESP
+
+
+@pytest.mark.parametrize(
+    ("data_coding", "text", "encoded"),
+    [
+        (0, "GSM @£ {€} ñ", encode_gsm7("GSM @£ {€} ñ")),
+        (8, "Привіт, світ 🙂", "Привіт, світ 🙂".encode("utf-16-be")),
+        (3, "Latin-1 café", "Latin-1 café".encode("latin-1")),
+        (1, "plain ascii", b"plain ascii"),
+    ],
+)
+async def test_text_is_decoded_by_data_coding(
+    stack: Stack,
+    door: SmppDoor,
+    acct: TestAccount,
+    data_coding: int,
+    text: str,
+    encoded: bytes,
+) -> None:
+    pdu = sms(data_coding=data_coding)
+    pdu.short_message = encoded
+    async with customer(door.port, acct) as c:
+        resp = await submit(c, pdu)
+    assert resp.command_status == 0
+    assert text_of(await claimed(stack)) == text
+
+
+async def test_message_payload_carries_a_long_text_in_one_submit(
+    stack: Stack, door: SmppDoor, acct: TestAccount
+) -> None:
+    text = "payload " * 40
+    pdu = sms("", tlvs={Tag.MESSAGE_PAYLOAD: encode_gsm7(text)})
+    async with customer(door.port, acct) as c:
+        resp = await submit(c, pdu)
+    assert resp.command_status == 0
+    parts = await claimed(stack)
+    assert len(parts) == 3 and text_of(parts) == text
+
+
+async def test_data_sm_is_sent_like_submit_sm(
+    stack: Stack, door: SmppDoor, acct: TestAccount
+) -> None:
+    pdu = DataSm(
+        source_addr_ton=5,
+        source_addr="Shop",
+        destination_addr=PHONE,
+        data_coding=8,
+        tlvs={Tag.MESSAGE_PAYLOAD: "Дані".encode("utf-16-be")},
+    )
+    async with customer(door.port, acct) as c:
+        resp = await submit(c, pdu)
+    assert resp.command_status == 0 and resp.command_id == CommandId.DATA_SM_RESP
+    assert text_of(await claimed(stack)) == "Дані"
+
+
+# --- long messages in parts -------------------------------------------------------------------
+
+LONG = "Part one of the text. " * 7 + "And the end."
+
+
+def udh_parts(
+    text: str, ref: int, sixteen_bit: bool = False, receipt_on: int = 0
+) -> list[SubmitSm]:
+    chunks = [text[i : i + 150] for i in range(0, len(text), 150)]
+    out = []
+    for seq, chunk in enumerate(chunks, 1):
+        udh = build_concat_udh(ref, len(chunks), seq, sixteen_bit)
+        pdu = sms(esm_class=ESM_UDHI, registered_delivery=1 if seq == receipt_on else 0)
+        pdu.short_message = udh + encode_gsm7(chunk)
+        out.append(pdu)
+    return out
+
+
+def sar_parts(text: str, ref: int) -> list[SubmitSm]:
+    chunks = [text[i : i + 150] for i in range(0, len(text), 150)]
+    return [
+        sms(
+            chunk,
+            tlvs={
+                Tag.SAR_MSG_REF_NUM: ref,
+                Tag.SAR_TOTAL_SEGMENTS: len(chunks),
+                Tag.SAR_SEGMENT_SEQNUM: seq,
+            },
+        )
+        for seq, chunk in enumerate(chunks, 1)
+    ]
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: udh_parts(LONG, 7),
+        lambda: udh_parts(LONG, 0x1234, sixteen_bit=True),
+        lambda: sar_parts(LONG, 0x4321),
+    ],
+    ids=["udh-8bit", "udh-16bit", "sar"],
+)
+async def test_parts_are_joined_into_one_message_each_with_its_own_id(
+    stack: Stack, door: SmppDoor, acct: TestAccount, make: object
+) -> None:
+    pdus: list[SubmitSm] = make()  # type: ignore[operator]
+    assert len(pdus) == 2
+    async with customer(door.port, acct) as c:
+        # The last part first: order of arrival does not matter.
+        answers = await asyncio.gather(*(submit(c, p) for p in reversed(pdus)))
+        ids = [a.message_id for a in reversed(answers) if isinstance(a, SubmitSmResp)]
+        queries = [await submit(c, QuerySm(message_id=i, source_addr="Shop")) for i in ids]
+    assert [a.command_status for a in answers] == [0, 0]
+    assert len(set(ids)) == 2
+    assert all(q.command_status == 0 for q in queries)
+    parts = await claimed(stack)
+    assert {p.message_id for p in parts} == {int(ids[0])}
+    assert text_of(parts) == LONG
+    assert await json_status(stack, acct, ids) == dict.fromkeys(ids, "ENROUTE")
+
+
+async def test_incomplete_long_message_is_refused_after_the_timeout(
+    stack: Stack, door: SmppDoor, acct: TestAccount
+) -> None:
+    first, _ = udh_parts(LONG, 9)
+    async with customer(door.port, acct) as c:
+        started = time.monotonic()
+        resp = await submit(c, first)
+    assert resp.command_status == S.ESME_RSUBMITFAIL
+    assert time.monotonic() - started >= 0.4
+    assert await claimed(stack) == []
+
+
+# --- submit_multi -----------------------------------------------------------------------------
+
+
+async def test_submit_multi_lists_the_rejected_destinations(
+    stack: Stack, door: SmppDoor, acct: TestAccount
+) -> None:
+    pdu = SubmitMulti(
+        source_addr_ton=5,
+        source_addr="Shop",
+        dest_addresses=[
+            DestAddress(1, 1, "380501111111"),
+            DestAddress(1, 1, "12"),
+            DestAddress(1, 1, "380502222222"),
+        ],
+        short_message=encode_gsm7("To many"),
+    )
+    async with customer(door.port, acct) as c:
+        resp = await submit(c, pdu)
+    assert isinstance(resp, SubmitMultiResp) and resp.command_status == 0
+    assert [(u.destination_addr, u.error_status_code) for u in resp.unsuccess_smes] == [
+        ("12", S.ESME_RINVDSTADR)
+    ]
+    assert {p.phone for p in await claimed(stack)} == {"380501111111", "380502222222"}
+    assert (await json_status(stack, acct, [resp.message_id]))[resp.message_id] == "ENROUTE"
+
+
+# --- query_sm and cancel_sm -------------------------------------------------------------------
+
+
+async def test_query_of_unknown_or_foreign_ids_fails_alike(
+    stack: Stack, door: SmppDoor, acct: TestAccount
+) -> None:
+    bob = await stack.account("bob")
+    async with customer(door.port, bob) as c:
+        theirs = await submit(c, sms())
+    async with customer(door.port, acct) as c:
+        foreign = await submit(c, QuerySm(message_id=theirs.message_id, source_addr="Shop"))  # type: ignore[attr-defined]
+        unknown = await submit(c, QuerySm(message_id="123", source_addr="Shop"))
+        garbage = await submit(c, QuerySm(message_id="abc", source_addr="Shop"))
+    assert {foreign.command_status, unknown.command_status, garbage.command_status} == {
+        S.ESME_RQUERYFAIL
+    }
+
+
+async def test_query_of_a_queued_message_is_enroute(door: SmppDoor, acct: TestAccount) -> None:
+    async with customer(door.port, acct) as c:
+        resp = await submit(c, sms())
+        query = await submit(c, QuerySm(message_id=resp.message_id, source_addr="Shop"))  # type: ignore[attr-defined]
+    assert isinstance(query, QuerySmResp) and query.command_status == 0
+    assert query.message_state == MessageState.ENROUTE and query.final_date == ""
+
+
+async def test_cancel_of_a_queued_message_succeeds_once(
+    stack: Stack, door: SmppDoor, acct: TestAccount
+) -> None:
+    async with customer(door.port, acct) as c:
+        resp = await submit(c, sms())
+        mid = resp.message_id  # type: ignore[attr-defined]
+        cancel = await submit(c, CancelSm(message_id=mid, source_addr="Shop"))
+        again = await submit(c, CancelSm(message_id=mid, source_addr="Shop"))
+        unknown = await submit(c, CancelSm(message_id="42", source_addr="Shop"))
+    assert cancel.command_status == 0
+    assert again.command_status == S.ESME_RCANCELFAIL
+    assert unknown.command_status == S.ESME_RCANCELFAIL
+    assert await json_status(stack, acct, [mid]) == {mid: "REJECTD"}
+
+
+# --- malformed input --------------------------------------------------------------------------
+
+
+async def test_garbage_gets_generic_nack_and_the_door_keeps_serving(
+    door: SmppDoor, acct: TestAccount
+) -> None:
+    reader, writer = await asyncio.wait_for(asyncio.open_connection("127.0.0.1", door.port), T)
+    try:
+        writer.write(encode(BindTransceiver(1, system_id=acct.login, password=acct.smpp_password)))
+        assert (await read_pdu(reader)).command_status == 0
+        # An unknown command id: nacked, and the same session answers the next request.
+        writer.write(struct.pack("!IIII", 16, 0x0000_0777, 0, 2))
+        nack = await read_pdu(reader)
+        assert isinstance(nack, GenericNack) and nack.sequence_number == 2
+        writer.write(encode(EnquireLink(3)))
+        assert (await read_pdu(reader)).command_id == CommandId.ENQUIRE_LINK_RESP
+        # A lying command_length (shorter than a header) cannot be framed: nacked.
+        writer.write(struct.pack("!IIII", 8, CommandId.SUBMIT_SM, 0, 4) + b"\xff" * 20)
+        assert isinstance(await read_pdu(reader), GenericNack)
+    finally:
+        writer.close()
+    async with customer(door.port, acct) as c:
+        assert (await submit(c, sms("still serving"))).command_status == 0
+
+
+# --- receipts ---------------------------------------------------------------------------------
+
+
+async def test_receipt_names_the_pdu_id_after_the_message_is_final(
+    stack: Stack, door: SmppDoor, acct: TestAccount
+) -> None:
+    inbox = Receipts()
+    async with customer(door.port, acct, receipts=inbox) as c:
+        resp = await submit(c, sms("Hello receipt", registered_delivery=1))
+        mid = resp.message_id  # type: ignore[attr-defined]
+        await asyncio.sleep(0.15)
+        assert inbox.pdus == []  # not final yet: nothing to tell
+        await make_final(stack, PartState.UNDELIV, 5)
+        (receipt,) = await inbox.wait(1)
+    assert isinstance(receipt, DeliverSm)
+    assert receipt.esm_class == ESM_DELIVERY_RECEIPT
+    assert (receipt.source_addr, receipt.destination_addr) == (PHONE, "Shop")
+    assert receipt.tlvs[Tag.RECEIPTED_MESSAGE_ID] == mid
+    assert receipt.tlvs[Tag.MESSAGE_STATE] == MessageState.UNDELIVERABLE
+    net = receipt.tlvs[Tag.NETWORK_ERROR_CODE]
+    assert getattr(net, "error_code", None) == 5
+    parsed = parse_receipt(receipt.short_message.decode("ascii"))
+    assert (parsed.id, parsed.stat, parsed.err) == (mid, "UNDELIV", 5)
+    assert parsed.text == "Hello receipt"
+
+
+async def test_no_receipt_unless_asked(stack: Stack, door: SmppDoor, acct: TestAccount) -> None:
+    inbox = Receipts()
+    async with customer(door.port, acct, receipts=inbox) as c:
+        await submit(c, sms())
+        await make_final(stack)
+        await asyncio.sleep(0.3)
+    assert inbox.pdus == []
+
+
+async def test_long_message_receipt_names_the_part_that_asked(
+    stack: Stack, door: SmppDoor, acct: TestAccount
+) -> None:
+    inbox = Receipts()
+    pdus = udh_parts(LONG, 11, receipt_on=2)
+    async with customer(door.port, acct, receipts=inbox) as c:
+        answers = await asyncio.gather(*(submit(c, p) for p in pdus))
+        await make_final(stack)
+        (receipt,) = await inbox.wait(1)
+    assert receipt.tlvs[Tag.RECEIPTED_MESSAGE_ID] == answers[1].message_id  # type: ignore[attr-defined]
+    assert receipt.tlvs[Tag.MESSAGE_STATE] == MessageState.DELIVERED
+
+
+async def test_receipts_wait_for_a_receiver_and_come_in_order(
+    stack: Stack, door: SmppDoor, acct: TestAccount
+) -> None:
+    async with customer(door.port, acct, BindType.TRANSMITTER) as c:
+        ids = [
+            (await submit(c, sms(f"number {i}", registered_delivery=1))).message_id  # type: ignore[attr-defined]
+            for i in range(5)
+        ]
+        await make_final(stack)
+        await asyncio.sleep(0.3)  # nobody can take them yet
+    inbox = Receipts()
+    async with customer(door.port, acct, BindType.RECEIVER, receipts=inbox):
+        got = await inbox.wait(5)
+    assert [p.tlvs[Tag.RECEIPTED_MESSAGE_ID] for p in got] == ids
+    assert await stack.store.outbox_pending(acct.record.id, 10) == []
+
+
+async def test_receipts_wait_durably_across_a_door_restart(
+    stack: Stack, door: SmppDoor, acct: TestAccount
+) -> None:
+    async with customer(door.port, acct, BindType.TRANSMITTER) as c:
+        resp = await submit(c, sms(registered_delivery=1))
+    await make_final(stack, PartState.EXPIRED)
+    await asyncio.wait_for(door.stop(), T)
+    assert len(await stack.store.outbox_pending(acct.record.id, 10)) == 1
+
+    again = SmppDoor(stack.gateway, SmppDoorSettings(host="127.0.0.1", port=0))
+    await asyncio.wait_for(again.start(), T)
+    try:
+        inbox = Receipts()
+        async with customer(again.port, acct, BindType.TRANSCEIVER, receipts=inbox):
+            (receipt,) = await inbox.wait(1)
+    finally:
+        await asyncio.wait_for(again.stop(), T)
+    assert receipt.tlvs[Tag.RECEIPTED_MESSAGE_ID] == resp.message_id  # type: ignore[attr-defined]
+    assert receipt.tlvs[Tag.MESSAGE_STATE] == MessageState.EXPIRED
+    await asyncio.wait_for(door.start(), T)  # the fixture stops it once more
+
+
+async def test_refused_receipt_stays_pending_and_is_retried(
+    stack: Stack, door: SmppDoor, acct: TestAccount
+) -> None:
+    answers = [S.ESME_RX_T_APPN, S.ESME_ROK]
+    seen: list[DeliverSm | DataSm] = []
+
+    def picky(pdu: DeliverSm | DataSm) -> int:
+        seen.append(pdu)
+        return int(answers.pop(0)) if answers else 0
+
+    client = SmppClient(
+        "127.0.0.1", door.port, acct.login, acct.smpp_password, reconnect=False, on_deliver=picky
+    )
+    await client.start()
+    try:
+        await client.wait_bound(T)
+        await submit(client, sms(registered_delivery=1))
+        await make_final(stack)
+        async with asyncio.timeout(T):
+            while await stack.store.outbox_pending(acct.record.id, 10):
+                await asyncio.sleep(0.05)
+    finally:
+        await asyncio.wait_for(client.close(1.0), T)
+    assert len(seen) == 2
+
+
+def test_gate_holds_receipts_of_submits_whose_response_is_not_written() -> None:
+    clock = [100.0]
+    gate = ResponseGate(lambda: clock[0])
+
+    def item(account_id: int, submitted_at: float) -> OutboxItem:
+        return OutboxItem(
+            1, account_id, 1, 1, Status.DELIVRD, 0, PHONE, "Shop", "t", 1, submitted_at, 0.0
+        )
+
+    ticket = gate.open(7)
+    clock[0] = 100.5
+    assert gate.holds(item(7, 100.2))  # created by the submit still in progress
+    assert not gate.holds(item(7, 99.0))  # older: its response was written long ago
+    assert not gate.holds(item(8, 100.2))  # another account
+    later = gate.open(7)
+    gate.close(ticket)
+    assert not gate.holds(item(7, 100.2))  # later tickets never hold older receipts
+    gate.close(later)
+    assert not gate.holds(item(7, 101.0))
+
+
+# --- TLS --------------------------------------------------------------------------------------
+
+
+async def test_tls_port_serves_the_same_door(
+    stack: Stack, tmp_path: Path, acct: TestAccount
+) -> None:
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(
+        [
+            *("openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1"),
+            *("-subj", "/CN=127.0.0.1", "-keyout", str(key), "-out", str(cert)),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=30,
+    )
+    settings = SmppDoorSettings(
+        host="127.0.0.1", port=0, tls_port=0, tls_cert=str(cert), tls_key=str(key)
+    )
+    tls_door = SmppDoor(stack.gateway, settings)
+    await asyncio.wait_for(tls_door.start(), T)
+    try:
+        assert tls_door.tls_port is not None and tls_door.tls_port != tls_door.port
+        context = ssl.create_default_context(cafile=str(cert))
+        context.check_hostname = False
+        async with customer(tls_door.tls_port, acct, tls=context) as c:
+            resp = await submit(c, sms("over TLS"))
+    finally:
+        await asyncio.wait_for(tls_door.stop(), T)
+    assert resp.command_status == 0
