@@ -128,10 +128,17 @@ class FakeApi:
 
 
 class Sleeps(list[float]):
-    """A sleep function that records how long it was asked to sleep and returns at once."""
+    """A sleep function that records how long it was asked to sleep and returns at once, moving
+    its own clock forward by that much (use `clock` where a monotonic clock is wanted)."""
+
+    now: float = 1000.0
 
     def __call__(self, seconds: float) -> None:
         self.append(seconds)
+        self.now += seconds
 
     async def asleep(self, seconds: float) -> None:
-        self.append(seconds)
+        self(seconds)
+
+    def clock(self) -> float:
+        return self.now
