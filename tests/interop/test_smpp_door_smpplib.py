@@ -1,0 +1,133 @@
+"""smpplib 2.2.4 as a customer of the SMPP door, on a whole node (dispatcher and simulator
+behind it): GSM-7, UCS-2 long messages split by smpplib itself, and their receipts.
+
+smpplib is synchronous: it runs in a worker thread with read_once() under a short socket
+timeout and a deadline, while the node runs in the test's event loop."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import time
+from collections.abc import AsyncIterator
+from contextlib import suppress
+from pathlib import Path
+from typing import Any
+
+import pytest
+import smpplib.client
+import smpplib.consts
+import smpplib.gsm
+
+from smsgate.config import SmppDoorSettings, demo_settings, load_settings
+from smsgate.doors.smpp_door import SmppDoor
+from smsgate.gateway.demo_account import DemoCredentials, ensure_demo_account
+from smsgate.node import Node
+from smsgate.smpp.constants import MessageState
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture
+async def door(tmp_path: Path) -> AsyncIterator[tuple[SmppDoor, DemoCredentials]]:
+    settings = demo_settings(
+        load_settings(
+            None,
+            database={"url": f"sqlite+aiosqlite:///{tmp_path}/door.db"},
+            http={"host": "127.0.0.1", "port": free_port()},
+            smpp={"enabled": False},
+            simulator={"port": free_port(), "receipt_delay": 0.05},
+            dispatch={"retry_backoff": 0.05, "retry_backoff_max": 0.2},
+        )
+    )
+    node = Node(settings)
+    await asyncio.wait_for(node.start(), 20)
+    assert node.gateway is not None
+    d = SmppDoor(node.gateway, SmppDoorSettings(host="127.0.0.1", port=0))
+    try:
+        await asyncio.wait_for(d.start(), 10)
+        creds = await ensure_demo_account(node.store, tmp_path / "demo.json")
+        yield d, creds
+    finally:
+        await asyncio.wait_for(d.stop(), 10)
+        await asyncio.wait_for(node.stop(), 20)
+
+
+def run_customer(
+    port: int, creds: DemoCredentials, texts: list[tuple[str, str]], expected_receipts: int
+) -> tuple[list[Any], list[Any], dict[int, int]]:
+    """Bind, send every (phone, text) split as smpplib splits it, read until every receipt
+    came. Returns (submit_sm_resp PDUs, deliver_sm PDUs, sequence number -> index of text)."""
+    sent: list[Any] = []
+    received: list[Any] = []
+    client = smpplib.client.Client("127.0.0.1", port, timeout=0.5, allow_unknown_opt_params=True)
+    client.set_message_sent_handler(lambda pdu: sent.append(pdu))
+
+    def on_deliver(pdu: Any = None) -> int:
+        received.append(pdu)
+        return 0
+
+    client.set_message_received_handler(on_deliver)
+    client.connect()
+    sequences: dict[int, int] = {}
+    try:
+        client.bind_transceiver(system_id=creds.login, password=creds.smpp_password)
+        for index, (phone, text) in enumerate(texts):
+            parts, coding, esm_class = smpplib.gsm.make_parts(text)
+            for part in parts:
+                pdu = client.send_message(
+                    source_addr_ton=smpplib.consts.SMPP_TON_ALNUM,
+                    source_addr=creds.sender,
+                    dest_addr_ton=smpplib.consts.SMPP_TON_INTL,
+                    destination_addr=phone,
+                    short_message=part,
+                    data_coding=coding,
+                    esm_class=esm_class,
+                    registered_delivery=True,
+                )
+                sequences[pdu.sequence] = index
+        deadline = time.monotonic() + 20
+        while len(sent) < len(sequences) or len(received) < expected_receipts:
+            if time.monotonic() > deadline:
+                raise AssertionError(
+                    f"{len(sent)}/{len(sequences)} responses, {len(received)} receipts"
+                )
+            with suppress(TimeoutError, socket.timeout):
+                client.read_once(auto_send_enquire_link=False)
+    finally:
+        with suppress(Exception):  # smpplib's unbind can hang or fail: never the test's point
+            client.unbind()
+        client.disconnect()
+    return sent, received, sequences
+
+
+async def test_smpplib_customer_sends_gsm7_and_ucs2_long_and_gets_every_receipt(
+    door: tuple[SmppDoor, DemoCredentials],
+) -> None:
+    d, creds = door
+    texts = [
+        ("380501230000", "Hello from smpplib"),
+        ("380501230002", "Довге повідомлення українською " * 4),  # UCS-2, 2 parts
+        ("380501239999", "long gsm text " * 20),  # GSM-7, 2 parts
+    ]
+    sent, received, sequences = await asyncio.wait_for(
+        asyncio.to_thread(run_customer, d.port, creds, texts, 5), 40
+    )
+    assert sorted(sequences.values()) == [0, 1, 1, 2, 2]
+    assert all(r.status == 0 for r in sent)
+    ids = [r.message_id.decode() if isinstance(r.message_id, bytes) else r.message_id for r in sent]
+    assert len(set(ids)) == 5
+    states: dict[str, int] = {}
+    for pdu in received:
+        rid = pdu.receipted_message_id
+        states[rid.decode() if isinstance(rid, bytes) else rid] = int(pdu.message_state)
+    assert set(states) == set(ids)
+    # Answers of parts wait for their whole message, so they may overtake one another.
+    by_id = {i: sequences[r.sequence] for i, r in zip(ids, sent, strict=True)}
+    for message_id, state in states.items():
+        want = MessageState.EXPIRED if by_id[message_id] == 1 else MessageState.DELIVERED
+        assert state == want
