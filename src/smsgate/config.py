@@ -12,7 +12,12 @@ from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import (
+    BaseSettings,
+    InitSettingsSource,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
 
 
 class DatabaseSettings(BaseModel):
@@ -97,16 +102,30 @@ class ConfigError(Exception):
 
 
 def load_settings(path: str | Path | None = None, **overrides: Any) -> Settings:
-    """Settings from a TOML file (if given), the environment, then explicit overrides."""
+    """Settings from explicit overrides, then the environment, then the TOML file (if given),
+    then the defaults: each source wins over the ones after it."""
     data: dict[str, Any] = {}
     if path is not None:
         try:
             data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
         except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
             raise ConfigError(f"cannot read config {path}: {exc}") from exc
-    data.update(overrides)
+
+    class _Layered(Settings):
+        @classmethod
+        def settings_customise_sources(
+            cls,
+            settings_cls: type[BaseSettings],
+            init_settings: PydanticBaseSettingsSource,
+            env_settings: PydanticBaseSettingsSource,
+            dotenv_settings: PydanticBaseSettingsSource,
+            file_secret_settings: PydanticBaseSettingsSource,
+        ) -> tuple[PydanticBaseSettingsSource, ...]:
+            from_file = InitSettingsSource(settings_cls, init_kwargs=data)
+            return (init_settings, env_settings, from_file)
+
     try:
-        return Settings(**data)
+        return Settings.model_validate(_Layered(**overrides).model_dump())
     except ValueError as exc:
         raise ConfigError(f"invalid configuration: {exc}") from exc
 

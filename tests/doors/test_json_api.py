@@ -335,3 +335,29 @@ async def test_one_account_never_touches_anothers_balance(stack: Stack, acct: Te
     await post(stack, "/sms/send", acct, {"phone": [PHONE], "message": "Hi", "src_addr": "Shop"})
     r = await post(stack, "/sms/balance", other)
     assert r.json()["success_request"]["info"]["money"] == "1.0000"
+
+
+async def test_text_longer_than_ten_parts_is_refused(stack: Stack, acct: TestAccount) -> None:
+    r = await post(
+        stack, "/sms/send", acct, {"phone": [PHONE], "message": "x" * 1531, "src_addr": "Shop"}
+    )
+    assert r.status_code == 400
+    assert list(r.json()["success_request"]["add_info"]) == ["message"]
+    ok = await post(
+        stack, "/sms/send", acct, {"phone": [PHONE], "message": "x" * 1530, "src_addr": "Shop"}
+    )
+    assert ok.status_code == 200
+
+
+async def test_destination_without_tariff_is_rejected_with_reason(stack: Stack) -> None:
+    from smsgate.store.records import Tariff
+
+    acct = await stack.account("priced")
+    await stack.store.remove_tariff(None, "")
+    await stack.store.set_tariff(Tariff(account_id=acct.record.id, prefix="38067", price=100))
+    r = await post(
+        stack, "/sms/send", acct, {"phone": [PHONE, PHONE2], "message": "Hi", "src_addr": "Shop"}
+    )
+    body = r.json()["success_request"]
+    assert list(body["info"].values()) == [PHONE2]
+    assert body["add_info"] == {PHONE: "No tariff for destination"}

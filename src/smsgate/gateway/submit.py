@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from smsgate.domain.dedupe import dedupe_key
 from smsgate.domain.ids import IdGenerator
 from smsgate.domain.phone import InvalidPhone, PhoneNormalizer
-from smsgate.domain.pricing import price_for
+from smsgate.domain.pricing import AccountPricing
 from smsgate.domain.segments import EmptyText, Segmented, split_text
 from smsgate.gateway.accounts import AccountCache
 from smsgate.gateway.errors import (
@@ -43,27 +43,32 @@ class SubmitPolicy:
     default_lifetime_minutes: float = 24 * 60
     max_lifetime_minutes: float = 7 * 24 * 60
     dedupe_window: float = 120.0
+    # A text longer than this many parts is refused: a runaway loop in a client must not bill
+    # hundreds of parts per recipient.
+    max_parts: int = 10
 
 
 class _Tariffs:
-    """An account's tariffs, cached briefly: pricing runs for every recipient."""
+    """An account's tariffs, precompiled and cached briefly: pricing runs for every recipient."""
 
     def __init__(self, store: Store, clock: Callable[[], float], ttl: float = 10.0) -> None:
         self._store = store
         self._clock = clock
         self._ttl = ttl
-        self._cache: dict[int, tuple[float, list[tuple[str, int]], list[tuple[str, int]]]] = {}
+        self._cache: dict[int, tuple[float, AccountPricing]] = {}
 
     async def price(self, account_id: int, phone: str) -> int | None:
         now = self._clock()
         entry = self._cache.get(account_id)
         if entry is None or entry[0] <= now:
             rows = await self._store.tariffs(account_id)
-            default = [(t.prefix, t.price) for t in rows if t.account_id is None]
-            own = [(t.prefix, t.price) for t in rows if t.account_id is not None]
-            entry = (now + self._ttl, default, own)
+            pricing = AccountPricing(
+                [(t.prefix, t.price) for t in rows if t.account_id is None],
+                [(t.prefix, t.price) for t in rows if t.account_id is not None],
+            )
+            entry = (now + self._ttl, pricing)
             self._cache[account_id] = entry
-        return price_for(phone, entry[1], entry[2])
+        return entry[1].price(phone)
 
 
 class Submitter:
@@ -109,6 +114,10 @@ class Submitter:
                     segmented[text] = split_text(text)
                 except EmptyText:
                     raise InvalidRequest("text", "Message text is required") from None
+                if len(segmented[text].parts) > self._policy.max_parts:
+                    raise InvalidRequest(
+                        "text", f"Message text is longer than {self._policy.max_parts} parts"
+                    )
             try:
                 phone = self._phones.normalize(item.phone)
             except InvalidPhone:

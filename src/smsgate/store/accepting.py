@@ -13,8 +13,8 @@ from dataclasses import dataclass
 
 from sqlalchemy import Connection, bindparam, func, select
 
+from smsgate.domain import ratelimit
 from smsgate.domain.status import PartState, Status
-from smsgate.store import token_bucket
 from smsgate.store.interface import StoreError
 from smsgate.store.prepared import BulkInsert
 from smsgate.store.records import AcceptRequest, AcceptResult, Outcome
@@ -67,7 +67,7 @@ _debit = (
 @dataclass(slots=True)
 class _Account:
     balance: int
-    bucket: token_bucket.Bucket | None
+    bucket: ratelimit.Bucket | None
     bucket_changed: bool = False
     spent: int = 0
 
@@ -94,7 +94,7 @@ def accept_batch(
             .with_for_update()
         )
         for row in rows:
-            state[row.account_id].bucket = token_bucket.Bucket(row.tokens, row.updated_at)
+            state[row.account_id].bucket = ratelimit.Bucket(row.tokens, row.updated_at)
 
     seen = _recent_keys(conn, requests)
 
@@ -113,11 +113,12 @@ def accept_batch(
             continue
         limit = request.rate_limit
         if limit is not None:
-            bucket = account.bucket or token_bucket.full(limit.burst, request.now)
-            taken = token_bucket.take(bucket, request.now, limit.rate, limit.burst)
-            account.bucket, account.bucket_changed = taken.bucket, True
-            if taken.retry_after is not None:
-                results.append(AcceptResult(retry_after=taken.retry_after))
+            bucket, retry_after = ratelimit.take(
+                account.bucket, request.now, limit.rate, limit.burst
+            )
+            account.bucket, account.bucket_changed = bucket, True
+            if retry_after is not None:
+                results.append(AcceptResult(retry_after=retry_after))
                 continue
         cutoff = request.now - request.dedupe_window
         outcomes: list[Outcome] = []
