@@ -126,7 +126,11 @@ def run_node(port: int, messages: int, window: int, receipts: bool) -> dict[str,
         "bind": "transceiver",
         "count": messages,
         "window": window,
-        "registered_delivery": 1 if receipts else 0,
+        "template": {
+            "source_addr": "SMSGATE",
+            "registered_delivery": 1 if receipts else 0,
+            "short_message": {"text": "benchmark message text, fifty octets long ........"},
+        },
         "quiet": True,
     }
     out = subprocess.run(
@@ -158,6 +162,7 @@ def main() -> None:
         return
     loop_name = use_uvloop()
     print(f"machine: {machine()}; event loop: {loop_name}")
+    print(f"load average before the run: {os.getloadavg()[0]:.2f}")
     print(f"one bind, window {args.window}, {args.messages} messages per run;")
     print("client and simulator are two processes sharing the same cores")
     rows: list[tuple[str, str, dict[str, float] | None]] = []
@@ -188,6 +193,7 @@ def main() -> None:
         if ours_row and node_row:
             ratio = ours_row["messages_per_s"] / node_row["messages_per_s"]
             print(f"ratio smsgate/node, {label}: {ratio:.2f}")
+    print(f"load average after the run: {os.getloadavg()[0]:.2f}")
 
 
 if __name__ == "__main__":

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import heapq
 import itertools
+import re
 import time
 from collections import Counter, deque
 from dataclasses import dataclass, field
@@ -34,6 +35,7 @@ from smsgate.smpp.server import NO_REPLY, HandlerResult, Reply, ServerSession, S
 from smsgate.smpp.udh import UdhError, parse_udh
 
 S = CommandStatus
+_NOT_PRINTABLE = re.compile("[^ -~]")
 
 
 @dataclass(slots=True)
@@ -329,7 +331,7 @@ def _text_of(pdu: SubmitSm | DataSm) -> str:
     else:
         text = body.decode("latin-1")
     # Receipt text travels as plain ASCII: keep printable characters only.
-    return "".join(c if " " <= c <= "~" else "?" for c in text[:20])
+    return _NOT_PRINTABLE.sub("?", text[:20])
 
 
 def _payload(pdu: SubmitSm) -> bytes:

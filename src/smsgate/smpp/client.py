@@ -229,7 +229,15 @@ class SmppClient:
 
     async def request(self, pdu: Pdu) -> Pdu:
         """One round trip, no retries: the building block of submit()."""
-        conn = await self._slot()
+        conn = self._conn
+        if (
+            conn is None
+            or self._limiter is not None
+            or self._slot_waiters
+            or not self._bound.is_set()
+            or not conn.session.can_send
+        ):
+            conn = await self._slot()
         conn.send(pdu)
         future: asyncio.Future[Pdu] = conn.loop.create_future()
         self._responses[pdu.sequence_number] = (pdu, future)

@@ -75,9 +75,11 @@ class BindState(Enum):
 
 
 # --- events -----------------------------------------------------------------------------------
+# Treat them as immutable. They are not frozen only because a frozen dataclass's __init__ costs
+# several times more, and two are made per message on the hot path.
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class PduReceived:
     """A request the peer may send in this state; answer it with send(make_response(pdu, ...)).
     enquire_link and unbind never appear: the session answers those itself."""
@@ -85,7 +87,7 @@ class PduReceived:
     pdu: Pdu
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class ResponseReceived:
     """The answer to one of our requests (a generic_nack with its sequence number counts)."""
 
@@ -93,21 +95,21 @@ class ResponseReceived:
     response: Pdu
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class UnexpectedResponse:
     """A response matching no request in flight (late, duplicated, or of the wrong type)."""
 
     response: Pdu
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class RequestTimedOut:
     """No response within response_timeout; the request is no longer in flight."""
 
     request: Pdu
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class MalformedPdu:
     """Input the codec refused. `reply` (generic_nack or an error response, possibly empty) is
     already queued in data_to_send(); it is here for logs and tests."""
@@ -116,7 +118,7 @@ class MalformedPdu:
     reply: bytes
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class RequestRefused:
     """A well-formed request not allowed in this bind state; `reply` (ESME_RINVBNDSTS or
     ESME_RALYBND) is already queued in data_to_send()."""
@@ -125,27 +127,27 @@ class RequestRefused:
     reply: bytes
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class UnbindReceived:
     """The peer unbound; the session already answered and is closed."""
 
     pdu: Pdu
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class BindStateChanged:
     old: BindState
     new: BindState
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class ConnectionShouldClose:
     """Flush data_to_send() and close the transport; the session accepts nothing more."""
 
     reason: str
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class NeedData:
     """No complete event is buffered; feed more bytes (or wait for the next deadline)."""
 
@@ -297,6 +299,8 @@ class Session:
 
     def next_event(self) -> Event:
         events = self._events
+        # One PDU at a time: the caller's answer to this one (a bind_resp, say) may change the
+        # state the next one is judged in.
         while not events and self._parse_one():
             pass
         return events.popleft() if events else NEED_DATA
