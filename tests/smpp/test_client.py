@@ -4,9 +4,12 @@ dropped binds and reconnects."""
 from __future__ import annotations
 
 import asyncio
+import ssl
+import subprocess
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 
 import pytest
 
@@ -246,3 +249,38 @@ async def test_without_reconnect_a_dropped_bind_closes_the_client() -> None:
             await asyncio.wait_for(c.submit(SubmitSm(destination_addr="drop")), T)
         with pytest.raises(ClientClosed):
             await asyncio.wait_for(c.submit(SubmitSm()), T)
+
+
+@pytest.fixture
+def tls_contexts(tmp_path: Path) -> tuple[ssl.SSLContext, ssl.SSLContext]:
+    """A throwaway self-signed certificate for 127.0.0.1: (server context, client context)."""
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(
+        [
+            "openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+            "-keyout", str(key), "-out", str(cert), "-subj", "/CN=127.0.0.1",
+            "-addext", "subjectAltName=IP:127.0.0.1",
+        ],
+        check=True,
+        capture_output=True,
+        timeout=60,
+    )  # fmt: skip
+    server = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    server.load_cert_chain(cert, key)
+    client = ssl.create_default_context(cafile=str(cert))
+    return server, client
+
+
+async def test_bind_and_submit_over_tls(
+    tls_contexts: tuple[ssl.SSLContext, ssl.SSLContext],
+) -> None:
+    server_tls, client_tls = tls_contexts
+    server = SmppServer(Operator(), "127.0.0.1", 0, tls=server_tls)
+    await server.start()
+    try:
+        async with client(server, tls=client_tls) as c:
+            await c.wait_bound(T)
+            response = await asyncio.wait_for(c.submit(SubmitSm(destination_addr="1")), T)
+            assert response.command_status == 0
+    finally:
+        await asyncio.wait_for(server.stop(timeout=1.0), T)
