@@ -1,0 +1,186 @@
+"""The SDK and the CLI against a real smsgate node on 127.0.0.1 (JSON API over a real socket,
+the simulator as its operator): the contract as the server speaks it, not as the fake does.
+
+The `live` fixture is the one place that knows where the gateway is; point it elsewhere to run
+the same tests against another deployment with the simulator's magic numbers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import json
+import socket
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from smsgate.client import (
+    AsyncClient,
+    AuthenticationError,
+    Client,
+    DuplicateError,
+    Status,
+    StatusReport,
+    ValidationError,
+)
+from smsgate.client.cli import app
+from smsgate.client.exit_codes import ExitCode
+
+# The simulator's outcomes by the last digits of the destination.
+OUTCOMES = {
+    "380501230000": Status.DELIVRD,
+    "380501230001": Status.UNDELIV,
+    "380501230002": Status.EXPIRED,
+    "380501230003": Status.REJECTD,
+}
+
+
+@dataclass(frozen=True)
+class Live:
+    url: str
+    token: str
+    sender: str
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture
+async def live(tmp_path: Path) -> AsyncIterator[Live]:
+    from smsgate.config import demo_settings, load_settings
+    from smsgate.gateway.demo_account import ensure_demo_account
+    from smsgate.node import Node
+
+    settings = demo_settings(
+        load_settings(
+            None,
+            database={"url": f"sqlite+aiosqlite:///{tmp_path}/live.db"},
+            http={"host": "127.0.0.1", "port": free_port()},
+            smpp={"enabled": False},
+            simulator={"port": free_port(), "receipt_delay": 0.05},
+            dispatch={"retry_backoff": 0.05, "retry_backoff_max": 0.2},
+        )
+    )
+    node = Node(settings)
+    await asyncio.wait_for(node.start(), 20)
+    try:
+        creds = await ensure_demo_account(node.store, tmp_path / "demo.json")
+        yield Live(f"http://127.0.0.1:{node.addresses.http_port}", creds.token, creds.sender)
+    finally:
+        await asyncio.wait_for(node.stop(), 20)
+
+
+async def final_statuses(client: AsyncClient, ids: list[str], timeout: float = 20) -> StatusReport:
+    async def poll() -> StatusReport:
+        while True:
+            report = await client.status(ids)
+            if report.all_final and len(report) + len(report.unknown) == len(ids):
+                return report
+            await asyncio.sleep(0.1)
+
+    return await asyncio.wait_for(poll(), timeout)
+
+
+async def test_send_then_every_final_status_by_the_async_client(live: Live) -> None:
+    async with AsyncClient(live.url, live.token, timeout=5) as client:
+        result = await asyncio.wait_for(
+            client.send([*OUTCOMES, "12"], "Hello from the SDK", live.sender), 10
+        )
+        assert sorted(result.accepted.values()) == sorted(OUTCOMES)
+        assert list(result.rejected) == ["12"]
+        report = await final_statuses(client, [*result.accepted, "999999"])
+    assert {result.accepted[i]: s for i, s in report.items()} == OUTCOMES
+    assert list(report.unknown) == ["999999"]
+
+
+async def test_balance_and_senders_of_the_demo_account(live: Live) -> None:
+    async with AsyncClient(live.url, live.token, timeout=5) as client:
+        balance = await asyncio.wait_for(client.balance(), 10)
+        senders = await asyncio.wait_for(client.senders(), 10)
+    assert isinstance(balance.money, Decimal) and balance.money > 0
+    assert balance.currency
+    assert live.sender in senders
+
+
+async def test_request_level_errors_of_the_real_gateway(live: Live) -> None:
+    async with AsyncClient(live.url, "not-the-token", timeout=5, retries=0) as wrong:
+        with pytest.raises(AuthenticationError) as auth:
+            await asyncio.wait_for(wrong.balance(), 10)
+    assert auth.value.status_code == 401
+    async with AsyncClient(live.url, live.token, timeout=5, retries=0) as client:
+        with pytest.raises(ValidationError) as invalid:
+            await asyncio.wait_for(client.send(["380501234567"], "Hi", "NotMine"), 10)
+        assert "src_addr" in invalid.value.fields
+        await asyncio.wait_for(client.send(["380501234567"], "Same text", live.sender), 10)
+        with pytest.raises(DuplicateError) as duplicate:
+            await asyncio.wait_for(client.send(["380501234567"], "Same text", live.sender), 10)
+    assert duplicate.value.status_code == 453
+
+
+async def test_personal_send_of_150_is_split_and_every_id_answers_status(live: Live) -> None:
+    items = [(f"38050123{n:04d}", f"Personal {n}") for n in range(100, 250)]
+    async with AsyncClient(live.url, live.token, timeout=5) as client:
+        result = await asyncio.wait_for(client.send_personal(items, live.sender), 20)
+        assert list(result.accepted.values()) == [phone for phone, _ in items]
+        report = await asyncio.wait_for(client.status(list(result.accepted)), 10)
+    assert list(report) == list(result.accepted)
+
+
+async def test_the_sync_client_against_the_same_gateway(live: Live) -> None:
+    def talk() -> tuple[Decimal, list[str]]:
+        with Client(live.url, live.token, timeout=5) as client:
+            ids = client.send("380501239999", "Hello, blocking world", live.sender).ids
+            return client.balance().money, ids
+
+    money, ids = await asyncio.wait_for(asyncio.to_thread(talk), 20)
+    assert money > 0
+    assert len(ids) == 1
+
+
+async def test_the_cli_sends_a_csv_and_watches_until_final(live: Live, tmp_path: Path) -> None:
+    path = tmp_path / "people.csv"
+    with path.open("w", newline="") as file:
+        writer = csv.writer(file)
+        writer.writerow(["phone", "message"])
+        # Endings 0100-0349: none of the simulator's magic ones (0004 and 0007 never end).
+        writer.writerows([f"38050124{n:04d}", f"Hi {n}"] for n in range(100, 350))
+        writer.writerow(["bogus", "Hi"])
+    accepted = tmp_path / "accepted.csv"
+    env = {"SMSGATE_URL": live.url, "SMSGATE_TOKEN": live.token}
+
+    def run(*args: str) -> tuple[int, str, str]:
+        result = CliRunner().invoke(app, list(args), env=env)
+        return result.exit_code, result.stdout, result.stderr
+
+    code, stdout, stderr = await asyncio.wait_for(
+        asyncio.to_thread(
+            run,
+            "send",
+            "--csv",
+            str(path),
+            "--from",
+            live.sender,
+            "--json",
+            "--accepted-out",
+            str(accepted),
+        ),
+        30,
+    )
+    assert code == ExitCode.REJECTED, stderr
+    summary = json.loads(stdout)
+    assert (summary["accepted"], summary["rejected"]) == (250, 1)
+    with accepted.open() as file:
+        ids = [row["id"] for row in csv.DictReader(file)][:20]
+    code, stdout, stderr = await asyncio.wait_for(
+        asyncio.to_thread(run, "status", *ids, "--watch", "--interval", "0.2", "--json"), 30
+    )
+    assert code == 0, stderr
+    assert set(json.loads(stdout)["statuses"].values()) == {"DELIVRD"}
