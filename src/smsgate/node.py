@@ -102,6 +102,13 @@ class Node:
         )
         gateway = Gateway(self.store, submitter, accounts)
         self.gateway = gateway
+        if settings.smpp.enabled:
+            from smsgate.doors.smpp_door import SmppDoor
+
+            door = SmppDoor(gateway, settings.smpp)
+            await door.start()
+            self._stack.push_async_callback(door.stop)
+            self.addresses.smpp_port = door.port
         await self._start_http(gateway)
 
     def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:

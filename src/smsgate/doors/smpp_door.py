@@ -12,7 +12,6 @@ import asyncio
 import contextlib
 import logging
 import ssl
-import time
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -360,7 +359,7 @@ class SmppDoorHandler(SmppHandler):
         view = await self.gateway.message(bind.account, pdu.message_id)
         if view is None:
             return S.ESME_RCANCELFAIL
-        cancelled = await self.gateway.store.cancel(bind.account.id, view.id, time.time())
+        cancelled = await self.gateway.cancel(bind.account, view.id)
         return S.ESME_ROK if cancelled else S.ESME_RCANCELFAIL
 
     # --- helpers ------------------------------------------------------------------------------

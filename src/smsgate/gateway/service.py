@@ -8,6 +8,7 @@ request.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 
 from smsgate.domain.status import Status
@@ -72,6 +73,10 @@ class Gateway:
         if value is None:
             return None
         return await self.store.message(account.id, value)
+
+    async def cancel(self, account: AccountRecord, message_id: int) -> bool:
+        """Cancel a message of this account none of whose parts has left yet (refunded)."""
+        return await self.store.cancel(account.id, message_id, time.time())
 
     async def balance(self, account: AccountRecord) -> Balance:
         return await self.store.balance(account.id)
