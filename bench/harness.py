@@ -72,8 +72,26 @@ class GatewayProcess:
     sim_port: int = field(default_factory=free_port)
     smpp_port: int = field(default_factory=free_port)
     proc: subprocess.Popen[bytes] | None = None
+    simulator: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
+        """The simulator runs in a process of its own: it is the operator, not the gateway,
+        and its CPU must not be counted as the gateway's."""
+        sim_log = open(self.workdir / "simulator.log", "wb")  # noqa: SIM115
+        self.simulator = subprocess.Popen(
+            [
+                SMSGATE,
+                "simulator",
+                "--port",
+                str(self.sim_port),
+                "--credential",
+                "smsgate:sim",
+                "--receipt-delay",
+                str(self.receipt_delay),
+            ],
+            stdout=sim_log,
+            stderr=subprocess.STDOUT,
+        )
         config = self.workdir / "smsgate.toml"
         config.write_text(
             f"""
@@ -83,10 +101,14 @@ url = "sqlite+aiosqlite:///{self.workdir}/smsgate.db"
 port = {self.http_port}
 [smpp]
 port = {self.smpp_port}
-[simulator]
-port = {self.sim_port}
-receipt_delay = {self.receipt_delay}
 {self.extra_config}
+[[connectors]]
+name = "simulator"
+host = "127.0.0.1"
+port = {self.sim_port}
+system_id = "smsgate"
+password = "sim"
+window = 64
 """
         )
         log = open(self.workdir / "gateway.log", "wb")  # noqa: SIM115
@@ -125,6 +147,9 @@ receipt_delay = {self.receipt_delay}
         return self.proc.pid
 
     def stop(self) -> None:
+        if self.simulator is not None and self.simulator.poll() is None:
+            self.simulator.terminate()
+            self.simulator.wait(10)
         if self.proc is not None and self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
             try:

@@ -28,7 +28,6 @@ LUA = r"""
 local counter = 0
 local token = "%(token)s"
 local per_request = %(recipients)d
-local thread_id = 0
 function setup(thread)
   thread:set("thread_id", %(seed)d + math.random(1, 1000000))
 end
