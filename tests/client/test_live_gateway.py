@@ -15,6 +15,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import pytest
 from typer.testing import CliRunner
@@ -45,6 +46,7 @@ class Live:
     url: str
     token: str
     sender: str
+    store: Any = None  # the node's store, for tests that need more money than the demo has
 
 
 def free_port() -> int:
@@ -73,7 +75,9 @@ async def live(tmp_path: Path) -> AsyncIterator[Live]:
     await asyncio.wait_for(node.start(), 20)
     try:
         creds = await ensure_demo_account(node.store, tmp_path / "demo.json")
-        yield Live(f"http://127.0.0.1:{node.addresses.http_port}", creds.token, creds.sender)
+        yield Live(
+            f"http://127.0.0.1:{node.addresses.http_port}", creds.token, creds.sender, node.store
+        )
     finally:
         await asyncio.wait_for(node.stop(), 20)
 
@@ -184,3 +188,41 @@ async def test_the_cli_sends_a_csv_and_watches_until_final(live: Live, tmp_path:
     )
     assert code == 0, stderr
     assert set(json.loads(stdout)["statuses"].values()) == {"DELIVRD"}
+
+
+async def test_the_cli_sends_20000_csv_rows_to_a_live_gateway(live: Live, tmp_path: Path) -> None:
+    path = tmp_path / "campaign.csv"
+    with path.open("w", newline="") as file:
+        writer = csv.writer(file)
+        writer.writerow(["phone"])
+        writer.writerows([f"38050{1_000_000 + n:07d}"] for n in range(20_000))
+    rejected = tmp_path / "rejected.csv"
+    env = {"SMSGATE_URL": live.url, "SMSGATE_TOKEN": live.token}
+    demo = await live.store.credentials("demo")
+    await live.store.top_up(demo.account.id, 20_000 * 10_000)
+
+    def run() -> tuple[int, str, str]:
+        result = CliRunner().invoke(
+            app,
+            [
+                "send",
+                "--csv",
+                str(path),
+                "--from",
+                live.sender,
+                "--text",
+                "Campaign",
+                "--rate",
+                "0",
+                "--json",
+                "--rejected-out",
+                str(rejected),
+            ],
+            env=env,
+        )
+        return result.exit_code, result.stdout, result.stderr
+
+    code, stdout, _stderr = await asyncio.wait_for(asyncio.to_thread(run), 120)
+    assert code == 0, stdout[:2000] + (rejected.read_text()[:1000] if rejected.exists() else "")
+    summary = json.loads(stdout)
+    assert (summary["accepted"], summary["rejected"]) == (20_000, 0)
