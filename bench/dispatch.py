@@ -1,0 +1,152 @@
+"""Dispatcher to operator from a backlog: the node starts with its connector pointing at a port
+where no simulator listens yet, takes N messages over /sms/send, and only then the simulator
+starts; prints submit_sm/s until the queue is empty and the gateway's CPU time per message.
+
+Receipts are held back (a long receipt delay) so the figure is the dispatch path alone; it
+changes nothing in src/.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import socket
+import subprocess
+import time
+
+from e2e import metric, part_states, send_paced, top_up
+from harness import SMSGATE, GatewayProcess, cpu_seconds, machine
+
+
+class BacklogGateway(GatewayProcess):
+    """A node whose operator is not up yet: the harness's config, but start() runs the node
+    alone and waits for HTTP only; start_operator() starts the simulator later."""
+
+    def start(self) -> None:
+        config = self.workdir / "smsgate.toml"
+        config.write_text(
+            f"""
+[database]
+url = "sqlite+aiosqlite:///{self.workdir}/smsgate.db"
+[http]
+port = {self.http_port}
+[smpp]
+port = {self.smpp_port}
+{self.extra_config}
+[[connectors]]
+name = "simulator"
+host = "127.0.0.1"
+port = {self.sim_port}
+system_id = "smsgate"
+password = "sim"
+window = 64
+"""
+        )
+        log = open(self.workdir / "gateway.log", "wb")  # noqa: SIM115
+        self.proc = subprocess.Popen(
+            [SMSGATE, "serve", "--demo", "--config", str(config)],
+            cwd=self.workdir,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        deadline = time.time() + 30
+        while time.time() < deadline:
+            if (self.workdir / "demo-credentials.json").exists() and self._http_ok():
+                return
+            if self.proc.poll() is not None:
+                break
+            time.sleep(0.1)
+        raise RuntimeError(f"gateway did not start; see {self.workdir / 'gateway.log'}")
+
+    def _http_ok(self) -> bool:
+        try:
+            with socket.create_connection(("127.0.0.1", self.http_port), timeout=0.5) as s:
+                s.sendall(b"GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+                return s.recv(4096).startswith(b"HTTP/1.1 200")
+        except OSError:
+            return False
+
+    def start_operator(self) -> None:
+        sim_log = open(self.workdir / "simulator.log", "wb")  # noqa: SIM115
+        self.simulator = subprocess.Popen(
+            [
+                SMSGATE,
+                "simulator",
+                "--port",
+                str(self.sim_port),
+                "--credential",
+                "smsgate:sim",
+                "--receipt-delay",
+                str(self.receipt_delay),
+            ],
+            stdout=sim_log,
+            stderr=subprocess.STDOUT,
+        )
+
+
+async def run(messages: int, receipt_delay: float) -> None:
+    print(f"machine: {machine()}")
+    print("gateway, simulator and this load generator share the machine's cores")
+    gw = BacklogGateway(receipt_delay=receipt_delay)
+    gw.start()
+    try:
+        top_up(gw, str(messages))
+        report = await send_paced(
+            gw.http_port, gw.credentials["token"], messages, None, connections=4, tag="backlog"
+        )
+        db = gw.workdir / "smsgate.db"
+        print(
+            f"backlog: {report.accepted} accepted in {report.finished - report.started:.1f} s "
+            f"(rejected {report.rejected}), parts by state {part_states(db)}"
+        )
+        assert metric(gw.http_port, "smsgate_parts_submitted_total") == 0
+        cpu0 = cpu_seconds(gw.pid)
+        started = time.perf_counter()
+        gw.start_operator()
+        first = done = 0.0
+        deadline = started + 600
+        while time.perf_counter() < deadline:
+            submitted = metric(gw.http_port, "smsgate_parts_submitted_total")
+            now = time.perf_counter()
+            if submitted and not first:
+                first = now
+            if submitted >= report.accepted:
+                done = now
+                break
+            await asyncio.sleep(0.05)
+        if not done:
+            raise TimeoutError(f"queue not drained after 600 s: {part_states(db)}")
+        cpu_acked = cpu_seconds(gw.pid) - cpu0
+        while part_states(db).get(0, 0) + part_states(db).get(1, 0) and time.perf_counter() < (
+            deadline
+        ):
+            await asyncio.sleep(0.05)
+        stored = time.perf_counter()
+        cpu = cpu_seconds(gw.pid) - cpu0
+        span = done - first
+        print(
+            f"simulator started; first submit_sm acked after {first - started:.1f} s "
+            f"(connector reconnect back-off), parts by state now {part_states(db)}"
+        )
+        print(
+            f"[dispatch] {report.accepted} submit_sm acked in {span:.2f} s from the first ack: "
+            f"{report.accepted / span:.0f} submit_sm/s; all stored SUBMITTED "
+            f"{stored - first:.2f} s after the first ack "
+            f"({report.accepted / (stored - first):.0f}/s); gateway CPU "
+            f"{cpu_acked / report.accepted * 1e6:.0f} µs/message until acked, "
+            f"{cpu / report.accepted * 1e6:.0f} µs/message until stored"
+        )
+    finally:
+        gw.stop()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--messages", type=int, default=50_000)
+    parser.add_argument("--receipt-delay", type=float, default=3600.0)
+    args = parser.parse_args()
+    asyncio.run(run(args.messages, args.receipt_delay))
+
+
+if __name__ == "__main__":
+    main()
