@@ -24,7 +24,6 @@ import re
 from collections.abc import Awaitable, Callable
 from email.parser import BytesParser
 from email.policy import HTTP
-from typing import TypeVar
 from urllib.parse import unquote_to_bytes
 
 from starlette.requests import Request
@@ -33,15 +32,13 @@ from starlette.routing import Route
 
 from smsgate.domain.money import format_money
 from smsgate.gateway.errors import (
-    AllDuplicates,
-    InvalidRequest,
-    RateLimited,
     Unauthorized,
 )
 from smsgate.gateway.model import SendItem, SendRequest
 from smsgate.gateway.service import Gateway
 from smsgate.store.records import AccountRecord
 
+from .legacy_errors import DoorError, call_gateway
 from .legacy_text import InvalidBase64, decode_base64_text, decode_legacy_text, split_list
 
 MEDIA_TYPE = "text/html; charset=utf-8"
@@ -50,20 +47,9 @@ IDS_END = "=IDS END=<br/>"
 MAX_BODY = 1_000_000
 
 # Gateway field roles → this door's parameter names.
-_PARAMETERS = {"phone": "to", "text": "text", "sender": "from", "id": "smscid"}
 
 Fields = dict[str, bytes]
 Operation = Callable[[AccountRecord, Fields], Awaitable[str]]
-T = TypeVar("T")
-
-
-class DoorError(Exception):
-    """A request this door answers with an error sentence (and maybe a Retry-After)."""
-
-    def __init__(self, sentence: str, retry_after: float | None = None) -> None:
-        super().__init__(sentence)
-        self.sentence = sentence
-        self.retry_after = retry_after
 
 
 def routes(gateway: Gateway, *, max_body: int = MAX_BODY) -> list[Route]:
@@ -106,7 +92,7 @@ class _HttpDoor:
                 account = await self._authenticate(fields)
                 return _reply(await operation(account, fields))
             except DoorError as exc:
-                sentence = _digit_free(exc.sentence) if digit_free_errors else exc.sentence
+                sentence = _digit_free(exc.text) if digit_free_errors else exc.text
                 headers = None
                 if exc.retry_after is not None:
                     headers = {"Retry-After": str(max(1, math.ceil(exc.retry_after)))}
@@ -138,7 +124,7 @@ class _HttpDoor:
             door="http",
             lifetime_minutes=_lifetime(fields),
         )
-        outcome = await _call(self._gateway.send(account, request))
+        outcome = await call_gateway(self._gateway.send(account, request), "parameter")
         if not outcome.accepted:
             reasons = dict.fromkeys(str(reason) for _, reason in outcome.rejected)
             raise DoorError("No message sent: " + "; ".join(reasons))
@@ -146,27 +132,12 @@ class _HttpDoor:
 
     async def status(self, account: AccountRecord, fields: Fields) -> str:
         ids = list(dict.fromkeys(_list(fields, "smscid")))
-        known, _unknown = await _call(self._gateway.status(account, ids))
+        known, _unknown = await call_gateway(self._gateway.status(account, ids), "parameter")
         return status_reply([(given, str(known[given])) for given in ids if given in known])
 
     async def balance(self, account: AccountRecord, fields: Fields) -> str:
-        balance = await _call(self._gateway.balance(account))
+        balance = await call_gateway(self._gateway.balance(account), "parameter")
         return balance_reply(format_money(balance.balance), format_money(balance.credit))
-
-
-async def _call(call: Awaitable[T]) -> T:
-    """The gateway's refusals as this door's error sentences."""
-    try:
-        return await call
-    except InvalidRequest as exc:
-        parameter = _PARAMETERS.get(exc.field, exc.field)
-        raise DoorError(f"{exc.reason} (parameter {parameter})") from None
-    except RateLimited as exc:
-        raise DoorError("Rate limit exceeded: retry later", exc.retry_after) from None
-    except AllDuplicates:
-        raise DoorError("Doubled SMS in less than 2 minutes") from None
-    except Unauthorized:
-        raise DoorError("Invalid username or credentials") from None
 
 
 # -- replies -----------------------------------------------------------------------------------

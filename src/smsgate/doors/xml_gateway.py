@@ -23,7 +23,6 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Awaitable, Callable
-from typing import TypeVar
 from xml.etree.ElementTree import Element, ParseError
 from xml.sax.saxutils import escape
 
@@ -34,15 +33,13 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from smsgate.gateway.errors import (
-    AllDuplicates,
-    InvalidRequest,
-    RateLimited,
     Unauthorized,
 )
 from smsgate.gateway.model import SendItem, SendRequest
 from smsgate.gateway.service import Gateway
 from smsgate.store.records import AccountRecord
 
+from .legacy_errors import DoorError, call_gateway
 from .legacy_text import decode_legacy_text, split_list
 
 MEDIA_TYPE = "text/xml; charset=utf-8"
@@ -53,19 +50,8 @@ SEND_ROOT = "request_sendsms"
 STATE_ROOT = "request_getstate"
 
 # Gateway field roles → this door's element names.
-_ELEMENTS = {"phone": "to", "text": "text", "sender": "from", "id": "smscid"}
 
-T = TypeVar("T")
 Operation = Callable[[AccountRecord, "Document"], Awaitable[str]]
-
-
-class DoorError(Exception):
-    """A request this door answers with `<status>ERROR</status>` and this description."""
-
-    def __init__(self, description: str, retry_after: float | None = None) -> None:
-        super().__init__(description)
-        self.description = description
-        self.retry_after = retry_after
 
 
 class Document:
@@ -129,7 +115,7 @@ class _XmlDoor:
                 headers = None
                 if exc.retry_after is not None:
                     headers = {"Retry-After": str(max(1, math.ceil(exc.retry_after)))}
-                return _reply(error_reply(exc.description), headers)
+                return _reply(error_reply(exc.text), headers)
 
         return serve
 
@@ -165,7 +151,7 @@ class _XmlDoor:
             door="xml",
             lifetime_minutes=_lifetime(document.first("lifetime")),
         )
-        outcome = await _call(self._gateway.send(account, request))
+        outcome = await call_gateway(self._gateway.send(account, request), "element")
         if not outcome.accepted:
             reasons = dict.fromkeys(str(reason) for _, reason in outcome.rejected)
             raise DoorError("No message sent: " + "; ".join(reasons))
@@ -174,7 +160,7 @@ class _XmlDoor:
     async def state(self, account: AccountRecord, document: Document) -> str:
         given = [i for value in document.all("smscid") for i in split_list(value)]
         ids = list(dict.fromkeys(given))
-        known, _unknown = await _call(self._gateway.status(account, ids))
+        known, _unknown = await call_gateway(self._gateway.status(account, ids), "element")
         return state_reply([(i, str(known[i])) for i in ids if i in known])
 
 
@@ -190,21 +176,6 @@ def _items(document: Document) -> list[SendItem]:
         for phones, text in zip(recipients, texts, strict=True)
         for phone in phones
     ]
-
-
-async def _call(call: Awaitable[T]) -> T:
-    """The gateway's refusals as this door's error descriptions."""
-    try:
-        return await call
-    except InvalidRequest as exc:
-        element = _ELEMENTS.get(exc.field, exc.field)
-        raise DoorError(f"{exc.reason} (element {element})") from None
-    except RateLimited as exc:
-        raise DoorError("Rate limit exceeded: retry later", exc.retry_after) from None
-    except AllDuplicates:
-        raise DoorError("Doubled SMS in less than 2 minutes") from None
-    except Unauthorized:
-        raise DoorError("Invalid username or credentials") from None
 
 
 # -- parsing -----------------------------------------------------------------------------------
