@@ -23,7 +23,11 @@ def main() -> int:
     parser.add_argument("text")
     parser.add_argument("--url", default=os.environ.get("SMSGATE_URL", "http://127.0.0.1:8080"))
     parser.add_argument("--login", default=os.environ.get("SMSGATE_LOGIN", "demo"))
-    parser.add_argument("--token", default=os.environ.get("SMSGATE_TOKEN", ""))
+    parser.add_argument(
+        "--token",
+        default=os.environ.get("SMSGATE_TOKEN", ""),
+        help="API token; one may begin with '-', so give it as --token=TOKEN",
+    )
     parser.add_argument("--password", default=os.environ.get("SMSGATE_PASSWORD", ""))
     parser.add_argument("--sender", default=os.environ.get("SMSGATE_SENDER", "smsgate"))
     args = parser.parse_args()
