@@ -17,7 +17,11 @@ _SCRYPT_P = 1
 
 
 def new_token() -> str:
-    return secrets.token_urlsafe(32)
+    """A random API token that never starts with '-', so `--token VALUE` works on command lines."""
+    while True:
+        token = secrets.token_urlsafe(32)
+        if not token.startswith("-"):
+            return token
 
 
 def new_password(length: int = 8) -> str:
