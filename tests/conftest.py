@@ -51,6 +51,7 @@ class Stack:
     store: SqlStore
     gateway: Gateway
     client: httpx.AsyncClient
+    app: object
 
     async def account(
         self,
@@ -107,4 +108,4 @@ async def stack(store: SqlStore) -> AsyncIterator[Stack]:
     app = build_app(gateway, health, max_body=200_000)
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://smsgate.test") as client:
-        yield Stack(store, gateway, client)
+        yield Stack(store, gateway, client, app)

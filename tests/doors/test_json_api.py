@@ -6,6 +6,7 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING
 
+import httpx
 import orjson
 import pytest
 
@@ -361,3 +362,33 @@ async def test_destination_without_tariff_is_rejected_with_reason(stack: Stack) 
     body = r.json()["success_request"]
     assert list(body["info"].values()) == [PHONE2]
     assert body["add_info"] == {PHONE: "No tariff for destination"}
+
+
+async def test_an_unexpected_error_answers_in_each_doors_own_format(
+    stack: Stack, acct: TestAccount, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async def broken(*args: object) -> object:
+        raise RuntimeError("disk on fire")
+
+    monkeypatch.setattr(stack.gateway, "balance", broken)
+    monkeypatch.setattr(stack.gateway, "status", broken)
+    state = (
+        f"<request_getstate><username>{acct.login}</username><password>{acct.password}"
+        "</password><smscid>1</smscid></request_getstate>"
+    ).encode()
+    transport = httpx.ASGITransport(app=stack.app, raise_app_exceptions=False)  # type: ignore[arg-type]
+    async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+        r = await client.post("/sms/balance", headers=acct.auth)
+        xml = await client.post("/xml/state.php", content=state)
+    assert r.status_code == 500
+    assert r.json() == {
+        "name": "Internal Server Error",
+        "message": "An internal server error occurred.",
+        "code": 0,
+        "status": 500,
+    }
+    assert "disk on fire" not in r.text
+    assert xml.status_code == 200
+    assert xml.text.endswith(
+        "<response><status>ERROR</status><text>Internal server error</text></response>"
+    )

@@ -15,7 +15,7 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp
 
 from smsgate.gateway.metrics import REGISTRY
 from smsgate.gateway.service import Gateway
@@ -43,51 +43,23 @@ def build_app(gateway: Gateway, health: HealthProbe, *, max_body: int = 1_000_00
         Route("/health", health_endpoint, methods=["GET"]),
         Route("/metrics", metrics_endpoint, methods=["GET"]),
     ]
-    app = Starlette(routes=routes)
-    return _DoorErrors(app)
+    # Starlette answers an unhandled exception through this handler (then re-raises it for
+    # the server to log), so a failure still answers in the door's own format.
+    return Starlette(routes=routes, exception_handlers={Exception: _unhandled})
 
 
-class _DoorErrors:
-    """Last line of defence: an exception no door handled becomes that door's error reply."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self._app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self._app(scope, receive, send)
-            return
-        started = False
-
-        async def tracking_send(message: Message) -> None:
-            nonlocal started
-            if message["type"] == "http.response.start":
-                started = True
-            await send(message)
-
-        try:
-            await self._app(scope, receive, tracking_send)
-        except Exception:
-            log.exception("unhandled error on %s", scope.get("path"))
-            if started:
-                raise
-            response = _error_for(str(scope.get("path", "")))
-            await response(scope, receive, send)
+async def _unhandled(request: Request, exc: Exception) -> Response:
+    log.error("unhandled error on %s", request.url.path, exc_info=exc)
+    return _error_for(request.url.path)
 
 
 def _error_for(path: str) -> Response:
+    """The door's own error shape for an error no endpoint handled."""
     if path.startswith("/xml"):
-        body = (
-            '<?xml version="1.0" encoding="utf-8"?>\n'
-            "<response><status>ERROR</status><text>Internal server error</text></response>"
-        )
-        return Response(body, 200, media_type="text/xml; charset=utf-8")
+        body = xml_gateway.error_reply("Internal server error")
+        return Response(body, 200, media_type=xml_gateway.MEDIA_TYPE)
     if path.startswith(("/http", "/token")):
-        return Response("Internal server error", 200, media_type="text/html; charset=utf-8")
-    payload = {
-        "name": "Internal Server Error",
-        "message": "An internal server error occurred.",
-        "code": 0,
-        "status": 500,
-    }
-    return Response(orjson.dumps(payload), 500, media_type="application/json")
+        return Response("Internal server error", 200, media_type=http_gateway.MEDIA_TYPE)
+    return json_api.top_level_error(
+        "Internal Server Error", "An internal server error occurred.", 500
+    )

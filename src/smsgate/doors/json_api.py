@@ -51,7 +51,8 @@ def _json(payload: object, status: int = 200, headers: dict[str, str] | None = N
     )
 
 
-def _top_level(name: str, message: str, status: int, **headers: str) -> Response:
+def top_level_error(name: str, message: str, status: int, **headers: str) -> Response:
+    """The contract's request-level error object; the HTTP status equals `status`."""
     body = {"name": name, "message": message, "code": 0, "status": status}
     return _json(body, status, headers or None)
 
@@ -91,7 +92,7 @@ class _JsonDoor:
     def endpoint(self, handler: Handler) -> Callable[[Request], Awaitable[Response]]:
         async def serve(request: Request) -> Response:
             if request.method != "POST":
-                return _top_level(
+                return top_level_error(
                     "Method Not Allowed", "Method Not Allowed. This URL can only handle: POST.", 405
                 )
             try:
@@ -99,18 +100,18 @@ class _JsonDoor:
                 body = await self._read_body(request)
                 return await handler(account, body)
             except Unauthorized:
-                return _top_level("Unauthorized", UNAUTHORIZED, 401)
+                return top_level_error("Unauthorized", UNAUTHORIZED, 401)
             except _BadRequest as exc:
                 return _validation(exc.field, exc.reason)
             except RateLimited as exc:
                 retry = str(max(1, math.ceil(exc.retry_after)))
-                return _top_level(
+                return top_level_error(
                     "Too Many Requests", "Rate limit exceeded.", 429, **{"Retry-After": retry}
                 )
             except AllDuplicates:
-                return _top_level("Duplicate", "Doubled SMS in less than 2 minutes.", 453)
+                return top_level_error("Duplicate", "Doubled SMS in less than 2 minutes.", 453)
             except _TooLarge:
-                return _top_level("Payload Too Large", "Request body is too large.", 413)
+                return top_level_error("Payload Too Large", "Request body is too large.", 413)
 
         return serve
 
