@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import signal
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -31,59 +30,109 @@ def serve(
         bool, typer.Option(help="Start the simulator as the only operator and a demo account")
     ] = False,
     port: Annotated[int | None, typer.Option(help="HTTP port (overrides the config)")] = None,
+    workers: Annotated[
+        str, typer.Option(help="Node processes on this machine: a number, or auto (one per core)")
+    ] = "1",
 ) -> None:
-    """Run one smsgate node."""
+    """Run one smsgate node, or --workers N nodes sharing the ports and the database."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    from smsgate.workers import worker_count
+
     try:
         settings = load_settings(config)
-    except ConfigError as exc:
+        count = worker_count(workers)
+    except (ConfigError, ValueError) as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from None
-    if demo:
-        settings = demo_settings(settings)
     if port is not None:
         settings = settings.model_copy(
             update={"http": settings.http.model_copy(update={"port": port})}
         )
+    if count > 1:
+        try:
+            code = _supervise(settings, count, demo)
+        except OSError as exc:
+            typer.echo(f"error: {exc}", err=True)
+            raise typer.Exit(1) from None
+        raise typer.Exit(code)
+    if demo:
+        settings = demo_settings(settings)
+    _install_uvloop()
+    try:
+        code = asyncio.run(_serve(settings, demo))
+    except KeyboardInterrupt:
+        code = 0
+    except OSError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1) from None
+    if code:
+        raise typer.Exit(code)
+
+
+def _supervise(settings: Settings, count: int, demo: bool) -> int:
+    """Workers under one supervisor; with --demo the simulator and the demo account are the
+    parent's, made once, so that workers do not race for the simulator's port."""
+    from smsgate.workers import Supervisor
+
+    if not demo:
+        return Supervisor(settings, count).run()
+    from smsgate.simulator.config import SimulatorConfig
+    from smsgate.simulator.running import SimulatorThread
+
+    settings = demo_settings(settings)
+    sim = settings.simulator
+    thread = SimulatorThread(
+        SimulatorConfig(
+            host=sim.host,
+            port=sim.port,
+            credentials=[(sim.system_id, sim.password)],
+            receipt_delay=sim.receipt_delay,
+        )
+    )
+    thread.start()
+    try:
+        asyncio.run(_demo_account(settings))
+        workers = settings.model_copy(
+            update={"simulator": sim.model_copy(update={"enabled": False})}
+        )
+        return Supervisor(workers, count).run()
+    finally:
+        thread.stop()
+
+
+async def _demo_account(settings: Settings) -> None:
+    from smsgate.gateway.demo_account import ensure_demo_account
+    from smsgate.store.sql_store import SqlStore
+
+    store = SqlStore(settings.database.url, synchronous=settings.database.synchronous)
+    await store.open()
+    try:
+        creds = await ensure_demo_account(store, _state_dir(settings) / "demo-credentials.json")
+    finally:
+        await store.close()
+    _print_demo(settings, settings.http.port, creds)
+
+
+def _install_uvloop() -> None:
     try:
         import uvloop
 
         uvloop.install()
     except ImportError:
         pass
-    try:
-        asyncio.run(_serve(settings, demo))
-    except KeyboardInterrupt:
-        pass
-    except OSError as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(1) from None
 
 
-async def _serve(settings: Settings, demo: bool) -> None:
-    from smsgate.gateway.demo_account import ensure_demo_account
-    from smsgate.node import Node
+async def _serve(settings: Settings, demo: bool) -> int:
+    from smsgate.node import Node, serve
 
-    node = Node(settings)
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    # signal.signal, not loop.add_signal_handler: uvicorn swaps handlers with signal.signal while
-    # it serves and re-raises the signal to the previous handler (this one) when it is done.
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, lambda *_: loop.call_soon_threadsafe(stop.set))
-    await node.start()
-    try:
-        if demo:
-            secrets_file = _state_dir(settings) / "demo-credentials.json"
-            creds = await ensure_demo_account(node.store, secrets_file)
-            _print_demo(settings, node.addresses.http_port, creds)
-        print(
-            f"smsgate listening on http://{settings.http.host}:{node.addresses.http_port}",
-            flush=True,
-        )
-        await stop.wait()
-    finally:
-        await node.stop()
+    async def print_demo(node: Node) -> None:
+        from smsgate.gateway.demo_account import ensure_demo_account
+
+        secrets_file = _state_dir(settings) / "demo-credentials.json"
+        creds = await ensure_demo_account(node.store, secrets_file)
+        _print_demo(settings, node.addresses.http_port, creds)
+
+    return await serve(settings, started=print_demo if demo else None)
 
 
 def _state_dir(settings: Settings) -> Path:

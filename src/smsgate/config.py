@@ -81,6 +81,17 @@ class DispatchSettings(BaseModel):
     retry_backoff_max: float = 300.0
 
 
+class NodeSettings(BaseModel):
+    """How this node shares one database with others (leases are kept in the database)."""
+
+    # Who holds this node's leases; empty means "this host, this process" (set by the workers
+    # supervisor so a restarted worker takes back its own node id and connectors at once).
+    holder: str = ""
+    lease_ttl: float = 10.0  # node:<id>; renewed every third of it
+    connector_lease_ttl: float = 3.0  # connector:<name>; a dead holder's bind moves this fast
+    receipt_lease_ttl: float = 5.0  # receipts:<account>; one node pumps an account's receipts
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="SMSGATE_", env_nested_delimiter="__")
 
@@ -95,6 +106,7 @@ class Settings(BaseSettings):
     routes: list[RouteSettings] = Field(default_factory=list)
     simulator: SimulatorSettings = Field(default_factory=SimulatorSettings)
     dispatch: DispatchSettings = Field(default_factory=DispatchSettings)
+    node: NodeSettings = Field(default_factory=NodeSettings)
 
 
 class ConfigError(Exception):

@@ -9,11 +9,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import signal
+import socket
 import time
-from collections.abc import Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
 from contextlib import AsyncExitStack
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import uvicorn
 
@@ -25,9 +27,11 @@ from smsgate.gateway.accounts import AccountCache
 from smsgate.gateway.batcher import Batcher
 from smsgate.gateway.connector import Connector
 from smsgate.gateway.dispatcher import Dispatcher, DispatchPolicy
+from smsgate.gateway.leases import LeasedOutbox, LeaseKeeper, default_holder, take_node_id
 from smsgate.gateway.router import Route, Router
 from smsgate.gateway.service import Gateway
 from smsgate.gateway.submit import SubmitPolicy, Submitter
+from smsgate.store.interface import Store
 from smsgate.store.records import OperatorReceipt
 from smsgate.store.sql_store import SqlStore
 
@@ -42,13 +46,18 @@ class NodeAddresses:
 
 
 class Node:
-    def __init__(self, settings: Settings) -> None:
+    """`http_socket`: a listening socket to serve HTTP on instead of binding http.port (the
+    workers supervisor passes one inherited by every worker)."""
+
+    def __init__(self, settings: Settings, *, http_socket: socket.socket | None = None) -> None:
         self.settings = settings
-        self.store = SqlStore(
-            settings.database.url,
-            synchronous=settings.database.synchronous,
-            node_id=settings.node_id,
-        )
+        self.store = SqlStore(settings.database.url, synchronous=settings.database.synchronous)
+        self.holder = settings.node.holder or default_holder()
+        self.node_id = settings.node_id  # the configured base until start() leases one
+        self.lost = asyncio.Event()  # set when a lease is lost: the node must stop
+        self.lost_reason = ""
+        self._http_socket = http_socket
+        self._leases: LeaseKeeper | None = None
         self._stack = AsyncExitStack()
         self._tasks: list[asyncio.Task[None]] = []
         self.connectors: list[Connector] = []
@@ -61,6 +70,16 @@ class Node:
         settings = self.settings
         await self.store.open()
         self._stack.push_async_callback(self.store.close)
+        # No node runs without its own id: two live nodes minting one id space would collide.
+        self.node_id = await take_node_id(
+            self.store,
+            settings.node_id,
+            self.holder,
+            settings.node.lease_ttl,
+            patience=settings.node.lease_ttl,
+        )
+        self.store.node_id = self.node_id
+        log.info("node id %d (lease holder %s)", self.node_id, self.holder)
 
         if settings.simulator.enabled:
             await self._start_simulator()
@@ -68,9 +87,21 @@ class Node:
         receipts: Batcher[OperatorReceipt] = Batcher(self.store.apply_receipts, name="receipts")
         self._stack.push_async_callback(receipts.drain)
         self.connectors = [Connector(c, receipts) for c in settings.connectors]
+        self._leases = LeaseKeeper(
+            self.store,
+            self.holder,
+            self.node_id,
+            self.connectors,
+            self._lose,
+            node_ttl=settings.node.lease_ttl,
+            connector_ttl=settings.node.connector_lease_ttl,
+        )
+        # Unwound after the connectors are closed: leases are given back only once unbound.
+        self._stack.push_async_callback(self._leases.release)
         for connector in self.connectors:
-            await connector.start()
             self._stack.push_async_callback(connector.close)
+        await self._leases.tick()  # binds the connectors no live node holds
+        self._spawn(self._leases.run())
         router = Router(
             [Route(r.prefix, tuple(r.connectors)) for r in settings.routes], self.connectors
         )
@@ -78,7 +109,7 @@ class Node:
             self.store,
             router,
             self.connectors,
-            node_id=settings.node_id,
+            node_id=self.node_id,
             policy=DispatchPolicy(
                 batch=settings.dispatch.batch,
                 claim_ttl=settings.dispatch.claim_ttl,
@@ -93,7 +124,7 @@ class Node:
         submitter = Submitter(
             self.store,
             accounts,
-            IdGenerator(settings.node_id),
+            IdGenerator(self.node_id),
             phones=PhoneNormalizer(settings.default_region),
             policy=SubmitPolicy(
                 default_lifetime_minutes=settings.default_lifetime_minutes,
@@ -104,12 +135,24 @@ class Node:
         self.gateway = gateway
         if settings.smpp.enabled:
             from smsgate.doors.smpp_door import SmppDoor
+            from smsgate.gateway.customer_receipts import CustomerReceipts
 
             door = SmppDoor(gateway, settings.smpp)
+            # One node pumps an account's receipts at a time, whichever nodes hold its binds.
+            outbox = LeasedOutbox(
+                self.store, door.handler, self.holder, settings.node.receipt_lease_ttl
+            )
+            door.handler.receipts = CustomerReceipts(
+                cast(Store, outbox), door.handler, door.handler.gate
+            )
             await door.start()
             self._stack.push_async_callback(door.stop)
             self.addresses.smpp_port = door.port
         await self._start_http(gateway)
+
+    def _lose(self, reason: str) -> None:
+        self.lost_reason = reason
+        self.lost.set()
 
     def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
         self._tasks.append(asyncio.ensure_future(coro))
@@ -141,7 +184,8 @@ class Node:
             loop="none",
         )
         self._http = uvicorn.Server(config)
-        self._spawn(self._http.serve())
+        sockets = None if self._http_socket is None else [self._http_socket]
+        self._spawn(self._http.serve(sockets=sockets))
         for _ in range(500):
             if self._http.started:
                 break
@@ -156,7 +200,7 @@ class Node:
         connectors = {c.name: c.describe() for c in self.connectors}
         return {
             "ok": True,
-            "node_id": self.settings.node_id,
+            "node_id": self.node_id,
             "time": time.time(),
             "connectors": connectors,
             "in_flight": self.dispatcher.in_flight if self.dispatcher else 0,
@@ -171,3 +215,38 @@ class Node:
         for task in self._tasks:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
+
+
+async def serve(
+    settings: Settings,
+    *,
+    http_socket: socket.socket | None = None,
+    started: Callable[[Node], Awaitable[None]] | None = None,
+) -> int:
+    """Run one node until SIGINT/SIGTERM (exit status 0) or until it loses a lease (3)."""
+    node = Node(settings, http_socket=http_socket)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    # signal.signal, not loop.add_signal_handler: uvicorn swaps handlers with signal.signal while
+    # it serves and re-raises the signal to the previous handler (this one) when it is done.
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: loop.call_soon_threadsafe(stop.set))
+    await node.start()
+    try:
+        if started is not None:
+            await started(node)
+        print(
+            f"smsgate node {node.node_id} listening on "
+            f"http://{settings.http.host}:{node.addresses.http_port}",
+            flush=True,
+        )
+        waits = [asyncio.ensure_future(stop.wait()), asyncio.ensure_future(node.lost.wait())]
+        await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+        for waiting in waits:
+            waiting.cancel()
+    finally:
+        await node.stop()
+    if node.lost.is_set():
+        log.error("node %d stopped: %s", node.node_id, node.lost_reason)
+        return 3
+    return 0

@@ -1,0 +1,224 @@
+"""Leases that let many nodes share one database: a node id no live node shares (`node:<id>`),
+each operator connector bound by one node at a time (`connector:<name>`), and one node pumping
+an account's SMPP receipts (`receipts:<account>`).
+
+A node that cannot renew a lease it held stops trusting itself: the connector is unbound at
+once and the node is told to stop (fail-stop), never left running beside the new holder.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import secrets
+import socket
+import time
+from collections.abc import Callable, Collection, Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from smsgate.domain.ids import MAX_NODE_ID
+from smsgate.store.interface import Store
+from smsgate.store.records import OutboxItem
+
+log = logging.getLogger(__name__)
+
+
+class NoNodeId(Exception):
+    """Every node id from the base upward is leased by a live node."""
+
+
+class Bindable(Protocol):
+    @property
+    def name(self) -> str: ...
+    async def start(self) -> None: ...
+    async def close(self) -> None: ...
+
+
+def default_holder() -> str:
+    """A holder name no other process shares: host, pid and a random tail (pids are reused)."""
+    return f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
+
+
+def node_key(node_id: int) -> str:
+    return f"node:{node_id}"
+
+
+def connector_key(name: str) -> str:
+    return f"connector:{name}"
+
+
+def receipts_key(account_id: int) -> str:
+    return f"receipts:{account_id}"
+
+
+async def take_node_id(
+    store: Store,
+    base: int,
+    holder: str,
+    ttl: float,
+    *,
+    patience: float = 0.0,
+    clock: Callable[[], float] = time.time,
+) -> int:
+    """The configured id `base` if this holder gets its `node:<id>` lease within `patience`
+    seconds, else the first free id above it.
+
+    Waiting for `base` (up to one ttl) is what lets a node restarted after kill -9 come back
+    with its own id, and so hand back at once the parts its previous life had claimed.
+    """
+    deadline = time.monotonic() + patience
+    while not await store.take_lease(node_key(base), holder, clock(), ttl):
+        if time.monotonic() >= deadline:
+            break
+        await asyncio.sleep(min(0.5, max(0.0, deadline - time.monotonic())))
+    else:
+        return base
+    for node_id in range(base + 1, MAX_NODE_ID + 1):
+        if await store.take_lease(node_key(node_id), holder, clock(), ttl):
+            return node_id
+    raise NoNodeId(f"node ids {base}..{MAX_NODE_ID} are all held by live nodes")
+
+
+@dataclass(slots=True)
+class _Held:
+    key: str
+    ttl: float
+    renewed_at: float  # last successful take, by the local clock
+
+
+@dataclass(slots=True)
+class LeaseKeeper:
+    """Renews the node lease and runs the connector leases: `await tick()` once (start binds
+    what it can), then `run()` in the background; `on_lost(reason)` is called once when a
+    held lease is gone. `await release()` gives every lease back (after connectors closed)."""
+
+    store: Store
+    holder: str
+    node_id: int
+    connectors: Sequence[Bindable]
+    on_lost: Callable[[str], None]
+    node_ttl: float = 10.0
+    connector_ttl: float = 3.0
+    clock: Callable[[], float] = time.time
+    bound: set[str] = field(default_factory=set)  # connectors this node holds and started
+    renewed: dict[str, float] = field(default_factory=dict)  # key -> last successful take
+    _node: _Held | None = None
+    _lost: bool = False
+
+    @property
+    def interval(self) -> float:
+        # Renew three times per shortest ttl: one missed round never loses a lease.
+        return min(self.node_ttl, self.connector_ttl) / 3
+
+    async def tick(self) -> None:
+        if self._lost:
+            return
+        now = self.clock()
+        if self._node is None:
+            self._node = _Held(node_key(self.node_id), self.node_ttl, now)
+        if not await self._renew(self._node, now):
+            self._lose(f"node id {self.node_id}: lease {self._node.key} was lost")
+            return
+        for connector in self.connectors:
+            await self._connector_tick(connector)
+
+    async def _connector_tick(self, connector: Bindable) -> None:
+        key = connector_key(connector.name)
+        now = self.clock()
+        ours: bool | None
+        try:
+            ours = await self.store.take_lease(key, self.holder, now, self.connector_ttl)
+        except Exception:
+            log.exception("renewing %s failed", key)
+            ours = None  # unknown: a held lease counts as ours until its ttl runs out
+        if ours:
+            self.renewed[key] = now
+        if connector.name in self.bound:
+            if ours or (ours is None and now - self.renewed[key] < self.connector_ttl):
+                return
+            # Someone else may bind it now: unbind before anything else.
+            await connector.close()
+            self.bound.discard(connector.name)
+            self._lose(f"connector {connector.name}: lease {key} was lost")
+        elif ours:
+            log.info("node %d binds connector %s", self.node_id, connector.name)
+            self.bound.add(connector.name)
+            await connector.start()
+
+    async def _renew(self, held: _Held, now: float) -> bool:
+        try:
+            if await self.store.take_lease(held.key, self.holder, now, held.ttl):
+                held.renewed_at = now
+                return True
+            return False
+        except Exception:
+            log.exception("renewing %s failed", held.key)
+            return now - held.renewed_at < held.ttl
+
+    def _lose(self, reason: str) -> None:
+        if not self._lost:
+            self._lost = True
+            log.error("%s: this node stops", reason)
+            self.on_lost(reason)
+
+    async def run(self) -> None:
+        while not self._lost:
+            await asyncio.sleep(self.interval)
+            try:
+                await self.tick()
+            except Exception:
+                log.exception("lease round failed")
+
+    async def release(self) -> None:
+        keys = [connector_key(n) for n in sorted(self.bound)]
+        if self._node is not None:
+            keys.append(self._node.key)
+        for key in keys:
+            with contextlib.suppress(Exception):
+                await self.store.release_lease(key, self.holder)
+
+
+class ReceiverDirectory(Protocol):
+    def receiving_accounts(self) -> Collection[int]: ...
+
+
+@dataclass(slots=True)
+class LeasedOutbox:
+    """The store as the customer receipt pump sees it: an account's receipts are offered only to
+    the node holding `receipts:<account>`, so two nodes with binds of one account do not both
+    send every receipt. A lease is taken only for accounts bound here and given back when
+    their last bind here is gone; another node's bind takes over once the ttl runs out."""
+
+    store: Store
+    directory: ReceiverDirectory
+    holder: str
+    ttl: float = 5.0
+    clock: Callable[[], float] = time.time
+    held: set[int] = field(default_factory=set)
+
+    async def outbox_accounts(self) -> list[int]:
+        bound = set(self.directory.receiving_accounts())
+        for account_id in self.held - bound:
+            self.held.discard(account_id)
+            await self.store.release_lease(receipts_key(account_id), self.holder)
+        mine: list[int] = []
+        for account_id in await self.store.outbox_accounts():
+            if account_id not in bound:
+                continue
+            if await self.store.take_lease(
+                receipts_key(account_id), self.holder, self.clock(), self.ttl
+            ):
+                self.held.add(account_id)
+                mine.append(account_id)
+            else:
+                self.held.discard(account_id)
+        return mine
+
+    async def outbox_pending(self, account_id: int, limit: int) -> list[OutboxItem]:
+        return await self.store.outbox_pending(account_id, limit)
+
+    async def outbox_done(self, item_ids: Sequence[int]) -> None:
+        await self.store.outbox_done(item_ids)

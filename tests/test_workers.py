@@ -1,0 +1,262 @@
+"""The workers supervisor and the leases it relies on: worker counts, settings per worker, node
+ids that no two live nodes share, connectors bound by one node at a time and moved when their
+holder goes quiet, one node pumping an account's receipts, and `serve --workers 2` for real."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from smsgate.config import load_settings
+from smsgate.gateway.leases import (
+    LeasedOutbox,
+    LeaseKeeper,
+    NoNodeId,
+    connector_key,
+    node_key,
+    take_node_id,
+)
+from smsgate.store.sql_store import SqlStore
+from smsgate.workers import listen, worker_count, worker_settings
+
+SMSGATE = str(Path(sys.executable).parent / "smsgate")
+
+
+@pytest.fixture
+async def store(tmp_path: Path) -> AsyncIterator[SqlStore]:
+    s = SqlStore(f"sqlite+aiosqlite:///{tmp_path}/leases.db", commit_window=0.001)
+    await asyncio.wait_for(s.open(), 10)
+    try:
+        yield s
+    finally:
+        await asyncio.wait_for(s.close(), 10)
+
+
+class FakeConnector:
+    """Stands in for a connector: counts binds and unbinds."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.starts = 0
+        self.closes = 0
+
+    async def start(self) -> None:
+        self.starts += 1
+
+    async def close(self) -> None:
+        self.closes += 1
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1_000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def keeper(store: SqlStore, holder: str, node_id: int, connector: FakeConnector, clock: Clock,
+           lost: list[str]) -> LeaseKeeper:  # fmt: skip
+    return LeaseKeeper(
+        store, holder, node_id, [connector], lost.append, node_ttl=10, connector_ttl=3, clock=clock
+    )
+
+
+def test_auto_is_one_worker_per_core() -> None:
+    assert worker_count("auto") == len(os.sched_getaffinity(0))
+    assert worker_count("3") == 3
+    with pytest.raises(ValueError, match="at least 1"):
+        worker_count("0")
+    with pytest.raises(ValueError, match="number or auto"):
+        worker_count("many")
+
+
+def test_each_worker_has_its_own_holder_and_only_the_first_serves_smpp() -> None:
+    settings = load_settings(None, node_id=4)
+    first, second = worker_settings(settings, 0, 77), worker_settings(settings, 1, 77)
+    assert first.node.holder != second.node.holder
+    assert worker_settings(settings, 1, 77).node.holder == second.node.holder  # a restart
+    assert (first.node_id, second.node_id) == (4, 5)
+    assert first.smpp.enabled and not second.smpp.enabled
+
+
+def test_the_shared_listener_is_bound_once_and_inheritable() -> None:
+    sock = listen("127.0.0.1", 0)
+    try:
+        assert sock.get_inheritable()
+        with pytest.raises(OSError):
+            listen("127.0.0.1", sock.getsockname()[1]).close()
+    finally:
+        sock.close()
+
+
+async def test_two_live_nodes_never_share_a_node_id(store: SqlStore) -> None:
+    first = await take_node_id(store, 0, "a", 10)
+    second = await take_node_id(store, 0, "b", 10)
+    assert (first, second) == (0, 1)
+    assert await take_node_id(store, 0, "a", 10) == 0  # renewing is taking again
+
+
+async def test_a_restarted_node_waits_for_its_own_id_while_the_dead_lease_runs_out(
+    store: SqlStore,
+) -> None:
+    assert await store.take_lease(node_key(0), "dead", 0.0, 1.0) is True
+    # The dead holder's lease lapsed at t=1: the real clock is far past it.
+    assert await take_node_id(store, 0, "new", 10, patience=2) == 0
+    assert await store.take_lease(node_key(5), "live", 10**10, 10) is True
+    assert await take_node_id(store, 5, "other", 10, patience=0.2, clock=lambda: 10**10) == 6
+
+
+async def test_no_node_runs_when_every_id_is_held(store: SqlStore) -> None:
+    assert await store.take_lease(node_key(1023), "live", 10**10, 10)
+    with pytest.raises(NoNodeId):
+        await take_node_id(store, 1023, "other", 10, clock=lambda: 10**10)
+
+
+async def test_only_the_lease_holder_binds_a_connector_and_a_survivor_takes_it_over(
+    store: SqlStore,
+) -> None:
+    clock, lost = Clock(), []
+    a_conn, b_conn = FakeConnector("sim"), FakeConnector("sim")
+    a = keeper(store, "a", 0, a_conn, clock, lost)
+    b = keeper(store, "b", 1, b_conn, clock, lost)
+    await a.tick()
+    await b.tick()
+    assert (a_conn.starts, b_conn.starts) == (1, 0)
+    assert a.bound == {"sim"} and b.bound == set()
+
+    clock.now += 2.9  # a keeps renewing: b stays without the bind
+    await a.tick()
+    clock.now += 2.9
+    await b.tick()
+    assert b_conn.starts == 0
+
+    clock.now += 3.1  # a went quiet (killed): its lease runs out and b binds
+    await b.tick()
+    assert b_conn.starts == 1 and b.bound == {"sim"}
+    assert lost == []
+
+
+async def test_a_node_that_finds_its_connector_taken_unbinds_it_and_stops(
+    store: SqlStore,
+) -> None:
+    clock, lost = Clock(), []
+    a_conn, b_conn = FakeConnector("sim"), FakeConnector("sim")
+    a = keeper(store, "a", 0, a_conn, clock, lost)
+    b = keeper(store, "b", 1, b_conn, clock, lost)
+    await a.tick()
+    clock.now += 3.5  # a stalled past its ttl; b took the connector meanwhile
+    await b.tick()
+    await a.tick()
+    assert a_conn.closes == 1 and a.bound == set()
+    assert lost == ["connector sim: lease connector:sim was lost"]
+
+
+async def test_released_leases_are_free_at_once(store: SqlStore) -> None:
+    clock, lost = Clock(), []
+    a = keeper(store, "a", 0, FakeConnector("sim"), clock, lost)
+    await a.tick()
+    await a.release()
+    assert await store.take_lease(connector_key("sim"), "b", clock.now, 3)
+    assert await store.take_lease(node_key(0), "b", clock.now, 3)
+
+
+class Binds:
+    def __init__(self, *accounts: int) -> None:
+        self.accounts = set(accounts)
+
+    def receiving_accounts(self) -> set[int]:
+        return self.accounts
+
+
+async def test_one_node_pumps_an_accounts_receipts_while_both_hold_its_binds(
+    store: SqlStore,
+) -> None:
+    account = await store.create_account("acme")
+    # A pending outbox row is what a real receipt leaves; the lease decision only needs the
+    # account to be listed, so stand a store in whose outbox lists it.
+    listed = _ListingStore(store, [account.id])
+    a = LeasedOutbox(listed, Binds(account.id), "a", ttl=5)  # type: ignore[arg-type]
+    b = LeasedOutbox(listed, Binds(account.id), "b", ttl=5)  # type: ignore[arg-type]
+    assert await a.outbox_accounts() == [account.id]
+    assert await b.outbox_accounts() == []
+    a.directory = Binds()  # a's bind went away: it gives the account up at once
+    assert await a.outbox_accounts() == []
+    assert await b.outbox_accounts() == [account.id]
+
+
+class _ListingStore:
+    def __init__(self, store: SqlStore, accounts: list[int]) -> None:
+        self._store = store
+        self._accounts = accounts
+
+    async def outbox_accounts(self) -> list[int]:
+        return self._accounts
+
+    async def take_lease(self, key: str, holder: str, now: float, ttl: float) -> bool:
+        return await self._store.take_lease(key, holder, now, ttl)
+
+    async def release_lease(self, key: str, holder: str) -> None:
+        await self._store.release_lease(key, holder)
+
+
+async def test_serve_with_two_workers_shares_one_port_and_restarts_a_killed_worker(
+    tmp_path: Path,
+) -> None:
+    config = tmp_path / "smsgate.toml"
+    config.write_text(
+        f'[database]\nurl = "sqlite+aiosqlite:///{tmp_path}/w.db"\n[smpp]\nenabled = false\n'
+    )
+    sock = listen("127.0.0.1", 0)
+    port = sock.getsockname()[1]
+    sock.close()
+    log = tmp_path / "workers.log"
+    proc = subprocess.Popen(
+        [SMSGATE, "serve", "--config", str(config), "--port", str(port), "--workers", "2"],
+        cwd=tmp_path,
+        stdout=log.open("ab"),
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=2) as client:
+            seen = await asyncio.wait_for(_node_ids(client, want={0, 1}), 40)
+            assert seen == {0, 1}
+            pids = _worker_pids(proc.pid)
+            assert len(pids) == 2
+            os.kill(pids[0], signal.SIGKILL)
+            # The restarted worker takes back its own id (same holder), so it is 0 and 1 again.
+            assert await asyncio.wait_for(_node_ids(client, want={0, 1}, fresh=True), 40) == {0, 1}
+            assert pids[0] not in _worker_pids(proc.pid)
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(30) == 0, log.read_text()
+    assert "Traceback" not in log.read_text()
+
+
+async def _node_ids(client: httpx.AsyncClient, want: set[int], fresh: bool = False) -> set[int]:
+    seen: set[int] = set()
+    while seen != want:
+        try:
+            # A new connection each time, so that both workers get to accept some.
+            r = await client.get("/health", headers={"Connection": "close"})
+            seen.add(int(json.loads(r.text)["node_id"]))
+        except httpx.TransportError:
+            pass
+        await asyncio.sleep(0.02 if not fresh else 0.05)
+    return seen
+
+
+def _worker_pids(parent: int) -> list[int]:
+    out = subprocess.run(
+        ["ps", "-ww", "-o", "pid=,args=", "--ppid", str(parent)], capture_output=True, text=True
+    ).stdout
+    return [int(line.split()[0]) for line in out.splitlines() if "multiprocessing.spawn" in line]
