@@ -54,8 +54,8 @@ def create_engines(url: str, *, synchronous: str = "NORMAL") -> Engines:
         path.parent.mkdir(parents=True, exist_ok=True)
         writer = create_engine(parsed.set(drivername="sqlite"), pool_size=1, max_overflow=0)
         reader = create_async_engine(parsed, pool_size=4, max_overflow=4)
-        _configure_sqlite(writer, level, immediate=True)
-        _configure_sqlite(reader.sync_engine, level, immediate=False)
+        _configure_sqlite(writer, level, begin=None)  # ThreadWriter begins IMMEDIATE itself
+        _configure_sqlite(reader.sync_engine, level, begin="BEGIN")
         return Engines(ThreadWriter(writer), reader, sqlite=True)
     if parsed.get_backend_name() == "postgresql":
         engine = create_async_engine(parsed, pool_size=10, max_overflow=10)
@@ -65,10 +65,11 @@ def create_engines(url: str, *, synchronous: str = "NORMAL") -> Engines:
     )
 
 
-def _configure_sqlite(engine: Engine, synchronous: str, *, immediate: bool) -> None:
-    # The driver's own implicit BEGIN is turned off so that SQLAlchemy's "begin" decides
-    # how a transaction starts: a deferred BEGIN that later upgrades to a write lock can
-    # deadlock against another process and fail at once, whatever busy_timeout says.
+def _configure_sqlite(engine: Engine, synchronous: str, *, begin: str | None) -> None:
+    # The driver's own implicit BEGIN is turned off so that we decide how a transaction
+    # starts: a deferred BEGIN that later upgrades to a write lock can deadlock against
+    # another process and fail at once, whatever busy_timeout says. With `begin` None the
+    # owner of the connection issues BEGIN itself (no hook to pay for per transaction).
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         dbapi_connection.isolation_level = None
@@ -79,8 +80,10 @@ def _configure_sqlite(engine: Engine, synchronous: str, *, immediate: bool) -> N
         cursor.execute("PRAGMA foreign_keys = ON")
         cursor.close()
 
-    begin = "BEGIN IMMEDIATE" if immediate else "BEGIN"
+    if begin is None:
+        return
+    statement = begin
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:
-        connection.exec_driver_sql(begin)
+        connection.exec_driver_sql(statement)

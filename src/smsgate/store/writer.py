@@ -2,8 +2,10 @@
 one transaction that commits when it returns and rolls back when it raises.
 
 SQLite: in one dedicated thread over the plain sqlite3 driver, so a whole transaction costs one
-hop between threads instead of one per statement. PostgreSQL: on the asyncpg pool through
-`run_sync`. The write logic is the same function either way; nothing here knows about it.
+hop between threads instead of one per statement; the thread keeps its one connection for its
+whole life and starts each transaction itself (BEGIN IMMEDIATE), with no pool checkout or event
+hook per transaction. PostgreSQL: on the asyncpg pool through `run_sync`. The write logic is the
+same function either way; nothing here knows about it.
 """
 
 from __future__ import annotations
@@ -26,13 +28,35 @@ class Writer(Protocol):
 
 
 class ThreadWriter:
+    """`engine` must leave transactions to this class: its driver's implicit BEGIN off and no
+    "begin" hook (engine.create_engines sets it up so)."""
+
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
         self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="smsgate-writer")
+        self._conn: Connection | None = None  # used only from the writer thread
 
     def _in_transaction(self, work: Callable[[Connection], T]) -> T:
-        with self._engine.begin() as conn:
-            return work(conn)
+        conn = self._conn
+        if conn is None or conn.invalidated or conn.closed:
+            conn = self._conn = self._engine.connect()
+        trans = conn.begin()  # SQLAlchemy's bookkeeping; the driver's BEGIN is a no-op
+        try:
+            # IMMEDIATE takes the write lock up front: a deferred BEGIN that upgrades later
+            # can deadlock against another process and fail at once, whatever busy_timeout says.
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+            result = work(conn)
+        except BaseException:
+            trans.rollback()
+            raise
+        trans.commit()
+        return result
+
+    def _dispose(self) -> None:
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            conn.close()
+        self._engine.dispose()
 
     async def run(self, work: Callable[[Connection], T]) -> T:
         loop = asyncio.get_running_loop()
@@ -40,7 +64,7 @@ class ThreadWriter:
 
     async def close(self) -> None:
         loop = asyncio.get_running_loop()
-        await loop.run_in_executor(self._thread, self._engine.dispose)
+        await loop.run_in_executor(self._thread, self._dispose)
         self._thread.shutdown(wait=True)
 
 
