@@ -95,9 +95,11 @@ async def run(messages: int, receipt_delay: float) -> None:
             gw.http_port, gw.credentials["token"], messages, None, connections=4, tag="backlog"
         )
         db = gw.workdir / "smsgate.db"
+        print(f"gateway pid {gw.pid}, work dir {gw.workdir}", flush=True)
         print(
             f"backlog: {report.accepted} accepted in {report.finished - report.started:.1f} s "
-            f"(rejected {report.rejected}), parts by state {part_states(db)}"
+            f"(rejected {report.rejected}), parts by state {part_states(db)}",
+            flush=True,
         )
         assert metric(gw.http_port, "smsgate_parts_submitted_total") == 0
         cpu0 = cpu_seconds(gw.pid)

@@ -191,6 +191,7 @@ async def run(messages: int, rate: float | None, connections: int, receipt_delay
     try:
         top_up(gw, str(messages))  # 1.0000 a message: twice the price of one part
         assert gw.simulator is not None
+        print(f"gateway pid {gw.pid}, work dir {gw.workdir}", flush=True)
         gw_cpu0, sim_cpu0 = cpu_seconds(gw.pid), cpu_seconds(gw.simulator.pid)
         sending = asyncio.ensure_future(
             send_paced(
