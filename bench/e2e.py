@@ -146,25 +146,7 @@ def part_states(db: Path) -> dict[int, int]:
 
 
 def top_up(gw: GatewayProcess, amount: str) -> None:
-    """The demo account holds 1000.0000 (2,000 parts at 0.5): far too little for a bulk run."""
-    import subprocess
-
-    from harness import SMSGATE
-
-    subprocess.run(
-        [
-            SMSGATE,
-            "admin",
-            "balance",
-            "top-up",
-            "demo",
-            amount,
-            "--config",
-            str(gw.workdir / "smsgate.toml"),
-        ],
-        check=True,
-        capture_output=True,
-    )
+    gw.top_up(amount)
 
 
 async def wait_delivered(gw: GatewayProcess, messages: int, timeout: float) -> float:

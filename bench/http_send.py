@@ -156,6 +156,7 @@ def main() -> None:
     print("and the load generator share the 2 cores")
     gw = GatewayProcess(receipt_delay=0.5)
     gw.start()
+    gw.top_up("10000000")  # ten million: no recipient is ever refused for money here
     try:
         if args.only in (None, 1):
             r = run_wrk(gw, recipients=1, seconds=args.seconds, connections=32)

@@ -76,7 +76,7 @@ class Dispatcher:
         return self._in_flight
 
     def _capacity(self) -> int:
-        # Twice the windows of bound connectors keeps every window full while results flush.
+        # Twice the windows of bound connectors keeps every window full between claims.
         return 2 * sum(c.window for c in self._connectors if c.ready)
 
     async def run(self) -> None:
@@ -116,24 +116,35 @@ class Dispatcher:
             await batcher.drain()
 
     async def _submit(self, part: ClaimedPart) -> None:
+        slot_held = True
+
+        def free_slot() -> None:
+            # The slot is the operator's window, not the store's: free it as soon as the operator
+            # answered, so the next claim goes out while this result is still being committed.
+            nonlocal slot_held
+            if slot_held:
+                slot_held = False
+                self._in_flight -= 1
+                self._slot_freed.set()
+
         try:
             connector = self._router.pick(part.phone)
             if connector is None or not isinstance(connector, Connector):
+                free_slot()
                 if not self._router.has_route(part.phone):
-                    await self._failed.add(
-                        SubmitFailed(
-                            part.part_id,
-                            PartState.REJECTD,
-                            CommandStatus.ESME_RINVDSTADR,
-                            self._clock(),
-                        )
+                    failure = SubmitFailed(
+                        part.part_id,
+                        PartState.REJECTD,
+                        CommandStatus.ESME_RINVDSTADR,
+                        self._clock(),
                     )
+                    await self._failed.add(failure)
                 else:
-                    await self._requeued.add(
-                        _Requeue(part.part_id, self._clock() + self._policy.no_route_delay)
-                    )
+                    retry_at = self._clock() + self._policy.no_route_delay
+                    await self._requeued.add(_Requeue(part.part_id, retry_at))
                 return
             answer = await connector.submit(part)
+            free_slot()
             now = self._clock()
             if answer.kind == "accepted":
                 await self._submitted.add(
@@ -147,8 +158,7 @@ class Dispatcher:
             # The part stays claimed; release_claims hands it back after claim_ttl.
             log.exception("dispatching part %d failed", part.part_id)
         finally:
-            self._in_flight -= 1
-            self._slot_freed.set()
+            free_slot()
 
     def _backoff(self, part: ClaimedPart) -> float:
         base = self._policy.retry_backoff * (2 ** min(part.attempts, 16))
