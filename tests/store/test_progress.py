@@ -5,10 +5,13 @@ from __future__ import annotations
 
 import asyncio
 import random
+from pathlib import Path
 
 import pytest
+from sqlalchemy import Connection
 
 from smsgate.domain.status import PartState, Status
+from smsgate.store.progress import _by_operator
 from smsgate.store.records import (
     NewMessage,
     OperatorReceipt,
@@ -285,3 +288,25 @@ async def test_money_is_conserved_under_any_mix_of_outcomes(store: SqlStore, see
     b = await store.balance(account)
     assert b.balance + b.reserved + b.charged == start
     assert b.reserved >= 0 and b.balance >= 0
+
+
+async def test_receipts_find_their_part_by_index_equality_not_a_range_scan(
+    tmp_path: Path,
+) -> None:
+    """SQLite: a receipt lookup must stay an equality search of the operator index, or every
+    receipt costs a scan of all submitted parts (PostgreSQL plans by statistics instead)."""
+    text, flat = _by_operator._sqlite_call((["op"], ["a", "b", "c"]))
+
+    def plan(conn: Connection) -> str:
+        driver = conn.connection.driver_connection
+        assert driver is not None
+        rows = driver.execute(f"EXPLAIN QUERY PLAN {text}", flat)
+        return " ".join(str(row[3]) for row in rows)
+
+    store = SqlStore(f"sqlite+aiosqlite:///{tmp_path}/plan.db")
+    await store.open()
+    try:
+        found = await asyncio.wait_for(store.engines.writer.run(plan), 10)
+    finally:
+        await store.close()
+    assert "ix_parts_operator (connector=? AND operator_id=?)" in found

@@ -11,22 +11,15 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import Connection, bindparam, func, select
+from sqlalchemy import Connection
 
 from smsgate.domain import ratelimit
 from smsgate.domain.status import PartState, Status
 from smsgate.store.interface import StoreError
+from smsgate.store.plain_sql import PlainSql
 from smsgate.store.prepared import BulkInsert
 from smsgate.store.records import AcceptRequest, AcceptResult, Outcome
-from smsgate.store.schema import (
-    accounts,
-    message_aliases,
-    messages,
-    parts,
-    rate_buckets,
-    receipt_requests,
-)
-from smsgate.store.upsert import upsert
+from smsgate.store.schema import message_aliases, messages, parts, receipt_requests
 
 _ENROUTE = Status.ENROUTE.value
 _QUEUED = int(PartState.QUEUED)
@@ -54,13 +47,23 @@ _insert_parts = BulkInsert(
 _insert_aliases = BulkInsert(message_aliases, ("alias_id", "message_id"))
 _insert_receipt_requests = BulkInsert(receipt_requests, ("message_id", "pdu_id"))
 
-_debit = (
-    accounts.update()
-    .where(accounts.c.id == bindparam("a_id"))
-    .values(
-        balance=accounts.c.balance - bindparam("a_cost"),
-        reserved=accounts.c.reserved + bindparam("a_cost"),
-    )
+_lock_accounts = PlainSql(
+    "SELECT id, balance FROM accounts WHERE id = ANY(?) ORDER BY id", lock="FOR UPDATE"
+)
+_lock_buckets = PlainSql(
+    "SELECT account_id, tokens, updated_at FROM rate_buckets WHERE account_id = ANY(?)",
+    lock="FOR UPDATE",
+)
+_recent = PlainSql(
+    "SELECT account_id, dedupe_key, max(created_at) FROM messages"
+    " WHERE account_id = ANY(?) AND dedupe_key = ANY(?) AND created_at >= ?"
+    " GROUP BY account_id, dedupe_key"
+)
+_debit = PlainSql("UPDATE accounts SET balance = balance - ?, reserved = reserved + ? WHERE id = ?")
+_save_bucket = PlainSql(
+    "INSERT INTO rate_buckets (account_id, tokens, updated_at) VALUES (?, ?, ?)"
+    " ON CONFLICT (account_id) DO UPDATE"
+    " SET tokens = excluded.tokens, updated_at = excluded.updated_at"
 )
 
 
@@ -78,23 +81,12 @@ def accept_batch(
     account_ids = sorted({r.account_id for r in requests})
     # Locking the accounts first serialises concurrent accepts of one account across nodes
     # (PostgreSQL), so the duplicate and balance checks below see every earlier commit.
-    rows = conn.execute(
-        select(accounts.c.id, accounts.c.balance)
-        .where(accounts.c.id.in_(account_ids))
-        .order_by(accounts.c.id)
-        .with_for_update()
-    )
-    state = {row.id: _Account(row.balance, None) for row in rows}
+    state = {i: _Account(balance, None) for i, balance in _lock_accounts.rows(conn, account_ids)}
 
     limited = sorted({r.account_id for r in requests if r.rate_limit is not None} & state.keys())
     if limited:
-        rows = conn.execute(
-            select(rate_buckets.c.account_id, rate_buckets.c.tokens, rate_buckets.c.updated_at)
-            .where(rate_buckets.c.account_id.in_(limited))
-            .with_for_update()
-        )
-        for row in rows:
-            state[row.account_id].bucket = ratelimit.Bucket(row.tokens, row.updated_at)
+        for account_id, tokens, updated_at in _lock_buckets.rows(conn, limited):
+            state[account_id].bucket = ratelimit.Bucket(tokens, updated_at)
 
     seen = _recent_keys(conn, requests)
 
@@ -166,16 +158,15 @@ def accept_batch(
     _insert_parts.run(conn, part_rows)
     _insert_aliases.run(conn, alias_rows)
     _insert_receipt_requests.run(conn, receipt_rows)
-    debits = [{"a_id": i, "a_cost": a.spent} for i, a in sorted(state.items()) if a.spent]
-    if debits:
-        conn.execute(_debit, debits)
-    buckets = [
-        {"account_id": i, "tokens": a.bucket.tokens, "updated_at": a.bucket.updated_at}
-        for i, a in sorted(state.items())
-        if a.bucket_changed and a.bucket is not None
-    ]
-    if buckets:
-        conn.execute(upsert(conn, rate_buckets, ["account_id"], ["tokens", "updated_at"]), buckets)
+    _debit.many(conn, ((a.spent, a.spent, i) for i, a in sorted(state.items()) if a.spent))
+    _save_bucket.many(
+        conn,
+        (
+            (i, a.bucket.tokens, a.bucket.updated_at)
+            for i, a in sorted(state.items())
+            if a.bucket_changed and a.bucket is not None
+        ),
+    )
     return results
 
 
@@ -189,13 +180,5 @@ def _recent_keys(
         return {}
     accounts_ = sorted({r.account_id for r in requests})
     cutoff = min(r.now - r.dedupe_window for r in requests)
-    rows = conn.execute(
-        select(messages.c.account_id, messages.c.dedupe_key, func.max(messages.c.created_at))
-        .where(
-            messages.c.account_id.in_(accounts_),
-            messages.c.dedupe_key.in_(keys),
-            messages.c.created_at >= cutoff,
-        )
-        .group_by(messages.c.account_id, messages.c.dedupe_key)
-    )
+    rows = _recent.rows(conn, accounts_, sorted(keys), float(cutoff))
     return {(row[0], bytes(row[1])): row[2] for row in rows}

@@ -1,9 +1,11 @@
 """How parts move after accept, inside an open write transaction: load the parts a change
 touches (locked), move them in memory by the status rules, settle their money, write them back
-in one executemany, then refold their messages' status and queue customer receipts.
+in one executemany, then refold the status of messages that may have ended and queue customer
+receipts. The hot statements are plain driver SQL (plain_sql); only the cold loaders build
+SQLAlchemy queries.
 
-Every path that changes a part goes through `PartChange.save`, so the money, fold and outbox
-rules live in one place. Must not commit or roll back: the caller owns the transaction.
+Every path that changes a part goes through `save_parts`, so the money, fold and outbox rules
+live in one place. Must not commit or roll back: the caller owns the transaction.
 """
 
 from __future__ import annotations
@@ -13,19 +15,11 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, bindparam, select
+from sqlalchemy import ColumnElement, Connection, select
 
-from smsgate.domain.status import PartState, Status, advance, fold, is_final
-from smsgate.store.schema import (
-    BILL_CHARGED,
-    BILL_REFUNDED,
-    BILL_RESERVED,
-    accounts,
-    messages,
-    outbox,
-    parts,
-    receipt_requests,
-)
+from smsgate.domain.status import PartState, Status, advance, fold, is_final, public_status
+from smsgate.store.plain_sql import PlainSql
+from smsgate.store.schema import BILL_CHARGED, BILL_REFUNDED, BILL_RESERVED, messages, parts
 
 
 @dataclass(slots=True)
@@ -45,6 +39,9 @@ class LivePart:
     error: int
     claimed_by: int | None
     claim_until: float | None
+    # Of the part's message, as loaded: how many parts it has and the status stored for it.
+    message_parts: int
+    message_status: str
 
     def report(self, state: PartState, error: int, at: float) -> None:
         """Move forward by a report (never back); a final state ends the claim."""
@@ -86,47 +83,64 @@ _LIVE_COLUMNS = (
     parts.c.error,
     parts.c.claimed_by,
     parts.c.claim_until,
+    messages.c.parts,
+    messages.c.status,
+)
+# The same columns, in LivePart's field order, for the plain loaders.
+_LIVE_SELECT = """
+    SELECT p.id, p.message_id, m.account_id, m.price_per_part, p.state, p.billing,
+        p.connector, p.operator_id, p.submitted_at, p.done_at, p.error, p.claimed_by,
+        p.claim_until, m.parts, m.status
+    FROM parts p JOIN messages m ON m.id = p.message_id
+"""
+_LOCK_PARTS = "FOR UPDATE OF p"
+
+_by_id = PlainSql(_LIVE_SELECT + "WHERE p.id = ANY(?) ORDER BY p.id", lock=_LOCK_PARTS)
+# No "operator_id IS NOT NULL" here: SQLite sees that IN implies it and uses the partial
+# index for equality; spelled out, it turns the lookup into a range scan of every submitted part.
+_by_operator = PlainSql(
+    _LIVE_SELECT + "WHERE p.connector = ANY(?) AND p.operator_id = ANY(?) ORDER BY p.id",
+    lock=_LOCK_PARTS,
+)
+_save_part = PlainSql(
+    "UPDATE parts SET state = ?, billing = ?, connector = ?, operator_id = ?, submitted_at = ?,"
+    " done_at = ?, error = ?, claimed_by = ?, claim_until = ? WHERE id = ?"
+)
+_move_money = PlainSql(
+    "UPDATE accounts SET balance = balance + ?, reserved = reserved + ?, charged = charged + ?"
+    " WHERE id = ?"
+)
+_save_message = PlainSql("UPDATE messages SET status = ?, done_at = ?, error = ? WHERE id = ?")
+# Locking the messages before reading their parts makes two nodes finishing parts of one
+# message take turns, so the second one sees the first one's parts (PostgreSQL).
+_lock_messages = PlainSql(
+    "SELECT id, status FROM messages WHERE id = ANY(?) ORDER BY id", lock="FOR UPDATE"
+)
+_part_states = PlainSql(
+    "SELECT message_id, state, error FROM parts WHERE message_id = ANY(?) ORDER BY id"
+)
+_receipts_wanted = PlainSql(
+    "SELECT message_id, pdu_id FROM receipt_requests WHERE message_id = ANY(?)"
+    " ORDER BY message_id, pdu_id"
+)
+_queue_outbox = PlainSql(
+    "INSERT INTO outbox (account_id, message_id, pdu_id, status, error, created_at, attempts)"
+    " VALUES (?, ?, ?, ?, ?, ?, 0)"
 )
 
-_save_part = (
-    parts.update()
-    .where(parts.c.id == bindparam("p_id"))
-    .values(
-        state=bindparam("p_state"),
-        billing=bindparam("p_billing"),
-        connector=bindparam("p_connector"),
-        operator_id=bindparam("p_operator_id"),
-        submitted_at=bindparam("p_submitted_at"),
-        done_at=bindparam("p_done_at"),
-        error=bindparam("p_error"),
-        claimed_by=bindparam("p_claimed_by"),
-        claim_until=bindparam("p_claim_until"),
-    )
-)
 
-_move_money = (
-    accounts.update()
-    .where(accounts.c.id == bindparam("a_id"))
-    .values(
-        balance=accounts.c.balance + bindparam("a_balance"),
-        reserved=accounts.c.reserved + bindparam("a_reserved"),
-        charged=accounts.c.charged + bindparam("a_charged"),
-    )
-)
-
-_save_message = (
-    messages.update()
-    .where(messages.c.id == bindparam("m_id"))
-    .values(
-        status=bindparam("m_status"), done_at=bindparam("m_done_at"), error=bindparam("m_error")
-    )
-)
+def _live(rows: Iterable[Any]) -> dict[int, LivePart]:
+    found: dict[int, LivePart] = {}
+    for row in rows:
+        p = LivePart(*row)
+        p.state = PartState(p.state)
+        found[p.id] = p
+    return found
 
 
-def load_parts(
-    conn: Connection, where: ColumnElement[bool], *, limit: int | None = None
-) -> dict[int, LivePart]:
-    """The parts matching `where`, locked against other writers until commit."""
+def load_parts(conn: Connection, where: ColumnElement[bool]) -> dict[int, LivePart]:
+    """The parts matching `where`, locked against other writers until commit (cold paths:
+    cancel, expire)."""
     query = (
         select(*_LIVE_COLUMNS)
         .join_from(parts, messages, parts.c.message_id == messages.c.id)
@@ -134,130 +148,99 @@ def load_parts(
         .order_by(parts.c.id)
         .with_for_update(of=parts)
     )
-    if limit is not None:
-        query = query.limit(limit)
-    rows = conn.execute(query)
-    return {
-        row.id: LivePart(
-            id=row.id,
-            message_id=row.message_id,
-            account_id=row.account_id,
-            price=row.price_per_part,
-            state=PartState(row.state),
-            billing=row.billing,
-            connector=row.connector,
-            operator_id=row.operator_id,
-            submitted_at=row.submitted_at,
-            done_at=row.done_at,
-            error=row.error,
-            claimed_by=row.claimed_by,
-            claim_until=row.claim_until,
-        )
-        for row in rows
-    }
+    return _live(conn.execute(query))
+
+
+def load_parts_by_id(conn: Connection, part_ids: Sequence[int]) -> dict[int, LivePart]:
+    """These parts (those that exist), locked until commit."""
+    if not part_ids:
+        return {}
+    return _live(_by_id.rows(conn, sorted(set(part_ids))))
+
+
+def load_parts_by_operator(
+    conn: Connection, connectors: Sequence[str], operator_ids: Sequence[str]
+) -> dict[int, LivePart]:
+    """Submitted parts whose (connector, operator id) could be among these, locked until
+    commit; the caller pairs them up."""
+    if not connectors or not operator_ids:
+        return {}
+    return _live(_by_operator.rows(conn, sorted(set(connectors)), sorted(set(operator_ids))))
 
 
 def save_parts(conn: Connection, changed: Iterable[LivePart], at: float) -> None:
-    """Write parts back, move their money, and refold their messages."""
+    """Write parts back, move their money, and refold the messages that may have ended."""
     ledger: dict[int, list[int]] = defaultdict(lambda: [0, 0, 0])
-    rows: list[dict[str, Any]] = []
-    message_ids: set[int] = set()
+    rows: list[tuple[Any, ...]] = []
+    ended: dict[int, LivePart] = {}  # message id -> one of its parts that is final now
     for p in changed:
         p.settle(ledger)
-        message_ids.add(p.message_id)
+        # A message with a part that is not final folds to ENROUTE, as it already is.
+        if is_final(p.state):
+            ended[p.message_id] = p
         rows.append(
-            {
-                "p_id": p.id,
-                "p_state": int(p.state),
-                "p_billing": p.billing,
-                "p_connector": p.connector,
-                "p_operator_id": p.operator_id,
-                "p_submitted_at": p.submitted_at,
-                "p_done_at": p.done_at,
-                "p_error": p.error,
-                "p_claimed_by": p.claimed_by,
-                "p_claim_until": p.claim_until,
-            }
+            (
+                int(p.state),
+                p.billing,
+                p.connector,
+                p.operator_id,
+                p.submitted_at,
+                p.done_at,
+                p.error,
+                p.claimed_by,
+                p.claim_until,
+                p.id,
+            )
         )
     if not rows:
         return
-    conn.execute(_save_part, rows)
-    money = [
-        {"a_id": a, "a_balance": d[0], "a_reserved": d[1], "a_charged": d[2]}
-        for a, d in sorted(ledger.items())
-        if any(d)
-    ]
-    if money:
-        conn.execute(_move_money, money)
-    refold(conn, sorted(message_ids), at)
+    _save_part.many(conn, rows)
+    _move_money.many(conn, ((d[0], d[1], d[2], a) for a, d in sorted(ledger.items()) if any(d)))
+    if ended:
+        refold(conn, ended, at)
 
 
-def refold(conn: Connection, message_ids: Sequence[int], at: float) -> None:
+def refold(conn: Connection, ended: dict[int, LivePart], at: float) -> None:
     """Recompute the status of these messages from their parts; when one turns final, queue
-    a customer receipt for each of its submit_sm ids that asked for one."""
-    if not message_ids:
+    a customer receipt for each of its submit_sm ids that asked for one. A one-part message
+    folds from the part in hand; others read their parts."""
+    folded: dict[int, tuple[Status, int]] = {}
+    several = sorted(mid for mid, p in ended.items() if p.message_parts != 1)
+    for mid, p in ended.items():
+        if p.message_parts == 1:
+            status = public_status(p.state)
+            if status.value != p.message_status:
+                folded[mid] = (status, p.error if status is not Status.ENROUTE else 0)
+    if several:
+        stored = dict(_lock_messages.rows(conn, several))
+        states: dict[int, list[PartState]] = defaultdict(list)
+        errors: dict[int, int] = {}
+        for mid, state, error in _part_states.rows(conn, several):
+            states[mid].append(PartState(state))
+            if error and mid not in errors:
+                errors[mid] = error
+        for mid in several:
+            if mid not in stored:
+                continue
+            status = fold(states[mid])
+            if status.value != stored[mid]:
+                folded[mid] = (status, errors.get(mid, 0) if status is not Status.ENROUTE else 0)
+    if not folded:
         return
-    # Locking the messages before reading their parts makes two nodes finishing parts of one
-    # message take turns, so the second one sees the first one's parts (PostgreSQL).
-    current = {
-        row.id: row
-        for row in conn.execute(
-            select(messages.c.id, messages.c.account_id, messages.c.status)
-            .where(messages.c.id.in_(message_ids))
-            .order_by(messages.c.id)
-            .with_for_update()
-        )
-    }
-    states: dict[int, list[PartState]] = defaultdict(list)
-    errors: dict[int, int] = {}
-    for row in conn.execute(
-        select(parts.c.message_id, parts.c.state, parts.c.error).where(
-            parts.c.message_id.in_(message_ids)
-        )
-    ):
-        states[row.message_id].append(PartState(row.state))
-        if row.error and row.message_id not in errors:
-            errors[row.message_id] = row.error
-    updates: list[dict[str, Any]] = []
-    finished: dict[int, tuple[int, Status, int]] = {}
-    for message_id in message_ids:
-        stored = current.get(message_id)
-        if stored is None:
-            continue
-        status = fold(states[message_id])
-        if status.value == stored.status:
-            continue
-        final = status is not Status.ENROUTE
-        error = errors.get(message_id, 0) if final else 0
-        updates.append(
-            {
-                "m_id": message_id,
-                "m_status": status.value,
-                "m_done_at": at if final else None,
-                "m_error": error,
-            }
-        )
-        if final:
-            finished[message_id] = (stored.account_id, status, error)
-    if updates:
-        conn.execute(_save_message, updates)
+    _save_message.many(
+        conn,
+        (
+            (status.value, None if status is Status.ENROUTE else at, error, mid)
+            for mid, (status, error) in sorted(folded.items())
+        ),
+    )
+    finished = sorted(mid for mid, (status, _) in folded.items() if status is not Status.ENROUTE)
     if not finished:
         return
-    wanted = conn.execute(
-        select(receipt_requests.c.message_id, receipt_requests.c.pdu_id)
-        .where(receipt_requests.c.message_id.in_(sorted(finished)))
-        .order_by(receipt_requests.c.message_id, receipt_requests.c.pdu_id)
+    _queue_outbox.many(
+        conn,
+        (
+            (ended[mid].account_id, mid, pdu_id, folded[mid][0].value, folded[mid][1], at)
+            for mid, pdu_id in _receipts_wanted.rows(conn, finished)
+        ),
     )
-    items = [
-        {
-            "account_id": finished[row.message_id][0],
-            "message_id": row.message_id,
-            "pdu_id": row.pdu_id,
-            "status": finished[row.message_id][1].value,
-            "error": finished[row.message_id][2],
-            "created_at": at,
-        }
-        for row in wanted
-    ]
-    if items:
-        conn.execute(outbox.insert(), items)

@@ -14,7 +14,7 @@ from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from typing import Any, TypeVar
 
-from sqlalchemy import Connection, Row, delete, func, literal_column, or_, select, union_all, update
+from sqlalchemy import Connection, delete, func, literal_column, or_, select, union_all, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -24,7 +24,14 @@ from smsgate.store.accepting import accept_batch
 from smsgate.store.engine import Engines, create_engines
 from smsgate.store.group_commit import GroupCommit
 from smsgate.store.interface import StoreError
-from smsgate.store.progress import LivePart, load_parts, save_parts
+from smsgate.store.plain_sql import PlainSql
+from smsgate.store.progress import (
+    LivePart,
+    load_parts,
+    load_parts_by_id,
+    load_parts_by_operator,
+    save_parts,
+)
 from smsgate.store.records import (
     AcceptRequest,
     AcceptResult,
@@ -49,7 +56,6 @@ from smsgate.store.schema import (
     outbox,
     parts,
     tariffs,
-    unmatched_receipts,
 )
 from smsgate.store.upsert import insert_for, upsert
 
@@ -59,6 +65,36 @@ T = TypeVar("T")
 _IS_QUEUED = parts.c.state == literal_column(str(int(PartState.QUEUED)))
 _IS_SENDING = parts.c.state == literal_column(str(int(PartState.SENDING)))
 _OUTBOX_PENDING = outbox.c.delivered_at.is_(None)
+
+# The dispatcher's hot statements, as plain driver SQL (see plain_sql). The claim reads the due
+# parts with everything submit_sm needs, then marks exactly those: on PostgreSQL concurrent
+# claimers skip each other's locked rows; on SQLite BEGIN IMMEDIATE already serialises them.
+_due_parts = PlainSql(
+    f"""SELECT p.id, p.message_id, m.account_id, m.sender, m.phone, m.data_coding, p.seq,
+        p.total, p.concat_ref, p.payload, p.attempts, m.expires_at
+    FROM parts p JOIN messages m ON m.id = p.message_id
+    WHERE p.state = {int(PartState.QUEUED)} AND p.due_at <= ? AND m.expires_at > ?
+    ORDER BY p.due_at, p.id LIMIT ?""",
+    lock="FOR UPDATE OF p SKIP LOCKED",
+)
+_claim = PlainSql(
+    f"UPDATE parts SET state = {int(PartState.SENDING)}, claimed_by = ?, claim_until = ?,"
+    f" attempts = attempts + 1 WHERE id = ANY(?) AND state = {int(PartState.QUEUED)}"
+)
+_early_receipts = PlainSql(
+    "SELECT id, connector, operator_id, state, error, received_at FROM unmatched_receipts"
+    " WHERE connector = ANY(?) AND operator_id = ANY(?) ORDER BY id",
+    lock="FOR UPDATE",
+)
+_forget_receipts = PlainSql("DELETE FROM unmatched_receipts WHERE id = ANY(?)")
+_keep_receipts = PlainSql(
+    "INSERT INTO unmatched_receipts (connector, operator_id, state, error, received_at)"
+    " VALUES (?, ?, ?, ?, ?)"
+)
+_outbox_delivered = PlainSql(
+    "UPDATE outbox SET delivered_at = ?, attempts = attempts + 1"
+    " WHERE id = ANY(?) AND delivered_at IS NULL"
+)
 
 _ACCOUNT_COLUMNS = (
     accounts.c.id,
@@ -477,89 +513,41 @@ class SqlStore:
     ) -> list[ClaimedPart]:
         if limit <= 0:
             return []
-        due = (
-            select(parts.c.id)
-            .join_from(parts, messages, parts.c.message_id == messages.c.id)
-            .where(_IS_QUEUED, parts.c.due_at <= now, messages.c.expires_at > now)
-            .order_by(parts.c.due_at, parts.c.id)
-            .limit(limit)
-            # PostgreSQL: concurrent claimers skip each other's rows instead of waiting.
-            # SQLite ignores it; there the write lock taken at BEGIN IMMEDIATE serialises.
-            .with_for_update(skip_locked=True, of=parts)
-            # Materialised so the LIMIT is applied once: inlined into the UPDATE, PostgreSQL
-            # may re-run the sub-select and claim more than `limit` rows.
-            .cte("due")
-            .prefix_with("MATERIALIZED")
-        )
-        claim = (
-            update(parts)
-            .add_cte(due)
-            .where(parts.c.id.in_(select(due.c.id)), _IS_QUEUED)
-            .values(
-                state=int(PartState.SENDING),
-                claimed_by=node_id,
-                claim_until=now + claim_ttl,
-                attempts=parts.c.attempts + 1,
-            )
-            .returning(
-                parts.c.id,
-                parts.c.message_id,
-                parts.c.seq,
-                parts.c.total,
-                parts.c.concat_ref,
-                parts.c.payload,
-                parts.c.attempts,
-            )
-        )
 
-        def work(conn: Connection) -> tuple[Sequence[Row[Any]], dict[int, Row[Any]]]:
-            claimed = conn.execute(claim).all()
-            if not claimed:
-                return claimed, {}
-            mids = sorted({row.message_id for row in claimed})
-            owners: dict[int, Any] = {
-                row.id: row
-                for row in conn.execute(
-                    select(
-                        messages.c.id,
-                        messages.c.account_id,
-                        messages.c.sender,
-                        messages.c.phone,
-                        messages.c.data_coding,
-                        messages.c.expires_at,
-                    ).where(messages.c.id.in_(mids))
-                )
-            }
-            return claimed, owners
+        def work(conn: Connection) -> list[Any]:
+            due = _due_parts.rows(conn, float(now), float(now), limit)
+            if due:
+                _claim.run(conn, node_id, float(now + claim_ttl), [row[0] for row in due])
+            return due
 
-        claimed, owners = await self._write(work)
-        result = []
-        for row in sorted(claimed, key=lambda r: r.id):
-            m = owners[row.message_id]
-            result.append(
+        due = await self._write(work)
+        return sorted(
+            (
                 ClaimedPart(
-                    part_id=row.id,
-                    message_id=row.message_id,
-                    account_id=m.account_id,
-                    sender=m.sender,
-                    phone=m.phone,
-                    data_coding=m.data_coding,
-                    seq=row.seq,
-                    total=row.total,
-                    concat_ref=row.concat_ref,
-                    payload=bytes(row.payload),
-                    attempts=row.attempts,
-                    expires_at=m.expires_at,
+                    part_id=row[0],
+                    message_id=row[1],
+                    account_id=row[2],
+                    sender=row[3],
+                    phone=row[4],
+                    data_coding=row[5],
+                    seq=row[6],
+                    total=row[7],
+                    concat_ref=row[8],
+                    payload=bytes(row[9]),
+                    attempts=row[10] + 1,
+                    expires_at=row[11],
                 )
-            )
-        return result
+                for row in due
+            ),
+            key=lambda c: c.part_id,
+        )
 
     async def submitted(self, done: Sequence[SubmitDone]) -> None:
         if not done:
             return
 
         def work(conn: Connection) -> None:
-            found = load_parts(conn, parts.c.id.in_(sorted({d.part_id for d in done})))
+            found = load_parts_by_id(conn, [d.part_id for d in done])
             touched: dict[int, LivePart] = {}
             for d in done:
                 p = found.get(d.part_id)
@@ -583,33 +571,19 @@ class SqlStore:
         by_operator = {(p.connector, p.operator_id): p for p in touched.values()}
         connectors = sorted({c for c, _ in by_operator if c is not None})
         operator_ids = sorted({o for _, o in by_operator if o is not None})
-        early = (
-            conn.execute(
-                select(
-                    unmatched_receipts.c.id,
-                    unmatched_receipts.c.connector,
-                    unmatched_receipts.c.operator_id,
-                    unmatched_receipts.c.state,
-                    unmatched_receipts.c.error,
-                    unmatched_receipts.c.received_at,
-                )
-                .where(
-                    unmatched_receipts.c.connector.in_(connectors),
-                    unmatched_receipts.c.operator_id.in_(operator_ids),
-                )
-                .order_by(unmatched_receipts.c.id)
-                .with_for_update()
-            )
-        ).all()
+        if not connectors or not operator_ids:
+            return
         matched = []
-        for r in early:
-            p = by_operator.get((r.connector, r.operator_id))
+        for rid, connector, operator_id, state, error, received_at in _early_receipts.rows(
+            conn, connectors, operator_ids
+        ):
+            p = by_operator.get((connector, operator_id))
             if p is None:
                 continue
-            p.report(PartState(r.state), r.error, r.received_at)
-            matched.append(r.id)
+            p.report(PartState(state), error, received_at)
+            matched.append(rid)
         if matched:
-            conn.execute(delete(unmatched_receipts).where(unmatched_receipts.c.id.in_(matched)))
+            _forget_receipts.run(conn, matched)
 
     async def requeue(self, part_ids: Sequence[int], not_before: float) -> None:
         if not part_ids:
@@ -634,7 +608,7 @@ class SqlStore:
             return
 
         def work(conn: Connection) -> None:
-            found = load_parts(conn, parts.c.id.in_(sorted({f.part_id for f in failures})))
+            found = load_parts_by_id(conn, [f.part_id for f in failures])
             for f in failures:
                 p = found.get(f.part_id)
                 if p is not None:
@@ -680,29 +654,18 @@ class SqlStore:
         operator_ids = sorted({r.operator_id for r in receipts})
 
         def work(conn: Connection) -> None:
-            found = load_parts(
-                conn, parts.c.connector.in_(connectors) & parts.c.operator_id.in_(operator_ids)
-            )
+            found = load_parts_by_operator(conn, connectors, operator_ids)
             by_operator = {(p.connector, p.operator_id): p for p in found.values()}
             touched: dict[int, LivePart] = {}
-            early: list[dict[str, Any]] = []
+            early: list[tuple[str, str, int, int, float]] = []
             for r in receipts:
                 p = by_operator.get((r.connector, r.operator_id))
                 if p is None:
-                    early.append(
-                        {
-                            "connector": r.connector,
-                            "operator_id": r.operator_id,
-                            "state": int(r.state),
-                            "error": r.error,
-                            "received_at": r.at,
-                        }
-                    )
+                    early.append((r.connector, r.operator_id, int(r.state), r.error, r.at))
                     continue
                 p.report(r.state, r.error, r.at)
                 touched[p.id] = p
-            if early:
-                conn.execute(unmatched_receipts.insert(), early)
+            _keep_receipts.many(conn, early)
             save_parts(conn, touched.values(), max(r.at for r in receipts))
 
         await self._write(work)
@@ -756,11 +719,7 @@ class SqlStore:
             return
 
         def work(conn: Connection) -> None:
-            conn.execute(
-                update(outbox)
-                .where(outbox.c.id.in_(sorted(set(item_ids))), _OUTBOX_PENDING)
-                .values(delivered_at=time.time(), attempts=outbox.c.attempts + 1)
-            )
+            _outbox_delivered.run(conn, time.time(), sorted(set(item_ids)))
 
         await self._write(work)
 
