@@ -14,7 +14,17 @@ from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from typing import Any, TypeVar
 
-from sqlalchemy import Connection, delete, func, literal_column, or_, select, union_all, update
+from sqlalchemy import (
+    Connection,
+    delete,
+    func,
+    literal_column,
+    or_,
+    select,
+    text,
+    union_all,
+    update,
+)
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -547,6 +557,7 @@ class SqlStore:
             return
 
         def work(conn: Connection) -> None:
+            _serialise_receipt_matching(conn, {d.connector for d in done})
             found = load_parts_by_id(conn, [d.part_id for d in done])
             touched: dict[int, LivePart] = {}
             for d in done:
@@ -618,10 +629,12 @@ class SqlStore:
         await self._write(work)
 
     async def expire(self, now: float) -> int:
-        lapsed = select(messages.c.id).where(messages.c.expires_at <= now)
+        # Start from the queued parts (indexed by state), not from every message ever stored:
+        # this runs every second, and a store with millions of old messages must not scan them.
+        lapsed = _IS_QUEUED & (messages.c.expires_at <= now)
 
         def work(conn: Connection) -> int:
-            found = load_parts(conn, _IS_QUEUED & parts.c.message_id.in_(lapsed))
+            found = load_parts(conn, lapsed)
             for p in found.values():
                 p.report(PartState.EXPIRED, 0, now)
             save_parts(conn, found.values(), now)
@@ -654,6 +667,7 @@ class SqlStore:
         operator_ids = sorted({r.operator_id for r in receipts})
 
         def work(conn: Connection) -> None:
+            _serialise_receipt_matching(conn, set(connectors))
             found = load_parts_by_operator(conn, connectors, operator_ids)
             by_operator = {(p.connector, p.operator_id): p for p in found.values()}
             touched: dict[int, LivePart] = {}
@@ -760,3 +774,16 @@ class SqlStore:
         async with self._read() as conn:
             count = await conn.scalar(select(func.count()).select_from(parts).where(_IS_QUEUED))
         return int(count or 0)
+
+
+def _serialise_receipt_matching(conn: Connection, connectors: set[str]) -> None:
+    """A receipt stored as unmatched while its part's submit is being recorded in another
+    transaction would be matched by neither: each misses the other's uncommitted row. SQLite's
+    single writer already runs them one at a time; on PostgreSQL both take a per-connector
+    advisory lock (in sorted order, so two transactions never deadlock on them)."""
+    if conn.dialect.name != "postgresql":
+        return
+    for connector in sorted(connectors):
+        conn.execute(
+            text("SELECT pg_advisory_xact_lock(hashtext(:key))"), {"key": f"receipts:{connector}"}
+        )
