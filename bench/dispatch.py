@@ -10,78 +10,18 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import socket
-import subprocess
 import time
 
 from e2e import metric, part_states, send_paced, top_up
-from harness import SMSGATE, GatewayProcess, cpu_seconds, machine
+from harness import GatewayProcess, cpu_seconds, machine
 
 
 class BacklogGateway(GatewayProcess):
-    """A node whose operator is not up yet: the harness's config, but start() runs the node
-    alone and waits for HTTP only; start_operator() starts the simulator later."""
+    """A node whose operator is not up yet: start() runs the node alone and waits for HTTP
+    only; start_operator() starts the simulator later."""
 
     def start(self) -> None:
-        config = self.workdir / "smsgate.toml"
-        config.write_text(
-            f"""
-[database]
-url = "sqlite+aiosqlite:///{self.workdir}/smsgate.db"
-[http]
-port = {self.http_port}
-[smpp]
-port = {self.smpp_port}
-{self.extra_config}
-[[connectors]]
-name = "simulator"
-host = "127.0.0.1"
-port = {self.sim_port}
-system_id = "smsgate"
-password = "sim"
-window = 64
-"""
-        )
-        log = open(self.workdir / "gateway.log", "wb")  # noqa: SIM115
-        self.proc = subprocess.Popen(
-            [SMSGATE, "serve", "--demo", "--config", str(config)],
-            cwd=self.workdir,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-        deadline = time.time() + 30
-        while time.time() < deadline:
-            if (self.workdir / "demo-credentials.json").exists() and self._http_ok():
-                return
-            if self.proc.poll() is not None:
-                break
-            time.sleep(0.1)
-        raise RuntimeError(f"gateway did not start; see {self.workdir / 'gateway.log'}")
-
-    def _http_ok(self) -> bool:
-        try:
-            with socket.create_connection(("127.0.0.1", self.http_port), timeout=0.5) as s:
-                s.sendall(b"GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
-                return s.recv(4096).startswith(b"HTTP/1.1 200")
-        except OSError:
-            return False
-
-    def start_operator(self) -> None:
-        sim_log = open(self.workdir / "simulator.log", "wb")  # noqa: SIM115
-        self.simulator = subprocess.Popen(
-            [
-                SMSGATE,
-                "simulator",
-                "--port",
-                str(self.sim_port),
-                "--credential",
-                "smsgate:sim",
-                "--receipt-delay",
-                str(self.receipt_delay),
-            ],
-            stdout=sim_log,
-            stderr=subprocess.STDOUT,
-        )
+        self.start_gateway(wait_bound=False)
 
 
 async def run(messages: int, receipt_delay: float) -> None:

@@ -75,6 +75,11 @@ class GatewayProcess:
     simulator: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
+        """The operator first, then the gateway, waiting until its connector is bound."""
+        self.start_operator()
+        self.start_gateway(wait_bound=True)
+
+    def start_operator(self) -> None:
         """The simulator runs in a process of its own: it is the operator, not the gateway,
         and its CPU must not be counted as the gateway's."""
         sim_log = open(self.workdir / "simulator.log", "wb")  # noqa: SIM115
@@ -92,6 +97,8 @@ class GatewayProcess:
             stdout=sim_log,
             stderr=subprocess.STDOUT,
         )
+
+    def start_gateway(self, *, wait_bound: bool) -> None:
         config = self.workdir / "smsgate.toml"
         config.write_text(
             f"""
@@ -120,19 +127,21 @@ window = 64
         )
         deadline = time.time() + 30
         while time.time() < deadline:
-            if (self.workdir / "demo-credentials.json").exists() and self._health_ok():
+            if (self.workdir / "demo-credentials.json").exists() and self._health_ok(wait_bound):
                 return
             if self.proc.poll() is not None:
                 break
             time.sleep(0.1)
         raise RuntimeError(f"gateway did not start; see {self.workdir / 'gateway.log'}")
 
-    def _health_ok(self) -> bool:
+    def _health_ok(self, wait_bound: bool) -> bool:
         try:
             with socket.create_connection(("127.0.0.1", self.http_port), timeout=0.5) as s:
                 s.sendall(b"GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
                 data = s.recv(4096)
-            return b'"bound":true' in data
+            if not data.startswith(b"HTTP/1.1 200"):
+                return False
+            return b'"bound":true' in data or not wait_bound
         except OSError:
             return False
 
