@@ -3,53 +3,18 @@ behind it): GSM-7, UCS-2 and UDH long messages, each with a receipt naming its i
 
 from __future__ import annotations
 
-import asyncio
-import socket
-from collections.abc import AsyncIterator
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from node_peer import run_node_esme
 
-from smsgate.config import SmppDoorSettings, demo_settings, load_settings
-from smsgate.doors.smpp_door import SmppDoor
-from smsgate.gateway.demo_account import DemoCredentials, ensure_demo_account
-from smsgate.node import Node
+from smsgate.gateway.demo_account import DemoCredentials
 from smsgate.smpp.constants import MessageState
 
+if TYPE_CHECKING:
+    from conftest import DoorNode
+
 pytestmark = pytest.mark.usefixtures("node_smpp")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-@pytest.fixture
-async def door(tmp_path: Path) -> AsyncIterator[tuple[SmppDoor, DemoCredentials]]:
-    settings = demo_settings(
-        load_settings(
-            None,
-            database={"url": f"sqlite+aiosqlite:///{tmp_path}/door.db"},
-            http={"host": "127.0.0.1", "port": free_port()},
-            smpp={"enabled": False},
-            simulator={"port": free_port(), "receipt_delay": 0.05},
-            dispatch={"retry_backoff": 0.05, "retry_backoff_max": 0.2},
-        )
-    )
-    node = Node(settings)
-    await asyncio.wait_for(node.start(), 20)
-    assert node.gateway is not None
-    d = SmppDoor(node.gateway, SmppDoorSettings(host="127.0.0.1", port=0))
-    try:
-        await asyncio.wait_for(d.start(), 10)
-        creds = await ensure_demo_account(node.store, tmp_path / "demo.json")
-        yield d, creds
-    finally:
-        await asyncio.wait_for(d.stop(), 10)
-        await asyncio.wait_for(node.stop(), 20)
 
 
 def events(lines: list[dict[str, Any]], name: str) -> list[dict[str, Any]]:
@@ -57,7 +22,7 @@ def events(lines: list[dict[str, Any]], name: str) -> list[dict[str, Any]]:
 
 
 async def test_node_customer_gets_ids_and_a_receipt_for_each(
-    door: tuple[SmppDoor, DemoCredentials],
+    door: tuple[DoorNode, DemoCredentials],
 ) -> None:
     d, creds = door
     base = {"source_addr": creds.sender, "source_addr_ton": 5, "registered_delivery": 1}
@@ -122,7 +87,7 @@ async def test_node_customer_gets_ids_and_a_receipt_for_each(
 
 
 async def test_node_customer_with_a_wrong_password_is_refused(
-    door: tuple[SmppDoor, DemoCredentials],
+    door: tuple[DoorNode, DemoCredentials],
 ) -> None:
     d, creds = door
     lines = await run_node_esme(

@@ -9,52 +9,18 @@ from __future__ import annotations
 import asyncio
 import socket
 import time
-from collections.abc import AsyncIterator
 from contextlib import suppress
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pytest
 import smpplib.client
 import smpplib.consts
 import smpplib.gsm
 
-from smsgate.config import SmppDoorSettings, demo_settings, load_settings
-from smsgate.doors.smpp_door import SmppDoor
-from smsgate.gateway.demo_account import DemoCredentials, ensure_demo_account
-from smsgate.node import Node
+from smsgate.gateway.demo_account import DemoCredentials
 from smsgate.smpp.constants import MessageState
 
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-@pytest.fixture
-async def door(tmp_path: Path) -> AsyncIterator[tuple[SmppDoor, DemoCredentials]]:
-    settings = demo_settings(
-        load_settings(
-            None,
-            database={"url": f"sqlite+aiosqlite:///{tmp_path}/door.db"},
-            http={"host": "127.0.0.1", "port": free_port()},
-            smpp={"enabled": False},
-            simulator={"port": free_port(), "receipt_delay": 0.05},
-            dispatch={"retry_backoff": 0.05, "retry_backoff_max": 0.2},
-        )
-    )
-    node = Node(settings)
-    await asyncio.wait_for(node.start(), 20)
-    assert node.gateway is not None
-    d = SmppDoor(node.gateway, SmppDoorSettings(host="127.0.0.1", port=0))
-    try:
-        await asyncio.wait_for(d.start(), 10)
-        creds = await ensure_demo_account(node.store, tmp_path / "demo.json")
-        yield d, creds
-    finally:
-        await asyncio.wait_for(d.stop(), 10)
-        await asyncio.wait_for(node.stop(), 20)
+if TYPE_CHECKING:
+    from conftest import DoorNode
 
 
 def run_customer(
@@ -106,7 +72,7 @@ def run_customer(
 
 
 async def test_smpplib_customer_sends_gsm7_and_ucs2_long_and_gets_every_receipt(
-    door: tuple[SmppDoor, DemoCredentials],
+    door: tuple[DoorNode, DemoCredentials],
 ) -> None:
     d, creds = door
     texts = [
