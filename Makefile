@@ -12,7 +12,7 @@ NODE_DIR := tests/interop/node
 .PHONY: run test lint typecheck unit deps interop-deps postgres-deps bench clean
 
 $(STAMP): pyproject.toml
-	$(PYTHON) -m venv $(VENV)
+	[ -x $(BIN)/python ] || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q -e '.[dev]'
 	touch $(STAMP)
