@@ -7,7 +7,7 @@ Times are float seconds since the Unix epoch (UTC).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from enum import StrEnum
 
 from smsgate.domain.status import PartState, Status
@@ -196,4 +196,3 @@ class OutboxItem:
     submitted_at: float
     done_at: float
     attempts: int = 0
-    extra: dict[str, str] = field(default_factory=dict)
