@@ -26,10 +26,6 @@ from email.parser import BytesParser
 from email.policy import HTTP
 from urllib.parse import unquote_to_bytes
 
-from starlette.requests import Request
-from starlette.responses import Response
-from starlette.routing import Route
-
 from smsgate.domain.money import format_money
 from smsgate.gateway.errors import (
     Unauthorized,
@@ -40,6 +36,7 @@ from smsgate.store.records import AccountRecord
 
 from .legacy_errors import DoorError, call_gateway
 from .legacy_text import InvalidBase64, decode_base64_text, decode_legacy_text, split_list
+from .web import BodyTooLarge, Endpoint, Route, WebReply, WebRequest
 
 MEDIA_TYPE = "text/html; charset=utf-8"
 IDS_START = "=IDS START=<br/>"
@@ -57,7 +54,7 @@ def routes(gateway: Gateway, *, max_body: int = MAX_BODY) -> list[Route]:
     send = door.endpoint(door.send)
     status = door.endpoint(door.status)
     balance = door.endpoint(door.balance, digit_free_errors=True)
-    paths: list[tuple[str, Callable[[Request], Awaitable[Response]]]] = [
+    paths: list[tuple[str, Endpoint]] = [
         ("/token/", send),
         ("/token/state.php", status),
         ("/token/getbalance.php", balance),
@@ -74,7 +71,7 @@ def routes(gateway: Gateway, *, max_body: int = MAX_BODY) -> list[Route]:
     for path, endpoint in paths:
         other = path.rstrip("/") if path.endswith("/") else path + "/"
         for spelling in (path, other):
-            routes.append(Route(spelling, endpoint, methods=["GET", "POST"]))
+            routes.append(Route(spelling, endpoint))
     return routes
 
 
@@ -83,10 +80,8 @@ class _HttpDoor:
         self._gateway = gateway
         self._max_body = max_body
 
-    def endpoint(
-        self, operation: Operation, *, digit_free_errors: bool = False
-    ) -> Callable[[Request], Awaitable[Response]]:
-        async def serve(request: Request) -> Response:
+    def endpoint(self, operation: Operation, *, digit_free_errors: bool = False) -> Endpoint:
+        async def serve(request: WebRequest) -> WebReply:
             try:
                 fields = await read_fields(request, self._max_body)
                 account = await self._authenticate(fields)
@@ -153,8 +148,8 @@ def balance_reply(balance: str, credit: str) -> str:
     return f"{balance}<br/>{credit}<br/>"
 
 
-def _reply(text: str, headers: dict[str, str] | None = None) -> Response:
-    return Response(text.encode("utf-8"), 200, headers=headers, media_type=MEDIA_TYPE)
+def _reply(text: str, headers: dict[str, str] | None = None) -> WebReply:
+    return WebReply(text.encode("utf-8"), 200, MEDIA_TYPE, headers)
 
 
 _NOT_IN_BALANCE_ERRORS = re.compile(r"[\d.,]")
@@ -165,24 +160,23 @@ def _digit_free(sentence: str) -> str:
 
 
 # -- parameters --------------------------------------------------------------------------------
-async def read_fields(request: Request, max_body: int) -> Fields:
+async def read_fields(request: WebRequest, max_body: int) -> Fields:
     """Query and body parameters as raw bytes, the body winning over the query.
 
-    Starlette's own parsers decode as UTF-8 with replacement, which destroys Windows-1251 text,
+    Generic form parsers decode as UTF-8 with replacement, which destroys Windows-1251 text,
     so the raw bytes are parsed here."""
-    fields = parse_urlencoded(request.scope.get("query_string", b""))
+    fields = parse_urlencoded(request.query_string)
     if request.method == "POST":
-        body = bytearray()
-        async for chunk in request.stream():
-            body += chunk
-            if len(body) > max_body:
-                raise DoorError("Request is too large")
-        content_type = request.headers.get("content-type", "")
+        try:
+            body = await request.read(max_body)
+        except BodyTooLarge:
+            raise DoorError("Request is too large") from None
+        content_type = request.header(b"content-type")
         if content_type.lower().startswith("multipart/"):
-            fields.update(parse_multipart(content_type, bytes(body)))
+            fields.update(parse_multipart(content_type, body))
         else:
             # Form-encoded, or unlabelled: curl -d and many scripts send no content type.
-            fields.update(parse_urlencoded(bytes(body)))
+            fields.update(parse_urlencoded(body))
     return fields
 
 

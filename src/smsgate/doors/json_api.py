@@ -12,9 +12,6 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import orjson
-from starlette.requests import Request
-from starlette.responses import Response
-from starlette.routing import Route
 
 from smsgate.domain.money import format_money
 from smsgate.gateway.errors import (
@@ -28,9 +25,10 @@ from smsgate.gateway.service import Gateway
 from smsgate.store.records import AccountRecord
 
 from .form_body import parse_form
+from .web import BodyTooLarge, Endpoint, Route, WebReply, WebRequest
 
 Body = dict[str, Any]
-Handler = Callable[[AccountRecord, Body], Awaitable[Response]]
+Handler = Callable[[AccountRecord, Body], Awaitable[WebReply]]
 
 # Gateway field roles → this door's field names, per endpoint.
 _FIELDS = {"phone": "phone", "text": "message", "sender": "src_addr", "id": "id_sms"}
@@ -45,23 +43,21 @@ class _BadRequest(Exception):
         self.reason = reason
 
 
-def _json(payload: object, status: int = 200, headers: dict[str, str] | None = None) -> Response:
-    return Response(
-        orjson.dumps(payload), status_code=status, media_type="application/json", headers=headers
-    )
+def _json(payload: object, status: int = 200, headers: dict[str, str] | None = None) -> WebReply:
+    return WebReply(orjson.dumps(payload), status, "application/json", headers)
 
 
-def top_level_error(name: str, message: str, status: int, **headers: str) -> Response:
+def top_level_error(name: str, message: str, status: int, **headers: str) -> WebReply:
     """The contract's request-level error object; the HTTP status equals `status`."""
     body = {"name": name, "message": message, "code": 0, "status": status}
     return _json(body, status, headers or None)
 
 
-def _validation(field: str, reason: str) -> Response:
+def _validation(field: str, reason: str) -> WebReply:
     return _json({"success_request": {"add_info": {field: reason}}}, 400)
 
 
-def _success(info: object | None, add_info: dict[str, str] | None = None) -> Response:
+def _success(info: object | None, add_info: dict[str, str] | None = None) -> WebReply:
     inner: dict[str, object] = {}
     if info is not None:
         inner["info"] = info
@@ -76,11 +72,11 @@ UNAUTHORIZED = "Your request was made with invalid credentials."
 def routes(gateway: Gateway, *, max_body: int = _MAX_BODY) -> list[Route]:
     door = _JsonDoor(gateway, max_body)
     return [
-        Route("/sms/send", door.endpoint(door.send), methods=["POST", "GET"]),
-        Route("/v2/sms/send", door.endpoint(door.send_v2), methods=["POST", "GET"]),
-        Route("/sms/status", door.endpoint(door.status), methods=["POST", "GET"]),
-        Route("/sms/originator", door.endpoint(door.originator), methods=["POST", "GET"]),
-        Route("/sms/balance", door.endpoint(door.balance), methods=["POST", "GET"]),
+        Route("/sms/send", door.endpoint(door.send)),
+        Route("/v2/sms/send", door.endpoint(door.send_v2)),
+        Route("/sms/status", door.endpoint(door.status)),
+        Route("/sms/originator", door.endpoint(door.originator)),
+        Route("/sms/balance", door.endpoint(door.balance)),
     ]
 
 
@@ -89,8 +85,8 @@ class _JsonDoor:
         self._gateway = gateway
         self._max_body = max_body
 
-    def endpoint(self, handler: Handler) -> Callable[[Request], Awaitable[Response]]:
-        async def serve(request: Request) -> Response:
+    def endpoint(self, handler: Handler) -> Endpoint:
+        async def serve(request: WebRequest) -> WebReply:
             if request.method != "POST":
                 return top_level_error(
                     "Method Not Allowed", "Method Not Allowed. This URL can only handle: POST.", 405
@@ -110,21 +106,16 @@ class _JsonDoor:
                 )
             except AllDuplicates:
                 return top_level_error("Duplicate", "Doubled SMS in less than 2 minutes.", 453)
-            except _TooLarge:
+            except BodyTooLarge:
                 return top_level_error("Payload Too Large", "Request body is too large.", 413)
 
         return serve
 
-    async def _read_body(self, request: Request) -> Body:
-        raw = bytearray()
-        async for chunk in request.stream():
-            raw += chunk
-            if len(raw) > self._max_body:
-                raise _TooLarge()
-        data = bytes(raw)
+    async def _read_body(self, request: WebRequest) -> Body:
+        data = await request.read(self._max_body)
         if not data.strip():
             return {}
-        content_type = request.headers.get("content-type", "")
+        content_type = request.header(b"content-type")
         looks_like_json = data.lstrip()[:1] in (b"{", b"[", b'"') or data.strip().isdigit()
         # curl -d sends JSON labelled as a form: trust the bytes over the label.
         if "json" not in content_type and not looks_like_json:
@@ -140,7 +131,7 @@ class _JsonDoor:
         return parsed
 
     # -- endpoints ---------------------------------------------------------------------------
-    async def send(self, account: AccountRecord, body: Body) -> Response:
+    async def send(self, account: AccountRecord, body: Body) -> WebReply:
         phones = _list_of_scalars(body.get("phone"))
         if not phones:
             raise _BadRequest("phone", "Phone numbers are required")
@@ -150,7 +141,7 @@ class _JsonDoor:
         items = [SendItem(phone=p, text=text) for p in phones]
         return await self._send(account, body, items, _FIELDS)
 
-    async def send_v2(self, account: AccountRecord, body: Body) -> Response:
+    async def send_v2(self, account: AccountRecord, body: Body) -> WebReply:
         entries = body.get("data_message")
         if isinstance(entries, dict):
             entries = [entries]
@@ -171,7 +162,7 @@ class _JsonDoor:
 
     async def _send(
         self, account: AccountRecord, body: Body, items: list[SendItem], fields: dict[str, str]
-    ) -> Response:
+    ) -> WebReply:
         sender = _text(body.get("src_addr"))
         if not sender:
             raise _BadRequest("src_addr", "Sender name (src_addr) is required")
@@ -192,7 +183,7 @@ class _JsonDoor:
         add_info = {phone: str(reason) for phone, reason in outcome.rejected}
         return _success(info or None, add_info)
 
-    async def status(self, account: AccountRecord, body: Body) -> Response:
+    async def status(self, account: AccountRecord, body: Body) -> WebReply:
         ids = _list_of_scalars(body.get("id_sms"))
         if not ids:
             raise _BadRequest("id_sms", "Message ids (id_sms) are required")
@@ -203,20 +194,16 @@ class _JsonDoor:
         info = {given: str(status) for given, status in known.items()}
         return _success(info or None, {given: "Message not found" for given in unknown})
 
-    async def originator(self, account: AccountRecord, body: Body) -> Response:
+    async def originator(self, account: AccountRecord, body: Body) -> WebReply:
         return _success(await self._gateway.senders(account))
 
-    async def balance(self, account: AccountRecord, body: Body) -> Response:
+    async def balance(self, account: AccountRecord, body: Body) -> WebReply:
         balance = await self._gateway.balance(account)
         return _success({"money": format_money(balance.balance), "currency": balance.currency})
 
 
-class _TooLarge(Exception):
-    pass
-
-
-def _bearer(request: Request) -> str:
-    header = request.headers.get("authorization", "")
+def _bearer(request: WebRequest) -> str:
+    header = request.header(b"authorization")
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer":
         raise Unauthorized()

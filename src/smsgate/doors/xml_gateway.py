@@ -28,9 +28,6 @@ from xml.sax.saxutils import escape
 
 import defusedxml.ElementTree as SafeET
 from defusedxml import DefusedXmlException
-from starlette.requests import Request
-from starlette.responses import Response
-from starlette.routing import Route
 
 from smsgate.gateway.errors import (
     Unauthorized,
@@ -41,6 +38,7 @@ from smsgate.store.records import AccountRecord
 
 from .legacy_errors import DoorError, call_gateway
 from .legacy_text import decode_legacy_text, split_list
+from .web import BodyTooLarge, Endpoint, Route, WebReply, WebRequest
 
 MEDIA_TYPE = "text/xml; charset=utf-8"
 DECLARATION = '<?xml version="1.0" encoding="utf-8"?>\n'
@@ -86,7 +84,7 @@ def routes(gateway: Gateway, *, max_body: int = MAX_BODY) -> list[Route]:
     door = _XmlDoor(gateway, max_body)
     send = door.endpoint(SEND_ROOT, door.send)
     state = door.endpoint(STATE_ROOT, door.state)
-    paths: list[tuple[str, Callable[[Request], Awaitable[Response]]]] = [
+    paths: list[tuple[str, Endpoint]] = [
         ("/xml/", send),
         ("/xml", send),
         ("/xml/individual.php", send),
@@ -95,7 +93,7 @@ def routes(gateway: Gateway, *, max_body: int = MAX_BODY) -> list[Route]:
         ("/xml/state.php/", state),
     ]
     # GET is answered too, so a browser or a misconfigured client gets an XML error, not a 405.
-    return [Route(path, endpoint, methods=["GET", "POST"]) for path, endpoint in paths]
+    return [Route(path, endpoint) for path, endpoint in paths]
 
 
 class _XmlDoor:
@@ -103,8 +101,8 @@ class _XmlDoor:
         self._gateway = gateway
         self._max_body = max_body
 
-    def endpoint(self, root: str, operation: Operation) -> Callable[[Request], Awaitable[Response]]:
-        async def serve(request: Request) -> Response:
+    def endpoint(self, root: str, operation: Operation) -> Endpoint:
+        async def serve(request: WebRequest) -> WebReply:
             try:
                 document = parse_request(await self._read_body(request))
                 if document.root != root:
@@ -119,13 +117,11 @@ class _XmlDoor:
 
         return serve
 
-    async def _read_body(self, request: Request) -> bytes:
-        body = bytearray()
-        async for chunk in request.stream():
-            body += chunk
-            if len(body) > self._max_body:
-                raise DoorError("Request is too large")
-        return bytes(body)
+    async def _read_body(self, request: WebRequest) -> bytes:
+        try:
+            return await request.read(self._max_body)
+        except BodyTooLarge:
+            raise DoorError("Request is too large") from None
 
     async def _authenticate(self, document: Document) -> AccountRecord:
         username = document.first("username")
@@ -262,5 +258,5 @@ def error_reply(description: str) -> str:
     )
 
 
-def _reply(body: str, headers: dict[str, str] | None = None) -> Response:
-    return Response(body.encode("utf-8"), 200, headers=headers, media_type=MEDIA_TYPE)
+def _reply(body: str, headers: dict[str, str] | None = None) -> WebReply:
+    return WebReply(body.encode("utf-8"), 200, MEDIA_TYPE, headers)

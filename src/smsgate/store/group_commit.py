@@ -1,6 +1,6 @@
-"""Group commit: many concurrent callers, one writer task. Requests that arrive within a few
-milliseconds (or until a batch is full) are handed to one `run_batch` call, which commits them
-in one transaction; each caller's future resolves only after that commit.
+"""Group commit: many concurrent callers, one writer task. Requests that arrive while the
+previous batch commits (up to a full batch) are handed to one `run_batch` call, which commits
+them in one transaction; each caller's future resolves only after that commit.
 
 Knows nothing about SQL: what a batch means is `run_batch`'s business, including making sure
 one request's failure (returned as an exception in its slot) does not fail the others.
@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Generic, TypeVar
@@ -33,76 +34,78 @@ class _Pending(Generic[Req, Res]):
 
 
 class GroupCommit(Generic[Req, Res]):
-    """Queue requests to one writer task that runs them in batches.
+    """Queue requests to one writer that runs them in batches.
 
-    `window` is how long the writer waits for more requests after the first of a batch;
-    `max_weight` bounds a batch (weight is e.g. the number of messages of a request), so a
-    batch closes early once it is full.
+    Natural batching: a request that finds the writer idle is committed at once (after
+    `window` seconds, if one is set, to gather company); requests that arrive while a batch is
+    committing form the next batch. So a lone request pays no wait, and under load a batch is
+    whatever arrived during the previous commit. `max_weight` bounds a batch (weight is e.g.
+    the number of messages of a request); what does not fit waits for the next one.
     """
 
     def __init__(
         self,
         run_batch: BatchRunner[Req, Res],
         *,
-        window: float = 0.002,
+        window: float = 0.0,
         max_weight: int = 2_000,
     ) -> None:
         self._run_batch = run_batch
         self._window = window
         self._max_weight = max_weight
-        self._queue: asyncio.Queue[_Pending[Req, Res]] = asyncio.Queue()
+        self._pending: deque[_Pending[Req, Res]] = deque()
         self._task: asyncio.Task[None] | None = None
+        self._full: asyncio.Event | None = None  # set while waiting out `window`
+        self._weight = 0  # of what is pending
         self._closed = False
-
-    def start(self) -> None:
-        if self._task is None:
-            self._task = asyncio.get_running_loop().create_task(self._writer())
 
     async def submit(self, request: Req, weight: int = 1) -> Res:
         if self._closed:
             raise WriterClosed("the store is closed")
-        self.start()
-        future: asyncio.Future[Res] = asyncio.get_running_loop().create_future()
-        self._queue.put_nowait(_Pending(request, max(1, weight), future))
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[Res] = loop.create_future()
+        self._pending.append(_Pending(request, max(1, weight), future))
+        self._weight += max(1, weight)
+        if self._full is not None and self._weight >= self._max_weight:
+            self._full.set()
+        if self._task is None:
+            self._task = loop.create_task(self._drain())
         return await future
 
     async def close(self) -> None:
         """Finish what is queued, then stop the writer."""
         self._closed = True
-        task, self._task = self._task, None
-        if task is None:
-            return
-        while not self._queue.empty() and not task.done():
-            await asyncio.sleep(self._window)
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
-        while not self._queue.empty():
-            pending = self._queue.get_nowait()
+        task = self._task
+        if task is not None:
+            with contextlib.suppress(Exception):
+                await asyncio.shield(task)
+        while self._pending:
+            pending = self._pending.popleft()
             if not pending.future.done():
                 pending.future.set_exception(WriterClosed("the store is closed"))
 
-    async def _writer(self) -> None:
-        loop = asyncio.get_running_loop()
-        while True:
-            first = await self._queue.get()
-            batch = [first]
-            weight = first.weight
-            deadline = loop.time() + self._window
-            while weight < self._max_weight:
-                if self._queue.empty():
-                    remaining = deadline - loop.time()
-                    if remaining <= 0:
-                        break
-                    try:
-                        item = await asyncio.wait_for(self._queue.get(), remaining)
-                    except TimeoutError:
-                        break
-                else:
-                    item = self._queue.get_nowait()
-                batch.append(item)
-                weight += item.weight
-            await self._commit(batch)
+    async def _drain(self) -> None:
+        try:
+            if self._window > 0 and self._weight < self._max_weight:
+                self._full = asyncio.Event()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._full.wait(), self._window)
+                self._full = None
+            while self._pending:
+                await self._commit(self._take())
+        finally:
+            self._task = None
+
+    def _take(self) -> list[_Pending[Req, Res]]:
+        pending = self._pending
+        batch = [pending.popleft()]
+        weight = batch[0].weight
+        while pending and weight + pending[0].weight <= self._max_weight:
+            item = pending.popleft()
+            batch.append(item)
+            weight += item.weight
+        self._weight -= weight
+        return batch
 
     async def _commit(self, batch: list[_Pending[Req, Res]]) -> None:
         try:

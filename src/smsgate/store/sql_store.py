@@ -163,7 +163,6 @@ class SqlStore:
             await engines.dispose()
             raise
         self._engines = engines
-        self._writer.start()
 
     async def close(self) -> None:
         await self._writer.close()

@@ -1,0 +1,94 @@
+"""The doors' view of HTTP: a request they can read and a reply they return, nothing more.
+
+A bare ASGI layer instead of a framework: the SMS Club doors are the hot path, and every
+microsecond of routing, middleware and Request/Response objects is paid per message. The doors
+need only the method, the path, the raw query, two or three headers and the body bytes (raw,
+because the legacy doors must see Windows-1251 text before anything decodes it).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, MutableMapping
+from dataclasses import dataclass
+from typing import Any
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+
+
+class BodyTooLarge(Exception):
+    """The body is longer than the door accepts; the door answers in its own format."""
+
+
+class WebRequest:
+    __slots__ = ("_body", "_headers", "_receive", "method", "path", "query_string")
+
+    def __init__(self, scope: Scope, receive: Receive) -> None:
+        self.method: str = scope["method"]
+        self.path: str = scope["path"]
+        self.query_string: bytes = scope.get("query_string", b"")
+        self._headers: list[tuple[bytes, bytes]] = scope["headers"]
+        self._receive = receive
+        self._body: bytes | None = None
+
+    def header(self, name: bytes) -> str:
+        """The first value of a header (`name` in lower case, as ASGI gives them), or ""."""
+        for key, value in self._headers:
+            if key == name:
+                return value.decode("latin-1")
+        return ""
+
+    async def read(self, limit: int) -> bytes:
+        """The whole body; BodyTooLarge once it passes `limit` bytes (the rest is not read)."""
+        if self._body is not None:
+            return self._body
+        message = await self._receive()
+        body: bytes = message.get("body", b"")
+        if message.get("more_body", False):
+            chunks = bytearray(body)
+            while message.get("more_body", False):
+                if len(chunks) > limit:
+                    raise BodyTooLarge()
+                message = await self._receive()
+                chunks += message.get("body", b"")
+            body = bytes(chunks)
+        if len(body) > limit:
+            raise BodyTooLarge()
+        self._body = body
+        return body
+
+
+@dataclass(slots=True)
+class WebReply:
+    body: bytes
+    status: int = 200
+    media_type: str = "application/json"
+    headers: dict[str, str] | None = None
+
+    async def send(self, send: Send, *, head_only: bool = False) -> None:
+        headers = [
+            (b"content-type", self.media_type.encode("latin-1")),
+            (b"content-length", str(len(self.body)).encode("latin-1")),
+        ]
+        if self.headers:
+            headers.extend(
+                (k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in self.headers.items()
+            )
+        await send({"type": "http.response.start", "status": self.status, "headers": headers})
+        await send({"type": "http.response.body", "body": b"" if head_only else self.body})
+
+
+Endpoint = Callable[[WebRequest], Awaitable[WebReply]]
+
+
+@dataclass(frozen=True, slots=True)
+class Route:
+    path: str
+    endpoint: Endpoint
+    methods: frozenset[str] = frozenset({"GET", "POST"})
+
+
+def plain(text: str, status: int, headers: dict[str, str] | None = None) -> WebReply:
+    return WebReply(text.encode("utf-8"), status, "text/plain; charset=utf-8", headers)
