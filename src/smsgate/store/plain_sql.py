@@ -66,6 +66,11 @@ class PlainSql:
                 flat.append(value)
         return self._sqlite_text(tuple(sizes)), flat
 
+    def sqlite(self, *params: Any) -> tuple[str, Sequence[Any]]:
+        """SQLite's text and flat parameters, for a caller that runs them on another driver
+        object (an aiosqlite connection on the read side)."""
+        return self._sqlite_call(params)
+
     def rows(self, conn: Connection, *params: Any) -> list[Any]:
         """Run once and return every row as a tuple (PostgreSQL: tuple-like Rows)."""
         if conn.dialect.name == "sqlite":

@@ -22,7 +22,6 @@ from sqlalchemy import (
     or_,
     select,
     text,
-    union_all,
     update,
 )
 from sqlalchemy.exc import IntegrityError
@@ -67,6 +66,7 @@ from smsgate.store.schema import (
     parts,
     tariffs,
 )
+from smsgate.store.status_reads import read_statuses
 from smsgate.store.upsert import insert_for, upsert
 
 T = TypeVar("T")
@@ -446,20 +446,7 @@ class SqlStore:
             return results
 
     async def statuses(self, account_id: int, ids: Sequence[int]) -> dict[int, Status]:
-        wanted = sorted(set(ids))
-        if not wanted:
-            return {}
-        query = union_all(
-            select(messages.c.id, messages.c.status).where(
-                messages.c.id.in_(wanted), messages.c.account_id == account_id
-            ),
-            select(message_aliases.c.alias_id, messages.c.status)
-            .join_from(message_aliases, messages, message_aliases.c.message_id == messages.c.id)
-            .where(message_aliases.c.alias_id.in_(wanted), messages.c.account_id == account_id),
-        )
-        async with self._read() as conn:
-            rows = await conn.execute(query)
-            return {row[0]: Status(row[1]) for row in rows}
+        return await read_statuses(self.engines.reader, account_id, ids)
 
     async def message(self, account_id: int, message_id: int) -> MessageView | None:
         real_id = (
