@@ -54,3 +54,22 @@ SUBMIT_LATENCY = Histogram(
     buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 5),
     registry=REGISTRY,
 )
+
+
+# Bound children, so the hot path does not pay `labels()` (a lock and a tuple key) per request.
+_accepted: dict[str, Counter] = {}
+_rejected: dict[str, Counter] = {}
+
+
+def count_accepted(door: str, n: int) -> None:
+    child = _accepted.get(door)
+    if child is None:
+        child = _accepted[door] = ACCEPTED.labels(door)
+    child.inc(n)
+
+
+def count_rejected(reason: str) -> None:
+    child = _rejected.get(reason)
+    if child is None:
+        child = _rejected[reason] = REJECTED.labels(reason)
+    child.inc()

@@ -16,6 +16,7 @@ from smsgate.domain.ids import IdGenerator
 from smsgate.domain.phone import InvalidPhone, PhoneNormalizer
 from smsgate.domain.pricing import AccountPricing
 from smsgate.domain.segments import EmptyText, Segmented, split_text
+from smsgate.gateway import metrics
 from smsgate.gateway.accounts import AccountCache
 from smsgate.gateway.errors import (
     AllDuplicates,
@@ -151,6 +152,10 @@ class Submitter:
             else:
                 duplicates += got is Outcome.DUPLICATE
                 outcome.rejected.append((item.phone, _OUTCOME_REJECTION[got]))
+        if outcome.accepted:
+            metrics.count_accepted(request.door, len(outcome.accepted))
+        for _, reason in outcome.rejected:
+            metrics.count_rejected(reason.name.lower())
         if not outcome.accepted and duplicates == len(items):
             raise AllDuplicates()
         return outcome
