@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 
 import pytest
@@ -12,6 +13,8 @@ from smsgate.smpp.constants import MessageState
 from smsgate.smpp.receipt import (
     Receipt,
     ReceiptError,
+    _parse_by_keys,
+    _parse_date,
     format_receipt,
     message_state_for_stat,
     parse_receipt,
@@ -145,6 +148,95 @@ def test_format_then_parse_round_trips(
 ) -> None:
     receipt = Receipt(rid, sub, dlvrd, datetime(2024, 5, 1, 12, 0), None, stat, err, text)
     assert parse_receipt(format_receipt(receipt)) == receipt
+
+
+def _outcome(parse: Callable[[str], Receipt], text: str) -> object:
+    try:
+        return parse(text)
+    except ReceiptError as exc:
+        return ReceiptError, str(exc)
+
+
+_CANONICAL_PIECES = st.text("0123456789abcdefxX:_- \t", max_size=14)
+
+
+@given(
+    st.lists(
+        st.one_of(
+            st.sampled_from(
+                [
+                    "id:",
+                    " sub:",
+                    " dlvrd:",
+                    " submit date:",
+                    " done date:",
+                    " stat:",
+                    " err:",
+                    " text:",
+                    " Text:",
+                    "DELIVRD",
+                    "2405011200",
+                    "240501120059",
+                    "001",
+                ]
+            ),
+            _CANONICAL_PIECES,
+        ),
+        max_size=24,
+    )
+)
+def test_the_one_match_fast_path_reads_what_the_key_by_key_parse_reads(pieces: list[str]) -> None:
+    text = "".join(pieces)
+    assert _outcome(parse_receipt, text) == _outcome(_parse_by_keys, text)
+
+
+@given(
+    st.tuples(
+        st.text("0123456789abcdefABCDEF-", min_size=1, max_size=12),
+        st.text("0123456789", min_size=1, max_size=3),
+        st.text("0123456789", min_size=1, max_size=3),
+        st.text("0123456789", max_size=12),
+        st.text("0123456789", max_size=12),
+        st.text("DELIVRDundeliv", min_size=1, max_size=8),
+        st.text("0123456789abcdefxX", min_size=1, max_size=4),
+    ),
+    st.one_of(st.none(), st.text(max_size=20)),
+    st.integers(0, 9),
+    _CANONICAL_PIECES,
+)
+def test_near_canonical_receipts_read_the_same_on_both_paths(
+    fields: tuple[str, ...], body: str | None, broken: int, junk: str
+) -> None:
+    values = list(fields)
+    if broken < len(values):
+        values[broken] = junk  # one field anything at all: both paths must still agree
+    rid, sub, dlvrd, submit, done, stat, err = values
+    text = (
+        f"id:{rid} sub:{sub} dlvrd:{dlvrd} submit date:{submit} done date:{done} "
+        f"stat:{stat} err:{err}" + ("" if body is None else f" text:{body}")
+    )
+    assert _outcome(parse_receipt, text) == _outcome(_parse_by_keys, text)
+
+
+@given(
+    st.integers(0, 99),
+    st.integers(0, 13),
+    st.integers(0, 32),
+    st.integers(0, 25),
+    st.integers(0, 61),
+    st.one_of(st.none(), st.integers(0, 62)),
+)
+def test_dates_read_as_strptime_reads_them(
+    yy: int, mm: int, dd: int, hh: int, mi: int, ss: int | None
+) -> None:
+    text = f"{yy:02d}{mm:02d}{dd:02d}{hh:02d}{mi:02d}" + ("" if ss is None else f"{ss:02d}")
+    try:
+        expected: datetime | None = datetime.strptime(
+            text, "%y%m%d%H%M" if ss is None else "%y%m%d%H%M%S"
+        )
+    except ValueError:
+        expected = None
+    assert _parse_date(text) == expected
 
 
 @pytest.mark.parametrize(
