@@ -64,6 +64,9 @@ S = CommandStatus
 log = logging.getLogger(__name__)
 
 ASSEMBLY_TIMEOUT = 30.0  # seconds the first part of a long message waits for the others
+# deliver_sm a bind may have unanswered: receipts stream to a customer at one batch per this
+# many round trips, and the server's default (10) held a busy bind to a few thousand a second.
+DELIVER_WINDOW = 64
 
 _REJECTION_STATUS: dict[Rejection, int] = {
     Rejection.INVALID_PHONE: S.ESME_RINVDSTADR,
@@ -454,7 +457,7 @@ class SmppDoor:
         self.handler = SmppDoorHandler(
             gateway, assembly_timeout=assembly_timeout, pump_policy=pump_policy
         )
-        self._options = server_options
+        self._options = {"window": DELIVER_WINDOW, **server_options}
         self.server: SmppServer | None = None
         self.tls_server: SmppServer | None = None
 

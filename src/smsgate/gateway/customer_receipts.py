@@ -80,15 +80,23 @@ class ResponseGate:
         self._open.pop(ticket, None)
 
     def holds(self, item: OutboxItem) -> bool:
+        since = self.holding_since(item.account_id)
+        return since is not None and since <= item.submitted_at
+
+    def holding_since(self, account_id: int) -> float | None:
+        """When the oldest open ticket of the account was opened: its receipts of messages
+        created since then wait. None: nothing is held. One pass over the open tickets, so a
+        batch of receipts is checked against it without a pass per receipt."""
         now = self._clock()
-        for account_id, opened_at in self._open.values():
+        oldest: float | None = None
+        for owner, opened_at in self._open.values():
             if (
-                account_id == item.account_id
-                and opened_at <= item.submitted_at
+                owner == account_id
                 and now - opened_at < _GATE_MAX_AGE
+                and (oldest is None or opened_at < oldest)
             ):
-                return True
-        return False
+                oldest = opened_at
+        return oldest
 
 
 def receipt_pdu(item: OutboxItem) -> DeliverSm:
@@ -133,19 +141,32 @@ def _utc(at: float) -> datetime:
 
 def _printable(text: str) -> str:
     # The receipt text travels as plain ASCII in data_coding 0: other characters become '?'.
-    return "".join(c if " " <= c <= "~" else "?" for c in text[:20])
+    head = text[:20]
+    if head.isascii() and head.isprintable():
+        return head
+    return "".join(c if " " <= c <= "~" else "?" for c in head)
 
 
 @dataclass(frozen=True, slots=True)
 class PumpPolicy:
     interval: float = 0.1  # seconds between outbox polls
-    batch: int = 100  # rows read and sent per account per round
+    batch: int = 500  # rows read and sent per account at a time
     retry_after: float = 1.0  # pause for an account whose receipt was refused or not answered
+    # A stream goes on only while the store offered its account this recently (for a leased
+    # outbox: while this node still holds the account's lease); at least two polls.
+    offer_grace: float = 1.0
+    # A stream whose last read found less than a batch waits until this long after that read
+    # before the next one: rows gather into batches instead of costing a read and a commit each.
+    linger: float = 0.02
 
 
 class CustomerReceipts:
     """`await start()` runs the pump in the background; `wake(account_id)` when one binds;
-    `await stop()` lets deliveries in flight finish (rows not acknowledged stay pending)."""
+    `await stop()` lets deliveries in flight finish (rows not acknowledged stay pending).
+
+    Each account with pending rows gets one stream: read a batch, send it within the bind's
+    window, and mark the acknowledged rows done while the next batch is read and sent, so the
+    commit of one batch overlaps the round trips of the next."""
 
     def __init__(
         self,
@@ -160,8 +181,9 @@ class CustomerReceipts:
         self._policy = policy or PumpPolicy()
         self._wake = asyncio.Event()
         self._runner: asyncio.Task[None] | None = None
-        self._busy: dict[int, asyncio.Task[None]] = {}  # account -> its delivery round
+        self._busy: dict[int, asyncio.Task[None]] = {}  # account -> its stream
         self._paused_until: dict[int, float] = {}
+        self._offered_at: dict[int, float] = {}  # account -> when the store last offered it
         self.delivered = 0  # receipts acknowledged by customers (for metrics and tests)
 
     async def start(self) -> None:
@@ -174,11 +196,11 @@ class CustomerReceipts:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._runner
             self._runner = None
-        rounds = list(self._busy.values())
-        for task in rounds:
+        streams = list(self._busy.values())
+        for task in streams:
             task.cancel()
-        if rounds:
-            await asyncio.gather(*rounds, return_exceptions=True)
+        if streams:
+            await asyncio.gather(*streams, return_exceptions=True)
 
     def wake(self, account_id: int | None = None) -> None:
         if account_id is not None:
@@ -200,13 +222,12 @@ class CustomerReceipts:
         bound = set(self._directory.receiving_accounts())
         if not bound:
             return
+        offered = [a for a in await self._store.outbox_accounts() if a in bound]
         now = time.monotonic()
-        waiting = [
-            a
-            for a in await self._store.outbox_accounts()
-            if a in bound and a not in self._busy and self._paused_until.get(a, 0.0) <= now
-        ]
-        for account_id in waiting:
+        for account_id in offered:
+            self._offered_at[account_id] = now
+            if account_id in self._busy or self._paused_until.get(account_id, 0.0) > now:
+                continue
             task = asyncio.get_running_loop().create_task(self._deliver(account_id))
             self._busy[account_id] = task
             task.add_done_callback(self._finished(account_id))
@@ -220,37 +241,70 @@ class CustomerReceipts:
 
         return done
 
+    def _still_offered(self, account_id: int) -> bool:
+        grace = max(self._policy.offer_grace, 2 * self._policy.interval)
+        return time.monotonic() - self._offered_at.get(account_id, -grace) < grace
+
     async def _deliver(self, account_id: int) -> None:
-        items = await self._store.outbox_pending(account_id, self._policy.batch)
-        sendable: list[OutboxItem] = []
-        for item in items:
-            if self._gate.holds(item):
-                break  # later rows wait too: receipts go out in order
-            sendable.append(item)
-        receivers = [s for s in self._directory.receivers(account_id) if s.can_receive]
-        if not sendable or not receivers:
-            return
-        # The least busy bind takes the round; deliver() keeps the window and the wire order.
-        target = min(receivers, key=lambda s: s.outbound_pending)
+        loop = asyncio.get_running_loop()
+        linger = self._policy.linger
+        read_at = -linger
+        # The commit of the last batch's acknowledged rows runs while the stream lingers; it
+        # must finish before the next read, or that read would see those rows still pending.
+        flush: asyncio.Task[None] | None = None
         try:
-            futures = [target.deliver(receipt_pdu(item)) for item in sendable]
-        except Exception:
-            log.exception("cannot build receipts for account %s", account_id)
-            self._pause(account_id)
-            return
-        answers = await asyncio.gather(*futures, return_exceptions=True)
-        done = [
-            item.id
-            for item, answer in zip(sendable, answers, strict=True)
-            if not isinstance(answer, BaseException) and answer.command_status == 0
-        ]
-        if done:
-            await self._store.outbox_done(done)
-            self.delivered += len(done)
-        if len(done) < len(sendable):
-            self._pause(account_id)
-        else:
-            self._wake.set()  # there may be more than one batch waiting
+            while self._still_offered(account_id):
+                wait = read_at + linger - loop.time()
+                if wait > 0:
+                    await asyncio.sleep(wait)
+                if flush is not None:
+                    await flush
+                    flush = None
+                read_at = loop.time()
+                sendable = await self._next_batch(account_id)
+                receivers = [s for s in self._directory.receivers(account_id) if s.can_receive]
+                if not sendable or not receivers:
+                    return
+                # The least busy bind takes the batch; deliver() keeps the window and the order.
+                target = min(receivers, key=lambda s: s.outbound_pending)
+                try:
+                    futures = [target.deliver(receipt_pdu(item)) for item in sendable]
+                except Exception:
+                    log.exception("cannot build receipts for account %s", account_id)
+                    self._pause(account_id)
+                    return
+                answers = await asyncio.gather(*futures, return_exceptions=True)
+                done = [
+                    item.id
+                    for item, answer in zip(sendable, answers, strict=True)
+                    if not isinstance(answer, BaseException) and answer.command_status == 0
+                ]
+                if done:
+                    flush = loop.create_task(self._mark_done(done))
+                if len(done) < len(sendable):
+                    self._pause(account_id)
+                    return
+                if len(sendable) >= self._policy.batch:
+                    read_at = -linger  # a full batch: there may be more at once
+        finally:
+            if flush is not None:
+                await flush
+
+    async def _next_batch(self, account_id: int) -> list[OutboxItem]:
+        """The next pending rows in order, up to the first one the gate holds back (later rows
+        wait too: receipts go out in order)."""
+        items = await self._store.outbox_pending(account_id, self._policy.batch)
+        held_since = self._gate.holding_since(account_id)
+        if held_since is None:
+            return items
+        for i, item in enumerate(items):
+            if held_since <= item.submitted_at:
+                return items[:i]
+        return items
+
+    async def _mark_done(self, item_ids: list[int]) -> None:
+        await self._store.outbox_done(item_ids)
+        self.delivered += len(item_ids)
 
     def _pause(self, account_id: int) -> None:
         self._paused_until[account_id] = time.monotonic() + self._policy.retry_after
