@@ -20,6 +20,7 @@ from smsgate.domain.gsm7 import encode_gsm7
 from smsgate.domain.segments import decode_payload
 from smsgate.domain.status import PartState, Status
 from smsgate.doors.smpp_door import SmppDoor
+from smsgate.doors.smpp_time import format_absolute
 from smsgate.gateway.customer_receipts import PumpPolicy, ResponseGate
 from smsgate.smpp.client import BindFailed, BindType, SmppClient
 from smsgate.smpp.constants import (
@@ -436,6 +437,60 @@ async def test_incomplete_long_message_is_refused_after_the_timeout(
         resp = await submit(c, first)
     assert resp.command_status == S.ESME_RSUBMITFAIL
     assert time.monotonic() - started >= 0.4
+    assert await claimed(stack) == []
+
+
+# --- validity_period --------------------------------------------------------------------------
+
+
+async def test_validity_period_sets_the_messages_lifetime(
+    stack: Stack, door: SmppDoor, acct: TestAccount
+) -> None:
+    soon = sms("relative", validity_period="000000013000000R")  # 1 h 30 min from now
+    at = format_absolute(time.time() + 600)  # absolute, 10 min from now
+    later = sms("absolute", to="380501234568", validity_period=at)
+    long_parts = udh_parts(LONG, 21)
+    long_parts[0].validity_period = "000000002000000R"  # the first part speaks for all
+    data = DataSm(
+        source_addr="Shop",
+        destination_addr="380501234569",
+        tlvs={Tag.MESSAGE_PAYLOAD: b"ttl", Tag.QOS_TIME_TO_LIVE: 300},
+    )
+    async with customer(door.port, acct) as c:
+        started = time.time()
+        answers = [await submit(c, soon), await submit(c, later), await submit(c, data)]
+        answers += await asyncio.gather(*(submit(c, p) for p in long_parts))
+    assert [a.command_status for a in answers] == [0] * 5
+    lifetimes = {p.message_id: p.expires_at - started for p in await claimed(stack)}
+    ids = [int(a.message_id) for a in answers[:4]]  # type: ignore[attr-defined]
+    assert lifetimes[ids[0]] == pytest.approx(90 * 60, abs=2)
+    assert lifetimes[ids[1]] == pytest.approx(600, abs=2)
+    assert lifetimes[ids[2]] == pytest.approx(300, abs=2)
+    assert lifetimes[ids[3]] == pytest.approx(20 * 60, abs=2)
+
+
+@pytest.mark.parametrize(
+    "validity",
+    ["240501130000000X", "2405011300", "241301130000000+", "000000000000000R", "past"],
+)
+async def test_bad_or_past_validity_period_is_rinvexpiry(
+    stack: Stack, door: SmppDoor, acct: TestAccount, validity: str
+) -> None:
+    if validity == "past":
+        validity = format_absolute(time.time() - 60)
+    async with customer(door.port, acct) as c:
+        single = await submit(c, sms(validity_period=validity))
+        multi = await submit(
+            c,
+            SubmitMulti(
+                source_addr="Shop",
+                dest_addresses=[DestAddress(destination_addr=PHONE)],
+                short_message=b"to many",
+                validity_period=validity,
+            ),
+        )
+    assert single.command_status == S.ESME_RINVEXPIRY
+    assert multi.command_status == S.ESME_RINVEXPIRY
     assert await claimed(stack) == []
 
 

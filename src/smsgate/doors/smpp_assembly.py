@@ -24,6 +24,7 @@ class HeldPart:
     payload: bytes  # without its UDH
     wants_receipt: bool
     answer: asyncio.Future[Any]
+    lifetime: float | None = None  # seconds, from this part's validity_period; None: default
 
 
 @dataclass(slots=True)

@@ -12,14 +12,15 @@ import asyncio
 import contextlib
 import logging
 import ssl
+import time
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
 from smsgate.config import SmppDoorSettings
 from smsgate.domain.segments import decode_payload
 from smsgate.doors.smpp_assembly import Assembly, HeldPart, PartKey
+from smsgate.doors.smpp_time import BadSmppTime, format_absolute, lifetime_seconds
 from smsgate.gateway.customer_receipts import (
     MESSAGE_STATE_OF_STATUS,
     CustomerReceipts,
@@ -193,6 +194,7 @@ class SmppDoorHandler(SmppHandler):
             return S.ESME_RINVBNDSTS
         try:
             body = _body_of(pdu)
+            lifetime = _lifetime_of(pdu)
         except _BadPdu as bad:
             return bad.status
         wants = bool(pdu.registered_delivery & RD_RECEIPT_MASK)
@@ -202,6 +204,7 @@ class SmppDoorHandler(SmppHandler):
                 sender=pdu.source_addr,
                 items=[SendItem(pdu.destination_addr, text)],
                 door="smpp",
+                lifetime_minutes=_minutes(lifetime),
                 receipt_for=(0,) if wants else (),
             )
             ticket = self._open_ticket(session, bind.account.id)
@@ -213,7 +216,9 @@ class SmppDoorHandler(SmppHandler):
             return self._single_answer(session, ticket, outcome)
 
         loop = asyncio.get_running_loop()
-        part = HeldPart(body.seq, pdu.data_coding, body.payload, wants, loop.create_future())
+        part = HeldPart(
+            body.seq, pdu.data_coding, body.payload, wants, loop.create_future(), lifetime
+        )
         key: PartKey = (
             bind.account.id,
             pdu.source_addr,
@@ -244,6 +249,9 @@ class SmppDoorHandler(SmppHandler):
             sender=sender,
             items=[SendItem(key[2], text)],
             door="smpp",
+            # The first part's validity_period stands for the message, as its first part
+            # starts the message's life.
+            lifetime_minutes=_minutes(parts[0].lifetime),
             pdu_count=len(parts),
             receipt_for=tuple(i for i, p in enumerate(parts) if p.wants_receipt),
         )
@@ -312,12 +320,17 @@ class SmppDoorHandler(SmppHandler):
                 _, payload = parse_udh(payload)
             except UdhError:
                 return S.ESME_RINVESMCLASS
+        try:
+            lifetime = _validity(pdu.validity_period)
+        except _BadPdu as bad:
+            return bad.status
         text = decode_payload(pdu.data_coding, payload)
         wants = bool(pdu.registered_delivery & RD_RECEIPT_MASK)
         request = SendRequest(
             sender=pdu.source_addr,
             items=[SendItem(phone, text) for phone in phones],
             door="smpp",
+            lifetime_minutes=_minutes(lifetime),
             receipt_for=(0,) if wants else (),
         )
         ticket = self._open_ticket(session, bind.account.id)
@@ -350,7 +363,7 @@ class SmppDoorHandler(SmppHandler):
             return S.ESME_RQUERYFAIL
         return Reply(
             message_id=pdu.message_id,
-            final_date=_smpp_time(view.done_at) if view.done_at is not None else "",
+            final_date=format_absolute(view.done_at) if view.done_at is not None else "",
             message_state=int(MESSAGE_STATE_OF_STATUS[view.status]),
             error_code=min(max(view.error, 0), 0xFF),
         )
@@ -434,10 +447,25 @@ def _body_of(pdu: SubmitSm | DataSm) -> _Body:
     return _Body(payload)
 
 
-def _smpp_time(at: float) -> str:
-    """Absolute SMPP time (§7.1.1) in UTC: YYMMDDhhmmss, tenths, quarter hours 00, '+'."""
-    moment = datetime.fromtimestamp(at, UTC)
-    return moment.strftime("%y%m%d%H%M%S") + f"{moment.microsecond // 100_000}00+"
+def _lifetime_of(pdu: SubmitSm | DataSm) -> float | None:
+    """Seconds the message may live: submit_sm's validity_period, data_sm's qos_time_to_live;
+    None for the gateway's default."""
+    if isinstance(pdu, SubmitSm):
+        return _validity(pdu.validity_period)
+    ttl = _int(pdu.tlvs.get(Tag.QOS_TIME_TO_LIVE))
+    return None if ttl is None else float(ttl)
+
+
+def _validity(value: str) -> float | None:
+    try:
+        return lifetime_seconds(value, time.time())
+    except BadSmppTime:
+        raise _BadPdu(S.ESME_RINVEXPIRY) from None
+
+
+def _minutes(seconds: float | None) -> float | None:
+    # Zero or less stays so: the gateway refuses it as a lifetime already over.
+    return None if seconds is None else seconds / 60
 
 
 class SmppDoor:
