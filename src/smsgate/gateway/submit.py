@@ -58,7 +58,7 @@ class _Tariffs:
         self._ttl = ttl
         self._cache: dict[int, tuple[float, AccountPricing]] = {}
 
-    async def price(self, account_id: int, phone: str) -> int | None:
+    async def pricing(self, account_id: int) -> AccountPricing:
         now = self._clock()
         entry = self._cache.get(account_id)
         if entry is None or entry[0] <= now:
@@ -69,7 +69,7 @@ class _Tariffs:
             )
             entry = (now + self._ttl, pricing)
             self._cache[account_id] = entry
-        return entry[1].price(phone)
+        return entry[1]
 
 
 class Submitter:
@@ -105,6 +105,7 @@ class Submitter:
         lifetime = self._lifetime(request.lifetime_minutes)
 
         now = self._clock()
+        pricing = await self._tariffs.pricing(account.id)
         outcome = SendOutcome()
         staged: list[tuple[SendItem, NewMessage]] = []
         segmented: dict[str, Segmented] = {}
@@ -124,7 +125,7 @@ class Submitter:
             except InvalidPhone:
                 outcome.rejected.append((item.phone, Rejection.INVALID_PHONE))
                 continue
-            price = await self._tariffs.price(account.id, phone)
+            price = pricing.price(phone)
             if price is None:
                 outcome.rejected.append((item.phone, Rejection.NO_TARIFF))
                 continue
