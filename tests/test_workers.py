@@ -8,6 +8,7 @@ import asyncio
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 from collections.abc import AsyncIterator
@@ -26,7 +27,7 @@ from smsgate.gateway.leases import (
     take_node_id,
 )
 from smsgate.store.sql_store import SqlStore
-from smsgate.workers import listen, worker_count, worker_settings
+from smsgate.workers import listen, listeners, worker_count, worker_settings
 
 SMSGATE = str(Path(sys.executable).parent / "smsgate")
 
@@ -97,6 +98,61 @@ def test_the_shared_listener_is_bound_once_and_inheritable() -> None:
             listen("127.0.0.1", sock.getsockname()[1]).close()
     finally:
         sock.close()
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="SO_REUSEPORT balances on Linux")
+def test_each_worker_has_a_listener_of_its_own_on_the_one_port() -> None:
+    group = listeners("127.0.0.1", 0, 3)
+    try:
+        port = group[0].getsockname()[1]
+        assert len({s.fileno() for s in group}) == 3
+        assert {s.getsockname()[1] for s in group} == {port}
+        assert all(s.get_inheritable() for s in group)
+        with pytest.raises(OSError):  # a plain listener cannot share the port
+            listen("127.0.0.1", port).close()
+        with pytest.raises(OSError):  # nor can a second group (the plain bind is tried first)
+            listeners("127.0.0.1", port, 2)
+    finally:
+        for s in group:
+            s.close()
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="SO_REUSEPORT balances on Linux")
+def test_connections_are_spread_over_the_workers_listeners() -> None:
+    # One shared socket let the first worker awake accept almost all of a burst of
+    # connections; a SO_REUSEPORT group spreads them by the kernel's hash of the addresses.
+    group = listeners("127.0.0.1", 0, 2)
+    clients = []
+    try:
+        for _ in range(64):
+            clients.append(socket.create_connection(group[0].getsockname(), timeout=5))
+        accepted = []
+        for s in group:
+            s.setblocking(False)
+            count = 0
+            while True:
+                try:
+                    conn, _ = s.accept()
+                except BlockingIOError:
+                    break
+                conn.close()
+                count += 1
+            accepted.append(count)
+        assert sum(accepted) == 64
+        assert min(accepted) >= 8, accepted  # 32 expected: a split this uneven is no spreading
+    finally:
+        for c in clients:
+            c.close()
+        for s in group:
+            s.close()
+
+
+def test_a_single_worker_listens_without_joining_a_reuseport_group() -> None:
+    (single,) = listeners("127.0.0.1", 0, 1)
+    try:
+        assert single.getsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT) == 0
+    finally:
+        single.close()
 
 
 async def test_two_live_nodes_never_share_a_node_id(store: SqlStore) -> None:

@@ -1,13 +1,21 @@
 """`smsgate serve --workers N`: N node processes on one machine, one database, one HTTP port.
 
-The parent binds the HTTP listening socket once and every worker inherits it; the parent only
-supervises (restarts a worker that dies, stops all on SIGTERM/SIGINT) and never serves.
+The parent binds the HTTP port once and every worker inherits a listening socket; the parent
+only supervises (restarts a worker that dies, stops all on SIGTERM/SIGINT) and never serves.
 
-Why one inherited socket rather than SO_REUSEPORT per worker: a bind error (port taken) shows
-once, in the parent, before any worker starts; port 0 works (tests); and connections waiting in
-the accept queue belong to the socket, so a worker killed with SIGKILL drops none of them, while
-a SO_REUSEPORT socket's queue dies with its worker. Accepting is spread by the kernel's wakeups
-rather than by hash, which is even enough for N close to the core count.
+On Linux each worker slot gets a socket of its own in one SO_REUSEPORT group, so the kernel
+spreads new connections evenly over the workers by their addresses. One socket shared by all
+(the fallback elsewhere) leaves the spreading to whichever worker's loop wakes first, and that
+one accepts everything queued: under wrk's 32 keep-alive connections one worker got 29 of them
+and the other 3 (bench/RESULTS.md, "Many nodes"), so one core served while the other idled.
+
+What the shared socket gave is kept: the parent binds every socket before any worker starts, so
+a port taken (by anything, another smsgate group of the same user included: a plain bind is
+tried first) is one error in the parent; port 0 works (tests); and the parent holds every
+socket for its whole life, so a worker killed with SIGKILL drops none of the connections queued
+on its socket: its restart in the same slot accepts them. What is lost: while a worker is down,
+the connections the kernel hashes to its socket wait for the restart instead of going to the
+others.
 """
 
 from __future__ import annotations
@@ -45,12 +53,14 @@ def worker_count(value: str) -> int:
     return count
 
 
-def listen(host: str, port: int) -> socket.socket:
-    """A listening TCP socket for every worker to accept on."""
+def listen(host: str, port: int, *, reuse_port: bool = False) -> socket.socket:
+    """A listening TCP socket for workers to accept on."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
+        if reuse_port:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
         sock.bind((host, port))
         sock.listen(2048)
     except OSError:
@@ -58,6 +68,26 @@ def listen(host: str, port: int) -> socket.socket:
         raise
     sock.set_inheritable(True)
     return sock
+
+
+def listeners(host: str, port: int, count: int) -> list[socket.socket]:
+    """One listening socket per worker slot, all on one port (see the module notes); without
+    SO_REUSEPORT's balancing (not Linux) the same shared socket for every slot."""
+    if count == 1 or not sys.platform.startswith("linux"):
+        return [listen(host, port)] * count
+    if port:
+        # A plain bind fails on any listener, where SO_REUSEPORT would join another group.
+        listen(host, port).close()
+    first = listen(host, port, reuse_port=True)
+    group = [first]
+    try:
+        for _ in range(count - 1):
+            group.append(listen(host, first.getsockname()[1], reuse_port=True))
+    except OSError:
+        for sock in group:
+            sock.close()
+        raise
+    return group
 
 
 def worker_settings(settings: Settings, slot: int, supervisor_pid: int) -> Settings:
@@ -104,8 +134,8 @@ class Supervisor:
     _stopping: bool = False
 
     def run(self) -> int:
-        http = listen(self.settings.http.host, self.settings.http.port)
-        port = http.getsockname()[1]
+        http = listeners(self.settings.http.host, self.settings.http.port, self.count)
+        port = http[0].getsockname()[1]
         context = multiprocessing.get_context("spawn")
         previous = {
             sig: signal.signal(sig, self._on_signal) for sig in (signal.SIGINT, signal.SIGTERM)
@@ -130,7 +160,9 @@ class Supervisor:
                             break
                     settings = worker_settings(self.settings, slot, os.getpid())
                     proc = context.Process(
-                        target=_run_worker, args=(settings, http), name=f"smsgate-worker-{slot}"
+                        target=_run_worker,
+                        args=(settings, http[slot]),
+                        name=f"smsgate-worker-{slot}",
                     )
                     proc.start()
                     self._workers[slot] = proc
@@ -138,7 +170,8 @@ class Supervisor:
                 wait([p.sentinel for p in self._workers.values()], timeout=0.5)
         finally:
             self._stop_all()
-            http.close()
+            for sock in set(http):
+                sock.close()
             for sig, handler in previous.items():
                 signal.signal(sig, handler)
         return 0
