@@ -704,6 +704,44 @@ async def test_refused_receipt_stays_pending_and_is_retried(
     assert len(seen) == 2
 
 
+@pytest.mark.parametrize(
+    ("refusal", "attempts"), [(S.ESME_RX_T_APPN, 5), (S.ESME_RX_P_APPN, 1)], ids=["temp", "perm"]
+)
+async def test_a_receipt_always_refused_is_given_up_and_the_next_ones_flow(
+    stack: Stack, door: SmppDoor, acct: TestAccount, refusal: int, attempts: int
+) -> None:
+    seen: list[str] = []
+    refused_id: list[str] = []
+
+    def picky(pdu: DeliverSm | DataSm) -> int:
+        rid = str(pdu.tlvs[Tag.RECEIPTED_MESSAGE_ID])
+        seen.append(rid)
+        return refusal if rid in refused_id else 0
+
+    client = SmppClient(
+        "127.0.0.1", door.port, acct.login, acct.smpp_password, reconnect=False, on_deliver=picky
+    )
+    await client.start()
+    try:
+        await client.wait_bound(T)
+        first = await submit(client, sms("never taken", registered_delivery=1))
+        refused_id.append(first.message_id)  # type: ignore[attr-defined]
+        await make_final(stack)
+        async with asyncio.timeout(T):
+            while await stack.store.outbox_pending(acct.record.id, 10):
+                await asyncio.sleep(0.05)
+        second = await submit(client, sms("taken", registered_delivery=1))
+        await make_final(stack)
+        async with asyncio.timeout(T):
+            while second.message_id not in seen:  # type: ignore[attr-defined]
+                await asyncio.sleep(0.02)
+    finally:
+        await asyncio.wait_for(client.close(1.0), T)
+    assert seen == [refused_id[0]] * attempts + [second.message_id]  # type: ignore[attr-defined]
+    assert door.handler.receipts.given_up == 1
+    assert door.handler.receipts.delivered == 1
+
+
 def test_gate_holds_receipts_of_submits_whose_response_is_not_written() -> None:
     clock = [100.0]
     gate = ResponseGate(lambda: clock[0])

@@ -23,6 +23,7 @@ from smsgate.smpp.constants import (
     NPI_UNKNOWN,
     TON_ALPHANUMERIC,
     TON_INTERNATIONAL,
+    CommandStatus,
     MessageState,
     Tag,
 )
@@ -158,6 +159,9 @@ class PumpPolicy:
     # A stream whose last read found less than a batch waits until this long after that read
     # before the next one: rows gather into batches instead of costing a read and a commit each.
     linger: float = 0.02
+    # A receipt the customer refused this many times (counted while this process runs) is
+    # given up, so one it will never take does not hold its account to a pause every retry.
+    give_up_after: int = 5
 
 
 class CustomerReceipts:
@@ -165,8 +169,10 @@ class CustomerReceipts:
     `await stop()` lets deliveries in flight finish (rows not acknowledged stay pending).
 
     Each account with pending rows gets one stream: read a batch, send it within the bind's
-    window, and mark the acknowledged rows done while the next batch is read and sent, so the
-    commit of one batch overlaps the round trips of the next."""
+    window, mark the acknowledged rows done, and read again; a batch that was not full lets
+    the next one gather for `linger` while its commit runs. A refused receipt is retried after
+    `retry_after`; after `give_up_after` refusals, or one ESME_RX_P_APPN (the customer's
+    "permanent error"), it is marked done with a warning instead."""
 
     def __init__(
         self,
@@ -184,7 +190,9 @@ class CustomerReceipts:
         self._busy: dict[int, asyncio.Task[None]] = {}  # account -> its stream
         self._paused_until: dict[int, float] = {}
         self._offered_at: dict[int, float] = {}  # account -> when the store last offered it
+        self._refusals: dict[int, int] = {}  # outbox row -> times its customer refused it
         self.delivered = 0  # receipts acknowledged by customers (for metrics and tests)
+        self.given_up = 0  # receipts marked done after refusals
 
     async def start(self) -> None:
         if self._runner is None:
@@ -274,14 +282,18 @@ class CustomerReceipts:
                     self._pause(account_id)
                     return
                 answers = await asyncio.gather(*futures, return_exceptions=True)
-                done = [
-                    item.id
-                    for item, answer in zip(sendable, answers, strict=True)
-                    if not isinstance(answer, BaseException) and answer.command_status == 0
-                ]
-                if done:
-                    flush = loop.create_task(self._mark_done(done))
-                if len(done) < len(sendable):
+                done: list[int] = []
+                given_up: list[OutboxItem] = []
+                for item, answer in zip(sendable, answers, strict=True):
+                    if isinstance(answer, BaseException):
+                        continue  # no answer or the bind went away: not the customer's "no"
+                    if answer.command_status == 0:
+                        done.append(item.id)
+                    elif self._refused(item, answer.command_status):
+                        given_up.append(item)
+                if done or given_up:
+                    flush = loop.create_task(self._mark_done(done, given_up))
+                if len(done) + len(given_up) < len(sendable):
                     self._pause(account_id)
                     return
                 if len(sendable) >= self._policy.batch:
@@ -302,9 +314,30 @@ class CustomerReceipts:
                 return items[:i]
         return items
 
-    async def _mark_done(self, item_ids: list[int]) -> None:
-        await self._store.outbox_done(item_ids)
-        self.delivered += len(item_ids)
+    def _refused(self, item: OutboxItem, status: int) -> bool:
+        """Count one refusal; True when the receipt is to be given up."""
+        refusals = self._refusals.get(item.id, 0) + 1
+        if refusals < self._policy.give_up_after and status != CommandStatus.ESME_RX_P_APPN:
+            self._refusals[item.id] = refusals
+            return False
+        log.warning(
+            "giving up receipt %s (message %s) for account %s: refused %d times, last 0x%08X",
+            item.pdu_id,
+            item.message_id,
+            item.account_id,
+            refusals,
+            status,
+        )
+        return True
+
+    async def _mark_done(self, done: list[int], given_up: list[OutboxItem]) -> None:
+        await self._store.outbox_done(done + [item.id for item in given_up])
+        for row in done:
+            self._refusals.pop(row, None)
+        for item in given_up:
+            self._refusals.pop(item.id, None)
+        self.delivered += len(done)
+        self.given_up += len(given_up)
 
     def _pause(self, account_id: int) -> None:
         self._paused_until[account_id] = time.monotonic() + self._policy.retry_after
