@@ -14,10 +14,9 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from smsgate.store.interface import StoreError
-from smsgate.store.writer import AsyncWriter, ThreadWriter, Writer
+from smsgate.store.writer import BUSY_TIMEOUT_MS, AsyncWriter, ThreadWriter, Writer
 
 SYNCHRONOUS_LEVELS = ("OFF", "NORMAL", "FULL", "EXTRA")
-BUSY_TIMEOUT_MS = 10_000
 
 
 @dataclass(frozen=True, slots=True)

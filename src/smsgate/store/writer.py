@@ -11,6 +11,8 @@ same function either way; nothing here knows about it.
 from __future__ import annotations
 
 import asyncio
+import sqlite3
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Protocol, TypeVar
@@ -19,6 +21,9 @@ from sqlalchemy import Connection, Engine
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 T = TypeVar("T")
+
+# How long a write waits for another process to release SQLite's write lock.
+BUSY_TIMEOUT_MS = 10_000
 
 
 class Writer(Protocol):
@@ -42,9 +47,7 @@ class ThreadWriter:
             conn = self._conn = self._engine.connect()
         trans = conn.begin()  # SQLAlchemy's bookkeeping; the driver's BEGIN is a no-op
         try:
-            # IMMEDIATE takes the write lock up front: a deferred BEGIN that upgrades later
-            # can deadlock against another process and fail at once, whatever busy_timeout says.
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
+            _begin_immediate(conn)
             result = work(conn)
         except BaseException:
             trans.rollback()
@@ -66,6 +69,40 @@ class ThreadWriter:
         loop = asyncio.get_running_loop()
         await loop.run_in_executor(self._thread, self._dispose)
         self._thread.shutdown(wait=True)
+
+
+# Another process (a `--workers` sibling, the admin CLI) may hold SQLite's write lock. SQLite's
+# own busy handler sleeps 1, 2, 5, 10, 15, 20, 25 … ms between tries, so a writer that finds the
+# lock taken for 1 ms sleeps 3-8 ms, and with two nodes on one file the lock sits idle while
+# both sleep. The writer asks without SQLite's handler and retries on its own every
+# `_LOCK_RETRY` seconds, up to the same overall timeout.
+_LOCK_RETRY = 0.0002
+
+
+def _begin_immediate(conn: Connection) -> None:
+    # IMMEDIATE takes the write lock up front: a deferred BEGIN that upgrades later can
+    # deadlock against another process and fail at once, whatever busy_timeout says.
+    # Statements inside the transaction keep the connection's busy_timeout (SQLite's handler):
+    # only the lock itself is waited for here.
+    raw = conn.connection.driver_connection
+    assert isinstance(raw, sqlite3.Connection)
+    raw.execute("PRAGMA busy_timeout = 0")
+    try:
+        deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
+        while True:
+            try:
+                raw.execute("BEGIN IMMEDIATE")
+                return
+            except sqlite3.OperationalError as exc:
+                if not _is_busy(exc) or time.monotonic() > deadline:
+                    raise
+            time.sleep(_LOCK_RETRY)
+    finally:
+        raw.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+
+
+def _is_busy(exc: sqlite3.OperationalError) -> bool:
+    return "locked" in str(exc) or "busy" in str(exc)
 
 
 class AsyncWriter:

@@ -1,0 +1,70 @@
+"""The SQLite writer and another process's write lock: it waits in short steps (not SQLite's
+1-2-5-10 ms sleeps), commits as soon as the lock is free, gives up after the busy timeout with
+the driver's error, and leaves the connection's own busy_timeout as it was."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+import threading
+import time
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Connection, text
+
+from smsgate.store import writer as writer_module
+from smsgate.store.engine import create_engines
+
+
+def _hold_lock(path: Path, seconds: float, held: threading.Event) -> None:
+    other = sqlite3.connect(path, isolation_level=None)  # another process, as far as locks go
+    other.execute("BEGIN IMMEDIATE")
+    held.set()
+    time.sleep(seconds)
+    other.execute("COMMIT")
+    other.close()
+
+
+async def _engines(tmp_path: Path):  # type: ignore[no-untyped-def]
+    path = tmp_path / "s.db"
+    engines = create_engines(f"sqlite+aiosqlite:///{path}")
+    await engines.writer.run(lambda c: c.exec_driver_sql("CREATE TABLE t (x INTEGER)"))
+    return path, engines
+
+
+def _insert(conn: Connection) -> int:
+    conn.exec_driver_sql("INSERT INTO t VALUES (1)")
+    return int(conn.execute(text("PRAGMA busy_timeout")).scalar_one())
+
+
+async def test_a_held_lock_is_waited_for_and_taken_soon_after_release(tmp_path: Path) -> None:
+    path, engines = await _engines(tmp_path)
+    held = threading.Event()
+    holder = threading.Thread(target=_hold_lock, args=(path, 0.3, held))
+    holder.start()
+    held.wait(5)
+    started = time.monotonic()
+    timeout_inside = await asyncio.wait_for(engines.writer.run(_insert), 10)
+    waited = time.monotonic() - started
+    holder.join()
+    await engines.dispose()
+    assert 0.25 <= waited < 0.35  # SQLite's own handler would sleep in steps of up to 100 ms
+    assert timeout_inside == writer_module.BUSY_TIMEOUT_MS
+
+
+async def test_a_lock_held_past_the_timeout_fails_with_the_drivers_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path, engines = await _engines(tmp_path)
+    monkeypatch.setattr(writer_module, "BUSY_TIMEOUT_MS", 100)
+    held = threading.Event()
+    holder = threading.Thread(target=_hold_lock, args=(path, 0.5, held))
+    holder.start()
+    held.wait(5)
+    with pytest.raises(sqlite3.OperationalError, match="locked"):
+        await asyncio.wait_for(engines.writer.run(_insert), 10)
+    holder.join()
+    # The writer is usable again once the lock is free.
+    assert await asyncio.wait_for(engines.writer.run(_insert), 10) == 100
+    await engines.dispose()
