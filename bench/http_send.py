@@ -2,8 +2,10 @@
 
   .venv/bin/python bench/http_send.py            # all three runs
   .venv/bin/python bench/http_send.py --only 1   # one recipient per request, saturated (wrk)
+  .venv/bin/python bench/http_send.py --operator off --connections 64   # accepting only
 
-Runs: (1) 1 recipient per request, wrk saturating 32 keep-alive connections; (2) 100 recipients
+Runs: (1) 1 recipient per request, wrk saturating --connections keep-alive connections (32 by
+default); (2) 100 recipients
 per request; (3) an open-loop 1,000 requests/s from a small asyncio generator, for p99 latency.
 The load generator shares the machine's 2 cores with the gateway. wrk comes from Debian's
 package (`apt-get install wrk`).
@@ -150,25 +152,42 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--only", type=int, choices=[1, 2, 3])
     parser.add_argument("--seconds", type=int, default=10)
+    parser.add_argument("--connections", type=int, default=32, help="wrk's, for runs 1 and 2")
+    parser.add_argument(
+        "--operator",
+        choices=["on", "off"],
+        default="on",
+        help="off: no operator listens, so the gateway only accepts (the queue grows, durably);"
+        " on: the simulator takes every message, so dispatch and receipts share the gateway",
+    )
     args = parser.parse_args()
     print(f"machine: {machine()}")
-    print("one gateway process (SQLite WAL NORMAL, simulator in-process)")
-    print("and the load generator share the 2 cores")
+    print(
+        "one gateway process (SQLite WAL NORMAL), operator "
+        + ("simulator in its own process" if args.operator == "on" else "off (accept only)")
+    )
+    print("the load generator shares the 2 cores")
     gw = GatewayProcess(receipt_delay=0.5)
-    gw.start()
+    if args.operator == "on":
+        gw.start()
+    else:
+        gw.start_gateway(wait_bound=False)
     gw.top_up("10000000")  # ten million: no recipient is ever refused for money here
     try:
         if args.only in (None, 1):
-            r = run_wrk(gw, recipients=1, seconds=args.seconds, connections=32)
+            r = run_wrk(gw, recipients=1, seconds=args.seconds, connections=args.connections)
             print(
-                f"[1] /sms/send 1 recipient, wrk -t2 -c32: {r['requests_per_s']:.0f} req/s, "
+                f"[1] /sms/send 1 recipient, wrk -t2 -c{args.connections}: "
+                f"{r['requests_per_s']:.0f} req/s, "
                 f"p99 {r['p99_ms']:.1f} ms, non-2xx {r['non_2xx']}, "
                 f"CPU {r['cpu_us_per_message']:.0f} µs/message, RSS {r['rss_mb']:.0f} MB"
             )
         if args.only in (None, 2):
-            r = run_wrk(gw, recipients=100, seconds=args.seconds, connections=8)
+            conns = min(8, args.connections)
+            r = run_wrk(gw, recipients=100, seconds=args.seconds, connections=conns)
             print(
-                f"[2] /sms/send 100 recipients, wrk -t2 -c8: {r['messages_per_s']:.0f} messages/s "
+                f"[2] /sms/send 100 recipients, wrk -t2 -c{conns}: "
+                f"{r['messages_per_s']:.0f} messages/s "
                 f"({r['requests_per_s']:.0f} req/s), p99 {r['p99_ms']:.1f} ms, "
                 f"non-2xx {r['non_2xx']}, "
                 f"CPU {r['cpu_us_per_message']:.0f} µs/message"
