@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from smsgate.smpp.constants import CommandStatus, Tag
-from smsgate.smpp.tlv import NetworkErrorCode, PduError, decode_tlvs, encode_tlvs
+from smsgate.smpp.tlv import NetworkErrorCode, PduError, _encode_value, decode_tlvs, encode_tlvs
 
 
 def tlv(tag: int, value: bytes) -> bytes:
@@ -111,3 +111,32 @@ def test_random_bytes_raise_only_pdu_error(wire: bytes) -> None:
     except PduError:
         return
     assert decode_tlvs(encode_tlvs(decoded), 0, len(encode_tlvs(decoded))) == decoded
+
+
+def _general(tag: int, value: object) -> object:
+    """What the per-value encoder makes of one TLV (the path every fast path must agree with)."""
+    try:
+        raw = _encode_value(tag, value)  # type: ignore[arg-type]
+    except PduError as exc:
+        return PduError, exc.command_status
+    return tlv(tag, raw)
+
+
+def _encoded(tag: int, value: object) -> object:
+    try:
+        return encode_tlvs({tag: value})  # type: ignore[dict-item]
+    except PduError as exc:
+        return PduError, exc.command_status
+
+
+@given(
+    st.sampled_from(sorted(Tag)),
+    st.one_of(
+        st.integers(-2, 0x1_0000_0001),
+        st.sampled_from([0, 1, 0xFF, 0x100, 0xFFFF, 0x10000, 0xFFFFFFFF, True]),
+        st.text(max_size=70),
+        st.text("abc\0", max_size=5),
+    ),
+)
+def test_integer_and_string_tlvs_encode_as_the_general_path_does(tag: Tag, value: object) -> None:
+    assert _encoded(tag, value) == _general(tag, value)

@@ -84,6 +84,21 @@ _TL = struct.Struct("!HH")
 _NET = struct.Struct("!BH")
 _INT_MAX: Final = {1: 0xFF, 2: 0xFFFF, 4: 0xFFFFFFFF}
 
+# Fast paths for the common kinds, derived from _SPECS: integer tags pack tag, length and value
+# in one Struct call; C-string tags by their bounds. Anything doubtful takes the general code,
+# which names the fault.
+_INT_PACKERS: Final[dict[int, tuple[struct.Struct, int, int]]] = {
+    tag: (struct.Struct({1: "!HHB", 2: "!HHH", 4: "!HHI"}[kind]), kind, (1 << 8 * kind) - 1)
+    for tag, (kind, _, _) in _SPECS.items()
+    if isinstance(kind, int)
+}
+_INT_WIDTHS: Final[dict[int, int]] = {
+    tag: kind for tag, (kind, _, _) in _SPECS.items() if isinstance(kind, int)
+}
+_CSTRING_BOUNDS: Final[dict[int, tuple[int, int]]] = {
+    tag: (lo, hi) for tag, (kind, lo, hi) in _SPECS.items() if kind == _CSTRING
+}
+
 _INVALID_STREAM = CommandStatus.ESME_RINVOPTPARSTREAM
 _INVALID_LENGTH = CommandStatus.ESME_RINVPARLEN
 _INVALID_VALUE = CommandStatus.ESME_RINVOPTPARAMVAL
@@ -156,6 +171,18 @@ def encode_tlvs(tlvs: dict[int, TlvValue]) -> bytes:
         return b""
     parts: list[bytes] = []
     for tag, value in tlvs.items():
+        if isinstance(value, int):
+            packing = _INT_PACKERS.get(tag)
+            if packing is not None and 0 <= value <= packing[2]:
+                parts.append(packing[0].pack(tag, packing[1], value))
+                continue
+        elif isinstance(value, str):
+            bounds = _CSTRING_BOUNDS.get(tag)
+            if bounds is not None and value.isascii():
+                raw = value.encode("ascii")
+                if bounds[0] <= len(raw) + 1 <= bounds[1] and 0 not in raw:
+                    parts.append(_TL.pack(tag, len(raw) + 1) + raw + b"\0")
+                    continue
         if not isinstance(tag, int) or not 0 <= tag <= 0xFFFF:
             raise PduError(_INVALID_STREAM, f"TLV tag {tag!r} is not a 16-bit integer")
         raw = _encode_value(tag, value)
@@ -199,6 +226,10 @@ def decode_tlvs(buf: bytes | bytearray | memoryview, offset: int, end: int) -> d
         stop = offset + length
         if stop > end:
             raise PduError(_INVALID_STREAM, f"{_name(tag)} runs {stop - end} octet(s) past the PDU")
-        tlvs[_TAGS.get(tag, tag)] = _decode_value(tag, data, offset, stop)
+        if length == 1 and _INT_WIDTHS.get(tag) == 1:
+            value: TlvValue = data[offset]
+        else:
+            value = _decode_value(tag, data, offset, stop)
+        tlvs[_TAGS.get(tag, tag)] = value
         offset = stop
     return tlvs
