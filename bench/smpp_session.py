@@ -5,7 +5,8 @@ against the same simulator, side by side.
     .venv/bin/python bench/smpp_session.py --messages 100000
 
 Both ends share the machine's cores; the figures are messages acked (and receipts received) per
-second of wall time, measured by the client.
+second of wall time, measured by the client, and each side's CPU time per message (from /proc,
+user + system), which other jobs on the machine disturb much less than the rates.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from harness import ROOT, free_port, machine
+from harness import ROOT, cpu_seconds, free_port, machine
 
 from smsgate.smpp.client import SmppClient
 from smsgate.smpp.pdu import DataSm, DeliverSm, SubmitSm
@@ -67,7 +68,9 @@ def start_server() -> tuple[subprocess.Popen[str], int]:
     return proc, port
 
 
-async def run_ours(port: int, messages: int, window: int, receipts: bool) -> dict[str, float]:
+async def run_ours(
+    port: int, server_pid: int, messages: int, window: int, receipts: bool
+) -> dict[str, float]:
     received = 0
     done = asyncio.Event()
 
@@ -100,14 +103,18 @@ async def run_ours(port: int, messages: int, window: int, receipts: bool) -> dic
             if response.command_status == 0:
                 acked += 1
 
+    client_cpu0, server_cpu0 = cpu_seconds(os.getpid()), cpu_seconds(server_pid)
     started = time.perf_counter()
     await asyncio.gather(*(worker(n) for n in range(window * 2)))
     acked_at = time.perf_counter()
     if receipts:
         await asyncio.wait_for(done.wait(), 120)
     finished = time.perf_counter()
+    client_cpu, server_cpu = cpu_seconds(os.getpid()), cpu_seconds(server_pid)
     await client.close()
     return {
+        "client_us": (client_cpu - client_cpu0) / messages * 1e6,
+        "server_us": (server_cpu - server_cpu0) / messages * 1e6,
         "acked": acked,
         "receipts": received,
         "acked_per_s": acked / (acked_at - started),
@@ -115,7 +122,9 @@ async def run_ours(port: int, messages: int, window: int, receipts: bool) -> dic
     }
 
 
-def run_node(port: int, messages: int, window: int, receipts: bool) -> dict[str, float] | None:
+def run_node(
+    port: int, server_pid: int, messages: int, window: int, receipts: bool
+) -> dict[str, float] | None:
     script = NODE_DIR / "esme.js"
     if shutil.which("node") is None or not (NODE_DIR / "node_modules" / "smpp").exists():
         return None
@@ -133,6 +142,7 @@ def run_node(port: int, messages: int, window: int, receipts: bool) -> dict[str,
         },
         "quiet": True,
     }
+    server_cpu0 = cpu_seconds(server_pid)
     out = subprocess.run(
         ["node", str(script), json.dumps(args)],
         capture_output=True,
@@ -140,9 +150,12 @@ def run_node(port: int, messages: int, window: int, receipts: bool) -> dict[str,
         timeout=300,
         check=True,
     )
+    server_cpu = cpu_seconds(server_pid) - server_cpu0
     summary = json.loads(out.stdout.strip().splitlines()[-1])
     elapsed = summary["elapsed"]
     return {
+        "client_us": float("nan"),  # the node process is gone by now; not measured
+        "server_us": server_cpu / messages * 1e6,
         "acked": summary["acked"],
         "receipts": summary["receipts"],
         "acked_per_s": summary["acked"] / summary["acked_elapsed"],
@@ -169,17 +182,20 @@ def main() -> None:
     for receipts in (False, True):
         proc, port = start_server()
         try:
-            ours = asyncio.run(run_ours(port, args.messages, args.window, receipts))
+            ours = asyncio.run(run_ours(port, proc.pid, args.messages, args.window, receipts))
             theirs = None
             if not args.skip_node:
-                theirs = run_node(port, args.messages, args.window, receipts)
+                theirs = run_node(port, proc.pid, args.messages, args.window, receipts)
         finally:
             proc.terminate()
             proc.wait(10)
         label = "receipts on" if receipts else "receipts off"
         rows.append(("smsgate client", label, ours))
         rows.append(("node smpp 0.5.1", label, theirs))
-    print(f"{'client':<18}{'receipts':<14}{'acked':>9}{'receipts':>10}{'acked/s':>10}{'msg/s':>10}")
+    print(
+        f"{'client':<18}{'receipts':<14}{'acked':>9}{'receipts':>10}{'acked/s':>10}{'msg/s':>10}"
+        f"{'client µs/msg':>15}{'server µs/msg':>15}"
+    )
     for name, label, r in rows:
         if r is None:
             print(f"{name:<18}{label:<14}{'(node smpp not installed)':>49}")
@@ -187,6 +203,7 @@ def main() -> None:
         print(
             f"{name:<18}{label:<14}{r['acked']:>9.0f}{r['receipts']:>10.0f}"
             f"{r['acked_per_s']:>10.0f}{r['messages_per_s']:>10.0f}"
+            f"{r['client_us']:>15.1f}{r['server_us']:>15.1f}"
         )
     for label_index, label in ((0, "receipts off"), (2, "receipts on")):
         ours_row, node_row = rows[label_index][2], rows[label_index + 1][2]

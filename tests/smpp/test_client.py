@@ -123,6 +123,74 @@ async def test_never_more_than_window_requests_are_in_flight() -> None:
         assert handler.max_in_flight == 4
 
 
+async def test_requests_beyond_the_window_go_out_in_order_as_answers_come() -> None:
+    handler = Operator(delay=0.01)
+    order: list[str] = []
+    original = handler.on_submit
+
+    async def record(session: ServerSession, pdu: SubmitSm) -> HandlerResult:
+        order.append(pdu.destination_addr)
+        return await original(session, pdu)
+
+    handler.on_submit = record  # type: ignore[method-assign]
+    async with operator(handler) as server, client(server, window=3) as c:
+        await c.wait_bound(T)
+        submits = [c.submit(SubmitSm(destination_addr=f"{i:02d}")) for i in range(12)]
+        responses = await asyncio.wait_for(asyncio.gather(*submits), T)
+        assert all(r.command_status == 0 for r in responses)
+        assert order == [f"{i:02d}" for i in range(12)]
+        assert handler.max_in_flight == 3 and c.counters.submitted == 12
+
+
+async def test_a_queued_request_given_up_never_goes_out() -> None:
+    handler = Operator(delay=0.05)
+    async with operator(handler) as server, client(server, window=1) as c:
+        await c.wait_bound(T)
+        first = asyncio.ensure_future(c.submit(SubmitSm(destination_addr="first")))
+        queued = asyncio.ensure_future(c.submit(SubmitSm(destination_addr="queued")))
+        last = asyncio.ensure_future(c.submit(SubmitSm(destination_addr="last")))
+        await asyncio.sleep(0.01)
+        queued.cancel()
+        await asyncio.wait_for(asyncio.gather(first, last), T)
+        assert queued.cancelled()
+        assert handler.submits == 2 and c.counters.submitted == 2
+
+
+async def test_queued_requests_wait_out_a_dropped_bind_and_go_after_the_rebind() -> None:
+    handler = Operator(delay=0.05)
+    reported: list[Pdu] = []
+    async with (
+        operator(handler) as server,
+        client(server, window=1, on_unacknowledged=reported.extend) as c,
+    ):
+        await c.wait_bound(T)
+        dropper = asyncio.ensure_future(c.submit(SubmitSm(destination_addr="drop")))
+        await asyncio.sleep(0.01)
+        queued = asyncio.ensure_future(c.submit(SubmitSm(destination_addr="queued")))
+        with pytest.raises(NotAcknowledged):
+            await asyncio.wait_for(dropper, T)
+        # Never written, so not the caller's to resubmit: it goes out on the next bind.
+        response = await asyncio.wait_for(queued, T)
+        assert response.command_status == 0
+        assert [p.destination_addr for p in reported] == ["drop"]
+        assert handler.binds == 2
+
+
+async def test_close_fails_the_requests_still_queued() -> None:
+    handler = Operator(delay=0.2)
+    async with operator(handler) as server:
+        c = SmppClient("127.0.0.1", server.port, "esme", "pw", window=1)
+        await c.start()
+        await c.wait_bound(T)
+        sent = asyncio.ensure_future(c.submit(SubmitSm(destination_addr="sent")))
+        queued = asyncio.ensure_future(c.submit(SubmitSm(destination_addr="queued")))
+        await asyncio.sleep(0.01)
+        await asyncio.wait_for(c.close(), T)
+        results = await asyncio.wait_for(asyncio.gather(sent, queued, return_exceptions=True), T)
+        assert isinstance(results[1], ClientClosed)
+        assert handler.submits == 1
+
+
 async def test_tps_limit_paces_submits() -> None:
     async with operator(Operator()) as server, client(server, tps=20) as c:
         await c.wait_bound(T)

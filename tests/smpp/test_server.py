@@ -7,6 +7,7 @@ import struct
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+from smsgate.smpp.connection import FLUSH_EVERY
 from smsgate.smpp.constants import CommandId, CommandStatus
 from smsgate.smpp.pdu import (
     BindTransceiver,
@@ -224,6 +225,29 @@ async def test_after_sent_hook_runs_only_after_the_response_is_written() -> None
         first, second = await p.read(), await p.read()
         assert first.command_id == CommandId.SUBMIT_SM_RESP and first.message_id == "r1"
         assert isinstance(second, DeliverSm)
+
+
+async def test_in_a_burst_bigger_than_one_flush_no_receipt_overtakes_its_response() -> None:
+    class Receipting(Accounts):
+        def on_submit(self, session: ServerSession, pdu: SubmitSm) -> HandlerResult:
+            mid = f"m{pdu.sequence_number}"
+            receipt = DeliverSm(esm_class=0x04, short_message=f"id:{mid} stat:DELIVRD".encode())
+            return Reply(message_id=mid, after_sent=lambda: session.deliver_nowait(receipt))
+
+    count = 3 * FLUSH_EVERY + 5  # answers go out in several early flushes
+    async with serving(Receipting(), window=count) as server, peer(server) as p:
+        await p.bind()
+        await p.send(*(SubmitSm(sequence_number=n) for n in range(2, count + 2)))
+        seen: list[str] = []
+        while len(seen) < 2 * count:
+            pdu = await p.read()
+            if isinstance(pdu, DeliverSm):
+                seen.append("receipt " + pdu.short_message.decode().split()[0][3:])
+                await p.send(make_response(pdu))
+            else:
+                seen.append("resp " + pdu.message_id)  # type: ignore[attr-defined]
+        for n in range(2, count + 2):
+            assert seen.index(f"resp m{n}") < seen.index(f"receipt m{n}")
 
 
 async def test_deliver_waits_for_the_response_and_respects_the_window() -> None:

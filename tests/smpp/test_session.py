@@ -447,3 +447,38 @@ def test_mutated_valid_streams_never_crash_the_session(mutations: list[tuple[int
             # Whatever arrived, every answer the session queued must itself be a valid PDU.
             assert not isinstance(event, NeedData)
         frames(session.data_to_send())
+
+
+def _submits(count: int) -> bytes:
+    return b"".join(
+        encode(SubmitSm(sequence_number=n, destination_addr=f"380{n}", short_message=b"x" * n))
+        for n in range(1, count + 1)
+    )
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.integers(1, 12),
+    st.lists(st.integers(1, 90), max_size=30),
+    st.lists(st.booleans(), max_size=30),
+)
+def test_a_stream_cut_anywhere_yields_the_same_pdus_drained_or_not(
+    count: int, cuts: list[int], drains: list[bool]
+) -> None:
+    # Whole reads, PDUs split across reads, several reads buffered before anyone parses: the
+    # session must see the same PDUs in the same order.
+    _, whole = bound_pair()
+    stream = _submits(count)
+    whole.receive_data(stream)
+    expected = [e.pdu for e in of_type(whole.events(), PduReceived)]
+    _, cut = bound_pair()
+    seen: list[Pdu] = []
+    rest = stream
+    for index, size in enumerate(cuts):
+        cut.receive_data(rest[:size])
+        rest = rest[size:]
+        if index < len(drains) and drains[index]:
+            seen.extend(e.pdu for e in of_type(cut.events(), PduReceived))
+    cut.receive_data(rest)
+    seen.extend(e.pdu for e in of_type(cut.events(), PduReceived))
+    assert seen == expected and len(seen) == count

@@ -160,6 +160,10 @@ class SmppClient:
         self._lost: asyncio.Future[None] | None = None
         self._bind_result: asyncio.Future[Pdu] | None = None
         self._responses: dict[int, tuple[Pdu, asyncio.Future[Pdu]]] = {}
+        # Requests not yet written, waiting for a window slot while bound: each answer sends
+        # the next at once, so a queued request costs one future and one wakeup, not two.
+        self._queue: deque[tuple[Pdu, asyncio.Future[Pdu]]] = deque()
+        # Callers waiting for the bind or for the TPS budget.
         self._slot_waiters: deque[asyncio.Future[None]] = deque()
         self._runner: asyncio.Task[None] | None = None
         self._closing = False
@@ -218,7 +222,8 @@ class SmppClient:
         returned as is. Raises NotAcknowledged when the response never comes."""
         attempt = 0
         while True:
-            response = await self.request(pdu)
+            future = self._send_or_queue(pdu)
+            response = await (future if future is not None else self._request_paced(pdu))
             if response.command_status not in _RETRYABLE:
                 return response
             self.counters.throttled += 1
@@ -229,20 +234,35 @@ class SmppClient:
 
     async def request(self, pdu: Pdu) -> Pdu:
         """One round trip, no retries: the building block of submit()."""
+        future = self._send_or_queue(pdu)
+        if future is None:
+            return await self._request_paced(pdu)
+        return await future
+
+    def _send_or_queue(self, pdu: Pdu) -> asyncio.Future[Pdu] | None:
+        """Bound and not paced: write `pdu` now if the window has room, else queue it behind
+        the others; the future resolves with its response. None: take _request_paced()."""
         conn = self._conn
-        if (
-            conn is None
-            or self._limiter is not None
-            or self._slot_waiters
-            or not self._bound.is_set()
-            or not conn.session.can_send
-        ):
-            conn = await self._slot()
-        conn.send(pdu)
+        if conn is None or self._limiter is not None or not self._bound.is_set():
+            return None
         future: asyncio.Future[Pdu] = conn.loop.create_future()
+        if self._queue or self._slot_waiters or not conn.session.can_send:
+            self._queue.append((pdu, future))
+        else:
+            self._write(conn, pdu, future)
+        return future
+
+    async def _request_paced(self, pdu: Pdu) -> Pdu:
+        # Waits for the bind and the TPS budget (and a window slot) first.
+        conn = await self._slot()
+        future: asyncio.Future[Pdu] = conn.loop.create_future()
+        self._write(conn, pdu, future)
+        return await future
+
+    def _write(self, conn: SessionProtocol, pdu: Pdu, future: asyncio.Future[Pdu]) -> None:
+        conn.send(pdu)
         self._responses[pdu.sequence_number] = (pdu, future)
         self.counters.submitted += 1
-        return await future
 
     async def _slot(self) -> SessionProtocol:
         loop = asyncio.get_running_loop()
@@ -281,6 +301,20 @@ class SmppClient:
             raise ClientClosed("the client is closed")
 
     def _release_slot(self) -> None:
+        """A window slot is free: the queue goes first, then a caller waiting in _slot()."""
+        queue = self._queue
+        if queue:
+            conn = self._conn
+            while queue and conn is not None and self._bound.is_set() and conn.session.can_send:
+                pdu, future = queue.popleft()
+                if future.done():
+                    continue  # its caller gave up (cancelled) before it went out
+                try:
+                    self._write(conn, pdu, future)
+                except Exception as exc:  # not sendable in this state: that caller fails alone
+                    future.set_exception(exc)
+            if queue:
+                return
         waiters = self._slot_waiters
         while waiters:
             waiter = waiters.popleft()
@@ -289,6 +323,13 @@ class SmppClient:
                 return
 
     def _fail_slot_waiters(self) -> None:
+        if self._closing or self._closed.is_set():
+            # Queued requests never went out; without a bind to come they fail here. Otherwise
+            # they stay queued and go out once bound again.
+            while self._queue:
+                _, future = self._queue.popleft()
+                if not future.done():
+                    future.set_exception(ClientClosed("the client is closed"))
         while self._slot_waiters:
             waiter = self._slot_waiters.popleft()
             if not waiter.done():

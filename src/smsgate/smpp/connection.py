@@ -9,19 +9,25 @@ from __future__ import annotations
 import asyncio
 import socket
 from collections.abc import Callable
-from typing import Any, cast
+from typing import Any, Final, cast
 
 from smsgate.smpp.pdu import Pdu
 from smsgate.smpp.session import ConnectionShouldClose, Event, NeedData, Session
 
 EventHandler = Callable[[Event], None]
 
+# Queued PDUs go out at the end of the loop turn, or as soon as this many are waiting. Without
+# the cap, two peers with a full window take turns: each handles a whole window while the other
+# waits. Sending half of a 64-PDU window early lets the peer start on it while we do the rest.
+FLUSH_EVERY: Final = 32
+
 
 class SessionProtocol(asyncio.Protocol):
     """Feeds a transport's bytes to `session` and hands each event to `on_event`.
 
-    Writes are buffered and go out in one transport.write per loop turn; callbacks registered
-    with after_flush() run only once the bytes before them were handed to the transport.
+    Writes are buffered and go out in one transport.write per loop turn (or per FLUSH_EVERY
+    PDUs); callbacks registered with after_flush() run only once the bytes before them were
+    handed to the transport.
     """
 
     def __init__(
@@ -89,8 +95,11 @@ class SessionProtocol(asyncio.Protocol):
     def write(self, data: bytes) -> None:
         if self.transport is None or not data:
             return
-        self._out.append(data)
-        if not self._flush_scheduled:
+        out = self._out
+        out.append(data)
+        if len(out) >= FLUSH_EVERY:
+            self.flush()
+        elif not self._flush_scheduled:
             self._flush_scheduled = True
             self.loop.call_soon(self.flush)
 

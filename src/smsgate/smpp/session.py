@@ -56,6 +56,7 @@ __all__ = [
 S = CommandStatus
 C = CommandId
 MAX_SEQUENCE: Final = 0x7FFFFFFF
+_NEVER: Final = float("inf")
 _LENGTH: Final = struct.Struct("!I")
 
 
@@ -252,6 +253,12 @@ class Session:
         self.session_init_timeout = session_init_timeout
         self.state = BindState.OPEN
         self._sends = _ESME_SENDS if role is Role.ESME else _SMSC_SENDS
+        self._peer_sends = _SMSC_SENDS if role is Role.ESME else _ESME_SENDS
+        # The two tables' rows for the current state, looked up once per state change: hashing
+        # a plain Enum runs Python code, and the hot path would do it twice per PDU.
+        self._may_send = self._sends[self.state]
+        self._peer_may_send = self._peer_sends[self.state]
+        self._is_bound = False
         self._now = now
         self._opened_at = now
         self._last_received = now
@@ -261,7 +268,10 @@ class Session:
         self._pending: dict[int, _Pending] = {}
         self._caller_pending = 0
         self._enquire_pending = False
-        self._buffer = bytearray()
+        # Unparsed input from _offset on. A read that holds whole PDUs (the usual case) is kept
+        # as the bytes it came in, each frame one slice of it; only a PDU split across reads
+        # is collected in a bytearray (amortised appends, so a trickling peer costs linear time).
+        self._buffer: bytes | bytearray = b""
         self._offset = 0
         self._events: deque[Event] = deque()
         self._outbox: list[bytes] = []
@@ -271,7 +281,7 @@ class Session:
 
     @property
     def bound(self) -> bool:
-        return self.state in _BOUND
+        return self._is_bound
 
     @property
     def can_send(self) -> bool:
@@ -295,7 +305,16 @@ class Session:
         if self.state is BindState.CLOSED or self._framing_lost or not data:
             return
         self._last_received = self._now
-        self._buffer += data
+        buf = self._buffer
+        off = self._offset
+        if off >= len(buf):
+            self._buffer = data if type(data) is bytes else bytes(data)
+            self._offset = 0
+        elif type(buf) is bytes:
+            self._buffer = bytearray(buf[off:]) + data
+            self._offset = 0
+        else:
+            buf += data
 
     def next_event(self) -> Event:
         events = self._events
@@ -334,7 +353,7 @@ class Session:
         command_id = pdu.command_id
         if command_id & RESPONSE_BIT:
             return self._send_response(pdu)
-        if command_id not in self._sends[self.state]:
+        if command_id not in self._may_send:
             raise SessionError(f"{type(pdu).__name__} not allowed in state {self.state.value}")
         if self._caller_pending >= self.window:
             raise WindowFull(f"{self._caller_pending} requests in flight, window {self.window}")
@@ -343,7 +362,10 @@ class Session:
         data = encode(pdu)
         self._next_seq = 1 if seq >= MAX_SEQUENCE else seq + 1
         if command_id not in _NO_RESPONSE:
-            self._track(pdu, internal=False)
+            timeout = self.response_timeout
+            deadline = self._now + timeout if timeout is not None else _NEVER
+            self._pending[seq] = _Pending(pdu, deadline, False)
+            self._caller_pending += 1
         if command_id in _BINDS:
             self._set_state(BindState.BINDING)
         elif command_id == C.UNBIND:
@@ -371,7 +393,7 @@ class Session:
         deadlines: list[float] = []
         if self._pending and self.response_timeout is not None:
             deadlines.append(next(iter(self._pending.values())).deadline)
-        if self.state in _BOUND:
+        if self._is_bound:
             if self.enquire_link_interval is not None and not self._enquire_pending:
                 deadlines.append(self._last_received + self.enquire_link_interval)
             if self.inactivity_timeout is not None:
@@ -406,7 +428,7 @@ class Session:
                 if command_id == C.UNBIND:
                     self.close("unbind unanswered")
                     return
-        if self.state in _BOUND:
+        if self._is_bound:
             if (
                 self.inactivity_timeout is not None
                 and now >= self._last_received + self.inactivity_timeout
@@ -432,11 +454,14 @@ class Session:
         old = self.state
         if old is not new:
             self.state = new
+            self._may_send = self._sends[new]
+            self._peer_may_send = self._peer_sends[new]
+            self._is_bound = new in _BOUND
             self._events.append(BindStateChanged(old, new))
 
     def _track(self, pdu: Pdu, *, internal: bool) -> None:
         timeout = self.response_timeout
-        deadline = self._now + timeout if timeout is not None else float("inf")
+        deadline = self._now + timeout if timeout is not None else _NEVER
         self._pending[pdu.sequence_number] = _Pending(pdu, deadline, internal)
         if not internal:
             self._caller_pending += 1
@@ -484,9 +509,7 @@ class Session:
         off = self._offset
         available = len(buf) - off
         if available < HEADER_LENGTH:
-            if off:
-                del buf[:off]
-                self._offset = 0
+            self._compact()
             return False
         (length,) = _LENGTH.unpack_from(buf, off)
         if length < HEADER_LENGTH or length > MAX_PDU_LENGTH:
@@ -496,15 +519,13 @@ class Session:
                 self._lose_framing(error, bytes(buf[off : off + HEADER_LENGTH]))
                 return True
         if available < length:
-            if off:
-                del buf[:off]
-                self._offset = 0
+            self._compact()
             return False
-        frame = bytes(buf[off : off + length])
+        if type(buf) is bytes:
+            frame = buf if length == available and not off else buf[off : off + length]
+        else:
+            frame = bytes(memoryview(buf)[off : off + length])
         self._offset = off + length
-        if self._offset == len(buf):
-            buf.clear()
-            self._offset = 0
         try:
             pdu = decode(frame)
         except PduError as error:
@@ -516,13 +537,20 @@ class Session:
             self._on_request(pdu)
         return True
 
+    def _compact(self) -> None:
+        # Waiting for the rest of a PDU: drop what was parsed so the bytearray stays small.
+        buf = self._buffer
+        if self._offset and type(buf) is bytearray:
+            del buf[: self._offset]
+            self._offset = 0
+
     def _lose_framing(self, error: PduError, header: bytes) -> None:
         # A command_length outside the possible range: where the next PDU starts is unknowable.
         seq = int.from_bytes(header[12:16], "big") if len(header) >= 16 else 0
         error.sequence_number = seq
         reply = self._reply(GenericNack(sequence_number=seq, command_status=error.command_status))
         self._framing_lost = True
-        self._buffer.clear()
+        self._buffer = b""
         self._offset = 0
         self._events.append(MalformedPdu(error, reply))
         self.close("framing lost: " + error.message)
@@ -581,15 +609,14 @@ class Session:
             self._events.append(UnbindReceived(pdu))
             self.close("peer unbound")
             return
-        peer_may_send = _SMSC_SENDS if self.role is Role.ESME else _ESME_SENDS
-        if self.role is Role.SMSC and command_id in _BINDS:
+        if command_id in _BINDS and self.role is Role.SMSC:
             if state is BindState.OPEN:
                 self._events.append(PduReceived(pdu))
             else:
                 reply = self._reply(make_response(pdu, S.ESME_RALYBND))
                 self._events.append(RequestRefused(pdu, reply))
             return
-        if command_id in peer_may_send[state]:
+        if command_id in self._peer_may_send:
             self._events.append(PduReceived(pdu))
             return
         if command_id in _NO_RESPONSE:
