@@ -31,18 +31,40 @@ class _Entry(Generic[V]):
 
 
 class _TtlCache(Generic[K, V]):
+    """Entries live `ttl` seconds. A miss is loaded once however many callers are waiting for
+    it: when a hot entry expires under load, the requests in flight share one store read
+    instead of each making its own (measured: 64 SMPP submits in flight reloaded a sender list
+    64 times every few seconds)."""
+
     def __init__(self, ttl: float, clock: Callable[[], float], max_size: int = 100_000) -> None:
         self._ttl = ttl
         self._clock = clock
         self._max = max_size
         self._data: dict[K, _Entry[V]] = {}
+        self._loading: dict[K, asyncio.Future[V]] = {}
 
     async def get(self, key: K, load: Callable[[], Awaitable[V]]) -> V:
         now = self._clock()
         entry = self._data.get(key)
         if entry is not None and entry.expires_at > now:
             return entry.value
-        value = await load()
+        pending = self._loading.get(key)
+        if pending is not None:
+            return await asyncio.shield(pending)
+        future: asyncio.Future[V] = asyncio.get_running_loop().create_future()
+        self._loading[key] = future
+        try:
+            value = await load()
+        except asyncio.CancelledError:
+            future.cancel()
+            raise
+        except Exception as exc:
+            future.set_exception(exc)
+            future.exception()  # retrieved: the waiters, if any, get it raised
+            raise
+        finally:
+            del self._loading[key]
+        future.set_result(value)
         if len(self._data) >= self._max:
             self._data.clear()
         self._data[key] = _Entry(value, now + self._ttl)
@@ -50,6 +72,7 @@ class _TtlCache(Generic[K, V]):
 
     def clear(self) -> None:
         self._data.clear()
+        self._loading.clear()
 
 
 class AccountCache:
