@@ -12,9 +12,11 @@ file, and 1..N separate nodes on one PostgreSQL.
     connections); a message counts only once the database shows it DELIVRD; messages/s from
     the first send to the last DELIVRD stored.
 [3] pg: the same end-to-end run against 1, 2, 3 node processes (one config each: its own HTTP
-    port, node id and connector) on one PostgreSQL, a throwaway cluster on a free port with
-    the server's default durability (fsync and synchronous_commit on). The senders split the
-    messages and the pace evenly across the nodes.
+    port, node id and connector) on one PostgreSQL, a throwaway cluster on a free port (fsync
+    on), once per synchronous_commit value, set per database: `on` (the server's default: every
+    commit waits for its WAL flush, ~4 ms on this disk) and `off` (a PostgreSQL crash may lose
+    the last ~0.6 s of commits, a node's crash none: the class of SQLite's NORMAL, which the
+    SQLite runs use). The senders split the messages and the pace evenly across the nodes.
 
 The operator is `smsgate simulator` in a process of its own (receipt delay 0.5 s); every run gets
 a fresh database, and the demo account is created before any node starts (--demo is not used:
@@ -434,40 +436,51 @@ def sqlite_count(db: Path) -> int:
 
 def run_pg(args: argparse.Namespace) -> None:
     with pg_cluster() as (port, data):
-        for count in args.nodes:
-            database = f"bench{count}"
-            subprocess.run(
-                [_pg_binary("psql"), "-h", "127.0.0.1", "-p", str(port), "-U", "smsgate", "-d",
-                 "postgres", "-qc", f'CREATE DATABASE "{database}"'],
-                check=True, capture_output=True,
-            )  # fmt: skip
-            url = f"postgresql+asyncpg://smsgate@127.0.0.1:{port}/{database}"
-            workdir = Path(tempfile.mkdtemp(prefix="smsgate-bench-pg-nodes-"))
-            token = asyncio.run(make_demo_account(url, workdir))
-            sim = Simulator(workdir)
-            sim.start()
-            servers = []
-            for k in range(count):
-                http = free_port()
-                config = node_config(url, http, k, [f"sim{k}"], sim.port)
-                servers.append(Server(f"node{k}", workdir, config, http, node_id=k))
-            try:
-                for s in servers:
-                    s.start()
-                wait_ready(servers, bound=count)
-                pids = {n: p for s in servers for n, p in s.processes().items()}
-                pids["simulator"] = sim.proc.pid  # type: ignore[union-attr]
-                pids |= postgres_pids(data)
-                plain = url.replace("+asyncpg", "")
-                line = asyncio.run(
-                    e2e(servers, token, args.messages, args.rate, 4,
-                        partial(delivered_pg, plain), pids)
-                )  # fmt: skip
-                print(f"[3] {count} node(s) on PostgreSQL, end to end: {line}", flush=True)
-            finally:
-                for s in servers:
-                    s.stop()
-                sim.stop()
+        for commit in args.pg_commit:
+            for count in args.nodes:
+                run_pg_nodes(args, port, data, count, commit)
+
+
+def run_pg_nodes(args: argparse.Namespace, port: int, data: Path, count: int, commit: str) -> None:
+    database = f"bench{count}_{commit}"
+    for sql in (
+        f'CREATE DATABASE "{database}"',
+        f'ALTER DATABASE "{database}" SET synchronous_commit = {commit}',
+    ):
+        subprocess.run(
+            [_pg_binary("psql"), "-h", "127.0.0.1", "-p", str(port), "-U", "smsgate", "-d",
+             "postgres", "-qc", sql],
+            check=True, capture_output=True,
+        )  # fmt: skip
+    url = f"postgresql+asyncpg://smsgate@127.0.0.1:{port}/{database}"
+    workdir = Path(tempfile.mkdtemp(prefix="smsgate-bench-pg-nodes-"))
+    token = asyncio.run(make_demo_account(url, workdir))
+    sim = Simulator(workdir)
+    sim.start()
+    servers = []
+    for k in range(count):
+        http = free_port()
+        config = node_config(url, http, k, [f"sim{k}"], sim.port)
+        servers.append(Server(f"node{k}", workdir, config, http, node_id=k))
+    try:
+        for s in servers:
+            s.start()
+        wait_ready(servers, bound=count)
+        pids = {n: p for s in servers for n, p in s.processes().items()}
+        pids["simulator"] = sim.proc.pid  # type: ignore[union-attr]
+        pids |= postgres_pids(data)
+        plain = url.replace("+asyncpg", "")
+        line = asyncio.run(
+            e2e(servers, token, args.pg_messages, args.rate, 4, partial(delivered_pg, plain), pids)
+        )
+        print(
+            f"[3] {count} node(s) on PostgreSQL, synchronous_commit={commit}, end to end: {line}",
+            flush=True,
+        )
+    finally:
+        for s in servers:
+            s.stop()
+        sim.stop()
 
 
 def main() -> None:
@@ -482,6 +495,13 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, default=10, help="wrk run [1]")
     parser.add_argument("--messages", type=int, default=100_000, help="runs [2] and [3]")
     parser.add_argument("--rate", type=float, default=7_000.0, help="pace, messages/s")
+    parser.add_argument("--pg-messages", type=int, default=30_000, help="run [3]")
+    parser.add_argument(
+        "--pg-commit",
+        type=lambda s: s.split(","),
+        default=["on", "off"],
+        help="synchronous_commit values to run [3] with (on: the server's default, durable)",
+    )
     parser.add_argument("--nodes", type=lambda s: [int(x) for x in s.split(",")], default=[1, 2, 3])
     args = parser.parse_args()
     print(f"machine: {machine()}; load average {os.getloadavg()[0]:.2f} at the start")
