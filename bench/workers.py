@@ -425,6 +425,8 @@ def run_sqlite(args: argparse.Namespace, which: str) -> None:
     finally:
         server.stop()
         sim.stop()
+        if not args.keep:
+            shutil.rmtree(workdir, ignore_errors=True)
 
 
 def sqlite_count(db: Path) -> int:
@@ -481,6 +483,8 @@ def run_pg_nodes(args: argparse.Namespace, port: int, data: Path, count: int, co
         for s in servers:
             s.stop()
         sim.stop()
+        if not args.keep:
+            shutil.rmtree(workdir, ignore_errors=True)
 
 
 def main() -> None:
@@ -495,6 +499,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, default=10, help="wrk run [1]")
     parser.add_argument("--messages", type=int, default=100_000, help="runs [2] and [3]")
     parser.add_argument("--rate", type=float, default=7_000.0, help="pace, messages/s")
+    parser.add_argument("--keep", action="store_true", help="keep each run's work dir")
     parser.add_argument("--pg-messages", type=int, default=30_000, help="run [3]")
     parser.add_argument(
         "--pg-commit",
