@@ -31,6 +31,15 @@ from smsgate.smpp.pdu import DataSm, DeliverSm, SubmitSm
 NODE_DIR = ROOT / "tests" / "interop" / "node"
 
 
+def runqueue_wait(pid: int) -> float:
+    """Seconds a process was runnable but waiting for a CPU (/proc/PID/schedstat): on a shared
+    machine, the part of the wall time other jobs took."""
+    try:
+        return int(Path(f"/proc/{pid}/schedstat").read_text().split()[1]) / 1e9
+    except (OSError, IndexError, ValueError):
+        return float("nan")
+
+
 def use_uvloop() -> str:
     try:
         import uvloop
@@ -104,6 +113,7 @@ async def run_ours(
                 acked += 1
 
     client_cpu0, server_cpu0 = cpu_seconds(os.getpid()), cpu_seconds(server_pid)
+    client_wait0, server_wait0 = runqueue_wait(os.getpid()), runqueue_wait(server_pid)
     started = time.perf_counter()
     await asyncio.gather(*(worker(n) for n in range(window * 2)))
     acked_at = time.perf_counter()
@@ -111,8 +121,12 @@ async def run_ours(
         await asyncio.wait_for(done.wait(), 120)
     finished = time.perf_counter()
     client_cpu, server_cpu = cpu_seconds(os.getpid()), cpu_seconds(server_pid)
+    client_wait, server_wait = runqueue_wait(os.getpid()), runqueue_wait(server_pid)
     await client.close()
     return {
+        "wall": finished - started,
+        "client_wait": client_wait - client_wait0,
+        "server_wait": server_wait - server_wait0,
         "client_us": (client_cpu - client_cpu0) / messages * 1e6,
         "server_us": (server_cpu - server_cpu0) / messages * 1e6,
         "acked": acked,
@@ -142,7 +156,7 @@ def run_node(
         },
         "quiet": True,
     }
-    server_cpu0 = cpu_seconds(server_pid)
+    server_cpu0, server_wait0 = cpu_seconds(server_pid), runqueue_wait(server_pid)
     out = subprocess.run(
         ["node", str(script), json.dumps(args)],
         capture_output=True,
@@ -151,9 +165,13 @@ def run_node(
         check=True,
     )
     server_cpu = cpu_seconds(server_pid) - server_cpu0
+    server_wait = runqueue_wait(server_pid) - server_wait0
     summary = json.loads(out.stdout.strip().splitlines()[-1])
     elapsed = summary["elapsed"]
     return {
+        "wall": elapsed,
+        "client_wait": float("nan"),
+        "server_wait": server_wait,
         "client_us": float("nan"),  # the node process is gone by now; not measured
         "server_us": server_cpu / messages * 1e6,
         "acked": summary["acked"],
@@ -205,6 +223,13 @@ def main() -> None:
             f"{r['acked_per_s']:>10.0f}{r['messages_per_s']:>10.0f}"
             f"{r['client_us']:>15.1f}{r['server_us']:>15.1f}"
         )
+    print("time each side spent runnable but waiting for a CPU (other jobs), of the wall time:")
+    for name, label, r in rows:
+        if r is not None:
+            print(
+                f"  {name}, {label}: wall {r['wall']:.2f} s, client waited"
+                f" {r['client_wait']:.2f} s, server waited {r['server_wait']:.2f} s"
+            )
     for label_index, label in ((0, "receipts off"), (2, "receipts on")):
         ours_row, node_row = rows[label_index][2], rows[label_index + 1][2]
         if ours_row and node_row:

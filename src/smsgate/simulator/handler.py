@@ -30,7 +30,7 @@ from smsgate.smpp.constants import (
     Tag,
 )
 from smsgate.smpp.pdu import DataSm, DeliverSm, Pdu, QuerySm, SubmitMulti, SubmitSm
-from smsgate.smpp.receipt import Receipt, format_receipt
+from smsgate.smpp.receipt import receipt_text
 from smsgate.smpp.server import NO_REPLY, HandlerResult, Reply, ServerSession, SmppHandler
 from smsgate.smpp.udh import UdhError, parse_udh
 
@@ -86,6 +86,7 @@ class SimulatorHandler(SmppHandler):
         self._timer_at = 0.0
         # Receipts for a system_id with no receiving bind right now wait here.
         self._held: dict[str, list[DeliverSm]] = {}
+        self._states: dict[str | None, int] = {}  # message_state per outcome stat, worked out once
 
     # --- binds --------------------------------------------------------------------------------
 
@@ -219,18 +220,19 @@ class SimulatorHandler(SmppHandler):
     def _receipt_for(self, pdu: SubmitSm | DataSm, message_id: str, outcome: Outcome) -> DeliverSm:
         stat = outcome.stat or "DELIVRD"
         now = datetime.now()
-        text = format_receipt(
-            Receipt(
-                id=message_id,
-                sub=1,
-                dlvrd=1 if stat == "DELIVRD" else 0,
-                submit_date=now,
-                done_date=now,
-                stat=stat,
-                err=ERR_OF_STAT.get(stat, 0),
-                text=_text_of(pdu),
-            )
+        text = receipt_text(
+            message_id,
+            1,
+            1 if stat == "DELIVRD" else 0,
+            now,
+            now,
+            stat,
+            ERR_OF_STAT.get(stat, 0),
+            _text_of(pdu),
         )
+        state = self._states.get(outcome.stat)
+        if state is None:
+            state = self._states[outcome.stat] = int(outcome.message_state)
         return DeliverSm(
             source_addr_ton=pdu.dest_addr_ton,
             source_addr_npi=pdu.dest_addr_npi,
@@ -242,7 +244,7 @@ class SimulatorHandler(SmppHandler):
             short_message=text.encode("latin-1", "replace"),
             tlvs={
                 Tag.RECEIPTED_MESSAGE_ID: message_id,
-                Tag.MESSAGE_STATE: int(outcome.message_state),
+                Tag.MESSAGE_STATE: state,
             },
         )
 

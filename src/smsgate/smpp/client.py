@@ -456,7 +456,7 @@ class SmppClient:
 
     def _on_request(self, pdu: Pdu) -> None:
         conn = self._conn
-        if conn is None or not isinstance(pdu, DeliverSm | DataSm):
+        if conn is None or not isinstance(pdu, (DeliverSm, DataSm)):
             return
         self.counters.delivered += 1
         handler = self.on_deliver
@@ -468,7 +468,8 @@ class SmppClient:
         except Exception:
             conn.send(make_response(pdu, S.ESME_RX_T_APPN))
             return
-        if inspect.isawaitable(result):
+        # A plain status first: isawaitable() is comparatively slow on the hot path.
+        if type(result) is not int and inspect.isawaitable(result):
             task = conn.loop.create_task(self._answer_later(conn, pdu, result))
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)

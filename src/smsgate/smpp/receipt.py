@@ -84,10 +84,25 @@ def _format_date(value: datetime | None) -> str:
 def format_receipt(r: Receipt) -> str:
     """`id:… sub:001 dlvrd:001 submit date:YYMMDDhhmm done date:YYMMDDhhmm stat:… err:000
     text:…` with the first 20 characters of the text."""
+    return receipt_text(r.id, r.sub, r.dlvrd, r.submit_date, r.done_date, r.stat, r.err, r.text)
+
+
+def receipt_text(
+    message_id: str,
+    sub: int,
+    dlvrd: int,
+    submit_date: datetime | None,
+    done_date: datetime | None,
+    stat: str,
+    err: int,
+    text: str,
+) -> str:
+    """format_receipt() from the fields, for a sender that never needs the Receipt itself
+    (building the frozen dataclass costs as much as the text)."""
     return (
-        f"id:{r.id} sub:{r.sub:03d} dlvrd:{r.dlvrd:03d} "
-        f"submit date:{_format_date(r.submit_date)} done date:{_format_date(r.done_date)} "
-        f"stat:{r.stat} err:{r.err:03d} text:{r.text[:20]}"
+        f"id:{message_id} sub:{sub:03d} dlvrd:{dlvrd:03d} "
+        f"submit date:{_format_date(submit_date)} done date:{_format_date(done_date)} "
+        f"stat:{stat} err:{err:03d} text:{text[:20]}"
     )
 
 

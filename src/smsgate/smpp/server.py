@@ -139,7 +139,6 @@ _DISPATCH: Final[dict[int, str]] = {
     C.REPLACE_SM: "on_replace",
 }
 _BINDS: Final = frozenset({C.BIND_TRANSMITTER, C.BIND_RECEIVER, C.BIND_TRANSCEIVER})
-_RECEIVING: Final = frozenset({BindState.BOUND_RX, BindState.BOUND_TRX})
 
 
 class ServerSession:
@@ -176,7 +175,7 @@ class ServerSession:
     @property
     def can_receive(self) -> bool:
         """Bound as receiver or transceiver: deliver_sm may go to it."""
-        return self._conn.session.state in _RECEIVING
+        return self._conn.session.allows(C.DELIVER_SM)
 
     @property
     def outbound_pending(self) -> int:
@@ -234,7 +233,7 @@ class ServerSession:
     def _drain_queue(self) -> None:
         session = self._conn.session
         queue = self._queue
-        while queue and session.can_send and session.state in _RECEIVING:
+        while queue and session.can_send and session.allows(C.DELIVER_SM):
             pdu, future = queue.popleft()
             try:
                 self._conn.send(pdu)
@@ -449,7 +448,7 @@ class SmppServer:
         except Exception:
             log.exception("handler %s failed", name)
             return
-        if inspect.isawaitable(result):
+        if result is not None and inspect.isawaitable(result):
             task = asyncio.ensure_future(result)
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)

@@ -288,6 +288,10 @@ class Session:
         """Whether one more caller request fits in the window."""
         return self._caller_pending < self.window
 
+    def allows(self, command_id: int) -> bool:
+        """Whether send() takes a request with this command_id in the current state."""
+        return command_id in self._may_send
+
     @property
     def in_flight_count(self) -> int:
         return self._caller_pending
