@@ -50,7 +50,8 @@ class NodeAddresses:
 
 class Node:
     """`http_socket`: a listening socket to serve HTTP on instead of binding http.port (the
-    workers supervisor passes one inherited by every worker)."""
+    workers supervisor binds one per worker slot, with SO_REUSEPORT on Linux, and passes it
+    down)."""
 
     def __init__(self, settings: Settings, *, http_socket: socket.socket | None = None) -> None:
         self.settings = settings
