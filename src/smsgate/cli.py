@@ -81,6 +81,9 @@ def _supervise(settings: Settings, count: int, demo: bool) -> int:
 
     settings = demo_settings(settings)
     sim = settings.simulator
+    if not sim.enabled:  # operators are configured: only the demo account is the parent's
+        asyncio.run(_demo_account(settings))
+        return Supervisor(settings, count).run()
     thread = SimulatorThread(
         SimulatorConfig(
             host=sim.host,
