@@ -194,6 +194,54 @@ async def test_expire_ends_queued_parts_past_their_lifetime_and_refunds(store: S
     assert (b.balance, b.reserved) == (999 * PRICE, PRICE)
 
 
+async def test_expire_sees_a_message_accepted_after_a_sweep_found_nothing(
+    store: SqlStore,
+) -> None:
+    """The sweep skips its scan while no queued part can have lapsed; whatever enters the
+    queue later must bring that time forward (all within a minute, before a forced scan)."""
+    account = await funded(store)
+    await accepted(store, account, text="long", lifetime=6000)
+    assert await store.expire(NOW + 1) == 0  # the queue lapses at NOW + 6000 at the earliest
+    short = await accepted(store, account, text="short", lifetime=20)
+    assert await store.expire(NOW + 21) == 1
+    assert await store.statuses(account, [short.id]) == {short.id: Status.EXPIRED}
+
+
+async def test_expire_sees_a_requeued_part_after_a_sweep_found_nothing(store: SqlStore) -> None:
+    account = await funded(store)
+    retried = await accepted(store, account, text="retried", lifetime=30)
+    claimed = await store.claim_parts(1, NOW, 10, TTL)
+    assert await store.expire(NOW + 1) == 0  # nothing queued at all
+    await store.requeue([c.part_id for c in claimed], NOW + 2)
+    assert await store.expire(NOW + 31) == 1
+    assert await store.statuses(account, [retried.id]) == {retried.id: Status.EXPIRED}
+
+
+async def test_expire_sees_a_released_claim_after_a_sweep_found_nothing(store: SqlStore) -> None:
+    account = await funded(store)
+    lost = await accepted(store, account, text="lost", lifetime=30)
+    assert len(await store.claim_parts(9, NOW, 10, TTL)) == 1
+    assert await store.expire(NOW + 1) == 0
+    assert await store.release_claims(NOW + 2, node_id=9) == 1  # node 9 restarts
+    assert await store.expire(NOW + 31) == 1
+    assert await store.statuses(account, [lost.id]) == {lost.id: Status.EXPIRED}
+
+
+async def test_expire_scans_the_queue_at_least_every_minute(store: SqlStore) -> None:
+    """Parts queued by another process are not seen by this store's floor: a full sweep still
+    runs every minute and ends them."""
+    account = await funded(store)
+    await accepted(store, account, text="long", lifetime=6000)
+    assert await store.expire(NOW) == 0
+
+    def shorten(conn: Connection) -> None:
+        conn.exec_driver_sql("UPDATE messages SET expires_at = expires_at - 5990")
+
+    await store.engines.writer.run(shorten)  # as another node's accept would leave it
+    assert await store.expire(NOW + 30) == 0  # not looked at yet
+    assert await store.expire(NOW + 60) == 1
+
+
 async def test_cancel_refunds_a_message_that_has_not_left(store: SqlStore) -> None:
     account = await funded(store)
     waiting = await accepted(store, account, text="wait")
