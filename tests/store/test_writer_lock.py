@@ -68,3 +68,35 @@ async def test_a_lock_held_past_the_timeout_fails_with_the_drivers_error(
     # The writer is usable again once the lock is free.
     assert await asyncio.wait_for(engines.writer.run(_insert), 10) == 100
     await engines.dispose()
+
+
+async def test_two_writers_on_one_file_take_turns_through_the_process_lock(
+    tmp_path: Path,
+) -> None:
+    path, first = await _engines(tmp_path)
+    second = create_engines(f"sqlite+aiosqlite:///{path}")
+    assert path.with_name(path.name + ".writer-lock").exists()
+    order: list[str] = []
+
+    def slow(conn: Connection) -> None:
+        order.append("slow in")
+        conn.exec_driver_sql("INSERT INTO t VALUES (2)")
+        time.sleep(0.3)
+        order.append("slow out")
+
+    def quick(conn: Connection) -> None:
+        order.append("quick")
+        conn.exec_driver_sql("INSERT INTO t VALUES (3)")
+
+    slow_run = asyncio.ensure_future(first.writer.run(slow))
+    await asyncio.sleep(0.05)
+    started = time.monotonic()
+    await asyncio.wait_for(second.writer.run(quick), 10)
+    waited = time.monotonic() - started
+    await slow_run
+    assert order == ["slow in", "slow out", "quick"]
+    assert 0.2 <= waited < 0.3
+    count = await second.writer.run(lambda c: c.exec_driver_sql("SELECT count(*) FROM t").scalar())
+    assert count == 2
+    await first.dispose()
+    await second.dispose()

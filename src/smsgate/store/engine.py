@@ -55,7 +55,8 @@ def create_engines(url: str, *, synchronous: str = "NORMAL") -> Engines:
         reader = create_async_engine(parsed, pool_size=4, max_overflow=4)
         _configure_sqlite(writer, level, begin=None)  # ThreadWriter begins IMMEDIATE itself
         _configure_sqlite(reader.sync_engine, level, begin="BEGIN")
-        return Engines(ThreadWriter(writer), reader, sqlite=True)
+        lock = path.with_name(path.name + ".writer-lock")
+        return Engines(ThreadWriter(writer, lock), reader, sqlite=True)
     if parsed.get_backend_name() == "postgresql":
         engine = create_async_engine(parsed, pool_size=10, max_overflow=10)
         return Engines(AsyncWriter(engine), engine, sqlite=False)
