@@ -139,6 +139,7 @@ _DISPATCH: Final[dict[int, str]] = {
     C.REPLACE_SM: "on_replace",
 }
 _BINDS: Final = frozenset({C.BIND_TRANSMITTER, C.BIND_RECEIVER, C.BIND_TRANSCEIVER})
+_DELIVER_SM: Final = int(C.DELIVER_SM)  # a plain int: enum member lookups are slow
 
 
 class ServerSession:
@@ -175,7 +176,7 @@ class ServerSession:
     @property
     def can_receive(self) -> bool:
         """Bound as receiver or transceiver: deliver_sm may go to it."""
-        return self._conn.session.allows(C.DELIVER_SM)
+        return self._conn.session.allows(_DELIVER_SM)
 
     @property
     def outbound_pending(self) -> int:
@@ -233,7 +234,7 @@ class ServerSession:
     def _drain_queue(self) -> None:
         session = self._conn.session
         queue = self._queue
-        while queue and session.can_send and session.allows(C.DELIVER_SM):
+        while queue and session.can_send and session.allows(_DELIVER_SM):
             pdu, future = queue.popleft()
             try:
                 self._conn.send(pdu)
