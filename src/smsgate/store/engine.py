@@ -13,6 +13,7 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
+from smsgate.store.checkpointer import WalCheckpointer
 from smsgate.store.interface import StoreError
 from smsgate.store.writer import BUSY_TIMEOUT_MS, AsyncWriter, ThreadWriter, Writer
 
@@ -28,10 +29,13 @@ class Engines:
     writer: Writer
     reader: AsyncEngine
     sqlite: bool
+    checkpointer: WalCheckpointer | None = None
 
     async def dispose(self) -> None:
         await self.writer.close()
         await self.reader.dispose()
+        if self.checkpointer is not None:
+            self.checkpointer.stop()
 
 
 def sqlite_path(url: URL) -> Path | None:
@@ -53,10 +57,13 @@ def create_engines(url: str, *, synchronous: str = "NORMAL") -> Engines:
         path.parent.mkdir(parents=True, exist_ok=True)
         writer = create_engine(parsed.set(drivername="sqlite"), pool_size=1, max_overflow=0)
         reader = create_async_engine(parsed, pool_size=4, max_overflow=4)
-        _configure_sqlite(writer, level, begin=None)  # ThreadWriter begins IMMEDIATE itself
+        # ThreadWriter begins IMMEDIATE itself; the checkpointer thread checkpoints for it.
+        _configure_sqlite(writer, level, begin=None, autocheckpoint=False)
         _configure_sqlite(reader.sync_engine, level, begin="BEGIN")
         lock = path.with_name(path.name + ".writer-lock")
-        return Engines(ThreadWriter(writer, lock), reader, sqlite=True)
+        checkpointer = WalCheckpointer(path)
+        checkpointer.start()
+        return Engines(ThreadWriter(writer, lock), reader, sqlite=True, checkpointer=checkpointer)
     if parsed.get_backend_name() == "postgresql":
         engine = create_async_engine(parsed, pool_size=10, max_overflow=10)
         return Engines(AsyncWriter(engine), engine, sqlite=False)
@@ -65,7 +72,9 @@ def create_engines(url: str, *, synchronous: str = "NORMAL") -> Engines:
     )
 
 
-def _configure_sqlite(engine: Engine, synchronous: str, *, begin: str | None) -> None:
+def _configure_sqlite(
+    engine: Engine, synchronous: str, *, begin: str | None, autocheckpoint: bool = True
+) -> None:
     # The driver's own implicit BEGIN is turned off so that we decide how a transaction
     # starts: a deferred BEGIN that later upgrades to a write lock can deadlock against
     # another process and fail at once, whatever busy_timeout says. With `begin` None the
@@ -78,6 +87,8 @@ def _configure_sqlite(engine: Engine, synchronous: str, *, begin: str | None) ->
         cursor.execute("PRAGMA journal_mode = WAL")
         cursor.execute(f"PRAGMA synchronous = {synchronous}")
         cursor.execute("PRAGMA foreign_keys = ON")
+        if not autocheckpoint:
+            cursor.execute("PRAGMA wal_autocheckpoint = 0")
         cursor.close()
 
     if begin is None:

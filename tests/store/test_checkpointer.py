@@ -1,0 +1,32 @@
+"""WAL checkpoints run on their own thread: the writer's connection never checkpoints inside
+a commit, and what it writes still reaches the database file within a few intervals."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+from sqlalchemy import Connection
+
+from smsgate.store.engine import create_engines
+
+
+async def test_the_writer_leaves_checkpoints_to_the_checkpointer(tmp_path: Path) -> None:
+    path = tmp_path / "s.db"
+    engines = create_engines(f"sqlite+aiosqlite:///{path}")
+
+    def fill(conn: Connection) -> int:
+        conn.exec_driver_sql("CREATE TABLE t (x BLOB)")
+        for _ in range(2_000):  # ~2,000 pages: SQLite alone would checkpoint at 1,000
+            conn.exec_driver_sql("INSERT INTO t VALUES (randomblob(3000))")
+        return int(conn.exec_driver_sql("PRAGMA wal_autocheckpoint").scalar_one())
+
+    try:
+        assert await engines.writer.run(fill) == 0
+        for _ in range(50):
+            if path.stat().st_size > 4_000_000:
+                break
+            await asyncio.sleep(0.05)
+        assert path.stat().st_size > 4_000_000  # the pages left the WAL for the database file
+    finally:
+        await engines.dispose()
