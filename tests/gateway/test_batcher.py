@@ -52,3 +52,22 @@ async def test_drain_flushes_what_is_queued() -> None:
     future = batcher.add(7)
     await asyncio.wait_for(batcher.drain(), 2)
     assert seen == [7] and future.done()
+
+
+async def test_posted_items_are_flushed_with_added_ones_and_a_failure_is_only_logged(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    calls: list[list[int]] = []
+
+    async def flush(items: Sequence[int]) -> None:
+        calls.append(list(items))
+        if 99 in items:
+            raise RuntimeError("store down")
+
+    batcher = Batcher(flush, max_items=100, max_delay=0.001, name="posted")
+    batcher.post(1)
+    await asyncio.wait_for(batcher.add(2), 2)
+    batcher.post(99)
+    await asyncio.wait_for(batcher.drain(), 2)
+    assert calls == [[1, 2], [99]]
+    assert "posted flush of 1 items failed" in caplog.text

@@ -37,15 +37,23 @@ class Batcher(Generic[T]):
     def add(self, item: T) -> asyncio.Future[None]:
         """Queue one item; the returned future resolves when its batch is stored (or fails
         with the store's error)."""
-        loop = asyncio.get_running_loop()
-        future: asyncio.Future[None] = loop.create_future()
-        self._items.append(item)
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._waiters.append(future)
+        self._queue(item)
+        return future
+
+    def post(self, item: T) -> None:
+        """Queue one item nobody waits for: a failed flush is only logged (once per batch).
+        For results the store's own recovery covers, e.g. an unrecorded submit's claim lapses
+        and the part is sent again."""
+        self._queue(item)
+
+    def _queue(self, item: T) -> None:
+        self._items.append(item)
         if len(self._items) >= self._max_items:
             self._start_flush()
         elif self._timer is None:
-            self._timer = loop.call_later(self._max_delay, self._start_flush)
-        return future
+            self._timer = asyncio.get_running_loop().call_later(self._max_delay, self._start_flush)
 
     def _start_flush(self) -> None:
         if self._timer is not None:

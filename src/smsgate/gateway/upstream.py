@@ -6,6 +6,7 @@ Pure translation between the store's records and SMPP PDUs; the connector does t
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Literal
@@ -84,7 +85,14 @@ def submit_sm_for(part: ClaimedPart, concat: Concat) -> SubmitSm:
 
 def smpp_absolute_time(epoch: float) -> str:
     """SMPP §7.1.1 absolute time in UTC: YYMMDDhhmmss, tenths, quarter-hour offset 00, '+'."""
-    moment = datetime.fromtimestamp(epoch, tz=UTC)
+    return _absolute_second(int(epoch))
+
+
+@functools.lru_cache(maxsize=1024)
+def _absolute_second(second: int) -> str:
+    # Whole seconds only (tenths are written as 0), and the parts of one request share their
+    # message's expiry: strftime per part was ~4 % of the dispatcher's CPU.
+    moment = datetime.fromtimestamp(second, tz=UTC)
     return moment.strftime("%y%m%d%H%M%S") + "000+"
 
 
