@@ -100,3 +100,32 @@ async def test_two_writers_on_one_file_take_turns_through_the_process_lock(
     assert count == 2
     await first.dispose()
     await second.dispose()
+
+
+async def test_urgent_work_goes_ahead_of_queued_background_work(tmp_path: Path) -> None:
+    _, engines = await _engines(tmp_path)
+    order: list[str] = []
+    gate = threading.Event()
+
+    def blocker(conn: Connection) -> None:
+        gate.wait(5)
+        order.append("running")
+
+    def job(name: str):  # type: ignore[no-untyped-def]
+        def work(conn: Connection) -> None:
+            order.append(name)
+
+        return work
+
+    running = asyncio.ensure_future(engines.writer.run(blocker))
+    await asyncio.sleep(0.05)  # the blocker holds the thread; the rest queue behind it
+    queued = [asyncio.ensure_future(engines.writer.run(job(f"background {i}"))) for i in range(2)]
+    await asyncio.sleep(0)
+    urgent = asyncio.ensure_future(engines.writer.run(job("accept"), urgent=True))
+    await asyncio.sleep(0.05)
+    gate.set()
+    await asyncio.wait_for(asyncio.gather(running, *queued, urgent), 5)
+    assert order == ["running", "accept", "background 0", "background 1"]
+    await engines.dispose()
+    with pytest.raises(RuntimeError):
+        await engines.writer.run(job("late"))

@@ -450,7 +450,11 @@ class SqlStore:
         self, requests: Sequence[AcceptRequest]
     ) -> list[AcceptResult | BaseException]:
         try:
-            return list(await self.engines.writer.run(lambda conn: accept_batch(conn, requests)))
+            # urgent: clients wait for this commit, background writes can wait for it
+            batch = await self.engines.writer.run(
+                lambda conn: accept_batch(conn, requests), urgent=True
+            )
+            return list(batch)
         except IntegrityError as exc:
             # A caller's id collides with a stored one (or another's in this batch): the
             # batch is rolled back and retried one request at a time, so only it fails.

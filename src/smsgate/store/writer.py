@@ -2,10 +2,11 @@
 one transaction that commits when it returns and rolls back when it raises.
 
 SQLite: in one dedicated thread over the plain sqlite3 driver, so a whole transaction costs one
-hop between threads instead of one per statement; the thread keeps its one connection for its
-whole life and starts each transaction itself (BEGIN IMMEDIATE), with no pool checkout or event
-hook per transaction. PostgreSQL: on the asyncpg pool through `run_sync`. The write logic is the
-same function either way; nothing here knows about it.
+hop between threads instead of one per statement (accepts ahead of background writes); the
+thread keeps its one connection for its whole life and starts each transaction itself (BEGIN
+IMMEDIATE), with no pool checkout or event hook per transaction. PostgreSQL: on the asyncpg
+pool through `run_sync`. The write logic is the same function either way; nothing here knows
+about it.
 """
 
 from __future__ import annotations
@@ -13,11 +14,12 @@ from __future__ import annotations
 import asyncio
 import os
 import sqlite3
+import threading
 import time
+from collections import deque
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Protocol, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from sqlalchemy import Connection, Engine
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -34,20 +36,79 @@ BUSY_TIMEOUT_MS = 10_000
 
 
 class Writer(Protocol):
-    async def run(self, work: Callable[[Connection], T]) -> T: ...
+    async def run(self, work: Callable[[Connection], T], *, urgent: bool = False) -> T:
+        """`urgent`: a caller is waiting on it (an accept); it goes ahead of queued
+        background writes (claims, submit results, receipts) where the engine queues them."""
+        ...
 
     async def close(self) -> None: ...
 
 
 class ThreadWriter:
     """`engine` must leave transactions to this class: its driver's implicit BEGIN off and no
-    "begin" hook (engine.create_engines sets it up so)."""
+    "begin" hook (engine.create_engines sets it up so).
+
+    One thread, two queues: urgent work (accepts, which a client is waiting for) is taken
+    before background work. The group commit hands over one accept batch at a time, so the
+    two alternate under load and neither starves; an accept waits for at most the one
+    background transaction in progress instead of every one queued before it."""
 
     def __init__(self, engine: Engine, lock_path: Path | None = None) -> None:
         self._engine = engine
-        self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="smsgate-writer")
         self._conn: Connection | None = None  # used only from the writer thread
         self._lock = _ProcessLock(lock_path) if lock_path is not None else None
+        self._urgent: deque[_Job] = deque()
+        self._background: deque[_Job] = deque()
+        self._wake = threading.Condition()
+        self._closing = False
+        self._thread: threading.Thread | None = None
+
+    async def run(self, work: Callable[[Connection], T], *, urgent: bool = False) -> T:
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[T] = loop.create_future()
+        with self._wake:
+            if self._closing:
+                raise RuntimeError("the writer is closed")
+            (self._urgent if urgent else self._background).append((work, loop, future))
+            if self._thread is None:
+                self._thread = threading.Thread(
+                    target=self._serve, name="smsgate-writer", daemon=True
+                )
+                self._thread.start()
+            self._wake.notify()
+        return await future
+
+    async def close(self) -> None:
+        """Finish what is queued, then close the connection and the engine."""
+        with self._wake:
+            self._closing = True
+            thread = self._thread
+            self._wake.notify()
+        if thread is not None:
+            await asyncio.to_thread(thread.join)
+        else:
+            self._dispose()
+
+    def _serve(self) -> None:
+        while True:
+            with self._wake:
+                while not self._urgent and not self._background and not self._closing:
+                    self._wake.wait()
+                if self._urgent:
+                    work, loop, future = self._urgent.popleft()
+                elif self._background:
+                    work, loop, future = self._background.popleft()
+                else:
+                    break
+            if future.cancelled():  # its caller is gone and it has not started: drop it
+                continue
+            try:
+                result = self._in_transaction(work)
+            except BaseException as exc:
+                loop.call_soon_threadsafe(_fail, future, exc)
+            else:
+                loop.call_soon_threadsafe(_succeed, future, result)
+        self._dispose()
 
     def _in_transaction(self, work: Callable[[Connection], T]) -> T:
         conn = self._conn
@@ -77,14 +138,18 @@ class ThreadWriter:
             self._lock.close()
         self._engine.dispose()
 
-    async def run(self, work: Callable[[Connection], T]) -> T:
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._thread, self._in_transaction, work)
 
-    async def close(self) -> None:
-        loop = asyncio.get_running_loop()
-        await loop.run_in_executor(self._thread, self._dispose)
-        self._thread.shutdown(wait=True)
+_Job = tuple[Callable[[Connection], Any], asyncio.AbstractEventLoop, "asyncio.Future[Any]"]
+
+
+def _succeed(future: asyncio.Future[Any], result: Any) -> None:
+    if not future.done():
+        future.set_result(result)
+
+
+def _fail(future: asyncio.Future[Any], exc: BaseException) -> None:
+    if not future.done():
+        future.set_exception(exc)
 
 
 class _ProcessLock:
@@ -154,7 +219,7 @@ class AsyncWriter:
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
 
-    async def run(self, work: Callable[[Connection], T]) -> T:
+    async def run(self, work: Callable[[Connection], T], *, urgent: bool = False) -> T:
         async with self._engine.begin() as conn:
             return await conn.run_sync(work)
 
