@@ -125,7 +125,24 @@ _CANONICAL = re.compile(
 )
 
 
+# Receipts arriving together carry the same few dates: a dict hit is ~1/30 of the parse.
+_PARSED_DATES: dict[str, datetime | None] = {}
+_UNSEEN = datetime.min  # never a parse result (year 1)
+
+
 def _parse_date(value: str) -> datetime | None:
+    if len(value) > 12:
+        return _read_date(value)  # only bare dates are kept: the cache stays a few KB
+    cached = _PARSED_DATES.get(value, _UNSEEN)
+    if cached is not _UNSEEN:
+        return cached
+    if len(_PARSED_DATES) >= _DATE_TEXTS_MAX:
+        _PARSED_DATES.clear()
+    parsed = _PARSED_DATES[value] = _read_date(value)
+    return parsed
+
+
+def _read_date(value: str) -> datetime | None:
     digits = _DIGITS.match(value)
     if digits is None:
         return None
@@ -158,6 +175,8 @@ def _parse_count(value: str, key: str) -> int:
 
 
 def _parse_err(value: str) -> int:
+    if value.isascii() and value.isdigit():
+        return int(value)  # what the rules below make of plain digits, in one step
     # Decimal unless it says otherwise: a 0x prefix or a hex letter makes it hex.
     token = _TOKEN.match(value)
     text = token.group() if token else ""
