@@ -123,3 +123,13 @@ def test_ids_strictly_increase_whatever_the_clock_does(
     assert all(a < b for a, b in itertools.pairwise(ids))
     assert all(split_id(i)[1] == node_id for i in ids)
     assert all(0 <= i < 2**63 for i in ids)
+
+
+def test_next_many_is_what_as_many_next_calls_give_at_the_same_instant() -> None:
+    for before, n in [(0, 1), (0, 50), (4000, 96), (4000, 97), (4095, 2), (10, 9000)]:
+        batch, single = IdGenerator(3, FakeClock(T0)), IdGenerator(3, FakeClock(T0))
+        for _ in range(before):
+            batch.next()
+            single.next()
+        assert batch.next_many(n) == [single.next() for _ in range(n)]
+        assert batch.next() == single.next()

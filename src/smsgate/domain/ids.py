@@ -61,4 +61,12 @@ class IdGenerator:
         """`n` consecutive ids (in increasing order) for one batch."""
         if n < 0:
             raise ValueError("n must not be negative")
-        return [self.next() for _ in range(n)]
+        if n == 0:
+            return []
+        first = self.next()
+        if self._sequence + n - 1 <= _MAX_SEQUENCE:
+            # The rest fit in this millisecond: the sequence is the low bits, so they are
+            # first + 1 … first + n - 1 (what n calls to next() within the millisecond give).
+            self._sequence += n - 1
+            return list(range(first, first + n))
+        return [first, *(self.next() for _ in range(n - 1))]
