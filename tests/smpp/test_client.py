@@ -142,6 +142,26 @@ async def test_requests_beyond_the_window_go_out_in_order_as_answers_come() -> N
         assert handler.max_in_flight == 3 and c.counters.submitted == 12
 
 
+async def test_requests_made_before_the_bind_are_not_overtaken_by_later_ones() -> None:
+    handler = Operator(delay=0.01)
+    order: list[str] = []
+    original = handler.on_submit
+
+    async def record(session: ServerSession, pdu: SubmitSm) -> HandlerResult:
+        order.append(pdu.destination_addr)
+        return await original(session, pdu)
+
+    handler.on_submit = record  # type: ignore[method-assign]
+    async with operator(handler) as server, client(server, window=2) as c:
+        early = [
+            asyncio.ensure_future(c.submit(SubmitSm(destination_addr=f"e{i}"))) for i in range(5)
+        ]
+        await c.wait_bound(T)
+        late = [c.submit(SubmitSm(destination_addr=f"l{i}")) for i in range(30)]
+        await asyncio.wait_for(asyncio.gather(*early, *late), T)
+        assert set(order[:5]) == {f"e{i}" for i in range(5)}
+
+
 async def test_a_queued_request_given_up_never_goes_out() -> None:
     handler = Operator(delay=0.05)
     async with operator(handler) as server, client(server, window=1) as c:

@@ -223,7 +223,7 @@ class SmppClient:
         attempt = 0
         while True:
             future = self._send_or_queue(pdu)
-            response = await (future if future is not None else self._request_paced(pdu))
+            response = await (future if future is not None else self._request_when_bound(pdu))
             if response.command_status not in _RETRYABLE:
                 return response
             self.counters.throttled += 1
@@ -236,12 +236,12 @@ class SmppClient:
         """One round trip, no retries: the building block of submit()."""
         future = self._send_or_queue(pdu)
         if future is None:
-            return await self._request_paced(pdu)
+            return await self._request_when_bound(pdu)
         return await future
 
     def _send_or_queue(self, pdu: Pdu) -> asyncio.Future[Pdu] | None:
         """Bound and not paced: write `pdu` now if the window has room, else queue it behind
-        the others; the future resolves with its response. None: take _request_paced()."""
+        the others; the future resolves with its response. None: take _request_when_bound()."""
         conn = self._conn
         if conn is None or self._limiter is not None or not self._bound.is_set():
             return None
@@ -252,8 +252,17 @@ class SmppClient:
             self._write(conn, pdu, future)
         return future
 
-    async def _request_paced(self, pdu: Pdu) -> Pdu:
-        # Waits for the bind and the TPS budget (and a window slot) first.
+    async def _request_when_bound(self, pdu: Pdu) -> Pdu:
+        """The slow path: wait for the bind (and, when paced, the TPS budget) first."""
+        if self._limiter is None:
+            # Only the bind is missing: wait for it, then queue like every other request, so
+            # those that waited for the bind are not overtaken for as long as traffic lasts.
+            while True:
+                await self._wait_bound_or_closed()
+                queued = self._send_or_queue(pdu)
+                if queued is not None:
+                    return await queued
+        # Paced: wait for the bind, the TPS budget and a window slot.
         conn = await self._slot()
         future: asyncio.Future[Pdu] = conn.loop.create_future()
         self._write(conn, pdu, future)
