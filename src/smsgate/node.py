@@ -88,7 +88,11 @@ class Node:
         if settings.simulator.enabled:
             await self._start_simulator()
 
-        receipts: Batcher[OperatorReceipt] = Batcher(self.store.apply_receipts, name="receipts")
+        # No gathering delay: the operator's deliver_sm window (64 on the simulator) waits for
+        # each batch's commit, so receipts/s is that window over the round trip.
+        receipts: Batcher[OperatorReceipt] = Batcher(
+            self.store.apply_receipts, max_delay=0, name="receipts"
+        )
         self._stack.push_async_callback(receipts.drain)
         self.connectors = [Connector(c, receipts) for c in settings.connectors]
         self._leases = LeaseKeeper(

@@ -1,5 +1,6 @@
 """Gather many small store writes into one call: items added within a few milliseconds (or up to
-`max_items`) are flushed together, and every adder can await its item's flush.
+`max_items`; with `max_delay=0`, within one loop turn) are flushed together, and every adder can
+await its item's flush.
 
 The dispatcher and the receipt path write hundreds of rows a second one at a time; one
 transaction per batch instead of per row is what makes SQLite and PostgreSQL keep up.
@@ -31,7 +32,7 @@ class Batcher(Generic[T]):
         self._name = name
         self._items: list[T] = []
         self._waiters: list[asyncio.Future[None]] = []
-        self._timer: asyncio.TimerHandle | None = None
+        self._timer: asyncio.Handle | None = None
         self._running: set[asyncio.Task[None]] = set()
 
     def add(self, item: T) -> asyncio.Future[None]:
@@ -53,7 +54,11 @@ class Batcher(Generic[T]):
         if len(self._items) >= self._max_items:
             self._start_flush()
         elif self._timer is None:
-            self._timer = asyncio.get_running_loop().call_later(self._max_delay, self._start_flush)
+            loop = asyncio.get_running_loop()
+            if self._max_delay > 0:
+                self._timer = loop.call_later(self._max_delay, self._start_flush)
+            else:  # no wait: whatever this loop turn adds (e.g. one socket read) is one batch
+                self._timer = loop.call_soon(self._start_flush)
 
     def _start_flush(self) -> None:
         if self._timer is not None:

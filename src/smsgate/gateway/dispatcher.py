@@ -41,7 +41,7 @@ class DispatchPolicy:
 
 
 # How many windows of the bound connectors may be claimed at once, and claimed per transaction.
-_WINDOWS_CLAIMED = 8
+WINDOWS_CLAIMED = 8
 _WINDOWS_PER_CLAIM = 2
 
 
@@ -89,7 +89,7 @@ class Dispatcher:
         # Parts beyond a connector's window wait in its client's queue and go out as answers
         # free the window, so eight windows' worth keeps every window full while a claim waits
         # its turn on the store's writer (behind accepts, submits and receipts).
-        return _WINDOWS_CLAIMED * self._windows()
+        return WINDOWS_CLAIMED * self._windows()
 
     def _claim_size(self) -> int:
         # Claim in batches of two windows at least: one transaction per handful of answers
