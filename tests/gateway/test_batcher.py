@@ -71,3 +71,32 @@ async def test_posted_items_are_flushed_with_added_ones_and_a_failure_is_only_lo
     await asyncio.wait_for(batcher.drain(), 2)
     assert calls == [[1, 2], [99]]
     assert "posted flush of 1 items failed" in caplog.text
+
+
+async def test_items_arriving_during_a_flush_wait_for_it_and_go_out_together() -> None:
+    calls: list[list[int]] = []
+    running = 0
+    release = asyncio.Event()
+
+    async def flush(items: Sequence[int]) -> None:
+        nonlocal running
+        running += 1
+        assert running == 1, "two flushes at once"
+        calls.append(list(items))
+        if len(calls) == 1:
+            await release.wait()
+        running -= 1
+
+    batcher = Batcher(flush, max_items=100, max_delay=0)
+    first = batcher.add(0)
+    await asyncio.sleep(0.01)  # the first flush is running and held
+    later = []
+    for i in range(1, 6):  # five loop turns, five socket reads' worth
+        later.append(batcher.add(i))
+        await asyncio.sleep(0)
+    release.set()
+    await asyncio.wait_for(asyncio.gather(first, *later), 2)
+    assert calls == [[0], [1, 2, 3, 4, 5]]
+    batcher.post(6)
+    await asyncio.wait_for(batcher.drain(), 2)
+    assert calls[-1] == [6]

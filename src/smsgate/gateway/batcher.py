@@ -1,6 +1,7 @@
 """Gather many small store writes into one call: items added within a few milliseconds (or up to
 `max_items`; with `max_delay=0`, within one loop turn) are flushed together, and every adder can
-await its item's flush.
+await its item's flush. While a flush runs, new items wait for it to end and then go out
+together (a full batch does not wait).
 
 The dispatcher and the receipt path write hundreds of rows a second one at a time; one
 transaction per batch instead of per row is what makes SQLite and PostgreSQL keep up.
@@ -66,11 +67,16 @@ class Batcher(Generic[T]):
             self._timer = None
         if not self._items:
             return
+        if self._running and len(self._items) < self._max_items:
+            # One flush at a time unless a batch is full: what arrives meanwhile goes out the
+            # moment the running flush ends (see _run), as one batch instead of one small
+            # transaction per loop turn queued behind it on the writer.
+            return
         items, waiters = self._items, self._waiters
         self._items, self._waiters = [], []
         task = asyncio.get_running_loop().create_task(self._run(items, waiters))
         self._running.add(task)
-        task.add_done_callback(self._running.discard)
+        task.add_done_callback(self._flushed)
 
     async def _run(self, items: list[T], waiters: list[asyncio.Future[None]]) -> None:
         try:
@@ -85,8 +91,15 @@ class Batcher(Generic[T]):
             if not waiter.done():
                 waiter.set_result(None)
 
+    def _flushed(self, task: asyncio.Task[None]) -> None:
+        self._running.discard(task)
+        if self._items and self._timer is None:
+            self._start_flush()
+
     async def drain(self) -> None:
         """Flush what is queued and wait for every running flush."""
-        self._start_flush()
-        while self._running:
+        while True:
+            self._start_flush()
+            if not self._running:
+                return
             await asyncio.gather(*self._running, return_exceptions=True)
