@@ -77,6 +77,7 @@ class Dispatcher:
         self._failed = Batcher(store.failed, name="failed")
         self._requeued = Batcher(self._flush_requeue, name="requeue")
         self._stopping = False
+        self._expiry: asyncio.Task[None] | None = None
 
     @property
     def in_flight(self) -> int:
@@ -98,7 +99,7 @@ class Dispatcher:
 
     async def run(self) -> None:
         await self._store.release_claims(self._clock(), self._node_id)
-        expiry = asyncio.create_task(self._expire_loop())
+        expiry = self._expiry = asyncio.create_task(self._expire_loop())
         try:
             while not self._stopping:
                 free = self._capacity() - self._in_flight
@@ -124,6 +125,8 @@ class Dispatcher:
     async def stop(self) -> None:
         """Stop claiming, let what is in flight finish, and store every result."""
         self._stopping = True
+        if self._expiry is not None:  # no sweep may start once the node begins closing the store
+            self._expiry.cancel()
         if self._tasks:
             await asyncio.wait(set(self._tasks), timeout=10)
         for batcher in (self._submitted, self._failed, self._requeued):
