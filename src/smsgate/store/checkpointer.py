@@ -10,6 +10,7 @@ the copy runs in SQLite's C code without the GIL, so it overlaps the writer on t
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import sqlite3
 import threading
@@ -26,7 +27,7 @@ class WalCheckpointer:
         self._thread: threading.Thread | None = None
 
     def start(self) -> None:
-        if self._thread is None:
+        if self._thread is None and not self._stop.is_set():
             self._thread = threading.Thread(
                 target=self._run, name="smsgate-checkpoint", daemon=True
             )
@@ -39,16 +40,18 @@ class WalCheckpointer:
             thread.join()
 
     def _run(self) -> None:
-        conn = sqlite3.connect(self._path, isolation_level=None, check_same_thread=False)
-        try:
-            conn.execute("PRAGMA busy_timeout = 0")  # another checkpoint running: skip a turn
-            while not self._stop.wait(self._interval):
-                try:
-                    conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
-                except sqlite3.Error as exc:  # never fatal: the next turn tries again
-                    log.debug("WAL checkpoint skipped: %s", exc)
-            conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
-        except sqlite3.Error as exc:
-            log.warning("WAL checkpointer stopped: %s", exc)
-        finally:
+        # Never dies of an error: the writer's connection does not checkpoint on its own, so
+        # a stopped checkpointer would let the WAL grow without bound.
+        conn: sqlite3.Connection | None = None
+        while not self._stop.wait(self._interval):
+            try:
+                if conn is None:
+                    conn = sqlite3.connect(self._path, isolation_level=None)
+                    conn.execute("PRAGMA busy_timeout = 0")  # busy: skip a turn, never wait
+                conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+            except sqlite3.Error as exc:  # the next turn tries again
+                log.debug("WAL checkpoint skipped: %s", exc)
+        if conn is not None:
+            with contextlib.suppress(sqlite3.Error):
+                conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
             conn.close()

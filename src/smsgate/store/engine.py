@@ -5,6 +5,8 @@ lock up front (BEGIN IMMEDIATE). Holds no queries.
 
 from __future__ import annotations
 
+import sqlite3
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -29,13 +31,10 @@ class Engines:
     writer: Writer
     reader: AsyncEngine
     sqlite: bool
-    checkpointer: WalCheckpointer | None = None
 
     async def dispose(self) -> None:
         await self.writer.close()
         await self.reader.dispose()
-        if self.checkpointer is not None:
-            self.checkpointer.stop()
 
 
 def sqlite_path(url: URL) -> Path | None:
@@ -61,15 +60,29 @@ def create_engines(url: str, *, synchronous: str = "NORMAL") -> Engines:
         _configure_sqlite(writer, level, begin=None, autocheckpoint=False)
         _configure_sqlite(reader.sync_engine, level, begin="BEGIN")
         lock = path.with_name(path.name + ".writer-lock")
-        checkpointer = WalCheckpointer(path)
-        checkpointer.start()
-        return Engines(ThreadWriter(writer, lock), reader, sqlite=True, checkpointer=checkpointer)
+        writer_thread = ThreadWriter(writer, lock, WalCheckpointer(path))
+        return Engines(writer_thread, reader, sqlite=True)
     if parsed.get_backend_name() == "postgresql":
         engine = create_async_engine(parsed, pool_size=10, max_overflow=10)
         return Engines(AsyncWriter(engine), engine, sqlite=False)
     raise StoreError(
         f"unsupported database {parsed.get_backend_name()!r}: use sqlite or postgresql"
     )
+
+
+def _set_wal(cursor: Any) -> None:
+    """Switching a new file to WAL needs its exclusive lock; two nodes opening it at once can
+    each hold a shared lock and want it, and SQLite answers one of them "locked" at once
+    instead of waiting. Ask again for as long as a write would wait."""
+    deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
+    while True:
+        try:
+            cursor.execute("PRAGMA journal_mode = WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+        time.sleep(0.01)
 
 
 def _configure_sqlite(
@@ -84,7 +97,7 @@ def _configure_sqlite(
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         cursor.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-        cursor.execute("PRAGMA journal_mode = WAL")
+        _set_wal(cursor)
         cursor.execute(f"PRAGMA synchronous = {synchronous}")
         cursor.execute("PRAGMA foreign_keys = ON")
         if not autocheckpoint:

@@ -24,6 +24,8 @@ from typing import Any, Protocol, TypeVar
 from sqlalchemy import Connection, Engine
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from smsgate.store.checkpointer import WalCheckpointer
+
 try:
     import fcntl
 except ImportError:  # pragma: no cover - not POSIX
@@ -53,8 +55,15 @@ class ThreadWriter:
     two alternate under load and neither starves; an accept waits for at most the one
     background transaction in progress instead of every one queued before it."""
 
-    def __init__(self, engine: Engine, lock_path: Path | None = None) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        lock_path: Path | None = None,
+        checkpointer: WalCheckpointer | None = None,
+    ) -> None:
         self._engine = engine
+        # Started after the first commit: by then this connection has put the file in WAL.
+        self._checkpointer = checkpointer
         self._conn: Connection | None = None  # used only from the writer thread
         self._lock = _ProcessLock(lock_path) if lock_path is not None else None
         self._urgent: deque[_Job] = deque()
@@ -108,6 +117,8 @@ class ThreadWriter:
                 loop.call_soon_threadsafe(_fail, future, exc)
             else:
                 loop.call_soon_threadsafe(_succeed, future, result)
+                if self._checkpointer is not None:
+                    self._checkpointer.start()  # once; later calls do nothing
         self._dispose()
 
     def _in_transaction(self, work: Callable[[Connection], T]) -> T:
@@ -136,6 +147,8 @@ class ThreadWriter:
             conn.close()
         if self._lock is not None:
             self._lock.close()
+        if self._checkpointer is not None:
+            self._checkpointer.stop()
         self._engine.dispose()
 
 
