@@ -17,7 +17,11 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from harness import use_uvloop
 
 from smsgate.domain.ids import IdGenerator
 from smsgate.doors.app import build_app
@@ -117,12 +121,7 @@ def main() -> None:
     parser.add_argument("--callers", type=int, default=128)
     parser.add_argument("--recipients", type=int, default=1)
     args = parser.parse_args()
-    try:
-        import uvloop
-
-        uvloop.install()
-    except ImportError:
-        pass
+    use_uvloop()
     sys.setswitchinterval(SWITCH_INTERVAL)  # as a node runs
     _timed_transactions()
     asyncio.run(run(args.requests, args.callers, args.recipients))

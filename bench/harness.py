@@ -22,6 +22,16 @@ ROOT = Path(__file__).resolve().parent.parent
 SMSGATE = str(Path(sys.executable).parent / "smsgate")
 
 
+def use_uvloop() -> str:
+    """Install uvloop as the node does; the name of the loop a benchmark runs on."""
+    try:
+        import uvloop
+    except ImportError:
+        return "asyncio"
+    uvloop.install()
+    return "uvloop"
+
+
 def machine() -> str:
     cpu = "unknown CPU"
     try:

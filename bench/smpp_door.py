@@ -28,7 +28,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from e2e import message_statuses, phone
-from harness import ROOT, GatewayProcess, cpu_seconds, machine, peak_rss_mb
+from harness import ROOT, GatewayProcess, cpu_seconds, machine, peak_rss_mb, use_uvloop
 
 from smsgate.smpp.client import SmppClient
 from smsgate.smpp.constants import ESM_DELIVERY_RECEIPT, Tag
@@ -36,15 +36,6 @@ from smsgate.smpp.pdu import DataSm, DeliverSm, SubmitSm
 
 NODE_DIR = ROOT / "tests" / "interop" / "node"
 TEXT = "door benchmark text"
-
-
-def use_uvloop() -> str:
-    try:
-        import uvloop
-    except ImportError:
-        return "asyncio"
-    uvloop.install()
-    return "uvloop"
 
 
 @dataclass(slots=True)

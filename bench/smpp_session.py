@@ -23,7 +23,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from harness import ROOT, cpu_seconds, free_port, machine
+from harness import ROOT, cpu_seconds, free_port, machine, use_uvloop
 
 from smsgate.smpp.client import SmppClient
 from smsgate.smpp.pdu import DataSm, DeliverSm, SubmitSm
@@ -38,15 +38,6 @@ def runqueue_wait(pid: int) -> float:
         return int(Path(f"/proc/{pid}/schedstat").read_text().split()[1]) / 1e9
     except (OSError, IndexError, ValueError):
         return float("nan")
-
-
-def use_uvloop() -> str:
-    try:
-        import uvloop
-    except ImportError:
-        return "asyncio"
-    uvloop.install()
-    return "uvloop"
 
 
 def serve(port: int) -> None:

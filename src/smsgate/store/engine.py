@@ -5,8 +5,6 @@ lock up front (BEGIN IMMEDIATE). Holds no queries.
 
 from __future__ import annotations
 
-import sqlite3
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -17,7 +15,13 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from smsgate.store.checkpointer import WalCheckpointer
 from smsgate.store.interface import StoreError
-from smsgate.store.writer import BUSY_TIMEOUT_MS, AsyncWriter, ThreadWriter, Writer
+from smsgate.store.writer import (
+    BUSY_TIMEOUT_MS,
+    AsyncWriter,
+    ThreadWriter,
+    Writer,
+    retry_while_locked,
+)
 
 SYNCHRONOUS_LEVELS = ("OFF", "NORMAL", "FULL", "EXTRA")
 
@@ -74,15 +78,7 @@ def _set_wal(cursor: Any) -> None:
     """Switching a new file to WAL needs its exclusive lock; two nodes opening it at once can
     each hold a shared lock and want it, and SQLite answers one of them "locked" at once
     instead of waiting. Ask again for as long as a write would wait."""
-    deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
-    while True:
-        try:
-            cursor.execute("PRAGMA journal_mode = WAL")
-            return
-        except sqlite3.OperationalError as exc:
-            if "locked" not in str(exc) or time.monotonic() > deadline:
-                raise
-        time.sleep(0.01)
+    retry_while_locked(lambda: cursor.execute("PRAGMA journal_mode = WAL"), 0.01)
 
 
 def _configure_sqlite(

@@ -211,17 +211,23 @@ def _begin_immediate(conn: Connection) -> None:
     assert isinstance(raw, sqlite3.Connection)
     raw.execute("PRAGMA busy_timeout = 0")
     try:
-        deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
-        while True:
-            try:
-                raw.execute("BEGIN IMMEDIATE")
-                return
-            except sqlite3.OperationalError as exc:
-                if not _is_busy(exc) or time.monotonic() > deadline:
-                    raise
-            time.sleep(_LOCK_RETRY)
+        retry_while_locked(lambda: raw.execute("BEGIN IMMEDIATE"), _LOCK_RETRY)
     finally:
         raw.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+
+
+def retry_while_locked(execute: Callable[[], object], interval: float) -> None:
+    """Run `execute` again every `interval` seconds while SQLite answers "locked" or "busy",
+    for up to the busy timeout; then, or on any other error, raise the driver's error."""
+    deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
+    while True:
+        try:
+            execute()
+            return
+        except sqlite3.OperationalError as exc:
+            if not _is_busy(exc) or time.monotonic() > deadline:
+                raise
+        time.sleep(interval)
 
 
 def _is_busy(exc: sqlite3.OperationalError) -> bool:
