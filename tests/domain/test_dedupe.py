@@ -1,7 +1,10 @@
 import subprocess
 import sys
 
-from smsgate.domain.dedupe import dedupe_key
+from hypothesis import given
+from hypothesis import strategies as st
+
+from smsgate.domain.dedupe import DedupeKeys, dedupe_key
 
 
 def test_key_is_sixteen_bytes() -> None:
@@ -46,3 +49,13 @@ def test_lone_surrogate_in_text_does_not_crash() -> None:
 
 
 PINNED = "650cdc5b16f4f7eb11dea91ac06a1a52"
+
+
+@given(
+    account_id=st.integers(min_value=-(2**63), max_value=2**63 - 1),
+    pairs=st.lists(st.tuples(st.text(max_size=20), st.text(max_size=40)), max_size=8),
+)
+def test_batch_keys_equal_one_off_keys(account_id: int, pairs: list[tuple[str, str]]) -> None:
+    keys = DedupeKeys(account_id)
+    for phone, text in pairs + pairs:  # twice: the second round uses the cached text bytes
+        assert keys.key(phone, text) == dedupe_key(account_id, phone, text)

@@ -22,3 +22,25 @@ def dedupe_key(account_id: int, phone: str, text: str) -> bytes:
     digest.update(encoded_phone)
     digest.update(text.encode("utf-8", "surrogatepass"))
     return digest.digest()
+
+
+class DedupeKeys:
+    """`dedupe_key` for many recipients of one account: the hash state after the account id is
+    made once and copied per key, and each text is encoded once, so a key costs one copy and one
+    update instead of a new hasher and four updates. Same bytes, same digest as `dedupe_key`."""
+
+    __slots__ = ("_prefix", "_texts")
+
+    def __init__(self, account_id: int) -> None:
+        self._prefix = hashlib.blake2b(digest_size=KEY_SIZE, person=_PERSON)
+        self._prefix.update(account_id.to_bytes(8, "big", signed=True))
+        self._texts: dict[str, bytes] = {}
+
+    def key(self, phone: str, text: str) -> bytes:
+        encoded_text = self._texts.get(text)
+        if encoded_text is None:
+            encoded_text = self._texts[text] = text.encode("utf-8", "surrogatepass")
+        encoded_phone = phone.encode("utf-8", "surrogatepass")
+        digest = self._prefix.copy()
+        digest.update(len(encoded_phone).to_bytes(4, "big") + encoded_phone + encoded_text)
+        return digest.digest()

@@ -68,8 +68,8 @@ def count_accepted(door: str, n: int) -> None:
     child.inc(n)
 
 
-def count_rejected(reason: str) -> None:
+def count_rejected(reason: str, n: int = 1) -> None:
     child = _rejected.get(reason)
     if child is None:
         child = _rejected[reason] = REJECTED.labels(reason)
-    child.inc()
+    child.inc(n)

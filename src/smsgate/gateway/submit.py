@@ -8,10 +8,11 @@ transaction. When `send` returns, every accepted message is durable.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections import Counter
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from smsgate.domain.dedupe import dedupe_key
+from smsgate.domain.dedupe import DedupeKeys
 from smsgate.domain.ids import IdGenerator
 from smsgate.domain.phone import InvalidPhone, PhoneNormalizer
 from smsgate.domain.pricing import AccountPricing
@@ -37,6 +38,9 @@ from smsgate.store.records import (
 )
 
 _OUTCOME_REJECTION = {Outcome.DUPLICATE: Rejection.DUPLICATE, Outcome.NO_MONEY: Rejection.NO_MONEY}
+
+# A recipient ready to send: as given, its number normalised, its text split, its price per part.
+_Staged = tuple[SendItem, str, Segmented, int]
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,56 +111,27 @@ class Submitter:
         now = self._clock()
         pricing = await self._tariffs.pricing(account.id)
         outcome = SendOutcome()
-        staged: list[tuple[SendItem, NewMessage]] = []
-        segmented: dict[str, Segmented] = {}
-        for item in items:
-            text = item.text
-            if text not in segmented:
-                try:
-                    segmented[text] = split_text(text)
-                except EmptyText:
-                    raise InvalidRequest("text", "Message text is required") from None
-                if len(segmented[text].parts) > self._policy.max_parts:
-                    raise InvalidRequest(
-                        "text", f"Message text is longer than {self._policy.max_parts} parts"
-                    )
-            try:
-                phone = self._phones.normalize(item.phone)
-            except InvalidPhone:
-                outcome.rejected.append((item.phone, Rejection.INVALID_PHONE))
-                continue
-            price = pricing.price(phone)
-            if price is None:
-                outcome.rejected.append((item.phone, Rejection.NO_TARIFF))
-                continue
-            message = self._message(
-                account, request, sender, phone, text, segmented[text], price, now, lifetime
-            )
-            staged.append((item, message))
+        staged, id_count = self._stage(items, pricing, outcome)
+        messages = self._messages(account, request, sender, staged, id_count, now, lifetime)
 
         result = await self._store.accept(
             AcceptRequest(
                 account_id=account.id,
                 now=now,
-                messages=tuple(m for _, m in staged),
+                messages=messages,
                 rate_limit=_rate_limit(account),
                 dedupe_window=self._policy.dedupe_window,
             )
         )
         if result.retry_after is not None:
             raise RateLimited(result.retry_after)
-        duplicates = 0
-        for (item, message), got in zip(staged, result.outcomes, strict=True):
-            if got is Outcome.ACCEPTED:
-                outcome.accepted.append((message.id, item.phone))
-                outcome.pdu_ids[message.id] = (message.id, *message.alias_ids)
-            else:
-                duplicates += got is Outcome.DUPLICATE
-                outcome.rejected.append((item.phone, _OUTCOME_REJECTION[got]))
+        duplicates = self._outcomes(staged, messages, result.outcomes, outcome)
         if outcome.accepted:
             metrics.count_accepted(request.door, len(outcome.accepted))
-        for _, reason in outcome.rejected:
-            metrics.count_rejected(reason.name.lower())
+        if outcome.rejected:
+            # One increment per reason, not per recipient: the same totals, fewer locks.
+            for reason, n in Counter(reason for _, reason in outcome.rejected).items():
+                metrics.count_rejected(reason.name.lower(), n)
         if not outcome.accepted and duplicates == len(items):
             raise AllDuplicates()
         return outcome
@@ -168,51 +143,146 @@ class Submitter:
             raise InvalidRequest("lifetime", "Lifetime must be a positive number of minutes")
         return min(minutes, self._policy.max_lifetime_minutes) * 60
 
-    def _message(
+    def _stage(
+        self, items: Sequence[SendItem], pricing: AccountPricing, outcome: SendOutcome
+    ) -> tuple[list[_Staged], int]:
+        """The recipients that can be sent (number normalised, priced, text split), in order,
+        and how many ids they need without SMPP aliases; the others go to `outcome.rejected`."""
+        staged: list[_Staged] = []
+        segmented: dict[str, Segmented] = {}
+        normalize = self._phones.normalize
+        price_of = pricing.price
+        rejected = outcome.rejected
+        id_count = 0
+        for item in items:
+            text = item.text
+            seg = segmented.get(text)
+            if seg is None:
+                seg = segmented[text] = self._split(text)
+            try:
+                phone = normalize(item.phone)
+            except InvalidPhone:
+                rejected.append((item.phone, Rejection.INVALID_PHONE))
+                continue
+            price = price_of(phone)
+            if price is None:
+                rejected.append((item.phone, Rejection.NO_TARIFF))
+                continue
+            staged.append((item, phone, seg, price))
+            id_count += 1 + len(seg.parts)
+        return staged, id_count
+
+    def _split(self, text: str) -> Segmented:
+        try:
+            seg = split_text(text)
+        except EmptyText:
+            raise InvalidRequest("text", "Message text is required") from None
+        if len(seg.parts) > self._policy.max_parts:
+            raise InvalidRequest(
+                "text", f"Message text is longer than {self._policy.max_parts} parts"
+            )
+        return seg
+
+    def _messages(
         self,
         account: AccountRecord,
         request: SendRequest,
         sender: str,
-        phone: str,
-        text: str,
-        seg: Segmented,
-        price: int,
+        staged: list[_Staged],
+        id_count: int,
         now: float,
         lifetime: float,
-    ) -> NewMessage:
+    ) -> tuple[NewMessage, ...]:
+        """One NewMessage per staged recipient. The ids of the whole request are taken in one
+        `next_many` (one clock read, not one per message); each message gets the next run of
+        them in the same layout as before: message id, its SMPP alias ids, then its part ids."""
         extra = max(0, request.pdu_count - 1)
-        ids = self._ids.next_many(1 + extra + len(seg.parts))
-        message_id = ids[0]
-        pdu_ids = tuple(ids[: 1 + extra])
-        ids = [message_id, *ids[1 + extra :]]
-        total = len(seg.parts)
-        parts = tuple(
-            NewPart(
-                id=ids[i + 1],
-                seq=i + 1,
-                total=total,
-                concat_ref=message_id & 0xFFFF,
-                payload=payload,
+        ids = self._ids.next_many(id_count + extra * len(staged))
+        account_id = account.id
+        expires_at = now + lifetime
+        door = request.door
+        integration_id = request.integration_id
+        receipt_for = request.receipt_for
+        keys = DedupeKeys(account_id)
+        messages: list[NewMessage] = []
+        at = 0
+        for item, phone, seg, price in staged:
+            message_id = ids[at]
+            concat_ref = message_id & 0xFFFF
+            first_part = at + 1 + extra
+            payloads = seg.parts
+            total = len(payloads)
+            if total == 1:
+                parts: tuple[NewPart, ...] = (
+                    NewPart(
+                        id=ids[first_part],
+                        seq=1,
+                        total=1,
+                        concat_ref=concat_ref,
+                        payload=payloads[0],
+                    ),
+                )
+            else:
+                parts = tuple(
+                    NewPart(
+                        id=ids[first_part + i],
+                        seq=i + 1,
+                        total=total,
+                        concat_ref=concat_ref,
+                        payload=payload,
+                    )
+                    for i, payload in enumerate(payloads)
+                )
+            # ids[at : first_part] are the message's PDU ids: the message id, then its aliases.
+            alias_ids = tuple(ids[at + 1 : first_part]) if extra else ()
+            receipt_ids = (
+                tuple(ids[at + i] for i in receipt_for if 0 <= i <= extra) if receipt_for else ()
             )
-            for i, payload in enumerate(seg.parts)
-        )
-        return NewMessage(
-            id=message_id,
-            account_id=account.id,
-            sender=sender,
-            phone=phone,
-            text=text,
-            data_coding=seg.data_coding,
-            price_per_part=price,
-            parts=parts,
-            created_at=now,
-            expires_at=now + lifetime,
-            door=request.door,
-            dedupe_key=dedupe_key(account.id, phone, text),
-            integration_id=request.integration_id,
-            alias_ids=pdu_ids[1:],
-            receipt_ids=tuple(pdu_ids[i] for i in request.receipt_for if 0 <= i < len(pdu_ids)),
-        )
+            at = first_part + total
+            text = item.text
+            messages.append(
+                NewMessage(
+                    id=message_id,
+                    account_id=account_id,
+                    sender=sender,
+                    phone=phone,
+                    text=text,
+                    data_coding=seg.data_coding,
+                    price_per_part=price,
+                    parts=parts,
+                    created_at=now,
+                    expires_at=expires_at,
+                    door=door,
+                    dedupe_key=keys.key(phone, text),
+                    integration_id=integration_id,
+                    alias_ids=alias_ids,
+                    receipt_ids=receipt_ids,
+                )
+            )
+        return tuple(messages)
+
+    @staticmethod
+    def _outcomes(
+        staged: list[_Staged],
+        messages: tuple[NewMessage, ...],
+        outcomes: tuple[Outcome, ...],
+        outcome: SendOutcome,
+    ) -> int:
+        """The store's answer into `outcome`; how many recipients were duplicates."""
+        duplicates = 0
+        accepted = outcome.accepted
+        pdu_ids = outcome.pdu_ids
+        for entry, message, got in zip(staged, messages, outcomes, strict=True):
+            item = entry[0]
+            if got is Outcome.ACCEPTED:
+                message_id = message.id
+                accepted.append((message_id, item.phone))
+                alias_ids = message.alias_ids
+                pdu_ids[message_id] = (message_id, *alias_ids) if alias_ids else (message_id,)
+            else:
+                duplicates += got is Outcome.DUPLICATE
+                outcome.rejected.append((item.phone, _OUTCOME_REJECTION[got]))
+        return duplicates
 
 
 def _rate_limit(account: AccountRecord) -> RateLimit | None:
