@@ -3,7 +3,8 @@ batch needs in a few set queries, decide every request in memory in arrival orde
 duplicates, money), then write it all with executemany. A handful of statements per batch,
 whatever its size.
 
-Must not commit or roll back: the caller owns the transaction.
+Must not commit or roll back: the caller owns the transaction, and hands the returned
+`Accepted.appended` to `DedupeMemory.committed` once it has committed.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from sqlalchemy import Connection
 
 from smsgate.domain import ratelimit
 from smsgate.domain.status import PartState, Status
+from smsgate.store.dedupe_log import Appended, DedupeMemory, LogRow
 from smsgate.store.interface import StoreError
 from smsgate.store.plain_sql import PlainSql
 from smsgate.store.prepared import BulkInsert
@@ -54,11 +56,6 @@ _lock_buckets = PlainSql(
     "SELECT account_id, tokens, updated_at FROM rate_buckets WHERE account_id = ANY(?)",
     lock="FOR UPDATE",
 )
-_recent = PlainSql(
-    "SELECT account_id, dedupe_key, max(created_at) FROM messages"
-    " WHERE account_id = ANY(?) AND dedupe_key = ANY(?) AND created_at >= ?"
-    " GROUP BY account_id, dedupe_key"
-)
 _debit = PlainSql("UPDATE accounts SET balance = balance - ?, reserved = reserved + ? WHERE id = ?")
 _save_bucket = PlainSql(
     "INSERT INTO rate_buckets (account_id, tokens, updated_at) VALUES (?, ?, ?)"
@@ -75,9 +72,15 @@ class _Account:
     spent: int = 0
 
 
+@dataclass(slots=True)
+class Accepted:
+    results: list[AcceptResult | StoreError]
+    appended: Appended
+
+
 def accept_batch(
-    conn: Connection, requests: Sequence[AcceptRequest]
-) -> list[AcceptResult | StoreError]:
+    conn: Connection, requests: Sequence[AcceptRequest], dedupe: DedupeMemory
+) -> Accepted:
     account_ids = sorted({r.account_id for r in requests})
     # Locking the accounts first serialises concurrent accepts of one account across nodes
     # (PostgreSQL), so the duplicate and balance checks below see every earlier commit.
@@ -88,13 +91,16 @@ def accept_batch(
         for account_id, tokens, updated_at in _lock_buckets.rows(conn, limited):
             state[account_id].bucket = ratelimit.Bucket(tokens, updated_at)
 
-    seen = _recent_keys(conn, requests)
+    now = max(r.now for r in requests)
+    dedupe.catch_up(conn, state.keys(), now, max(r.dedupe_window for r in requests))
+    batch_keys: dict[tuple[int, bytes], float] = {}  # this batch's own, newest first-come
 
     results: list[AcceptResult | StoreError] = []
     message_rows: list[tuple[object, ...]] = []
     part_rows: list[tuple[object, ...]] = []
     alias_rows: list[tuple[int, int]] = []
     receipt_rows: list[tuple[int, int]] = []
+    log_rows: list[LogRow] = []
     for request in requests:
         account = state.get(request.account_id)
         if account is None:
@@ -116,7 +122,9 @@ def accept_batch(
         outcomes: list[Outcome] = []
         for m in request.messages:
             key = (m.account_id, m.dedupe_key)
-            last = seen.get(key)
+            last = batch_keys.get(key)
+            if last is None:
+                last = dedupe.newest(m.account_id, m.dedupe_key)
             if last is not None and last >= cutoff:
                 outcomes.append(Outcome.DUPLICATE)
                 continue
@@ -126,7 +134,8 @@ def accept_batch(
                 continue
             account.balance -= cost
             account.spent += cost
-            seen[key] = m.created_at if last is None else max(last, m.created_at)
+            batch_keys[key] = m.created_at if last is None else max(last, m.created_at)
+            log_rows.append((m.account_id, m.dedupe_key, m.created_at))
             outcomes.append(Outcome.ACCEPTED)
             message_rows.append(
                 (
@@ -167,18 +176,4 @@ def accept_batch(
             if a.bucket_changed and a.bucket is not None
         ),
     )
-    return results
-
-
-def _recent_keys(
-    conn: Connection, requests: Sequence[AcceptRequest]
-) -> dict[tuple[int, bytes], float]:
-    """The newest created_at of each (account, dedupe_key) the batch mentions, within the
-    widest window any of its requests asks for."""
-    keys = {m.dedupe_key for r in requests for m in r.messages}
-    if not keys:
-        return {}
-    accounts_ = sorted({r.account_id for r in requests})
-    cutoff = min(r.now - r.dedupe_window for r in requests)
-    rows = _recent.rows(conn, accounts_, sorted(keys), float(cutoff))
-    return {(row[0], bytes(row[1])): row[2] for row in rows}
+    return Accepted(results, dedupe.append(conn, log_rows, now))

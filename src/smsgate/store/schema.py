@@ -103,7 +103,19 @@ messages = Table(
     Column("expires_at", Double, nullable=False),
     Column("done_at", Double, nullable=True),
     Column("error", Integer, nullable=False, server_default=text("0")),
-    Index("ix_messages_dedupe", "account_id", "dedupe_key", "created_at"),
+)
+
+# Duplicate detection reads this append-only log, never an index on the hash (dedupe_log.py).
+# AUTOINCREMENT: SQLite never reuses a seq, not even one a rolled-back insert drew.
+dedupe_log = Table(
+    "dedupe_log",
+    metadata,
+    Column("seq", BigInteger().with_variant(Integer, "sqlite"), primary_key=True),
+    Column("account_id", BigInteger, nullable=False),
+    Column("dedupe_key", LargeBinary, nullable=False),
+    Column("created_at", Double, nullable=False),
+    Index("ix_dedupe_log_account", "account_id", "seq"),
+    sqlite_autoincrement=True,
 )
 
 message_aliases = Table(

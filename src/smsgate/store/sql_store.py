@@ -31,6 +31,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from smsgate.domain.status import PartState, Status
 from smsgate.store import migrate
 from smsgate.store.accepting import accept_batch
+from smsgate.store.dedupe_log import DedupeMemory
 from smsgate.store.engine import Engines, create_engines
 from smsgate.store.expiry_floor import ExpiryFloor
 from smsgate.store.group_commit import GroupCommit
@@ -163,6 +164,7 @@ class SqlStore:
             self._accept_batch, window=commit_window, max_weight=max_batch
         )
         self._expiry = ExpiryFloor()
+        self._dedupe = DedupeMemory()
         self._sweeping = asyncio.Lock()
 
     # -- lifecycle ---------------------------------------------------------------------------
@@ -452,9 +454,11 @@ class SqlStore:
         try:
             # urgent: clients wait for this commit, background writes can wait for it
             batch = await self.engines.writer.run(
-                lambda conn: accept_batch(conn, requests), urgent=True
+                lambda conn: accept_batch(conn, requests, self._dedupe),
+                urgent=True,
+                committed=lambda done: self._dedupe.committed(done.appended),
             )
-            return list(batch)
+            return list(batch.results)
         except IntegrityError as exc:
             # A caller's id collides with a stored one (or another's in this batch): the
             # batch is rolled back and retried one request at a time, so only it fails.

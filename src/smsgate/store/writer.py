@@ -38,9 +38,18 @@ BUSY_TIMEOUT_MS = 10_000
 
 
 class Writer(Protocol):
-    async def run(self, work: Callable[[Connection], T], *, urgent: bool = False) -> T:
+    async def run(
+        self,
+        work: Callable[[Connection], T],
+        *,
+        urgent: bool = False,
+        committed: Callable[[T], None] | None = None,
+    ) -> T:
         """`urgent`: a caller is waiting on it (an accept); it goes ahead of queued
-        background writes (claims, submit results, receipts) where the engine queues them."""
+        background writes (claims, submit results, receipts) where the engine queues them.
+        `committed`: called with the result once the transaction has committed, before the
+        writer starts its next one (where it runs them one at a time) — for state that must
+        not see a rolled-back write."""
         ...
 
     async def close(self) -> None: ...
@@ -72,13 +81,20 @@ class ThreadWriter:
         self._closing = False
         self._thread: threading.Thread | None = None
 
-    async def run(self, work: Callable[[Connection], T], *, urgent: bool = False) -> T:
+    async def run(
+        self,
+        work: Callable[[Connection], T],
+        *,
+        urgent: bool = False,
+        committed: Callable[[T], None] | None = None,
+    ) -> T:
         loop = asyncio.get_running_loop()
         future: asyncio.Future[T] = loop.create_future()
         with self._wake:
             if self._closing:
                 raise RuntimeError("the writer is closed")
-            (self._urgent if urgent else self._background).append((work, loop, future))
+            job = (work, committed, loop, future)
+            (self._urgent if urgent else self._background).append(job)
             if self._thread is None:
                 self._thread = threading.Thread(
                     target=self._serve, name="smsgate-writer", daemon=True
@@ -104,15 +120,17 @@ class ThreadWriter:
                 while not self._urgent and not self._background and not self._closing:
                     self._wake.wait()
                 if self._urgent:
-                    work, loop, future = self._urgent.popleft()
+                    work, committed, loop, future = self._urgent.popleft()
                 elif self._background:
-                    work, loop, future = self._background.popleft()
+                    work, committed, loop, future = self._background.popleft()
                 else:
                     break
             if future.cancelled():  # its caller is gone and it has not started: drop it
                 continue
             try:
                 result = self._in_transaction(work)
+                if committed is not None:
+                    committed(result)
             except BaseException as exc:
                 loop.call_soon_threadsafe(_fail, future, exc)
             else:
@@ -152,7 +170,12 @@ class ThreadWriter:
         self._engine.dispose()
 
 
-_Job = tuple[Callable[[Connection], Any], asyncio.AbstractEventLoop, "asyncio.Future[Any]"]
+_Job = tuple[
+    Callable[[Connection], Any],
+    Callable[[Any], None] | None,
+    asyncio.AbstractEventLoop,
+    "asyncio.Future[Any]",
+]
 
 
 def _succeed(future: asyncio.Future[Any], result: Any) -> None:
@@ -238,9 +261,18 @@ class AsyncWriter:
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
 
-    async def run(self, work: Callable[[Connection], T], *, urgent: bool = False) -> T:
+    async def run(
+        self,
+        work: Callable[[Connection], T],
+        *,
+        urgent: bool = False,
+        committed: Callable[[T], None] | None = None,
+    ) -> T:
         async with self._engine.begin() as conn:
-            return await conn.run_sync(work)
+            result = await conn.run_sync(work)
+        if committed is not None:
+            committed(result)
+        return result
 
     async def close(self) -> None:
         await self._engine.dispose()
