@@ -254,3 +254,45 @@ def test_normalizer_matches_the_full_parse_for_international_input(
         assert got == expected
     elif expected is not None:
         assert phones.normalize(spelling.format(digits)) == expected
+
+
+def each_desc_e164(digits: str) -> str | None:
+    """The fast path as it was before its per-length patterns: every description on its own."""
+    if not (digits.isascii() and digits.isdigit()) or digits[0] == "0":
+        return None
+    found = FAST._code_of(digits[:3])
+    if found is None:
+        return None
+    size, country = found
+    nsn = digits[size:]
+    if not 2 <= len(nsn) <= 17:
+        return None
+    if country.national_prefix is not None and country.national_prefix.match(nsn):
+        return None
+    if len(country.regions) == 1:
+        return digits if country.regions[0].matches_each(nsn) else None
+    for region in country.regions:
+        if region.leading_digits is not None:
+            if region.leading_digits.match(nsn):
+                return digits if region.matches_each(nsn) else None
+        elif region.matches_each(nsn):
+            return digits
+    return None
+
+
+def test_per_length_patterns_agree_with_each_description_on_mutated_examples() -> None:
+    rng = random.Random(20261202)
+    for digits in EXAMPLES:
+        candidates = [digits, digits[:-1], digits + "0"]
+        for _ in range(20):
+            keep = rng.randint(max(1, len(digits) - 6), len(digits))
+            tail = "".join(rng.choice("0123456789") for _ in range(rng.randint(0, 7)))
+            candidates.append(digits[:keep] + tail)
+        for candidate in candidates:
+            assert FAST.e164(candidate) == each_desc_e164(candidate), candidate
+
+
+@settings(max_examples=2000)
+@given(st.one_of(near_valid_digits(), st.text("0123456789", min_size=1, max_size=20)))
+def test_per_length_patterns_agree_with_each_description(digits: str) -> None:
+    assert FAST.e164(digits) == each_desc_e164(digits)

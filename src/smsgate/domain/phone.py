@@ -61,14 +61,44 @@ class _Desc:
         return self.pattern.fullmatch(nsn) is not None
 
 
-@dataclass(frozen=True, slots=True)
 class _Region:
-    leading_digits: re.Pattern[str] | None
-    general: _Desc
-    types: tuple[_Desc, ...]
+    """One region's numbering plan. A number is valid when the general description and at
+    least one type description match (phonenumbers' rule, `matches_each`). The hot path asks one
+    regex per national-number length instead: the general pattern as a lookahead, then the type
+    patterns whose possible lengths allow that length as one alternation, compiled on first use
+    (fullmatch of an alternation is "any alternative fullmatches"; the patterns have no
+    backreferences, so joining them changes nothing)."""
+
+    __slots__ = ("_by_length", "general", "leading_digits", "types")
+
+    def __init__(
+        self, leading_digits: re.Pattern[str] | None, general: _Desc, types: tuple[_Desc, ...]
+    ) -> None:
+        self.leading_digits = leading_digits
+        self.general = general
+        self.types = types
+        self._by_length: dict[int, re.Pattern[str] | None] = {}
+
+    def matches_each(self, nsn: str) -> bool:
+        """The rule spelled out desc by desc: the reference `is_valid` is tested against."""
+        return self.general.matches(nsn) and any(t.matches(nsn) for t in self.types)
 
     def is_valid(self, nsn: str) -> bool:
-        return self.general.matches(nsn) and any(t.matches(nsn) for t in self.types)
+        size = len(nsn)
+        try:
+            pattern = self._by_length[size]
+        except KeyError:
+            pattern = self._by_length[size] = self._pattern_for(size)
+        return pattern is not None and pattern.fullmatch(nsn) is not None
+
+    def _pattern_for(self, size: int) -> re.Pattern[str] | None:
+        if self.general.lengths and size not in self.general.lengths:
+            return None
+        types = [t.pattern.pattern for t in self.types if not t.lengths or size in t.lengths]
+        if not types:
+            return None
+        alternatives = "|".join(f"(?:{t})" for t in types)
+        return re.compile(f"(?=(?:{self.general.pattern.pattern})\\Z)(?:{alternatives})")
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,11 +167,14 @@ class MetadataValidator:
     None therefore means "ask the full parser", never "invalid".
     """
 
-    __slots__ = ("_countries",)
+    __slots__ = ("_by_head", "_countries")
 
     def __init__(self) -> None:
         # Keyed by the digit string so the hot path never calls int().
         self._countries: dict[str, _Country | None] = {}
+        # The first three digits settle the country code (codes are 1-3 digits and prefix-free):
+        # one lookup per number instead of up to three. At most 1,110 keys.
+        self._by_head: dict[str, tuple[int, _Country] | None] = {}
 
     def _lookup(self, prefix: str) -> _Country | None:
         try:
@@ -150,16 +183,26 @@ class MetadataValidator:
             country = self._countries[prefix] = _country(int(prefix))
             return country
 
+    def _code_of(self, head: str) -> tuple[int, _Country] | None:
+        """The length and plan of the country code `head` starts with, if one is assigned."""
+        # Country codes are prefix-free, so at most one of the 1-3 digit prefixes is assigned.
+        for size in (1, 2, 3):
+            country = self._lookup(head[:size])
+            if country is not None:
+                return size, country
+        return None
+
     def e164(self, digits: str) -> str | None:
         if not (digits.isascii() and digits.isdigit()) or digits[0] == "0":
             return None
-        # Country codes are prefix-free, so at most one of the 1-3 digit prefixes is assigned.
-        for size in (1, 2, 3):
-            country = self._lookup(digits[:size])
-            if country is not None:
-                break
-        else:
+        head = digits[:3]
+        try:
+            found = self._by_head[head]
+        except KeyError:
+            found = self._by_head[head] = self._code_of(head)
+        if found is None:
             return None
+        size, country = found
         nsn = digits[size:]
         if not _MIN_NSN <= len(nsn) <= _MAX_NSN:
             return None
