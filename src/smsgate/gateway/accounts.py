@@ -43,6 +43,14 @@ class _TtlCache(Generic[K, V]):
         self._data: dict[K, _Entry[V]] = {}
         self._loading: dict[K, asyncio.Future[V]] = {}
 
+    def peek(self, key: K) -> _Entry[V] | None:
+        """The live entry for `key`, without a coroutine: the hot path's hit costs a call, and
+        only a miss goes through `get`. Same freshness rule as `get`."""
+        entry = self._data.get(key)
+        if entry is not None and entry.expires_at > self._clock():
+            return entry
+        return None
+
     async def get(self, key: K, load: Callable[[], Awaitable[V]]) -> V:
         now = self._clock()
         entry = self._data.get(key)
@@ -91,8 +99,15 @@ class AccountCache:
         token = token.strip()
         if not token:
             raise Unauthorized()
-        digest = hash_token(token)
-        account = await self._tokens.get(digest, lambda: self._store.account_by_token_hash(digest))
+        # Keyed by the token as presented, so a hit needs no SHA-256; the store is only ever
+        # asked by the hash. The entry lives `ttl` seconds either way, so a rotated token or a
+        # disabled account stops working as soon as it did when the key was the hash.
+        hit = self._tokens.peek(token)
+        if hit is not None:
+            return _active(hit.value)
+        account = await self._tokens.get(
+            token, lambda: self._store.account_by_token_hash(hash_token(token))
+        )
         return _active(account)
 
     async def by_password(self, login: str, password: str) -> AccountRecord:
@@ -118,6 +133,11 @@ class AccountCache:
             return creds.account if ok else None
 
         return _active(await self._passwords.get((kind, login, presented), load))
+
+    def cached_sender_set(self, account_id: int) -> frozenset[str] | None:
+        """The account's sender names if cached and fresh, else None (then await `sender_set`)."""
+        hit = self._senders.peek(account_id)
+        return None if hit is None else hit.value
 
     async def sender_set(self, account_id: int) -> frozenset[str]:
         async def load() -> frozenset[str]:

@@ -62,6 +62,10 @@ class _Tariffs:
         self._ttl = ttl
         self._cache: dict[int, tuple[float, AccountPricing]] = {}
 
+    def cached(self, account_id: int, now: float) -> AccountPricing | None:
+        entry = self._cache.get(account_id)
+        return entry[1] if entry is not None and entry[0] > now else None
+
     async def pricing(self, account_id: int) -> AccountPricing:
         now = self._clock()
         entry = self._cache.get(account_id)
@@ -104,12 +108,18 @@ class Submitter:
         sender = request.sender.strip()
         if not sender:
             raise InvalidRequest("sender", "Sender name is required")
-        if sender not in await self._accounts.sender_set(account.id):
+        # The cached answers are read without a coroutine; only a miss awaits the store.
+        senders = self._accounts.cached_sender_set(account.id)
+        if senders is None:
+            senders = await self._accounts.sender_set(account.id)
+        if sender not in senders:
             raise SenderNotAllowed(sender)
         lifetime = self._lifetime(request.lifetime_minutes)
 
         now = self._clock()
-        pricing = await self._tariffs.pricing(account.id)
+        pricing = self._tariffs.cached(account.id, now)
+        if pricing is None:
+            pricing = await self._tariffs.pricing(account.id)
         outcome = SendOutcome()
         staged, id_count = self._stage(items, pricing, outcome)
         messages = self._messages(account, request, sender, staged, id_count, now, lifetime)
