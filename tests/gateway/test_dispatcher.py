@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import random
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from smsgate.config import ConnectorSettings
 from smsgate.domain.status import PartState
@@ -69,6 +69,7 @@ class FakeOperator(Connector):
         super().__init__(settings, Batcher[OperatorReceipt](self._no_receipts))
         self.in_flight = 0
         self.max_in_flight = 0
+        self._tasks: set[asyncio.Task[SubmitAnswer]] = set()
 
     @staticmethod
     async def _no_receipts(items: Sequence[OperatorReceipt]) -> None:
@@ -78,7 +79,14 @@ class FakeOperator(Connector):
     def ready(self) -> bool:
         return True
 
-    async def submit(self, part: ClaimedPart) -> SubmitAnswer:
+    def submit_soon(
+        self, part: ClaimedPart, done: Callable[[SubmitAnswer | BaseException], None]
+    ) -> None:
+        task = asyncio.ensure_future(self._answer(part))
+        self._tasks.add(task)
+        task.add_done_callback(lambda t: (self._tasks.discard(t), done(t.result())))
+
+    async def _answer(self, part: ClaimedPart) -> SubmitAnswer:
         self.in_flight += 1
         self.max_in_flight = max(self.max_in_flight, self.in_flight)
         try:

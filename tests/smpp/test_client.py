@@ -293,6 +293,52 @@ async def test_deliver_handler_status_goes_back_to_the_operator() -> None:
         assert c.counters.delivered == 2
 
 
+async def _submitted_soon(c: SmppClient, pdu: Pdu) -> Pdu | BaseException:
+    answered: asyncio.Future[Pdu | BaseException] = asyncio.get_running_loop().create_future()
+    c.submit_soon(pdu, answered.set_result)
+    return await asyncio.wait_for(answered, T)
+
+
+async def test_submit_soon_calls_back_with_what_submit_would_return_or_raise() -> None:
+    async with (
+        operator(Operator(throttle=2)) as server,
+        client(server, throttle_backoff=0.01, response_timeout=0.2) as c,
+    ):
+        early = asyncio.ensure_future(_submitted_soon(c, SubmitSm(destination_addr="early")))
+        await c.wait_bound(T)  # made before the bind: waits for it, then is throttled twice
+        answer = await early
+        assert isinstance(answer, Pdu) and answer.command_status == 0
+        assert c.counters.throttled == 2
+        answer = await _submitted_soon(c, SubmitSm(destination_addr="380"))
+        assert isinstance(answer, Pdu) and answer.command_status == 0
+        assert isinstance(
+            await _submitted_soon(c, SubmitSm(destination_addr="mute")), NotAcknowledged
+        )
+
+
+async def test_a_deliver_handler_future_is_answered_when_it_resolves() -> None:
+    handler = Operator()
+    pending: list[asyncio.Future[int]] = []
+
+    def on_deliver(pdu: DeliverSm | DataSm) -> asyncio.Future[int]:
+        pending.append(asyncio.get_running_loop().create_future())
+        return pending[-1]
+
+    async with operator(handler) as server, client(server, on_deliver=on_deliver) as c:
+        await c.wait_bound(T)
+        session = handler.sessions[0]
+        ok = asyncio.ensure_future(session.deliver(DeliverSm(source_addr="ok")))
+        failed = asyncio.ensure_future(session.deliver(DeliverSm(source_addr="failed")))
+        while len(pending) < 2:
+            await asyncio.sleep(0.01)
+        await asyncio.sleep(0.05)
+        assert not ok.done() and not failed.done()  # no answer before the handler's
+        pending[1].set_exception(RuntimeError("not stored"))
+        pending[0].set_result(S.ESME_RSYSERR)
+        answers = await asyncio.wait_for(asyncio.gather(ok, failed), T)
+        assert [a.command_status for a in answers] == [S.ESME_RSYSERR, S.ESME_RX_T_APPN]
+
+
 async def test_close_unbinds_gracefully() -> None:
     handler = Operator()
     async with operator(handler) as server:

@@ -7,6 +7,7 @@ the operator sends it again.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import ssl
 import time
@@ -82,14 +83,21 @@ class Connector:
     def describe(self) -> dict[str, object]:
         return {"bound": self._client.bound, "host": self.settings.host, "port": self.settings.port}
 
-    async def submit(self, part: ClaimedPart) -> SubmitAnswer:
+    def submit_soon(
+        self, part: ClaimedPart, done: Callable[[SubmitAnswer | BaseException], None]
+    ) -> None:
+        """Send one part; `done` gets the operator's answer, classified, or the error that kept
+        it from being sent. A callback rather than a coroutine: no task per part."""
         pdu = submit_sm_for(part, self.settings.concat)
         started = time.perf_counter()
-        try:
-            response = await self._client.submit(pdu)
-        except NotAcknowledged:
+        self._client.submit_soon(pdu, lambda response: done(self._classify(response, started)))
+
+    def _classify(self, response: Pdu | BaseException, started: float) -> SubmitAnswer | Exception:
+        if isinstance(response, NotAcknowledged):
             metrics.SUBMIT_ERRORS.labels(self.name, "unacknowledged").inc()
             return SubmitAnswer("temporary", error=CommandStatus.ESME_RSYSERR)
+        if isinstance(response, BaseException):
+            return response if isinstance(response, Exception) else RuntimeError(str(response))
         self._latency.observe(time.perf_counter() - started)
         message_id = response.message_id if isinstance(response, SubmitSmResp) else ""
         answer = classify_submit_response(response.command_status, message_id)
@@ -99,9 +107,7 @@ class Connector:
             metrics.SUBMIT_ERRORS.labels(self.name, answer.kind).inc()
         return answer
 
-    async def _on_deliver(self, pdu: Pdu) -> int:
-        if not isinstance(pdu, DeliverSm | DataSm):
-            return CommandStatus.ESME_RINVCMDID
+    def _on_deliver(self, pdu: DeliverSm | DataSm) -> int | asyncio.Future[int]:
         parsed = receipt_from_pdu(pdu)
         if parsed is None:
             # Mobile-originated messages are not routed anywhere yet; acknowledge and drop.
@@ -114,15 +120,21 @@ class Connector:
             error=parsed.error,
             at=self._clock(),
         )
-        try:
-            await self._receipts.add(receipt)
-        except Exception:
-            # Not stored: refuse it so the operator delivers it again later.
-            return CommandStatus.ESME_RSYSERR
         counter = self._receipts_by_state.get(parsed.state)
         if counter is None:
             counter = self._receipts_by_state[parsed.state] = metrics.RECEIPTS.labels(
                 parsed.state.name
             )
-        counter.inc()
-        return CommandStatus.ESME_ROK
+        # Acknowledged once stored; a receipt that is not stored is refused, so the operator
+        # delivers it again later.
+        answer: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+
+        def stored(batch: asyncio.Future[None]) -> None:
+            if batch.cancelled() or batch.exception() is not None:
+                answer.set_result(CommandStatus.ESME_RSYSERR)
+            else:
+                counter.inc()
+                answer.set_result(CommandStatus.ESME_ROK)
+
+        self._receipts.add(receipt).add_done_callback(stored)
+        return answer

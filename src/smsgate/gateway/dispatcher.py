@@ -22,6 +22,7 @@ from smsgate.gateway import metrics
 from smsgate.gateway.batcher import Batcher
 from smsgate.gateway.connector import Connector
 from smsgate.gateway.router import Router
+from smsgate.gateway.upstream import SubmitAnswer
 from smsgate.smpp.constants import CommandStatus
 from smsgate.store.interface import Store
 from smsgate.store.records import ClaimedPart, SubmitDone, SubmitFailed
@@ -70,7 +71,8 @@ class Dispatcher:
         self._clock = clock
         self._in_flight = 0
         self._slot_freed = asyncio.Event()
-        self._tasks: set[asyncio.Task[None]] = set()
+        self._idle = asyncio.Event()  # nothing in flight
+        self._idle.set()
         # The window slot is freed at the operator's answer, not at this commit, so a longer
         # gathering time costs no throughput and saves writer turns.
         self._submitted = Batcher(store.submitted, max_delay=0.02, name="submitted")
@@ -127,8 +129,8 @@ class Dispatcher:
         self._stopping = True
         if self._expiry is not None:  # no sweep may start once the node begins closing the store
             self._expiry.cancel()
-        if self._tasks:
-            await asyncio.wait(set(self._tasks), timeout=10)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._idle.wait(), 10)
         for batcher in (self._submitted, self._failed, self._requeued):
             await batcher.drain()
 
@@ -146,25 +148,24 @@ class Dispatcher:
                 )
             return
         self._in_flight += 1
-        task = asyncio.create_task(self._submit(part, connector))
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        self._idle.clear()
+        connector.submit_soon(part, lambda answer: self._answered(part, connector, answer))
 
-    async def _submit(self, part: ClaimedPart, connector: Connector) -> None:
-        # Results are posted, not awaited: the task ends at the operator's answer. A result the
-        # store fails to record leaves the part claimed; release_claims hands it back after
-        # claim_ttl and it is sent again (as after a crash).
-        try:
-            answer = await connector.submit(part)
-        except Exception:
-            log.exception("dispatching part %d failed", part.part_id)
+    def _answered(
+        self, part: ClaimedPart, connector: Connector, answer: SubmitAnswer | BaseException
+    ) -> None:
+        # Results are posted, not awaited. A result the store fails to record leaves the part
+        # claimed; release_claims hands it back after claim_ttl and it is sent again (as after
+        # a crash). The slot is the operator's window, not the store's: it is freed now, so the
+        # next claim goes out while this result is committed.
+        self._in_flight -= 1
+        if self._capacity() - self._in_flight >= self._claim_size():
+            self._slot_freed.set()
+        if not self._in_flight:
+            self._idle.set()
+        if isinstance(answer, BaseException):
+            log.error("dispatching part %d failed", part.part_id, exc_info=answer)
             return
-        finally:
-            # The slot is the operator's window, not the store's: free it as soon as the
-            # operator answered, so the next claim goes out while this result is committed.
-            self._in_flight -= 1
-            if self._capacity() - self._in_flight >= self._claim_size():
-                self._slot_freed.set()
         now = self._clock()
         if answer.kind == "accepted":
             self._submitted.post(SubmitDone(part.part_id, connector.name, answer.operator_id, now))

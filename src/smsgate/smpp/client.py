@@ -220,17 +220,59 @@ class SmppClient:
         """Send one request (submit_sm, data_sm, query_sm ...) and return its response. A
         throttled answer is retried up to throttle_retries times with growing pauses, and then
         returned as is. Raises NotAcknowledged when the response never comes."""
+        return await self._unless_throttled(pdu, await self.request(pdu))
+
+    def submit_soon(self, pdu: Pdu, done: Callable[[Pdu | BaseException], None]) -> None:
+        """submit() for a caller that wants a callback, not a coroutine: `done` gets what
+        submit() would return or raise. Bound and unpaced, with no throttling, this runs no
+        task and no coroutine at all (a dispatcher sends thousands a second)."""
+        future = self._send_or_queue(pdu)
+        if future is None:
+            self._spawn(self.submit(pdu), done)
+        else:
+            future.add_done_callback(lambda answered: self._first_answer(pdu, answered, done))
+
+    def _first_answer(
+        self,
+        pdu: Pdu,
+        answered: asyncio.Future[Pdu],
+        done: Callable[[Pdu | BaseException], None],
+    ) -> None:
+        if answered.cancelled():
+            done(asyncio.CancelledError())
+            return
+        error = answered.exception()
+        if error is not None:
+            done(error)
+            return
+        response = answered.result()
+        if response.command_status in _RETRYABLE:
+            self._spawn(self._unless_throttled(pdu, response), done)
+        else:
+            done(response)
+
+    def _spawn(self, work: Awaitable[Pdu], done: Callable[[Pdu | BaseException], None]) -> None:
+        async def run() -> None:
+            try:
+                result: Pdu | BaseException = await work
+            except Exception as exc:
+                result = exc
+            done(result)
+
+        task = asyncio.ensure_future(run())
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _unless_throttled(self, pdu: Pdu, response: Pdu) -> Pdu:
         attempt = 0
-        while True:
-            future = self._send_or_queue(pdu)
-            response = await (future if future is not None else self._request_when_bound(pdu))
-            if response.command_status not in _RETRYABLE:
-                return response
+        while response.command_status in _RETRYABLE:
             self.counters.throttled += 1
             if attempt >= self.throttle_retries:
-                return response
+                break
             await asyncio.sleep(self.throttle_backoff * (2**attempt) * (0.5 + random.random()))
             attempt += 1
+            response = await self.request(pdu)
+        return response
 
     async def request(self, pdu: Pdu) -> Pdu:
         """One round trip, no retries: the building block of submit()."""
@@ -477,19 +519,29 @@ class SmppClient:
         except Exception:
             conn.send(make_response(pdu, S.ESME_RX_T_APPN))
             return
-        # A plain status first: isawaitable() is comparatively slow on the hot path.
-        if type(result) is not int and inspect.isawaitable(result):
+        # A future is answered from its callback, with no task per receipt.
+        if isinstance(result, int):
+            conn.send(make_response(pdu, int(result)))
+        elif isinstance(result, asyncio.Future):
+            result.add_done_callback(lambda stored: self._answer(conn, pdu, stored))
+        else:
             task = conn.loop.create_task(self._answer_later(conn, pdu, result))
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
-        else:
-            conn.send(make_response(pdu, int(result)))
 
     async def _answer_later(self, conn: SessionProtocol, pdu: Pdu, result: Awaitable[int]) -> None:
         try:
             status = int(await result)
         except Exception:
             status = S.ESME_RX_T_APPN
+        self._respond(conn, pdu, status)
+
+    def _answer(self, conn: SessionProtocol, pdu: Pdu, stored: asyncio.Future[int]) -> None:
+        failed = stored.cancelled() or stored.exception() is not None
+        self._respond(conn, pdu, S.ESME_RX_T_APPN if failed else int(stored.result()))
+
+    @staticmethod
+    def _respond(conn: SessionProtocol, pdu: Pdu, status: int) -> None:
         if conn.transport is not None and conn.session.bound:
             conn.send(make_response(pdu, status))
 
