@@ -60,6 +60,10 @@ class WebRequest:
         return body
 
 
+# media type -> its ready content-type header, encoded once instead of once per reply.
+_CONTENT_TYPES: dict[str, tuple[bytes, bytes]] = {}
+
+
 @dataclass(slots=True)
 class WebReply:
     body: bytes
@@ -68,10 +72,12 @@ class WebReply:
     headers: dict[str, str] | None = None
 
     async def send(self, send: Send, *, head_only: bool = False) -> None:
-        headers = [
-            (b"content-type", self.media_type.encode("latin-1")),
-            (b"content-length", str(len(self.body)).encode("latin-1")),
-        ]
+        content_type = _CONTENT_TYPES.get(self.media_type)
+        if content_type is None:
+            content_type = (b"content-type", self.media_type.encode("latin-1"))
+            if len(_CONTENT_TYPES) < 64:  # the doors use a handful; a stray one is not kept
+                _CONTENT_TYPES[self.media_type] = content_type
+        headers = [content_type, (b"content-length", b"%d" % len(self.body))]
         if self.headers:
             headers.extend(
                 (k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in self.headers.items()
