@@ -75,7 +75,7 @@ class PlainSql:
         """Run once and return every row as a tuple (PostgreSQL: tuple-like Rows)."""
         if conn.dialect.name == "sqlite":
             sql, flat = self._sqlite_call(params)
-            driver = _driver(conn)
+            driver = driver_of(conn)
             try:
                 return driver.execute(sql, flat).fetchall()
             except sqlite3.IntegrityError as exc:
@@ -86,7 +86,7 @@ class PlainSql:
         """Run once for its effect; the number of rows it touched."""
         if conn.dialect.name == "sqlite":
             sql, flat = self._sqlite_call(params)
-            driver = _driver(conn)
+            driver = driver_of(conn)
             try:
                 return int(driver.execute(sql, flat).rowcount)
             except sqlite3.IntegrityError as exc:
@@ -103,14 +103,14 @@ class PlainSql:
         if conn.dialect.name == "sqlite":
             sql = self._sqlite_text(())
             try:
-                _driver(conn).executemany(sql, batch)
+                driver_of(conn).executemany(sql, batch)
             except sqlite3.IntegrityError as exc:
                 raise IntegrityError(sql, batch, exc) from exc
             return
         conn.exec_driver_sql(self.postgresql, batch)
 
 
-def _driver(conn: Connection) -> sqlite3.Connection:
+def driver_of(conn: Connection) -> sqlite3.Connection:
     driver = conn.connection.driver_connection
     assert isinstance(driver, sqlite3.Connection)
     return driver
