@@ -1,4 +1,6 @@
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from smsgate.domain.pricing import AccountPricing, TariffTable, price_for
 
@@ -71,3 +73,21 @@ def test_table_rejects_two_prices_for_one_prefix() -> None:
     with pytest.raises(ValueError):
         TariffTable([("380", 1), ("380", 2)])
     assert len(TariffTable([("380", 1), ("380", 1)])) == 1
+
+
+_PREFIXES = st.text("0123456789", max_size=6)
+
+
+@settings(max_examples=500)
+@given(
+    plan=st.dictionaries(_PREFIXES, st.integers(0, 10**6), max_size=8),
+    own=st.dictionaries(_PREFIXES, st.integers(0, 10**6), max_size=8),
+    phones=st.lists(st.text("0123456789", max_size=14), max_size=30),
+    memo_size=st.integers(1, 8),
+)
+def test_remembered_prices_agree_with_price_for(
+    plan: dict[str, int], own: dict[str, int], phones: list[str], memo_size: int
+) -> None:
+    pricing = AccountPricing(list(plan.items()), list(own.items()), memo_size=memo_size)
+    for phone in phones + phones:  # the second round answers from the memo (or a cleared one)
+        assert pricing.price(phone) == price_for(phone, list(plan.items()), list(own.items()))

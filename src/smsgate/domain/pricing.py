@@ -46,19 +46,42 @@ class TariffTable:
 
 
 class AccountPricing:
-    """An account's own table in front of the default plan's, per the module rule."""
+    """An account's own table in front of the default plan's, per the module rule.
 
-    __slots__ = ("_default", "_own")
+    A price depends only on the number's first `longest prefix` digits (no table looks further),
+    so answers are remembered by those digits: a bulk send to one network probes two tables once
+    per distinct head, not per recipient. Kept small: cleared when it reaches `memo_size`.
+    """
+
+    __slots__ = ("_default", "_head", "_memo", "_memo_size", "_own")
 
     def __init__(
-        self, tariffs: Sequence[tuple[str, int]], account_tariffs: Sequence[tuple[str, int]] = ()
+        self,
+        tariffs: Sequence[tuple[str, int]],
+        account_tariffs: Sequence[tuple[str, int]] = (),
+        *,
+        memo_size: int = 65_536,
     ) -> None:
         self._default = TariffTable(tariffs)
         self._own = TariffTable(account_tariffs)
+        self._head = max((len(p) for p, _ in (*tariffs, *account_tariffs)), default=0)
+        self._memo: dict[str, int | None] = {}
+        self._memo_size = memo_size
 
     def price(self, phone: str) -> int | None:
-        price = self._own.lookup(phone)
-        return price if price is not None else self._default.lookup(phone)
+        head = phone[: self._head]
+        try:
+            return self._memo[head]
+        except KeyError:
+            pass
+        # Every prefix is at most len(head) long, so `head` gets the same answer as `phone`.
+        price = self._own.lookup(head)
+        if price is None:
+            price = self._default.lookup(head)
+        if len(self._memo) >= self._memo_size:
+            self._memo.clear()
+        self._memo[head] = price
+        return price
 
 
 def _longest_match(phone: str, tariffs: Sequence[tuple[str, int]]) -> int | None:
