@@ -215,6 +215,8 @@ class Submitter:
         receipt_for = request.receipt_for
         keys = DedupeKeys(account_id)
         messages: list[NewMessage] = []
+        # NewPart and NewMessage are built by position, in their fields' order (checked by
+        # tests/gateway/test_submit.py): keywords cost ~0.9 µs more per message.
         at = 0
         for item, phone, seg, price in staged:
             message_id = ids[at]
@@ -224,23 +226,11 @@ class Submitter:
             total = len(payloads)
             if total == 1:
                 parts: tuple[NewPart, ...] = (
-                    NewPart(
-                        id=ids[first_part],
-                        seq=1,
-                        total=1,
-                        concat_ref=concat_ref,
-                        payload=payloads[0],
-                    ),
+                    NewPart(ids[first_part], 1, 1, concat_ref, payloads[0]),
                 )
             else:
                 parts = tuple(
-                    NewPart(
-                        id=ids[first_part + i],
-                        seq=i + 1,
-                        total=total,
-                        concat_ref=concat_ref,
-                        payload=payload,
-                    )
+                    NewPart(ids[first_part + i], i + 1, total, concat_ref, payload)
                     for i, payload in enumerate(payloads)
                 )
             # ids[at : first_part] are the message's PDU ids: the message id, then its aliases.
@@ -252,21 +242,21 @@ class Submitter:
             text = item.text
             messages.append(
                 NewMessage(
-                    id=message_id,
-                    account_id=account_id,
-                    sender=sender,
-                    phone=phone,
-                    text=text,
-                    data_coding=seg.data_coding,
-                    price_per_part=price,
-                    parts=parts,
-                    created_at=now,
-                    expires_at=expires_at,
-                    door=door,
-                    dedupe_key=keys.key(phone, text),
-                    integration_id=integration_id,
-                    alias_ids=alias_ids,
-                    receipt_ids=receipt_ids,
+                    message_id,
+                    account_id,
+                    sender,
+                    phone,
+                    text,
+                    seg.data_coding,
+                    price,
+                    parts,
+                    now,
+                    expires_at,
+                    door,
+                    keys.key(phone, text),
+                    integration_id,
+                    alias_ids,
+                    receipt_ids,
                 )
             )
         return tuple(messages)
