@@ -217,6 +217,60 @@ async def test_a_node_that_finds_its_connector_taken_unbinds_it_and_stops(
     assert lost == ["connector sim: lease connector:sim was lost"]
 
 
+def two_connector_keeper(store: SqlStore, holder: str, node_id: int, clock: Clock,
+                         lost: list[str]) -> tuple[LeaseKeeper, list[FakeConnector]]:  # fmt: skip
+    connectors = [FakeConnector("sim0"), FakeConnector("sim1")]
+    kept = LeaseKeeper(
+        store, holder, node_id, connectors, lost.append, node_ttl=10, connector_ttl=3, clock=clock
+    )
+    return kept, connectors
+
+
+async def test_two_nodes_end_up_with_one_connector_each(store: SqlStore) -> None:
+    clock, lost = Clock(), []
+    a, a_conns = two_connector_keeper(store, "a", 0, clock, lost)
+    b, b_conns = two_connector_keeper(store, "b", 1, clock, lost)
+    await a.tick()  # alone so far: binds both
+    assert a.bound == {"sim0", "sim1"}
+    await b.tick()  # both taken: b waits
+    assert b.bound == set()
+    clock.now += 1
+    await a.tick()  # b is live and holds none: a hands one over
+    assert a.bound == {"sim0"} and a_conns[1].closes == 1
+    await b.tick()
+    assert b.bound == {"sim1"} and b_conns[1].starts == 1
+    for _ in range(5):  # and it stays so
+        clock.now += 1
+        await a.tick()
+        await b.tick()
+    assert (a.bound, b.bound) == ({"sim0"}, {"sim1"})
+    assert lost == []
+
+
+async def test_a_dead_nodes_connector_goes_to_a_survivor_at_its_share(store: SqlStore) -> None:
+    clock, lost = Clock(), []
+    a, _ = two_connector_keeper(store, "a", 0, clock, lost)
+    b, _ = two_connector_keeper(store, "b", 1, clock, lost)
+    await b.tick()
+    await a.tick()
+    clock.now += 1
+    await b.tick()
+    await a.tick()
+    assert len(a.bound) == len(b.bound) == 1
+    # a goes quiet: its node lease lives 10 s, but stops counting as a node to share with
+    # once it has not been renewed for two rounds; its connector lease lapses after 3 s, and
+    # b binds that connector at its next round.
+    taken_at = None
+    for _ in range(10):
+        clock.now += 1
+        await b.tick()
+        if len(b.bound) == 2:
+            taken_at = clock.now
+            break
+    assert taken_at is not None and taken_at - 1001 <= 4
+    assert lost == []
+
+
 async def test_released_leases_are_free_at_once(store: SqlStore) -> None:
     clock, lost = Clock(), []
     a = keeper(store, "a", 0, FakeConnector("sim"), clock, lost)

@@ -90,6 +90,35 @@ class _Held:
 
 
 @dataclass(slots=True)
+class _Live:
+    """One round's reading of the leases table, for spreading connectors over the nodes."""
+
+    holders: dict[str, str]  # lease key -> holder
+    renewing: set[str]  # holders whose node lease was renewed within the last two rounds
+    most: int  # connectors a node should hold at most...
+    fewest: int  # ...and at least, spread evenly over the renewing nodes
+
+    @classmethod
+    def read(cls, leases: dict[str, tuple[str, float]], now: float, keeper: LeaseKeeper) -> _Live:
+        # A node renews every round; one whose lease is getting old has stopped (it is dead,
+        # and its lease just has not run out yet): it must not count as one to share with.
+        fresh_after = now + keeper.node_ttl - 2 * keeper.interval
+        renewing = {
+            holder
+            for key, (holder, expires_at) in leases.items()
+            if key.startswith("node:") and expires_at > fresh_after
+        }
+        renewing.add(keeper.holder)
+        count, nodes = len(keeper.connectors), len(renewing)
+        return cls(
+            {key: holder for key, (holder, _) in leases.items()},
+            renewing,
+            -(-count // nodes),
+            count // nodes,
+        )
+
+
+@dataclass(slots=True)
 class LeaseKeeper:
     """Renews the node lease and runs the connector leases: `await tick()` once (start binds
     what it can), then `run()` in the background; `on_lost(reason)` is called once when a
@@ -105,6 +134,7 @@ class LeaseKeeper:
     clock: Callable[[], float] = time.time
     bound: set[str] = field(default_factory=set)  # connectors this node holds and started
     renewed: dict[str, float] = field(default_factory=dict)  # key -> last successful take
+    _free_since: dict[str, float] = field(default_factory=dict)  # free, left to others since
     _node: _Held | None = None
     _lost: bool = False
 
@@ -122,12 +152,36 @@ class LeaseKeeper:
         if not await self._renew(self._node, now):
             self._lose(f"node id {self.node_id}: lease {self._node.key} was lost")
             return
+        try:
+            live: _Live | None = _Live.read(await self.store.live_leases(now), now, self)
+        except Exception:
+            log.exception("reading the leases failed")
+            live = None  # bid for every connector, as a lone node would
         for connector in self.connectors:
-            await self._connector_tick(connector)
+            await self._connector_tick(connector, live)
+        if live is not None:
+            await self._give_back_excess(live)
 
-    async def _connector_tick(self, connector: Bindable) -> None:
+    def _may_bid(self, key: str, live: _Live | None, now: float) -> bool:
+        if live is None:
+            return True
+        holder = live.holders.get(key)
+        if holder is not None and holder != self.holder:
+            self._free_since.pop(key, None)
+            return False  # held elsewhere: a bid would only cost a write
+        if len(self.bound) < live.most:
+            return True
+        # At our share: leave a free connector to a node below its share, and take it only
+        # when none did for two rounds.
+        first = self._free_since.setdefault(key, now)
+        return now - first >= 2 * self.interval
+
+    async def _connector_tick(self, connector: Bindable, live: _Live | None) -> None:
         key = connector_key(connector.name)
         now = self.clock()
+        if connector.name not in self.bound and not self._may_bid(key, live, now):
+            return
+        self._free_since.pop(key, None)
         ours: bool | None
         try:
             ours = await self.store.take_lease(key, self.holder, now, self.connector_ttl)
@@ -147,6 +201,26 @@ class LeaseKeeper:
             log.info("node %d binds connector %s", self.node_id, connector.name)
             self.bound.add(connector.name)
             await connector.start()
+
+    async def _give_back_excess(self, live: _Live) -> None:
+        """Holding more than our share while a renewing node holds less than its own: unbind
+        one connector and release its lease, so that node binds it on its next round."""
+        if len(self.bound) <= live.most:
+            return
+        held = dict.fromkeys(live.renewing - {self.holder}, 0)
+        for connector in self.connectors:
+            holder = live.holders.get(connector_key(connector.name))
+            if holder in held:
+                held[holder] += 1
+        if not any(count < live.fewest for count in held.values()):
+            return
+        name = max(self.bound)
+        connector = next(c for c in self.connectors if c.name == name)
+        log.info("node %d hands connector %s over to a node below its share", self.node_id, name)
+        await connector.close()
+        self.bound.discard(name)
+        self._free_since[connector_key(name)] = self.clock()  # not ours to take back at once
+        await self.store.release_lease(connector_key(name), self.holder)
 
     async def _renew(self, held: _Held, now: float) -> bool:
         try:

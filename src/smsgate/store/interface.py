@@ -116,4 +116,7 @@ class Store(Protocol):
 
     async def release_lease(self, key: str, holder: str) -> None: ...
 
+    async def live_leases(self, now: float) -> dict[str, tuple[str, float]]:
+        """Every lease still live at `now`: key -> (holder, expires_at)."""
+
     async def queue_depth(self) -> int: ...

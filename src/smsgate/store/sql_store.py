@@ -797,6 +797,11 @@ class SqlStore:
 
         await self._write(work)
 
+    async def live_leases(self, now: float) -> dict[str, tuple[str, float]]:
+        async with self._read() as conn:
+            rows = await conn.execute(select(leases).where(leases.c.expires_at > now))
+            return {r.key: (r.holder, r.expires_at) for r in rows}
+
     async def queue_depth(self) -> int:
         async with self._read() as conn:
             count = await conn.scalar(select(func.count()).select_from(parts).where(_IS_QUEUED))
