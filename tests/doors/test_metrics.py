@@ -1,5 +1,6 @@
 """/metrics: what the gateway counts is what happened (accepted by door, rejected by reason,
-request latency by path), in Prometheus text format; and the bare router's own answers."""
+request latency by path), in Prometheus text format; the loop's lock-free metrics export what
+prometheus_client's would; and the bare router's own answers."""
 
 from __future__ import annotations
 
@@ -7,6 +8,11 @@ import re
 from typing import TYPE_CHECKING
 
 import orjson
+import pytest
+from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client import metrics as prometheus_metrics
+
+from smsgate.gateway.metrics import LoopCounter, LoopHistogram
 
 if TYPE_CHECKING:
     from tests.conftest import Stack
@@ -48,3 +54,36 @@ async def test_unknown_path_and_wrong_method_are_plain_http_errors(stack: Stack)
     assert r.status_code == 405 and r.headers["allow"] == "GET"
     r = await stack.client.head("/health")
     assert r.status_code == 200 and r.content == b""
+
+
+def _exposition(registry: CollectorRegistry) -> list[str]:
+    """The text format with the _created timestamps blanked (they are creation wall times)."""
+    text = generate_latest(registry).decode()
+    return [re.sub(r"(_created\{[^}]*\}) .*", r"\1 T", line) for line in text.splitlines()]
+
+
+@pytest.mark.parametrize("created", [True, False])
+def test_loop_metrics_export_exactly_what_prometheus_client_metrics_export(
+    created: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(prometheus_metrics, "_use_created", created)
+    ours, theirs = CollectorRegistry(auto_describe=True), CollectorRegistry(auto_describe=True)
+    buckets = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5)
+    our_counter = LoopCounter("x_sent_total", "Sent, by door", "door", ours)
+    our_timing = LoopHistogram("x_seconds", "Latency by path", "path", buckets, ours)
+    their_counter = Counter("x_sent_total", "Sent, by door", ["door"], registry=theirs)
+    their_timing = Histogram(
+        "x_seconds", "Latency by path", ["path"], buckets=buckets, registry=theirs
+    )
+    assert _exposition(ours) == _exposition(theirs)  # nothing counted yet
+    for door, n in [("json", 2), ("http", 1), ("json", 0), ("smpp", 7.5)]:
+        our_counter.labels(door).inc(n)
+        their_counter.labels(door).inc(n)
+    # every bucket, its exact bounds, and past the last one
+    for path, seconds in [("/a", 0.0), ("/b", 0.001), ("/a", 0.0011), ("/a", 2.5), ("/b", 9.0)]:
+        for value in [seconds, *buckets]:
+            our_timing.labels(path).observe(value)
+            their_timing.labels(path).observe(value)
+    assert _exposition(ours) == _exposition(theirs)
+    with pytest.raises(ValueError):
+        our_counter.labels("json").inc(-1)

@@ -2,22 +2,152 @@
 
 Counters are process-local (each node exports its own); queue depth is read from the store when
 scraped, so it is the same on every node.
+
+The accept path's three (accepted, rejected, request latency) are `LoopCounter` and
+`LoopHistogram`: updated only on the event loop, so a plain add each, where a prometheus_client
+child takes a lock per add (a histogram observation took two, ~1.4 µs; a counter inc ~0.9 µs).
+They are scraped through REGISTRY with the same samples a prometheus_client Counter and
+Histogram give (tests/doors/test_metrics.py compares the two).
 """
 
 from __future__ import annotations
 
+import time
+from bisect import bisect_left
+from collections.abc import Iterable, Sequence
+
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client import metrics as _prometheus_metrics
+from prometheus_client.metrics_core import Metric
+from prometheus_client.registry import Collector
+from prometheus_client.utils import floatToGoString
 
 REGISTRY = CollectorRegistry(auto_describe=True)
 
-ACCEPTED = Counter(
-    "smsgate_messages_accepted_total", "Messages accepted, by door", ["door"], registry=REGISTRY
+
+def _created_series() -> bool:
+    # prometheus_client's own switch (PROMETHEUS_DISABLE_CREATED_SERIES, disable_created_metrics).
+    return bool(getattr(_prometheus_metrics, "_use_created", True))
+
+
+class LoopCount:
+    """One label value of a LoopCounter. Not thread-safe by design: only the loop adds."""
+
+    __slots__ = ("created", "value")
+
+    def __init__(self) -> None:
+        self.value = 0.0
+        self.created = time.time()
+
+    def inc(self, amount: float = 1) -> None:
+        if amount < 0:
+            raise ValueError("Counters can only be incremented by non-negative amounts.")
+        self.value += amount
+
+
+class LoopCounter(Collector):
+    """A counter with one label, exported like prometheus_client's `Counter`."""
+
+    def __init__(
+        self, name: str, documentation: str, label: str, registry: CollectorRegistry
+    ) -> None:
+        self._name = name.removesuffix("_total")
+        self._documentation = documentation
+        self._label = label
+        self._children: dict[str, LoopCount] = {}
+        registry.register(self)
+
+    def labels(self, value: str) -> LoopCount:
+        child = self._children.get(value)
+        if child is None:
+            child = self._children[value] = LoopCount()
+        return child
+
+    def collect(self) -> Iterable[Metric]:
+        metric = Metric(self._name, self._documentation, "counter")
+        created = _created_series()
+        for value, child in list(self._children.items()):
+            labels = {self._label: value}
+            metric.add_sample(self._name + "_total", labels, child.value)
+            if created:
+                metric.add_sample(self._name + "_created", dict(labels), child.created)
+        return [metric]
+
+
+class LoopTiming:
+    """One label value of a LoopHistogram. Not thread-safe by design: only the loop observes."""
+
+    __slots__ = ("_bounds", "counts", "created", "sum")
+
+    def __init__(self, bounds: tuple[float, ...]) -> None:
+        self._bounds = bounds
+        self.counts = [0.0] * len(bounds)
+        self.sum = 0.0
+        self.created = time.time()
+
+    def observe(self, amount: float) -> None:
+        """`amount` is a duration (never NaN): the first bucket whose bound is >= it."""
+        self.counts[bisect_left(self._bounds, amount)] += 1
+        self.sum += amount
+
+
+class LoopHistogram(Collector):
+    """A histogram with one label, exported like prometheus_client's `Histogram`."""
+
+    def __init__(
+        self,
+        name: str,
+        documentation: str,
+        label: str,
+        buckets: Sequence[float],
+        registry: CollectorRegistry,
+    ) -> None:
+        self._name = name
+        self._documentation = documentation
+        self._label = label
+        bounds = sorted(float(b) for b in buckets)
+        if bounds[-1] != float("inf"):
+            bounds.append(float("inf"))
+        self._bounds = tuple(bounds)
+        # The `le` label values, spelled as prometheus_client spells them ("+Inf", "1.0").
+        self._les: tuple[str, ...] = tuple(
+            floatToGoString(b)  # type: ignore[no-untyped-call]
+            for b in bounds
+        )
+        self._children: dict[str, LoopTiming] = {}
+        registry.register(self)
+
+    def labels(self, value: str) -> LoopTiming:
+        child = self._children.get(value)
+        if child is None:
+            child = self._children[value] = LoopTiming(self._bounds)
+        return child
+
+    def collect(self) -> Iterable[Metric]:
+        metric = Metric(self._name, self._documentation, "histogram")
+        created = _created_series()
+        for value, child in list(self._children.items()):
+            labels = {self._label: value}
+            total = 0.0
+            for le, count in zip(self._les, child.counts, strict=True):
+                total += count
+                metric.add_sample(self._name + "_bucket", {**labels, "le": le}, total)
+            metric.add_sample(self._name + "_count", dict(labels), total)
+            if self._bounds[0] >= 0:
+                metric.add_sample(self._name + "_sum", dict(labels), child.sum)
+            if created:
+                metric.add_sample(self._name + "_created", dict(labels), child.created)
+        return [metric]
+
+
+ACCEPTED = LoopCounter(
+    "smsgate_messages_accepted_total", "Messages accepted, by door", "door", REGISTRY
 )
-REJECTED = Counter(
+REJECTED = LoopCounter(
     "smsgate_recipients_rejected_total",
     "Recipients rejected at submit, by reason",
-    ["reason"],
-    registry=REGISTRY,
+    "reason",
+    REGISTRY,
 )
 SUBMITTED = Counter(
     "smsgate_parts_submitted_total",
@@ -40,12 +170,12 @@ QUEUE_DEPTH = Gauge(
 CONNECTOR_BOUND = Gauge(
     "smsgate_connector_bound", "1 while a connector is bound", ["connector"], registry=REGISTRY
 )
-REQUEST_LATENCY = Histogram(
+REQUEST_LATENCY = LoopHistogram(
     "smsgate_request_seconds",
     "HTTP request latency by path",
-    ["path"],
-    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5),
-    registry=REGISTRY,
+    "path",
+    (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5),
+    REGISTRY,
 )
 SUBMIT_LATENCY = Histogram(
     "smsgate_submit_seconds",
@@ -57,8 +187,8 @@ SUBMIT_LATENCY = Histogram(
 
 
 # Bound children, so the hot path does not pay `labels()` (a lock and a tuple key) per request.
-_accepted: dict[str, Counter] = {}
-_rejected: dict[str, Counter] = {}
+_accepted: dict[str, LoopCount] = {}
+_rejected: dict[str, LoopCount] = {}
 
 
 def count_accepted(door: str, n: int) -> None:
