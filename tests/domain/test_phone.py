@@ -284,6 +284,9 @@ def test_per_length_patterns_agree_with_each_description_on_mutated_examples() -
     rng = random.Random(20261202)
     for digits in EXAMPLES:
         candidates = [digits, digits[:-1], digits + "0"]
+        # a trunk prefix (0, 1, 8, 06...) right after each possible country code
+        for k in (1, 2, 3):
+            candidates += [digits[:k] + trunk + digits[k:] for trunk in ("0", "1", "8", "06")]
         for _ in range(20):
             keep = rng.randint(max(1, len(digits) - 6), len(digits))
             tail = "".join(rng.choice("0123456789") for _ in range(rng.randint(0, 7)))

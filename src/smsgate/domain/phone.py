@@ -92,19 +92,42 @@ class _Region:
         return pattern is not None and pattern.fullmatch(nsn) is not None
 
     def _pattern_for(self, size: int) -> re.Pattern[str] | None:
+        source = self.source_for(size)
+        return None if source is None else re.compile(source)
+
+    def source_for(self, size: int) -> str | None:
+        """The one pattern for national numbers of `size` digits, or None: none is valid."""
         if self.general.lengths and size not in self.general.lengths:
             return None
         types = [t.pattern.pattern for t in self.types if not t.lengths or size in t.lengths]
         if not types:
             return None
         alternatives = "|".join(f"(?:{t})" for t in types)
-        return re.compile(f"(?=(?:{self.general.pattern.pattern})\\Z)(?:{alternatives})")
+        return f"(?=(?:{self.general.pattern.pattern})\\Z)(?:{alternatives})"
 
 
-@dataclass(frozen=True, slots=True)
 class _Country:
-    national_prefix: re.Pattern[str] | None
-    regions: tuple[_Region, ...]
+    """A country code's plan. With a single region (most of them) the fast path asks one regex
+    per length: the region's (see _Region) behind a negative lookahead of the national prefix,
+    which answers "no prefix to strip and valid" at once (`(?!P)` at the start fails exactly
+    when `P.match` would succeed)."""
+
+    __slots__ = ("national_prefix", "regions", "single")
+
+    def __init__(self, national_prefix: re.Pattern[str] | None, regions: tuple[_Region, ...]):
+        self.national_prefix = national_prefix
+        self.regions = regions
+        # length -> pattern (None: no number of that length passes), filled on first use.
+        self.single: dict[int, re.Pattern[str] | None] | None = {} if len(regions) == 1 else None
+
+    def single_pattern(self, size: int) -> re.Pattern[str] | None:
+        """Compile and keep the single region's pattern for `size` digits."""
+        assert self.single is not None
+        source = self.regions[0].source_for(size)
+        if source is not None and self.national_prefix is not None:
+            source = f"(?!(?:{self.national_prefix.pattern})){source}"
+        pattern = self.single[size] = None if source is None else re.compile(source)
+        return pattern
 
     def is_valid(self, nsn: str) -> bool:
         if len(self.regions) == 1:
@@ -204,8 +227,16 @@ class MetadataValidator:
             return None
         size, country = found
         nsn = digits[size:]
-        if not _MIN_NSN <= len(nsn) <= _MAX_NSN:
+        length = len(nsn)
+        if not _MIN_NSN <= length <= _MAX_NSN:
             return None
+        single = country.single
+        if single is not None:
+            try:
+                pattern = single[length]
+            except KeyError:
+                pattern = country.single_pattern(length)
+            return digits if pattern is not None and pattern.fullmatch(nsn) is not None else None
         if country.national_prefix is not None and country.national_prefix.match(nsn):
             return None
         return digits if country.is_valid(nsn) else None
