@@ -11,7 +11,8 @@ it is true (no GIL contention, no writer thread).
   .venv/bin/python bench/submit_cpu.py --rounds 5            # best of 5 rounds
 
 Every phone number is a new one (a campaign to distinct recipients), so the phone cache never
-hits: the worst case for the loop. `--repeat-phones` sends the same numbers every request.
+hits: the worst case for the loop. `--repeat-phones` sends the same numbers every request,
+`--same-text` the same text (a campaign; by default each request has its own text).
 For an A/B run, check out the other tree elsewhere and run both with PYTHONPATH=<tree>/src,
 interleaved (see bench/RESULTS.md).
 """
@@ -68,12 +69,14 @@ class InstantStore:
         return AcceptResult(None, (Outcome.ACCEPTED,) * len(request.messages))
 
 
-def _bodies(count: int, recipients: int, repeat_phones: bool, offset: int) -> list[bytes]:
+def _bodies(args: argparse.Namespace, count: int, offset: int) -> list[bytes]:
     bodies = []
+    recipients = args.recipients
     for n in range(offset, offset + count):
-        base = 0 if repeat_phones else n * recipients
+        base = 0 if args.repeat_phones else n * recipients
         phones = b",".join(b'"38050%07d"' % ((base + j) % 10**7) for j in range(recipients))
-        bodies.append(b'{"phone":[%s],"message":"bench %d","src_addr":"smsgate"}' % (phones, n))
+        text = b"bench" if args.same_text else b"bench %d" % n
+        bodies.append(b'{"phone":[%s],"message":"%s","src_addr":"smsgate"}' % (phones, text))
     return bodies
 
 
@@ -113,12 +116,12 @@ async def run(args: argparse.Namespace) -> list[float]:
 
     app = build_app(gateway, health)
     offset = 0
-    warm = _bodies(args.warmup, args.recipients, args.repeat_phones, offset)
+    warm = _bodies(args, args.warmup, offset)
     offset += len(warm)
     await _drive(app, warm, args.callers)
     per_message: list[float] = []
     for _ in range(args.rounds):
-        bodies = _bodies(args.requests, args.recipients, args.repeat_phones, offset)
+        bodies = _bodies(args, args.requests, offset)
         offset += len(bodies)
         profile = cProfile.Profile() if args.profile else None
         cpu = time.thread_time()
@@ -142,6 +145,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--warmup", type=int, default=500, help="requests before the rounds")
     parser.add_argument("--repeat-phones", action="store_true")
+    parser.add_argument("--same-text", action="store_true", help="one text in every request")
     parser.add_argument("--profile", type=int, default=0, help="print the top N functions")
     args = parser.parse_args()
     if args.recipients > 1 and args.requests == 20_000:

@@ -6,9 +6,13 @@ from __future__ import annotations
 
 from dataclasses import fields
 
+import pytest
+
 from smsgate.domain.dedupe import dedupe_key
 from smsgate.domain.ids import IdGenerator
+from smsgate.gateway import submit
 from smsgate.gateway.accounts import AccountCache
+from smsgate.gateway.errors import InvalidRequest
 from smsgate.gateway.model import SendItem, SendRequest
 from smsgate.gateway.submit import Submitter
 from smsgate.store.records import (
@@ -126,3 +130,30 @@ async def test_smpp_pdus_get_alias_ids_before_the_part_ids_and_receipts_by_index
     assert message.alias_ids == (alias,) and message.receipt_ids == (alias,)
     assert [p.id for p in message.parts] == [message.id + 2, message.id + 3]
     assert outcome.pdu_ids == {message.id: (message.id, alias)}
+
+
+async def test_split_texts_are_shared_across_requests_and_refusals_are_not_kept() -> None:
+    store = _Store()
+    submitter = _submitter(store)
+    for phone in ("380501234567", "380501234568"):
+        await submitter.send(ACCOUNT, SendRequest("Shop", [SendItem(phone, "same text")], "json"))
+    first, second = (r.messages[0] for r in store.accepted)
+    assert first.parts[0].payload == second.parts[0].payload == b"same text"
+    too_long = SendRequest("Shop", [SendItem("380501234567", "z" * (153 * 10 + 1))], "json")
+    for _ in range(2):  # 11 parts: refused every time, never served from the cache
+        with pytest.raises(InvalidRequest):
+            await submitter.send(ACCOUNT, too_long)
+
+
+async def test_the_split_text_cache_stays_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(submit, "_SEGMENTED_TEXTS", 3)
+    store = _Store()
+    submitter = _submitter(store)
+    texts = [f"text {i}" for i in range(7)]
+    for text in texts + texts:
+        await submitter.send(ACCOUNT, SendRequest("Shop", [SendItem("380501234567", text)], "json"))
+        assert len(submitter._segmented) <= 3
+    assert [r.messages[0].text for r in store.accepted] == texts + texts
+    assert [r.messages[0].parts[0].payload for r in store.accepted] == [
+        t.encode() for t in texts + texts
+    ]

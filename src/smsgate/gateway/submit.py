@@ -39,6 +39,9 @@ from smsgate.store.records import (
 
 _OUTCOME_REJECTION = {Outcome.DUPLICATE: Rejection.DUPLICATE, Outcome.NO_MONEY: Rejection.NO_MONEY}
 
+# How many distinct texts Submitter keeps split (each at most max_parts * 153 septets).
+_SEGMENTED_TEXTS = 1024
+
 # A recipient ready to send: as given, its number normalised, its text split, its price per part.
 _Staged = tuple[SendItem, str, Segmented, int]
 
@@ -98,6 +101,10 @@ class Submitter:
         self._policy = policy or SubmitPolicy()
         self._clock = clock
         self._tariffs = _Tariffs(store, clock)
+        # Texts already split, across requests: a campaign sends one text in many requests.
+        # split_text is a pure function of the text and Segmented is immutable, so sharing is
+        # exact. Only texts that passed the checks in _split are kept.
+        self._segmented: dict[str, Segmented] = {}
 
     async def send(self, account: AccountRecord, request: SendRequest) -> SendOutcome:
         items = request.items
@@ -159,7 +166,7 @@ class Submitter:
         """The recipients that can be sent (number normalised, priced, text split), in order,
         and how many ids they need without SMPP aliases; the others go to `outcome.rejected`."""
         staged: list[_Staged] = []
-        segmented: dict[str, Segmented] = {}
+        segmented = self._segmented
         normalize = self._phones.normalize
         price_of = pricing.price
         rejected = outcome.rejected
@@ -168,7 +175,7 @@ class Submitter:
             text = item.text
             seg = segmented.get(text)
             if seg is None:
-                seg = segmented[text] = self._split(text)
+                seg = self._split(text)
             try:
                 phone = normalize(item.phone)
             except InvalidPhone:
@@ -191,6 +198,9 @@ class Submitter:
             raise InvalidRequest(
                 "text", f"Message text is longer than {self._policy.max_parts} parts"
             )
+        if len(self._segmented) >= _SEGMENTED_TEXTS:
+            self._segmented.clear()
+        self._segmented[text] = seg
         return seg
 
     def _messages(
