@@ -299,3 +299,14 @@ def test_per_length_patterns_agree_with_each_description_on_mutated_examples() -
 @given(st.one_of(near_valid_digits(), st.text("0123456789", min_size=1, max_size=20)))
 def test_per_length_patterns_agree_with_each_description(digits: str) -> None:
     assert FAST.e164(digits) == each_desc_e164(digits)
+
+
+@pytest.mark.parametrize(
+    "raw", [*VALID_KNOWN, *INVALID_KNOWN, "+380 50 123 45 67", "0501234567", ""]
+)
+def test_digits_is_normalize_without_the_exception(phones: PhoneNormalizer, raw: str) -> None:
+    try:
+        expected: str | None = phones.normalize(raw)
+    except InvalidPhone:
+        expected = None
+    assert phones.digits(raw) == expected

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from smsgate.domain.dedupe import DedupeKeys
 from smsgate.domain.ids import IdGenerator
-from smsgate.domain.phone import InvalidPhone, PhoneNormalizer
+from smsgate.domain.phone import PhoneNormalizer
 from smsgate.domain.pricing import AccountPricing
 from smsgate.domain.segments import EmptyText, Segmented, split_text
 from smsgate.gateway import metrics
@@ -167,7 +167,7 @@ class Submitter:
         and how many ids they need without SMPP aliases; the others go to `outcome.rejected`."""
         staged: list[_Staged] = []
         segmented = self._segmented
-        normalize = self._phones.normalize
+        digits_of = self._phones.digits
         price_of = pricing.price
         rejected = outcome.rejected
         id_count = 0
@@ -176,9 +176,8 @@ class Submitter:
             seg = segmented.get(text)
             if seg is None:
                 seg = self._split(text)
-            try:
-                phone = normalize(item.phone)
-            except InvalidPhone:
+            phone = digits_of(item.phone)
+            if phone is None:
                 rejected.append((item.phone, Rejection.INVALID_PHONE))
                 continue
             price = price_of(phone)
