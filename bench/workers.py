@@ -7,7 +7,8 @@ file, and 1..N separate nodes on one PostgreSQL.
   .venv/bin/python bench/workers.py --only pg --nodes 1,2,3
 
 [1] send: `serve --workers 2` on SQLite, 1-recipient /sms/send under wrk -t2 -c32 (the Lua script
-    of bench/http_send.py): requests/s answered 200 with the message accepted.
+    of bench/http_send.py): requests/s answered 200 with the message accepted. `--connectors 0`
+    accepts only (no operator: what Kannel's "into memory" figure compares with).
 [2] e2e: the same node, 100-recipient requests paced as bench/e2e.py sends them (4 keep-alive
     connections); a message counts only once the database shows it DELIVRD; messages/s from
     the first send to the last DELIVRD stored.
@@ -399,7 +400,7 @@ def run_sqlite(args: argparse.Namespace, which: str) -> None:
         print(f"  work dir {workdir}; processes {pids}", flush=True)
         if which == "send":
             cpu0 = cpu_table(pids)
-            out, wrk_cpu = run_wrk(server.http_port, token, args.seconds, 32)
+            out, wrk_cpu = run_wrk(server.http_port, token, args.seconds, args.connections)
             cpu = cpu_table(pids)
             cpu["wrk"], cpu0["wrk"] = wrk_cpu, 0.0
             rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
@@ -408,7 +409,8 @@ def run_sqlite(args: argparse.Namespace, which: str) -> None:
             p99 = re.search(r"99%\s+([\d.]+\w+)", out)
             stored = sqlite_count(workdir / "smsgate.db")
             print(
-                f"[1] --workers {args.workers} SQLite, /sms/send 1 recipient, wrk -t2 -c32 "
+                f"[1] --workers {args.workers} SQLite, {args.connectors} connector(s), /sms/send"
+                f" 1 recipient, wrk -t2 -c{args.connections} "
                 f"{args.seconds} s: **{rps:.0f} req/s**, p99 {p99.group(1) if p99 else '?'}, "
                 f"non-2xx {errors.group(1) if errors else 0}, {stored} messages stored for "
                 f"{total} requests\n    CPU: {cpu_report(cpu0, cpu, total)}"
@@ -497,6 +499,7 @@ def main() -> None:
         "--connectors", type=int, default=1, help="SQLite runs: operator binds in the config"
     )
     parser.add_argument("--seconds", type=int, default=10, help="wrk run [1]")
+    parser.add_argument("--connections", type=int, default=32, help="wrk's, run [1]")
     parser.add_argument("--messages", type=int, default=100_000, help="runs [2] and [3]")
     parser.add_argument("--rate", type=float, default=7_000.0, help="pace, messages/s")
     parser.add_argument("--keep", action="store_true", help="keep each run's work dir")
