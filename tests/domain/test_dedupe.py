@@ -1,9 +1,11 @@
 import subprocess
 import sys
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from smsgate.domain import dedupe
 from smsgate.domain.dedupe import DedupeKeys, dedupe_key
 
 
@@ -59,3 +61,13 @@ def test_batch_keys_equal_one_off_keys(account_id: int, pairs: list[tuple[str, s
     keys = DedupeKeys(account_id)
     for phone, text in pairs + pairs:  # twice: the second round uses the cached text bytes
         assert keys.key(phone, text) == dedupe_key(account_id, phone, text)
+
+
+def test_shared_account_prefixes_stay_bounded_and_correct(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(dedupe, "_MAX_PREFIXES", 3)
+    monkeypatch.setattr(dedupe, "_prefixes", {})
+    for account_id in [1, 2, 3, 4, 5, 1, 2, 9, 1]:
+        keys = DedupeKeys(account_id)
+        assert keys.key("380501234567", "hi") == dedupe_key(account_id, "380501234567", "hi")
+        assert keys.key("380501234568", "hi") == dedupe_key(account_id, "380501234568", "hi")
+        assert len(dedupe._prefixes) <= 3

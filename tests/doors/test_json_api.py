@@ -9,8 +9,11 @@ from typing import TYPE_CHECKING
 import httpx
 import orjson
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from smsgate.domain.status import PartState
+from smsgate.doors.json_api import _list_of_scalars, _scalar
 from smsgate.store.records import SubmitDone
 
 if TYPE_CHECKING:
@@ -392,3 +395,21 @@ async def test_an_unexpected_error_answers_in_each_doors_own_format(
     assert xml.text.endswith(
         "<response><status>ERROR</status><text>Internal server error</text></response>"
     )
+
+
+_JSON_VALUES = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(-(2**63), 2**64 - 1)  # what orjson reads
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(" 0123456789+()-a"),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=3), inner),
+    max_leaves=6,
+)
+
+
+@given(st.one_of(_JSON_VALUES, st.lists(_JSON_VALUES, max_size=8)))
+def test_phone_lists_are_read_as_the_scalar_rule_says(value: object) -> None:
+    values = value if isinstance(value, list) else [value]
+    expected = [] if value is None or value == "" else [s for s in map(_scalar, values) if s]
+    assert _list_of_scalars(value) == expected

@@ -24,6 +24,12 @@ def dedupe_key(account_id: int, phone: str, text: str) -> bytes:
     return digest.digest()
 
 
+# account id -> the hash state after its id, shared by every DedupeKeys of that account (only
+# ever copied, never updated, so sharing is safe): a new keyed hasher costs more than a copy.
+_prefixes: dict[int, hashlib.blake2b] = {}
+_MAX_PREFIXES = 4096
+
+
 class DedupeKeys:
     """`dedupe_key` for many recipients of one account: the hash state after the account id is
     made once and copied per key, and each text is encoded once, so a key costs one copy and one
@@ -32,8 +38,14 @@ class DedupeKeys:
     __slots__ = ("_prefix", "_texts")
 
     def __init__(self, account_id: int) -> None:
-        self._prefix = hashlib.blake2b(digest_size=KEY_SIZE, person=_PERSON)
-        self._prefix.update(account_id.to_bytes(8, "big", signed=True))
+        prefix: hashlib.blake2b | None = _prefixes.get(account_id)
+        if prefix is None:
+            prefix = hashlib.blake2b(digest_size=KEY_SIZE, person=_PERSON)
+            prefix.update(account_id.to_bytes(8, "big", signed=True))
+            if len(_prefixes) >= _MAX_PREFIXES:
+                _prefixes.clear()
+            _prefixes[account_id] = prefix
+        self._prefix = prefix
         self._texts: dict[str, bytes] = {}
 
     def key(self, phone: str, text: str) -> bytes:

@@ -142,7 +142,7 @@ class _JsonDoor:
         text = _text(body.get("message"))
         if not text:
             raise _BadRequest("message", "Message text is required")
-        items = [SendItem(phone=p, text=text) for p in phones]
+        items = [SendItem(p, text) for p in phones]
         return await self._send(account, body, items, _FIELDS)
 
     async def send_v2(self, account: AccountRecord, body: Body) -> WebReply:
@@ -231,7 +231,13 @@ def _list_of_scalars(value: object) -> list[str]:
     if value is None or value == "":
         return []
     values = value if isinstance(value, list) else [value]
-    return [s for s in (_scalar(v) for v in values) if s]
+    scalars = []
+    for v in values:
+        # A JSON string (nearly every phone) inline, as _scalar treats it; the rest through it.
+        s = v.strip() if type(v) is str else _scalar(v)
+        if s:
+            scalars.append(s)
+    return scalars
 
 
 def _text(value: object) -> str:
