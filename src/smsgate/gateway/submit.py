@@ -146,7 +146,7 @@ class Submitter:
         if outcome.accepted:
             metrics.count_accepted(request.door, len(outcome.accepted))
         if outcome.rejected:
-            # One increment per reason, not per recipient: the same totals, fewer locks.
+            # One add per reason, not per recipient: the same totals.
             for reason, n in Counter(reason for _, reason in outcome.rejected).items():
                 metrics.count_rejected(reason.name.lower(), n)
         if not outcome.accepted and duplicates == len(items):
