@@ -220,7 +220,11 @@ class SmppClient:
         """Send one request (submit_sm, data_sm, query_sm ...) and return its response. A
         throttled answer is retried up to throttle_retries times with growing pauses, and then
         returned as is. Raises NotAcknowledged when the response never comes."""
-        return await self._unless_throttled(pdu, await self.request(pdu))
+        future = self._send_or_queue(pdu)
+        response = await (future if future is not None else self._request_when_bound(pdu))
+        if response.command_status not in _RETRYABLE:
+            return response  # the common case: no second coroutine
+        return await self._unless_throttled(pdu, response)
 
     def submit_soon(self, pdu: Pdu, done: Callable[[Pdu | BaseException], None]) -> None:
         """submit() for a caller that wants a callback, not a coroutine: `done` gets what
