@@ -271,6 +271,21 @@ async def test_a_dead_nodes_connector_goes_to_a_survivor_at_its_share(store: Sql
     assert lost == []
 
 
+async def test_a_node_at_its_share_leaves_a_free_connector_alone_without_flapping(
+    store: SqlStore,
+) -> None:
+    clock, lost = Clock(), []
+    a, a_conns = two_connector_keeper(store, "a", 0, clock, lost)
+    await store.take_lease(node_key(1), "b", clock.now, 10)  # b renews but never bids
+    for _ in range(6):
+        await a.tick()
+        clock.now += 1
+        await store.take_lease(node_key(1), "b", clock.now, 10)
+    assert a.bound == {"sim0"}  # its share of two connectors over two nodes
+    assert [(c.starts, c.closes) for c in a_conns] == [(1, 0), (0, 0)]
+    assert lost == []
+
+
 async def test_released_leases_are_free_at_once(store: SqlStore) -> None:
     clock, lost = Clock(), []
     a = keeper(store, "a", 0, FakeConnector("sim"), clock, lost)

@@ -134,7 +134,6 @@ class LeaseKeeper:
     clock: Callable[[], float] = time.time
     bound: set[str] = field(default_factory=set)  # connectors this node holds and started
     renewed: dict[str, float] = field(default_factory=dict)  # key -> last successful take
-    _free_since: dict[str, float] = field(default_factory=dict)  # free, left to others since
     _node: _Held | None = None
     _lost: bool = False
 
@@ -162,26 +161,22 @@ class LeaseKeeper:
         if live is not None:
             await self._give_back_excess(live)
 
-    def _may_bid(self, key: str, live: _Live | None, now: float) -> bool:
+    def _may_bid(self, key: str, live: _Live | None) -> bool:
+        """For a connector not bound here: free and within our share. At our share a free
+        connector is left to a node below its own; a node that stopped renewing its lease does
+        not count as one (see _Live), so a dead node's connectors still move at once."""
         if live is None:
             return True
         holder = live.holders.get(key)
         if holder is not None and holder != self.holder:
-            self._free_since.pop(key, None)
             return False  # held elsewhere: a bid would only cost a write
-        if len(self.bound) < live.most:
-            return True
-        # At our share: leave a free connector to a node below its share, and take it only
-        # when none did for two rounds.
-        first = self._free_since.setdefault(key, now)
-        return now - first >= 2 * self.interval
+        return len(self.bound) < live.most
 
     async def _connector_tick(self, connector: Bindable, live: _Live | None) -> None:
         key = connector_key(connector.name)
         now = self.clock()
-        if connector.name not in self.bound and not self._may_bid(key, live, now):
+        if connector.name not in self.bound and not self._may_bid(key, live):
             return
-        self._free_since.pop(key, None)
         ours: bool | None
         try:
             ours = await self.store.take_lease(key, self.holder, now, self.connector_ttl)
@@ -219,7 +214,6 @@ class LeaseKeeper:
         log.info("node %d hands connector %s over to a node below its share", self.node_id, name)
         await connector.close()
         self.bound.discard(name)
-        self._free_since[connector_key(name)] = self.clock()  # not ours to take back at once
         await self.store.release_lease(connector_key(name), self.holder)
 
     async def _renew(self, held: _Held, now: float) -> bool:
