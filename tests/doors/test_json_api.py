@@ -367,6 +367,50 @@ async def test_destination_without_tariff_is_rejected_with_reason(stack: Stack) 
     assert body["add_info"] == {PHONE: "No tariff for destination"}
 
 
+@pytest.mark.parametrize(
+    ("path", "head"),
+    [
+        ("/sms/send", b'{"phone":["380501234567"],"message":"Hi'),
+        ("/http/", b"username=alice&password={password}&from=Shop&to=380501234567&text=Hi"),
+        ("/xml/", b"<?xml version='1.0'?><request_sendsms><username>alice</username>"),
+    ],
+)
+async def test_a_body_cut_off_by_a_disconnect_is_never_acted_on(
+    stack: Stack, acct: TestAccount, path: str, head: bytes
+) -> None:
+    """An ASGI server reports a client that left mid-upload as http.disconnect; what came
+    before it (a text cut short, a truncated recipient list) must not be sent."""
+    sent: list[dict[str, object]] = []
+    messages = iter(
+        [
+            {
+                "type": "http.request",
+                "body": head.replace(b"{password}", acct.password.encode()),
+                "more_body": True,
+            },
+            {"type": "http.disconnect"},
+        ]
+    )
+
+    async def receive() -> dict[str, object]:
+        return next(messages)
+
+    async def send(message: dict[str, object]) -> None:
+        sent.append(message)
+
+    scope = {
+        "type": "http",
+        "method": "POST",
+        "path": path,
+        "query_string": b"",
+        "headers": [*((k.lower().encode(), v.encode()) for k, v in acct.auth.items())],
+    }
+    before = await stack.store.balance(acct.record.id)
+    await stack.app(scope, receive, send)
+    assert sent == []  # nobody to answer, and nothing was done
+    assert await stack.store.balance(acct.record.id) == before
+
+
 async def test_an_unexpected_error_answers_in_each_doors_own_format(
     stack: Stack, acct: TestAccount, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -18,7 +18,7 @@ from smsgate.gateway.metrics import REGISTRY, REQUEST_LATENCY
 from smsgate.gateway.service import Gateway
 
 from . import http_gateway, json_api, xml_gateway
-from .web import Receive, Route, Scope, Send, WebReply, WebRequest, plain
+from .web import ClientGone, Receive, Route, Scope, Send, WebReply, WebRequest, plain
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +47,8 @@ class DoorsApp:
         else:
             try:
                 reply = await route.endpoint(request)
+            except ClientGone:
+                return
             except Exception:
                 log.exception("unhandled error on %s", request.path)
                 reply = _error_for(request.path)

@@ -22,6 +22,10 @@ class BodyTooLarge(Exception):
     """The body is longer than the door accepts; the door answers in its own format."""
 
 
+class ClientGone(Exception):
+    """The client went away before its body was whole: there is no request to answer."""
+
+
 class WebRequest:
     __slots__ = ("_body", "_headers", "_receive", "method", "path", "query_string")
 
@@ -52,6 +56,8 @@ class WebRequest:
                 if len(chunks) > limit:
                     raise BodyTooLarge()
                 message = await self._receive()
+                if message["type"] == "http.disconnect":  # never act on half a body
+                    raise ClientGone()
                 chunks += message.get("body", b"")
             body = bytes(chunks)
         if len(body) > limit:
