@@ -40,6 +40,9 @@ class SmppDoorSettings(BaseModel):
     tls_port: int | None = None
     tls_cert: str | None = None
     tls_key: str | None = None
+    # Seconds the parts of a long message wait in the store for the missing ones before the
+    # message ends REJECTD (each part was answered when it arrived).
+    assembly_timeout: float = Field(default=300.0, gt=0)
 
 
 class ConnectorSettings(BaseModel):

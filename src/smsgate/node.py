@@ -145,7 +145,7 @@ class Node:
             from smsgate.doors.smpp_door import SmppDoor
             from smsgate.gateway.customer_receipts import CustomerReceipts
 
-            door = SmppDoor(gateway, settings.smpp)
+            door = SmppDoor(gateway, settings.smpp, assembly_timeout=settings.smpp.assembly_timeout)
             # One node pumps an account's receipts at a time, whichever nodes hold its binds.
             outbox = LeasedOutbox(
                 self.store, door.handler, self.holder, settings.node.receipt_lease_ttl

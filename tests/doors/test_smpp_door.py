@@ -52,7 +52,7 @@ from smsgate.smpp.pdu import (
 )
 from smsgate.smpp.receipt import parse_receipt
 from smsgate.smpp.udh import build_concat_udh
-from smsgate.store.records import ClaimedPart, OperatorReceipt, OutboxItem, SubmitDone
+from smsgate.store.records import ClaimedPart, HeldPart, OperatorReceipt, OutboxItem, SubmitDone
 
 if TYPE_CHECKING:
     from tests.conftest import Stack, TestAccount
@@ -428,16 +428,129 @@ async def test_parts_are_joined_into_one_message_each_with_its_own_id(
     assert await json_status(stack, acct, ids) == dict.fromkeys(ids, "ENROUTE")
 
 
-async def test_incomplete_long_message_is_refused_after_the_timeout(
+async def test_a_customer_with_a_window_of_one_sends_a_long_message_part_by_part(
     stack: Stack, door: SmppDoor, acct: TestAccount
 ) -> None:
-    first, _ = udh_parts(LONG, 9)
+    """Each part is answered before the next is sent (as clients that wait for every
+    submit_sm_resp do): the answers must not wait for the whole message."""
+    pdus = udh_parts(LONG * 2, 13)
+    assert len(pdus) == 3
     async with customer(door.port, acct) as c:
-        started = time.monotonic()
+        answers = [await submit(c, p) for p in pdus]  # one at a time
+        ids = [a.message_id for a in answers if isinstance(a, SubmitSmResp)]
+        queries = [await submit(c, QuerySm(message_id=i, source_addr="Shop")) for i in ids]
+    assert [a.command_status for a in answers] == [0, 0, 0]
+    assert len(set(ids)) == 3
+    assert all(q.command_status == 0 for q in queries)  # the last answer came once it was sent
+    parts = await claimed(stack)
+    assert {p.message_id for p in parts} == {int(ids[0])}
+    assert text_of(parts) == LONG * 2
+    assert await json_status(stack, acct, ids) == dict.fromkeys(ids, "ENROUTE")
+
+
+async def test_a_part_sent_again_is_answered_with_the_same_id(
+    stack: Stack, door: SmppDoor, acct: TestAccount
+) -> None:
+    first, second = udh_parts(LONG, 14)
+    async with customer(door.port, acct) as c:
+        a = await submit(c, first)
+        again = await submit(c, first)
+        b = await submit(c, second)
+    assert isinstance(a, SubmitSmResp) and isinstance(again, SubmitSmResp)
+    assert a.message_id == again.message_id
+    assert isinstance(b, SubmitSmResp) and b.command_status == 0
+    parts = await claimed(stack)
+    assert {p.message_id for p in parts} == {int(a.message_id)}
+    assert text_of(parts) == LONG
+
+
+async def test_a_part_with_a_bad_sender_or_number_is_refused_at_once(
+    door: SmppDoor, acct: TestAccount
+) -> None:
+    first, _ = udh_parts(LONG, 15)
+    first.source_addr = "Nobody"
+    bad_number, _ = udh_parts(LONG, 16)
+    bad_number.destination_addr = "12"
+    async with customer(door.port, acct) as c:
+        assert (await submit(c, first)).command_status == S.ESME_RINVSRCADR
+        assert (await submit(c, bad_number)).command_status == S.ESME_RINVDSTADR
+
+
+async def test_incomplete_long_message_ends_rejectd_with_a_receipt_after_the_timeout(
+    stack: Stack, door: SmppDoor, acct: TestAccount
+) -> None:
+    first, _ = udh_parts(LONG, 9, receipt_on=1)
+    inbox = Receipts()
+    before = await stack.store.balance(acct.record.id)
+    async with customer(door.port, acct, receipts=inbox) as c:
         resp = await submit(c, first)
-    assert resp.command_status == S.ESME_RSUBMITFAIL
-    assert time.monotonic() - started >= 0.4
+        assert isinstance(resp, SubmitSmResp) and resp.command_status == 0  # answered at once
+        (receipt,) = await inbox.wait(1)
+        query = await submit(c, QuerySm(message_id=resp.message_id, source_addr="Shop"))
+    assert receipt.tlvs[Tag.RECEIPTED_MESSAGE_ID] == resp.message_id
+    assert receipt.tlvs[Tag.MESSAGE_STATE] == MessageState.REJECTED
+    parsed = parse_receipt(receipt.short_message.decode("ascii"))
+    assert (parsed.stat, parsed.err) == ("REJECTD", int(S.ESME_RSUBMITFAIL))
+    assert isinstance(query, QuerySmResp) and query.message_state == MessageState.REJECTED
     assert await claimed(stack) == []
+    assert await stack.store.balance(acct.record.id) == before
+    assert await json_status(stack, acct, [resp.message_id]) == {resp.message_id: "REJECTD"}
+
+
+async def test_a_long_message_refused_once_whole_gets_rejectd_receipts(
+    stack: Stack, door: SmppDoor
+) -> None:
+    """Money is known only for the whole message: its parts were answered OK, so the refusal
+    comes as a REJECTD receipt for each part that asked, and nothing is charged."""
+    poor = await stack.account("poor", balance=0)
+    pdus = udh_parts(LONG, 17)
+    for p in pdus:
+        p.registered_delivery = 1
+    inbox = Receipts()
+    async with customer(door.port, poor, receipts=inbox) as c:
+        answers = [await submit(c, p) for p in pdus]
+        receipts = await inbox.wait(2)
+    ids = [a.message_id for a in answers if isinstance(a, SubmitSmResp)]
+    assert [a.command_status for a in answers] == [0, 0]
+    assert sorted(r.tlvs[Tag.RECEIPTED_MESSAGE_ID] for r in receipts) == sorted(ids)
+    assert {r.tlvs[Tag.MESSAGE_STATE] for r in receipts} == {MessageState.REJECTED}
+    assert await claimed(stack) == []
+    balance = await stack.store.balance(poor.record.id)
+    assert (balance.balance, balance.reserved) == (0, 0)
+
+
+async def test_a_message_whose_finishing_node_died_is_finished_by_a_sweep(
+    stack: Stack, door: SmppDoor, acct: TestAccount
+) -> None:
+    """A node that claimed a complete message and died before accepting it: the claim lapses
+    and a sweep (any node's) sends the message under the ids its parts were answered with."""
+    now = time.time()
+    parts = [
+        HeldPart(
+            900 + seq, acct.record.id, "Shop", PHONE, 5, 2, seq, 0, payload, seq == 2, None, now
+        )
+        for seq, payload in ((1, encode_gsm7("Half one, ")), (2, encode_gsm7("half two.")))
+    ]
+    assert (await stack.store.hold_part(parts[0], now, 0.05)).complete == ()
+    assert len((await stack.store.hold_part(parts[1], now, 0.05)).complete) == 2
+    await door.handler.held.sweep_once()  # claimed and not lapsed yet: left alone
+    assert await claimed(stack) == []
+    await asyncio.sleep(0.1)
+    await door.handler.held.sweep_once()
+    await asyncio.sleep(0)
+    for _ in range(50):
+        found = await claimed(stack)
+        if found:
+            break
+        await asyncio.sleep(0.05)
+    assert {p.message_id for p in found} == {901}
+    assert text_of(found) == "Half one, half two."
+    assert await json_status(stack, acct, ["901", "902"]) == {"901": "ENROUTE", "902": "ENROUTE"}
+    # a second finisher (the dead node coming back, say) finds the parts gone: nothing doubles
+    await door.handler.held._finish(acct.record, parts)
+    assert await claimed(stack) == []
+    assert await json_status(stack, acct, ["901"]) == {"901": "ENROUTE"}
+    assert await stack.store.outbox_pending(acct.record.id, 10) == []  # and no refusal
 
 
 # --- validity_period --------------------------------------------------------------------------

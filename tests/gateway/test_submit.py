@@ -47,6 +47,7 @@ def test_new_message_fields_are_in_the_order_submit_passes_them() -> None:
         "integration_id",
         "alias_ids",
         "receipt_ids",
+        "held_ids",
     ]
 
 

@@ -24,10 +24,17 @@ if TYPE_CHECKING:
 
 
 def run_customer(
-    port: int, creds: DemoCredentials, texts: list[tuple[str, str]], expected_receipts: int
+    port: int,
+    creds: DemoCredentials,
+    texts: list[tuple[str, str]],
+    expected_receipts: int,
+    *,
+    one_at_a_time: bool = False,
 ) -> tuple[list[Any], list[Any], dict[int, int]]:
     """Bind, send every (phone, text) split as smpplib splits it, read until every receipt
-    came. Returns (submit_sm_resp PDUs, deliver_sm PDUs, sequence number -> index of text)."""
+    came. Returns (submit_sm_resp PDUs, deliver_sm PDUs, sequence number -> index of text).
+    `one_at_a_time`: wait for each part's submit_sm_resp before sending the next (a window
+    of one, as synchronous clients do), at most 3 s each."""
     sent: list[Any] = []
     received: list[Any] = []
     client = smpplib.client.Client("127.0.0.1", port, timeout=0.5, allow_unknown_opt_params=True)
@@ -56,6 +63,12 @@ def run_customer(
                     registered_delivery=True,
                 )
                 sequences[pdu.sequence] = index
+                answered_by = time.monotonic() + 3
+                while one_at_a_time and len(sent) < len(sequences):
+                    if time.monotonic() > answered_by:
+                        raise AssertionError(f"part {len(sequences)} got no answer in 3 s")
+                    with suppress(TimeoutError, socket.timeout):
+                        client.read_once(auto_send_enquire_link=False)
         deadline = time.monotonic() + 20
         while len(sent) < len(sequences) or len(received) < expected_receipts:
             if time.monotonic() > deadline:
@@ -92,8 +105,34 @@ async def test_smpplib_customer_sends_gsm7_and_ucs2_long_and_gets_every_receipt(
         rid = pdu.receipted_message_id
         states[rid.decode() if isinstance(rid, bytes) else rid] = int(pdu.message_state)
     assert set(states) == set(ids)
-    # Answers of parts wait for their whole message, so they may overtake one another.
+    # The answer to the part that completes a message waits until it is sent on, so answers
+    # may overtake one another.
     by_id = {i: sequences[r.sequence] for i, r in zip(ids, sent, strict=True)}
     for message_id, state in states.items():
         want = MessageState.EXPIRED if by_id[message_id] == 1 else MessageState.DELIVERED
         assert state == want
+
+
+async def test_smpplib_customer_waiting_for_each_answer_sends_long_messages(
+    door: tuple[DoorNode, DemoCredentials],
+) -> None:
+    """A window of one: every part must be answered before the next is sent, so no answer
+    may wait for the rest of its message."""
+    d, creds = door
+    texts = [
+        ("380501230010", "one part at a time, " * 12),  # GSM-7, 2 parts
+        ("380501230011", "Частина за частиною, " * 8),  # UCS-2, 3 parts
+    ]
+    sent, received, sequences = await asyncio.wait_for(
+        asyncio.to_thread(run_customer, d.port, creds, texts, 5, one_at_a_time=True), 40
+    )
+    assert sorted(sequences.values()) == [0, 0, 1, 1, 1]
+    assert all(r.status == 0 for r in sent)
+    ids = {r.message_id.decode() if isinstance(r.message_id, bytes) else r.message_id for r in sent}
+    assert len(ids) == 5
+    receipted = {
+        rid.decode() if isinstance(rid := pdu.receipted_message_id, bytes) else rid
+        for pdu in received
+    }
+    assert receipted == ids
+    assert {int(pdu.message_state) for pdu in received} == {MessageState.DELIVERED}

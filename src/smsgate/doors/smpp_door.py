@@ -3,7 +3,8 @@ cancel messages; receipts go back to their receiver/transceiver binds.
 
 Translation only: every decision (sender names, numbers, money, duplicates, rate limits) is the
 gateway's; this module maps SMPP fields to a SendRequest and the gateway's answers to
-command_status values. It keeps no messages: long messages wait here only until assembled.
+command_status values. It keeps no messages: the parts of a long message wait in the store
+(gateway/held_messages.py), each answered as soon as it is kept.
 """
 
 from __future__ import annotations
@@ -19,7 +20,6 @@ from typing import Any
 
 from smsgate.config import SmppDoorSettings
 from smsgate.domain.segments import decode_payload
-from smsgate.doors.smpp_assembly import Assembly, HeldPart, PartKey
 from smsgate.doors.smpp_time import BadSmppTime, format_absolute, lifetime_seconds
 from smsgate.gateway.customer_receipts import (
     MESSAGE_STATE_OF_STATUS,
@@ -35,6 +35,7 @@ from smsgate.gateway.errors import (
     SenderNotAllowed,
     Unauthorized,
 )
+from smsgate.gateway.held_messages import ASSEMBLY_TIMEOUT, HeldMessages
 from smsgate.gateway.model import SendItem, SendOutcome, SendRequest
 from smsgate.gateway.service import Gateway
 from smsgate.smpp.constants import (
@@ -64,7 +65,6 @@ __all__ = ["SmppDoor", "SmppDoorHandler", "status_for_rejection"]
 S = CommandStatus
 log = logging.getLogger(__name__)
 
-ASSEMBLY_TIMEOUT = 30.0  # seconds the first part of a long message waits for the others
 # deliver_sm a bind may have unanswered: receipts stream to a customer at one batch per this
 # many round trips, and the server's default (10) held a busy bind to a few thousand a second.
 DELIVER_WINDOW = 64
@@ -86,6 +86,16 @@ _INVALID_FIELD_STATUS: dict[str, int] = {
 
 def status_for_rejection(rejection: Rejection) -> int:
     return _REJECTION_STATUS.get(rejection, S.ESME_RSUBMITFAIL)
+
+
+def _held_error(why: Rejection | Exception | None) -> int:
+    """The err of the REJECTD receipt of a long message refused after its parts were
+    answered: the command_status its submit_sm would have got; never completed: SUBMITFAIL."""
+    if why is None:
+        return int(S.ESME_RSUBMITFAIL)
+    if isinstance(why, Rejection):
+        return status_for_rejection(why)
+    return _status_for_error(why)
 
 
 def _status_for_error(exc: Exception) -> int:
@@ -135,7 +145,13 @@ class SmppDoorHandler(SmppHandler):
         self.gate = ResponseGate()
         self.receipts = CustomerReceipts(gateway.store, self, self.gate, pump_policy)
         self._binds: dict[int, _Bind] = {}  # ServerSession.id -> who is bound there
-        self._assembly = Assembly(assembly_timeout, self._refuse_incomplete)
+        # Late bound: the node swaps `receipts` for its leased pump after construction.
+        self.held = HeldMessages(
+            gateway,
+            _held_error,
+            refused=lambda account_id: self.receipts.wake(account_id),
+            timeout=assembly_timeout,
+        )
         self._tickets: dict[int, list[int]] = {}  # session id -> open gate tickets
 
     # --- ReceiverDirectory --------------------------------------------------------------------
@@ -149,10 +165,6 @@ class SmppDoorHandler(SmppHandler):
             for b in self._binds.values()
             if b.account.id == account_id and b.session.can_receive
         ]
-
-    def close(self) -> None:
-        """Refuse every long message still waiting for parts (the door is stopping)."""
-        self._assembly.close()
 
     # --- binds --------------------------------------------------------------------------------
 
@@ -215,73 +227,52 @@ class SmppDoorHandler(SmppHandler):
                 return self._refusal(exc)
             return self._single_answer(session, ticket, outcome)
 
-        loop = asyncio.get_running_loop()
-        part = HeldPart(
-            body.seq, pdu.data_coding, body.payload, wants, loop.create_future(), lifetime
-        )
-        key: PartKey = (
-            bind.account.id,
-            pdu.source_addr,
-            pdu.destination_addr,
-            body.ref,
-            body.total,
-        )
-        complete, replaced = self._assembly.offer(key, part)
-        if replaced is not None and not replaced.answer.done():
-            replaced.answer.set_result(int(S.ESME_RSUBMITFAIL))
-        if complete:
-            await self._send_assembled(session, bind.account, pdu.source_addr, key, complete)
-        result: HandlerResult = await part.answer
-        return result
+        return await self._hold_part(session, bind.account, pdu, body, wants, lifetime)
 
-    async def _send_assembled(
+    async def _hold_part(
         self,
         session: ServerSession,
         account: AccountRecord,
-        sender: str,
-        key: PartKey,
-        parts: list[HeldPart],
-    ) -> None:
-        # Octets are joined before decoding, so a UCS-2 character split across parts survives.
-        payload = b"".join(p.payload for p in parts)
-        text = decode_payload(parts[0].data_coding, payload)
-        request = SendRequest(
-            sender=sender,
-            items=[SendItem(key[2], text)],
+        pdu: SubmitSm | DataSm,
+        body: _Body,
+        wants: bool,
+        lifetime: float | None,
+    ) -> HandlerResult:
+        """One part of a long message: checked as the message will be, stored, answered at
+        once with its own id (the message is sent when its last part is in)."""
+        assert body.ref is not None
+        check = SendRequest(
+            sender=pdu.source_addr,
+            items=[SendItem(pdu.destination_addr, decode_payload(pdu.data_coding, body.payload))],
             door="smpp",
-            # The first part's validity_period stands for the message, as its first part
-            # starts the message's life.
-            lifetime_minutes=_minutes(parts[0].lifetime),
-            pdu_count=len(parts),
-            receipt_for=tuple(i for i, p in enumerate(parts) if p.wants_receipt),
+            lifetime_minutes=_minutes(lifetime),
         )
+        try:
+            checked = await self.gateway.check(account, check)
+        except Exception as exc:
+            return self._refusal(exc)
+        if checked.rejected:
+            return status_for_rejection(checked.rejected[0][1])
+        # The message is created once its last part is in, maybe before this answer is
+        # written: the ticket keeps its receipts back until then.
         ticket = self._open_ticket(session, account.id)
         try:
-            outcome = await self.gateway.send(account, request)
+            pdu_id = await self.held.hold(
+                account,
+                source=pdu.source_addr,
+                destination=pdu.destination_addr,
+                ref=body.ref,
+                total=body.total,
+                seq=body.seq,
+                data_coding=pdu.data_coding,
+                payload=body.payload,
+                wants_receipt=wants,
+                lifetime=lifetime,
+            )
         except Exception as exc:
             self._close_ticket(session, ticket)
-            status = self._refusal(exc)
-            for p in parts:
-                _answer(p, status)
-            return
-        if not outcome.accepted:
-            self._close_ticket(session, ticket)
-            status = _rejected_status(outcome)
-            for p in parts:
-                _answer(p, status)
-            return
-        message_id, _ = outcome.accepted[0]
-        ids = outcome.pdu_ids.get(message_id, (message_id,))
-        remaining = [len(parts)]
-
-        def written() -> None:
-            remaining[0] -= 1
-            if remaining[0] == 0:
-                self._close_ticket(session, ticket)
-
-        for i, p in enumerate(parts):
-            pdu_id = ids[i] if i < len(ids) else message_id
-            _answer(p, Reply(message_id=str(pdu_id), after_sent=written))
+            return self._refusal(exc)
+        return Reply(message_id=str(pdu_id), after_sent=lambda: self._close_ticket(session, ticket))
 
     def _single_answer(
         self, session: ServerSession, ticket: int, outcome: SendOutcome
@@ -293,10 +284,6 @@ class SmppDoorHandler(SmppHandler):
         return Reply(
             message_id=str(message_id), after_sent=lambda: self._close_ticket(session, ticket)
         )
-
-    def _refuse_incomplete(self, parts: list[HeldPart]) -> None:
-        for p in parts:
-            _answer(p, int(S.ESME_RSUBMITFAIL))
 
     async def on_submit_multi(self, session: ServerSession, pdu: SubmitMulti) -> HandlerResult:
         bind = self._binds.get(session.id)
@@ -397,11 +384,6 @@ class SmppDoorHandler(SmppHandler):
         if tickets is not None:
             with contextlib.suppress(ValueError):
                 tickets.remove(ticket)
-
-
-def _answer(part: HeldPart, result: HandlerResult) -> None:
-    if not part.answer.done():
-        part.answer.set_result(result)
 
 
 def _rejected_status(outcome: SendOutcome) -> int:
@@ -508,12 +490,13 @@ class SmppDoor:
             self.tls_server = SmppServer(self.handler, s.host, port, tls=context, **self._options)
             await self.tls_server.start()
         await self.handler.receipts.start()
+        self.handler.held.start()
 
     async def stop(self) -> None:
-        self.handler.close()
         for server in (self.tls_server, self.server):
             if server is not None:
                 await server.stop()
+        await self.handler.held.close()
         await self.handler.receipts.stop()
         self.server = None
         self.tls_server = None

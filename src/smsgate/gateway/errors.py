@@ -50,3 +50,5 @@ class Rejection(StrEnum):
     NO_MONEY = "Insufficient balance"
     NO_TARIFF = "No tariff for destination"
     INVALID_TEXT = "Invalid message text"
+    # SMPP door: the parts of this long message were finished by another node meanwhile.
+    ALREADY_FINISHED = "Already finished"

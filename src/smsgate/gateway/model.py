@@ -28,6 +28,11 @@ class SendRequest:
     # for a delivery receipt. Only meaningful with a single item.
     pdu_count: int = 1
     receipt_for: tuple[int, ...] = ()
+    # SMPP door, a long message assembled from parts held in the store: the ids its parts were
+    # answered with (in order; they become the message id and its aliases, and pdu_count is
+    # their number) and the held parts' ids, which accepting the message deletes.
+    pdu_ids: tuple[int, ...] = ()
+    held_ids: tuple[int, ...] = ()
 
 
 @dataclass(slots=True)

@@ -43,6 +43,14 @@ class Gateway:
     async def send(self, account: AccountRecord, request: SendRequest) -> SendOutcome:
         return await self.submitter.send(account, request)
 
+    def new_id(self) -> int:
+        """A fresh message id, for a part the SMPP door answers before its message exists."""
+        return self.submitter.new_id()
+
+    async def check(self, account: AccountRecord, request: SendRequest) -> SendOutcome:
+        """What `send` would refuse before the store; nothing is stored."""
+        return await self.submitter.check(account, request)
+
     async def status(
         self, account: AccountRecord, ids: Sequence[str]
     ) -> tuple[dict[str, Status], list[str]]:

@@ -37,7 +37,11 @@ from smsgate.store.records import (
     RateLimit,
 )
 
-_OUTCOME_REJECTION = {Outcome.DUPLICATE: Rejection.DUPLICATE, Outcome.NO_MONEY: Rejection.NO_MONEY}
+_OUTCOME_REJECTION = {
+    Outcome.DUPLICATE: Rejection.DUPLICATE,
+    Outcome.NO_MONEY: Rejection.NO_MONEY,
+    Outcome.GONE: Rejection.ALREADY_FINISHED,
+}
 
 # How many distinct texts Submitter keeps split (each at most max_parts * 153 septets).
 _SEGMENTED_TEXTS = 1024
@@ -106,7 +110,19 @@ class Submitter:
         # exact. Only texts that passed the checks in _split are kept.
         self._segmented: dict[str, Segmented] = {}
 
-    async def send(self, account: AccountRecord, request: SendRequest) -> SendOutcome:
+    def new_id(self) -> int:
+        return self._ids.next_many(1)[0]
+
+    async def check(self, account: AccountRecord, request: SendRequest) -> SendOutcome:
+        """Every rule `send` applies before the store (sender, numbers, tariff, text,
+        lifetime), nothing stored: raises as `send` would, and lists the recipients `send`
+        would reject before the store's own checks (money, duplicates, rate limit). For the
+        SMPP door's parts of a long message, answered before the message is whole."""
+        return await self.send(account, request, store=False)
+
+    async def send(
+        self, account: AccountRecord, request: SendRequest, *, store: bool = True
+    ) -> SendOutcome:
         items = request.items
         if not items:
             raise InvalidRequest("phone", "No recipients given")
@@ -129,6 +145,8 @@ class Submitter:
             pricing = await self._tariffs.pricing(account.id)
         outcome = SendOutcome()
         staged, id_count = self._stage(items, pricing, outcome)
+        if not store:
+            return outcome
         messages = self._messages(account, request, sender, staged, id_count, now, lifetime)
 
         result = await self._store.accept(
@@ -215,14 +233,22 @@ class Submitter:
         """One NewMessage per staged recipient. The ids of the whole request are taken in one
         `next_many` (one clock read, not one per message); each message gets the next run of
         them in the same layout as before: message id, its SMPP alias ids, then its part ids."""
-        extra = max(0, request.pdu_count - 1)
-        ids = self._ids.next_many(id_count + extra * len(staged))
+        pdu_ids = request.pdu_ids
+        if pdu_ids and len(staged) == 1:
+            # The door answered these ids already (parts of a long message held in the store):
+            # the message takes them; only its parts' ids are new.
+            extra = len(pdu_ids) - 1
+            ids = [*pdu_ids, *self._ids.next_many(id_count - 1)]
+        else:
+            extra = max(0, request.pdu_count - 1)
+            ids = self._ids.next_many(id_count + extra * len(staged))
         account_id = account.id
         expires_at = now + lifetime
         door = request.door
         integration_id = request.integration_id
         receipt_for = request.receipt_for
         keys = DedupeKeys(account_id)
+        held_ids = request.held_ids
         messages: list[NewMessage] = []
         # NewPart and NewMessage are built by position, in their fields' order (checked by
         # tests/gateway/test_submit.py): keywords cost ~0.9 µs more per message.
@@ -266,6 +292,7 @@ class Submitter:
                     integration_id,
                     alias_ids,
                     receipt_ids,
+                    held_ids,
                 )
             )
         return tuple(messages)

@@ -16,6 +16,7 @@ from sqlalchemy import Connection
 
 from smsgate.domain import ratelimit
 from smsgate.domain.status import PartState, Status
+from smsgate.store import held_parts
 from smsgate.store.dedupe_log import Appended, DedupeMemory, LogRow
 from smsgate.store.interface import StoreError
 from smsgate.store.plain_sql import PlainSql
@@ -101,6 +102,11 @@ def accept_batch(
     alias_rows: list[tuple[int, int]] = []
     receipt_rows: list[tuple[int, int]] = []
     log_rows: list[LogRow] = []
+    # SMPP long messages assembled from held parts: accepted only while those parts are
+    # still held (another node's sweep may have finished them), and deleted with the accept.
+    wanted_held = [i for r in requests for m in r.messages for i in m.held_ids]
+    held = held_parts.present(conn, wanted_held) if wanted_held else set()
+    taken_held: list[int] = []
     for request in requests:
         account = state.get(request.account_id)
         if account is None:
@@ -121,6 +127,9 @@ def accept_batch(
         cutoff = request.now - request.dedupe_window
         outcomes: list[Outcome] = []
         for m in request.messages:
+            if m.held_ids and not held.issuperset(m.held_ids):
+                outcomes.append(Outcome.GONE)
+                continue
             key = (m.account_id, m.dedupe_key)
             last = batch_keys.get(key)
             if last is None:
@@ -161,12 +170,16 @@ def accept_batch(
             )
             alias_rows.extend((a, m.id) for a in m.alias_ids)
             receipt_rows.extend((m.id, r) for r in m.receipt_ids)
+            if m.held_ids:
+                held.difference_update(m.held_ids)
+                taken_held.extend(m.held_ids)
         results.append(AcceptResult(retry_after=None, outcomes=tuple(outcomes)))
 
     _insert_messages.run(conn, message_rows)
     _insert_parts.run(conn, part_rows)
     _insert_aliases.run(conn, alias_rows)
     _insert_receipt_requests.run(conn, receipt_rows)
+    held_parts.delete(conn, taken_held)
     _debit.many(conn, ((a.spent, a.spent, i) for i, a in sorted(state.items()) if a.spent))
     _save_bucket.many(
         conn,

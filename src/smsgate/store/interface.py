@@ -18,9 +18,13 @@ from smsgate.store.records import (
     Balance,
     ClaimedPart,
     Credentials,
+    HeldDue,
+    HeldPart,
+    HoldResult,
     MessageView,
     OperatorReceipt,
     OutboxItem,
+    RefusedMessage,
     SubmitDone,
     SubmitFailed,
     Tariff,
@@ -109,6 +113,17 @@ class Store(Protocol):
 
     async def outbox_accounts(self) -> list[int]:
         """Accounts that have undelivered customer receipts."""
+
+    # -- long SMPP messages sent part by part --------------------------------------------------
+    async def hold_part(self, part: HeldPart, now: float, claim_for: float) -> HoldResult:
+        """Keep one part of a long message until the others arrive (held_parts.py)."""
+
+    async def held_due(self, now: float, incomplete_before: float, claim_for: float) -> HeldDue:
+        """Claim held messages a sweep must finish: complete ones whose claim lapsed and
+        incomplete ones older than `incomplete_before`."""
+
+    async def refuse_held(self, refused: RefusedMessage) -> bool:
+        """Store a held message as REJECTD with its receipts; False if already finished."""
 
     # -- many nodes --------------------------------------------------------------------------
     async def take_lease(self, key: str, holder: str, now: float, ttl: float) -> bool:

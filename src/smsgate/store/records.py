@@ -89,6 +89,9 @@ class NewMessage:
     alias_ids: tuple[int, ...] = ()
     # SMPP door: the ids whose submit_sm asked for a delivery receipt.
     receipt_ids: tuple[int, ...] = ()
+    # SMPP door: the held parts (HeldPart ids) this message was assembled from; accepting it
+    # deletes them in the same transaction, and it is not accepted if they are gone.
+    held_ids: tuple[int, ...] = ()
 
     @property
     def cost(self) -> int:
@@ -117,6 +120,7 @@ class Outcome(StrEnum):
     ACCEPTED = "accepted"
     DUPLICATE = "duplicate"  # same account + phone + text within the dedupe window
     NO_MONEY = "no_money"  # balance does not cover the message's parts
+    GONE = "gone"  # its held parts were already finished elsewhere: nothing to accept
 
 
 @dataclass(frozen=True, slots=True)
@@ -199,3 +203,52 @@ class OutboxItem:
     submitted_at: float
     done_at: float
     attempts: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class HeldPart:
+    """One part of a long message a customer sent as several submit_sm, already answered
+    with `id`, waiting in the store for the others."""
+
+    id: int
+    account_id: int
+    source: str
+    destination: str
+    ref: int
+    total: int
+    seq: int  # 1-based
+    data_coding: int
+    payload: bytes  # without its UDH
+    wants_receipt: bool
+    lifetime: float | None  # seconds, from its validity_period; None: the default
+    received_at: float
+
+
+@dataclass(frozen=True, slots=True)
+class HoldResult:
+    id: int  # the id to answer with: an earlier copy's, for a part sent again
+    # When this part completed its message: all of its parts in order, claimed by the caller
+    # (no other node finishes them until the claim lapses).
+    complete: tuple[HeldPart, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class HeldDue:
+    """Held messages a sweep must finish: complete ones whose finisher's claim lapsed (it
+    died between claiming and accepting), and incomplete ones past the assembly timeout."""
+
+    complete: list[tuple[HeldPart, ...]]
+    incomplete: list[tuple[HeldPart, ...]]
+
+
+@dataclass(frozen=True, slots=True)
+class RefusedMessage:
+    """A long message whose parts were all answered OK but that cannot be sent (refused once
+    whole, or never completed): stored as a REJECTD message under the parts' ids, so they
+    answer status queries, with a receipt queued for each part that asked for one."""
+
+    parts: tuple[HeldPart, ...]
+    phone: str
+    text: str
+    error: int
+    now: float

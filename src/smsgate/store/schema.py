@@ -223,6 +223,28 @@ outbox = Table(
     ),
 )
 
+# SMPP door: parts of a long message a customer sent as several submit_sm, each already
+# answered with its own id (`id`), kept until the last one arrives and the whole message is
+# accepted (or refused, or given up). `claimed_until`: a node is finishing the message.
+held_parts = Table(
+    "held_parts",
+    metadata,
+    Column("id", _ID, primary_key=True, autoincrement=False),
+    Column("account_id", BigInteger, ForeignKey("accounts.id"), nullable=False),
+    Column("source", String(32), nullable=False),
+    Column("destination", String(32), nullable=False),
+    Column("ref", Integer, nullable=False),
+    Column("total", SmallInteger, nullable=False),
+    Column("seq", SmallInteger, nullable=False),
+    Column("data_coding", SmallInteger, nullable=False),
+    Column("payload", LargeBinary, nullable=False),
+    Column("wants_receipt", Boolean, nullable=False),
+    Column("lifetime", Double, nullable=True),  # seconds; None: the account's default
+    Column("received_at", Double, nullable=False),
+    Column("claimed_until", Double, nullable=True),
+    Index("ix_held_parts_message", "account_id", "source", "destination", "ref", "total", "seq"),
+)
+
 leases = Table(
     "leases",
     metadata,

@@ -29,7 +29,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from smsgate.domain.status import PartState, Status
-from smsgate.store import migrate
+from smsgate.store import held_parts, migrate
 from smsgate.store.accepting import accept_batch
 from smsgate.store.dedupe_log import DedupeMemory
 from smsgate.store.engine import Engines, create_engines
@@ -52,9 +52,13 @@ from smsgate.store.records import (
     Balance,
     ClaimedPart,
     Credentials,
+    HeldDue,
+    HeldPart,
+    HoldResult,
     MessageView,
     OperatorReceipt,
     OutboxItem,
+    RefusedMessage,
     SubmitDone,
     SubmitFailed,
     Tariff,
@@ -710,6 +714,20 @@ class SqlStore:
             save_parts(conn, touched.values(), max(r.at for r in receipts))
 
         await self._write(work)
+
+    # -- long SMPP messages sent part by part --------------------------------------------------
+    async def hold_part(self, part: HeldPart, now: float, claim_for: float) -> HoldResult:
+        return await self.engines.writer.run(
+            lambda conn: held_parts.hold(conn, part, now, claim_for), urgent=True
+        )
+
+    async def held_due(self, now: float, incomplete_before: float, claim_for: float) -> HeldDue:
+        return await self._write(
+            lambda conn: held_parts.due(conn, now, incomplete_before, claim_for)
+        )
+
+    async def refuse_held(self, refused: RefusedMessage) -> bool:
+        return await self._write(lambda conn: held_parts.refuse(conn, refused))
 
     async def outbox_pending(self, account_id: int, limit: int) -> list[OutboxItem]:
         query = (

@@ -1,0 +1,181 @@
+"""Parts of long SMPP messages, kept while the others arrive: functions of an open write
+transaction (the caller owns it, as with accepting.py).
+
+Each part is answered as soon as it is stored, so a customer may send the next one only after
+that answer (a window of one) and the message still completes. The part that completes a
+message claims the whole group in the same transaction; accepting the message deletes the
+group in the accept's transaction (accepting.py), refusing it turns the group into a REJECTD
+message (`refuse`). A node that dies in between leaves a claim that lapses, and `due` hands
+the group to another node's sweep, so an answered part is never lost.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import Connection
+
+from smsgate.domain.status import Status
+from smsgate.store.plain_sql import PlainSql
+from smsgate.store.records import HeldDue, HeldPart, HoldResult, RefusedMessage
+
+_COLUMNS = (
+    "id, account_id, source, destination, ref, total, seq, data_coding, payload,"
+    " wants_receipt, lifetime, received_at"
+)
+_GROUP = "account_id = ? AND source = ? AND destination = ? AND ref = ? AND total = ?"
+
+# Two nodes holding two parts of one message take turns (PostgreSQL), so the second one sees
+# the first one's part and completes the message; SQLite's write lock does the same.
+_lock_account = PlainSql("SELECT id FROM accounts WHERE id = ?", lock="FOR UPDATE")
+_group_rows = PlainSql(f"SELECT id, seq, claimed_until FROM held_parts WHERE {_GROUP}")
+_group_parts = PlainSql(f"SELECT {_COLUMNS} FROM held_parts WHERE {_GROUP} ORDER BY seq")
+_insert = PlainSql(
+    f"INSERT INTO held_parts ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
+_replace = PlainSql(
+    "UPDATE held_parts SET data_coding = ?, payload = ?, wants_receipt = ?, lifetime = ?"
+    " WHERE id = ?"
+)
+_claim = PlainSql(f"UPDATE held_parts SET claimed_until = ? WHERE {_GROUP}")
+_groups = PlainSql(
+    "SELECT account_id, source, destination, ref, total, count(*), min(received_at),"
+    " max(claimed_until) FROM held_parts GROUP BY account_id, source, destination, ref, total"
+)
+_present = PlainSql("SELECT id FROM held_parts WHERE id = ANY(?)")
+_delete = PlainSql("DELETE FROM held_parts WHERE id = ANY(?)")
+_insert_message = PlainSql(
+    "INSERT INTO messages (id, account_id, sender, phone, text, data_coding, parts,"
+    " price_per_part, status, door, integration_id, dedupe_key, created_at, expires_at,"
+    " done_at, error) VALUES (?, ?, ?, ?, ?, ?, ?, 0, ?, 'smpp', NULL, ?, ?, ?, ?, ?)"
+)
+_insert_alias = PlainSql("INSERT INTO message_aliases (alias_id, message_id) VALUES (?, ?)")
+_queue_outbox = PlainSql(
+    "INSERT INTO outbox (account_id, message_id, pdu_id, status, error, created_at, attempts)"
+    " VALUES (?, ?, ?, ?, ?, ?, 0)"
+)
+
+_REJECTD = Status.REJECTD.value
+
+
+def _key(part: HeldPart) -> tuple[int, str, str, int, int]:
+    return (part.account_id, part.source, part.destination, part.ref, part.total)
+
+
+def _part(row: Sequence[Any]) -> HeldPart:
+    (id_, account_id, source, destination, ref, total, seq, coding, payload, wants, life, at) = row
+    return HeldPart(
+        id_,
+        account_id,
+        source,
+        destination,
+        ref,
+        total,
+        seq,
+        coding,
+        bytes(payload),
+        bool(wants),
+        life,
+        at,
+    )
+
+
+def hold(conn: Connection, part: HeldPart, now: float, claim_for: float) -> HoldResult:
+    """Keep one part. A part sent again (same message, same seq) replaces the earlier copy
+    and answers with its id; the part that completes its message claims it for `claim_for`."""
+    key = _key(part)
+    _lock_account.rows(conn, part.account_id)
+    rows = _group_rows.rows(conn, *key)
+    by_seq = {int(seq): int(id_) for id_, seq, _ in rows}
+    if any(claimed is not None for _, _, claimed in rows):
+        # Its message is complete and being finished: this is a late copy of one of its parts.
+        return HoldResult(by_seq.get(part.seq, min(by_seq.values())))
+    existing = by_seq.get(part.seq)
+    if existing is not None:
+        _replace.run(
+            conn, part.data_coding, part.payload, part.wants_receipt, part.lifetime, existing
+        )
+        return HoldResult(existing)
+    _insert.run(
+        conn,
+        part.id,
+        *key[:4],
+        part.total,
+        part.seq,
+        part.data_coding,
+        part.payload,
+        part.wants_receipt,
+        part.lifetime,
+        part.received_at,
+    )
+    if len(rows) + 1 < part.total:
+        return HoldResult(part.id)
+    _claim.run(conn, now + claim_for, *key)
+    return HoldResult(part.id, tuple(_part(r) for r in _group_parts.rows(conn, *key)))
+
+
+def due(conn: Connection, now: float, incomplete_before: float, claim_for: float) -> HeldDue:
+    """Claim what a sweep must finish: complete messages whose claim lapsed, and incomplete
+    ones whose first part came before `incomplete_before` (and that nobody holds)."""
+    complete: list[tuple[HeldPart, ...]] = []
+    incomplete: list[tuple[HeldPart, ...]] = []
+    for account_id, source, destination, ref, total, count, first_at, claimed in _groups.rows(conn):
+        if claimed is not None and claimed >= now:
+            continue
+        whole = count >= total
+        if not whole and (claimed is None and first_at >= incomplete_before):
+            continue
+        key = (account_id, source, destination, ref, total)
+        _claim.run(conn, now + claim_for, *key)
+        parts = tuple(_part(r) for r in _group_parts.rows(conn, *key))
+        (complete if whole else incomplete).append(parts)
+    return HeldDue(complete, incomplete)
+
+
+def present(conn: Connection, ids: Sequence[int]) -> set[int]:
+    return {int(r[0]) for r in _present.rows(conn, list(ids))} if ids else set()
+
+
+def delete(conn: Connection, ids: Sequence[int]) -> None:
+    if ids:
+        _delete.run(conn, list(ids))
+
+
+def refuse(conn: Connection, refused: RefusedMessage) -> bool:
+    """Store the message as REJECTD under its parts' ids and queue the receipts its parts
+    asked for; False (and nothing written) if its parts were already finished elsewhere."""
+    parts = refused.parts
+    ids = [p.id for p in parts]
+    if present(conn, ids) != set(ids):
+        return False
+    delete(conn, ids)
+    first = parts[0]
+    message_id = first.id
+    now = refused.now
+    _insert_message.run(
+        conn,
+        message_id,
+        first.account_id,
+        first.source,
+        refused.phone,
+        refused.text,
+        first.data_coding,
+        first.total,
+        _REJECTD,
+        b"",  # never a duplicate of anything: it is in no dedupe log
+        now,
+        now,
+        now,
+        refused.error,
+    )
+    _insert_alias.many(conn, ((p.id, message_id) for p in parts[1:]))
+    _queue_outbox.many(
+        conn,
+        (
+            (first.account_id, message_id, p.id, _REJECTD, refused.error, now)
+            for p in parts
+            if p.wants_receipt
+        ),
+    )
+    return True
