@@ -18,6 +18,7 @@ from sqlalchemy import Connection
 
 from smsgate.domain.status import Status
 from smsgate.store.plain_sql import PlainSql
+from smsgate.store.progress import queue_outbox
 from smsgate.store.records import HeldDue, HeldPart, HoldResult, RefusedMessage
 
 _COLUMNS = (
@@ -51,10 +52,6 @@ _insert_message = PlainSql(
     " done_at, error) VALUES (?, ?, ?, ?, ?, ?, ?, 0, ?, 'smpp', NULL, ?, ?, ?, ?, ?)"
 )
 _insert_alias = PlainSql("INSERT INTO message_aliases (alias_id, message_id) VALUES (?, ?)")
-_queue_outbox = PlainSql(
-    "INSERT INTO outbox (account_id, message_id, pdu_id, status, error, created_at, attempts)"
-    " VALUES (?, ?, ?, ?, ?, ?, 0)"
-)
 
 _REJECTD = Status.REJECTD.value
 
@@ -170,7 +167,7 @@ def refuse(conn: Connection, refused: RefusedMessage) -> bool:
         refused.error,
     )
     _insert_alias.many(conn, ((p.id, message_id) for p in parts[1:]))
-    _queue_outbox.many(
+    queue_outbox.many(
         conn,
         (
             (first.account_id, message_id, p.id, _REJECTD, refused.error, now)

@@ -123,7 +123,8 @@ _receipts_wanted = PlainSql(
     "SELECT message_id, pdu_id FROM receipt_requests WHERE message_id = ANY(?)"
     " ORDER BY message_id, pdu_id"
 )
-_queue_outbox = PlainSql(
+# A customer receipt to pump (customer_receipts.py); also queued by held_parts.refuse.
+queue_outbox = PlainSql(
     "INSERT INTO outbox (account_id, message_id, pdu_id, status, error, created_at, attempts)"
     " VALUES (?, ?, ?, ?, ?, ?, 0)"
 )
@@ -241,7 +242,7 @@ def refold(conn: Connection, ended: dict[int, LivePart], at: float) -> None:
     finished = sorted(mid for mid, (status, _) in folded.items() if status is not Status.ENROUTE)
     if not finished:
         return
-    _queue_outbox.many(
+    queue_outbox.many(
         conn,
         (
             (ended[mid].account_id, mid, pdu_id, folded[mid][0].value, folded[mid][1], at)
