@@ -633,6 +633,43 @@ async def test_submit_multi_lists_the_rejected_destinations(
     assert (await json_status(stack, acct, [resp.message_id]))[resp.message_id] == "ENROUTE"
 
 
+async def test_submit_multi_refuses_a_part_of_a_long_message_and_takes_message_payload(
+    stack: Stack, door: SmppDoor, acct: TestAccount
+) -> None:
+    """A part (UDH or SAR) of a long text to many is refused, never sent as a text of its
+    own; the whole text in message_payload goes through as one message per destination."""
+    dests = [DestAddress(1, 1, "380501111111"), DestAddress(1, 1, "380502222222")]
+    udh_part = SubmitMulti(
+        source_addr_ton=5,
+        source_addr="Shop",
+        dest_addresses=dests,
+        esm_class=ESM_UDHI,
+        short_message=build_concat_udh(3, 2, 1, False) + encode_gsm7("first half"),
+    )
+    sar_part = SubmitMulti(
+        source_addr_ton=5,
+        source_addr="Shop",
+        dest_addresses=dests,
+        short_message=encode_gsm7("first half"),
+        tlvs={Tag.SAR_MSG_REF_NUM: 4, Tag.SAR_TOTAL_SEGMENTS: 2, Tag.SAR_SEGMENT_SEQNUM: 1},
+    )
+    whole = SubmitMulti(
+        source_addr_ton=5,
+        source_addr="Shop",
+        dest_addresses=dests,
+        tlvs={Tag.MESSAGE_PAYLOAD: encode_gsm7(LONG)},
+    )
+    async with customer(door.port, acct) as c:
+        refused = [await submit(c, udh_part), await submit(c, sar_part)]
+        accepted = await submit(c, whole)
+    assert [r.command_status for r in refused] == [S.ESME_RINVESMCLASS, S.ESME_RINVOPTPARAMVAL]
+    assert accepted.command_status == 0
+    parts = await claimed(stack)
+    assert {p.phone for p in parts} == {"380501111111", "380502222222"}
+    for phone in ("380501111111", "380502222222"):
+        assert text_of([p for p in parts if p.phone == phone]) == LONG
+
+
 # --- query_sm and cancel_sm -------------------------------------------------------------------
 
 

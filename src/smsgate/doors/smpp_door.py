@@ -304,9 +304,16 @@ class SmppDoorHandler(SmppHandler):
         payload = pdu.short_message or _octets(pdu.tlvs.get(Tag.MESSAGE_PAYLOAD))
         if pdu.esm_class & ESM_UDHI:
             try:
-                _, payload = parse_udh(payload)
+                udh, payload = parse_udh(payload)
             except UdhError:
                 return S.ESME_RINVESMCLASS
+            if udh is not None and udh.concat is not None and udh.concat.total > 1:
+                # One part of a long message to many: its answer carries one id for every
+                # destination, so its parts cannot be held per destination. Refused rather
+                # than sent as a message of its own; message_payload carries the whole text.
+                return S.ESME_RINVESMCLASS
+        if _int(pdu.tlvs.get(Tag.SAR_TOTAL_SEGMENTS)) not in (None, 1):
+            return S.ESME_RINVOPTPARAMVAL
         try:
             lifetime = _validity(pdu.validity_period)
         except _BadPdu as bad:
