@@ -476,6 +476,34 @@ async def test_a_part_with_a_bad_sender_or_number_is_refused_at_once(
         assert (await submit(c, bad_number)).command_status == S.ESME_RINVDSTADR
 
 
+async def test_each_part_takes_a_rate_limit_token_and_the_whole_message_none(
+    stack: Stack, door: SmppDoor
+) -> None:
+    """A part is a submit_sm like any other: over the account's limit it is THROTTLED and not
+    kept; sent again later it is kept, and the completed message is not limited again."""
+    door.handler.held.timeout = 5.0  # the fixture's 0.5 s would give the first part up
+    slow = await stack.account("slow", rate_limit=1)
+    first, second = udh_parts(LONG, 18)
+    async with customer(door.port, slow) as c:
+        a = await submit(c, first)
+        throttled = await submit(c, second)
+        await asyncio.sleep(1.1)
+        b = await submit(c, second)
+    assert (a.command_status, throttled.command_status) == (0, S.ESME_RTHROTTLED)
+    assert b.command_status == 0
+    parts = await claimed(stack)
+    assert text_of(parts) == LONG
+
+
+async def test_a_part_of_more_parts_than_the_gateway_sends_is_refused_at_once(
+    door: SmppDoor, acct: TestAccount
+) -> None:
+    first = sms(esm_class=ESM_UDHI)
+    first.short_message = build_concat_udh(19, 11, 1, False) + encode_gsm7("one of eleven")
+    async with customer(door.port, acct) as c:
+        assert (await submit(c, first)).command_status == S.ESME_RINVMSGLEN
+
+
 async def test_incomplete_long_message_ends_rejectd_with_a_receipt_after_the_timeout(
     stack: Stack, door: SmppDoor, acct: TestAccount
 ) -> None:

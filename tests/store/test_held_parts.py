@@ -8,7 +8,7 @@ import asyncio
 import dataclasses
 
 from smsgate.domain.status import Status
-from smsgate.store.records import HeldPart, Outcome, RefusedMessage
+from smsgate.store.records import HeldPart, Outcome, RateLimit, RefusedMessage
 from smsgate.store.sql_store import SqlStore
 
 from .builders import NOW, PRICE, new_message, next_id, request
@@ -158,3 +158,18 @@ async def test_two_nodes_holding_the_parts_of_one_message_complete_it_once(
         completed = [r for r in results if r.complete]
         assert len(completed) == 1, round_
         assert [p.id for p in completed[0].complete] == [parts[0].id, parts[1].id]
+
+
+async def test_each_part_takes_a_token_and_a_part_over_the_limit_is_not_kept(
+    store: SqlStore,
+) -> None:
+    account = await funded(store)
+    limit = RateLimit(rate=1.0, burst=1.0)
+    p1, p2 = (part(account, seq, total=2) for seq in (1, 2))
+    assert (await store.hold_part(p1, NOW, 60, limit)).retry_after is None
+    refused = await store.hold_part(p2, NOW + 0.1, 60, limit)
+    assert refused.retry_after is not None and refused.retry_after > 0.8
+    assert refused.complete == ()
+    later = await store.hold_part(p2, NOW + 1.1, 60, limit)
+    assert later.retry_after is None
+    assert [p.id for p in later.complete] == [p1.id, p2.id]

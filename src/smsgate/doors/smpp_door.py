@@ -246,6 +246,7 @@ class SmppDoorHandler(SmppHandler):
             items=[SendItem(pdu.destination_addr, decode_payload(pdu.data_coding, body.payload))],
             door="smpp",
             lifetime_minutes=_minutes(lifetime),
+            pdu_count=body.total,
         )
         try:
             checked = await self.gateway.check(account, check)

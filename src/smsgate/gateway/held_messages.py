@@ -32,6 +32,7 @@ from smsgate.gateway.errors import (
 )
 from smsgate.gateway.model import SendItem, SendRequest
 from smsgate.gateway.service import Gateway
+from smsgate.gateway.submit import rate_limit_of
 from smsgate.store.records import AccountRecord, HeldPart, RefusedMessage
 
 log = logging.getLogger(__name__)
@@ -83,7 +84,8 @@ class HeldMessages:
         lifetime: float | None,
     ) -> int:
         """Store one part; the id to answer it with. Raises what the store raises (then
-        nothing was kept). The caller has checked the part with `Gateway.check`. The part
+        nothing was kept), and RateLimited for a part over the account's rate limit (not
+        kept either). The caller has checked the part with `Gateway.check`. The part
         that completes its message returns once the message was sent on (or refused), or
         after ANSWER_WAIT."""
         now = self._clock()
@@ -101,7 +103,11 @@ class HeldMessages:
             lifetime,
             now,
         )
-        held = await self._gateway.store.hold_part(part, now, self._claim_for)
+        held = await self._gateway.store.hold_part(
+            part, now, self._claim_for, rate_limit_of(account)
+        )
+        if held.retry_after is not None:
+            raise RateLimited(held.retry_after)
         if held.complete:
             task = self._spawn(self._finish(account, held.complete))
             await asyncio.wait([task], timeout=ANSWER_WAIT)

@@ -131,6 +131,10 @@ class Submitter:
         sender = request.sender.strip()
         if not sender:
             raise InvalidRequest("sender", "Sender name is required")
+        if request.pdu_count > self._policy.max_parts:  # an SMPP customer's own split
+            raise InvalidRequest(
+                "text", f"Message text is longer than {self._policy.max_parts} parts"
+            )
         # The cached answers are read without a coroutine; only a miss awaits the store.
         senders = self._accounts.cached_sender_set(account.id)
         if senders is None:
@@ -154,7 +158,8 @@ class Submitter:
                 account_id=account.id,
                 now=now,
                 messages=messages,
-                rate_limit=_rate_limit(account),
+                # Held parts each took a token when they came: the whole message takes none.
+                rate_limit=None if request.held_ids else rate_limit_of(account),
                 dedupe_window=self._policy.dedupe_window,
             )
         )
@@ -321,7 +326,7 @@ class Submitter:
         return duplicates
 
 
-def _rate_limit(account: AccountRecord) -> RateLimit | None:
+def rate_limit_of(account: AccountRecord) -> RateLimit | None:
     if account.rate_limit <= 0:
         return None
     return RateLimit(rate=account.rate_limit, burst=max(1.0, account.rate_limit))

@@ -21,6 +21,7 @@ from smsgate.store.dedupe_log import Appended, DedupeMemory, LogRow
 from smsgate.store.interface import StoreError
 from smsgate.store.plain_sql import PlainSql
 from smsgate.store.prepared import BulkInsert
+from smsgate.store.rate_buckets import lock_buckets, save_bucket
 from smsgate.store.records import AcceptRequest, AcceptResult, Outcome
 from smsgate.store.schema import message_aliases, messages, parts, receipt_requests
 
@@ -53,16 +54,7 @@ _insert_receipt_requests = BulkInsert(receipt_requests, ("message_id", "pdu_id")
 _lock_accounts = PlainSql(
     "SELECT id, balance FROM accounts WHERE id = ANY(?) ORDER BY id", lock="FOR UPDATE"
 )
-_lock_buckets = PlainSql(
-    "SELECT account_id, tokens, updated_at FROM rate_buckets WHERE account_id = ANY(?)",
-    lock="FOR UPDATE",
-)
 _debit = PlainSql("UPDATE accounts SET balance = balance - ?, reserved = reserved + ? WHERE id = ?")
-_save_bucket = PlainSql(
-    "INSERT INTO rate_buckets (account_id, tokens, updated_at) VALUES (?, ?, ?)"
-    " ON CONFLICT (account_id) DO UPDATE"
-    " SET tokens = excluded.tokens, updated_at = excluded.updated_at"
-)
 
 
 @dataclass(slots=True)
@@ -89,7 +81,7 @@ def accept_batch(
 
     limited = sorted({r.account_id for r in requests if r.rate_limit is not None} & state.keys())
     if limited:
-        for account_id, tokens, updated_at in _lock_buckets.rows(conn, limited):
+        for account_id, tokens, updated_at in lock_buckets.rows(conn, limited):
             state[account_id].bucket = ratelimit.Bucket(tokens, updated_at)
 
     now = max(r.now for r in requests)
@@ -181,7 +173,7 @@ def accept_batch(
     _insert_receipt_requests.run(conn, receipt_rows)
     held_parts.delete(conn, taken_held)
     _debit.many(conn, ((a.spent, a.spent, i) for i, a in sorted(state.items()) if a.spent))
-    _save_bucket.many(
+    save_bucket.many(
         conn,
         (
             (i, a.bucket.tokens, a.bucket.updated_at)

@@ -16,10 +16,12 @@ from typing import Any
 
 from sqlalchemy import Connection
 
+from smsgate.domain import ratelimit
 from smsgate.domain.status import Status
 from smsgate.store.plain_sql import PlainSql
 from smsgate.store.progress import queue_outbox
-from smsgate.store.records import HeldDue, HeldPart, HoldResult, RefusedMessage
+from smsgate.store.rate_buckets import lock_buckets, save_bucket
+from smsgate.store.records import HeldDue, HeldPart, HoldResult, RateLimit, RefusedMessage
 
 _COLUMNS = (
     "id, account_id, source, destination, ref, total, seq, data_coding, payload,"
@@ -78,11 +80,26 @@ def _part(row: Sequence[Any]) -> HeldPart:
     )
 
 
-def hold(conn: Connection, part: HeldPart, now: float, claim_for: float) -> HoldResult:
+def hold(
+    conn: Connection,
+    part: HeldPart,
+    now: float,
+    claim_for: float,
+    rate_limit: RateLimit | None = None,
+) -> HoldResult:
     """Keep one part. A part sent again (same message, same seq) replaces the earlier copy
-    and answers with its id; the part that completes its message claims it for `claim_for`."""
+    and answers with its id; the part that completes its message claims it for `claim_for`.
+    Each part is a request of its account: it takes a rate-limit token (the whole message
+    takes none), and a part refused for the limit is not kept."""
     key = _key(part)
     _lock_account.rows(conn, part.account_id)
+    if rate_limit is not None:
+        found = lock_buckets.rows(conn, [part.account_id])
+        bucket = ratelimit.Bucket(found[0][1], found[0][2]) if found else None
+        bucket, retry_after = ratelimit.take(bucket, now, rate_limit.rate, rate_limit.burst)
+        if retry_after is not None:
+            return HoldResult(0, retry_after=retry_after)
+        save_bucket.run(conn, part.account_id, bucket.tokens, bucket.updated_at)
     rows = _group_rows.rows(conn, *key)
     by_seq = {int(seq): int(id_) for id_, seq, _ in rows}
     if any(claimed is not None for _, _, claimed in rows):

@@ -24,6 +24,7 @@ from smsgate.store.records import (
     MessageView,
     OperatorReceipt,
     OutboxItem,
+    RateLimit,
     RefusedMessage,
     SubmitDone,
     SubmitFailed,
@@ -115,7 +116,9 @@ class Store(Protocol):
         """Accounts that have undelivered customer receipts."""
 
     # -- long SMPP messages sent part by part --------------------------------------------------
-    async def hold_part(self, part: HeldPart, now: float, claim_for: float) -> HoldResult:
+    async def hold_part(
+        self, part: HeldPart, now: float, claim_for: float, rate_limit: RateLimit | None = None
+    ) -> HoldResult:
         """Keep one part of a long message until the others arrive (held_parts.py)."""
 
     async def held_due(self, now: float, incomplete_before: float, claim_for: float) -> HeldDue:

@@ -230,6 +230,7 @@ class HoldResult:
     # When this part completed its message: all of its parts in order, claimed by the caller
     # (no other node finishes them until the claim lapses).
     complete: tuple[HeldPart, ...] = ()
+    retry_after: float | None = None  # refused by the account's rate limit: nothing kept
 
 
 @dataclass(frozen=True, slots=True)

@@ -58,6 +58,7 @@ from smsgate.store.records import (
     MessageView,
     OperatorReceipt,
     OutboxItem,
+    RateLimit,
     RefusedMessage,
     SubmitDone,
     SubmitFailed,
@@ -716,9 +717,11 @@ class SqlStore:
         await self._write(work)
 
     # -- long SMPP messages sent part by part --------------------------------------------------
-    async def hold_part(self, part: HeldPart, now: float, claim_for: float) -> HoldResult:
+    async def hold_part(
+        self, part: HeldPart, now: float, claim_for: float, rate_limit: RateLimit | None = None
+    ) -> HoldResult:
         return await self.engines.writer.run(
-            lambda conn: held_parts.hold(conn, part, now, claim_for), urgent=True
+            lambda conn: held_parts.hold(conn, part, now, claim_for, rate_limit), urgent=True
         )
 
     async def held_due(self, now: float, incomplete_before: float, claim_for: float) -> HeldDue:
