@@ -42,7 +42,6 @@ CLAIM_FOR = 60.0  # seconds a node has to finish a message it claimed before a s
 # The part that completes a message is answered once the message was accepted (so its id
 # answers a query at once, and a fast sender feels the store's pace) or after this long.
 ANSWER_WAIT = 5.0
-_MAX_RATE_WAITS = 100  # rate-limit back-offs before a whole message is refused for it
 
 # The error a refusal is reported with: the door maps why (a Rejection, the exception submit
 # raised, or None for "never completed") to its own code.
@@ -169,29 +168,21 @@ class HeldMessages:
             held_ids=ids,
         )
         why: Rejection | Exception
-        for _ in range(_MAX_RATE_WAITS):
-            try:
-                outcome = await self._gateway.send(account, request)
-            except RateLimited as exc:
-                why = exc
-                await asyncio.sleep(exc.retry_after)
-                continue
-            except AllDuplicates as exc:
-                why = exc
-                break
-            except (InvalidRequest, SenderNotAllowed) as exc:  # the message's own fault
-                why = exc
-                break
-            except Exception:
-                # The store failed: the claim lapses and a sweep tries again.
-                log.exception("finishing a held long message failed")
-                return
+        try:
+            outcome = await self._gateway.send(account, request)
+        except (AllDuplicates, InvalidRequest, SenderNotAllowed, RateLimited) as exc:
+            # The message's own fault (its parts took the rate-limit tokens; it takes none).
+            why = exc
+        except Exception:
+            # The store failed: the claim lapses and a sweep tries again.
+            log.exception("finishing a held long message failed")
+            return
+        else:
             if outcome.accepted:
                 return
             why = outcome.rejected[0][1]
             if why is Rejection.ALREADY_FINISHED:
                 return
-            break
         await self._refuse(parts, self._error_code(why), text)
 
     async def _refuse(self, parts: Sequence[HeldPart], error: int, text: str = "") -> None:
