@@ -1,13 +1,19 @@
-"""Ask the smsgate SMPP door for the status of messages with query_sm (stdlib only: a raw
-SMPP v3.4 transmitter bind over a socket, no libraries).
+#!/usr/bin/env python3
+"""Ask the smsgate SMPP door for the status of messages with query_sm.
 
-Usage: python statuses.py HOST PORT LOGIN SMPP_PASSWORD ID [ID ...]
+Standard library only: a raw SMPP v3.4 transmitter bind over a socket, to show the bytes.
 Prints each id with its message_state (1 ENROUTE, 2 DELIVERED, 3 EXPIRED, 5 UNDELIVERABLE,
 8 REJECTED), final_date and error_code; an unknown id answers ESME_RQUERYFAIL (0x67).
+
+    SMSGATE_SMPP_PASSWORD=... python examples/smpp/statuses.py ID [ID ...]
+
+Defaults are what `make run` starts: 127.0.0.1:2775, login demo.
 """
 
 from __future__ import annotations
 
+import argparse
+import os
 import socket
 import struct
 import sys
@@ -39,9 +45,23 @@ def _read(sock: socket.socket, n: int) -> bytes:
     return data
 
 
+def arguments() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("ids", nargs="+", metavar="ID")
+    env = os.environ.get
+    parser.add_argument("--host", default=env("SMSGATE_SMPP_HOST", "127.0.0.1"))
+    parser.add_argument("--port", type=int, default=int(env("SMSGATE_SMPP_PORT", "2775")))
+    parser.add_argument("--login", default=env("SMSGATE_LOGIN", "demo"))
+    parser.add_argument(
+        "--password", default=env("SMSGATE_SMPP_PASSWORD", ""), help="the SMPP password"
+    )
+    return parser.parse_args()
+
+
 def main() -> None:
-    host, port, login, password, *ids = sys.argv[1:]
-    with socket.create_connection((host, int(port)), timeout=10) as sock:
+    args = arguments()
+    login, password, ids = args.login, args.password, args.ids
+    with socket.create_connection((args.host, args.port), timeout=10) as sock:
         bind = cstr(login) + cstr(password) + cstr("") + bytes((0x34, 0, 0)) + cstr("")
         sock.sendall(pdu(0x00000002, 1, bind))  # bind_transmitter
         _, status, _ = read_pdu(sock)

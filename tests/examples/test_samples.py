@@ -76,8 +76,13 @@ class Live:
             "SMSGATE_SENDER": self.creds.sender,
         }
 
-    def smpp_args(self) -> list[str]:
-        return ["127.0.0.1", str(self.smpp_port), self.creds.login, self.creds.smpp_password]
+    def smpp_args(self, password: str | None = None) -> list[str]:
+        return [
+            "--host=127.0.0.1",
+            f"--port={self.smpp_port}",
+            f"--login={self.creds.login}",
+            f"--password={self.creds.smpp_password if password is None else password}",
+        ]
 
     async def run(self, sample: str, *args: str, **env: str) -> Ran:
         assert sample in EXERCISED, f"{sample} is run but not declared with @exercises"
@@ -548,7 +553,6 @@ async def test_smpp_single_sms_prints_its_id_and_a_delivrd_receipt(live: Live) -
     ran = await live.run(
         "examples/smpp/single_sms.py",
         *live.smpp_args(),
-        live.creds.sender,
         "380501221200",
         "smpp single",
     )
@@ -571,7 +575,6 @@ async def test_smpp_single_sms_of_three_parts_gets_an_id_and_a_receipt_each(
     ran = await live.run(
         "examples/smpp/single_sms.py",
         *live.smpp_args(),
-        live.creds.sender,
         "380501231300",
         "smpp long " * 40,  # 400 GSM-7 septets: 3 UDH parts
     )
@@ -589,27 +592,21 @@ async def test_smpp_single_sms_of_three_parts_gets_an_id_and_a_receipt_each(
 async def test_smpp_single_sms_to_a_bad_number_prints_the_refusal_and_exits_1(
     live: Live,
 ) -> None:
-    ran = await live.run(
-        "examples/smpp/single_sms.py", *live.smpp_args(), live.creds.sender, "12", "smpp bad"
-    )
+    ran = await live.run("examples/smpp/single_sms.py", *live.smpp_args(), "12", "smpp bad")
     assert ran.returncode == 1, ran
-    assert ran.stdout == "refused: (11) submit_sm_resp: Invalid Destination Address\n"
+    assert ran.stdout == "refused: submit_sm_resp command_status 0x0B ESME_RINVDSTADR\n"
 
 
 @exercises("examples/smpp/single_sms.py")
 async def test_smpp_single_sms_with_a_wrong_password_exits_1(live: Live) -> None:
     ran = await live.run(
         "examples/smpp/single_sms.py",
-        "127.0.0.1",
-        str(live.smpp_port),
-        live.creds.login,
-        "wrong",
-        live.creds.sender,
+        *live.smpp_args(password="wrong"),
         "380501231301",
         "smpp wrong password",
     )
     assert ran.returncode == 1, ran
-    assert ran.stdout.startswith("refused: (14) bind_transceiver_resp")
+    assert ran.stdout == "refused: bind_transceiver_resp command_status 0x0E ESME_RINVPASWD\n"
 
 
 @exercises("examples/smpp/mass_send.py")
@@ -618,7 +615,6 @@ async def test_smpp_mass_send_prints_an_id_per_phone_and_refusals(live: Live) ->
     ran = await live.run(
         "examples/smpp/mass_send.py",
         *live.smpp_args(),
-        live.creds.sender,
         "smpp mass",
         *phones,
     )
@@ -632,7 +628,7 @@ async def test_smpp_mass_send_prints_an_id_per_phone_and_refusals(live: Live) ->
         ids.append(match.group(1))
         assert await live.phone_and_sender(match.group(1)) == (phone, "smsgate")
     # ESME_RINVDSTADR: a number no country has.
-    assert lines[2] == "12: refused, command_status 11"
+    assert lines[2] == "12: refused, command_status 0x0B ESME_RINVDSTADR"
     final = await live.wait_final(ids)
     assert [final[i] for i in ids] == ["DELIVRD", "UNDELIV"]
 
@@ -641,16 +637,12 @@ async def test_smpp_mass_send_prints_an_id_per_phone_and_refusals(live: Live) ->
 async def test_smpp_mass_send_with_a_wrong_password_exits_1(live: Live) -> None:
     ran = await live.run(
         "examples/smpp/mass_send.py",
-        "127.0.0.1",
-        str(live.smpp_port),
-        live.creds.login,
-        "wrong",
-        live.creds.sender,
+        *live.smpp_args(password="wrong"),
         "smpp mass wrong password",
         "380501241401",
     )
     assert ran.returncode == 1, ran
-    assert ran.stdout.startswith("refused: (14) bind_transmitter_resp")
+    assert ran.stdout == "refused: bind_transmitter_resp command_status 0x0E ESME_RINVPASWD\n"
 
 
 @exercises("examples/smpp/statuses.py")
@@ -672,11 +664,30 @@ async def test_smpp_statuses_print_states_and_fail_unknown_ids(live: Live) -> No
 
 @exercises("examples/smpp/statuses.py")
 async def test_smpp_statuses_with_a_wrong_password_exit_1(live: Live) -> None:
-    ran = await live.run(
-        "examples/smpp/statuses.py", "127.0.0.1", str(live.smpp_port), "demo", "wrong", "1"
-    )
+    ran = await live.run("examples/smpp/statuses.py", *live.smpp_args(password="wrong"), "1")
     assert ran.returncode == 1
     assert "bind refused: command_status 0x0E" in ran.stderr
+
+
+@exercises("examples/smpp/single_sms.py")
+@exercises("examples/smpp/mass_send.py")
+@exercises("examples/smpp/statuses.py")
+async def test_smpp_samples_explain_themselves_and_take_the_environment(live: Live) -> None:
+    for sample in ("single_sms.py", "mass_send.py", "statuses.py"):
+        ran = await live.run(f"examples/smpp/{sample}", "--help")
+        assert ran.returncode == 0, ran
+        assert "--password" in ran.stdout and "--port" in ran.stdout, ran.stdout
+    # Everything from the environment, as a user who exported it once would run them.
+    env = {
+        "SMSGATE_SMPP_PORT": str(live.smpp_port),
+        "SMSGATE_SMPP_PASSWORD": live.creds.smpp_password,
+    }
+    ran = await live.run("examples/smpp/mass_send.py", "smpp env", "380501261600", **env)
+    assert ran.returncode == 0, ran
+    (message_id,) = re.findall(r"^380501261600: (\d+)$", ran.stdout, re.M)
+    ran = await live.run("examples/smpp/statuses.py", message_id, **env)
+    assert ran.returncode == 0, ran
+    assert ran.stdout.startswith(f"{message_id}: "), ran.stdout
 
 
 # -- coverage --------------------------------------------------------------------------------
