@@ -548,10 +548,10 @@ async def test_json_senders_with_a_bad_token_exit_1(live: Live) -> None:
 # -- SMPP door -------------------------------------------------------------------------------
 
 
-@exercises("examples/smpp/single_sms.py")
+@exercises("examples/smpp/send_single.py")
 async def test_smpp_single_sms_prints_its_id_and_a_delivrd_receipt(live: Live) -> None:
     ran = await live.run(
-        "examples/smpp/single_sms.py",
+        "examples/smpp/send_single.py",
         *live.smpp_args(),
         "380501221200",
         "smpp single",
@@ -568,12 +568,12 @@ async def test_smpp_single_sms_prints_its_id_and_a_delivrd_receipt(live: Live) -
     assert await live.statuses([message_id]) == {message_id: "DELIVRD"}
 
 
-@exercises("examples/smpp/single_sms.py")
+@exercises("examples/smpp/send_single.py")
 async def test_smpp_single_sms_of_three_parts_gets_an_id_and_a_receipt_each(
     live: Live,
 ) -> None:
     ran = await live.run(
-        "examples/smpp/single_sms.py",
+        "examples/smpp/send_single.py",
         *live.smpp_args(),
         "380501231300",
         "smpp long " * 40,  # 400 GSM-7 septets: 3 UDH parts
@@ -588,19 +588,19 @@ async def test_smpp_single_sms_of_three_parts_gets_an_id_and_a_receipt_each(
     assert await live.statuses(ids) == dict.fromkeys(ids, "DELIVRD")
 
 
-@exercises("examples/smpp/single_sms.py")
+@exercises("examples/smpp/send_single.py")
 async def test_smpp_single_sms_to_a_bad_number_prints_the_refusal_and_exits_1(
     live: Live,
 ) -> None:
-    ran = await live.run("examples/smpp/single_sms.py", *live.smpp_args(), "12", "smpp bad")
+    ran = await live.run("examples/smpp/send_single.py", *live.smpp_args(), "12", "smpp bad")
     assert ran.returncode == 1, ran
     assert ran.stdout == "refused: submit_sm_resp command_status 0x0B ESME_RINVDSTADR\n"
 
 
-@exercises("examples/smpp/single_sms.py")
+@exercises("examples/smpp/send_single.py")
 async def test_smpp_single_sms_with_a_wrong_password_exits_1(live: Live) -> None:
     ran = await live.run(
-        "examples/smpp/single_sms.py",
+        "examples/smpp/send_single.py",
         *live.smpp_args(password="wrong"),
         "380501231301",
         "smpp wrong password",
@@ -609,11 +609,11 @@ async def test_smpp_single_sms_with_a_wrong_password_exits_1(live: Live) -> None
     assert ran.stdout == "refused: bind_transceiver_resp command_status 0x0E ESME_RINVPASWD\n"
 
 
-@exercises("examples/smpp/mass_send.py")
+@exercises("examples/smpp/send_mass.py")
 async def test_smpp_mass_send_prints_an_id_per_phone_and_refusals(live: Live) -> None:
     phones = ["380501241400", "380501240001", "12"]
     ran = await live.run(
-        "examples/smpp/mass_send.py",
+        "examples/smpp/send_mass.py",
         *live.smpp_args(),
         "smpp mass",
         *phones,
@@ -633,10 +633,10 @@ async def test_smpp_mass_send_prints_an_id_per_phone_and_refusals(live: Live) ->
     assert [final[i] for i in ids] == ["DELIVRD", "UNDELIV"]
 
 
-@exercises("examples/smpp/mass_send.py")
+@exercises("examples/smpp/send_mass.py")
 async def test_smpp_mass_send_with_a_wrong_password_exits_1(live: Live) -> None:
     ran = await live.run(
-        "examples/smpp/mass_send.py",
+        "examples/smpp/send_mass.py",
         *live.smpp_args(password="wrong"),
         "smpp mass wrong password",
         "380501241401",
@@ -669,11 +669,11 @@ async def test_smpp_statuses_with_a_wrong_password_exit_1(live: Live) -> None:
     assert "bind refused: command_status 0x0E" in ran.stderr
 
 
-@exercises("examples/smpp/single_sms.py")
-@exercises("examples/smpp/mass_send.py")
+@exercises("examples/smpp/send_single.py")
+@exercises("examples/smpp/send_mass.py")
 @exercises("examples/smpp/statuses.py")
 async def test_smpp_samples_explain_themselves_and_take_the_environment(live: Live) -> None:
-    for sample in ("single_sms.py", "mass_send.py", "statuses.py"):
+    for sample in ("send_single.py", "send_mass.py", "statuses.py"):
         ran = await live.run(f"examples/smpp/{sample}", "--help")
         assert ran.returncode == 0, ran
         assert "--password" in ran.stdout and "--port" in ran.stdout, ran.stdout
@@ -682,7 +682,7 @@ async def test_smpp_samples_explain_themselves_and_take_the_environment(live: Li
         "SMSGATE_SMPP_PORT": str(live.smpp_port),
         "SMSGATE_SMPP_PASSWORD": live.creds.smpp_password,
     }
-    ran = await live.run("examples/smpp/mass_send.py", "smpp env", "380501261600", **env)
+    ran = await live.run("examples/smpp/send_mass.py", "smpp env", "380501261600", **env)
     assert ran.returncode == 0, ran
     (message_id,) = re.findall(r"^380501261600: (\d+)$", ran.stdout, re.M)
     ran = await live.run("examples/smpp/statuses.py", message_id, **env)

@@ -7,7 +7,7 @@ gateway splits it, into UDH parts; each part gets its own id, and a receipt each
 a part (`refused: submit_sm_resp command_status 0x0B ESME_RINVDSTADR`), or when an answer or
 a receipt has not come within a minute.
 
-    SMSGATE_SMPP_PASSWORD=... python examples/smpp/single_sms.py 380501234567 "Hello"
+    SMSGATE_SMPP_PASSWORD=... python examples/smpp/send_single.py 380501234567 "Hello"
 
 Defaults are what `make run` starts: 127.0.0.1:2775, login demo, sender smsgate.
 """

@@ -7,7 +7,7 @@ Uses smsgate's own SMPP client (`smsgate.smpp`). A refused number shows its comm
 retries that one itself a few times). A text longer than one SMS goes as message_payload, so
 each number is one submit_sm. Exits 1 when the bind is refused or no number was accepted.
 
-    SMSGATE_SMPP_PASSWORD=... python examples/smpp/mass_send.py "Hello" 380501234567 380671234567
+    SMSGATE_SMPP_PASSWORD=... python examples/smpp/send_mass.py "Hello" 380501234567 380671234567
 
 Defaults are what `make run` starts: 127.0.0.1:2775, login demo, sender smsgate.
 """
