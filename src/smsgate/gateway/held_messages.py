@@ -153,7 +153,6 @@ class HeldMessages:
 
     async def _finish(self, account: AccountRecord, parts: Sequence[HeldPart]) -> None:
         first = parts[0]
-        ids = tuple(p.id for p in parts)
         # Octets are joined before decoding, so a UCS-2 character split across parts survives.
         text = decode_payload(first.data_coding, b"".join(p.payload for p in parts))
         request = SendRequest(
@@ -164,8 +163,7 @@ class HeldMessages:
             lifetime_minutes=None if first.lifetime is None else first.lifetime / 60,
             pdu_count=len(parts),
             receipt_for=tuple(i for i, p in enumerate(parts) if p.wants_receipt),
-            pdu_ids=ids,
-            held_ids=ids,
+            held_ids=tuple(p.id for p in parts),
         )
         why: Rejection | Exception
         try:

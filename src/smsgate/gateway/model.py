@@ -28,10 +28,9 @@ class SendRequest:
     # for a delivery receipt. Only meaningful with a single item.
     pdu_count: int = 1
     receipt_for: tuple[int, ...] = ()
-    # SMPP door, a long message assembled from parts held in the store: the ids its parts were
-    # answered with (in order; they become the message id and its aliases, and pdu_count is
-    # their number) and the held parts' ids, which accepting the message deletes.
-    pdu_ids: tuple[int, ...] = ()
+    # SMPP door, a long message assembled from parts held in the store: the held parts' ids, in
+    # order. Each is also the id its part was answered with, so they become the message id and
+    # its aliases (pdu_count is their number); accepting the message deletes the held parts.
     held_ids: tuple[int, ...] = ()
 
 

@@ -238,12 +238,12 @@ class Submitter:
         """One NewMessage per staged recipient. The ids of the whole request are taken in one
         `next_many` (one clock read, not one per message); each message gets the next run of
         them in the same layout as before: message id, its SMPP alias ids, then its part ids."""
-        pdu_ids = request.pdu_ids
-        if pdu_ids and len(staged) == 1:
+        held_ids = request.held_ids
+        if held_ids and len(staged) == 1:
             # The door answered these ids already (parts of a long message held in the store):
             # the message takes them; only its parts' ids are new.
-            extra = len(pdu_ids) - 1
-            ids = [*pdu_ids, *self._ids.next_many(id_count - 1)]
+            extra = len(held_ids) - 1
+            ids = [*held_ids, *self._ids.next_many(id_count - 1)]
         else:
             extra = max(0, request.pdu_count - 1)
             ids = self._ids.next_many(id_count + extra * len(staged))
@@ -253,7 +253,6 @@ class Submitter:
         integration_id = request.integration_id
         receipt_for = request.receipt_for
         keys = DedupeKeys(account_id)
-        held_ids = request.held_ids
         messages: list[NewMessage] = []
         # NewPart and NewMessage are built by position, in their fields' order (checked by
         # tests/gateway/test_submit.py): keywords cost ~0.9 µs more per message.

@@ -196,10 +196,11 @@ class SqlStore:
             raise StoreError("the store is not open")
         return self._engines
 
-    async def _write(self, work: Callable[[Connection], T]) -> T:
-        """Run `work` in one write transaction; a constraint it trips is the caller's error."""
+    async def _write(self, work: Callable[[Connection], T], *, urgent: bool = False) -> T:
+        """Run `work` in one write transaction; a constraint it trips is the caller's error.
+        `urgent`: a customer waits for it (Writer.run)."""
         try:
-            return await self.engines.writer.run(work)
+            return await self.engines.writer.run(work, urgent=urgent)
         except IntegrityError as exc:
             raise StoreError(str(exc.orig)) from exc
 
@@ -720,7 +721,7 @@ class SqlStore:
     async def hold_part(
         self, part: HeldPart, now: float, claim_for: float, rate_limit: RateLimit | None = None
     ) -> HoldResult:
-        return await self.engines.writer.run(
+        return await self._write(
             lambda conn: held_parts.hold(conn, part, now, claim_for, rate_limit), urgent=True
         )
 
