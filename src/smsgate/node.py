@@ -20,6 +20,7 @@ from typing import Any, cast
 
 import uvicorn
 
+from smsgate import heap
 from smsgate.config import Settings
 from smsgate.domain.ids import IdGenerator
 from smsgate.domain.phone import PhoneNormalizer
@@ -246,6 +247,7 @@ async def serve(
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: loop.call_soon_threadsafe(stop.set))
     await node.start()
+    heap.settle()
     try:
         if started is not None:
             await started(node)
