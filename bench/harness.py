@@ -6,6 +6,8 @@ Benchmarks print their figures; bench/RESULTS.md records them with the command t
 
 from __future__ import annotations
 
+import contextlib
+import glob
 import json
 import os
 import platform
@@ -57,6 +59,14 @@ def cpu_seconds(pid: int) -> float:
     return ticks / os.sysconf("SC_CLK_TCK")
 
 
+def children(pid: int) -> list[int]:
+    found: list[int] = []
+    for task in glob.glob(f"/proc/{pid}/task/*/children"):
+        with contextlib.suppress(OSError):
+            found += [int(p) for p in Path(task).read_text().split()]
+    return found
+
+
 def rss_mb(pid: int) -> float:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmRSS:"):
@@ -77,6 +87,7 @@ class GatewayProcess:
 
     receipt_delay: float = 0.0
     extra_config: str = ""
+    workers: int = 1  # `serve --workers N` when above 1
     workdir: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="smsgate-bench-")))
     http_port: int = field(default_factory=free_port)
     sim_port: int = field(default_factory=free_port)
@@ -130,7 +141,8 @@ window = 64
         )
         log = open(self.workdir / "gateway.log", "wb")  # noqa: SIM115
         self.proc = subprocess.Popen(
-            [SMSGATE, "serve", "--demo", "--config", str(config)],
+            [SMSGATE, "serve", "--demo", "--config", str(config)]
+            + (["--workers", str(self.workers)] if self.workers > 1 else []),
             cwd=self.workdir,
             stdout=log,
             stderr=subprocess.STDOUT,
@@ -182,6 +194,22 @@ window = 64
     def pid(self) -> int:
         assert self.proc is not None
         return self.proc.pid
+
+    def node_pids(self) -> list[int]:
+        """The processes that do the gateway's work: the node, or the workers under the
+        supervisor (multiprocessing's resource tracker, if any, left out)."""
+        if self.workers == 1:
+            return [self.pid]
+        found = []
+        for pid in sorted(children(self.pid)):
+            with contextlib.suppress(OSError):
+                if b"spawn_main" in Path(f"/proc/{pid}/cmdline").read_bytes():
+                    found.append(pid)
+        return found
+
+    def node_cpu_seconds(self) -> float:
+        """CPU of every node process (the supervisor's own is next to nothing)."""
+        return sum(cpu_seconds(pid) for pid in self.node_pids())
 
     def stop(self) -> None:
         if self.simulator is not None and self.simulator.poll() is None:

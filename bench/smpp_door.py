@@ -5,7 +5,11 @@ first submit_sm to the last receipt, CPU µs per message of the gateway and of t
 and the gateway's peak RSS; checks that every accepted message got exactly one receipt whose
 receipted_message_id is the id its submit_sm_resp carried, and none came before that response.
 
-    cd bench && ../.venv/bin/python smpp_door.py --messages 30000 [--client node]
+    cd bench && ../.venv/bin/python smpp_door.py --messages 30000 [--client node] [--workers 2]
+
+`--workers 2` runs `smsgate serve --workers 2`: the door on worker 0, the operator connector
+on worker 1 (worker 0 leaves connectors to the others first); gateway CPU is the sum of the
+workers' and RSS the largest worker's.
 
 The customer is our own SmppClient; `--client node` runs node `smpp` 0.5.1 instead
 (tests/interop/node, when installed) as a cross-check. It changes nothing in src/.
@@ -219,15 +223,18 @@ def run_node(port: int, login: str, password: str, messages: int, window: int) -
     return tally
 
 
-def run(messages: int, window: int, client: str, profile: float, trace: bool) -> int:
+def run(
+    messages: int, window: int, client: str, profile: float, trace: bool, workers: int = 1
+) -> int:
     loop_name = use_uvloop()
     print(f"machine: {machine()}; client event loop: {loop_name}")
     print(f"load average before the run: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     print(
         f"customer: {client}, one transceiver bind, window {window}, {messages} submit_sm "
         "with registered_delivery=1; customer, gateway and simulator share the cores"
+        + (f"; smsgate serve --workers {workers}" if workers > 1 else "")
     )
-    gw = GatewayProcess(receipt_delay=0.0)
+    gw = GatewayProcess(receipt_delay=0.0, workers=workers)
     gw.start()
     spy: subprocess.Popen[bytes] | None = None
     try:
@@ -235,7 +242,7 @@ def run(messages: int, window: int, client: str, profile: float, trace: bool) ->
         creds = gw.credentials
         assert gw.simulator is not None
         print(f"gateway pid {gw.pid}, work dir {gw.workdir}", flush=True)
-        gw_cpu0, sim_cpu0 = cpu_seconds(gw.pid), cpu_seconds(gw.simulator.pid)
+        gw_cpu0, sim_cpu0 = gw.node_cpu_seconds(), cpu_seconds(gw.simulator.pid)
         me0 = time.process_time()
         if profile:
             out = gw.workdir / "gateway.raw"
@@ -275,10 +282,10 @@ def run(messages: int, window: int, client: str, profile: float, trace: bool) ->
                     trace,
                 )
             )
-        gw_cpu = cpu_seconds(gw.pid) - gw_cpu0
+        gw_cpu = gw.node_cpu_seconds() - gw_cpu0
         sim_cpu = cpu_seconds(gw.simulator.pid) - sim_cpu0
         me = time.process_time() - me0
-        rss = peak_rss_mb(gw.pid)
+        rss = max(peak_rss_mb(pid) for pid in gw.node_pids())
         statuses = message_statuses(gw.workdir / "smsgate.db")
         if spy is not None:
             spy.wait(profile + 30)
@@ -319,8 +326,9 @@ def main() -> None:
         "--profile", type=float, default=0.0, help="seconds of py-spy on the gateway"
     )
     parser.add_argument("--trace", action="store_true", help="progress every half second")
+    parser.add_argument("--workers", type=int, default=1, help="smsgate serve --workers N")
     args = parser.parse_args()
-    sys.exit(run(args.messages, args.window, args.client, args.profile, args.trace))
+    sys.exit(run(args.messages, args.window, args.client, args.profile, args.trace, args.workers))
 
 
 if __name__ == "__main__":

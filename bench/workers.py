@@ -51,21 +51,13 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from e2e import send_paced
-from harness import SMSGATE, cpu_seconds, free_port, machine, peak_rss_mb
+from harness import SMSGATE, children, cpu_seconds, free_port, machine, peak_rss_mb
 from http_send import LUA
 
 from smsgate.gateway.demo_account import ensure_demo_account
 from smsgate.store.sql_store import SqlStore
 
 # -- processes -------------------------------------------------------------------------------
-
-
-def children(pid: int) -> list[int]:
-    found: list[int] = []
-    for task in glob.glob(f"/proc/{pid}/task/*/children"):
-        with contextlib.suppress(OSError):
-            found += [int(p) for p in Path(task).read_text().split()]
-    return found
 
 
 def cpu_or_zero(pid: int) -> float:

@@ -88,6 +88,11 @@ def test_each_worker_has_its_own_holder_and_only_the_first_serves_smpp() -> None
     assert worker_settings(settings, 1, 77).node.holder == second.node.holder  # a restart
     assert (first.node_id, second.node_id) == (4, 5)
     assert first.smpp.enabled and not second.smpp.enabled
+    # Beside other workers, the door's worker leaves the connectors to them first; alone it
+    # does not wait.
+    assert worker_settings(settings, 0, 77, 2).node.defer_connectors
+    assert not worker_settings(settings, 1, 77, 2).node.defer_connectors
+    assert not first.node.defer_connectors
 
 
 def test_the_shared_listener_is_bound_once_and_inheritable() -> None:
@@ -224,6 +229,37 @@ def two_connector_keeper(store: SqlStore, holder: str, node_id: int, clock: Cloc
         store, holder, node_id, connectors, lost.append, node_ttl=10, connector_ttl=3, clock=clock
     )
     return kept, connectors
+
+
+async def test_a_deferring_node_leaves_a_free_connector_to_another_for_one_round(
+    store: SqlStore,
+) -> None:
+    clock, lost = Clock(), []
+    door = FakeConnector("sim")
+    a = keeper(store, "door", 0, door, clock, lost)
+    a.defer = True
+    other = FakeConnector("sim")
+    b = keeper(store, "other", 1, other, clock, lost)
+    await a.tick()  # first to look, but it defers: the connector stays free this round
+    assert a.bound == set() and door.starts == 0
+    await b.tick()
+    assert b.bound == {"sim"} and other.starts == 1
+    clock.now += 1
+    await a.tick()  # held by b: a never bids
+    assert a.bound == set() and door.starts == 0
+    assert lost == []
+
+
+async def test_a_deferring_node_alone_binds_on_its_second_round(store: SqlStore) -> None:
+    clock, lost = Clock(), []
+    conn = FakeConnector("sim")
+    a = keeper(store, "door", 0, conn, clock, lost)
+    a.defer = True
+    await a.tick()
+    assert a.bound == set()
+    clock.now += 1
+    await a.tick()  # still free a round later: nobody else will take it
+    assert a.bound == {"sim"} and conn.starts == 1
 
 
 async def test_two_nodes_end_up_with_one_connector_each(store: SqlStore) -> None:

@@ -93,6 +93,9 @@ class NodeSettings(BaseModel):
     lease_ttl: float = 10.0  # node:<id>; renewed every third of it
     connector_lease_ttl: float = 3.0  # connector:<name>; a dead holder's bind moves this fast
     receipt_lease_ttl: float = 5.0  # receipts:<account>; one node pumps an account's receipts
+    # Bid for a free connector only after leaving it to other nodes for one lease round (set by
+    # the workers supervisor on the worker that serves the SMPP door).
+    defer_connectors: bool = False
 
 
 class Settings(BaseSettings):

@@ -104,6 +104,7 @@ class Node:
             self._lose,
             node_ttl=settings.node.lease_ttl,
             connector_ttl=settings.node.connector_lease_ttl,
+            defer=settings.node.defer_connectors,
         )
         # Unwound after the connectors are closed: leases are given back only once unbound.
         self._stack.push_async_callback(self._leases.release)

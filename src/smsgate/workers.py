@@ -90,13 +90,23 @@ def listeners(host: str, port: int, count: int) -> list[socket.socket]:
     return group
 
 
-def worker_settings(settings: Settings, slot: int, supervisor_pid: int) -> Settings:
+def worker_settings(settings: Settings, slot: int, supervisor_pid: int, count: int = 1) -> Settings:
     """One worker's settings: a lease holder name of its own that a restart of the same slot
     reuses (so it takes back its node id and connectors at once, and releases its old claims),
-    and the SMPP door on slot 0 only (the door binds its own port; see the module notes)."""
+    and the SMPP door on slot 0 only (the door binds its own port; see the module notes).
+
+    With other workers beside it, slot 0 leaves the operator connectors to them first. It
+    already does the customers' half of every SMPP message (submit_sm in, receipts out); the
+    operators' half (dispatch, receipts in) on the same process put both on one GIL and one
+    core: 2,984-3,157 msg/s end to end over the door against 4,823-4,884 with the halves on two
+    workers (bench/RESULTS.md, "Session 5"). If no other worker takes a connector within one
+    lease round, slot 0 does."""
     holder = settings.node.holder or f"{socket.gethostname()}:{supervisor_pid}:w{slot}"
+    node_update: dict[str, object] = {"holder": holder}
+    if slot == 0 and count > 1 and settings.smpp.enabled:
+        node_update["defer_connectors"] = True
     update: dict[str, object] = {
-        "node": settings.node.model_copy(update={"holder": holder}),
+        "node": settings.node.model_copy(update=node_update),
         "node_id": settings.node_id + slot,
     }
     if slot > 0:
@@ -158,7 +168,7 @@ class Supervisor:
                             time.sleep(_RESTART_PAUSE)
                         if self._stopping:
                             break
-                    settings = worker_settings(self.settings, slot, os.getpid())
+                    settings = worker_settings(self.settings, slot, os.getpid(), self.count)
                     proc = context.Process(
                         target=_run_worker,
                         args=(settings, http[slot]),

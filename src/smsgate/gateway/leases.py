@@ -132,8 +132,12 @@ class LeaseKeeper:
     node_ttl: float = 10.0
     connector_ttl: float = 3.0
     clock: Callable[[], float] = time.time
+    # Leave a free connector to the other nodes for one round and bid only if it is still free
+    # then: for the worker that also serves the SMPP door (see workers.worker_settings).
+    defer: bool = False
     bound: set[str] = field(default_factory=set)  # connectors this node holds and started
     renewed: dict[str, float] = field(default_factory=dict)  # key -> last successful take
+    _free_last_round: set[str] = field(default_factory=set)  # keys seen free, when deferring
     _node: _Held | None = None
     _lost: bool = False
 
@@ -169,8 +173,15 @@ class LeaseKeeper:
             return True
         holder = live.holders.get(key)
         if holder is not None and holder != self.holder:
+            self._free_last_round.discard(key)
             return False  # held elsewhere: a bid would only cost a write
-        return len(self.bound) < live.most
+        if len(self.bound) >= live.most:
+            return False
+        if self.defer and key not in self._free_last_round:
+            self._free_last_round.add(key)
+            return False  # another node may take it this round
+        self._free_last_round.discard(key)
+        return True
 
     async def _connector_tick(self, connector: Bindable, live: _Live | None) -> None:
         key = connector_key(connector.name)
