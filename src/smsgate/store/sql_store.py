@@ -35,6 +35,7 @@ from smsgate.store.dedupe_log import DedupeMemory
 from smsgate.store.engine import Engines, create_engines
 from smsgate.store.expiry_floor import ExpiryFloor
 from smsgate.store.group_commit import GroupCommit
+from smsgate.store.hot_reads import read_outbox_pending, read_statuses
 from smsgate.store.interface import StoreError
 from smsgate.store.plain_sql import PlainSql
 from smsgate.store.progress import (
@@ -74,7 +75,6 @@ from smsgate.store.schema import (
     parts,
     tariffs,
 )
-from smsgate.store.status_reads import read_statuses
 from smsgate.store.upsert import insert_for, upsert
 
 T = TypeVar("T")
@@ -734,48 +734,7 @@ class SqlStore:
         return await self._write(lambda conn: held_parts.refuse(conn, refused))
 
     async def outbox_pending(self, account_id: int, limit: int) -> list[OutboxItem]:
-        query = (
-            select(
-                outbox.c.id,
-                outbox.c.account_id,
-                outbox.c.message_id,
-                outbox.c.pdu_id,
-                outbox.c.status,
-                outbox.c.error,
-                outbox.c.attempts,
-                outbox.c.created_at,
-                messages.c.phone,
-                messages.c.sender,
-                messages.c.text,
-                messages.c.parts,
-                messages.c.created_at.label("submitted_at"),
-                messages.c.done_at,
-            )
-            .join_from(outbox, messages, outbox.c.message_id == messages.c.id)
-            .where(outbox.c.account_id == account_id, _OUTBOX_PENDING)
-            .order_by(outbox.c.id)
-            .limit(limit)
-        )
-        async with self._read() as conn:
-            rows = await conn.execute(query)
-            return [
-                OutboxItem(
-                    id=r.id,
-                    account_id=r.account_id,
-                    message_id=r.message_id,
-                    pdu_id=r.pdu_id,
-                    status=Status(r.status),
-                    error=r.error,
-                    phone=r.phone,
-                    sender=r.sender,
-                    text=r.text,
-                    parts=r.parts,
-                    submitted_at=r.submitted_at,
-                    done_at=r.done_at if r.done_at is not None else r.created_at,
-                    attempts=r.attempts,
-                )
-                for r in rows
-            ]
+        return await read_outbox_pending(self.engines.reader, account_id, limit)
 
     async def outbox_done(self, item_ids: Sequence[int]) -> None:
         if not item_ids:
