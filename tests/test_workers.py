@@ -355,15 +355,34 @@ async def test_one_node_pumps_an_accounts_receipts_while_both_hold_its_binds(
     assert await b.outbox_accounts() == [account.id]
 
 
+async def test_the_receipt_lease_is_written_once_per_third_of_its_ttl(store: SqlStore) -> None:
+    account = await store.create_account("acme")
+    listed = _ListingStore(store, [account.id])
+    clock = Clock()
+    a = LeasedOutbox(listed, Binds(account.id), "a", ttl=6, clock=clock)  # type: ignore[arg-type]
+    start = clock.now
+    for i in range(20):  # the pump's rounds, 100 ms apart, for 2 s
+        clock.now = start + 0.1 * i
+        assert await a.outbox_accounts() == [account.id]
+    assert listed.takes == 1  # taken at 0 s; 2 s is a third of the ttl
+    clock.now = start + 2.0
+    assert await a.outbox_accounts() == [account.id]
+    assert listed.takes == 2
+    # Still ours in the store: another node cannot take it in between.
+    assert not await store.take_lease(f"receipts:{account.id}", "b", clock.now, 6)
+
+
 class _ListingStore:
     def __init__(self, store: SqlStore, accounts: list[int]) -> None:
         self._store = store
         self._accounts = accounts
+        self.takes = 0
 
     async def outbox_accounts(self) -> list[int]:
         return self._accounts
 
     async def take_lease(self, key: str, holder: str, now: float, ttl: float) -> bool:
+        self.takes += 1
         return await self._store.take_lease(key, holder, now, ttl)
 
     async def release_lease(self, key: str, holder: str) -> None:

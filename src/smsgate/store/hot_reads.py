@@ -1,5 +1,5 @@
 """Hot-path reads in one statement and one trip to the driver: the statuses `/sms/status`
-asks for, and the SMPP receipts pending for a customer.
+asks for, and the SMPP receipts pending for a customer (and which customers have some).
 
 Both run many times a second. Through SQLAlchemy on aiosqlite the same reads cost several
 times more CPU than the queries themselves (bench/RESULTS.md, "Status reads at 5M rows", and
@@ -43,6 +43,11 @@ _outbox_pending = PlainSql(
     " WHERE o.account_id = ? AND o.delivered_at IS NULL ORDER BY o.id LIMIT ?"
 )
 
+# The pump asks this every 100 ms; the partial index of pending rows answers it.
+_outbox_accounts = PlainSql(
+    "SELECT DISTINCT account_id FROM outbox WHERE delivered_at IS NULL ORDER BY account_id"
+)
+
 _STATUS = {status.value: status for status in Status}  # cheaper than Status(text) per row
 
 
@@ -75,3 +80,8 @@ async def read_outbox_pending(reader: AsyncEngine, account_id: int, limit: int) 
     status = _STATUS
     # By position, in the fields' order: rows of 13 columns, hundreds a second.
     return [OutboxItem(r[0], r[1], r[2], r[3], status[r[4]], *r[5:13]) for r in rows]
+
+
+async def read_outbox_accounts(reader: AsyncEngine) -> list[int]:
+    """The accounts with undelivered receipts."""
+    return [row[0] for row in await fetch(reader, _outbox_accounts)]

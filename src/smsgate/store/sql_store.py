@@ -35,7 +35,7 @@ from smsgate.store.dedupe_log import DedupeMemory
 from smsgate.store.engine import Engines, create_engines
 from smsgate.store.expiry_floor import ExpiryFloor
 from smsgate.store.group_commit import GroupCommit
-from smsgate.store.hot_reads import read_outbox_pending, read_statuses
+from smsgate.store.hot_reads import read_outbox_accounts, read_outbox_pending, read_statuses
 from smsgate.store.interface import StoreError
 from smsgate.store.plain_sql import PlainSql
 from smsgate.store.progress import (
@@ -71,7 +71,6 @@ from smsgate.store.schema import (
     message_aliases,
     messages,
     originators,
-    outbox,
     parts,
     tariffs,
 )
@@ -82,7 +81,6 @@ T = TypeVar("T")
 # Literal (not bound) so that SQLite and PostgreSQL can use the partial indexes on state.
 _IS_QUEUED = parts.c.state == literal_column(str(int(PartState.QUEUED)))
 _IS_SENDING = parts.c.state == literal_column(str(int(PartState.SENDING)))
-_OUTBOX_PENDING = outbox.c.delivered_at.is_(None)
 
 # The dispatcher's hot statements, as plain driver SQL (see plain_sql). The claim reads the due
 # parts with everything submit_sm needs, then marks exactly those: on PostgreSQL concurrent
@@ -746,14 +744,7 @@ class SqlStore:
         await self._write(work)
 
     async def outbox_accounts(self) -> list[int]:
-        async with self._read() as conn:
-            rows = await conn.execute(
-                select(outbox.c.account_id)
-                .where(_OUTBOX_PENDING)
-                .distinct()
-                .order_by(outbox.c.account_id)
-            )
-            return [r.account_id for r in rows]
+        return await read_outbox_accounts(self.engines.reader)
 
     # -- many nodes --------------------------------------------------------------------------
     async def take_lease(self, key: str, holder: str, now: float, ttl: float) -> bool:
