@@ -290,6 +290,16 @@ async def test_final_smpp_message_queues_one_customer_receipt_per_asking_id(
         (message.id, 8_000_002, Status.DELIVRD),
     ]
     assert items[0].text == message.text and items[0].parts == 2 and items[0].done_at == NOW + 1
+    # Every field, as the pump builds its deliver_sm from them.
+    first = items[0]
+    assert (first.account_id, first.phone, first.sender, first.error, first.attempts) == (
+        account,
+        message.phone,
+        message.sender,
+        0,
+        0,
+    )
+    assert first.submitted_at == message.created_at
     assert quiet.id not in {i.message_id for i in items}
     await store.outbox_done([items[0].id])
     assert [i.pdu_id for i in await store.outbox_pending(account, 10)] == [8_000_002]

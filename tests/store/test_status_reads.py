@@ -1,4 +1,4 @@
-"""statuses(): many ids in one read (status_reads), on both engines: every list length the
+"""statuses(): many ids in one read (hot_reads), on both engines: every list length the
 doors allow, aliases, unknown and other accounts' ids, duplicates, and a read that leaves no
 snapshot behind for the next one."""
 
