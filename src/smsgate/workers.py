@@ -98,9 +98,9 @@ def worker_settings(settings: Settings, slot: int, supervisor_pid: int, count: i
     With other workers beside it, slot 0 leaves the operator connectors to them first. It
     already does the customers' half of every SMPP message (submit_sm in, receipts out); the
     operators' half (dispatch, receipts in) on the same process put both on one GIL and one
-    core: 2,984-3,157 msg/s end to end over the door against 4,823-4,884 with the halves on two
-    workers (bench/RESULTS.md, "Session 5"). If no other worker takes a connector within one
-    lease round, slot 0 does."""
+    core: 2,984-3,157 msg/s end to end over the door, against 4,111-4,718 once slot 0 left the
+    connector to slot 1 (bench/RESULTS.md, "Session 5"). If no other worker takes a connector
+    within one lease round, slot 0 does."""
     holder = settings.node.holder or f"{socket.gethostname()}:{supervisor_pid}:w{slot}"
     node_update: dict[str, object] = {"holder": holder}
     if slot == 0 and count > 1 and settings.smpp.enabled:
