@@ -223,6 +223,31 @@ def run_node(port: int, login: str, password: str, messages: int, window: int) -
     return tally
 
 
+def _spy(pid: int, workdir: Path, seconds: float) -> subprocess.Popen[bytes]:
+    """py-spy on one node process (each worker under --workers), raw samples for flamegraphs."""
+    out = workdir / f"node-{pid}.raw"
+    print(f"py-spy on node {pid} for {seconds:.0f} s -> {out}", flush=True)
+    return subprocess.Popen(
+        [
+            str(Path(sys.executable).parent / "py-spy"),
+            "record",
+            "-p",
+            str(pid),
+            "-d",
+            str(round(seconds)),
+            "-r",
+            "200",
+            "-f",
+            "raw",
+            "-o",
+            str(out),
+            "--nonblocking",
+        ],
+        stdout=open(workdir / f"py-spy-{pid}.log", "wb"),
+        stderr=subprocess.STDOUT,
+    )
+
+
 def run(
     messages: int, window: int, client: str, profile: float, trace: bool, workers: int = 1
 ) -> int:
@@ -236,36 +261,17 @@ def run(
     )
     gw = GatewayProcess(receipt_delay=0.0, workers=workers)
     gw.start()
-    spy: subprocess.Popen[bytes] | None = None
+    spies: list[subprocess.Popen[bytes]] = []
     try:
         gw.top_up(str(messages))  # 1.0000 a message: twice the price of one part
         creds = gw.credentials
         assert gw.simulator is not None
         print(f"gateway pid {gw.pid}, work dir {gw.workdir}", flush=True)
-        gw_cpu0, sim_cpu0 = gw.node_cpu_seconds(), cpu_seconds(gw.simulator.pid)
+        node_cpu0 = {pid: cpu_seconds(pid) for pid in gw.node_pids()}
+        sim_cpu0 = cpu_seconds(gw.simulator.pid)
         me0 = time.process_time()
         if profile:
-            out = gw.workdir / "gateway.raw"
-            spy = subprocess.Popen(
-                [
-                    str(Path(sys.executable).parent / "py-spy"),
-                    "record",
-                    "-p",
-                    str(gw.pid),
-                    "-d",
-                    str(round(profile)),
-                    "-r",
-                    "200",
-                    "-f",
-                    "raw",
-                    "-o",
-                    str(out),
-                    "--nonblocking",
-                ],
-                stdout=open(gw.workdir / "py-spy.log", "wb"),  # noqa: SIM115
-                stderr=subprocess.STDOUT,
-            )
-            print(f"py-spy on the gateway for {profile:.0f} s -> {out}")
+            spies = [_spy(pid, gw.workdir, profile) for pid in gw.node_pids()]
         if client == "node":
             tally = run_node(gw.smpp_port, creds["login"], creds["smpp_password"], messages, window)
             if tally is None:
@@ -282,16 +288,18 @@ def run(
                     trace,
                 )
             )
-        gw_cpu = gw.node_cpu_seconds() - gw_cpu0
+        node_cpu = [cpu_seconds(pid) - cpu0 for pid, cpu0 in node_cpu0.items()]
+        gw_cpu = sum(node_cpu)
         sim_cpu = cpu_seconds(gw.simulator.pid) - sim_cpu0
         me = time.process_time() - me0
         rss = max(peak_rss_mb(pid) for pid in gw.node_pids())
         statuses = message_statuses(gw.workdir / "smsgate.db")
-        if spy is not None:
+        for spy in spies:
             spy.wait(profile + 30)
     finally:
-        if spy is not None and spy.poll() is None:
-            spy.terminate()
+        for spy in spies:
+            if spy.poll() is None:
+                spy.terminate()
         gw.stop()
     elapsed = tally.finished - tally.started
     acked = len(tally.acked)
@@ -303,7 +311,13 @@ def run(
     print(f"message statuses in the store: {statuses}")
     print(
         f"[smpp door] {acked} messages end to end in {elapsed:.2f} s: "
-        f"{acked / elapsed:.0f} messages/s; gateway {gw_cpu / acked * 1e6:.0f} µs CPU/message, "
+        f"{acked / elapsed:.0f} messages/s; gateway {gw_cpu / acked * 1e6:.0f} µs CPU/message"
+        + (
+            f" ({' + '.join(f'{c / acked * 1e6:.0f}' for c in node_cpu)} by worker), "
+            if workers > 1
+            else ", "
+        )
+        + f"gateway busy {gw_cpu / elapsed:.2f} cores, "
         f"simulator {sim_cpu / acked * 1e6:.0f} µs, "
         + (f"customer {me / acked * 1e6:.0f} µs, " if client == "ours" else "")
         + f"gateway peak RSS {rss:.0f} MB"
@@ -323,7 +337,7 @@ def main() -> None:
     parser.add_argument("--window", type=int, default=64)
     parser.add_argument("--client", choices=("ours", "node"), default="ours")
     parser.add_argument(
-        "--profile", type=float, default=0.0, help="seconds of py-spy on the gateway"
+        "--profile", type=float, default=0.0, help="seconds of py-spy on each gateway node process"
     )
     parser.add_argument("--trace", action="store_true", help="progress every half second")
     parser.add_argument("--workers", type=int, default=1, help="smsgate serve --workers N")

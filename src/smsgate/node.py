@@ -26,15 +26,14 @@ from smsgate.domain.ids import IdGenerator
 from smsgate.domain.phone import PhoneNormalizer
 from smsgate.doors.app import build_app
 from smsgate.gateway.accounts import AccountCache
-from smsgate.gateway.batcher import Batcher
 from smsgate.gateway.connector import Connector
 from smsgate.gateway.dispatcher import Dispatcher, DispatchPolicy
 from smsgate.gateway.leases import LeasedOutbox, LeaseKeeper, default_holder, take_node_id
+from smsgate.gateway.operator_results import OperatorResults
 from smsgate.gateway.router import Route, Router
 from smsgate.gateway.service import Gateway
 from smsgate.gateway.submit import SubmitPolicy, Submitter
 from smsgate.store.interface import Store
-from smsgate.store.records import OperatorReceipt
 from smsgate.store.sql_store import SqlStore
 
 log = logging.getLogger(__name__)
@@ -89,13 +88,9 @@ class Node:
         if settings.simulator.enabled:
             await self._start_simulator()
 
-        # No gathering delay: the operator's deliver_sm window (64 on the simulator) waits for
-        # each batch's commit, so receipts/s is that window over the round trip.
-        receipts: Batcher[OperatorReceipt] = Batcher(
-            self.store.apply_receipts, max_delay=0, name="receipts"
-        )
-        self._stack.push_async_callback(receipts.drain)
-        self.connectors = [Connector(c, receipts) for c in settings.connectors]
+        results = OperatorResults(self.store)
+        self._stack.push_async_callback(results.drain)
+        self.connectors = [Connector(c, results.receipts) for c in settings.connectors]
         self._leases = LeaseKeeper(
             self.store,
             self.holder,
@@ -126,6 +121,7 @@ class Node:
                 retry_backoff=settings.dispatch.retry_backoff,
                 retry_backoff_max=settings.dispatch.retry_backoff_max,
             ),
+            submitted=results.submitted,
         )
         self._spawn(self.dispatcher.run())
         self._stack.push_async_callback(self.dispatcher.stop)

@@ -100,3 +100,22 @@ async def test_items_arriving_during_a_flush_wait_for_it_and_go_out_together() -
     batcher.post(6)
     await asyncio.wait_for(batcher.drain(), 2)
     assert calls[-1] == [6]
+
+
+async def test_withdrawn_items_leave_the_batch_and_waiters_forbid_it() -> None:
+    calls: list[list[int]] = []
+
+    async def flush(items: Sequence[int]) -> None:
+        calls.append(list(items))
+
+    batcher = Batcher(flush, max_items=100, max_delay=0.01)
+    for i in range(6):
+        batcher.post(i)
+    assert batcher.withdraw(lambda i: i % 2 == 0) == [0, 2, 4]
+    await asyncio.wait_for(batcher.drain(), 2)
+    assert calls == [[1, 3, 5]]
+    waited = batcher.add(9)
+    with pytest.raises(RuntimeError):
+        batcher.withdraw(lambda i: True)
+    await asyncio.wait_for(waited, 2)
+    assert calls == [[1, 3, 5], [9]]

@@ -4,6 +4,7 @@ and every field of what it hands the store carries its own value."""
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import fields
 
 import pytest
@@ -158,3 +159,28 @@ async def test_the_split_text_cache_stays_bounded(monkeypatch: pytest.MonkeyPatc
     assert [r.messages[0].parts[0].payload for r in store.accepted] == [
         t.encode() for t in texts + texts
     ]
+
+
+async def test_requests_that_find_the_tariffs_stale_share_one_read() -> None:
+    reads = 0
+    release = asyncio.Event()
+
+    class _SlowTariffs(_Store):
+        async def tariffs(self, account_id: int) -> list[Tariff]:
+            nonlocal reads
+            reads += 1
+            await release.wait()
+            return await super().tariffs(account_id)
+
+    now = [NOW]
+    tariffs = submit._Tariffs(_SlowTariffs(), lambda: now[0], ttl=10.0)  # type: ignore[arg-type]
+    waiting = [asyncio.ensure_future(tariffs.pricing(3)) for _ in range(64)]
+    waiting[0].cancel()  # one caller gone must not cancel the read the others wait for
+    await asyncio.sleep(0)
+    release.set()
+    priced = await asyncio.wait_for(asyncio.gather(*waiting[1:]), 2)
+    assert reads == 1 and all(p is priced[0] for p in priced)
+    assert await tariffs.pricing(3) is priced[0]  # cached
+    now[0] += 11  # stale again: read anew
+    assert await asyncio.wait_for(tariffs.pricing(3), 2) is not priced[0]
+    assert reads == 2

@@ -139,6 +139,70 @@ async def test_receipt_before_submit_is_applied_when_the_submit_is_recorded(
     assert (b.reserved, b.charged) == (0, PRICE)
 
 
+async def unmatched(store: SqlStore) -> int:
+    def count(conn: Connection) -> int:
+        return int(conn.exec_driver_sql("SELECT count(*) FROM unmatched_receipts").scalar_one())
+
+    return await asyncio.wait_for(store.engines.writer.run(count), 10)
+
+
+async def test_receipts_with_their_answers_are_applied_in_one_write(store: SqlStore) -> None:
+    """The answers go first: their receipts find the parts without being kept as unmatched;
+    receipts of parts answered earlier find theirs in the store, in the same write."""
+    account = await funded(store)
+    a, b, c, d = [await accepted(store, account, text=t) for t in "abcd"]
+    claimed = {p.message_id: p.part_id for p in await store.claim_parts(1, NOW, 10, TTL)}
+    await store.submitted([SubmitDone(claimed[a.id], "op1", "X1", NOW + 1)])
+    await store.submitted([SubmitDone(claimed[c.id], "op2", "X2", NOW + 1)])
+    await store.apply_receipts(
+        [
+            OperatorReceipt("op1", "X1", PartState.DELIVRD, 0, NOW + 3),
+            OperatorReceipt("op1", "X2", PartState.UNDELIV, 34, NOW + 3),
+            OperatorReceipt("op2", "X2", PartState.DELIVRD, 0, NOW + 3),
+            OperatorReceipt("op1", "LATER", PartState.DELIVRD, 0, NOW + 3),
+        ],
+        [SubmitDone(claimed[b.id], "op1", "X2", NOW + 2)],
+    )
+    assert await unmatched(store) == 1  # only LATER's: its answer was not along
+    assert await store.statuses(account, [a.id, b.id, c.id, d.id]) == {
+        a.id: Status.DELIVRD,
+        b.id: Status.UNDELIV,
+        c.id: Status.DELIVRD,
+        d.id: Status.ENROUTE,
+    }
+    view = await store.message(account, b.id)
+    assert view is not None and (view.error, view.done_at) == (34, NOW + 3)
+    await store.submitted([SubmitDone(claimed[d.id], "op1", "LATER", NOW + 4)])
+    assert await unmatched(store) == 0
+    assert await store.statuses(account, [d.id]) == {d.id: Status.DELIVRD}
+    balance = await store.balance(account)
+    assert (balance.reserved, balance.charged) == (0, 4 * PRICE)
+
+
+async def test_a_part_answered_in_the_write_is_not_loaded_again_by_its_old_operator_id(
+    store: SqlStore,
+) -> None:
+    """A second answer for a part (a stale resend's) gives it a new operator id in memory,
+    while the store still has the old one: a receipt for the old id in the same write must not
+    load a second copy of the part (two copies saved would settle its money twice)."""
+    account = await funded(store)
+    message = await accepted(store, account)
+    (part,) = await store.claim_parts(1, NOW, 10, TTL)
+    await store.submitted([SubmitDone(part.part_id, "op", "OLD", NOW + 1)])
+    await store.apply_receipts(
+        [
+            OperatorReceipt("op", "NEW", PartState.DELIVRD, 0, NOW + 3),
+            OperatorReceipt("op", "OLD", PartState.UNDELIV, 1, NOW + 3),
+        ],
+        [SubmitDone(part.part_id, "op", "NEW", NOW + 2)],
+    )
+    assert await unmatched(store) == 1  # OLD's: as if the answer had been written first
+    view = await store.message(account, message.id)
+    assert view is not None and (view.status, view.error) == (Status.DELIVRD, 0)
+    balance = await store.balance(account)
+    assert (balance.reserved, balance.charged) == (0, PRICE)
+
+
 async def test_status_never_goes_backwards(store: SqlStore) -> None:
     account = await funded(store)
     message = await accepted(store, account)

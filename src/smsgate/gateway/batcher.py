@@ -50,6 +50,19 @@ class Batcher(Generic[T]):
         and the part is sent again."""
         self._queue(item)
 
+    def withdraw(self, matches: Callable[[T], bool]) -> list[T]:
+        """Take back the queued items (not those of a flush already running) that match, for
+        a caller that stores them another way. Only for a batcher fed by post(): a waiter of
+        add() is not tied to its item, so it could not be told."""
+        if self._waiters:
+            raise RuntimeError(f"{self._name}: items with waiters cannot be withdrawn")
+        taken: list[T] = []
+        kept: list[T] = []
+        for item in self._items:
+            (taken if matches(item) else kept).append(item)
+        self._items = kept
+        return taken
+
     def _queue(self, item: T) -> None:
         self._items.append(item)
         if len(self._items) >= self._max_items:

@@ -21,6 +21,7 @@ from smsgate.domain.status import PartState
 from smsgate.gateway import metrics
 from smsgate.gateway.batcher import Batcher
 from smsgate.gateway.connector import Connector
+from smsgate.gateway.operator_results import OperatorResults
 from smsgate.gateway.router import Router
 from smsgate.gateway.upstream import SubmitAnswer
 from smsgate.smpp.constants import CommandStatus
@@ -62,7 +63,10 @@ class Dispatcher:
         node_id: int,
         policy: DispatchPolicy | None = None,
         clock: Callable[[], float] = time.time,
+        submitted: Batcher[SubmitDone] | None = None,
     ) -> None:
+        """`submitted`: where accepted parts' results go (the node's OperatorResults, which
+        lets receipts take theirs along); by default a batch of the dispatcher's own."""
         self._store = store
         self._router = router
         self._connectors = list(connectors)
@@ -73,9 +77,7 @@ class Dispatcher:
         self._slot_freed = asyncio.Event()
         self._idle = asyncio.Event()  # nothing in flight
         self._idle.set()
-        # The window slot is freed at the operator's answer, not at this commit, so a longer
-        # gathering time costs no throughput and saves writer turns.
-        self._submitted = Batcher(store.submitted, max_delay=0.02, name="submitted")
+        self._submitted = submitted or OperatorResults(store).submitted
         self._failed = Batcher(store.failed, name="failed")
         self._requeued = Batcher(self._flush_requeue, name="requeue")
         self._stopping = False

@@ -7,6 +7,7 @@ transaction. When `send` returns, every accepted message is durable.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections import Counter
 from collections.abc import Callable, Sequence
@@ -61,13 +62,18 @@ class SubmitPolicy:
 
 
 class _Tariffs:
-    """An account's tariffs, precompiled and cached briefly: pricing runs for every recipient."""
+    """An account's tariffs, precompiled and cached briefly: pricing runs for every recipient.
+
+    One read per account refreshes the cache: the requests that find it stale meanwhile wait
+    for that read instead of each making its own (an SMPP window of 64 submits found it stale
+    at once every ttl, and 64 reads queued on the reader pool held them ~55 ms)."""
 
     def __init__(self, store: Store, clock: Callable[[], float], ttl: float = 10.0) -> None:
         self._store = store
         self._clock = clock
         self._ttl = ttl
         self._cache: dict[int, tuple[float, AccountPricing]] = {}
+        self._loading: dict[int, asyncio.Future[AccountPricing]] = {}
 
     def cached(self, account_id: int, now: float) -> AccountPricing | None:
         entry = self._cache.get(account_id)
@@ -76,15 +82,24 @@ class _Tariffs:
     async def pricing(self, account_id: int) -> AccountPricing:
         now = self._clock()
         entry = self._cache.get(account_id)
-        if entry is None or entry[0] <= now:
-            rows = await self._store.tariffs(account_id)
-            pricing = AccountPricing(
-                [(t.prefix, t.price) for t in rows if t.account_id is None],
-                [(t.prefix, t.price) for t in rows if t.account_id is not None],
-            )
-            entry = (now + self._ttl, pricing)
-            self._cache[account_id] = entry
-        return entry[1]
+        if entry is not None and entry[0] > now:
+            return entry[1]
+        loading = self._loading.get(account_id)
+        if loading is None:
+            loading = asyncio.ensure_future(self._load(account_id, now))
+            self._loading[account_id] = loading
+            loading.add_done_callback(lambda _: self._loading.pop(account_id, None))
+        # shield: one waiter's cancellation must not cancel the read the others wait for
+        return await asyncio.shield(loading)
+
+    async def _load(self, account_id: int, now: float) -> AccountPricing:
+        rows = await self._store.tariffs(account_id)
+        pricing = AccountPricing(
+            [(t.prefix, t.price) for t in rows if t.account_id is None],
+            [(t.prefix, t.price) for t in rows if t.account_id is not None],
+        )
+        self._cache[account_id] = (now + self._ttl, pricing)
+        return pricing
 
 
 class Submitter:

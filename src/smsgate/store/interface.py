@@ -103,9 +103,13 @@ class Store(Protocol):
         """SENDING parts whose claim lapsed (or all of node_id's) go back to QUEUED."""
 
     # -- receipts and outbox -----------------------------------------------------------------
-    async def apply_receipts(self, receipts: Sequence[OperatorReceipt]) -> None:
+    async def apply_receipts(
+        self, receipts: Sequence[OperatorReceipt], answers: Sequence[SubmitDone] = ()
+    ) -> None:
         """Move parts forward by operator receipts (monotonic); keep unmatched ones until
-        their part's submit is recorded."""
+        their part's submit is recorded. `answers` are recorded first in the same
+        transaction, as by submitted(): a receipt that comes while its part's answer is
+        still on its way to the store is applied with it, not kept as unmatched."""
 
     async def outbox_pending(self, account_id: int, limit: int) -> list[OutboxItem]:
         """Undelivered customer receipts of an account, oldest first."""

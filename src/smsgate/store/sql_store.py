@@ -567,29 +567,7 @@ class SqlStore:
         )
 
     async def submitted(self, done: Sequence[SubmitDone]) -> None:
-        if not done:
-            return
-
-        def work(conn: Connection) -> None:
-            _serialise_receipt_matching(conn, {d.connector for d in done})
-            found = load_parts_by_id(conn, [d.part_id for d in done])
-            touched: dict[int, LivePart] = {}
-            for d in done:
-                p = found.get(d.part_id)
-                if p is None:
-                    continue
-                p.connector, p.operator_id = d.connector, d.operator_id
-                p.submitted_at = d.at
-                p.report(PartState.SUBMITTED, 0, d.at)
-                if p.state == PartState.SUBMITTED:
-                    p.claimed_by = p.claim_until = None
-                touched[p.id] = p
-            if not touched:
-                return
-            self._match_early_receipts(conn, touched)
-            save_parts(conn, touched.values(), max(d.at for d in done))
-
-        await self._write(work)
+        await self.apply_receipts((), done)
 
     @staticmethod
     def _match_early_receipts(conn: Connection, touched: dict[int, LivePart]) -> None:
@@ -691,29 +669,72 @@ class SqlStore:
         return released
 
     # -- receipts and outbox -----------------------------------------------------------------
-    async def apply_receipts(self, receipts: Sequence[OperatorReceipt]) -> None:
-        if not receipts:
+    async def apply_receipts(
+        self, receipts: Sequence[OperatorReceipt], answers: Sequence[SubmitDone] = ()
+    ) -> None:
+        if not receipts and not answers:
             return
-        connectors = sorted({r.connector for r in receipts})
-        operator_ids = sorted({r.operator_id for r in receipts})
 
         def work(conn: Connection) -> None:
-            _serialise_receipt_matching(conn, set(connectors))
-            found = load_parts_by_operator(conn, connectors, operator_ids)
-            by_operator = {(p.connector, p.operator_id): p for p in found.values()}
-            touched: dict[int, LivePart] = {}
-            early: list[tuple[str, str, int, int, float]] = []
-            for r in receipts:
-                p = by_operator.get((r.connector, r.operator_id))
-                if p is None:
-                    early.append((r.connector, r.operator_id, int(r.state), r.error, r.at))
-                    continue
-                p.report(r.state, r.error, r.at)
-                touched[p.id] = p
+            _serialise_receipt_matching(
+                conn, {r.connector for r in receipts} | {d.connector for d in answers}
+            )
+            touched = self._record_answers(conn, answers)
+            early = self._apply_receipts(conn, receipts, touched)
             _keep_receipts.many(conn, early)
-            save_parts(conn, touched.values(), max(r.at for r in receipts))
+            if touched:
+                at = max([r.at for r in receipts] + [d.at for d in answers])
+                save_parts(conn, touched.values(), at)
 
         await self._write(work)
+
+    @classmethod
+    def _record_answers(
+        cls, conn: Connection, answers: Sequence[SubmitDone]
+    ) -> dict[int, LivePart]:
+        """The parts the operator accepted, with their operator ids, and with any receipt
+        that came before this (kept as unmatched) applied."""
+        found = load_parts_by_id(conn, [d.part_id for d in answers])
+        touched: dict[int, LivePart] = {}
+        for d in answers:
+            p = found.get(d.part_id)
+            if p is None:
+                continue
+            p.connector, p.operator_id = d.connector, d.operator_id
+            p.submitted_at = d.at
+            p.report(PartState.SUBMITTED, 0, d.at)
+            if p.state == PartState.SUBMITTED:
+                p.claimed_by = p.claim_until = None
+            touched[p.id] = p
+        if touched:
+            cls._match_early_receipts(conn, touched)
+        return touched
+
+    @staticmethod
+    def _apply_receipts(
+        conn: Connection, receipts: Sequence[OperatorReceipt], touched: dict[int, LivePart]
+    ) -> list[tuple[str, str, int, int, float]]:
+        """Apply receipts to their parts (those in `touched` first, as this transaction left
+        them), adding the parts to `touched`; the rows of those whose part is not known yet."""
+        by_operator = {(p.connector, p.operator_id): p for p in touched.values()}
+        unknown = [r for r in receipts if (r.connector, r.operator_id) not in by_operator]
+        if unknown:
+            found = load_parts_by_operator(
+                conn, [r.connector for r in unknown], [r.operator_id for r in unknown]
+            )
+            for stored in found.values():
+                # A part this transaction already holds keeps that one copy.
+                if stored.id not in touched:
+                    by_operator.setdefault((stored.connector, stored.operator_id), stored)
+        early: list[tuple[str, str, int, int, float]] = []
+        for r in receipts:
+            part = by_operator.get((r.connector, r.operator_id))
+            if part is None:
+                early.append((r.connector, r.operator_id, int(r.state), r.error, r.at))
+                continue
+            part.report(r.state, r.error, r.at)
+            touched[part.id] = part
+        return early
 
     # -- long SMPP messages sent part by part --------------------------------------------------
     async def hold_part(
