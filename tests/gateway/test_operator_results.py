@@ -35,7 +35,8 @@ def _receipt(operator_id: str, connector: str = "op") -> OperatorReceipt:
 
 async def test_a_receipt_takes_its_queued_answer_and_others_wait_for_their_batch() -> None:
     store = _Store()
-    results = OperatorResults(store, answer_delay=0.05)  # type: ignore[arg-type]
+    # Answers wait far longer than the test runs: only a receipt or drain() takes them out.
+    results = OperatorResults(store, answer_delay=60.0)  # type: ignore[arg-type]
     for operator_id in ("A", "B", "C"):
         results.submitted.post(_done(operator_id))
     results.submitted.post(_done("B", connector="other"))  # same id, another operator

@@ -21,7 +21,7 @@ from smsgate.domain.status import PartState
 from smsgate.gateway import metrics
 from smsgate.gateway.batcher import Batcher
 from smsgate.gateway.connector import Connector
-from smsgate.gateway.operator_results import OperatorResults
+from smsgate.gateway.operator_results import submitted_batch
 from smsgate.gateway.router import Router
 from smsgate.gateway.upstream import SubmitAnswer
 from smsgate.smpp.constants import CommandStatus
@@ -77,7 +77,7 @@ class Dispatcher:
         self._slot_freed = asyncio.Event()
         self._idle = asyncio.Event()  # nothing in flight
         self._idle.set()
-        self._submitted = submitted or OperatorResults(store).submitted
+        self._submitted = submitted or submitted_batch(store)
         self._failed = Batcher(store.failed, name="failed")
         self._requeued = Batcher(self._flush_requeue, name="requeue")
         self._stopping = False

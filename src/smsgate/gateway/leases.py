@@ -276,14 +276,13 @@ class LeasedOutbox:
     holder: str
     ttl: float = 5.0
     clock: Callable[[], float] = time.time
-    held: set[int] = field(default_factory=set)
-    renewed: dict[int, float] = field(default_factory=dict)  # account -> last successful take
+    # The accounts whose lease this node holds -> when it was last taken (a successful take).
+    held: dict[int, float] = field(default_factory=dict)
 
     async def outbox_accounts(self) -> list[int]:
         bound = set(self.directory.receiving_accounts())
-        for account_id in self.held - bound:
-            self.held.discard(account_id)
-            self.renewed.pop(account_id, None)
+        for account_id in self.held.keys() - bound:
+            del self.held[account_id]
             await self.store.release_lease(receipts_key(account_id), self.holder)
         mine: list[int] = []
         for account_id in await self.store.outbox_accounts():
@@ -293,15 +292,14 @@ class LeasedOutbox:
             # The pump asks every 100 ms; a lease taken within a third of its ttl still has
             # two thirds to run, so it is not written again (each take is a write
             # transaction, and every other node's accepts wait on the database's write lock).
-            if account_id in self.held and now - self.renewed[account_id] < self.ttl / 3:
+            taken = self.held.get(account_id)
+            if taken is not None and now - taken < self.ttl / 3:
                 mine.append(account_id)
             elif await self.store.take_lease(receipts_key(account_id), self.holder, now, self.ttl):
-                self.held.add(account_id)
-                self.renewed[account_id] = now
+                self.held[account_id] = now
                 mine.append(account_id)
             else:
-                self.held.discard(account_id)
-                self.renewed.pop(account_id, None)
+                self.held.pop(account_id, None)
         return mine
 
     async def outbox_pending(self, account_id: int, limit: int) -> list[OutboxItem]:

@@ -19,6 +19,13 @@ from smsgate.store.interface import Store
 from smsgate.store.records import OperatorReceipt, SubmitDone
 
 
+def submitted_batch(store: Store, answer_delay: float = 0.02) -> Batcher[SubmitDone]:
+    """The batch of accepted parts' results. The window slot is freed at the operator's
+    answer, not at this commit, so a longer gathering time costs no throughput and saves
+    writer turns."""
+    return Batcher(store.submitted, max_delay=answer_delay, name="submitted")
+
+
 class OperatorResults:
     """`submitted` takes the dispatcher's results (posted: a lost one means the part's
     claim lapses and it is sent again); `receipts` the connectors' (added: each deliver_sm is
@@ -26,11 +33,7 @@ class OperatorResults:
 
     def __init__(self, store: Store, *, answer_delay: float = 0.02) -> None:
         self._store = store
-        # The window slot is freed at the operator's answer, not at this commit, so a longer
-        # gathering time costs no throughput and saves writer turns.
-        self.submitted: Batcher[SubmitDone] = Batcher(
-            store.submitted, max_delay=answer_delay, name="submitted"
-        )
+        self.submitted = submitted_batch(store, answer_delay)
         # No gathering delay: the operator's deliver_sm window (64 on the simulator) waits for
         # each batch's commit, so receipts/s is that window over the round trip.
         self.receipts: Batcher[OperatorReceipt] = Batcher(
