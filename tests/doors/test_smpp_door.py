@@ -834,6 +834,37 @@ async def test_receipts_wait_for_a_receiver_and_come_in_order(
     assert await stack.store.outbox_pending(acct.record.id, 10) == []
 
 
+async def test_receipts_built_a_few_per_loop_turn_still_come_in_order(
+    stack: Stack, acct: TestAccount
+) -> None:
+    # The pump builds a batch a chunk per loop turn, so that submits are answered between
+    # chunks; the receipts must still go out in order and all be marked done.
+    door = SmppDoor(
+        stack.gateway,
+        SmppDoorSettings(host="127.0.0.1", port=0),
+        pump_policy=PumpPolicy(interval=0.05, retry_after=0.1, chunk=2),
+    )
+    await asyncio.wait_for(door.start(), T)
+    try:
+        async with customer(door.port, acct, BindType.TRANSMITTER) as c:
+            ids = [
+                (await submit(c, sms(f"number {i}", registered_delivery=1))).message_id  # type: ignore[attr-defined]
+                for i in range(7)
+            ]
+        await make_final(stack)
+        inbox = Receipts()
+        async with customer(door.port, acct, BindType.RECEIVER, receipts=inbox):
+            got = await inbox.wait(7)
+            for _ in range(50):
+                if await stack.store.outbox_pending(acct.record.id, 10) == []:
+                    break
+                await asyncio.sleep(0.05)
+    finally:
+        await asyncio.wait_for(door.stop(), T)
+    assert [p.tlvs[Tag.RECEIPTED_MESSAGE_ID] for p in got] == ids
+    assert await stack.store.outbox_pending(acct.record.id, 10) == []
+
+
 async def test_receipts_wait_durably_across_a_door_restart(
     stack: Stack, door: SmppDoor, acct: TestAccount
 ) -> None:

@@ -7,6 +7,8 @@ import struct
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+import pytest
+
 from smsgate.smpp.connection import FLUSH_EVERY
 from smsgate.smpp.constants import CommandId, CommandStatus
 from smsgate.smpp.pdu import (
@@ -267,6 +269,25 @@ async def test_deliver_waits_for_the_response_and_respects_the_window() -> None:
         responses = await asyncio.wait_for(asyncio.gather(*tasks), T)
         assert [r.command_status for r in responses] == [0, 0, S.ESME_RX_T_APPN]
         assert len(handler.delivered) == 3
+
+
+async def test_deliver_after_the_peer_left_fails_its_future_not_the_caller() -> None:
+    handler = Accounts()
+    async with serving(handler) as server, peer(server) as p:
+        await p.bind()
+        session = handler.sessions[0]
+        await p.send(Unbind(sequence_number=2))
+        await p.read()
+        assert await p.closed()
+        for _ in range(100):
+            if handler.closed:
+                break
+            await asyncio.sleep(0.01)
+        assert handler.closed == [session]
+        future = session.deliver(DeliverSm())  # a receipt pump's batch: no raise here
+        assert asyncio.isfuture(future)  # a plain future: no task per receipt
+        with pytest.raises(ConnectionError):
+            await asyncio.wait_for(future, T)
 
 
 async def test_deliver_to_a_transmitter_bind_is_never_sent() -> None:

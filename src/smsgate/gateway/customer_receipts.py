@@ -27,7 +27,7 @@ from smsgate.smpp.constants import (
     MessageState,
     Tag,
 )
-from smsgate.smpp.pdu import DeliverSm
+from smsgate.smpp.pdu import DeliverSm, Pdu
 from smsgate.smpp.receipt import Receipt, format_receipt
 from smsgate.smpp.server import ServerSession
 from smsgate.smpp.tlv import NetworkErrorCode, TlvValue
@@ -152,6 +152,7 @@ def _printable(text: str) -> str:
 class PumpPolicy:
     interval: float = 0.1  # seconds between outbox polls
     batch: int = 500  # rows read and sent per account at a time
+    chunk: int = 32  # receipts built per event-loop turn
     retry_after: float = 1.0  # pause for an account whose receipt was refused or not answered
     # A stream goes on only while the store offered its account this recently (for a leased
     # outbox: while this node still holds the account's lease); at least two polls.
@@ -275,8 +276,19 @@ class CustomerReceipts:
                     return
                 # The least busy bind takes the batch; deliver() keeps the window and the order.
                 target = min(receivers, key=lambda s: s.outbound_pending)
+                futures: list[asyncio.Future[Pdu]] = []
+                chunk = self._policy.chunk
                 try:
-                    futures = [target.deliver(receipt_pdu(item)) for item in sendable]
+                    for start in range(0, len(sendable), chunk):
+                        if start:
+                            # Building a receipt costs about what answering a submit does: a
+                            # batch of hundreds built at once held the customer's submit_sm
+                            # answers back for milliseconds. Submits waiting go first.
+                            await asyncio.sleep(0)
+                        futures.extend(
+                            target.deliver(receipt_pdu(item))
+                            for item in sendable[start : start + chunk]
+                        )
                 except Exception:
                     log.exception("cannot build receipts for account %s", account_id)
                     self._pause(account_id)

@@ -182,12 +182,17 @@ class ServerSession:
     def outbound_pending(self) -> int:
         return len(self._queue) + len(self._waiting)
 
-    async def deliver(self, pdu: DeliverSm | DataSm) -> Pdu:
-        """Send a deliver_sm/data_sm within the outbound window and return its response.
-        Raises ConnectionError if the peer goes away first, TimeoutError if it never answers."""
+    def deliver(self, pdu: DeliverSm | DataSm) -> asyncio.Future[Pdu]:
+        """Queue a deliver_sm/data_sm for the outbound window; the future gets its response,
+        or ConnectionError if the peer is (or goes) away first, TimeoutError if it never
+        answers. A future and not a coroutine: a receipt pump sends hundreds at a time, and a
+        task per PDU cost it more than building the PDU."""
         future: asyncio.Future[Pdu] = self._conn.loop.create_future()
-        self._enqueue(pdu, future)
-        return await future
+        try:
+            self._enqueue(pdu, future)
+        except ConnectionError as exc:
+            future.set_exception(exc)
+        return future
 
     def deliver_nowait(self, pdu: DeliverSm | DataSm) -> None:
         """Queue a deliver_sm/data_sm; its response goes to handler.on_deliver_resp."""
