@@ -96,6 +96,9 @@ class NodeSettings(BaseModel):
     # Bid for a free connector only after leaving it to other nodes for one lease round (set by
     # the workers supervisor on the worker that serves the SMPP door).
     defer_connectors: bool = False
+    # Run the node's threads as SCHED_BATCH (Linux): a thread the node wakes does not preempt
+    # the one that woke it while that one holds the GIL (see smsgate/scheduling.py).
+    batch_scheduling: bool = True
 
 
 class Settings(BaseSettings):

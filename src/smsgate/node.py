@@ -20,7 +20,7 @@ from typing import Any, cast
 
 import uvicorn
 
-from smsgate import heap
+from smsgate import heap, scheduling
 from smsgate.config import Settings
 from smsgate.domain.ids import IdGenerator
 from smsgate.domain.phone import PhoneNormalizer
@@ -236,6 +236,8 @@ async def serve(
     # from the loop (and the loop as long for the writer), so a commit of a few milliseconds
     # of work took several times that in wall time; 0.5 ms measured ~1.5x the accepts.
     sys.setswitchinterval(SWITCH_INTERVAL)
+    if settings.node.batch_scheduling:
+        scheduling.use_batch_scheduling()
     node = Node(settings, http_socket=http_socket)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
