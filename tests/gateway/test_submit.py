@@ -13,7 +13,7 @@ from smsgate.domain.dedupe import dedupe_key
 from smsgate.domain.ids import IdGenerator
 from smsgate.gateway import submit
 from smsgate.gateway.accounts import AccountCache
-from smsgate.gateway.errors import InvalidRequest
+from smsgate.gateway.errors import InvalidRequest, RateLimited, SenderNotAllowed
 from smsgate.gateway.model import SendItem, SendRequest
 from smsgate.gateway.submit import Submitter
 from smsgate.store.records import (
@@ -57,6 +57,7 @@ class _Store:
 
     def __init__(self) -> None:
         self.accepted: list[AcceptRequest] = []
+        self.calls = 0
 
     async def originators(self, account_id: int) -> list[str]:
         return ["Shop"]
@@ -67,6 +68,23 @@ class _Store:
     async def accept(self, request: AcceptRequest) -> AcceptResult:
         self.accepted.append(request)
         return AcceptResult(None, (Outcome.ACCEPTED,) * len(request.messages))
+
+    async def accept_many(
+        self, requests: list[AcceptRequest]
+    ) -> list[AcceptResult | BaseException]:
+        """Each request as `accept` would; one whose text is "throttled" is rate-limited and
+        one whose text is "broken" fails in the store."""
+        self.calls += 1
+        results: list[AcceptResult | BaseException] = []
+        for request in requests:
+            text = request.messages[0].text if request.messages else ""
+            if text == "throttled":
+                results.append(AcceptResult(retry_after=2.0))
+            elif text == "broken":
+                results.append(RuntimeError("disk on fire"))
+            else:
+                results.append(await self.accept(request))
+        return results
 
 
 ACCOUNT = AccountRecord(3, "shop", "UAH", 0.0, 4, True)
@@ -184,3 +202,38 @@ async def test_requests_that_find_the_tariffs_stale_share_one_read() -> None:
     now[0] += 11  # stale again: read anew
     assert await asyncio.wait_for(tariffs.pricing(3), 2) is not priced[0]
     assert reads == 2
+
+
+async def test_send_many_answers_each_request_as_send_would_with_one_store_call() -> None:
+    def sms(text: str, sender: str = "Shop", phone: str = "380501234567") -> SendRequest:
+        return SendRequest(sender=sender, items=[SendItem(phone, text)], door="smpp")
+
+    requests = [
+        sms("one"),
+        sms("bad sender", sender="Nobody"),
+        sms(""),  # no text
+        sms("throttled"),
+        sms("bad number", phone="12"),
+        sms("broken"),
+        sms("two"),
+    ]
+    store = _Store()
+    answers = await _submitter(store).send_many(ACCOUNT, requests)
+    assert store.calls == 1
+    one, bad_sender, no_text, throttled, bad_number, broken, two = answers
+    assert isinstance(bad_sender, SenderNotAllowed)
+    assert isinstance(no_text, InvalidRequest) and no_text.field == "text"
+    assert isinstance(throttled, RateLimited) and throttled.retry_after == 2.0
+    assert isinstance(broken, RuntimeError)
+    assert not isinstance(bad_number, Exception) and not bad_number.accepted
+    assert [s.text for r in store.accepted for s in r.messages] == ["one", "two"]
+    stored = [r for r in store.accepted if r.messages]
+    for answer, accept in zip((one, two), stored, strict=True):
+        assert not isinstance(answer, Exception)
+        assert answer.accepted == [(accept.messages[0].id, "380501234567")]
+    # The same request through send gets the same refusals.
+    alone = _submitter(_Store())
+    with pytest.raises(SenderNotAllowed):
+        await alone.send(ACCOUNT, requests[1])
+    with pytest.raises(InvalidRequest):
+        await alone.send(ACCOUNT, requests[2])

@@ -252,6 +252,34 @@ async def test_in_a_burst_bigger_than_one_flush_no_receipt_overtakes_its_respons
             assert seen.index(f"resp m{n}") < seen.index(f"receipt m{n}")
 
 
+async def test_a_handler_may_answer_with_a_future_and_its_failure_is_rsyserr() -> None:
+    loop = asyncio.get_running_loop()
+    answers: dict[str, asyncio.Future[HandlerResult]] = {}
+
+    class Later(Accounts):
+        def on_submit(self, session: ServerSession, pdu: SubmitSm) -> HandlerResult:  # type: ignore[override]
+            answers[pdu.destination_addr] = future = loop.create_future()
+            return future  # type: ignore[return-value]
+
+    async with serving(Later()) as server, peer(server) as p:
+        await p.bind()
+        await p.send(
+            SubmitSm(sequence_number=2, destination_addr="ok"),
+            SubmitSm(sequence_number=3, destination_addr="bad"),
+        )
+        for _ in range(100):
+            if len(answers) == 2:
+                break
+            await asyncio.sleep(0.01)
+        answers["bad"].set_exception(RuntimeError("boom"))
+        answers["ok"].set_result(Reply(message_id="m-ok"))
+        first, second = await p.read(), await p.read()
+        assert (first.sequence_number, first.command_status) == (3, S.ESME_RSYSERR)
+        assert (second.sequence_number, second.command_status) == (2, 0)
+        assert second.message_id == "m-ok"  # type: ignore[attr-defined]
+        assert server._tasks == set()  # answered futures are not kept
+
+
 async def test_deliver_waits_for_the_response_and_respects_the_window() -> None:
     handler = Accounts()
     async with serving(handler, window=2) as server, peer(server) as p:

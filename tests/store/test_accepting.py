@@ -193,3 +193,26 @@ async def test_aliases_answer_status_for_the_whole_message(store: SqlStore) -> N
     }
     view = await store.message(account, 5_000_002)
     assert view is not None and view.id == message.id
+
+
+async def test_accept_many_answers_each_request_in_order_and_one_failure_stays_its_own(
+    store: SqlStore,
+) -> None:
+    account = await funded(store, amount=2 * PRICE)
+    limit = RateLimit(rate=1, burst=2)  # two tokens: the third request is throttled
+    first, second, third = (new_message(account, text=f"m{i}") for i in range(3))
+    results = await store.accept_many(
+        [
+            request(account, first, rate_limit=limit),
+            request(10**9, new_message(10**9)),  # no such account
+            request(account, second, rate_limit=limit),
+            request(account, third, rate_limit=limit),
+        ]
+    )
+    ok, unknown, ok2, throttled = results
+    assert isinstance(unknown, StoreError)
+    assert not isinstance(ok, BaseException) and ok.outcomes == (Outcome.ACCEPTED,)
+    assert not isinstance(ok2, BaseException) and ok2.outcomes == (Outcome.ACCEPTED,)
+    assert not isinstance(throttled, BaseException) and throttled.retry_after is not None
+    statuses = await store.statuses(account, [first.id, second.id, third.id])
+    assert statuses == {first.id: Status.ENROUTE, second.id: Status.ENROUTE}

@@ -20,6 +20,7 @@ from typing import Any
 
 from smsgate.config import SmppDoorSettings
 from smsgate.domain.segments import decode_payload
+from smsgate.doors.smpp_submits import SubmitQueue
 from smsgate.doors.smpp_time import BadSmppTime, format_absolute, lifetime_seconds
 from smsgate.gateway.customer_receipts import (
     MESSAGE_STATE_OF_STATUS,
@@ -56,7 +57,14 @@ from smsgate.smpp.pdu import (
     SubmitSm,
     UnsuccessSme,
 )
-from smsgate.smpp.server import HandlerResult, Reply, ServerSession, SmppHandler, SmppServer
+from smsgate.smpp.server import (
+    HandlerResult,
+    MaybeAsync,
+    Reply,
+    ServerSession,
+    SmppHandler,
+    SmppServer,
+)
 from smsgate.smpp.udh import UdhError, parse_udh
 from smsgate.store.records import AccountRecord
 
@@ -153,6 +161,12 @@ class SmppDoorHandler(SmppHandler):
             timeout=assembly_timeout,
         )
         self._tickets: dict[int, list[int]] = {}  # session id -> open gate tickets
+        self._submits: SubmitQueue[HandlerResult] = SubmitQueue(gateway)
+
+    async def close_submits(self) -> None:
+        """Let the submits handed to the gateway finish (their answers are written or, with
+        the bind gone, dropped; what was accepted is stored either way)."""
+        await self._submits.close()
 
     # --- ReceiverDirectory --------------------------------------------------------------------
 
@@ -194,13 +208,15 @@ class SmppDoorHandler(SmppHandler):
 
     # --- submits ------------------------------------------------------------------------------
 
-    async def on_submit(self, session: ServerSession, pdu: SubmitSm) -> HandlerResult:
-        return await self._submit_one(session, pdu)
+    def on_submit(self, session: ServerSession, pdu: SubmitSm) -> MaybeAsync:
+        return self._submit_one(session, pdu)
 
-    async def on_data_sm(self, session: ServerSession, pdu: DataSm) -> HandlerResult:
-        return await self._submit_one(session, pdu)
+    def on_data_sm(self, session: ServerSession, pdu: DataSm) -> MaybeAsync:
+        return self._submit_one(session, pdu)
 
-    async def _submit_one(self, session: ServerSession, pdu: SubmitSm | DataSm) -> HandlerResult:
+    def _submit_one(self, session: ServerSession, pdu: SubmitSm | DataSm) -> MaybeAsync:
+        """A whole message joins the loop turn's queue for the gateway (answered through a
+        future, smpp_submits.py); a part of a long one is held (a coroutine)."""
         bind = self._binds.get(session.id)
         if bind is None:
             return S.ESME_RINVBNDSTS
@@ -220,14 +236,19 @@ class SmppDoorHandler(SmppHandler):
                 receipt_for=(0,) if wants else (),
             )
             ticket = self._open_ticket(session, bind.account.id)
-            try:
-                outcome = await self.gateway.send(bind.account, request)
-            except Exception as exc:
-                self._close_ticket(session, ticket)
-                return self._refusal(exc)
-            return self._single_answer(session, ticket, outcome)
+            return self._submits.send(
+                bind.account, request, lambda outcome: self._sent(session, ticket, outcome)
+            )
 
-        return await self._hold_part(session, bind.account, pdu, body, wants, lifetime)
+        return self._hold_part(session, bind.account, pdu, body, wants, lifetime)
+
+    def _sent(
+        self, session: ServerSession, ticket: int, outcome: SendOutcome | Exception
+    ) -> HandlerResult:
+        if isinstance(outcome, Exception):
+            self._close_ticket(session, ticket)
+            return self._refusal(outcome)
+        return self._single_answer(session, ticket, outcome)
 
     async def _hold_part(
         self,
@@ -504,6 +525,7 @@ class SmppDoor:
         for server in (self.tls_server, self.server):
             if server is not None:
                 await server.stop()
+        await self.handler.close_submits()
         await self.handler.held.close()
         await self.handler.receipts.stop()
         self.server = None

@@ -43,6 +43,12 @@ class Gateway:
     async def send(self, account: AccountRecord, request: SendRequest) -> SendOutcome:
         return await self.submitter.send(account, request)
 
+    async def send_many(
+        self, account: AccountRecord, requests: Sequence[SendRequest]
+    ) -> list[SendOutcome | Exception]:
+        """`send` for each request, stored together; one answer or exception per request."""
+        return await self.submitter.send_many(account, requests)
+
     def new_id(self) -> int:
         """A fresh message id, for a part the SMPP door answers before its message exists."""
         return self.submitter.new_id()

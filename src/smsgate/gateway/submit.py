@@ -31,6 +31,7 @@ from smsgate.gateway.model import MAX_ITEMS, SendItem, SendOutcome, SendRequest
 from smsgate.store.interface import Store
 from smsgate.store.records import (
     AcceptRequest,
+    AcceptResult,
     AccountRecord,
     NewMessage,
     NewPart,
@@ -49,6 +50,17 @@ _SEGMENTED_TEXTS = 1024
 
 # A recipient ready to send: as given, its number normalised, its text split, its price per part.
 _Staged = tuple[SendItem, str, Segmented, int]
+
+
+@dataclass(frozen=True, slots=True)
+class _Stage:
+    """A request past every check before the store: its sender name and lifetime as used,
+    its recipients ready to send, and how many ids they take."""
+
+    sender: str
+    lifetime: float
+    staged: list[_Staged]
+    id_count: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,56 +150,130 @@ class Submitter:
     async def send(
         self, account: AccountRecord, request: SendRequest, *, store: bool = True
     ) -> SendOutcome:
+        self._check(request)
+        senders, pricing = await self._account_rules(account)
+        stage, outcome = self._staged(request, senders, pricing)
+        if not store:
+            return outcome
+        accept = self._accept_request(account, request, stage)
+        return self._outcome(request, stage, accept, await self._store.accept(accept), outcome)
+
+    async def send_many(
+        self, account: AccountRecord, requests: Sequence[SendRequest]
+    ) -> list[SendOutcome | Exception]:
+        """`send` for each of one account's requests, stored in one go (one wait for the
+        store, not one each): an SMPP customer's submit_sm of one socket read. One answer per
+        request, in order; a request `send` would raise for gets that exception instead."""
+        answers: list[SendOutcome | Exception] = []
+        ready: list[tuple[int, SendRequest, _Stage, SendOutcome, AcceptRequest]] = []
+        checked: list[SendRequest] = []
+        for request in requests:
+            try:
+                self._check(request)
+            except Exception as exc:
+                answers.append(exc)
+                continue
+            answers.append(SendOutcome())  # a placeholder until stored
+            checked.append(request)
+        if checked:
+            senders, pricing = await self._account_rules(account)
+        at = 0
+        for i, answer in enumerate(answers):
+            if isinstance(answer, Exception):
+                continue
+            request = checked[at]
+            at += 1
+            try:
+                stage, outcome = self._staged(request, senders, pricing)
+                accept = self._accept_request(account, request, stage)
+            except Exception as exc:
+                answers[i] = exc
+                continue
+            ready.append((i, request, stage, outcome, accept))
+        results = await self._store.accept_many([r[4] for r in ready])
+        for (i, request, stage, outcome, accept), result in zip(ready, results, strict=True):
+            try:
+                if isinstance(result, BaseException):
+                    raise result
+                answers[i] = self._outcome(request, stage, accept, result, outcome)
+            except Exception as exc:
+                answers[i] = exc
+        return answers
+
+    def _check(self, request: SendRequest) -> None:
+        """What a request must be before anything is looked up."""
         items = request.items
         if not items:
             raise InvalidRequest("phone", "No recipients given")
         if len(items) > MAX_ITEMS:
             raise InvalidRequest("phone", f"More than {MAX_ITEMS} recipients")
-        sender = request.sender.strip()
-        if not sender:
+        if not request.sender.strip():
             raise InvalidRequest("sender", "Sender name is required")
         if request.pdu_count > self._policy.max_parts:  # an SMPP customer's own split
             raise InvalidRequest(
                 "text", f"Message text is longer than {self._policy.max_parts} parts"
             )
-        # The cached answers are read without a coroutine; only a miss awaits the store.
+
+    async def _account_rules(self, account: AccountRecord) -> tuple[frozenset[str], AccountPricing]:
+        """The account's sender names and tariffs: cached answers without a coroutine; only a
+        miss awaits the store."""
         senders = self._accounts.cached_sender_set(account.id)
         if senders is None:
             senders = await self._accounts.sender_set(account.id)
+        pricing = self._tariffs.cached(account.id, self._clock())
+        if pricing is None:
+            pricing = await self._tariffs.pricing(account.id)
+        return senders, pricing
+
+    def _staged(
+        self, request: SendRequest, senders: frozenset[str], pricing: AccountPricing
+    ) -> tuple[_Stage, SendOutcome]:
+        """The recipients that can be sent; raises for a request that cannot be (sender name,
+        lifetime, text), in the order `send` has always checked them."""
+        sender = request.sender.strip()
         if sender not in senders:
             raise SenderNotAllowed(sender)
         lifetime = self._lifetime(request.lifetime_minutes)
-
-        now = self._clock()
-        pricing = self._tariffs.cached(account.id, now)
-        if pricing is None:
-            pricing = await self._tariffs.pricing(account.id)
         outcome = SendOutcome()
-        staged, id_count = self._stage(items, pricing, outcome)
-        if not store:
-            return outcome
-        messages = self._messages(account, request, sender, staged, id_count, now, lifetime)
+        staged, id_count = self._stage(request.items, pricing, outcome)
+        return _Stage(sender, lifetime, staged, id_count), outcome
 
-        result = await self._store.accept(
-            AcceptRequest(
-                account_id=account.id,
-                now=now,
-                messages=messages,
-                # Held parts each took a token when they came: the whole message takes none.
-                rate_limit=None if request.held_ids else rate_limit_of(account),
-                dedupe_window=self._policy.dedupe_window,
-            )
+    def _accept_request(
+        self, account: AccountRecord, request: SendRequest, stage: _Stage
+    ) -> AcceptRequest:
+        now = self._clock()
+        messages = self._messages(
+            account, request, stage.sender, stage.staged, stage.id_count, now, stage.lifetime
         )
+        return AcceptRequest(
+            account_id=account.id,
+            now=now,
+            messages=messages,
+            # Held parts each took a token when they came: the whole message takes none.
+            rate_limit=None if request.held_ids else rate_limit_of(account),
+            dedupe_window=self._policy.dedupe_window,
+        )
+
+    def _outcome(
+        self,
+        request: SendRequest,
+        stage: _Stage,
+        accept: AcceptRequest,
+        result: AcceptResult,
+        outcome: SendOutcome,
+    ) -> SendOutcome:
+        """The store's answer to one request: raises RateLimited or AllDuplicates as `send`
+        does."""
         if result.retry_after is not None:
             raise RateLimited(result.retry_after)
-        duplicates = self._outcomes(staged, messages, result.outcomes, outcome)
+        duplicates = self._outcomes(stage.staged, accept.messages, result.outcomes, outcome)
         if outcome.accepted:
             metrics.count_accepted(request.door, len(outcome.accepted))
         if outcome.rejected:
             # One add per reason, not per recipient: the same totals.
             for reason, n in Counter(reason for _, reason in outcome.rejected).items():
                 metrics.count_rejected(reason.name.lower(), n)
-        if not outcome.accepted and duplicates == len(items):
+        if not outcome.accepted and duplicates == len(request.items):
             raise AllDuplicates()
         return outcome
 

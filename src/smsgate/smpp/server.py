@@ -7,6 +7,7 @@ decides every answer (authentication, message ids, receipts). It keeps no accoun
 from __future__ import annotations
 
 import asyncio
+import functools
 import inspect
 import itertools
 import logging
@@ -402,7 +403,14 @@ class SmppServer:
             log.exception("handler failed on %s", type(pdu).__name__)
             result = S.ESME_RSYSERR
         # Plain answers first: isawaitable() is comparatively slow on the hot path.
-        if type(result) is not Reply and type(result) is not int and inspect.isawaitable(result):
+        if type(result) is Reply or type(result) is int:
+            self._answer(session, pdu, result, bind)
+        elif isinstance(result, asyncio.Future):
+            # A handler that answers many PDUs from one task hands back a future for each:
+            # answered from its callback, with no task of our own per PDU.
+            self._tasks.add(result)
+            result.add_done_callback(functools.partial(self._answer_done, session, pdu, bind))
+        elif inspect.isawaitable(result):
             task = asyncio.get_running_loop().create_task(
                 self._answer_later(session, pdu, result, bind)
             )
@@ -410,6 +418,19 @@ class SmppServer:
             task.add_done_callback(self._tasks.discard)
         else:
             self._answer(session, pdu, result, bind)
+
+    def _answer_done(
+        self, session: ServerSession, pdu: Pdu, bind: bool, future: asyncio.Future[Any]
+    ) -> None:
+        self._tasks.discard(future)
+        if future.cancelled():  # the server is stopping
+            return
+        exc = future.exception()
+        if exc is not None:
+            log.error("handler failed on %s", type(pdu).__name__, exc_info=exc)
+            self._answer(session, pdu, S.ESME_RSYSERR, bind)
+            return
+        self._answer(session, pdu, future.result(), bind)
 
     async def _answer_later(
         self, session: ServerSession, pdu: Pdu, result: Awaitable[Any], bind: bool

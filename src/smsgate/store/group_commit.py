@@ -60,6 +60,11 @@ class GroupCommit(Generic[Req, Res]):
         self._closed = False
 
     async def submit(self, request: Req, weight: int = 1) -> Res:
+        return await self.enqueue(request, weight)
+
+    def enqueue(self, request: Req, weight: int = 1) -> asyncio.Future[Res]:
+        """`submit` without a coroutine: the future resolves once the request is committed
+        (for callers that queue many requests at once and wait for them together)."""
         if self._closed:
             raise WriterClosed("the store is closed")
         loop = asyncio.get_running_loop()
@@ -70,7 +75,7 @@ class GroupCommit(Generic[Req, Res]):
             self._full.set()
         if self._task is None:
             self._task = loop.create_task(self._drain())
-        return await future
+        return future
 
     async def close(self) -> None:
         """Finish what is queued, then stop the writer."""

@@ -71,6 +71,12 @@ class Store(Protocol):
         """Rate-limit, deduplicate, reserve money and persist, in one transaction; concurrent
         calls are group-committed. When this returns, every ACCEPTED message is durable."""
 
+    async def accept_many(
+        self, requests: Sequence[AcceptRequest]
+    ) -> list[AcceptResult | BaseException]:
+        """`accept` for each request, queued together: one result per request, in order, an
+        exception in the slot of a request that failed (the others are not affected)."""
+
     async def statuses(self, account_id: int, ids: Sequence[int]) -> dict[int, Status]:
         """Statuses of the given ids (message ids or their aliases) that belong to the
         account; ids of other accounts and unknown ids are simply absent."""

@@ -457,6 +457,18 @@ class SqlStore:
             self._expiry.lower(min(m.expires_at for m in request.messages))
         return result
 
+    async def accept_many(
+        self, requests: Sequence[AcceptRequest]
+    ) -> list[AcceptResult | BaseException]:
+        self.engines  # noqa: B018 - fail fast with StoreError when not open
+        futures = [self._writer.enqueue(r, weight=len(r.messages)) for r in requests]
+        results = await asyncio.gather(*futures, return_exceptions=True)
+        lapse = [m.expires_at for r in requests for m in r.messages]
+        if lapse:
+            # Lowered even for a request that failed: the floor only has to be low enough.
+            self._expiry.lower(min(lapse))
+        return results
+
     async def _accept_batch(
         self, requests: Sequence[AcceptRequest]
     ) -> list[AcceptResult | BaseException]:
