@@ -164,41 +164,37 @@ class Submitter:
         """`send` for each of one account's requests, stored in one go (one wait for the
         store, not one each): an SMPP customer's submit_sm of one socket read. One answer per
         request, in order; a request `send` would raise for gets that exception instead."""
-        answers: list[SendOutcome | Exception] = []
-        ready: list[tuple[int, SendRequest, _Stage, SendOutcome, AcceptRequest]] = []
-        checked: list[SendRequest] = []
-        for request in requests:
+        answers: list[SendOutcome | Exception | None] = [None] * len(requests)
+        checked: list[int] = []
+        for i, request in enumerate(requests):
             try:
                 self._check(request)
             except Exception as exc:
-                answers.append(exc)
-                continue
-            answers.append(SendOutcome())  # a placeholder until stored
-            checked.append(request)
+                answers[i] = exc
+            else:
+                checked.append(i)
+        ready: list[tuple[int, _Stage, SendOutcome, AcceptRequest]] = []
         if checked:
             senders, pricing = await self._account_rules(account)
-        at = 0
-        for i, answer in enumerate(answers):
-            if isinstance(answer, Exception):
-                continue
-            request = checked[at]
-            at += 1
-            try:
-                stage, outcome = self._staged(request, senders, pricing)
-                accept = self._accept_request(account, request, stage)
-            except Exception as exc:
-                answers[i] = exc
-                continue
-            ready.append((i, request, stage, outcome, accept))
-        results = await self._store.accept_many([r[4] for r in ready])
-        for (i, request, stage, outcome, accept), result in zip(ready, results, strict=True):
+            for i in checked:
+                try:
+                    stage, outcome = self._staged(requests[i], senders, pricing)
+                    accept = self._accept_request(account, requests[i], stage)
+                except Exception as exc:
+                    answers[i] = exc
+                else:
+                    ready.append((i, stage, outcome, accept))
+        results = await self._store.accept_many([r[3] for r in ready]) if ready else []
+        for (i, stage, outcome, accept), result in zip(ready, results, strict=True):
             try:
                 if isinstance(result, BaseException):
                     raise result
-                answers[i] = self._outcome(request, stage, accept, result, outcome)
+                answers[i] = self._outcome(requests[i], stage, accept, result, outcome)
             except Exception as exc:
                 answers[i] = exc
-        return answers
+        filled = [a for a in answers if a is not None]
+        assert len(filled) == len(requests)  # every request answered, in its own slot
+        return filled
 
     def _check(self, request: SendRequest) -> None:
         """What a request must be before anything is looked up."""
