@@ -812,24 +812,37 @@ async def test_long_message_receipt_names_the_part_that_asked(
     assert receipt.tlvs[Tag.MESSAGE_STATE] == MessageState.DELIVERED
 
 
-async def test_receipts_wait_for_a_receiver_and_come_in_order(
-    stack: Stack, door: SmppDoor, acct: TestAccount
-) -> None:
-    async with customer(door.port, acct, BindType.TRANSMITTER) as c:
-        ids = [
-            (await submit(c, sms(f"number {i}", registered_delivery=1))).message_id  # type: ignore[attr-defined]
-            for i in range(5)
-        ]
-        await make_final(stack)
-        await asyncio.sleep(0.3)  # nobody can take them yet
+async def submit_asking_receipts(client: SmppClient, count: int) -> list[str]:
+    """`count` distinct messages that ask for a receipt; their submit_sm_resp ids."""
+    answers = [
+        await submit(client, sms(f"number {i}", registered_delivery=1)) for i in range(count)
+    ]
+    return [a.message_id for a in answers]  # type: ignore[attr-defined]
+
+
+async def receive_every_receipt(
+    stack: Stack, port: int, acct: TestAccount, count: int
+) -> list[DeliverSm | DataSm]:
+    """Bind a receiver until `count` receipts came and their rows were marked done."""
     inbox = Receipts()
-    async with customer(door.port, acct, BindType.RECEIVER, receipts=inbox):
-        got = await inbox.wait(5)
+    async with customer(port, acct, BindType.RECEIVER, receipts=inbox):
+        got = await inbox.wait(count)
         # Rows are marked done after each deliver_sm_resp; the last may still be committing.
         for _ in range(50):
             if await stack.store.outbox_pending(acct.record.id, 10) == []:
                 break
             await asyncio.sleep(0.05)
+    return got
+
+
+async def test_receipts_wait_for_a_receiver_and_come_in_order(
+    stack: Stack, door: SmppDoor, acct: TestAccount
+) -> None:
+    async with customer(door.port, acct, BindType.TRANSMITTER) as c:
+        ids = await submit_asking_receipts(c, 5)
+        await make_final(stack)
+        await asyncio.sleep(0.3)  # nobody can take them yet
+    got = await receive_every_receipt(stack, door.port, acct, 5)
     assert [p.tlvs[Tag.RECEIPTED_MESSAGE_ID] for p in got] == ids
     assert await stack.store.outbox_pending(acct.record.id, 10) == []
 
@@ -847,18 +860,9 @@ async def test_receipts_built_a_few_per_loop_turn_still_come_in_order(
     await asyncio.wait_for(door.start(), T)
     try:
         async with customer(door.port, acct, BindType.TRANSMITTER) as c:
-            ids = [
-                (await submit(c, sms(f"number {i}", registered_delivery=1))).message_id  # type: ignore[attr-defined]
-                for i in range(7)
-            ]
+            ids = await submit_asking_receipts(c, 7)
         await make_final(stack)
-        inbox = Receipts()
-        async with customer(door.port, acct, BindType.RECEIVER, receipts=inbox):
-            got = await inbox.wait(7)
-            for _ in range(50):
-                if await stack.store.outbox_pending(acct.record.id, 10) == []:
-                    break
-                await asyncio.sleep(0.05)
+        got = await receive_every_receipt(stack, door.port, acct, 7)
     finally:
         await asyncio.wait_for(door.stop(), T)
     assert [p.tlvs[Tag.RECEIPTED_MESSAGE_ID] for p in got] == ids
