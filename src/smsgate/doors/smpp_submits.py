@@ -11,15 +11,12 @@ the rate limit, duplicates and money request by request, in arrival order).
 from __future__ import annotations
 
 import asyncio
-import logging
 from collections.abc import Callable
 from typing import Generic, TypeVar
 
 from smsgate.gateway.model import SendOutcome, SendRequest
 from smsgate.gateway.service import Gateway
 from smsgate.store.records import AccountRecord
-
-log = logging.getLogger(__name__)
 
 A = TypeVar("A")  # what the door answers a submit with
 
@@ -28,6 +25,8 @@ Answer = Callable[[SendOutcome | Exception], A]
 
 
 class SubmitQueue(Generic[A]):
+    """`send` queues; a callback at the end of the loop turn starts one task per account."""
+
     def __init__(self, gateway: Gateway) -> None:
         self._gateway = gateway
         self._queued: dict[int, tuple[AccountRecord, list[_Queued[A]]]] = {}
