@@ -207,10 +207,6 @@ window = 64
                     found.append(pid)
         return found
 
-    def node_cpu_seconds(self) -> float:
-        """CPU of every node process (the supervisor's own is next to nothing)."""
-        return sum(cpu_seconds(pid) for pid in self.node_pids())
-
     def stop(self) -> None:
         if self.simulator is not None and self.simulator.poll() is None:
             self.simulator.terminate()

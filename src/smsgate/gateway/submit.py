@@ -162,7 +162,7 @@ class Submitter:
         self, account: AccountRecord, requests: Sequence[SendRequest]
     ) -> list[SendOutcome | Exception]:
         """`send` for each of one account's requests, stored in one go (one wait for the
-        store, not one each): an SMPP customer's submit_sm of one socket read. One answer per
+        store, not one each): an SMPP customer's submit_sm of one event-loop turn. One answer per
         request, in order; a request `send` would raise for gets that exception instead."""
         answers: list[SendOutcome | Exception | None] = [None] * len(requests)
         checked: list[int] = []

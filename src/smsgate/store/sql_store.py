@@ -453,8 +453,7 @@ class SqlStore:
     async def accept(self, request: AcceptRequest) -> AcceptResult:
         self.engines  # noqa: B018 - fail fast with StoreError when not open
         result = await self._writer.submit(request, weight=len(request.messages))
-        if request.messages:  # committed: the sweep must know when these can lapse
-            self._expiry.lower(min(m.expires_at for m in request.messages))
+        self._lower_expiry([request])  # committed: the sweep must know when these can lapse
         return result
 
     async def accept_many(
@@ -463,11 +462,14 @@ class SqlStore:
         self.engines  # noqa: B018 - fail fast with StoreError when not open
         futures = [self._writer.enqueue(r, weight=len(r.messages)) for r in requests]
         results = await asyncio.gather(*futures, return_exceptions=True)
+        # Lowered for a request that failed too: the floor only has to be low enough.
+        self._lower_expiry(requests)
+        return results
+
+    def _lower_expiry(self, requests: Sequence[AcceptRequest]) -> None:
         lapse = [m.expires_at for r in requests for m in r.messages]
         if lapse:
-            # Lowered even for a request that failed: the floor only has to be low enough.
             self._expiry.lower(min(lapse))
-        return results
 
     async def _accept_batch(
         self, requests: Sequence[AcceptRequest]
