@@ -11,6 +11,7 @@ from typing import Annotated
 import typer
 
 from smsgate.config import ConfigError, Settings, demo_settings, load_settings
+from smsgate.event_loop import install_uvloop
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__)
 
@@ -57,7 +58,7 @@ def serve(
         raise typer.Exit(code)
     if demo:
         settings = demo_settings(settings)
-    _install_uvloop()
+    install_uvloop()
     try:
         code = asyncio.run(_serve(settings, demo))
     except KeyboardInterrupt:
@@ -114,15 +115,6 @@ async def _demo_account(settings: Settings) -> None:
     finally:
         await store.close()
     _print_demo(settings, settings.http.port, creds)
-
-
-def _install_uvloop() -> None:
-    try:
-        import uvloop
-
-        uvloop.install()
-    except ImportError:
-        pass
 
 
 async def _serve(settings: Settings, demo: bool) -> int:

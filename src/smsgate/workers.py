@@ -33,6 +33,7 @@ from multiprocessing.context import SpawnProcess
 from types import FrameType
 
 from smsgate.config import Settings
+from smsgate.event_loop import install_uvloop
 
 log = logging.getLogger(__name__)
 
@@ -120,12 +121,7 @@ def _run_worker(settings: Settings, http_socket: socket.socket) -> None:
     from smsgate.node import serve
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    try:
-        import uvloop
-
-        uvloop.install()
-    except ImportError:
-        pass
+    install_uvloop()
     try:
         code = asyncio.run(serve(settings, http_socket=http_socket))
     except KeyboardInterrupt:

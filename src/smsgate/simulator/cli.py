@@ -12,6 +12,8 @@ from typing import Annotated
 
 import typer
 
+from smsgate import heap
+from smsgate.event_loop import install_uvloop
 from smsgate.simulator.config import DEFAULT_CREDENTIALS, SimulatorConfig
 from smsgate.simulator.outcomes import parse_mix
 from smsgate.simulator.running import running_simulator
@@ -82,6 +84,7 @@ def run(
         seed=seed,
     )
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    install_uvloop()
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(_serve(config))
 
@@ -90,4 +93,5 @@ async def _serve(config: SimulatorConfig) -> None:
     async with running_simulator(config) as sim:
         users = ", ".join(system_id for system_id, _ in config.credentials)
         typer.echo(f"SMPP simulator listening on {config.host}:{sim.port} (system_id: {users})")
+        heap.settle()  # as a node does: the startup heap out of every later collection
         await asyncio.Event().wait()

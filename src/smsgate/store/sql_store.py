@@ -131,6 +131,15 @@ _ACCOUNT_COLUMNS = (
 )
 
 
+# A hot-path write of at most this many rows is brief (Writer.run): a few milliseconds of
+# work, which the SQLite writer may run on the event loop's thread rather than hand to its own.
+BRIEF_ROWS = 128
+
+
+def _brief(rows: int | None) -> bool:
+    return rows is not None and rows <= BRIEF_ROWS
+
+
 def _account(row: Any) -> AccountRecord:
     return AccountRecord(
         id=row.id,
@@ -199,11 +208,14 @@ class SqlStore:
             raise StoreError("the store is not open")
         return self._engines
 
-    async def _write(self, work: Callable[[Connection], T], *, urgent: bool = False) -> T:
+    async def _write(
+        self, work: Callable[[Connection], T], *, urgent: bool = False, rows: int | None = None
+    ) -> T:
         """Run `work` in one write transaction; a constraint it trips is the caller's error.
-        `urgent`: a customer waits for it (Writer.run)."""
+        `urgent`: a customer waits for it (Writer.run). `rows`: how many rows a hot-path
+        batch touches; a small one is brief (Writer.run)."""
         try:
-            return await self.engines.writer.run(work, urgent=urgent)
+            return await self.engines.writer.run(work, urgent=urgent, brief=_brief(rows))
         except IntegrityError as exc:
             raise StoreError(str(exc.orig)) from exc
 
@@ -480,6 +492,7 @@ class SqlStore:
                 lambda conn: accept_batch(conn, requests, self._dedupe),
                 urgent=True,
                 committed=lambda done: self._dedupe.committed(done.appended),
+                brief=_brief(sum(len(r.messages) for r in requests)),
             )
             return list(batch.results)
         except IntegrityError as exc:
@@ -563,7 +576,7 @@ class SqlStore:
                 _claim.run(conn, node_id, float(now + claim_ttl), [row[0] for row in due])
             return due
 
-        due = await self._write(work)
+        due = await self._write(work, rows=limit)
         return sorted(
             (
                 ClaimedPart(
@@ -705,7 +718,7 @@ class SqlStore:
                 at = max([r.at for r in receipts] + [d.at for d in answers])
                 save_parts(conn, touched.values(), at)
 
-        await self._write(work)
+        await self._write(work, rows=len(receipts) + len(answers))
 
     @classmethod
     def _record_answers(
@@ -781,7 +794,7 @@ class SqlStore:
         def work(conn: Connection) -> None:
             _outbox_delivered.run(conn, time.time(), sorted(set(item_ids)))
 
-        await self._write(work)
+        await self._write(work, rows=len(item_ids))
 
     async def outbox_accounts(self) -> list[int]:
         return await read_outbox_accounts(self.engines.reader)

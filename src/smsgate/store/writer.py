@@ -4,9 +4,10 @@ one transaction that commits when it returns and rolls back when it raises.
 SQLite: in one dedicated thread over the plain sqlite3 driver, so a whole transaction costs one
 hop between threads instead of one per statement (accepts ahead of background writes); the
 thread keeps its one connection for its whole life and starts each transaction itself (BEGIN
-IMMEDIATE), with no pool checkout or event hook per transaction. PostgreSQL: on the asyncpg
-pool through `run_sync`. The write logic is the same function either way; nothing here knows
-about it.
+IMMEDIATE), with no pool checkout or event hook per transaction. A brief transaction (a small
+hot-path batch) runs on the caller's own thread instead when nothing else is queued or running
+and both locks are free at once. PostgreSQL: on the asyncpg pool through `run_sync`. The write
+logic is the same function either way; nothing here knows about it.
 """
 
 from __future__ import annotations
@@ -44,12 +45,14 @@ class Writer(Protocol):
         *,
         urgent: bool = False,
         committed: Callable[[T], None] | None = None,
+        brief: bool = False,
     ) -> T:
         """`urgent`: a caller is waiting on it (an accept); it goes ahead of queued
         background writes (claims, submit results, receipts) where the engine queues them.
         `committed`: called with the result once the transaction has committed, before the
         writer starts its next one (where it runs them one at a time) — for state that must
-        not see a rolled-back write."""
+        not see a rolled-back write. `brief`: the work is a small batch (a few milliseconds
+        at most), which the engine may run on the caller's thread, blocking it meanwhile."""
         ...
 
     async def close(self) -> None: ...
@@ -62,7 +65,16 @@ class ThreadWriter:
     One thread, two queues: urgent work (accepts, which a client is waiting for) is taken
     before background work. The group commit hands over one accept batch at a time, so the
     two alternate under load and neither starves; an accept waits for at most the one
-    background transaction in progress instead of every one queued before it."""
+    background transaction in progress instead of every one queued before it.
+
+    Brief work runs on the event loop's thread when the writer is idle (nothing queued, no
+    transaction running) and both the process lock and SQLite's lock are free at once;
+    otherwise it queues like any other. The thread and the loop share the GIL: the writer
+    gives it up inside every statement and waits for the loop to hand it back, while holding
+    the write lock the other node waits for. On the SMPP door benchmark that round trip made
+    a transaction's wall time ~1.4x its CPU time (bench/RESULTS.md, "Session 8"). Inline, a
+    brief transaction holds the lock only for its own work, and costs no thread handoff.
+    Only an idle writer lends itself, so work never overtakes what was queued before it."""
 
     def __init__(
         self,
@@ -80,6 +92,7 @@ class ThreadWriter:
         self._wake = threading.Condition()
         self._closing = False
         self._thread: threading.Thread | None = None
+        self._busy = False  # a transaction is running, on the thread or inline
 
     async def run(
         self,
@@ -87,7 +100,19 @@ class ThreadWriter:
         *,
         urgent: bool = False,
         committed: Callable[[T], None] | None = None,
+        brief: bool = False,
     ) -> T:
+        if brief and self._claim_idle():
+            try:
+                result = self._in_transaction(work, wait=False)
+                if committed is not None:
+                    committed(result)
+                self._committed()
+                return result
+            except _LockTaken:
+                pass  # another process is writing: queue, and let the thread wait for it
+            finally:
+                self._idle()
         loop = asyncio.get_running_loop()
         future: asyncio.Future[T] = loop.create_future()
         with self._wake:
@@ -114,10 +139,29 @@ class ThreadWriter:
         else:
             self._dispose()
 
+    def _claim_idle(self) -> bool:
+        """Take the writer for one inline transaction if it is idle."""
+        with self._wake:
+            if self._closing or self._busy or self._urgent or self._background:
+                return False
+            self._busy = True
+            return True
+
+    def _idle(self) -> None:
+        with self._wake:
+            self._busy = False
+            self._wake.notify()  # after an inline one, the thread may be waiting with work
+
+    def _committed(self) -> None:
+        if self._checkpointer is not None:
+            self._checkpointer.start()  # once; later calls do nothing
+
     def _serve(self) -> None:
         while True:
             with self._wake:
-                while not self._urgent and not self._background and not self._closing:
+                while self._busy or (
+                    not self._urgent and not self._background and not self._closing
+                ):
                     self._wake.wait()
                 if self._urgent:
                     work, committed, loop, future = self._urgent.popleft()
@@ -125,30 +169,34 @@ class ThreadWriter:
                     work, committed, loop, future = self._background.popleft()
                 else:
                     break
-            if future.cancelled():  # its caller is gone and it has not started: drop it
-                continue
+                if future.cancelled():  # its caller is gone and it has not started: drop it
+                    continue
+                self._busy = True
             try:
                 result = self._in_transaction(work)
                 if committed is not None:
                     committed(result)
             except BaseException as exc:
+                self._idle()
                 loop.call_soon_threadsafe(_fail, future, exc)
             else:
+                self._committed()
+                self._idle()  # before the caller hears of it: its next brief work may run inline
                 loop.call_soon_threadsafe(_succeed, future, result)
-                if self._checkpointer is not None:
-                    self._checkpointer.start()  # once; later calls do nothing
         self._dispose()
 
-    def _in_transaction(self, work: Callable[[Connection], T]) -> T:
+    def _in_transaction(self, work: Callable[[Connection], T], *, wait: bool = True) -> T:
+        """`wait=False`: raise _LockTaken at once, before `work` runs, if another writer
+        holds either lock."""
         conn = self._conn
         if conn is None or conn.invalidated or conn.closed:
             conn = self._conn = self._engine.connect()
         if self._lock is not None:
-            self._lock.acquire()
+            self._lock.acquire(wait)
         try:
             trans = conn.begin()  # SQLAlchemy's bookkeeping; the driver's BEGIN is a no-op
             try:
-                _begin_immediate(conn)
+                _begin_immediate(conn, wait)
                 result = work(conn)
             except BaseException:
                 trans.rollback()
@@ -178,6 +226,10 @@ _Job = tuple[
 ]
 
 
+class _LockTaken(Exception):
+    """Another writer holds a lock that a write which must not wait asked for."""
+
+
 def _succeed(future: asyncio.Future[Any], result: Any) -> None:
     if not future.done():
         future.set_result(result)
@@ -200,12 +252,19 @@ class _ProcessLock:
         self._path = path
         self._fd: int | None = None
 
-    def acquire(self) -> None:
+    def acquire(self, wait: bool = True) -> None:
+        """`wait=False`: raise _LockTaken instead of waiting."""
         if fcntl is None:
             return
         if self._fd is None:
             self._fd = os.open(self._path, os.O_RDWR | os.O_CREAT, 0o644)
-        fcntl.flock(self._fd, fcntl.LOCK_EX)
+        if wait:
+            fcntl.flock(self._fd, fcntl.LOCK_EX)
+            return
+        try:
+            fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise _LockTaken from None
 
     def release(self) -> None:
         if fcntl is not None and self._fd is not None:
@@ -225,16 +284,24 @@ class _ProcessLock:
 _LOCK_RETRY = 0.0002
 
 
-def _begin_immediate(conn: Connection) -> None:
+def _begin_immediate(conn: Connection, wait: bool = True) -> None:
     # IMMEDIATE takes the write lock up front: a deferred BEGIN that upgrades later can
     # deadlock against another process and fail at once, whatever busy_timeout says.
     # Statements inside the transaction keep the connection's busy_timeout (SQLite's handler):
-    # only the lock itself is waited for here.
+    # only the lock itself is waited for here, or with `wait=False` asked for once.
     raw = conn.connection.driver_connection
     assert isinstance(raw, sqlite3.Connection)
     raw.execute("PRAGMA busy_timeout = 0")
     try:
-        retry_while_locked(lambda: raw.execute("BEGIN IMMEDIATE"), _LOCK_RETRY)
+        if wait:
+            retry_while_locked(lambda: raw.execute("BEGIN IMMEDIATE"), _LOCK_RETRY)
+        else:
+            try:
+                raw.execute("BEGIN IMMEDIATE")
+            except sqlite3.OperationalError as exc:
+                if _is_busy(exc):
+                    raise _LockTaken from None
+                raise
     finally:
         raw.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
 
@@ -267,6 +334,7 @@ class AsyncWriter:
         *,
         urgent: bool = False,
         committed: Callable[[T], None] | None = None,
+        brief: bool = False,
     ) -> T:
         async with self._engine.begin() as conn:
             result = await conn.run_sync(work)

@@ -1,0 +1,15 @@
+"""The event loop smsgate's processes run on: uvloop where it is installed (a dependency
+everywhere but Windows), asyncio's own otherwise. uvloop's transports and loop turns cost
+less CPU per PDU than asyncio's selector loop; the SMPP simulator spent ~10 % of its time in
+selector_events alone (bench/RESULTS.md, "Session 8")."""
+
+from __future__ import annotations
+
+
+def install_uvloop() -> None:
+    """Make asyncio.run() use uvloop from now on in this process, when it is installed."""
+    try:
+        import uvloop
+    except ImportError:
+        return
+    uvloop.install()

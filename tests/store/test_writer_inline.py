@@ -1,0 +1,166 @@
+"""Brief writes on the caller's thread: the SQLite writer runs a brief transaction on the event
+loop's thread only while it is idle and both locks are free at once; otherwise the transaction
+queues for the writer thread like any other, in order, and the loop never waits for a lock."""
+
+from __future__ import annotations
+
+import asyncio
+import fcntl
+import os
+import sqlite3
+import threading
+import time
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Connection
+
+from smsgate.store import sql_store as sql_store_module
+from smsgate.store.engine import Engines, create_engines
+from smsgate.store.sql_store import SqlStore
+
+from .builders import new_message, request
+
+
+async def _engines(tmp_path: Path) -> tuple[Path, Engines]:
+    path = tmp_path / "s.db"
+    engines = create_engines(f"sqlite+aiosqlite:///{path}")
+    await engines.writer.run(lambda c: c.exec_driver_sql("CREATE TABLE t (x INTEGER)"))
+    return path, engines
+
+
+def _insert_on_which_thread(conn: Connection) -> int:
+    conn.exec_driver_sql("INSERT INTO t VALUES (1)")
+    return threading.get_ident()
+
+
+def _count(conn: Connection) -> int:
+    return int(conn.exec_driver_sql("SELECT count(*) FROM t").scalar_one())
+
+
+async def test_brief_work_runs_on_the_loops_thread_and_other_work_on_the_writers(
+    tmp_path: Path,
+) -> None:
+    _, engines = await _engines(tmp_path)
+    committed: list[int] = []
+    here = await engines.writer.run(_insert_on_which_thread, brief=True, committed=committed.append)
+    there = await engines.writer.run(_insert_on_which_thread)
+    assert here == threading.get_ident() == committed[0]
+    assert there != threading.get_ident()
+    assert await engines.writer.run(_count, brief=True) == 2
+    await engines.dispose()
+
+
+async def test_brief_work_that_fails_is_rolled_back_and_raises_to_its_caller(
+    tmp_path: Path,
+) -> None:
+    _, engines = await _engines(tmp_path)
+
+    def half_done(conn: Connection) -> None:
+        conn.exec_driver_sql("INSERT INTO t VALUES (1)")
+        raise ValueError("the second half failed")
+
+    with pytest.raises(ValueError, match="second half"):
+        await engines.writer.run(half_done, brief=True)
+    assert await engines.writer.run(_count, brief=True) == 0
+    assert await engines.writer.run(_insert_on_which_thread, brief=True) == threading.get_ident()
+    await engines.dispose()
+
+
+async def _loop_stays_free_while(waiting: asyncio.Future[int]) -> int:
+    """Loop turns taken while `waiting` is pending: a loop blocked on a lock takes none."""
+    turns = 0
+    while not waiting.done():
+        turns += 1
+        await asyncio.sleep(0.01)
+    return turns
+
+
+async def test_brief_work_waits_on_the_writer_thread_for_another_nodes_lock(
+    tmp_path: Path,
+) -> None:
+    path, engines = await _engines(tmp_path)
+    other_node = os.open(path.with_name(path.name + ".writer-lock"), os.O_RDWR)
+    fcntl.flock(other_node, fcntl.LOCK_EX)
+    pending = asyncio.ensure_future(engines.writer.run(_insert_on_which_thread, brief=True))
+    asyncio.get_running_loop().call_later(0.3, fcntl.flock, other_node, fcntl.LOCK_UN)
+    turns = await _loop_stays_free_while(pending)
+    assert await pending != threading.get_ident()
+    assert turns >= 20  # ~30 turns of 10 ms while the other node held the lock
+    os.close(other_node)
+    await engines.dispose()
+
+
+async def test_brief_work_waits_on_the_writer_thread_for_sqlites_own_lock(
+    tmp_path: Path,
+) -> None:
+    path, engines = await _engines(tmp_path)
+    other = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    other.execute("BEGIN IMMEDIATE")  # a writer that does not take the process lock (admin CLI)
+    pending = asyncio.ensure_future(engines.writer.run(_insert_on_which_thread, brief=True))
+    asyncio.get_running_loop().call_later(0.3, other.execute, "COMMIT")
+    started = time.monotonic()
+    turns = await _loop_stays_free_while(pending)
+    assert await pending != threading.get_ident()
+    assert 0.25 <= time.monotonic() - started < 2
+    assert turns >= 20
+    other.close()
+    await engines.dispose()
+
+
+async def test_brief_work_does_not_overtake_work_queued_before_it(tmp_path: Path) -> None:
+    _, engines = await _engines(tmp_path)
+    order: list[str] = []
+    gate = threading.Event()
+
+    def blocker(conn: Connection) -> None:
+        gate.wait(5)
+        order.append("running")
+
+    def job(name: str):  # type: ignore[no-untyped-def]
+        def work(conn: Connection) -> str:
+            order.append(name)
+            return name
+
+        return work
+
+    running = asyncio.ensure_future(engines.writer.run(blocker))
+    await asyncio.sleep(0.05)  # the thread is in the blocker's transaction
+    queued = asyncio.ensure_future(engines.writer.run(job("queued")))
+    await asyncio.sleep(0)
+    brief = asyncio.ensure_future(engines.writer.run(job("brief"), brief=True))
+    await asyncio.sleep(0.05)
+    gate.set()
+    await asyncio.wait_for(asyncio.gather(running, queued, brief), 5)
+    assert order == ["running", "queued", "brief"]
+    # Idle again: the next brief one runs here at once.
+    assert await engines.writer.run(_insert_on_which_thread, brief=True) == threading.get_ident()
+    await engines.dispose()
+
+
+async def test_the_store_marks_only_small_hot_batches_brief(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = SqlStore(f"sqlite+aiosqlite:///{tmp_path / 's.db'}")
+    await store.open()
+    account = await store.create_account("brief")
+    await store.top_up(account.id, 10_000_000)
+    writer = store.engines.writer
+    seen: list[bool] = []
+    real_run = writer.run
+
+    async def recording_run(work, **kwargs):  # type: ignore[no-untyped-def]
+        seen.append(kwargs.get("brief", False))
+        return await real_run(work, **kwargs)
+
+    monkeypatch.setattr(writer, "run", recording_run)
+    small = sql_store_module.BRIEF_ROWS
+
+    def messages(count: int) -> list:  # type: ignore[type-arg]
+        return [new_message(account.id, phone=f"38050{n:07d}") for n in range(count)]
+
+    await store.accept(request(account.id, *messages(small)))
+    await store.accept(request(account.id, *messages(small + 1)))
+    await store.outbox_done([1, 2, 3])
+    assert seen == [True, False, True]
+    await store.close()
