@@ -131,9 +131,12 @@ _ACCOUNT_COLUMNS = (
 )
 
 
-# A hot-path write of at most this many rows is brief (Writer.run): a few milliseconds of
-# work, which the SQLite writer may run on the event loop's thread rather than hand to its own.
+# A hot-path write of at most this many rows is brief (Writer.run): ~5 ms of work at most,
+# which the SQLite writer may run on the event loop's thread rather than hand to its own. An
+# accepted message costs ~33 µs of the writer and a claimed part ~7.5 µs (bench/RESULTS.md,
+# "Session 8"), so a claim counts a quarter of a row per part.
 BRIEF_ROWS = 128
+_CLAIMS_PER_ROW = 4
 
 
 def _brief(rows: int | None) -> bool:
@@ -576,7 +579,7 @@ class SqlStore:
                 _claim.run(conn, node_id, float(now + claim_ttl), [row[0] for row in due])
             return due
 
-        due = await self._write(work, rows=limit)
+        due = await self._write(work, rows=limit // _CLAIMS_PER_ROW)
         return sorted(
             (
                 ClaimedPart(
