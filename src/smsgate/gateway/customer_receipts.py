@@ -28,7 +28,7 @@ from smsgate.smpp.constants import (
     Tag,
 )
 from smsgate.smpp.pdu import DeliverSm, Pdu
-from smsgate.smpp.receipt import Receipt, format_receipt
+from smsgate.smpp.receipt import receipt_text
 from smsgate.smpp.server import ServerSession
 from smsgate.smpp.tlv import NetworkErrorCode, TlvValue
 from smsgate.store.interface import Store
@@ -104,20 +104,19 @@ def receipt_pdu(item: OutboxItem) -> DeliverSm:
     """The deliver_sm receipt for one outbox row: its PDU's id, the final state, swapped
     addresses (from the recipient to the customer's sender name)."""
     state = MESSAGE_STATE_OF_STATUS[item.status]
-    text = format_receipt(
-        Receipt(
-            id=str(item.pdu_id),
-            sub=1,
-            dlvrd=1 if item.status is Status.DELIVRD else 0,
-            submit_date=_utc(item.submitted_at),
-            done_date=_utc(item.done_at),
-            stat=item.status.value,
-            err=item.error,
-            text=_printable(item.text),
-        )
+    pdu_id = str(item.pdu_id)
+    text = receipt_text(
+        pdu_id,
+        1,
+        1 if item.status is Status.DELIVRD else 0,
+        _utc(item.submitted_at),
+        _utc(item.done_at),
+        item.status.value,
+        item.error,
+        _printable(item.text),
     )
     tlvs: dict[int, TlvValue] = {
-        Tag.RECEIPTED_MESSAGE_ID: str(item.pdu_id),
+        Tag.RECEIPTED_MESSAGE_ID: pdu_id,
         Tag.MESSAGE_STATE: int(state),
     }
     if item.error:
