@@ -1,6 +1,7 @@
 """Brief writes on the caller's thread: the SQLite writer runs a brief transaction on the event
 loop's thread only while it is idle and both locks are free at once; otherwise the transaction
-queues for the writer thread like any other, in order, and the loop never waits for a lock."""
+queues for the writer thread like any other, and the loop never waits for a lock. (That it
+keeps the order of queued work: test_writer_lock.py.)"""
 
 from __future__ import annotations
 
@@ -16,17 +17,10 @@ import pytest
 from sqlalchemy import Connection
 
 from smsgate.store import sql_store as sql_store_module
-from smsgate.store.engine import Engines, create_engines
 from smsgate.store.sql_store import SqlStore
 
 from .builders import new_message, request
-
-
-async def _engines(tmp_path: Path) -> tuple[Path, Engines]:
-    path = tmp_path / "s.db"
-    engines = create_engines(f"sqlite+aiosqlite:///{path}")
-    await engines.writer.run(lambda c: c.exec_driver_sql("CREATE TABLE t (x INTEGER)"))
-    return path, engines
+from .test_writer_lock import _engines
 
 
 def _insert_on_which_thread(conn: Connection) -> int:
@@ -105,36 +99,6 @@ async def test_brief_work_waits_on_the_writer_thread_for_sqlites_own_lock(
     assert 0.25 <= time.monotonic() - started < 2
     assert turns >= 20
     other.close()
-    await engines.dispose()
-
-
-async def test_brief_work_does_not_overtake_work_queued_before_it(tmp_path: Path) -> None:
-    _, engines = await _engines(tmp_path)
-    order: list[str] = []
-    gate = threading.Event()
-
-    def blocker(conn: Connection) -> None:
-        gate.wait(5)
-        order.append("running")
-
-    def job(name: str):  # type: ignore[no-untyped-def]
-        def work(conn: Connection) -> str:
-            order.append(name)
-            return name
-
-        return work
-
-    running = asyncio.ensure_future(engines.writer.run(blocker))
-    await asyncio.sleep(0.05)  # the thread is in the blocker's transaction
-    queued = asyncio.ensure_future(engines.writer.run(job("queued")))
-    await asyncio.sleep(0)
-    brief = asyncio.ensure_future(engines.writer.run(job("brief"), brief=True))
-    await asyncio.sleep(0.05)
-    gate.set()
-    await asyncio.wait_for(asyncio.gather(running, queued, brief), 5)
-    assert order == ["running", "queued", "brief"]
-    # Idle again: the next brief one runs here at once.
-    assert await engines.writer.run(_insert_on_which_thread, brief=True) == threading.get_ident()
     await engines.dispose()
 
 

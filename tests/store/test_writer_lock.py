@@ -1,6 +1,7 @@
 """The SQLite writer and another process's write lock: it waits in short steps (not SQLite's
 1-2-5-10 ms sleeps), commits as soon as the lock is free, gives up after the busy timeout with
-the driver's error, and leaves the connection's own busy_timeout as it was."""
+the driver's error, and leaves the connection's own busy_timeout as it was. And the order of
+its own work: urgent before background, and brief work never ahead of what was queued."""
 
 from __future__ import annotations
 
@@ -8,13 +9,14 @@ import asyncio
 import sqlite3
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 from sqlalchemy import Connection, text
 
 from smsgate.store import writer as writer_module
-from smsgate.store.engine import create_engines
+from smsgate.store.engine import Engines, create_engines
 
 
 def _hold_lock(path: Path, seconds: float, held: threading.Event) -> None:
@@ -26,7 +28,7 @@ def _hold_lock(path: Path, seconds: float, held: threading.Event) -> None:
     other.close()
 
 
-async def _engines(tmp_path: Path):  # type: ignore[no-untyped-def]
+async def _engines(tmp_path: Path) -> tuple[Path, Engines]:
     path = tmp_path / "s.db"
     engines = create_engines(f"sqlite+aiosqlite:///{path}")
     await engines.writer.run(lambda c: c.exec_driver_sql("CREATE TABLE t (x INTEGER)"))
@@ -102,30 +104,61 @@ async def test_two_writers_on_one_file_take_turns_through_the_process_lock(
     await second.dispose()
 
 
-async def test_urgent_work_goes_ahead_of_queued_background_work(tmp_path: Path) -> None:
-    _, engines = await _engines(tmp_path)
-    order: list[str] = []
-    gate = threading.Event()
+class _HeldWriter:
+    """The writer thread kept inside one transaction until `release()`; the jobs made by
+    `job()` record the order in which they ran."""
 
-    def blocker(conn: Connection) -> None:
-        gate.wait(5)
-        order.append("running")
+    def __init__(self, engines: Engines) -> None:
+        self.engines = engines
+        self.order: list[str] = []
+        self._gate = threading.Event()
+        self.running: asyncio.Future[None] | None = None
 
-    def job(name: str):  # type: ignore[no-untyped-def]
-        def work(conn: Connection) -> None:
-            order.append(name)
+    async def hold(self) -> None:
+        def blocker(conn: Connection) -> None:
+            self._gate.wait(5)
+            self.order.append("running")
+
+        self.running = asyncio.ensure_future(self.engines.writer.run(blocker))
+        await asyncio.sleep(0.05)  # the blocker holds the thread; the rest queue behind it
+
+    def job(self, name: str) -> Callable[[Connection], str]:
+        def work(conn: Connection) -> str:
+            self.order.append(name)
+            return name
 
         return work
 
-    running = asyncio.ensure_future(engines.writer.run(blocker))
-    await asyncio.sleep(0.05)  # the blocker holds the thread; the rest queue behind it
-    queued = [asyncio.ensure_future(engines.writer.run(job(f"background {i}"))) for i in range(2)]
+    async def release(self, *others: asyncio.Future[str]) -> list[str]:
+        await asyncio.sleep(0.05)
+        self._gate.set()
+        assert self.running is not None
+        await asyncio.wait_for(asyncio.gather(self.running, *others), 5)
+        return self.order
+
+
+async def test_urgent_work_goes_ahead_of_queued_background_work(tmp_path: Path) -> None:
+    _, engines = await _engines(tmp_path)
+    held = _HeldWriter(engines)
+    await held.hold()
+    queued = [asyncio.ensure_future(engines.writer.run(held.job(f"bg {i}"))) for i in range(2)]
     await asyncio.sleep(0)
-    urgent = asyncio.ensure_future(engines.writer.run(job("accept"), urgent=True))
-    await asyncio.sleep(0.05)
-    gate.set()
-    await asyncio.wait_for(asyncio.gather(running, *queued, urgent), 5)
-    assert order == ["running", "accept", "background 0", "background 1"]
+    urgent = asyncio.ensure_future(engines.writer.run(held.job("accept"), urgent=True))
+    assert await held.release(*queued, urgent) == ["running", "accept", "bg 0", "bg 1"]
     await engines.dispose()
     with pytest.raises(RuntimeError):
-        await engines.writer.run(job("late"))
+        await engines.writer.run(held.job("late"))
+
+
+async def test_brief_work_does_not_overtake_work_queued_before_it(tmp_path: Path) -> None:
+    _, engines = await _engines(tmp_path)
+    held = _HeldWriter(engines)
+    await held.hold()
+    queued = asyncio.ensure_future(engines.writer.run(held.job("queued")))
+    await asyncio.sleep(0)
+    brief = asyncio.ensure_future(engines.writer.run(held.job("brief"), brief=True))
+    assert await held.release(queued, brief) == ["running", "queued", "brief"]
+    # Idle again: the next brief one runs on the loop's thread at once.
+    here = await engines.writer.run(lambda c: threading.get_ident(), brief=True)
+    assert here == threading.get_ident()
+    await engines.dispose()
