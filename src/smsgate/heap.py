@@ -1,5 +1,6 @@
-"""The node's garbage-collector settings: the heap it starts with is frozen, and young objects
-are collected in larger batches.
+"""A long-running process's garbage-collector settings (a node's, and the standalone SMPP
+simulator's): the heap it starts with is frozen, and young objects are collected in larger
+batches.
 
 Measured on the SMPP door benchmark with CPython's defaults (bench/RESULTS.md, "Session 5"):
 the collector took ~14 % of the gateway's wall time, and each full collection stopped the

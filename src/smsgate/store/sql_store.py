@@ -215,8 +215,8 @@ class SqlStore:
         self, work: Callable[[Connection], T], *, urgent: bool = False, rows: int | None = None
     ) -> T:
         """Run `work` in one write transaction; a constraint it trips is the caller's error.
-        `urgent`: a customer waits for it (Writer.run). `rows`: how many rows a hot-path
-        batch touches; a small one is brief (Writer.run)."""
+        `urgent`: a customer waits for it (Writer.run). `rows`: the size of a hot-path
+        batch, in accepted messages' worth of writer time; a small one is brief (Writer.run)."""
         try:
             return await self.engines.writer.run(work, urgent=urgent, brief=_brief(rows))
         except IntegrityError as exc:
