@@ -1,7 +1,7 @@
 """The event loop smsgate's processes run on: uvloop where it is installed (a dependency
 everywhere but Windows), asyncio's own otherwise. uvloop's transports and loop turns cost
-less CPU per PDU than asyncio's selector loop; the SMPP simulator spent ~10 % of its time in
-selector_events alone (bench/RESULTS.md, "Session 8")."""
+less CPU per PDU than asyncio's selector loop; the SMPP simulator spent ~12 % of its time in
+asyncio's own loop and transport code (bench/RESULTS.md, "Session 8")."""
 
 from __future__ import annotations
 

@@ -126,7 +126,7 @@ async def test_the_store_marks_only_small_hot_batches_brief(
     await store.accept(request(account.id, *messages(small)))
     await store.accept(request(account.id, *messages(small + 1)))
     await store.outbox_done([1, 2, 3])
-    # A claimed part costs the writer about a quarter of an accepted message.
+    # A claim is brief up to four times as many parts: a part is far cheaper to claim.
     await store.claim_parts(1, 1.0, small * 4, 60.0)
     await store.claim_parts(1, 1.0, small * 4 + 4, 60.0)
     assert seen == [True, False, True, True, False]

@@ -133,8 +133,8 @@ _ACCOUNT_COLUMNS = (
 
 # A hot-path write of at most this many rows is brief (Writer.run): ~5 ms of work at most,
 # which the SQLite writer may run on the event loop's thread rather than hand to its own. An
-# accepted message costs ~33 µs of the writer and a claimed part ~7.5 µs (bench/RESULTS.md,
-# "Session 8"), so a claim counts a quarter of a row per part.
+# accepted message costs ~27-32 µs and a claimed part ~9.5 µs (bench/store_accept.py; RESULTS,
+# "Session 8"): a claim counts a quarter of a row per part, so 512 parts take ~5 ms.
 BRIEF_ROWS = 128
 _CLAIMS_PER_ROW = 4
 
