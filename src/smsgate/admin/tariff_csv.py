@@ -9,15 +9,15 @@ from __future__ import annotations
 
 import csv
 import io
-from dataclasses import dataclass
 
 from smsgate.admin.errors import Refused
 from smsgate.admin.inputs import checked_prefix, checked_price, shown_prefix
+from smsgate.record import record
 
 HEADER = ("prefix", "price")
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class TariffRow:
     line: int
     prefix: str  # "" is the catch-all

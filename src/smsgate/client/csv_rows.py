@@ -11,6 +11,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+from smsgate.record import record
+
 PHONE_HEADERS = ("phone", "phones", "to", "number")
 MESSAGE_HEADERS = ("message", "text", "sms")
 
@@ -19,14 +21,14 @@ class CsvError(Exception):
     """The file cannot be used as a recipient list; the message says why."""
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Row:
     line: int  # 1-based line in the file, for the rejected-rows report
     phone: str
     message: str
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Rejected:
     row: Row
     reason: str

@@ -8,8 +8,9 @@ It does no I/O itself; `drive_sync` and `drive_async` are the only places that t
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Generator
-from dataclasses import dataclass
 from typing import TypeVar
+
+from smsgate.record import record
 
 from .errors import SmsGateError, TransportError
 from .protocol import ApiRequest, ApiResponse, Call, read_envelope
@@ -19,12 +20,12 @@ P = TypeVar("P")
 T = TypeVar("T")
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Send:
     request: ApiRequest
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Sleep:
     seconds: float
 

@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from enum import StrEnum
 
+from smsgate.record import record
+
 
 class Status(StrEnum):
     """The five public message statuses; every value but ENROUTE is final."""
@@ -76,7 +78,7 @@ class StatusReport(dict[str, Status]):
         return f"StatusReport({dict(self)!r}, unknown={self.unknown!r})"
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Balance:
     money: Decimal
     currency: str

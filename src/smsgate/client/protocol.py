@@ -9,11 +9,12 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from email.utils import parsedate_to_datetime
 from typing import Any, Generic, TypeVar
+
+from smsgate.record import record
 
 from .errors import (
     AuthenticationError,
@@ -33,7 +34,7 @@ T = TypeVar("T")
 Envelope = dict[str, Any]
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class ApiRequest:
     path: str
     body: Mapping[str, object] | None = None
@@ -44,14 +45,14 @@ class ApiRequest:
         return json.dumps(self.body, ensure_ascii=False, separators=(",", ":")).encode()
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class ApiResponse:
     status_code: int
     headers: Mapping[str, str]
     content: bytes
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Call(Generic[P, T]):
     """One SDK method as data: its requests, how to read each answer, how to merge the parts."""
 

@@ -6,12 +6,12 @@ Pure decisions: it never sleeps; the clients do, through an injectable sleep fun
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from smsgate.record import record
 
 from .errors import RateLimitedError, ServerError, SmsGateError, TransportError
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class RetryPolicy:
     retries: int = 3  # retries after the first attempt, so retries + 1 attempts at most
     backoff: float = 0.5  # seconds before the first retry; doubled for each next one

@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
 from functools import lru_cache
 
 import phonenumbers
 from phonenumbers import PhoneMetadata
+
+from smsgate.record import record
 
 INVALID_PHONE = "Invalid phone number"
 _MAX_INPUT = 64
@@ -49,7 +50,7 @@ class InvalidPhone(ValueError):
         self.raw = raw
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class _Desc:
     lengths: frozenset[int]
     pattern: re.Pattern[str]

@@ -6,13 +6,13 @@ No clocks and no storage here; a clock that runs backwards never mints tokens.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from smsgate.record import record
 
 # Float refills such as 0.1 * 10 land a hair below the whole number; do not refuse those.
 _EPSILON = 1e-9
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Bucket:
     tokens: float
     updated_at: float

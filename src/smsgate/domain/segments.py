@@ -7,9 +7,8 @@ Parts carry the payload only; the UDH or SAR TLVs that join them are added by th
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from smsgate.domain.gsm7 import ESC, NotGsm7, decode_gsm7, encode_gsm7, is_gsm7
+from smsgate.record import record
 
 GSM7 = 0
 IA5 = 1
@@ -26,7 +25,7 @@ class EmptyText(ValueError):
     """A message with no text: nothing to send and nothing to bill."""
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Segmented:
     """A text split for sending. `parts` hold each part's payload without a UDH (GSM-7 as unpacked
     septets, UCS-2 as UTF-16BE); `units` is the whole text's length in septets (ESC pairs count

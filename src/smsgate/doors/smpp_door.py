@@ -39,6 +39,7 @@ from smsgate.gateway.errors import (
 from smsgate.gateway.held_messages import ASSEMBLY_TIMEOUT, HeldMessages
 from smsgate.gateway.model import SendItem, SendOutcome, SendRequest
 from smsgate.gateway.service import Gateway
+from smsgate.record import record
 from smsgate.smpp.constants import (
     ESM_UDHI,
     RD_RECEIPT_MASK,
@@ -124,7 +125,7 @@ class _Bind:
     session: ServerSession
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class _Body:
     """What one submit_sm/data_sm carries: its text octets and its place in a long message."""
 

@@ -12,6 +12,8 @@ from collections.abc import Awaitable, Callable, MutableMapping
 from dataclasses import dataclass
 from typing import Any
 
+from smsgate.record import record
+
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[Message]]
@@ -95,7 +97,7 @@ class WebReply:
 Endpoint = Callable[[WebRequest], Awaitable[WebReply]]
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Route:
     path: str
     endpoint: Endpoint

@@ -12,11 +12,11 @@ import contextlib
 import logging
 import time
 from collections.abc import Callable, Collection, Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Protocol
 
 from smsgate.domain.status import Status
+from smsgate.record import record
 from smsgate.smpp.constants import (
     ESM_DELIVERY_RECEIPT,
     NPI_ISDN,
@@ -147,7 +147,7 @@ def _printable(text: str) -> str:
     return "".join(c if " " <= c <= "~" else "?" for c in head)
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class PumpPolicy:
     interval: float = 0.1  # seconds between outbox polls
     batch: int = 500  # rows read and sent per account at a time

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from pathlib import Path
 
 from smsgate.gateway.credentials import hash_password, hash_token, new_password, new_token
+from smsgate.record import record
 from smsgate.store.interface import Store
 from smsgate.store.records import Tariff
 
@@ -22,7 +23,7 @@ DEMO_TOP_UP = 1000 * 10_000  # 1000.0000
 DEMO_PRICE = 5_000  # 0.5000 per part
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class DemoCredentials:
     login: str
     token: str

@@ -15,7 +15,6 @@ import random
 import time
 from collections import defaultdict
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 
 from smsgate.domain.status import PartState
 from smsgate.gateway import metrics
@@ -24,6 +23,7 @@ from smsgate.gateway.connector import Connector
 from smsgate.gateway.operator_results import submitted_batch
 from smsgate.gateway.router import Router
 from smsgate.gateway.upstream import SubmitAnswer
+from smsgate.record import record
 from smsgate.smpp.constants import CommandStatus
 from smsgate.store.interface import Store
 from smsgate.store.records import ClaimedPart, SubmitDone, SubmitFailed
@@ -31,7 +31,7 @@ from smsgate.store.records import ClaimedPart, SubmitDone, SubmitFailed
 log = logging.getLogger(__name__)
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class DispatchPolicy:
     batch: int = 500
     claim_ttl: float = 300.0
@@ -47,7 +47,7 @@ WINDOWS_CLAIMED = 8
 _WINDOWS_PER_CLAIM = 2
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class _Requeue:
     part_id: int
     not_before: float

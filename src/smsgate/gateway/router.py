@@ -7,8 +7,9 @@ Routing is a pure choice over the connectors' current state; it never waits.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Protocol
+
+from smsgate.record import record
 
 
 class Routable(Protocol):
@@ -18,7 +19,7 @@ class Routable(Protocol):
     def ready(self) -> bool: ...
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Route:
     prefix: str
     connectors: tuple[str, ...]

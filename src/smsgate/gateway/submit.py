@@ -11,7 +11,6 @@ import asyncio
 import time
 from collections import Counter
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 
 from smsgate.domain.dedupe import DedupeKeys
 from smsgate.domain.ids import IdGenerator
@@ -28,6 +27,7 @@ from smsgate.gateway.errors import (
     SenderNotAllowed,
 )
 from smsgate.gateway.model import MAX_ITEMS, SendItem, SendOutcome, SendRequest
+from smsgate.record import record
 from smsgate.store.interface import Store
 from smsgate.store.records import (
     AcceptRequest,
@@ -52,7 +52,7 @@ _SEGMENTED_TEXTS = 1024
 _Staged = tuple[SendItem, str, Segmented, int]
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class _Stage:
     """A request past every check before the store: its sender name and lifetime as used,
     its recipients ready to send, and how many ids they take."""
@@ -63,7 +63,7 @@ class _Stage:
     id_count: int
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class SubmitPolicy:
     default_lifetime_minutes: float = 24 * 60
     max_lifetime_minutes: float = 7 * 24 * 60

@@ -7,11 +7,11 @@ Pure translation between the store's records and SMPP PDUs; the connector does t
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Literal
 
 from smsgate.domain.status import PartState
+from smsgate.record import record
 from smsgate.smpp.constants import (
     ESM_DELIVERY_RECEIPT,
     ESM_TYPE_MASK,
@@ -96,7 +96,7 @@ def _absolute_second(second: int) -> str:
     return moment.strftime("%y%m%d%H%M%S") + "000+"
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class SubmitAnswer:
     kind: Literal["accepted", "temporary", "permanent"]
     operator_id: str = ""
@@ -116,7 +116,7 @@ def classify_submit_response(command_status: int, message_id: str) -> SubmitAnsw
     return SubmitAnswer("permanent", state=state, error=command_status)
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class ParsedReceipt:
     operator_id: str
     state: PartState

@@ -10,14 +10,14 @@ else drawn from the configured mix. Pure: no I/O, no clock.
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass
 from typing import Final
 
+from smsgate.record import record
 from smsgate.smpp.constants import CommandStatus, MessageState
 from smsgate.smpp.receipt import message_state_for_stat
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Outcome:
     submit_status: int = CommandStatus.ESME_ROK
     stat: str | None = "DELIVRD"  # the receipt's stat; None: no receipt

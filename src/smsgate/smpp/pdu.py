@@ -11,6 +11,7 @@ import struct
 from dataclasses import dataclass, field, fields
 from typing import Any, ClassVar, Final
 
+from smsgate.record import record
 from smsgate.smpp.constants import (
     HEADER_LENGTH,
     INTERFACE_VERSION,
@@ -80,7 +81,7 @@ class Pdu:
         return bool(self.command_id & RESPONSE_BIT)
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class DestAddress:
     """One submit_multi destination: an SME address, or a distribution list when dl_name is set."""
 
@@ -90,7 +91,7 @@ class DestAddress:
     dl_name: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class UnsuccessSme:
     """One destination submit_multi_resp reports as failed, with its error status."""
 

@@ -7,9 +7,9 @@ Knows nothing of the gateway's own statuses; the gateway maps MessageState to th
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from datetime import datetime
 
+from smsgate.record import record
 from smsgate.smpp.constants import MessageState
 
 
@@ -17,7 +17,7 @@ class ReceiptError(ValueError):
     """The text is not a delivery receipt we can read."""
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Receipt:
     id: str
     sub: int

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Final
 
+from smsgate.record import record
 from smsgate.smpp.constants import (
     HEADER_LENGTH,
     MAX_PDU_LENGTH,
@@ -80,11 +81,9 @@ class BindState(Enum):
 
 
 # --- events -----------------------------------------------------------------------------------
-# Treat them as immutable. They are not frozen only because a frozen dataclass's __init__ costs
-# several times more, and two are made per message on the hot path.
 
 
-@dataclass(slots=True)
+@record
 class PduReceived:
     """A request the peer may send in this state; answer it with send(make_response(pdu, ...)).
     enquire_link and unbind never appear: the session answers those itself."""
@@ -92,7 +91,7 @@ class PduReceived:
     pdu: Pdu
 
 
-@dataclass(slots=True)
+@record
 class ResponseReceived:
     """The answer to one of our requests (a generic_nack with its sequence number counts)."""
 
@@ -100,21 +99,21 @@ class ResponseReceived:
     response: Pdu
 
 
-@dataclass(slots=True)
+@record
 class UnexpectedResponse:
     """A response matching no request in flight (late, duplicated, or of the wrong type)."""
 
     response: Pdu
 
 
-@dataclass(slots=True)
+@record
 class RequestTimedOut:
     """No response within response_timeout; the request is no longer in flight."""
 
     request: Pdu
 
 
-@dataclass(slots=True)
+@record
 class MalformedPdu:
     """Input the codec refused. `reply` (generic_nack or an error response, possibly empty) is
     already queued in data_to_send(); it is here for logs and tests."""
@@ -123,7 +122,7 @@ class MalformedPdu:
     reply: bytes
 
 
-@dataclass(slots=True)
+@record
 class RequestRefused:
     """A well-formed request not allowed in this bind state; `reply` (ESME_RINVBNDSTS or
     ESME_RALYBND) is already queued in data_to_send()."""
@@ -132,27 +131,27 @@ class RequestRefused:
     reply: bytes
 
 
-@dataclass(slots=True)
+@record
 class UnbindReceived:
     """The peer unbound; the session already answered and is closed."""
 
     pdu: Pdu
 
 
-@dataclass(slots=True)
+@record
 class BindStateChanged:
     old: BindState
     new: BindState
 
 
-@dataclass(slots=True)
+@record
 class ConnectionShouldClose:
     """Flush data_to_send() and close the transport; the session accepts nothing more."""
 
     reason: str
 
 
-@dataclass(slots=True)
+@record
 class NeedData:
     """No complete event is buffered; feed more bytes (or wait for the next deadline)."""
 

@@ -7,14 +7,14 @@ raise anything but PduError on bad input.
 from __future__ import annotations
 
 import struct
-from dataclasses import dataclass
 from typing import Final
 
+from smsgate.record import record
 from smsgate.smpp.constants import CommandStatus, Tag
 from smsgate.smpp.pdu_error import PduError
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class NetworkErrorCode:
     """network_error_code (0x0423): network type (1 GSM, 2 ANSI-136, 3 IS-95 ...) + error code."""
 

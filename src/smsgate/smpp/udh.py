@@ -7,8 +7,7 @@ since the esm_class UDHI bit promised a header that is not there).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
+from smsgate.record import record
 from smsgate.smpp.constants import CommandStatus
 from smsgate.smpp.pdu_error import PduError
 
@@ -21,13 +20,13 @@ class UdhError(PduError):
         super().__init__(CommandStatus.ESME_RINVESMCLASS, message)
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class InformationElement:
     iei: int
     data: bytes
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Concat:
     """One segment's place in a concatenated message."""
 
@@ -37,7 +36,7 @@ class Concat:
     sixteen_bit: bool = False
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Udh:
     """Every information element in wire order, and the concatenation one decoded if present."""
 

@@ -5,7 +5,6 @@ lock up front (BEGIN IMMEDIATE). Holds no queries.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +12,7 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
+from smsgate.record import record
 from smsgate.store.checkpointer import WalCheckpointer
 from smsgate.store.interface import StoreError
 from smsgate.store.writer import (
@@ -26,7 +26,7 @@ from smsgate.store.writer import (
 SYNCHRONOUS_LEVELS = ("OFF", "NORMAL", "FULL", "EXTRA")
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Engines:
     """`writer` runs every write transaction; `reader` serves reads. On PostgreSQL both are
     one asyncpg pool; on SQLite the writer is one connection in its own thread (a whole

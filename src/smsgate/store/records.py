@@ -7,13 +7,13 @@ Times are float seconds since the Unix epoch (UTC).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from enum import StrEnum
 
 from smsgate.domain.status import PartState, Status
+from smsgate.record import record
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class AccountRecord:
     id: int
     login: str
@@ -23,7 +23,7 @@ class AccountRecord:
     active: bool
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Credentials:
     """What authentication needs for a login: the account and its secrets' hashes."""
 
@@ -32,7 +32,7 @@ class Credentials:
     smpp_password_hash: str | None
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Balance:
     currency: str
     balance: int  # spendable
@@ -41,7 +41,7 @@ class Balance:
     credit: int = 0
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class AccountSummary:
     account: AccountRecord
     balance: Balance
@@ -50,17 +50,14 @@ class AccountSummary:
     senders: tuple[str, ...]
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Tariff:
     account_id: int | None  # None: the default plan for every account
     prefix: str  # international digits; "" matches every number
     price: int  # per SMS part
 
 
-# NewPart and NewMessage are built once per recipient on the accept path, where a frozen
-# dataclass's __init__ (object.__setattr__ per field) cost ~4x a plain one: not frozen, but
-# treated as immutable all the same.
-@dataclass(slots=True)
+@record
 class NewPart:
     id: int
     seq: int  # 1-based
@@ -69,7 +66,7 @@ class NewPart:
     payload: bytes  # encoded segment, without UDH: GSM-7 unpacked septets or UTF-16BE
 
 
-@dataclass(slots=True)
+@record
 class NewMessage:
     id: int
     account_id: int
@@ -98,13 +95,13 @@ class NewMessage:
         return self.price_per_part * len(self.parts)
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class RateLimit:
     rate: float  # tokens per second
     burst: float  # bucket size
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class AcceptRequest:
     """One request of one account: the rate-limit token is taken once for the whole request,
     then each message is deduplicated and paid for in order, all in one transaction."""
@@ -123,14 +120,14 @@ class Outcome(StrEnum):
     GONE = "gone"  # its held parts were already finished elsewhere: nothing to accept
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class AcceptResult:
     # Set when the request was refused by the rate limit; then nothing was stored.
     retry_after: float | None
     outcomes: tuple[Outcome, ...] = ()  # aligned with AcceptRequest.messages
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class ClaimedPart:
     """A part a node has claimed to submit, with everything submit_sm needs."""
 
@@ -149,7 +146,7 @@ class ClaimedPart:
     want_receipt: bool = True
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class SubmitDone:
     part_id: int
     connector: str
@@ -157,7 +154,7 @@ class SubmitDone:
     at: float
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class SubmitFailed:
     part_id: int
     state: PartState  # a final state: REJECTD or UNDELIV
@@ -165,7 +162,7 @@ class SubmitFailed:
     at: float
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class OperatorReceipt:
     connector: str
     operator_id: str
@@ -174,7 +171,7 @@ class OperatorReceipt:
     at: float
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class MessageView:
     id: int
     account_id: int
@@ -186,7 +183,7 @@ class MessageView:
     error: int
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class OutboxItem:
     """A status change to tell a customer: today an SMPP delivery receipt for one id."""
 
@@ -205,7 +202,7 @@ class OutboxItem:
     attempts: int = 0
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class HeldPart:
     """One part of a long message a customer sent as several submit_sm, already answered
     with `id`, waiting in the store for the others."""
@@ -224,7 +221,7 @@ class HeldPart:
     received_at: float
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class HoldResult:
     id: int  # the id to answer with: an earlier copy's, for a part sent again
     # When this part completed its message: all of its parts in order, claimed by the caller
@@ -233,7 +230,7 @@ class HoldResult:
     retry_after: float | None = None  # refused by the account's rate limit: nothing kept
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class HeldDue:
     """Held messages a sweep must finish: complete ones whose finisher's claim lapsed (it
     died between claiming and accepting), and incomplete ones past the assembly timeout."""
@@ -242,7 +239,7 @@ class HeldDue:
     incomplete: list[tuple[HeldPart, ...]]
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class RefusedMessage:
     """A long message whose parts were all answered OK but that cannot be sent (refused once
     whole, or never completed): stored as a REJECTD message under the parts' ids, so they
