@@ -27,6 +27,7 @@ from smsgate.domain.ids import IdGenerator
 from smsgate.doors.app import build_app
 from smsgate.gateway.accounts import AccountCache
 from smsgate.gateway.credentials import hash_token
+from smsgate.gateway.outbox.outbox import Outbox
 from smsgate.gateway.service import Gateway
 from smsgate.gateway.submit import Submitter
 from smsgate.node import SWITCH_INTERVAL
@@ -61,7 +62,9 @@ async def run(requests: int, callers: int, recipients: int) -> None:
     await store.top_up(account.id, 10**15)
     await store.add_originator(account.id, "smsgate")
     accounts = AccountCache(store)
-    gateway = Gateway(store, Submitter(store, accounts, IdGenerator(1)), accounts)
+    gateway = Gateway(
+        Submitter(store, accounts, IdGenerator(1)), accounts, store, store, Outbox(store)
+    )
 
     async def health() -> dict[str, object]:
         return {"ok": True}

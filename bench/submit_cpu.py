@@ -39,6 +39,7 @@ from smsgate.domain.ids import IdGenerator
 from smsgate.doors.app import build_app
 from smsgate.gateway.accounts import AccountCache
 from smsgate.gateway.credentials import hash_token
+from smsgate.gateway.outbox.outbox import Outbox
 from smsgate.gateway.service import Gateway
 from smsgate.gateway.submit import Submitter
 from smsgate.node import SWITCH_INTERVAL
@@ -126,7 +127,9 @@ async def _sql_store() -> Any:
 async def run(args: argparse.Namespace) -> list[float]:
     store: Any = await _sql_store() if args.sql else InstantStore()
     accounts = AccountCache(store)
-    gateway = Gateway(store, Submitter(store, accounts, IdGenerator(1)), accounts)
+    gateway = Gateway(
+        Submitter(store, accounts, IdGenerator(1)), accounts, store, store, Outbox(store)
+    )
 
     async def health() -> dict[str, object]:
         return {"ok": True}

@@ -95,12 +95,13 @@ async def stack(store: SqlStore) -> AsyncIterator[Stack]:
     from smsgate.domain.ids import IdGenerator
     from smsgate.doors.app import build_app
     from smsgate.gateway.accounts import AccountCache
+    from smsgate.gateway.outbox.outbox import Outbox
     from smsgate.gateway.service import Gateway
     from smsgate.gateway.submit import Submitter
 
     accounts = AccountCache(store, ttl=0.0)
     submitter = Submitter(store, accounts, IdGenerator(1))
-    gateway = Gateway(store, submitter, accounts)
+    gateway = Gateway(submitter, accounts, store, store, Outbox(store))
 
     async def health() -> dict[str, object]:
         return {"ok": True, "connectors": {}}

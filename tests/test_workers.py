@@ -1,6 +1,7 @@
 """The workers supervisor and the leases it relies on: worker counts, settings per worker, node
 ids that no two live nodes share, connectors bound by one node at a time and moved when their
-holder goes quiet, one node pumping an account's receipts, and `serve --workers 2` for real."""
+holder goes quiet, and `serve --workers 2` for real (one node pumping an account's outbox:
+tests/gateway/outbox/test_source.py)."""
 
 from __future__ import annotations
 
@@ -19,7 +20,6 @@ import pytest
 
 from smsgate.config import load_settings
 from smsgate.gateway.leases import (
-    LeasedOutbox,
     LeaseKeeper,
     NoNodeId,
     connector_key,
@@ -329,64 +329,6 @@ async def test_released_leases_are_free_at_once(store: SqlStore) -> None:
     await a.release()
     assert await store.take_lease(connector_key("sim"), "b", clock.now, 3)
     assert await store.take_lease(node_key(0), "b", clock.now, 3)
-
-
-class Binds:
-    def __init__(self, *accounts: int) -> None:
-        self.accounts = set(accounts)
-
-    def receiving_accounts(self) -> set[int]:
-        return self.accounts
-
-
-async def test_one_node_pumps_an_accounts_receipts_while_both_hold_its_binds(
-    store: SqlStore,
-) -> None:
-    account = await store.create_account("acme")
-    # A pending outbox row is what a real receipt leaves; the lease decision only needs the
-    # account to be listed, so stand a store in whose outbox lists it.
-    listed = _ListingStore(store, [account.id])
-    a = LeasedOutbox(listed, Binds(account.id), "a", ttl=5)  # type: ignore[arg-type]
-    b = LeasedOutbox(listed, Binds(account.id), "b", ttl=5)  # type: ignore[arg-type]
-    assert await a.outbox_accounts() == [account.id]
-    assert await b.outbox_accounts() == []
-    a.directory = Binds()  # a's bind went away: it gives the account up at once
-    assert await a.outbox_accounts() == []
-    assert await b.outbox_accounts() == [account.id]
-
-
-async def test_the_receipt_lease_is_written_once_per_third_of_its_ttl(store: SqlStore) -> None:
-    account = await store.create_account("acme")
-    listed = _ListingStore(store, [account.id])
-    clock = Clock()
-    a = LeasedOutbox(listed, Binds(account.id), "a", ttl=6, clock=clock)  # type: ignore[arg-type]
-    start = clock.now
-    for i in range(20):  # the pump's rounds, 100 ms apart, for 2 s
-        clock.now = start + 0.1 * i
-        assert await a.outbox_accounts() == [account.id]
-    assert listed.takes == 1  # taken at 0 s; 2 s is a third of the ttl
-    clock.now = start + 2.0
-    assert await a.outbox_accounts() == [account.id]
-    assert listed.takes == 2
-    # Still ours in the store: another node cannot take it in between.
-    assert not await store.take_lease(f"receipts:{account.id}", "b", clock.now, 6)
-
-
-class _ListingStore:
-    def __init__(self, store: SqlStore, accounts: list[int]) -> None:
-        self._store = store
-        self._accounts = accounts
-        self.takes = 0
-
-    async def outbox_accounts(self) -> list[int]:
-        return self._accounts
-
-    async def take_lease(self, key: str, holder: str, now: float, ttl: float) -> bool:
-        self.takes += 1
-        return await self._store.take_lease(key, holder, now, ttl)
-
-    async def release_lease(self, key: str, holder: str) -> None:
-        await self._store.release_lease(key, holder)
 
 
 async def test_serve_with_two_workers_shares_one_port_and_restarts_a_killed_worker(

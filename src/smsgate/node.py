@@ -16,7 +16,7 @@ import time
 from collections.abc import Awaitable, Callable, Coroutine
 from contextlib import AsyncExitStack
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import Any
 
 import uvicorn
 
@@ -28,12 +28,12 @@ from smsgate.doors.app import build_app
 from smsgate.gateway.accounts import AccountCache
 from smsgate.gateway.connector import Connector
 from smsgate.gateway.dispatcher import Dispatcher, DispatchPolicy
-from smsgate.gateway.leases import LeasedOutbox, LeaseKeeper, default_holder, take_node_id
+from smsgate.gateway.leases import LeaseKeeper, default_holder, take_node_id
 from smsgate.gateway.operator_results import OperatorResults
+from smsgate.gateway.outbox.outbox import Outbox, OutboxLeases
 from smsgate.gateway.router import Route, Router
 from smsgate.gateway.service import Gateway
 from smsgate.gateway.submit import SubmitPolicy, Submitter
-from smsgate.store.interface import Store
 from smsgate.store.sql_store import SqlStore
 
 log = logging.getLogger(__name__)
@@ -137,20 +137,16 @@ class Node:
                 dedupe_window=settings.dedupe_window_seconds,
             ),
         )
-        gateway = Gateway(self.store, submitter, accounts)
+        # One node pumps an account's outbox at a time, whichever nodes can reach it.
+        outbox = Outbox(
+            self.store, OutboxLeases(self.store, self.holder, settings.node.receipt_lease_ttl)
+        )
+        gateway = Gateway(submitter, accounts, self.store, self.store, outbox)
         self.gateway = gateway
         if settings.smpp.enabled:
-            from smsgate.doors.smpp_door import SmppDoor
-            from smsgate.gateway.customer_receipts import CustomerReceipts
+            from smsgate.doors.smpp.door import SmppDoor
 
             door = SmppDoor(gateway, settings.smpp, assembly_timeout=settings.smpp.assembly_timeout)
-            # One node pumps an account's receipts at a time, whichever nodes hold its binds.
-            outbox = LeasedOutbox(
-                self.store, door.handler, self.holder, settings.node.receipt_lease_ttl
-            )
-            door.handler.receipts = CustomerReceipts(
-                cast(Store, outbox), door.handler, door.handler.gate
-            )
             await door.start()
             self._stack.push_async_callback(door.stop)
             self.addresses.smpp_port = door.port

@@ -32,7 +32,7 @@ from smsgate.gateway.errors import (
 )
 from smsgate.gateway.model import SendItem, SendRequest
 from smsgate.gateway.service import Gateway
-from smsgate.store.records import AccountRecord
+from smsgate.gateway.views import AccountRecord
 
 from .legacy_errors import DoorError, call_gateway
 from .legacy_text import InvalidBase64, decode_base64_text, decode_legacy_text, split_list

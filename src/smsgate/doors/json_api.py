@@ -22,7 +22,7 @@ from smsgate.gateway.errors import (
 )
 from smsgate.gateway.model import SendItem, SendRequest
 from smsgate.gateway.service import Gateway
-from smsgate.store.records import AccountRecord
+from smsgate.gateway.views import AccountRecord
 
 from .form_body import parse_form
 from .web import BodyTooLarge, Endpoint, Route, WebReply, WebRequest

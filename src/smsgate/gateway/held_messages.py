@@ -20,7 +20,7 @@ import contextlib
 import logging
 import time
 from collections.abc import Callable, Coroutine, Sequence
-from typing import Any
+from typing import Any, Protocol
 
 from smsgate.domain.segments import decode_payload
 from smsgate.gateway.errors import (
@@ -31,9 +31,15 @@ from smsgate.gateway.errors import (
     SenderNotAllowed,
 )
 from smsgate.gateway.model import SendItem, SendRequest
-from smsgate.gateway.service import Gateway
-from smsgate.gateway.submit import rate_limit_of
-from smsgate.store.records import AccountRecord, HeldPart, RefusedMessage
+from smsgate.gateway.submit import Submitter, rate_limit_of
+from smsgate.store.records import (
+    AccountRecord,
+    HeldDue,
+    HeldPart,
+    HoldResult,
+    RateLimit,
+    RefusedMessage,
+)
 
 log = logging.getLogger(__name__)
 
@@ -48,10 +54,24 @@ ANSWER_WAIT = 5.0
 ErrorCode = Callable[[Rejection | Exception | None], int]
 
 
+class HeldParts(Protocol):
+    """The store's held parts, as finishing long messages needs them."""
+
+    async def hold_part(
+        self, part: HeldPart, now: float, claim_for: float, rate_limit: RateLimit | None = None
+    ) -> HoldResult: ...
+    async def held_due(self, now: float, incomplete_before: float, claim_for: float) -> HeldDue: ...
+    async def refuse_held(self, refused: RefusedMessage) -> bool: ...
+    async def account(self, account_id: int) -> AccountRecord | None: ...
+
+
 class HeldMessages:
+    """Built by `Gateway.held_messages` for a door that takes long messages part by part."""
+
     def __init__(
         self,
-        gateway: Gateway,
+        submitter: Submitter,
+        parts: HeldParts,
         error_code: ErrorCode,
         *,
         refused: Callable[[int], None] = lambda account_id: None,
@@ -59,7 +79,8 @@ class HeldMessages:
         claim_for: float = CLAIM_FOR,
         clock: Callable[[], float] = time.time,
     ) -> None:
-        self._gateway = gateway
+        self._submitter = submitter
+        self._parts = parts
         self._error_code = error_code
         self._refused = refused  # an account has new receipts to pump
         self.timeout = timeout
@@ -89,7 +110,7 @@ class HeldMessages:
         after ANSWER_WAIT."""
         now = self._clock()
         part = HeldPart(
-            self._gateway.new_id(),
+            self._submitter.new_id(),
             account.id,
             source,
             destination,
@@ -102,9 +123,7 @@ class HeldMessages:
             lifetime,
             now,
         )
-        held = await self._gateway.store.hold_part(
-            part, now, self._claim_for, rate_limit_of(account)
-        )
+        held = await self._parts.hold_part(part, now, self._claim_for, rate_limit_of(account))
         if held.retry_after is not None:
             raise RateLimited(held.retry_after)
         if held.complete:
@@ -128,9 +147,9 @@ class HeldMessages:
 
     async def sweep_once(self) -> None:
         now = self._clock()
-        due = await self._gateway.store.held_due(now, now - self.timeout, self._claim_for)
+        due = await self._parts.held_due(now, now - self.timeout, self._claim_for)
         for parts in due.complete:
-            account = await self._gateway.store.account(parts[0].account_id)
+            account = await self._parts.account(parts[0].account_id)
             if account is not None:
                 self._spawn(self._finish(account, parts))
         for parts in due.incomplete:
@@ -167,7 +186,7 @@ class HeldMessages:
         )
         why: Rejection | Exception
         try:
-            outcome = await self._gateway.send(account, request)
+            outcome = await self._submitter.send(account, request)
         except (AllDuplicates, InvalidRequest, SenderNotAllowed, RateLimited) as exc:
             # The message's own fault (its parts took the rate-limit tokens; it takes none).
             why = exc
@@ -188,5 +207,5 @@ class HeldMessages:
         if not text:
             text = decode_payload(first.data_coding, b"".join(p.payload for p in parts))
         refused = RefusedMessage(tuple(parts), first.destination, text, error, self._clock())
-        if await self._gateway.store.refuse_held(refused):
+        if await self._parts.refuse_held(refused):
             self._refused(first.account_id)

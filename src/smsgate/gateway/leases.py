@@ -1,6 +1,6 @@
 """Leases that let many nodes share one database: a node id no live node shares (`node:<id>`),
-each operator connector bound by one node at a time (`connector:<name>`), and one node pumping
-an account's SMPP receipts (`receipts:<account>`).
+and each operator connector bound by one node at a time (`connector:<name>`). (One node pumping
+an account's outbox, `receipts:<account>`, is gateway/outbox/source.py's.)
 
 A node that cannot renew a lease it held stops trusting itself: the connector is unbound at
 once and the node is told to stop (fail-stop), never left running beside the new holder.
@@ -15,13 +15,12 @@ import os
 import secrets
 import socket
 import time
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
 from smsgate.domain.ids import MAX_NODE_ID
 from smsgate.store.interface import Store
-from smsgate.store.records import OutboxItem
 
 log = logging.getLogger(__name__)
 
@@ -48,10 +47,6 @@ def node_key(node_id: int) -> str:
 
 def connector_key(name: str) -> str:
     return f"connector:{name}"
-
-
-def receipts_key(account_id: int) -> str:
-    return f"receipts:{account_id}"
 
 
 async def take_node_id(
@@ -258,52 +253,3 @@ class LeaseKeeper:
         for key in keys:
             with contextlib.suppress(Exception):
                 await self.store.release_lease(key, self.holder)
-
-
-class ReceiverDirectory(Protocol):
-    def receiving_accounts(self) -> Collection[int]: ...
-
-
-@dataclass(slots=True)
-class LeasedOutbox:
-    """The store as the customer receipt pump sees it: an account's receipts are offered only to
-    the node holding `receipts:<account>`, so two nodes with binds of one account do not both
-    send every receipt. A lease is taken only for accounts bound here and given back when
-    their last bind here is gone; another node's bind takes over once the ttl runs out."""
-
-    store: Store
-    directory: ReceiverDirectory
-    holder: str
-    ttl: float = 5.0
-    clock: Callable[[], float] = time.time
-    # The accounts whose lease this node holds -> when it was last taken (a successful take).
-    held: dict[int, float] = field(default_factory=dict)
-
-    async def outbox_accounts(self) -> list[int]:
-        bound = set(self.directory.receiving_accounts())
-        for account_id in self.held.keys() - bound:
-            del self.held[account_id]
-            await self.store.release_lease(receipts_key(account_id), self.holder)
-        mine: list[int] = []
-        for account_id in await self.store.outbox_accounts():
-            if account_id not in bound:
-                continue
-            now = self.clock()
-            # The pump asks every 100 ms; a lease taken within a third of its ttl still has
-            # two thirds to run, so it is not written again (each take is a write
-            # transaction, and every other node's accepts wait on the database's write lock).
-            taken = self.held.get(account_id)
-            if taken is not None and now - taken < self.ttl / 3:
-                mine.append(account_id)
-            elif await self.store.take_lease(receipts_key(account_id), self.holder, now, self.ttl):
-                self.held[account_id] = now
-                mine.append(account_id)
-            else:
-                self.held.pop(account_id, None)
-        return mine
-
-    async def outbox_pending(self, account_id: int, limit: int) -> list[OutboxItem]:
-        return await self.store.outbox_pending(account_id, limit)
-
-    async def outbox_done(self, item_ids: Sequence[int]) -> None:
-        await self.store.outbox_done(item_ids)

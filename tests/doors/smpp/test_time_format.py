@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from smsgate.doors.smpp_time import BadSmppTime, format_absolute, lifetime_seconds
+from smsgate.doors.smpp.time_format import BadSmppTime, format_absolute, lifetime_seconds
 
 NOW = datetime(2024, 5, 1, 12, 0, 0, tzinfo=UTC).timestamp()
 

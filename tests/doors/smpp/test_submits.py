@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Sequence
 
-from smsgate.doors.smpp_submits import SubmitQueue
+from smsgate.doors.smpp.submits import SubmitQueue
 from smsgate.gateway.errors import RateLimited
 from smsgate.gateway.model import SendItem, SendOutcome, SendRequest
 from smsgate.store.records import AccountRecord

@@ -16,7 +16,7 @@ from typing import Generic, TypeVar
 
 from smsgate.gateway.model import SendOutcome, SendRequest
 from smsgate.gateway.service import Gateway
-from smsgate.store.records import AccountRecord
+from smsgate.gateway.views import AccountRecord
 
 A = TypeVar("A")  # what the door answers a submit with
 

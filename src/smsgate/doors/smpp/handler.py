@@ -1,5 +1,6 @@
-"""The SMPP v3.4 door: customers bind with their login and SMPP password and submit, query and
-cancel messages; receipts go back to their receiver/transceiver binds.
+"""The SMPP door's handler: customers bind with their login and SMPP password and submit,
+query and cancel messages; receipts go back to their receiver/transceiver binds through the
+outbox (receipts.py is its transport).
 
 Translation only: every decision (sender names, numbers, money, duplicates, rate limits) is the
 gateway's; this module maps SMPP fields to a SendRequest and the gateway's answers to
@@ -12,34 +13,35 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import ssl
-import time
-from collections.abc import Collection, Sequence
-from dataclasses import dataclass
-from typing import Any
 
-from smsgate.config import SmppDoorSettings
 from smsgate.domain.segments import decode_payload
-from smsgate.doors.smpp_submits import SubmitQueue
-from smsgate.doors.smpp_time import BadSmppTime, format_absolute, lifetime_seconds
-from smsgate.gateway.customer_receipts import (
-    MESSAGE_STATE_OF_STATUS,
-    CustomerReceipts,
-    PumpPolicy,
-    ResponseGate,
+from smsgate.doors.smpp.binds import Binds
+from smsgate.doors.smpp.fields import (
+    BadPdu,
+    Body,
+    body_of,
+    integer,
+    lifetime_of,
+    minutes,
+    octets,
+    validity,
 )
-from smsgate.gateway.errors import (
-    AllDuplicates,
-    InvalidRequest,
-    RateLimited,
-    Rejection,
-    SenderNotAllowed,
-    Unauthorized,
+from smsgate.doors.smpp.receipts import MESSAGE_STATE_OF_STATUS, RECEIPT_CHUNK, SmppReceipts
+from smsgate.doors.smpp.response_gate import ResponseGate
+from smsgate.doors.smpp.statuses import (
+    held_error,
+    rejected_status,
+    status_for_error,
+    status_for_rejection,
 )
-from smsgate.gateway.held_messages import ASSEMBLY_TIMEOUT, HeldMessages
+from smsgate.doors.smpp.submits import SubmitQueue
+from smsgate.doors.smpp.time_format import format_absolute
+from smsgate.gateway.errors import Unauthorized
+from smsgate.gateway.held_messages import ASSEMBLY_TIMEOUT
 from smsgate.gateway.model import SendItem, SendOutcome, SendRequest
+from smsgate.gateway.outbox.pump import PumpPolicy
 from smsgate.gateway.service import Gateway
-from smsgate.record import record
+from smsgate.gateway.views import AccountRecord
 from smsgate.smpp.constants import (
     ESM_UDHI,
     RD_RECEIPT_MASK,
@@ -64,84 +66,17 @@ from smsgate.smpp.server import (
     Reply,
     ServerSession,
     SmppHandler,
-    SmppServer,
 )
 from smsgate.smpp.udh import UdhError, parse_udh
-from smsgate.store.records import AccountRecord
 
-__all__ = ["SmppDoor", "SmppDoorHandler", "status_for_rejection"]
+__all__ = ["SmppDoorHandler"]
 
 S = CommandStatus
 log = logging.getLogger(__name__)
 
-# deliver_sm a bind may have unanswered: receipts stream to a customer at one batch per this
-# many round trips, and the server's default (10) held a busy bind to a few thousand a second.
-DELIVER_WINDOW = 64
-
-_REJECTION_STATUS: dict[Rejection, int] = {
-    Rejection.INVALID_PHONE: S.ESME_RINVDSTADR,
-    Rejection.NO_TARIFF: S.ESME_RINVDSTADR,  # no route to that destination for this account
-    Rejection.NO_MONEY: S.ESME_RSUBMITFAIL,
-    Rejection.DUPLICATE: S.ESME_RSUBMITFAIL,
-    Rejection.INVALID_TEXT: S.ESME_RINVMSGLEN,
-}
-_INVALID_FIELD_STATUS: dict[str, int] = {
-    "sender": S.ESME_RINVSRCADR,
-    "phone": S.ESME_RINVDSTADR,
-    "text": S.ESME_RINVMSGLEN,
-    "lifetime": S.ESME_RINVEXPIRY,
-}
-
-
-def status_for_rejection(rejection: Rejection) -> int:
-    return _REJECTION_STATUS.get(rejection, S.ESME_RSUBMITFAIL)
-
-
-def _held_error(why: Rejection | Exception | None) -> int:
-    """The err of the REJECTD receipt of a long message refused after its parts were
-    answered: the command_status its submit_sm would have got; never completed: SUBMITFAIL."""
-    if why is None:
-        return int(S.ESME_RSUBMITFAIL)
-    if isinstance(why, Rejection):
-        return status_for_rejection(why)
-    return _status_for_error(why)
-
-
-def _status_for_error(exc: Exception) -> int:
-    if isinstance(exc, SenderNotAllowed):
-        return S.ESME_RINVSRCADR
-    if isinstance(exc, InvalidRequest):
-        return _INVALID_FIELD_STATUS.get(exc.field, S.ESME_RSYSERR)
-    if isinstance(exc, RateLimited):
-        return S.ESME_RTHROTTLED
-    if isinstance(exc, AllDuplicates):
-        return S.ESME_RSUBMITFAIL
-    return S.ESME_RSYSERR
-
-
-@dataclass(slots=True)
-class _Bind:
-    account: AccountRecord
-    session: ServerSession
-
-
-@record
-class _Body:
-    """What one submit_sm/data_sm carries: its text octets and its place in a long message."""
-
-    payload: bytes
-    ref: int | None = None  # None: a message on its own
-    total: int = 1
-    seq: int = 1
-
-
-class _BadPdu(Exception):
-    def __init__(self, status: int) -> None:
-        self.status = status
-
 
 class SmppDoorHandler(SmppHandler):
-    """The door's behaviour over `smpp.server.SmppServer`. Also the pump's ReceiverDirectory."""
+    """The door's behaviour over `smpp.server.SmppServer`."""
 
     def __init__(
         self,
@@ -149,16 +84,19 @@ class SmppDoorHandler(SmppHandler):
         *,
         assembly_timeout: float = ASSEMBLY_TIMEOUT,
         pump_policy: PumpPolicy | None = None,
+        receipt_chunk: int = RECEIPT_CHUNK,
     ) -> None:
         self.gateway = gateway
         self.gate = ResponseGate()
-        self.receipts = CustomerReceipts(gateway.store, self, self.gate, pump_policy)
-        self._binds: dict[int, _Bind] = {}  # ServerSession.id -> who is bound there
-        # Late bound: the node swaps `receipts` for its leased pump after construction.
-        self.held = HeldMessages(
-            gateway,
-            _held_error,
-            refused=lambda account_id: self.receipts.wake(account_id),
+        self.binds = Binds()
+        # The outbox pump hands this node's receipts to the binds here (leased across nodes
+        # when the gateway's outbox is).
+        self.receipts = gateway.outbox.pump(
+            SmppReceipts(self.binds, self.gate, chunk=receipt_chunk), pump_policy
+        )
+        self.held = gateway.held_messages(
+            held_error,
+            refused=self.receipts.wake,
             timeout=assembly_timeout,
         )
         self._tickets: dict[int, list[int]] = {}  # session id -> open gate tickets
@@ -168,18 +106,6 @@ class SmppDoorHandler(SmppHandler):
         """Let the submits handed to the gateway finish (their answers are written or, with
         the bind gone, dropped; what was accepted is stored either way)."""
         await self._submits.close()
-
-    # --- ReceiverDirectory --------------------------------------------------------------------
-
-    def receiving_accounts(self) -> Collection[int]:
-        return {b.account.id for b in self._binds.values() if b.session.can_receive}
-
-    def receivers(self, account_id: int) -> Sequence[ServerSession]:
-        return [
-            b.session
-            for b in self._binds.values()
-            if b.account.id == account_id and b.session.can_receive
-        ]
 
     # --- binds --------------------------------------------------------------------------------
 
@@ -191,19 +117,18 @@ class SmppDoorHandler(SmppHandler):
         except Unauthorized:
             # Unknown login and wrong password answer alike: no probing for logins.
             return S.ESME_RINVPASWD
-        if session.id in self._binds:
+        if self.binds.get(session) is not None:
             return S.ESME_RALYBND
-        binds = sum(1 for b in self._binds.values() if b.account.id == account.id)
-        if binds >= account.max_binds:
+        if self.binds.count(account.id) >= account.max_binds:
             return S.ESME_RBINDFAIL
-        self._binds[session.id] = _Bind(account, session)
+        self.binds.add(account, session)
         if not isinstance(pdu, BindTransmitter):
             # Runs after this bind_resp is written, when the session can take deliver_sm.
             asyncio.get_running_loop().call_soon(self.receipts.wake, account.id)
         return S.ESME_ROK
 
     def on_close(self, session: ServerSession) -> None:
-        self._binds.pop(session.id, None)
+        self.binds.drop(session)
         for ticket in self._tickets.pop(session.id, []):
             self.gate.close(ticket)
 
@@ -217,14 +142,14 @@ class SmppDoorHandler(SmppHandler):
 
     def _submit_one(self, session: ServerSession, pdu: SubmitSm | DataSm) -> MaybeAsync:
         """A whole message joins the loop turn's queue for the gateway (answered through a
-        future, smpp_submits.py); a part of a long one is held (a coroutine)."""
-        bind = self._binds.get(session.id)
+        future, submits.py); a part of a long one is held (a coroutine)."""
+        bind = self.binds.get(session)
         if bind is None:
             return S.ESME_RINVBNDSTS
         try:
-            body = _body_of(pdu)
-            lifetime = _lifetime_of(pdu)
-        except _BadPdu as bad:
+            body = body_of(pdu)
+            lifetime = lifetime_of(pdu)
+        except BadPdu as bad:
             return bad.status
         wants = bool(pdu.registered_delivery & RD_RECEIPT_MASK)
         if body.ref is None or body.total == 1:
@@ -233,7 +158,7 @@ class SmppDoorHandler(SmppHandler):
                 sender=pdu.source_addr,
                 items=[SendItem(pdu.destination_addr, text)],
                 door="smpp",
-                lifetime_minutes=_minutes(lifetime),
+                lifetime_minutes=minutes(lifetime),
                 receipt_for=(0,) if wants else (),
             )
             ticket = self._open_ticket(session, bind.account.id)
@@ -256,7 +181,7 @@ class SmppDoorHandler(SmppHandler):
         session: ServerSession,
         account: AccountRecord,
         pdu: SubmitSm | DataSm,
-        body: _Body,
+        body: Body,
         wants: bool,
         lifetime: float | None,
     ) -> HandlerResult:
@@ -267,7 +192,7 @@ class SmppDoorHandler(SmppHandler):
             sender=pdu.source_addr,
             items=[SendItem(pdu.destination_addr, decode_payload(pdu.data_coding, body.payload))],
             door="smpp",
-            lifetime_minutes=_minutes(lifetime),
+            lifetime_minutes=minutes(lifetime),
             pdu_count=body.total,
         )
         try:
@@ -302,14 +227,14 @@ class SmppDoorHandler(SmppHandler):
     ) -> HandlerResult:
         if not outcome.accepted:
             self._close_ticket(session, ticket)
-            return _rejected_status(outcome)
+            return rejected_status(outcome)
         message_id, _ = outcome.accepted[0]
         return Reply(
             message_id=str(message_id), after_sent=lambda: self._close_ticket(session, ticket)
         )
 
     async def on_submit_multi(self, session: ServerSession, pdu: SubmitMulti) -> HandlerResult:
-        bind = self._binds.get(session.id)
+        bind = self.binds.get(session)
         if bind is None:
             return S.ESME_RINVBNDSTS
         unsuccess: list[UnsuccessSme] = []
@@ -324,7 +249,7 @@ class SmppDoorHandler(SmppHandler):
             phones.append(dest.destination_addr)
         if not phones:
             return S.ESME_RINVNUMDESTS
-        payload = pdu.short_message or _octets(pdu.tlvs.get(Tag.MESSAGE_PAYLOAD))
+        payload = pdu.short_message or octets(pdu.tlvs.get(Tag.MESSAGE_PAYLOAD))
         if pdu.esm_class & ESM_UDHI:
             try:
                 udh, payload = parse_udh(payload)
@@ -335,11 +260,11 @@ class SmppDoorHandler(SmppHandler):
                 # destination, so its parts cannot be held per destination. Refused rather
                 # than sent as a message of its own; message_payload carries the whole text.
                 return S.ESME_RINVESMCLASS
-        if _int(pdu.tlvs.get(Tag.SAR_TOTAL_SEGMENTS)) not in (None, 1):
+        if integer(pdu.tlvs.get(Tag.SAR_TOTAL_SEGMENTS)) not in (None, 1):
             return S.ESME_RINVOPTPARAMVAL
         try:
-            lifetime = _validity(pdu.validity_period)
-        except _BadPdu as bad:
+            lifetime = validity(pdu.validity_period)
+        except BadPdu as bad:
             return bad.status
         text = decode_payload(pdu.data_coding, payload)
         wants = bool(pdu.registered_delivery & RD_RECEIPT_MASK)
@@ -347,7 +272,7 @@ class SmppDoorHandler(SmppHandler):
             sender=pdu.source_addr,
             items=[SendItem(phone, text) for phone in phones],
             door="smpp",
-            lifetime_minutes=_minutes(lifetime),
+            lifetime_minutes=minutes(lifetime),
             receipt_for=(0,) if wants else (),
         )
         ticket = self._open_ticket(session, bind.account.id)
@@ -372,7 +297,7 @@ class SmppDoorHandler(SmppHandler):
     # --- query and cancel ---------------------------------------------------------------------
 
     async def on_query(self, session: ServerSession, pdu: QuerySm) -> HandlerResult:
-        bind = self._binds.get(session.id)
+        bind = self.binds.get(session)
         if bind is None:
             return S.ESME_RINVBNDSTS
         view = await self.gateway.message(bind.account, pdu.message_id)
@@ -386,7 +311,7 @@ class SmppDoorHandler(SmppHandler):
         )
 
     async def on_cancel(self, session: ServerSession, pdu: CancelSm) -> HandlerResult:
-        bind = self._binds.get(session.id)
+        bind = self.binds.get(session)
         if bind is None:
             return S.ESME_RINVBNDSTS
         view = await self.gateway.message(bind.account, pdu.message_id)
@@ -398,7 +323,7 @@ class SmppDoorHandler(SmppHandler):
     # --- helpers ------------------------------------------------------------------------------
 
     def _refusal(self, exc: Exception) -> int:
-        status = _status_for_error(exc)
+        status = status_for_error(exc)
         if status == S.ESME_RSYSERR:
             log.exception("submit failed", exc_info=exc)
         return status
@@ -414,127 +339,3 @@ class SmppDoorHandler(SmppHandler):
         if tickets is not None:
             with contextlib.suppress(ValueError):
                 tickets.remove(ticket)
-
-
-def _rejected_status(outcome: SendOutcome) -> int:
-    if outcome.rejected:
-        return status_for_rejection(outcome.rejected[0][1])
-    return S.ESME_RSUBMITFAIL
-
-
-def _octets(value: object) -> bytes:
-    return value if isinstance(value, bytes) else b""
-
-
-def _int(value: object) -> int | None:
-    return value if isinstance(value, int) else None
-
-
-def _body_of(pdu: SubmitSm | DataSm) -> _Body:
-    """The text octets and concatenation info of a submit: UDH (8- or 16-bit reference) when
-    esm_class has UDHI, else SAR TLVs; text from short_message or message_payload."""
-    tlvs = pdu.tlvs
-    if isinstance(pdu, SubmitSm) and pdu.short_message:
-        payload = pdu.short_message
-    else:
-        payload = _octets(tlvs.get(Tag.MESSAGE_PAYLOAD))
-    if pdu.esm_class & ESM_UDHI:
-        try:
-            udh, payload = parse_udh(payload)
-        except UdhError:
-            raise _BadPdu(S.ESME_RINVESMCLASS) from None
-        if udh is not None and udh.concat is not None:
-            c = udh.concat
-            return _Body(payload, c.ref, c.total, c.seq)
-        return _Body(payload)
-    total = _int(tlvs.get(Tag.SAR_TOTAL_SEGMENTS))
-    if total is not None:
-        ref = _int(tlvs.get(Tag.SAR_MSG_REF_NUM))
-        seq = _int(tlvs.get(Tag.SAR_SEGMENT_SEQNUM))
-        if ref is None or seq is None or not 1 <= seq <= total:
-            raise _BadPdu(
-                S.ESME_RMISSINGOPTPARAM if ref is None or seq is None else S.ESME_RINVOPTPARAMVAL
-            )
-        return _Body(payload, ref, total, seq)
-    return _Body(payload)
-
-
-def _lifetime_of(pdu: SubmitSm | DataSm) -> float | None:
-    """Seconds the message may live: submit_sm's validity_period, data_sm's qos_time_to_live;
-    None for the gateway's default."""
-    if isinstance(pdu, SubmitSm):
-        return _validity(pdu.validity_period)
-    ttl = _int(pdu.tlvs.get(Tag.QOS_TIME_TO_LIVE))
-    return None if ttl is None else float(ttl)
-
-
-def _validity(value: str) -> float | None:
-    try:
-        return lifetime_seconds(value, time.time())
-    except BadSmppTime:
-        raise _BadPdu(S.ESME_RINVEXPIRY) from None
-
-
-def _minutes(seconds: float | None) -> float | None:
-    # Zero or less stays so: the gateway refuses it as a lifetime already over.
-    return None if seconds is None else seconds / 60
-
-
-class SmppDoor:
-    """The door as a service: `await start()` listens on settings.port (and on tls_port with
-    tls_cert/tls_key) and runs the receipt pump; `await stop()` unbinds everyone and stops."""
-
-    def __init__(
-        self,
-        gateway: Gateway,
-        settings: SmppDoorSettings,
-        *,
-        assembly_timeout: float = ASSEMBLY_TIMEOUT,
-        pump_policy: PumpPolicy | None = None,
-        **server_options: Any,
-    ) -> None:
-        self.settings = settings
-        self.handler = SmppDoorHandler(
-            gateway, assembly_timeout=assembly_timeout, pump_policy=pump_policy
-        )
-        self._options = {"window": DELIVER_WINDOW, **server_options}
-        self.server: SmppServer | None = None
-        self.tls_server: SmppServer | None = None
-
-    @property
-    def port(self) -> int:
-        return self.server.port if self.server is not None else self.settings.port
-
-    @property
-    def tls_port(self) -> int | None:
-        return self.tls_server.port if self.tls_server is not None else None
-
-    async def start(self) -> None:
-        s = self.settings
-        self.server = SmppServer(self.handler, s.host, s.port, **self._options)
-        await self.server.start()
-        if s.tls_cert and s.tls_key:
-            context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-            context.load_cert_chain(s.tls_cert, s.tls_key)
-            port = s.tls_port if s.tls_port is not None else 0
-            self.tls_server = SmppServer(self.handler, s.host, port, tls=context, **self._options)
-            await self.tls_server.start()
-        await self.handler.receipts.start()
-        self.handler.held.start()
-
-    async def stop(self) -> None:
-        for server in (self.tls_server, self.server):
-            if server is not None:
-                await server.stop()
-        await self.handler.close_submits()
-        await self.handler.held.close()
-        await self.handler.receipts.stop()
-        self.server = None
-        self.tls_server = None
-
-    async def __aenter__(self) -> SmppDoor:
-        await self.start()
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.stop()

@@ -18,10 +18,10 @@ import pytest
 from smsgate.config import SmppDoorSettings
 from smsgate.domain.gsm7 import encode_gsm7
 from smsgate.domain.segments import decode_payload
-from smsgate.domain.status import PartState, Status
-from smsgate.doors.smpp_door import SmppDoor
-from smsgate.doors.smpp_time import format_absolute
-from smsgate.gateway.customer_receipts import PumpPolicy, ResponseGate
+from smsgate.domain.status import PartState
+from smsgate.doors.smpp.door import SmppDoor
+from smsgate.doors.smpp.time_format import format_absolute
+from smsgate.gateway.outbox.pump import PumpPolicy
 from smsgate.smpp.client import BindFailed, BindType, SmppClient
 from smsgate.smpp.constants import (
     ESM_DELIVERY_RECEIPT,
@@ -52,7 +52,7 @@ from smsgate.smpp.pdu import (
 )
 from smsgate.smpp.receipt import parse_receipt
 from smsgate.smpp.udh import build_concat_udh
-from smsgate.store.records import ClaimedPart, HeldPart, OperatorReceipt, OutboxItem, SubmitDone
+from smsgate.store.records import ClaimedPart, HeldPart, OperatorReceipt, SubmitDone
 
 if TYPE_CHECKING:
     from tests.conftest import Stack, TestAccount
@@ -855,7 +855,8 @@ async def test_receipts_built_a_few_per_loop_turn_still_come_in_order(
     door = SmppDoor(
         stack.gateway,
         SmppDoorSettings(host="127.0.0.1", port=0),
-        pump_policy=PumpPolicy(interval=0.05, retry_after=0.1, chunk=2),
+        pump_policy=PumpPolicy(interval=0.05, retry_after=0.1),
+        receipt_chunk=2,
     )
     await asyncio.wait_for(door.start(), T)
     try:
@@ -955,27 +956,6 @@ async def test_a_receipt_always_refused_is_given_up_and_the_next_ones_flow(
     assert seen == [refused_id[0]] * attempts + [second.message_id]  # type: ignore[attr-defined]
     assert door.handler.receipts.given_up == 1
     assert door.handler.receipts.delivered == 1
-
-
-def test_gate_holds_receipts_of_submits_whose_response_is_not_written() -> None:
-    clock = [100.0]
-    gate = ResponseGate(lambda: clock[0])
-
-    def item(account_id: int, submitted_at: float) -> OutboxItem:
-        return OutboxItem(
-            1, account_id, 1, 1, Status.DELIVRD, 0, PHONE, "Shop", "t", 1, submitted_at, 0.0
-        )
-
-    ticket = gate.open(7)
-    clock[0] = 100.5
-    assert gate.holds(item(7, 100.2))  # created by the submit still in progress
-    assert not gate.holds(item(7, 99.0))  # older: its response was written long ago
-    assert not gate.holds(item(8, 100.2))  # another account
-    later = gate.open(7)
-    gate.close(ticket)
-    assert not gate.holds(item(7, 100.2))  # later tickets never hold older receipts
-    gate.close(later)
-    assert not gate.holds(item(7, 101.0))
 
 
 # --- TLS --------------------------------------------------------------------------------------

@@ -1,0 +1,49 @@
+"""The outbox as the rest of the gateway holds it: the store's rows, and how this node shares
+them with others. A door that is a transport asks it for its pump (`pump(transport)`), so no
+door ever sees the store.
+"""
+
+from __future__ import annotations
+
+from smsgate.gateway.outbox.pump import OutboxPump, PumpPolicy
+from smsgate.gateway.outbox.source import (
+    AllAccounts,
+    LeasedAccounts,
+    LeaseTable,
+    OutboxRows,
+    OutboxSource,
+)
+from smsgate.gateway.outbox.transport import Transport
+from smsgate.record import record
+
+
+@record
+class OutboxLeases:
+    """Many nodes on one database: an account's items of a kind go through one node at a
+    time, the holder of `<kind>:<account>` (ttl in seconds)."""
+
+    table: LeaseTable
+    holder: str
+    ttl: float = 5.0
+
+
+class Outbox:
+    """Today every row is an SMPP receipt (kind "receipts"); when rows of other kinds join
+    (webhook deliveries, inbound SMS), the rows gain a kind and each pump reads only its
+    transport's."""
+
+    def __init__(self, rows: OutboxRows, leases: OutboxLeases | None = None) -> None:
+        self._rows = rows
+        self._leases = leases
+
+    def pump(self, transport: Transport, policy: PumpPolicy | None = None) -> OutboxPump:
+        """A pump (not started) that hands this outbox's items of `transport.kind` to it."""
+        source: OutboxSource
+        if self._leases is None:
+            source = AllAccounts(self._rows)
+        else:
+            lease = self._leases
+            source = LeasedAccounts(
+                self._rows, lease.table, transport.kind, lease.holder, lease.ttl
+            )
+        return OutboxPump(source, transport, policy)

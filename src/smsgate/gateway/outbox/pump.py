@@ -1,0 +1,203 @@
+"""The outbox pump: one stream per account hands its pending items, in order, to a transport
+and marks the delivered ones done. Retries, pauses and giving up are decided here, for every
+transport alike.
+
+It never drops a row: while the transport cannot reach an account, its rows wait in the store
+(across restarts); an item the transport holds back (`Transport.sendable`) waits, and so do
+the items after it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Callable
+
+from smsgate.gateway.outbox.source import OutboxSource
+from smsgate.gateway.outbox.transport import Delivered, OutboxItem, Refused, Transport
+from smsgate.record import record
+
+log = logging.getLogger(__name__)
+
+
+@record
+class PumpPolicy:
+    interval: float = 0.1  # seconds between outbox polls
+    batch: int = 500  # rows read and sent per account at a time
+    retry_after: float = 1.0  # pause for an account whose item was refused or not answered
+    # A stream goes on only while the source offered its account this recently (for a leased
+    # source: while this node still holds the account's lease); at least two polls.
+    offer_grace: float = 1.0
+    # A stream whose last read found less than a batch waits until this long after that read
+    # before the next one: rows gather into batches instead of costing a read and a commit each.
+    linger: float = 0.02
+    # An item the customer refused this many times (counted while this process runs) is
+    # given up, so one it will never take does not hold its account to a pause every retry.
+    give_up_after: int = 5
+
+
+class OutboxPump:
+    """`await start()` runs the pump in the background; `wake(account_id)` when an account
+    becomes reachable; `await stop()` lets deliveries in flight finish (rows not acknowledged
+    stay pending).
+
+    Each account with pending rows gets one stream: read a batch, hand the sendable prefix to
+    the transport, mark the delivered rows done, and read again; a batch that was not full
+    lets the next one gather for `linger` while its commit runs. A refused item is retried
+    after `retry_after`; after `give_up_after` refusals, or one final refusal, it is marked
+    done with a warning instead."""
+
+    def __init__(
+        self, source: OutboxSource, transport: Transport, policy: PumpPolicy | None = None
+    ) -> None:
+        self._source = source
+        self._transport = transport
+        self._policy = policy or PumpPolicy()
+        self._wake = asyncio.Event()
+        self._runner: asyncio.Task[None] | None = None
+        self._busy: dict[int, asyncio.Task[None]] = {}  # account -> its stream
+        self._paused_until: dict[int, float] = {}
+        self._offered_at: dict[int, float] = {}  # account -> when the source last offered it
+        self._refusals: dict[int, int] = {}  # outbox row -> times its customer refused it
+        self.delivered = 0  # items acknowledged by customers (for metrics and tests)
+        self.given_up = 0  # items marked done after refusals
+
+    async def start(self) -> None:
+        if self._runner is None:
+            self._runner = asyncio.get_running_loop().create_task(self._run())
+
+    async def stop(self) -> None:
+        if self._runner is not None:
+            self._runner.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._runner
+            self._runner = None
+        streams = list(self._busy.values())
+        for task in streams:
+            task.cancel()
+        if streams:
+            await asyncio.gather(*streams, return_exceptions=True)
+
+    def wake(self, account_id: int | None = None) -> None:
+        if account_id is not None:
+            self._paused_until.pop(account_id, None)
+        self._wake.set()
+
+    async def _run(self) -> None:
+        while True:
+            try:
+                await self._round()
+            except Exception:  # a store hiccup must not end the pump
+                log.exception("%s outbox round failed", self._transport.kind)
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(self._policy.interval):
+                    await self._wake.wait()
+            self._wake.clear()
+
+    async def _round(self) -> None:
+        offered = await self._source.accounts(self._transport.ready_accounts())
+        now = time.monotonic()
+        for account_id in offered:
+            self._offered_at[account_id] = now
+            if account_id in self._busy or self._paused_until.get(account_id, 0.0) > now:
+                continue
+            task = asyncio.get_running_loop().create_task(self._stream(account_id))
+            self._busy[account_id] = task
+            task.add_done_callback(self._finished(account_id))
+
+    def _finished(self, account_id: int) -> Callable[[asyncio.Task[None]], None]:
+        def done(task: asyncio.Task[None]) -> None:
+            self._busy.pop(account_id, None)
+            if not task.cancelled() and task.exception() is not None:
+                log.error(
+                    "%s for account %s failed",
+                    self._transport.kind,
+                    account_id,
+                    exc_info=task.exception(),
+                )
+                self._pause(account_id)
+
+        return done
+
+    def _still_offered(self, account_id: int) -> bool:
+        grace = max(self._policy.offer_grace, 2 * self._policy.interval)
+        return time.monotonic() - self._offered_at.get(account_id, -grace) < grace
+
+    async def _stream(self, account_id: int) -> None:
+        loop = asyncio.get_running_loop()
+        linger = self._policy.linger
+        read_at = -linger
+        # The commit of the last batch's delivered rows runs while the stream lingers; it
+        # must finish before the next read, or that read would see those rows still pending.
+        flush: asyncio.Task[None] | None = None
+        try:
+            while self._still_offered(account_id):
+                wait = read_at + linger - loop.time()
+                if wait > 0:
+                    await asyncio.sleep(wait)
+                if flush is not None:
+                    await flush
+                    flush = None
+                read_at = loop.time()
+                items = await self._source.pending(account_id, self._policy.batch)
+                sendable = items[: self._transport.sendable(account_id, items)]
+                if not sendable:
+                    return
+                try:
+                    answers = await self._transport.deliver(account_id, sendable)
+                except Exception:
+                    log.exception(
+                        "cannot deliver %s to account %s", self._transport.kind, account_id
+                    )
+                    self._pause(account_id)
+                    return
+                if answers is None:
+                    return  # unreachable now: the rows wait until it is woken or offered
+                done: list[int] = []
+                given_up: list[OutboxItem] = []
+                for item, answer in zip(sendable, answers, strict=True):
+                    if answer is Delivered:
+                        done.append(item.id)
+                    elif isinstance(answer, Refused) and self._refused(item, answer):
+                        given_up.append(item)
+                if done or given_up:
+                    flush = loop.create_task(self._mark_done(done, given_up))
+                if len(done) + len(given_up) < len(sendable):
+                    self._pause(account_id)
+                    return
+                if len(sendable) >= self._policy.batch:
+                    read_at = -linger  # a full batch: there may be more at once
+        finally:
+            if flush is not None:
+                await flush
+
+    def _refused(self, item: OutboxItem, refusal: Refused) -> bool:
+        """Count one refusal; True when the item is to be given up."""
+        refusals = self._refusals.get(item.id, 0) + 1
+        if refusals < self._policy.give_up_after and not refusal.final:
+            self._refusals[item.id] = refusals
+            return False
+        log.warning(
+            "giving up %s item %s (message %s) for account %s: refused %d times, last %s",
+            self._transport.kind,
+            item.pdu_id,
+            item.message_id,
+            item.account_id,
+            refusals,
+            refusal.detail,
+        )
+        return True
+
+    async def _mark_done(self, done: list[int], given_up: list[OutboxItem]) -> None:
+        await self._source.done(done + [item.id for item in given_up])
+        for row in done:
+            self._refusals.pop(row, None)
+        for item in given_up:
+            self._refusals.pop(item.id, None)
+        self.delivered += len(done)
+        self.given_up += len(given_up)
+
+    def _pause(self, account_id: int) -> None:
+        self._paused_until[account_id] = time.monotonic() + self._policy.retry_after

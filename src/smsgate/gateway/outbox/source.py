@@ -1,0 +1,115 @@
+"""Where the pump reads items from: the store's outbox rows, offered per account either to
+any node (`AllAccounts`) or only to the node holding the account's lease (`LeasedAccounts`,
+so two nodes with binds of one account do not both send every item).
+
+The rows were queued by the store in the same transaction as the change they report; these
+classes only choose whose rows to read and mark them done.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Collection, Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from smsgate.gateway.views import OutboxItem
+
+
+class OutboxRows(Protocol):
+    """The store's outbox, as the pump needs it."""
+
+    async def outbox_accounts(self) -> list[int]:
+        """Accounts with undelivered items."""
+
+    async def outbox_pending(self, account_id: int, limit: int) -> list[OutboxItem]:
+        """Undelivered items of an account, oldest first."""
+
+    async def outbox_done(self, item_ids: Sequence[int]) -> None: ...
+
+
+class LeaseTable(Protocol):
+    """The store's leases, as the outbox needs them."""
+
+    async def take_lease(self, key: str, holder: str, now: float, ttl: float) -> bool: ...
+    async def release_lease(self, key: str, holder: str) -> None: ...
+
+
+class OutboxSource(Protocol):
+    """What one pump reads: `accounts(ready)` are those among `ready` (the accounts its
+    transport reaches here) whose items this node delivers now."""
+
+    async def accounts(self, ready: Collection[int]) -> list[int]: ...
+    async def pending(self, account_id: int, limit: int) -> list[OutboxItem]: ...
+    async def done(self, item_ids: Sequence[int]) -> None: ...
+
+
+@dataclass(slots=True)
+class AllAccounts:
+    """Every account with pending rows, for a node that is alone on its database."""
+
+    rows: OutboxRows
+
+    async def accounts(self, ready: Collection[int]) -> list[int]:
+        if not ready:
+            return []
+        return [a for a in await self.rows.outbox_accounts() if a in ready]
+
+    async def pending(self, account_id: int, limit: int) -> list[OutboxItem]:
+        return await self.rows.outbox_pending(account_id, limit)
+
+    async def done(self, item_ids: Sequence[int]) -> None:
+        await self.rows.outbox_done(item_ids)
+
+
+def lease_key(kind: str, account_id: int) -> str:
+    """`receipts:<account>` for SMPP receipts: one node delivers an account's items of a kind."""
+    return f"{kind}:{account_id}"
+
+
+@dataclass(slots=True)
+class LeasedAccounts:
+    """An account's rows are offered only to the node holding `<kind>:<account>`. A lease is
+    taken only for accounts ready here and given back when they stop being ready; another
+    node takes over once the ttl runs out."""
+
+    rows: OutboxRows
+    leases: LeaseTable
+    kind: str
+    holder: str
+    ttl: float = 5.0
+    clock: Callable[[], float] = time.time
+    # The accounts whose lease this node holds -> when it was last taken (a successful take).
+    held: dict[int, float] = field(default_factory=dict)
+
+    async def accounts(self, ready: Collection[int]) -> list[int]:
+        for account_id in self.held.keys() - set(ready):
+            del self.held[account_id]
+            await self.leases.release_lease(lease_key(self.kind, account_id), self.holder)
+        if not ready:
+            return []
+        mine: list[int] = []
+        for account_id in await self.rows.outbox_accounts():
+            if account_id not in ready:
+                continue
+            now = self.clock()
+            # The pump asks every 100 ms; a lease taken within a third of its ttl still has
+            # two thirds to run, so it is not written again (each take is a write
+            # transaction, and every other node's accepts wait on the database's write lock).
+            taken = self.held.get(account_id)
+            if taken is not None and now - taken < self.ttl / 3:
+                mine.append(account_id)
+            elif await self.leases.take_lease(
+                lease_key(self.kind, account_id), self.holder, now, self.ttl
+            ):
+                self.held[account_id] = now
+                mine.append(account_id)
+            else:
+                self.held.pop(account_id, None)
+        return mine
+
+    async def pending(self, account_id: int, limit: int) -> list[OutboxItem]:
+        return await self.rows.outbox_pending(account_id, limit)
+
+    async def done(self, item_ids: Sequence[int]) -> None:
+        await self.rows.outbox_done(item_ids)

@@ -1,0 +1,9 @@
+"""What the doors see of accounts and messages: the store's records, re-exported here so a
+door imports only `gateway` (tests/test_layering.py). Read-only values; the store must not
+import this module."""
+
+from __future__ import annotations
+
+from smsgate.store.records import AccountRecord, Balance, MessageView, OutboxItem
+
+__all__ = ["AccountRecord", "Balance", "MessageView", "OutboxItem"]

@@ -1,0 +1,166 @@
+"""The outbox pump against a transport of the test's own: order, holding back, retries and
+giving up are the pump's, the same for every transport (SMPP receipts, webhooks next)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Callable, Collection, Sequence
+
+import pytest
+
+from smsgate.domain.status import Status
+from smsgate.gateway.outbox.pump import OutboxPump, PumpPolicy
+from smsgate.gateway.outbox.source import AllAccounts
+from smsgate.gateway.outbox.transport import Delivered, Outcome, Refused, Unanswered
+from smsgate.gateway.views import OutboxItem
+
+T = 5.0  # every wait in these tests is bounded by this
+POLICY = PumpPolicy(interval=0.02, retry_after=0.05, linger=0.0, give_up_after=3)
+
+
+class Rows:
+    """Outbox rows in memory, as the store keeps them: pending until marked done."""
+
+    def __init__(self) -> None:
+        self.items: dict[int, OutboxItem] = {}
+        self.done: list[int] = []
+
+    def add(self, account_id: int, count: int) -> list[int]:
+        ids = []
+        for _ in range(count):
+            row = len(self.items) + 1
+            self.items[row] = OutboxItem(
+                row, account_id, row, row, Status.DELIVRD, 0, "380501234567", "Shop", "hi", 1,
+                float(row), float(row),
+            )  # fmt: skip
+            ids.append(row)
+        return ids
+
+    async def outbox_accounts(self) -> list[int]:
+        return sorted({i.account_id for r, i in self.items.items() if r not in self.done})
+
+    async def outbox_pending(self, account_id: int, limit: int) -> list[OutboxItem]:
+        pending = [i for r, i in sorted(self.items.items()) if r not in self.done]
+        return [i for i in pending if i.account_id == account_id][:limit]
+
+    async def outbox_done(self, item_ids: Sequence[int]) -> None:
+        self.done.extend(item_ids)
+
+
+class Customer:
+    """A transport whose customer answers each item with `answer(row id)`."""
+
+    kind = "test"
+
+    def __init__(self, answer: Callable[[int], Outcome] = lambda row: Delivered) -> None:
+        self.reachable: set[int] = set()
+        self.held_from: int | None = None  # items from this row on are held back
+        self.answer = answer
+        self.seen: list[int] = []
+        self.rounds = 0  # times the pump asked whom it can reach
+
+    def ready_accounts(self) -> Collection[int]:
+        self.rounds += 1
+        return self.reachable
+
+    def sendable(self, account_id: int, items: Sequence[OutboxItem]) -> int:
+        for i, item in enumerate(items):
+            if self.held_from is not None and item.id >= self.held_from:
+                return i
+        return len(items)
+
+    async def deliver(
+        self, account_id: int, items: Sequence[OutboxItem]
+    ) -> Sequence[Outcome] | None:
+        if account_id not in self.reachable:
+            return None
+        self.seen.extend(i.id for i in items)
+        return [self.answer(i.id) for i in items]
+
+
+@pytest.fixture
+def rows() -> Rows:
+    return Rows()
+
+
+@pytest.fixture
+async def running() -> AsyncIterator[Callable[[OutboxPump], OutboxPump]]:
+    pumps: list[OutboxPump] = []
+
+    def run(pump: OutboxPump) -> OutboxPump:
+        pumps.append(pump)
+        asyncio.get_running_loop().create_task(pump.start())
+        return pump
+
+    yield run
+    for pump in pumps:
+        await asyncio.wait_for(pump.stop(), T)
+
+
+async def until(condition: Callable[[], bool]) -> None:
+    async with asyncio.timeout(T):
+        while not condition():
+            await asyncio.sleep(0.01)
+
+
+async def test_items_go_in_order_and_are_marked_done(rows: Rows, running: Callable) -> None:
+    ids = rows.add(7, 5)
+    customer = Customer()
+    customer.reachable.add(7)
+    pump = running(OutboxPump(AllAccounts(rows), customer, POLICY))
+    await until(lambda: pump.delivered == 5)
+    assert customer.seen == ids
+    assert sorted(rows.done) == ids
+
+
+async def test_rows_of_an_unreachable_account_wait_until_it_is_reachable(
+    rows: Rows, running: Callable
+) -> None:
+    ids = rows.add(7, 2)
+    customer = Customer()
+    pump = running(OutboxPump(AllAccounts(rows), customer, POLICY))
+    await until(lambda: customer.rounds >= 3)  # rounds ran; nothing could be sent
+    assert customer.seen == [] and rows.done == []
+    customer.reachable.add(7)
+    pump.wake(7)
+    await until(lambda: sorted(rows.done) == ids)
+
+
+async def test_a_held_item_holds_the_ones_after_it(rows: Rows, running: Callable) -> None:
+    ids = rows.add(7, 4)
+    customer = Customer()
+    customer.reachable.add(7)
+    customer.held_from = ids[2]
+    running(OutboxPump(AllAccounts(rows), customer, POLICY))
+    await until(lambda: sorted(rows.done) == ids[:2])
+    customer.held_from = None
+    await until(lambda: sorted(rows.done) == ids)
+    assert customer.seen == ids
+
+
+async def test_unanswered_items_stay_pending_and_are_sent_again(
+    rows: Rows, running: Callable
+) -> None:
+    (row,) = rows.add(7, 1)
+    answers = [Unanswered] * 4  # more than give_up_after: no answer is not a refusal
+    customer = Customer(lambda r: answers.pop() if answers else Delivered)
+    customer.reachable.add(7)
+    pump = running(OutboxPump(AllAccounts(rows), customer, POLICY))
+    await until(lambda: rows.done == [row])
+    assert customer.seen == [row] * 5
+    assert (pump.delivered, pump.given_up) == (1, 0)
+
+
+@pytest.mark.parametrize(
+    ("refusal", "attempts"), [(Refused("busy"), 3), (Refused("never", final=True), 1)]
+)
+async def test_an_item_always_refused_is_given_up_and_the_next_ones_flow(
+    rows: Rows, running: Callable, refusal: Refused, attempts: int
+) -> None:
+    first, second = rows.add(7, 2)
+    customer = Customer(lambda r: refusal if r == first else Delivered)
+    customer.reachable.add(7)
+    pump = running(OutboxPump(AllAccounts(rows), customer, POLICY))
+    await until(lambda: sorted(rows.done) == [first, second])
+    assert customer.seen.count(first) == attempts
+    assert (pump.delivered, pump.given_up) == (1, 1)
