@@ -378,3 +378,68 @@ async def test_many_concurrent_sessions_each_get_their_own_answers() -> None:
 
         ids = await asyncio.wait_for(asyncio.gather(*(one(n) for n in range(30))), T)
         assert ids == [f"m-{n}" for n in range(30)]
+
+
+async def test_submit_and_unbind_in_one_write_get_submit_resp_before_unbind_resp() -> None:
+    class Stored(Accounts):
+        """Answers a submit once its (simulated) store write is done: a later loop turn."""
+
+        def __init__(self) -> None:
+            super().__init__()
+            self.charged: list[str] = []
+
+        async def on_submit(self, session: ServerSession, pdu: SubmitSm) -> HandlerResult:  # type: ignore[override]
+            await asyncio.sleep(0.05)
+            self.charged.append(pdu.destination_addr)
+            return Reply(message_id="m-" + pdu.destination_addr)
+
+    handler = Stored()
+    async with serving(handler) as server, peer(server) as p:
+        await p.bind()
+        await p.send(
+            SubmitSm(sequence_number=2, destination_addr="380501"),
+            SubmitSm(sequence_number=3, destination_addr="380502"),
+            Unbind(sequence_number=4),
+        )
+        answers = [await p.read(), await p.read(), await p.read()]
+        assert [(a.command_id, a.sequence_number) for a in answers] == [
+            (CommandId.SUBMIT_SM_RESP, 2),
+            (CommandId.SUBMIT_SM_RESP, 3),
+            (CommandId.UNBIND_RESP, 4),
+        ]
+        assert [a.message_id for a in answers[:2]] == ["m-380501", "m-380502"]
+        assert handler.charged == ["380501", "380502"]
+        assert await p.closed()
+
+
+async def test_an_answer_for_a_session_that_closed_meanwhile_is_not_an_error(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    class Late(Accounts):
+        """Answers each submit from a callback that runs after the session has closed."""
+
+        def on_submit(self, session: ServerSession, pdu: SubmitSm) -> HandlerResult:  # type: ignore[override]
+            future: asyncio.Future[HandlerResult] = asyncio.get_running_loop().create_future()
+            asyncio.get_running_loop().call_soon(future.set_result, Reply(message_id="late"))
+            return future  # type: ignore[return-value]
+
+    handler = Late()
+    caplog.set_level("DEBUG", logger="smsgate.smpp.server")
+    async with serving(handler) as server, peer(server) as p:
+        await p.bind()
+        # The submit is handed to the handler, then a command_length no PDU can have closes
+        # the session in the same read, before the handler's answer comes.
+        await p.send_raw(
+            encode(SubmitSm(sequence_number=2, destination_addr="1"))
+            + struct.pack("!IIII", 0xFFFFFF, 4, 0, 3)
+        )
+        nack = await p.read()
+        assert isinstance(nack, GenericNack) and nack.command_status == S.ESME_RINVCMDLEN
+        assert await p.closed()
+        deadline = asyncio.get_running_loop().time() + T
+        while not handler.closed and asyncio.get_running_loop().time() < deadline:
+            await asyncio.sleep(0.01)
+        assert handler.closed
+    errors = [r for r in caplog.records if r.levelname in ("ERROR", "WARNING")]
+    assert errors == []
+    assert any("session closed" in r.getMessage() for r in caplog.records)

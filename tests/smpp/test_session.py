@@ -23,6 +23,7 @@ from smsgate.smpp.pdu import (
     SubmitSm,
     SubmitSmResp,
     Unbind,
+    UnbindResp,
     decode,
     encode,
     make_response,
@@ -41,6 +42,7 @@ from smsgate.smpp.session import (
     Role,
     Session,
     SessionError,
+    UnbindReceived,
     UnexpectedResponse,
     WindowFull,
 )
@@ -482,3 +484,112 @@ def test_a_stream_cut_anywhere_yields_the_same_pdus_drained_or_not(
     cut.receive_data(rest)
     seen.extend(e.pdu for e in of_type(cut.events(), PduReceived))
     assert seen == expected and len(seen) == count
+
+
+def test_a_request_with_sequence_number_zero_gets_a_generic_nack_and_is_dropped() -> None:
+    _, smsc = bound_pair()
+    smsc.receive_data(encode(SubmitSm(sequence_number=0, destination_addr="380")))
+    (event,) = smsc.events()
+    assert isinstance(event, MalformedPdu)
+    (nack,) = frames(smsc.data_to_send())
+    assert isinstance(nack, GenericNack)
+    assert nack.sequence_number == 0
+    assert nack.command_status == S.ESME_RUNKNOWNERR
+    assert smsc.bound  # the framing is intact: the session goes on
+
+
+def test_a_request_with_sequence_number_above_0x7fffffff_gets_a_generic_nack() -> None:
+    for seq in (0x80000000, 0xFFFFFFFF):
+        smsc = Session(Role.SMSC)
+        smsc.receive_data(
+            encode(BindTransceiver(sequence_number=seq, system_id="u", password="p"))
+            + encode(EnquireLink(sequence_number=7))
+        )
+        assert of_type(smsc.events(), PduReceived) == []  # no bind reaches the caller
+        nack, pong = frames(smsc.data_to_send())
+        assert isinstance(nack, GenericNack) and nack.sequence_number == seq
+        assert nack.command_status == S.ESME_RUNKNOWNERR
+        assert isinstance(pong, EnquireLinkResp) and pong.sequence_number == 7
+        assert smsc.state is BindState.OPEN
+
+
+def test_sequence_numbers_at_the_ends_of_the_range_are_accepted() -> None:
+    _, smsc = bound_pair()
+    smsc.receive_data(
+        encode(SubmitSm(sequence_number=1, destination_addr="a"))
+        + encode(SubmitSm(sequence_number=0x7FFFFFFF, destination_addr="b"))
+    )
+    received = of_type(smsc.events(), PduReceived)
+    assert [e.pdu.sequence_number for e in received] == [1, 0x7FFFFFFF]
+    assert smsc.data_to_send() == b""
+
+
+def test_a_response_with_an_out_of_range_sequence_number_is_unexpected_not_nacked() -> None:
+    esme, _ = bound_pair()
+    esme.receive_data(encode(SubmitSmResp(sequence_number=0, message_id="x")))
+    (event,) = esme.events()
+    assert isinstance(event, UnexpectedResponse)
+    assert esme.data_to_send() == b""
+
+
+def test_submit_then_unbind_in_one_read_answers_the_submit_before_unbind_resp() -> None:
+    esme, smsc = bound_pair()
+    smsc.receive_data(esme.send(SubmitSm(destination_addr="380")) + esme.unbind())
+    events = smsc.events()
+    (submit,) = [e.pdu for e in of_type(events, PduReceived)]
+    assert of_type(events, UnbindReceived)
+    assert smsc.state is BindState.DRAINING
+    assert smsc.data_to_send() == b""  # no unbind_resp while the submit is unanswered
+    answer = smsc.send(make_response(submit, message_id="m1"))
+    resp, unbind_resp = frames(answer)
+    assert isinstance(resp, SubmitSmResp) and resp.message_id == "m1"
+    assert isinstance(unbind_resp, UnbindResp)
+    assert smsc.state is BindState.CLOSED
+    assert ConnectionShouldClose("peer unbound") in smsc.events()
+    esme.receive_data(answer)
+    events = esme.events()
+    assert [type(e) for e in events if isinstance(e, ResponseReceived)] == [ResponseReceived] * 2
+    assert esme.state is BindState.CLOSED
+
+
+def test_a_draining_session_refuses_new_requests_and_sends_none() -> None:
+    esme, smsc = bound_pair()
+    smsc.receive_data(esme.send(SubmitSm(destination_addr="1")) + esme.unbind())
+    smsc.events()
+    assert not smsc.allows(CommandId.DELIVER_SM)
+    smsc.receive_data(encode(SubmitSm(sequence_number=40, destination_addr="2")))
+    (refused,) = smsc.events()
+    assert isinstance(refused, RequestRefused)
+    assert refused.pdu.sequence_number == 40
+    (reply,) = frames(smsc.data_to_send())
+    assert reply.command_status == S.ESME_RINVBNDSTS
+
+
+def test_a_draining_session_sends_unbind_resp_at_the_response_timeout() -> None:
+    esme = Session(Role.ESME)
+    smsc = Session(Role.SMSC, response_timeout=4.0, enquire_link_interval=None)
+    smsc.receive_data(esme.send(BindTransceiver(system_id="u", password="p")), now=0.0)
+    (bind,) = of_type(smsc.events(), PduReceived)
+    esme.receive_data(smsc.send(make_response(bind.pdu, system_id="s")))
+    esme.events()
+    smsc.receive_data(esme.send(SubmitSm(destination_addr="1")) + esme.unbind(), now=10.0)
+    smsc.events()
+    assert smsc.next_deadline() == 14.0
+    smsc.handle_timeout(13.9)
+    assert smsc.state is BindState.DRAINING
+    smsc.handle_timeout(14.0)
+    (unbind_resp,) = frames(smsc.data_to_send())
+    assert isinstance(unbind_resp, UnbindResp)
+    assert ConnectionShouldClose("peer unbound") in smsc.events()
+
+
+def test_unbind_with_nothing_owed_is_answered_at_once() -> None:
+    esme, smsc = bound_pair()
+    smsc.receive_data(esme.send(SubmitSm(destination_addr="1")))
+    (submit,) = of_type(smsc.events(), PduReceived)
+    smsc.send(make_response(submit.pdu, message_id="m"))
+    smsc.receive_data(esme.unbind())
+    smsc.events()
+    (reply,) = frames(smsc.data_to_send())
+    assert isinstance(reply, UnbindResp)
+    assert smsc.state is BindState.CLOSED

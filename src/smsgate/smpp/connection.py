@@ -12,7 +12,7 @@ from collections.abc import Callable
 from typing import Any, Final, cast
 
 from smsgate.smpp.pdu import Pdu
-from smsgate.smpp.session import ConnectionShouldClose, Event, NeedData, Session
+from smsgate.smpp.session import BindState, ConnectionShouldClose, Event, NeedData, Session
 
 EventHandler = Callable[[Event], None]
 
@@ -20,6 +20,7 @@ EventHandler = Callable[[Event], None]
 # the cap, two peers with a full window take turns: each handles a whole window while the other
 # waits. Sending half of a 64-PDU window early lets the peer start on it while we do the rest.
 FLUSH_EVERY: Final = 32
+_CLOSED: Final = BindState.CLOSED
 
 
 class SessionProtocol(asyncio.Protocol):
@@ -91,6 +92,10 @@ class SessionProtocol(asyncio.Protocol):
             timeout = self.session.response_timeout
             if self._timer is None or (timeout is not None and self._timer_at > now + timeout):
                 self._arm_timer()
+        elif self.session.state is _CLOSED and not self._closing:
+            # That answer was the last one owed before the peer's unbind (its unbind_resp went
+            # with it): the session closed, so its ConnectionShouldClose waits to be handled.
+            self.loop.call_soon(self._pump)
 
     def write(self, data: bytes) -> None:
         if self.transport is None or not data:

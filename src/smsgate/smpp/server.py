@@ -38,6 +38,7 @@ from smsgate.smpp.session import (
     ResponseReceived,
     Role,
     Session,
+    SessionError,
     UnbindReceived,
 )
 
@@ -457,6 +458,11 @@ class SmppServer:
             response = make_response(pdu, S.ESME_RSYSERR)
         try:
             conn.send(response)
+        except SessionError:
+            # The session closed (the peer left, or broke framing) while the handler worked:
+            # nobody is left to answer, which is not an error of ours.
+            log.debug("no answer to %s: the session closed", type(pdu).__name__)
+            return
         except Exception:
             log.exception("cannot encode the answer to %s", type(pdu).__name__)
             try:

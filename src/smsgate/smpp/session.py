@@ -77,6 +77,7 @@ class BindState(Enum):
     BOUND_RX = "bound_rx"
     BOUND_TRX = "bound_trx"
     UNBINDING = "unbinding"  # our unbind is out
+    DRAINING = "draining"  # the peer unbound: answering what it sent before, then unbind_resp
     CLOSED = "closed"
 
 
@@ -133,7 +134,9 @@ class RequestRefused:
 
 @record
 class UnbindReceived:
-    """The peer unbound; the session already answered and is closed."""
+    """The peer unbound. With no answers owed the session already answered and is closed;
+    otherwise it is DRAINING: its unbind_resp follows the last owed response (or the
+    response timeout), so a submit_sm written just before the unbind still gets its answer."""
 
     pdu: Pdu
 
@@ -199,6 +202,7 @@ _ESME_SENDS: Final[dict[BindState, frozenset[int]]] = {
     BindState.BOUND_RX: _IN_BOUND,
     BindState.BOUND_TRX: _TX_OPS | _IN_BOUND,
     BindState.UNBINDING: frozenset(),
+    BindState.DRAINING: frozenset(),
     BindState.CLOSED: frozenset(),
 }
 _SMSC_SENDS: Final[dict[BindState, frozenset[int]]] = {
@@ -208,6 +212,7 @@ _SMSC_SENDS: Final[dict[BindState, frozenset[int]]] = {
     BindState.BOUND_RX: _RX_OPS | _IN_BOUND,
     BindState.BOUND_TRX: _RX_OPS | _IN_BOUND,
     BindState.UNBINDING: frozenset(),
+    BindState.DRAINING: frozenset(),
     BindState.CLOSED: frozenset(),
 }
 _BOUND_BY: Final[dict[int, BindState]] = {
@@ -279,6 +284,11 @@ class Session:
         self._events: deque[Event] = deque()
         self._outbox: list[bytes] = []
         self._framing_lost = False
+        # Requests of the peer's handed to the caller (PduReceived) and not yet answered, and
+        # the peer's unbind waiting for them (DRAINING).
+        self._owed = 0
+        self._unbind_seq = 0
+        self._drain_deadline = _NEVER
 
     # --- inspection ------------------------------------------------------------------------
 
@@ -400,6 +410,8 @@ class Session:
         deadlines: list[float] = []
         if self._pending and self.response_timeout is not None:
             deadlines.append(next(iter(self._pending.values())).deadline)
+        if self.state is BindState.DRAINING and self._drain_deadline < _NEVER:
+            deadlines.append(self._drain_deadline)
         if self._is_bound:
             if self.enquire_link_interval is not None and not self._enquire_pending:
                 deadlines.append(self._last_received + self.enquire_link_interval)
@@ -417,6 +429,10 @@ class Session:
         session-init timers. Results appear as events and in data_to_send()."""
         self._now = now
         if self.state is BindState.CLOSED:
+            return
+        if self.state is BindState.DRAINING and now >= self._drain_deadline:
+            # The caller never answered some request: unbind_resp goes out without it.
+            self._outbox.append(self._finish_unbind())
             return
         if self.response_timeout is not None:
             while self._pending:
@@ -501,6 +517,16 @@ class Session:
             and self.state is BindState.OPEN
         ):
             self._set_state(bound_as)
+        if self._owed:
+            self._owed -= 1
+            if not self._owed and self.state is BindState.DRAINING:
+                # The last answer owed before the peer's unbind: its unbind_resp follows it.
+                return data + self._finish_unbind()
+        return data
+
+    def _finish_unbind(self) -> bytes:
+        data = encode(UnbindResp(sequence_number=self._unbind_seq))
+        self.close("peer unbound")
         return data
 
     def _reply(self, pdu: Pdu) -> bytes:
@@ -540,8 +566,10 @@ class Session:
             return True
         if pdu.command_id & RESPONSE_BIT:
             self._on_response(pdu)
-        else:
+        elif 0 < pdu.sequence_number <= MAX_SEQUENCE:
             self._on_request(pdu)
+        else:
+            self._bad_sequence(pdu)
         return True
 
     def _compact(self) -> None:
@@ -583,6 +611,25 @@ class Session:
                 reply = self._reply(make_response(cls(sequence_number=seq), error.command_status))
         self._events.append(MalformedPdu(error, reply))
 
+    def _bad_sequence(self, pdu: Pdu) -> None:
+        # §5.1.4 (sequence_number): "the allowed sequence_number range is from 0x00000001 to
+        # 0x7FFFFFFF". A request outside it has a bad header, and §4.3 makes generic_nack the
+        # answer to "an SMPP PDU submitted with an invalid message header"; it carries the
+        # number as received, so the peer can still match it. The §5.1.3 table has no status
+        # for a bad sequence_number: RINVCMDLEN and RINVCMDID would blame fields that are
+        # fine (and peers take them as broken framing), RSYSERR blames us and peers retry it
+        # as temporary, so it gets RUNKNOWNERR, the table's code for an error no other names.
+        # The request itself is dropped: neither the caller nor the session acts on it.
+        seq = pdu.sequence_number
+        error = PduError(
+            S.ESME_RUNKNOWNERR,
+            f"sequence_number 0x{seq:08X} outside 0x00000001..0x7FFFFFFF",
+            pdu.command_id,
+            seq,
+        )
+        reply = self._reply(GenericNack(sequence_number=seq, command_status=error.command_status))
+        self._events.append(MalformedPdu(error, reply))
+
     def _on_response(self, pdu: Pdu) -> None:
         pending = self._pending.get(pdu.sequence_number)
         if pending is None or (
@@ -611,7 +658,16 @@ class Session:
             self._reply(make_response(pdu))
             return
         state = self.state
-        if command_id == _UNBIND and state in _BOUND | {BindState.UNBINDING}:
+        if command_id == _UNBIND and (self._is_bound or state is BindState.UNBINDING):
+            if self._owed and self._is_bound:
+                # Requests that came before the unbind are answered first (a peer that writes
+                # submit_sm and unbind together was charged for the submit and wants its id).
+                self._events.append(UnbindReceived(pdu))
+                self._unbind_seq = pdu.sequence_number
+                timeout = self.response_timeout
+                self._drain_deadline = self._now + timeout if timeout is not None else _NEVER
+                self._set_state(BindState.DRAINING)
+                return
             self._reply(UnbindResp(sequence_number=pdu.sequence_number))
             self._events.append(UnbindReceived(pdu))
             self.close("peer unbound")
@@ -619,12 +675,15 @@ class Session:
         if command_id in _BINDS and self.role is Role.SMSC:
             if state is BindState.OPEN:
                 self._events.append(PduReceived(pdu))
+                self._owed += 1
             else:
                 reply = self._reply(make_response(pdu, S.ESME_RALYBND))
                 self._events.append(RequestRefused(pdu, reply))
             return
         if command_id in self._peer_may_send:
             self._events.append(PduReceived(pdu))
+            if command_id not in _NO_RESPONSE:
+                self._owed += 1
             return
         if command_id in _NO_RESPONSE:
             return  # nothing to answer with; drop it
