@@ -140,7 +140,9 @@ async def test_slow_number_receipt_comes_five_times_later_and_silent_number_neve
         await until(lambda: receipts)
         assert loop.time() - started >= 0.45
         assert [r.tlvs[Tag.RECEIPTED_MESSAGE_ID] for r in receipts] == [slow.message_id]
-        assert sim.counters.outcomes[silent.message_id] is None
+        assert sim.handler.outcome_of(silent.message_id) is None
+        assert sim.handler.outcome_of(slow.message_id) == "DELIVRD"
+        assert sim.counters.outcomes == {"DELIVRD": 1, None: 1}
 
 
 async def test_no_receipt_unless_asked_and_failure_only_receipts_skip_successes() -> None:

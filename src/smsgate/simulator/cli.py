@@ -15,6 +15,8 @@ import typer
 from smsgate import heap
 from smsgate.event_loop import install_uvloop
 from smsgate.simulator.config import DEFAULT_CREDENTIALS, SimulatorConfig
+from smsgate.simulator.control import control_server
+from smsgate.simulator.faults import Faults, parse_faults
 from smsgate.simulator.outcomes import parse_mix
 from smsgate.simulator.running import running_simulator
 
@@ -61,6 +63,19 @@ def run(
         int | None, typer.Option(help="Drop the connection instead of answering submit N+1")
     ] = None,
     never_answer: Annotated[bool, typer.Option(help="Leave every submit unanswered")] = False,
+    fault: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--fault",
+            help="NAME=VALUE, repeatable: throttle_rate, queue_full_rate, lost_rate,"
+            " malformed_rate, slow_rate, slow_delay, early_receipt_rate, unknown_receipt_rate,"
+            " refuse_binds, bind_refused_status",
+        ),
+    ] = None,
+    control_port: Annotated[
+        int | None,
+        typer.Option(help="Serve GET/POST /faults and GET /counters on this port (loopback)"),
+    ] = None,
     seed: Annotated[int | None, typer.Option(help="Seed for the outcome mix")] = None,
 ) -> None:
     """Run an operator SMSC simulator. Destinations ending 0001 UNDELIV, 0002 EXPIRED,
@@ -71,6 +86,13 @@ def run(
         outcome_mix = parse_mix(mix)
     except ValueError as exc:
         raise typer.BadParameter(str(exc)) from None
+    try:
+        changes = parse_faults(",".join(fault or []))
+        if "drop_after" in changes or "never_answer" in changes:
+            raise ValueError("use --drop-after and --never-answer for those")
+        faults = Faults().changed(**changes)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--fault") from None
     config = SimulatorConfig(
         host=host,
         port=port,
@@ -81,17 +103,24 @@ def run(
         throttle_tps=throttle_tps,
         drop_after=drop_after,
         never_answer=never_answer,
+        faults=faults,
         seed=seed,
     )
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     install_uvloop()
     with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(_serve(config))
+        asyncio.run(_serve(config, control_port))
 
 
-async def _serve(config: SimulatorConfig) -> None:
-    async with running_simulator(config) as sim:
+async def _serve(config: SimulatorConfig, control_port: int | None) -> None:
+    async with running_simulator(config) as sim, contextlib.AsyncExitStack() as stack:
         users = ", ".join(system_id for system_id, _ in config.credentials)
         typer.echo(f"SMPP simulator listening on {config.host}:{sim.port} (system_id: {users})")
+        if control_port is not None:
+            control = await stack.enter_async_context(
+                control_server(sim, config.host, control_port)
+            )
+            where = control.sockets[0].getsockname()
+            typer.echo(f"control on http://{where[0]}:{where[1]}/faults and /counters")
         heap.settle()  # as a node does: the startup heap out of every later collection
         await asyncio.Event().wait()

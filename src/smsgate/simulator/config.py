@@ -6,6 +6,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
+from smsgate.simulator.faults import Faults
+
 DEFAULT_CREDENTIALS: list[tuple[str, str]] = [("smsgate", "sim")]
 
 
@@ -25,6 +27,12 @@ class SimulatorConfig:
     throttle_tps: int | None = None  # answer ESME_RTHROTTLED above this many submits/s a bind
     drop_after: int | None = None  # drop the connection instead of answering submit number N+1
     never_answer: bool = False  # leave every submit unanswered
+    # Per-submit and bind faults (rates, slow answers, stray receipts, refused binds).
+    faults: Faults = field(default_factory=Faults)
+    # Counters kept per destination (and per multipart part) stop growing at this many keys;
+    # query_sm remembers the outcome of this many latest message ids.
+    track_destinations: int = 100_000
+    remember_ids: int = 100_000
     # Server timers and window for receipts.
     window: int = 64
     enquire_link_interval: float | None = 60.0

@@ -1,8 +1,10 @@
 """The simulated operator's behaviour as an SMPP server handler: authenticate, hand out message
 ids, and send one delivery receipt per part that asked for one, after the configured delay.
 
-A receipt is scheduled only once the submit_sm_resp carrying its id was written. Nothing here is
-durable: receipts still pending when the simulator stops are lost.
+A receipt is scheduled only once the submit_sm_resp carrying its id was written (unless the
+early-receipt fault says otherwise). Nothing here is durable: receipts still pending when the
+simulator stops are lost. Counters are aggregates or capped: a soak of millions of messages
+keeps them at a fixed size.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from smsgate.simulator.config import SimulatorConfig
+from smsgate.simulator.faults import FaultDraw, Faults
 from smsgate.simulator.outcomes import ERR_OF_STAT, Outcome, OutcomePicker
 from smsgate.smpp.constants import (
     DC_UCS2,
@@ -25,13 +28,21 @@ from smsgate.smpp.constants import (
     RD_RECEIPT_FAILURE,
     RD_RECEIPT_FINAL,
     RD_RECEIPT_MASK,
+    CommandId,
     CommandStatus,
     MessageState,
     Tag,
 )
 from smsgate.smpp.pdu import DataSm, DeliverSm, Pdu, QuerySm, SubmitMulti, SubmitSm
 from smsgate.smpp.receipt import receipt_text
-from smsgate.smpp.server import NO_REPLY, HandlerResult, Reply, ServerSession, SmppHandler
+from smsgate.smpp.server import (
+    NO_REPLY,
+    HandlerResult,
+    MaybeAsync,
+    Reply,
+    ServerSession,
+    SmppHandler,
+)
 from smsgate.smpp.udh import UdhError, parse_udh
 
 S = CommandStatus
@@ -54,11 +65,15 @@ class SimulatorCounters:
     dropped_connections: int = 0
     receipts_sent: int = 0
     receipts_acked: int = 0
+    # Submits per destination, for the first config.track_destinations destinations seen.
     by_destination: Counter[str] = field(default_factory=Counter)
-    # (destination, reference, total, seqnum) of every multipart part seen, UDH or SAR.
+    # (destination, reference, total, seqnum) of multipart parts seen, UDH or SAR (same cap).
     parts: Counter[tuple[str, int, int, int]] = field(default_factory=Counter)
-    # message id -> the stat its receipt carries (None: no receipt will come).
-    outcomes: dict[str, str | None] = field(default_factory=dict)
+    untracked: int = 0  # submits and parts past that cap, counted here only
+    # Accepted messages per the stat their receipt carries (None: no receipt will come).
+    outcomes: Counter[str | None] = field(default_factory=Counter)
+    # Faults injected, by name (see faults.py), plus "unknown_receipt" and "refused_bind".
+    faults: Counter[str] = field(default_factory=Counter)
     # The last accepted submit_sm/data_sm PDUs, newest last, for tests to inspect.
     recent: deque[SubmitSm | DataSm] = field(default_factory=lambda: deque(maxlen=1000))
 
@@ -91,6 +106,17 @@ class SimulatorHandler(SmppHandler):
         # Receipts for a system_id with no receiving bind right now wait here.
         self._held: dict[str, list[DeliverSm]] = {}
         self._states: dict[str | None, int] = {}  # message_state per outcome stat, worked out once
+        # The stats of the latest remember_ids message ids, for query_sm: slot n % size.
+        self._remembered_ids: list[int] = [-1] * max(1, config.remember_ids)
+        self._remembered_stats: list[str | None] = [None] * len(self._remembered_ids)
+        self._draw = FaultDraw(config.seed)
+        self.faults = config.faults
+        self._per_submit = self.faults.any_per_submit  # the hot path skips faults when False
+
+    def set_faults(self, faults: Faults) -> None:
+        """Change the faults at run time (from the loop's thread); the next PDU sees them."""
+        self.faults = self.config.faults = faults
+        self._per_submit = faults.any_per_submit
 
     # --- binds --------------------------------------------------------------------------------
 
@@ -98,6 +124,12 @@ class SimulatorHandler(SmppHandler):
         system_id = getattr(pdu, "system_id", "")
         password = getattr(pdu, "password", "")
         expected = self._credentials.get(system_id)
+        faults = self.faults
+        if faults.refuse_binds:
+            self.faults = self.config.faults = faults.changed(refuse_binds=faults.refuse_binds - 1)
+            self.counters.bind_failures += 1
+            self.counters.faults["refused_bind"] += 1
+            return faults.bind_refused_status
         if expected is None:
             self.counters.bind_failures += 1
             return S.ESME_RINVSYSID
@@ -125,10 +157,10 @@ class SimulatorHandler(SmppHandler):
 
     # --- submits ------------------------------------------------------------------------------
 
-    def on_submit(self, session: ServerSession, pdu: SubmitSm) -> HandlerResult:
+    def on_submit(self, session: ServerSession, pdu: SubmitSm) -> MaybeAsync:
         return self._accept(session, pdu)
 
-    def on_data_sm(self, session: ServerSession, pdu: DataSm) -> HandlerResult:
+    def on_data_sm(self, session: ServerSession, pdu: DataSm) -> MaybeAsync:
         return self._accept(session, pdu)
 
     def on_submit_multi(self, session: ServerSession, pdu: SubmitMulti) -> HandlerResult:
@@ -137,17 +169,30 @@ class SimulatorHandler(SmppHandler):
         return Reply(message_id=self._next_id())
 
     def on_query(self, session: ServerSession, pdu: QuerySm) -> HandlerResult:
-        if pdu.message_id not in self.counters.outcomes:
+        try:
+            stat = self.outcome_of(pdu.message_id)
+        except KeyError:
             return S.ESME_RQUERYFAIL
-        stat = self.counters.outcomes[pdu.message_id]
         state = Outcome(stat=stat).message_state if stat else MessageState.ENROUTE
         return Reply(message_id=pdu.message_id, message_state=int(state))
+
+    def outcome_of(self, message_id: str) -> str | None:
+        """The stat the receipt of `message_id` carries (None: no receipt will come). KeyError
+        for an id never issued, or too old to be remembered (see config.remember_ids)."""
+        try:
+            n = int(message_id, 16 if self._hex else 10)
+        except ValueError:
+            raise KeyError(message_id) from None
+        slot = n % len(self._remembered_ids)
+        if n < 0 or self._remembered_ids[slot] != n:
+            raise KeyError(message_id)
+        return self._remembered_stats[slot]
 
     def on_deliver_resp(self, session: ServerSession, request: Pdu, response: Pdu) -> None:
         if response.command_status == 0:
             self.counters.receipts_acked += 1
 
-    def _accept(self, session: ServerSession, pdu: SubmitSm | DataSm) -> HandlerResult:
+    def _accept(self, session: ServerSession, pdu: SubmitSm | DataSm) -> MaybeAsync:
         config = self.config
         if config.drop_after is not None:
             seen = self._submits_in_session[session.id]
@@ -165,31 +210,93 @@ class SimulatorHandler(SmppHandler):
             self.counters.throttled += 1
             self.counters.refused += 1
             return S.ESME_RTHROTTLED
+        if self._per_submit:
+            return self._accept_with_faults(session, pdu)
+        return self._accept_plainly(session, pdu)
+
+    def _accept_plainly(
+        self, session: ServerSession, pdu: SubmitSm | DataSm, *, early: bool = False
+    ) -> Reply | int:
+        counters = self.counters
         destination = pdu.destination_addr
-        self.counters.by_destination[destination] += 1
+        if destination in counters.by_destination or (
+            len(counters.by_destination) < self.config.track_destinations
+        ):
+            counters.by_destination[destination] += 1
+        else:
+            counters.untracked += 1
         self._count_part(pdu)
         outcome = self._picker.pick(destination)
         if outcome.submit_status:
-            self.counters.refused += 1
+            counters.refused += 1
             return outcome.submit_status
-        self.counters.submits += 1
-        self.counters.recent.append(pdu)
-        message_id = self._next_id()
+        counters.submits += 1
+        counters.recent.append(pdu)
+        n = next(self._ids)
+        message_id = format(n, "x") if self._hex else str(n)
+        slot = n % len(self._remembered_ids)
+        self._remembered_ids[slot] = n
         wants = pdu.registered_delivery & RD_RECEIPT_MASK
         if outcome.stat is None or not (
             wants == RD_RECEIPT_FINAL or (wants == RD_RECEIPT_FAILURE and outcome.failed)
         ):
-            self.counters.outcomes[message_id] = None
+            self._remembered_stats[slot] = None
+            counters.outcomes[None] += 1
             return Reply(message_id=message_id)
-        self.counters.outcomes[message_id] = outcome.stat
+        self._remembered_stats[slot] = outcome.stat
+        counters.outcomes[outcome.stat] += 1
         receipt = self._receipt_for(pdu, message_id, outcome)
-        delay = config.receipt_delay * outcome.delay_factor
+        delay = self.config.receipt_delay * outcome.delay_factor
         system_id = session.system_id
         session_id = session.id
+        if early:  # the early-receipt fault: queued for writing ahead of its response
+            self._send_receipt(receipt, system_id, session_id)
+            return Reply(message_id=message_id)
         return Reply(
             message_id=message_id,
             after_sent=lambda: self._schedule(receipt, delay, system_id, session_id),
         )
+
+    def _accept_with_faults(self, session: ServerSession, pdu: SubmitSm | DataSm) -> MaybeAsync:
+        faults = self.faults
+        fault = self._draw.pick(faults)
+        counters = self.counters
+        if self._draw.unknown_receipt(faults):
+            counters.faults["unknown_receipt"] += 1
+            stray = self._receipt_for(pdu, self._next_id(), Outcome())
+            self._schedule(stray, self.config.receipt_delay, session.system_id, session.id)
+        if fault is None:
+            return self._accept_plainly(session, pdu)
+        counters.faults[fault] += 1
+        if fault == "throttle":
+            counters.throttled += 1
+            counters.refused += 1
+            return S.ESME_RTHROTTLED
+        if fault == "queue_full":
+            counters.refused += 1
+            return S.ESME_RMSGQFUL
+        if fault == "lost":
+            return NO_REPLY
+        if fault == "malformed":
+            # A submit_sm_resp whose message_id runs to the end of the body with no NUL: the
+            # ESME cannot decode it, so its request stays unanswered. Written raw, past the codec.
+            body = b"12345"
+            header = (16 + len(body)).to_bytes(4, "big") + int(CommandId.SUBMIT_SM_RESP).to_bytes(
+                4, "big"
+            )
+            session._conn.write(header + bytes(4) + pdu.sequence_number.to_bytes(4, "big") + body)
+            return NO_REPLY
+        reply = self._accept_plainly(session, pdu, early=fault == "early_receipt")
+        if fault != "slow" or not isinstance(reply, Reply):
+            return reply
+        later: asyncio.Future[Reply] = asyncio.get_running_loop().create_future()
+
+        def answer() -> None:
+            if not later.done():
+                later.set_result(reply)
+
+        asyncio.get_running_loop().call_later(faults.slow_delay, answer)
+        return later
 
     def _over_tps(self, session: ServerSession, limit: int) -> bool:
         now = asyncio.get_running_loop().time()
@@ -206,7 +313,7 @@ class SimulatorHandler(SmppHandler):
             ref = tlvs.get(Tag.SAR_MSG_REF_NUM, 0)
             seq = tlvs.get(Tag.SAR_SEGMENT_SEQNUM, 0)
             key = (pdu.destination_addr, _as_int(ref), _as_int(total), _as_int(seq))
-            self.counters.parts[key] += 1
+            self._count_key(key)
             return
         if isinstance(pdu, SubmitSm) and pdu.esm_class & ESM_UDHI:
             try:
@@ -215,7 +322,14 @@ class SimulatorHandler(SmppHandler):
                 return
             if udh is not None and udh.concat is not None:
                 c = udh.concat
-                self.counters.parts[(pdu.destination_addr, c.ref, c.total, c.seq)] += 1
+                self._count_key((pdu.destination_addr, c.ref, c.total, c.seq))
+
+    def _count_key(self, key: tuple[str, int, int, int]) -> None:
+        parts = self.counters.parts
+        if key in parts or len(parts) < self.config.track_destinations:
+            parts[key] += 1
+        else:
+            self.counters.untracked += 1
 
     def _next_id(self) -> str:
         n = next(self._ids)

@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
 from smsgate.simulator.config import SimulatorConfig
+from smsgate.simulator.faults import Faults
 from smsgate.simulator.handler import SimulatorCounters, SimulatorHandler
 from smsgate.smpp.server import SmppServer
 
@@ -36,6 +37,23 @@ class Simulator:
     @property
     def counters(self) -> SimulatorCounters:
         return self.handler.counters
+
+    @property
+    def faults(self) -> Faults:
+        return self.handler.faults
+
+    def set_faults(self, **changes: float | int) -> Faults:
+        """Change faults at run time, e.g. `set_faults(throttle_rate=0.3)` or `refuse_binds=2`;
+        the connection-level switches drop_after and never_answer go by name too. Returns the
+        faults now in force; unknown names raise TypeError, bad values ValueError."""
+        config = self.config
+        if "drop_after" in changes:
+            drop_after = changes.pop("drop_after")
+            config.drop_after = int(drop_after) if drop_after >= 0 else None
+        if "never_answer" in changes:
+            config.never_answer = bool(changes.pop("never_answer"))
+        self.handler.set_faults(self.handler.faults.changed(**changes))
+        return self.handler.faults
 
 
 def build_server(config: SimulatorConfig) -> Simulator:
@@ -88,6 +106,12 @@ class SimulatorThread:
         assert self.simulator is not None, "start() first"
         return self.simulator.counters
 
+    def set_faults(self, **changes: float | int) -> Faults:
+        """Simulator.set_faults, run on the simulator's own loop."""
+        assert self.simulator is not None and self._loop is not None, "start() first"
+        call = _call(self.simulator.set_faults, changes)
+        return asyncio.run_coroutine_threadsafe(call, self._loop).result(5)
+
     def start(self) -> SimulatorThread:
         self._thread = threading.Thread(target=self._main, name="smpp-simulator", daemon=True)
         self._thread.start()
@@ -123,3 +147,7 @@ class SimulatorThread:
         except BaseException as exc:
             self._error = exc
             self._ready.set()
+
+
+async def _call(method: Callable[..., Faults], changes: dict[str, float | int]) -> Faults:
+    return method(**changes)
