@@ -59,6 +59,7 @@ class ConnectorSettings(BaseModel):
     tps: float | None = None
     concat: Literal["udh", "sar"] = "udh"
     tls: bool = False
+    response_timeout: float = 10.0  # seconds for a submit_sm_resp; then the part is retried
 
 
 class RouteSettings(BaseModel):

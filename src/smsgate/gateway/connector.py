@@ -2,7 +2,8 @@
 operator's receipts into durable part states.
 
 A receipt is acknowledged (deliver_sm_resp) only after it is stored, so a crash never loses one:
-the operator sends it again.
+the operator sends it again. An operator that still throttles after the client's own retries
+pauses the connector (not ready) for a moment, so routes fail over to their next connector.
 """
 
 from __future__ import annotations
@@ -25,12 +26,17 @@ from smsgate.gateway.upstream import (
     receipt_from_pdu,
     submit_sm_for,
 )
-from smsgate.smpp.client import NotAcknowledged, SmppClient
+from smsgate.log_limit import LimitedLog
+from smsgate.smpp.client import NotAcknowledged, SmppClient, SmppClientError, status_name
 from smsgate.smpp.constants import CommandStatus
 from smsgate.smpp.pdu import DataSm, DeliverSm, Pdu, SubmitSmResp
 from smsgate.store.records import ClaimedPart, OperatorReceipt
 
 log = logging.getLogger(__name__)
+# Seconds a connector stays not ready after an answer of throttled or queue full that outlasted
+# the client's retries (about 1.4 s of them): long enough to let the operator's queue drain.
+THROTTLE_PAUSE = 1.0
+_BUSY = frozenset({CommandStatus.ESME_RTHROTTLED, CommandStatus.ESME_RMSGQFUL})
 
 
 class Connector:
@@ -54,8 +60,14 @@ class Connector:
             window=settings.window,
             tps=settings.tps,
             tls=ssl.create_default_context() if settings.tls else None,
+            response_timeout=settings.response_timeout,
             on_deliver=self._on_deliver,
+            # A part must not wait for this bind to come back while another connector is up.
+            queue_while_unbound=False,
+            name=f"connector {settings.name}",
         )
+        self._paused_until = 0.0  # time.monotonic() until which the operator said "busy"
+        self._limited_log = LimitedLog(log)
         # Bound children: `labels()` (a lock and a tuple key) per part was a few µs each.
         self._submitted = metrics.SUBMITTED.labels(self.name)
         self._latency = metrics.SUBMIT_LATENCY.labels(self.name)
@@ -67,6 +79,11 @@ class Connector:
 
     @property
     def ready(self) -> bool:
+        """Bound and not paused by throttling: the router may give it a part now."""
+        if self._paused_until:
+            if time.monotonic() < self._paused_until:
+                return False
+            self._paused_until = 0.0
         return self._client.bound
 
     @property
@@ -81,7 +98,12 @@ class Connector:
         metrics.CONNECTOR_BOUND.labels(self.name).set(0)
 
     def describe(self) -> dict[str, object]:
-        return {"bound": self._client.bound, "host": self.settings.host, "port": self.settings.port}
+        return {
+            "bound": self._client.bound,
+            "host": self.settings.host,
+            "port": self.settings.port,
+            "paused": bool(self._paused_until) and time.monotonic() < self._paused_until,
+        }
 
     def submit_soon(
         self, part: ClaimedPart, done: Callable[[SubmitAnswer | BaseException], None]
@@ -96,6 +118,9 @@ class Connector:
         if isinstance(response, NotAcknowledged):
             metrics.SUBMIT_ERRORS.labels(self.name, "unacknowledged").inc()
             return SubmitAnswer("temporary", error=CommandStatus.ESME_RSYSERR)
+        if isinstance(response, SmppClientError):  # never written: the bind is down or closed
+            metrics.SUBMIT_ERRORS.labels(self.name, "unsent").inc()
+            return SubmitAnswer("unsent", error=CommandStatus.ESME_RSYSERR)
         if isinstance(response, BaseException):
             return response if isinstance(response, Exception) else RuntimeError(str(response))
         self._latency.observe(time.perf_counter() - started)
@@ -103,8 +128,19 @@ class Connector:
         answer = classify_submit_response(response.command_status, message_id)
         if answer.kind == "accepted":
             self._submitted.inc()
-        else:
-            metrics.SUBMIT_ERRORS.labels(self.name, answer.kind).inc()
+            return answer
+        metrics.SUBMIT_ERRORS.labels(self.name, answer.kind).inc()
+        if answer.error in _BUSY:
+            self._paused_until = time.monotonic() + THROTTLE_PAUSE
+            self._limited_log.warning(
+                "busy",
+                "connector %s: throttled, the operator answers %s after %d retries;"
+                " pausing it %.1f s",
+                self.name,
+                status_name(answer.error),
+                self._client.throttle_retries,
+                THROTTLE_PAUSE,
+            )
         return answer
 
     def _on_deliver(self, pdu: DeliverSm | DataSm) -> int | asyncio.Future[int]:

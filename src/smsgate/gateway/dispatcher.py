@@ -173,6 +173,13 @@ class Dispatcher:
             self._submitted.post(SubmitDone(part.part_id, connector.name, answer.operator_id, now))
         elif answer.kind == "temporary":
             self._requeued.post(_Requeue(part.part_id, now + self._backoff(part)))
+        elif answer.kind == "unsent":
+            # The operator never saw it (its bind dropped first): another bound connector on
+            # the route takes it now; with none, it waits like a part with no ready route.
+            if connector.ready:
+                self._requeued.post(_Requeue(part.part_id, now + self._policy.no_route_delay))
+            else:
+                self._route(part)
         else:
             self._failed.post(SubmitFailed(part.part_id, answer.state, answer.error, now))
 

@@ -1,15 +1,21 @@
 """Which connector takes a part: the longest matching destination prefix, then its connectors
 in order, the first one bound with room in its window.
 
-Routing is a pure choice over the connectors' current state; it never waits.
+Routing is a pure choice over the connectors' current state; it never waits. When a route's
+first connector is not ready (down, or paused by throttling) and a later one takes its parts,
+that failover is logged (at most once every few seconds per pair).
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from typing import Protocol
 
+from smsgate.log_limit import LimitedLog
 from smsgate.record import record
+
+log = logging.getLogger(__name__)
 
 
 class Routable(Protocol):
@@ -38,6 +44,7 @@ class Router:
             for r in sorted(routes, key=lambda r: len(r.prefix))
         }
         self._lengths = sorted({len(p) for p in self._routes}, reverse=True)
+        self._limited_log = LimitedLog(log)
 
     def candidates(self, phone: str) -> tuple[Routable, ...]:
         for length in self._lengths:
@@ -48,10 +55,21 @@ class Router:
 
     def pick(self, phone: str) -> Routable | None:
         """The first ready connector for this destination, or None when none is ready now."""
-        for connector in self.candidates(phone):
+        candidates = self.candidates(phone)
+        for connector in candidates:
             if connector.ready:
+                if connector is not candidates[0]:
+                    self._failed_over(candidates[0], connector)
                 return connector
         return None
+
+    def _failed_over(self, first: Routable, taker: Routable) -> None:
+        self._limited_log.warning(
+            f"{first.name}>{taker.name}",
+            "route failover: connector %s is not ready (down or paused), %s takes its parts",
+            first.name,
+            taker.name,
+        )
 
     def has_route(self, phone: str) -> bool:
         return bool(self.candidates(phone))

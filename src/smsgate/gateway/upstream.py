@@ -98,7 +98,8 @@ def _absolute_second(second: int) -> str:
 
 @record
 class SubmitAnswer:
-    kind: Literal["accepted", "temporary", "permanent"]
+    # unsent: never written to the operator (its bind went down first); any connector may take it.
+    kind: Literal["accepted", "temporary", "permanent", "unsent"]
     operator_id: str = ""
     state: PartState = PartState.REJECTD
     error: int = 0

@@ -2,12 +2,15 @@
 
 It windows and paces submits, retries throttled ones a bounded number of times, and hands every
 request lost with a dropped bind back to the caller; it never resubmits on its own nor stores.
+Every fault of the link (connect refused, bind refused, connection lost, an answer that never
+came or could not be read) is logged with its reason, at most once a few seconds per kind.
 """
 
 from __future__ import annotations
 
 import asyncio
 import inspect
+import logging
 import random
 import ssl
 from collections import deque
@@ -15,6 +18,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from enum import Enum
 
+from smsgate.log_limit import LimitedLog
 from smsgate.smpp.connection import SessionProtocol
 from smsgate.smpp.constants import CommandStatus
 from smsgate.smpp.pdu import (
@@ -31,6 +35,7 @@ from smsgate.smpp.session import (
     BindStateChanged,
     ConnectionShouldClose,
     Event,
+    MalformedPdu,
     PduReceived,
     RequestTimedOut,
     ResponseReceived,
@@ -46,10 +51,12 @@ __all__ = [
     "ClientCounters",
     "DeliverHandler",
     "NotAcknowledged",
+    "NotSent",
     "SmppClient",
     "SmppClientError",
 ]
 
+log = logging.getLogger(__name__)
 S = CommandStatus
 DeliverHandler = Callable[[DeliverSm | DataSm], Awaitable[int] | int]
 UnacknowledgedHandler = Callable[[list[Pdu]], object]
@@ -83,6 +90,16 @@ class NotAcknowledged(SmppClientError):
         self.reason = reason
 
 
+class NotSent(SmppClientError):
+    """The bind went down before the request was written (queue_while_unbound=False): the SMSC
+    never saw it, so it may go to another SMSC at once."""
+
+    def __init__(self, request: Pdu, reason: str) -> None:
+        super().__init__(f"{type(request).__name__}: not sent, {reason}")
+        self.request = request
+        self.reason = reason
+
+
 class ClientClosed(SmppClientError):
     """close() was called, or the bind is gone and reconnect is off."""
 
@@ -91,8 +108,27 @@ class BindFailed(SmppClientError):
     """The SMSC refused the bind (command_status says why)."""
 
     def __init__(self, command_status: int) -> None:
-        super().__init__(f"bind refused with command_status 0x{command_status:08X}")
+        super().__init__(f"bind refused with command_status {status_name(command_status)}")
         self.command_status = command_status
+
+
+def status_name(command_status: int) -> str:
+    """`0x0000000D (ESME_RBINDFAIL)`: the number an SMSC's log shows, and what it means."""
+    try:
+        return f"0x{command_status:08X} ({CommandStatus(command_status).name})"
+    except ValueError:
+        return f"0x{command_status:08X}"
+
+
+def describe_link_error(exc: BaseException) -> str:
+    """Why a connect or bind failed, in words for a log line."""
+    if isinstance(exc, ConnectionRefusedError):
+        return "connect refused"
+    if isinstance(exc, TimeoutError):
+        return "no answer to connect or bind in time"
+    if isinstance(exc, (BindFailed, ConnectionError)):
+        return str(exc)
+    return f"cannot connect: {exc}"
 
 
 @dataclass(slots=True)
@@ -133,7 +169,12 @@ class SmppClient:
         throttle_backoff: float = 0.2,
         on_deliver: DeliverHandler | None = None,
         on_unacknowledged: UnacknowledgedHandler | None = None,
+        queue_while_unbound: bool = True,
+        name: str = "",
     ) -> None:
+        """`queue_while_unbound`: requests made or queued while the bind is down wait for the
+        next bind; False fails them at once with NotSent (a gateway with other SMSCs to try
+        sends them there). `name` labels this client's log lines."""
         self.host = host
         self.port = port
         self.system_id = system_id
@@ -152,6 +193,9 @@ class SmppClient:
         self.throttle_backoff = throttle_backoff
         self.on_deliver = on_deliver
         self.on_unacknowledged = on_unacknowledged
+        self.queue_while_unbound = queue_while_unbound
+        self.name = name or f"{system_id}@{host}:{port}"
+        self._quiet = LimitedLog(log)
         self.counters = ClientCounters()
         self.last_error: BaseException | None = None
         self._limiter = TpsLimiter(tps) if tps else None
@@ -167,6 +211,7 @@ class SmppClient:
         self._slot_waiters: deque[asyncio.Future[None]] = deque()
         self._runner: asyncio.Task[None] | None = None
         self._closing = False
+        self._link_up = False
         self._closed = asyncio.Event()
         self._tasks: set[asyncio.Task[None]] = set()
 
@@ -300,6 +345,8 @@ class SmppClient:
 
     async def _request_when_bound(self, pdu: Pdu) -> Pdu:
         """The slow path: wait for the bind (and, when paced, the TPS budget) first."""
+        if not self.queue_while_unbound and not self._bound.is_set():
+            raise NotSent(pdu, "not bound")
         if self._limiter is None:
             # Only the bind is missing: wait for it, then queue like every other request, so
             # those that waited for the bind are not overtaken for as long as traffic lasts.
@@ -309,7 +356,7 @@ class SmppClient:
                 if queued is not None:
                     return await queued
         # Paced: wait for the bind, the TPS budget and a window slot.
-        conn = await self._slot()
+        conn = await self._slot(pdu)
         future: asyncio.Future[Pdu] = conn.loop.create_future()
         self._write(conn, pdu, future)
         return await future
@@ -319,10 +366,12 @@ class SmppClient:
         self._responses[pdu.sequence_number] = (pdu, future)
         self.counters.submitted += 1
 
-    async def _slot(self) -> SessionProtocol:
+    async def _slot(self, pdu: Pdu) -> SessionProtocol:
         loop = asyncio.get_running_loop()
         while True:
             if not self._bound.is_set():
+                if not self.queue_while_unbound:
+                    raise NotSent(pdu, "the bind went down")
                 await self._wait_bound_or_closed()
             if self._limiter is not None:
                 delay = self._limiter.delay(loop.time())
@@ -380,11 +429,16 @@ class SmppClient:
     def _fail_slot_waiters(self) -> None:
         if self._closing or self._closed.is_set():
             # Queued requests never went out; without a bind to come they fail here. Otherwise
-            # they stay queued and go out once bound again.
+            # they stay queued and go out once bound again, unless told not to wait for it.
             while self._queue:
                 _, future = self._queue.popleft()
                 if not future.done():
                     future.set_exception(ClientClosed("the client is closed"))
+        elif not self.queue_while_unbound:
+            while self._queue:
+                pdu, future = self._queue.popleft()
+                if not future.done():
+                    future.set_exception(NotSent(pdu, "the bind went down"))
         while self._slot_waiters:
             waiter = self._slot_waiters.popleft()
             if not waiter.done():
@@ -401,19 +455,28 @@ class SmppClient:
                 if not first:
                     self.counters.reconnects += 1
                 first = False
+                failure = ""
                 try:
                     bound = await self._connect_and_bind(loop)
                 except (OSError, TimeoutError, BindFailed) as exc:
                     self.last_error = exc
                     bound = False
+                    failure = describe_link_error(exc)
                 if bound:
                     backoff = self.backoff_initial
+                    log.info("smpp %s: bound as %s", self.name, self.bind_type.value)
                     assert self._lost is not None
                     await self._lost
+                elif not failure:
+                    failure = "connection closed while binding"
                 if self._closing or not self.reconnect:
                     return
-                jitter = 1 + self.backoff_jitter * (2 * random.random() - 1)
-                await asyncio.sleep(backoff * jitter)
+                delay = backoff * (1 + self.backoff_jitter * (2 * random.random() - 1))
+                if failure:
+                    log.warning("smpp %s: %s; retrying in %.1f s", self.name, failure, delay)
+                else:
+                    log.info("smpp %s: reconnecting in %.1f s", self.name, delay)
+                await asyncio.sleep(delay)
                 backoff = min(self.backoff_max, backoff * 2)
         finally:
             self._bound.clear()
@@ -452,6 +515,7 @@ class SmppClient:
             await self._lost
             raise BindFailed(response.command_status)
         self.counters.binds += 1
+        self._link_up = True  # for _on_lost: a drop after a bind is worth a warning
         return True
 
     def _on_lost(self, exc: BaseException | None) -> None:
@@ -462,9 +526,17 @@ class SmppClient:
                 unacked.append(request)
                 future.set_exception(NotAcknowledged(request, "connection lost"))
                 self.counters.not_acknowledged += 1
+        was_bound, self._link_up = self._link_up, False
         self._bound.clear()
+        if was_bound and not self._closing:
+            log.warning(
+                "smpp %s: connection dropped (%s) with %d requests unanswered",
+                self.name,
+                exc or "closed by the SMSC",
+                len(unacked),
+            )
         if self._bind_result is not None and not self._bind_result.done():
-            self._bind_result.set_exception(ConnectionError("connection lost while binding"))
+            self._bind_result.set_exception(ConnectionError("connection closed while binding"))
         if self._lost is not None and not self._lost.done():
             self._lost.set_result(None)
         self._fail_slot_waiters()
@@ -496,6 +568,13 @@ class SmppClient:
             entry = self._responses.pop(event.request.sequence_number, None)
             if entry is not None and not entry[1].done():
                 self.counters.not_acknowledged += 1
+                self._quiet.warning(
+                    "timeout",
+                    "smpp %s: no answer to %s in %.1f s",
+                    self.name,
+                    type(event.request).__name__,
+                    self.response_timeout,
+                )
                 entry[1].set_exception(NotAcknowledged(event.request, "response timeout"))
                 self._release_slot()
         elif kind is BindStateChanged:
@@ -508,6 +587,11 @@ class SmppClient:
                 self._bound.clear()
         elif kind is ConnectionShouldClose:
             self._bound.clear()
+        elif kind is MalformedPdu:
+            assert isinstance(event, MalformedPdu)
+            self._quiet.warning(
+                "malformed", "smpp %s: undecodable PDU from the SMSC: %s", self.name, event.error
+            )
 
     def _on_request(self, pdu: Pdu) -> None:
         conn = self._conn
