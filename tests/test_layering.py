@@ -17,7 +17,7 @@ SRC = Path(__file__).resolve().parent.parent / "src"
 PACKAGE = SRC / "smsgate"
 
 # Modules of ours so small and self-contained that any room may use them.
-LEAF_HELPERS = ("smsgate.record",)
+LEAF_HELPERS = ("smsgate.record", "smsgate.log_limit")
 WIRING = {"smsgate.node", "smsgate.workers", "smsgate.cli"}
 
 
@@ -87,6 +87,11 @@ def test_domain_and_smpp_import_only_each_other_and_leaf_helpers() -> None:
         if target != "smsgate" and not any(within(target, ok) for ok in allowed + LEAF_HELPERS)
     )
     assert wrong == []
+
+
+def test_leaf_helpers_import_nothing_of_ours() -> None:
+    graph = our_modules()
+    assert {name: graph[name] for name in LEAF_HELPERS if graph[name]} == {}
 
 
 def test_only_the_wiring_imports_doors() -> None:
