@@ -11,7 +11,6 @@ import pytest
 from sqlalchemy import Connection
 
 from smsgate.domain.status import PartState, Status
-from smsgate.store.progress import _by_operator
 from smsgate.store.records import (
     NewMessage,
     OperatorReceipt,
@@ -19,6 +18,7 @@ from smsgate.store.records import (
     SubmitFailed,
 )
 from smsgate.store.sql_store import SqlStore
+from smsgate.store.statements import parts_by_operator
 
 from .builders import NOW, PRICE, new_message, request
 
@@ -417,7 +417,7 @@ async def test_receipts_find_their_part_by_index_equality_not_a_range_scan(
 ) -> None:
     """SQLite: a receipt lookup must stay an equality search of the operator index, or every
     receipt costs a scan of all submitted parts (PostgreSQL plans by statistics instead)."""
-    text, flat = _by_operator._sqlite_call((["op"], ["a", "b", "c"]))
+    text, flat = parts_by_operator._sqlite_call((["op"], ["a", "b", "c"]))
 
     def plan(conn: Connection) -> str:
         driver = conn.connection.driver_connection

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Connection
 
-from smsgate.store import sql_store as sql_store_module
+from smsgate.store.sql_base import BRIEF_ROWS
 from smsgate.store.sql_store import SqlStore
 
 from .builders import new_message, request
@@ -118,7 +118,7 @@ async def test_the_store_marks_only_small_hot_batches_brief(
         return await real_run(work, **kwargs)
 
     monkeypatch.setattr(writer, "run", recording_run)
-    small = sql_store_module.BRIEF_ROWS
+    small = BRIEF_ROWS
 
     def messages(count: int) -> list:  # type: ignore[type-arg]
         return [new_message(account.id, phone=f"38050{n:07d}") for n in range(count)]

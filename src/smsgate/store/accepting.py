@@ -19,42 +19,20 @@ from smsgate.domain.status import PartState, Status
 from smsgate.store import held_parts
 from smsgate.store.dedupe_log import Appended, DedupeMemory, LogRow
 from smsgate.store.interface import StoreError
-from smsgate.store.plain_sql import PlainSql
-from smsgate.store.prepared import BulkInsert
-from smsgate.store.rate_buckets import lock_buckets, save_bucket
 from smsgate.store.records import AcceptRequest, AcceptResult, Outcome
-from smsgate.store.schema import message_aliases, messages, parts, receipt_requests
+from smsgate.store.statements import (
+    debit,
+    insert_aliases,
+    insert_messages,
+    insert_parts,
+    insert_receipt_requests,
+    lock_accounts,
+    lock_buckets,
+    save_bucket,
+)
 
 _ENROUTE = Status.ENROUTE.value
 _QUEUED = int(PartState.QUEUED)
-
-_MESSAGE_COLUMNS = (
-    "id",
-    "account_id",
-    "sender",
-    "phone",
-    "text",
-    "data_coding",
-    "parts",
-    "price_per_part",
-    "status",
-    "door",
-    "integration_id",
-    "dedupe_key",
-    "created_at",
-    "expires_at",
-)
-_insert_messages = BulkInsert(messages, _MESSAGE_COLUMNS)
-_insert_parts = BulkInsert(
-    parts, ("id", "message_id", "seq", "total", "concat_ref", "payload", "state", "due_at")
-)
-_insert_aliases = BulkInsert(message_aliases, ("alias_id", "message_id"))
-_insert_receipt_requests = BulkInsert(receipt_requests, ("message_id", "pdu_id"))
-
-_lock_accounts = PlainSql(
-    "SELECT id, balance FROM accounts WHERE id = ANY(?) ORDER BY id", lock="FOR UPDATE"
-)
-_debit = PlainSql("UPDATE accounts SET balance = balance - ?, reserved = reserved + ? WHERE id = ?")
 
 
 @dataclass(slots=True)
@@ -77,7 +55,7 @@ def accept_batch(
     account_ids = sorted({r.account_id for r in requests})
     # Locking the accounts first serialises concurrent accepts of one account across nodes
     # (PostgreSQL), so the duplicate and balance checks below see every earlier commit.
-    state = {i: _Account(balance, None) for i, balance in _lock_accounts.rows(conn, account_ids)}
+    state = {i: _Account(balance, None) for i, balance in lock_accounts.rows(conn, account_ids)}
 
     limited = sorted({r.account_id for r in requests if r.rate_limit is not None} & state.keys())
     if limited:
@@ -167,12 +145,12 @@ def accept_batch(
                 taken_held.extend(m.held_ids)
         results.append(AcceptResult(retry_after=None, outcomes=tuple(outcomes)))
 
-    _insert_messages.run(conn, message_rows)
-    _insert_parts.run(conn, part_rows)
-    _insert_aliases.run(conn, alias_rows)
-    _insert_receipt_requests.run(conn, receipt_rows)
+    insert_messages.run(conn, message_rows)
+    insert_parts.run(conn, part_rows)
+    insert_aliases.run(conn, alias_rows)
+    insert_receipt_requests.run(conn, receipt_rows)
     held_parts.delete(conn, taken_held)
-    _debit.many(conn, ((a.spent, a.spent, i) for i, a in sorted(state.items()) if a.spent))
+    debit.many(conn, ((a.spent, a.spent, i) for i, a in sorted(state.items()) if a.spent))
     save_bucket.many(
         conn,
         (

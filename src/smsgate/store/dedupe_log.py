@@ -30,22 +30,17 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import Connection
 
-from smsgate.store.plain_sql import PlainSql
-from smsgate.store.prepared import BulkInsert
-from smsgate.store.schema import dedupe_log
+from smsgate.store.statements import (
+    dedupe_append,
+    dedupe_newest_seq,
+    dedupe_prune,
+    dedupe_since,
+)
 
 # Rows stay in the log this long past the widest window, so a node that reads the log late
 # (clock skew between machines, a slow transaction) still finds what it needs.
 RETENTION_MARGIN = 60.0
 PRUNE_EVERY = 10.0
-
-_since = PlainSql(
-    "SELECT seq, dedupe_key, created_at FROM dedupe_log WHERE account_id = ? AND seq > ?"
-    " ORDER BY seq"
-)
-_newest_seq = PlainSql("SELECT max(seq) FROM dedupe_log WHERE account_id = ?")
-_prune = PlainSql("DELETE FROM dedupe_log WHERE seq <= ?")
-_append = BulkInsert(dedupe_log, ("account_id", "dedupe_key", "created_at"))
 
 LogRow = tuple[int, bytes, float]  # account_id, dedupe_key, created_at
 
@@ -103,7 +98,7 @@ class DedupeMemory:
             keys = self._accounts.get(account_id)
             if keys is None:
                 keys = self._accounts[account_id] = _AccountKeys()
-            rows = _since.rows(conn, account_id, keys.last_seq)
+            rows = dedupe_since.rows(conn, account_id, keys.last_seq)
             for _seq, key, created_at in rows:
                 if created_at >= cutoff:
                     keys.add(bytes(key), created_at)
@@ -118,10 +113,10 @@ class DedupeMemory:
 
     def append(self, conn: Connection, rows: Sequence[LogRow], now: float) -> Appended:
         """Write this batch's rows into the log, inside its transaction."""
-        _append.run(conn, rows)
+        dedupe_append.run(conn, rows)
         last_seq: dict[int, int] = {}
         for account_id in sorted({r[0] for r in rows}):
-            (newest,) = _newest_seq.rows(conn, account_id)[0]
+            (newest,) = dedupe_newest_seq.rows(conn, account_id)[0]
             last_seq[account_id] = int(newest)
         if rows and now >= self._next_prune:
             self._prune(conn, now)
@@ -147,7 +142,7 @@ class DedupeMemory:
         while self._marks and self._marks[0][0] < horizon:
             below = self._marks.popleft()[1]
         if below is not None:
-            _prune.run(conn, below)
+            dedupe_prune.run(conn, below)
         cutoff = now - self._window
         for keys in self._accounts.values():
             keys.expire(cutoff)

@@ -18,42 +18,23 @@ from sqlalchemy import Connection
 
 from smsgate.domain import ratelimit
 from smsgate.domain.status import Status
-from smsgate.store.plain_sql import PlainSql
-from smsgate.store.progress import queue_outbox
-from smsgate.store.rate_buckets import lock_buckets, save_bucket
 from smsgate.store.records import HeldDue, HeldPart, HoldResult, RateLimit, RefusedMessage
-
-_COLUMNS = (
-    "id, account_id, source, destination, ref, total, seq, data_coding, payload,"
-    " wants_receipt, lifetime, received_at"
+from smsgate.store.statements import (
+    held_claim,
+    held_delete,
+    held_group_parts,
+    held_group_rows,
+    held_groups,
+    held_present,
+    hold_insert,
+    hold_replace,
+    lock_account,
+    lock_buckets,
+    queue_outbox,
+    refused_alias,
+    refused_message,
+    save_bucket,
 )
-_GROUP = "account_id = ? AND source = ? AND destination = ? AND ref = ? AND total = ?"
-
-# Two nodes holding two parts of one message take turns (PostgreSQL), so the second one sees
-# the first one's part and completes the message; SQLite's write lock does the same.
-_lock_account = PlainSql("SELECT id FROM accounts WHERE id = ?", lock="FOR UPDATE")
-_group_rows = PlainSql(f"SELECT id, seq, claimed_until FROM held_parts WHERE {_GROUP}")
-_group_parts = PlainSql(f"SELECT {_COLUMNS} FROM held_parts WHERE {_GROUP} ORDER BY seq")
-_insert = PlainSql(
-    f"INSERT INTO held_parts ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-)
-_replace = PlainSql(
-    "UPDATE held_parts SET data_coding = ?, payload = ?, wants_receipt = ?, lifetime = ?"
-    " WHERE id = ?"
-)
-_claim = PlainSql(f"UPDATE held_parts SET claimed_until = ? WHERE {_GROUP}")
-_groups = PlainSql(
-    "SELECT account_id, source, destination, ref, total, count(*), min(received_at),"
-    " max(claimed_until) FROM held_parts GROUP BY account_id, source, destination, ref, total"
-)
-_present = PlainSql("SELECT id FROM held_parts WHERE id = ANY(?)")
-_delete = PlainSql("DELETE FROM held_parts WHERE id = ANY(?)")
-_insert_message = PlainSql(
-    "INSERT INTO messages (id, account_id, sender, phone, text, data_coding, parts,"
-    " price_per_part, status, door, integration_id, dedupe_key, created_at, expires_at,"
-    " done_at, error) VALUES (?, ?, ?, ?, ?, ?, ?, 0, ?, 'smpp', NULL, ?, ?, ?, ?, ?)"
-)
-_insert_alias = PlainSql("INSERT INTO message_aliases (alias_id, message_id) VALUES (?, ?)")
 
 _REJECTD = Status.REJECTD.value
 
@@ -92,7 +73,7 @@ def hold(
     Each part is a request of its account: it takes a rate-limit token (the whole message
     takes none), and a part refused for the limit is not kept."""
     key = _key(part)
-    _lock_account.rows(conn, part.account_id)
+    lock_account.rows(conn, part.account_id)
     if rate_limit is not None:
         found = lock_buckets.rows(conn, [part.account_id])
         bucket = ratelimit.Bucket(found[0][1], found[0][2]) if found else None
@@ -100,18 +81,18 @@ def hold(
         if retry_after is not None:
             return HoldResult(0, retry_after=retry_after)
         save_bucket.run(conn, part.account_id, bucket.tokens, bucket.updated_at)
-    rows = _group_rows.rows(conn, *key)
+    rows = held_group_rows.rows(conn, *key)
     by_seq = {int(seq): int(id_) for id_, seq, _ in rows}
     if any(claimed is not None for _, _, claimed in rows):
         # Its message is complete and being finished: this is a late copy of one of its parts.
         return HoldResult(by_seq.get(part.seq, min(by_seq.values())))
     existing = by_seq.get(part.seq)
     if existing is not None:
-        _replace.run(
+        hold_replace.run(
             conn, part.data_coding, part.payload, part.wants_receipt, part.lifetime, existing
         )
         return HoldResult(existing)
-    _insert.run(
+    hold_insert.run(
         conn,
         part.id,
         *key[:4],
@@ -125,8 +106,8 @@ def hold(
     )
     if len(rows) + 1 < part.total:
         return HoldResult(part.id)
-    _claim.run(conn, now + claim_for, *key)
-    return HoldResult(part.id, tuple(_part(r) for r in _group_parts.rows(conn, *key)))
+    held_claim.run(conn, now + claim_for, *key)
+    return HoldResult(part.id, tuple(_part(r) for r in held_group_parts.rows(conn, *key)))
 
 
 def due(conn: Connection, now: float, incomplete_before: float, claim_for: float) -> HeldDue:
@@ -134,26 +115,28 @@ def due(conn: Connection, now: float, incomplete_before: float, claim_for: float
     ones whose first part came before `incomplete_before` (and that nobody holds)."""
     complete: list[tuple[HeldPart, ...]] = []
     incomplete: list[tuple[HeldPart, ...]] = []
-    for account_id, source, destination, ref, total, count, first_at, claimed in _groups.rows(conn):
+    for account_id, source, destination, ref, total, count, first_at, claimed in held_groups.rows(
+        conn
+    ):
         if claimed is not None and claimed >= now:
             continue
         whole = count >= total
         if not whole and (claimed is None and first_at >= incomplete_before):
             continue
         key = (account_id, source, destination, ref, total)
-        _claim.run(conn, now + claim_for, *key)
-        parts = tuple(_part(r) for r in _group_parts.rows(conn, *key))
+        held_claim.run(conn, now + claim_for, *key)
+        parts = tuple(_part(r) for r in held_group_parts.rows(conn, *key))
         (complete if whole else incomplete).append(parts)
     return HeldDue(complete, incomplete)
 
 
 def present(conn: Connection, ids: Sequence[int]) -> set[int]:
-    return {int(r[0]) for r in _present.rows(conn, list(ids))} if ids else set()
+    return {int(r[0]) for r in held_present.rows(conn, list(ids))} if ids else set()
 
 
 def delete(conn: Connection, ids: Sequence[int]) -> None:
     if ids:
-        _delete.run(conn, list(ids))
+        held_delete.run(conn, list(ids))
 
 
 def refuse(conn: Connection, refused: RefusedMessage) -> bool:
@@ -167,7 +150,7 @@ def refuse(conn: Connection, refused: RefusedMessage) -> bool:
     first = parts[0]
     message_id = first.id
     now = refused.now
-    _insert_message.run(
+    refused_message.run(
         conn,
         message_id,
         first.account_id,
@@ -183,7 +166,7 @@ def refuse(conn: Connection, refused: RefusedMessage) -> bool:
         now,
         refused.error,
     )
-    _insert_alias.many(conn, ((p.id, message_id) for p in parts[1:]))
+    refused_alias.many(conn, ((p.id, message_id) for p in parts[1:]))
     queue_outbox.many(
         conn,
         (

@@ -18,8 +18,18 @@ from typing import Any
 from sqlalchemy import ColumnElement, Connection, select
 
 from smsgate.domain.status import PartState, Status, advance, fold, is_final, public_status
-from smsgate.store.plain_sql import PlainSql
 from smsgate.store.schema import BILL_CHARGED, BILL_REFUNDED, BILL_RESERVED, messages, parts
+from smsgate.store.statements import (
+    lock_messages,
+    move_money,
+    part_states,
+    parts_by_id,
+    parts_by_operator,
+    queue_outbox,
+    receipts_wanted,
+    save_message,
+    save_part,
+)
 
 
 @dataclass(slots=True)
@@ -86,50 +96,6 @@ _LIVE_COLUMNS = (
     messages.c.parts,
     messages.c.status,
 )
-# The same columns, in LivePart's field order, for the plain loaders.
-_LIVE_SELECT = """
-    SELECT p.id, p.message_id, m.account_id, m.price_per_part, p.state, p.billing,
-        p.connector, p.operator_id, p.submitted_at, p.done_at, p.error, p.claimed_by,
-        p.claim_until, m.parts, m.status
-    FROM parts p JOIN messages m ON m.id = p.message_id
-"""
-_LOCK_PARTS = "FOR UPDATE OF p"
-
-_by_id = PlainSql(_LIVE_SELECT + "WHERE p.id = ANY(?) ORDER BY p.id", lock=_LOCK_PARTS)
-# No "operator_id IS NOT NULL" here: SQLite sees that IN implies it and uses the partial
-# index for equality; spelled out, it turns the lookup into a range scan of every submitted part.
-_by_operator = PlainSql(
-    _LIVE_SELECT + "WHERE p.connector = ANY(?) AND p.operator_id = ANY(?) ORDER BY p.id",
-    lock=_LOCK_PARTS,
-)
-_save_part = PlainSql(
-    "UPDATE parts SET state = ?, billing = ?, connector = ?, operator_id = ?, submitted_at = ?,"
-    " done_at = ?, error = ?, claimed_by = ?, claim_until = ? WHERE id = ?"
-)
-_move_money = PlainSql(
-    "UPDATE accounts SET balance = balance + ?, reserved = reserved + ?, charged = charged + ?"
-    " WHERE id = ?"
-)
-_save_message = PlainSql("UPDATE messages SET status = ?, done_at = ?, error = ? WHERE id = ?")
-# Locking the messages before reading their parts makes two nodes finishing parts of one
-# message take turns, so the second one sees the first one's parts (PostgreSQL).
-_lock_messages = PlainSql(
-    "SELECT id, status FROM messages WHERE id = ANY(?) ORDER BY id", lock="FOR UPDATE"
-)
-_part_states = PlainSql(
-    "SELECT message_id, state, error FROM parts WHERE message_id = ANY(?) ORDER BY id"
-)
-_receipts_wanted = PlainSql(
-    "SELECT message_id, pdu_id FROM receipt_requests WHERE message_id = ANY(?)"
-    " ORDER BY message_id, pdu_id"
-)
-# A customer receipt to pump (customer_receipts.py); also queued by held_parts.refuse.
-queue_outbox = PlainSql(
-    "INSERT INTO outbox (account_id, message_id, pdu_id, status, error, created_at, attempts)"
-    " VALUES (?, ?, ?, ?, ?, ?, 0)"
-)
-
-
 # PartState(value) goes through EnumType.__call__ (~1 µs); a dict hit is a tenth of that.
 _STATE_OF_VALUE = {int(s): s for s in PartState}
 
@@ -160,7 +126,7 @@ def load_parts_by_id(conn: Connection, part_ids: Sequence[int]) -> dict[int, Liv
     """These parts (those that exist), locked until commit."""
     if not part_ids:
         return {}
-    return _live(_by_id.rows(conn, sorted(set(part_ids))))
+    return _live(parts_by_id.rows(conn, sorted(set(part_ids))))
 
 
 def load_parts_by_operator(
@@ -170,7 +136,7 @@ def load_parts_by_operator(
     commit; the caller pairs them up."""
     if not connectors or not operator_ids:
         return {}
-    return _live(_by_operator.rows(conn, sorted(set(connectors)), sorted(set(operator_ids))))
+    return _live(parts_by_operator.rows(conn, sorted(set(connectors)), sorted(set(operator_ids))))
 
 
 def save_parts(conn: Connection, changed: Iterable[LivePart], at: float) -> None:
@@ -199,8 +165,8 @@ def save_parts(conn: Connection, changed: Iterable[LivePart], at: float) -> None
         )
     if not rows:
         return
-    _save_part.many(conn, rows)
-    _move_money.many(conn, ((d[0], d[1], d[2], a) for a, d in sorted(ledger.items()) if any(d)))
+    save_part.many(conn, rows)
+    move_money.many(conn, ((d[0], d[1], d[2], a) for a, d in sorted(ledger.items()) if any(d)))
     if ended:
         refold(conn, ended, at)
 
@@ -217,10 +183,10 @@ def refold(conn: Connection, ended: dict[int, LivePart], at: float) -> None:
             if status.value != p.message_status:
                 folded[mid] = (status, p.error if status is not Status.ENROUTE else 0)
     if several:
-        stored = dict(_lock_messages.rows(conn, several))
+        stored = dict(lock_messages.rows(conn, several))
         states: dict[int, list[PartState]] = defaultdict(list)
         errors: dict[int, int] = {}
-        for mid, state, error in _part_states.rows(conn, several):
+        for mid, state, error in part_states.rows(conn, several):
             states[mid].append(_STATE_OF_VALUE[state])
             if error and mid not in errors:
                 errors[mid] = error
@@ -232,7 +198,7 @@ def refold(conn: Connection, ended: dict[int, LivePart], at: float) -> None:
                 folded[mid] = (status, errors.get(mid, 0) if status is not Status.ENROUTE else 0)
     if not folded:
         return
-    _save_message.many(
+    save_message.many(
         conn,
         (
             (status.value, None if status is Status.ENROUTE else at, error, mid)
@@ -246,6 +212,6 @@ def refold(conn: Connection, ended: dict[int, LivePart], at: float) -> None:
         conn,
         (
             (ended[mid].account_id, mid, pdu_id, folded[mid][0].value, folded[mid][1], at)
-            for mid, pdu_id in _receipts_wanted.rows(conn, finished)
+            for mid, pdu_id in receipts_wanted.rows(conn, finished)
         ),
     )

@@ -1,0 +1,183 @@
+"""The store by role: one small Protocol per kind of caller, so that a room above depends only
+on the calls it makes (the dispatcher on Claims, the receipt pump on Outbox, ...). Both stores
+implement every role: SqlStore (SQLite, PostgreSQL) and MemoryStore (tests); interface.Store
+is their union.
+
+Every decision that must hold across nodes (money, duplicates, rate limits, claims, leases) is
+made inside these calls, in the store, never in a caller's memory.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Protocol
+
+from smsgate.domain.status import Status
+from smsgate.store.records import (
+    AcceptRequest,
+    AcceptResult,
+    AccountRecord,
+    AccountSummary,
+    Balance,
+    ClaimedPart,
+    Credentials,
+    HeldDue,
+    HeldPart,
+    HoldResult,
+    MessageView,
+    OperatorReceipt,
+    OutboxItem,
+    RateLimit,
+    RefusedMessage,
+    SubmitDone,
+    SubmitFailed,
+    Tariff,
+)
+
+
+class Lifecycle(Protocol):
+    async def open(self) -> None:
+        """Connect and apply migrations."""
+
+    async def close(self) -> None: ...
+
+
+class AccountReads(Protocol):
+    """What serving a request reads of an account: who it is, its sender names, its prices."""
+
+    async def account(self, account_id: int) -> AccountRecord | None: ...
+    async def credentials(self, login: str) -> Credentials | None: ...
+    async def account_by_token_hash(self, token_hash: str) -> AccountRecord | None: ...
+    async def originators(self, account_id: int) -> list[str]: ...
+    async def tariffs(self, account_id: int) -> list[Tariff]:
+        """The account's own tariffs and the default plan's."""
+
+
+class AccountAdmin(AccountReads, Protocol):
+    """Accounts, secrets' hashes, money, sender names and tariffs, as the admin changes them."""
+
+    async def create_account(
+        self, login: str, *, currency: str = "UAH", rate_limit: float = 9.0, max_binds: int = 4
+    ) -> AccountRecord: ...
+    async def set_token_hash(self, account_id: int, token_hash: str) -> None: ...
+    async def set_password_hash(self, account_id: int, password_hash: str) -> None: ...
+    async def set_smpp_password_hash(self, account_id: int, password_hash: str) -> None: ...
+    async def set_active(self, account_id: int, active: bool) -> None: ...
+    async def set_rate_limit(self, account_id: int, rate_limit: float) -> None: ...
+    async def list_accounts(self) -> list[AccountSummary]: ...
+    async def top_up(self, account_id: int, amount: int) -> Balance:
+        """Add money (or take it back with a negative amount, never below zero)."""
+
+    async def balance(self, account_id: int) -> Balance: ...
+    async def add_originator(self, account_id: int, name: str) -> None: ...
+    async def remove_originator(self, account_id: int, name: str) -> bool: ...
+    async def set_tariff(self, tariff: Tariff) -> None: ...
+    async def remove_tariff(self, account_id: int | None, prefix: str) -> bool: ...
+
+
+class Accepting(Protocol):
+    """The hot path in: messages become durable, paid for and queued."""
+
+    async def accept(self, request: AcceptRequest) -> AcceptResult:
+        """Rate-limit, deduplicate, reserve money and persist, in one transaction; concurrent
+        calls are group-committed. When this returns, every ACCEPTED message is durable."""
+
+    async def accept_many(
+        self, requests: Sequence[AcceptRequest]
+    ) -> list[AcceptResult | BaseException]:
+        """`accept` for each request, queued together: one result per request, in order, an
+        exception in the slot of a request that failed (the others are not affected)."""
+
+
+class Messages(Protocol):
+    """A customer's look at (and hand on) the messages it sent."""
+
+    async def statuses(self, account_id: int, ids: Sequence[int]) -> dict[int, Status]:
+        """Statuses of the given ids (message ids or their aliases) that belong to the
+        account; ids of other accounts and unknown ids are simply absent."""
+
+    async def message(self, account_id: int, message_id: int) -> MessageView | None: ...
+
+    async def cancel(self, account_id: int, message_id: int, at: float) -> bool:
+        """Cancel a message none of whose parts has left yet; refund it. False otherwise."""
+
+
+class Claims(Protocol):
+    """The dispatcher's side: queued parts claimed by a node, and what becomes of those that
+    the operator did not take."""
+
+    async def claim_parts(
+        self, node_id: int, now: float, limit: int, claim_ttl: float
+    ) -> list[ClaimedPart]:
+        """Atomically move up to `limit` due QUEUED parts to SENDING for this node, oldest
+        due first, skipping parts of expired messages; returned in part id order."""
+
+    async def requeue(self, part_ids: Sequence[int], not_before: float) -> None:
+        """Temporary failure: back to QUEUED, due again at `not_before`."""
+
+    async def failed(self, failures: Sequence[SubmitFailed]) -> None:
+        """Permanent failure before the operator took the part: final state, refund."""
+
+    async def expire(self, now: float) -> int:
+        """End QUEUED parts past their message's lifetime as EXPIRED, refunded."""
+
+    async def release_claims(self, now: float, node_id: int | None = None) -> int:
+        """SENDING parts whose claim lapsed (or all of node_id's) go back to QUEUED."""
+
+    async def queue_depth(self) -> int: ...
+
+
+class Receipts(Protocol):
+    """What the operator said about parts it took: its answers and its delivery receipts."""
+
+    async def submitted(self, done: Sequence[SubmitDone]) -> None:
+        """Parts the operator accepted: record operator ids, charge the reserved money, and
+        apply any receipt that arrived before this was stored."""
+
+    async def apply_receipts(
+        self, receipts: Sequence[OperatorReceipt], answers: Sequence[SubmitDone] = ()
+    ) -> None:
+        """Move parts forward by operator receipts (monotonic); keep unmatched ones until
+        their part's submit is recorded. `answers` are recorded first in the same
+        transaction, as by submitted(): a receipt that comes while its part's answer is
+        still on its way to the store is applied with it, not kept as unmatched."""
+
+
+class Outbox(Protocol):
+    """What customers must be told, queued in the transaction that changed it."""
+
+    async def outbox_pending(self, account_id: int, limit: int) -> list[OutboxItem]:
+        """Undelivered customer receipts of an account, oldest first."""
+
+    async def outbox_done(self, item_ids: Sequence[int]) -> None: ...
+
+    async def outbox_accounts(self) -> list[int]:
+        """Accounts that have undelivered customer receipts, in id order."""
+
+
+class Leases(Protocol):
+    """Named leases between nodes: who runs a connector, who pumps an account's receipts."""
+
+    async def take_lease(self, key: str, holder: str, now: float, ttl: float) -> bool:
+        """Take or renew a named lease; False while another holder's lease is live."""
+
+    async def release_lease(self, key: str, holder: str) -> None: ...
+
+    async def live_leases(self, now: float) -> dict[str, tuple[str, float]]:
+        """Every lease still live at `now`: key -> (holder, expires_at)."""
+
+
+class HeldParts(Protocol):
+    """Long SMPP messages sent part by part, kept until whole (held_parts.py)."""
+
+    async def hold_part(
+        self, part: HeldPart, now: float, claim_for: float, rate_limit: RateLimit | None = None
+    ) -> HoldResult:
+        """Keep one part of a long message until the others arrive."""
+
+    async def held_due(self, now: float, incomplete_before: float, claim_for: float) -> HeldDue:
+        """Claim held messages a sweep must finish: complete ones whose claim lapsed and
+        incomplete ones older than `incomplete_before`."""
+
+    async def refuse_held(self, refused: RefusedMessage) -> bool:
+        """Store a held message as REJECTD with its receipts; False if already finished."""
