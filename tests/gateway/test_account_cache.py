@@ -5,13 +5,13 @@ name take effect after the TTL (and at once after forget())."""
 from __future__ import annotations
 
 import asyncio
-from dataclasses import replace
 
 import pytest
 
 from smsgate.gateway.accounts import AccountCache, _TtlCache
 from smsgate.gateway.credentials import hash_token
 from smsgate.gateway.errors import Unauthorized
+from smsgate.store.memory import MemoryStore
 from smsgate.store.records import AccountRecord
 
 
@@ -63,83 +63,80 @@ async def test_a_failed_load_reaches_every_waiter_and_is_not_cached() -> None:
         await cache.get(2, failing)
 
 
-class _Store:
-    """The three reads AccountCache makes, from dicts the tests change underneath it."""
+class _Store(MemoryStore):
+    """The in-memory store, counting the token look-ups that reach it."""
 
     def __init__(self) -> None:
-        self.accounts: dict[str, AccountRecord] = {}  # token hash -> account
-        self.senders: dict[int, list[str]] = {}
+        super().__init__()
         self.token_reads = 0
 
     async def account_by_token_hash(self, token_hash: str) -> AccountRecord | None:
         self.token_reads += 1
-        return self.accounts.get(token_hash)
-
-    async def originators(self, account_id: int) -> list[str]:
-        return list(self.senders.get(account_id, []))
+        return await super().account_by_token_hash(token_hash)
 
 
-def _cache() -> tuple[AccountCache, _Store, _Clock]:
+async def _cache() -> tuple[AccountCache, _Store, _Clock, int]:
+    """A cache over a store holding one account (token "old-token", senders Shop and Promo)."""
     store, clock = _Store(), _Clock()
-    account = AccountRecord(7, "shop", "UAH", 0.0, 4, True)
-    store.accounts[hash_token("old-token")] = account
-    store.senders[7] = ["Shop", "Promo"]
-    return AccountCache(store, ttl=5.0, clock=clock), store, clock  # type: ignore[arg-type]
+    account = await store.create_account("shop")
+    await store.set_token_hash(account.id, hash_token("old-token"))
+    for name in ("Shop", "Promo"):
+        await store.add_originator(account.id, name)
+    return AccountCache(store, ttl=5.0, clock=clock), store, clock, account.id
 
 
 async def test_a_token_hit_is_served_from_the_cache_within_the_ttl() -> None:
-    cache, store, _ = _cache()
-    assert (await cache.by_token(" old-token ")).id == 7
-    assert (await cache.by_token("old-token")).id == 7
+    cache, store, _, account = await _cache()
+    assert (await cache.by_token(" old-token ")).id == account
+    assert (await cache.by_token("old-token")).id == account
     assert store.token_reads == 1
 
 
 async def test_a_rotated_token_stops_working_after_the_ttl() -> None:
-    cache, store, clock = _cache()
-    account = await cache.by_token("old-token")
-    del store.accounts[hash_token("old-token")]
-    store.accounts[hash_token("new-token")] = account
-    assert (await cache.by_token("new-token")).id == 7
+    cache, store, clock, account = await _cache()
+    await cache.by_token("old-token")
+    await store.set_token_hash(account, hash_token("new-token"))
+    assert (await cache.by_token("new-token")).id == account
     clock.now += 4.9
-    assert (await cache.by_token("old-token")).id == 7  # still within the TTL, as before
+    assert (await cache.by_token("old-token")).id == account  # still within the TTL, as before
     clock.now += 0.1
     with pytest.raises(Unauthorized):
         await cache.by_token("old-token")
-    assert (await cache.by_token("new-token")).id == 7
+    assert (await cache.by_token("new-token")).id == account
 
 
 async def test_a_disabled_account_is_refused_after_the_ttl_and_at_once_after_forget() -> None:
-    cache, store, clock = _cache()
-    account = await cache.by_token("old-token")
-    store.accounts[hash_token("old-token")] = replace(account, active=False)
+    cache, store, clock, account = await _cache()
+    await cache.by_token("old-token")
+    await store.set_active(account, False)
     clock.now += 5.0
     with pytest.raises(Unauthorized):
         await cache.by_token("old-token")
-    store.accounts[hash_token("old-token")] = account  # enabled again
+    await store.set_active(account, True)
     with pytest.raises(Unauthorized):  # the disabled record is cached for the TTL ...
         await cache.by_token("old-token")
     cache.forget()  # ... unless forget() drops it
-    assert (await cache.by_token("old-token")).id == 7
+    assert (await cache.by_token("old-token")).id == account
     assert store.token_reads == 3
 
 
 async def test_an_unknown_or_empty_token_is_refused() -> None:
-    cache, _, _ = _cache()
+    cache, _, _, _ = await _cache()
     for token in ("", "   ", "no-such-token"):
         with pytest.raises(Unauthorized):
             await cache.by_token(token)
 
 
 async def test_a_removed_sender_is_refused_after_the_ttl_and_at_once_after_forget() -> None:
-    cache, store, clock = _cache()
-    assert cache.cached_sender_set(7) is None  # nothing cached before the first load
-    assert await cache.sender_set(7) == {"Shop", "Promo"}
-    store.senders[7] = ["Shop"]
-    assert cache.cached_sender_set(7) == {"Shop", "Promo"}
+    cache, store, clock, account = await _cache()
+    assert cache.cached_sender_set(account) is None  # nothing cached before the first load
+    assert await cache.sender_set(account) == {"Shop", "Promo"}
+    await store.remove_originator(account, "Promo")
+    assert cache.cached_sender_set(account) == {"Shop", "Promo"}
     clock.now += 5.0
-    assert cache.cached_sender_set(7) is None
-    assert await cache.sender_set(7) == {"Shop"}
-    store.senders[7] = []
+    assert cache.cached_sender_set(account) is None
+    assert await cache.sender_set(account) == {"Shop"}
+    await store.remove_originator(account, "Shop")
     cache.forget()
-    assert cache.cached_sender_set(7) is None
-    assert await cache.sender_set(7) == frozenset()
+    assert cache.cached_sender_set(account) is None
+    assert await cache.sender_set(account) == frozenset()

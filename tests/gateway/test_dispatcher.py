@@ -1,10 +1,11 @@
-"""The dispatcher against a fake store and a fake operator: what it claims, how much it keeps in
-flight, and that every answer ends up recorded (accepted, requeued or failed)."""
+"""The dispatcher against the in-memory store and a fake operator: what it claims, how much it
+keeps in flight, and that every answer ends up recorded (accepted, requeued or failed)."""
 
 from __future__ import annotations
 
 import asyncio
 import random
+import time
 from collections.abc import Callable, Sequence
 
 from smsgate.config import ConnectorSettings
@@ -15,47 +16,66 @@ from smsgate.gateway.dispatcher import Dispatcher
 from smsgate.gateway.router import Route, Router
 from smsgate.gateway.upstream import SubmitAnswer, classify_submit_response
 from smsgate.smpp.constants import CommandStatus
-from smsgate.store.records import ClaimedPart, OperatorReceipt, SubmitDone, SubmitFailed
+from smsgate.store.memory import MemoryStore
+from smsgate.store.records import (
+    AcceptRequest,
+    ClaimedPart,
+    NewMessage,
+    NewPart,
+    OperatorReceipt,
+    Outcome,
+    SubmitDone,
+    SubmitFailed,
+)
 
 WINDOW = 8
 
 
-class FakeStore:
-    def __init__(self, phones: Sequence[str]) -> None:
-        self.queue = [
-            ClaimedPart(i, i, 1, "Shop", phone, 0, 1, 1, 0, b"x", 1, 1e12)
-            for i, phone in enumerate(phones, start=1)
-        ]
+class RecordingStore(MemoryStore):
+    """The in-memory store, with one part per phone queued, keeping a log of the dispatcher's
+    writes: how much each claim took and what it recorded for which part."""
+
+    def __init__(self) -> None:
+        super().__init__()
         self.claims: list[int] = []
         self.done: list[SubmitDone] = []
         self.failures: list[SubmitFailed] = []
         self.requeued: list[int] = []
 
-    async def release_claims(self, now: float, node_id: int | None = None) -> int:
-        return 0
+    async def queue(self, phones: Sequence[str]) -> None:
+        """Part i (from 1) goes to phones[i - 1]."""
+        account = await self.create_account("shop")
+        await self.top_up(account.id, len(phones))
+        now = time.time()
+        messages = tuple(
+            NewMessage(
+                10_000 + i, account.id, "Shop", phone, "hi", 0, 1,
+                (NewPart(i, 1, 1, 0, b"x"),), now, now + 3600, "json", phone.encode(),
+            )
+            for i, phone in enumerate(phones, start=1)
+        )  # fmt: skip
+        result = await self.accept(AcceptRequest(account.id, now, messages))
+        assert set(result.outcomes) == {Outcome.ACCEPTED}
 
     async def claim_parts(
         self, node_id: int, now: float, limit: int, claim_ttl: float
     ) -> list[ClaimedPart]:
-        taken, self.queue = self.queue[:limit], self.queue[limit:]
+        taken = await super().claim_parts(node_id, now, limit, claim_ttl)
         if taken:
             self.claims.append(len(taken))
         return taken
 
     async def submitted(self, done: Sequence[SubmitDone]) -> None:
         self.done.extend(done)
+        await super().submitted(done)
 
     async def failed(self, failures: Sequence[SubmitFailed]) -> None:
         self.failures.extend(failures)
+        await super().failed(failures)
 
     async def requeue(self, part_ids: Sequence[int], not_before: float) -> None:
         self.requeued.extend(part_ids)
-
-    async def expire(self, now: float) -> int:
-        return 0
-
-    async def queue_depth(self) -> int:
-        return len(self.queue)
+        await super().requeue(part_ids, not_before)
 
 
 class FakeOperator(Connector):
@@ -100,7 +120,7 @@ class FakeOperator(Connector):
         return classify_submit_response(CommandStatus.ESME_ROK, f"op-{part.part_id}")
 
 
-async def run_until_empty(store: FakeStore, dispatcher: Dispatcher, parts: int) -> None:
+async def run_until_empty(store: RecordingStore, dispatcher: Dispatcher, parts: int) -> None:
     runner = asyncio.create_task(dispatcher.run())
 
     async def recorded() -> None:
@@ -116,10 +136,11 @@ async def run_until_empty(store: FakeStore, dispatcher: Dispatcher, parts: int) 
 
 async def test_every_answer_is_recorded_and_in_flight_stays_bounded() -> None:
     phones = [f"38050{n:07d}" for n in range(2_000)]
-    store = FakeStore(phones)
+    store = RecordingStore()
+    await store.queue(phones)
     operator = FakeOperator()
     dispatcher = Dispatcher(
-        store,  # type: ignore[arg-type]
+        store,
         Router([Route("380", ("op",))], [operator]),
         [operator],
         node_id=1,
@@ -140,13 +161,18 @@ async def test_every_answer_is_recorded_and_in_flight_stays_bounded() -> None:
     assert operator.max_in_flight <= 8 * WINDOW
     assert all(size >= 2 * WINDOW for size in store.claims[:-1])
     assert dispatcher.in_flight == 0
+    # In the store: the operator's parts are paid for, refused ones refunded, throttled queued.
+    money = await store.balance(1)
+    assert (money.charged, money.reserved) == (len(store.done), len(store.requeued))
+    assert await store.queue_depth() == len(store.requeued)
 
 
 async def test_a_part_without_a_route_fails_without_reaching_a_connector() -> None:
-    store = FakeStore(["380501234568", "4915112345678"])
+    store = RecordingStore()
+    await store.queue(["380501234568", "4915112345678"])
     operator = FakeOperator()
     dispatcher = Dispatcher(
-        store,  # type: ignore[arg-type]
+        store,
         Router([Route("380", ("op",))], [operator]),
         [operator],
         node_id=1,

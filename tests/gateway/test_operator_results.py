@@ -7,15 +7,20 @@ from collections.abc import Sequence
 
 from smsgate.domain.status import PartState
 from smsgate.gateway.operator_results import OperatorResults
+from smsgate.store.memory import MemoryStore
 from smsgate.store.records import OperatorReceipt, SubmitDone
 
 
-class _Store:
+class _Store(MemoryStore):
+    """The in-memory store, keeping a log of the writes it was asked for."""
+
     def __init__(self) -> None:
+        super().__init__()
         self.writes: list[tuple[str, list[str], list[str]]] = []
 
     async def submitted(self, done: Sequence[SubmitDone]) -> None:
         self.writes.append(("submitted", [], [d.operator_id for d in done]))
+        await super().submitted(done)
 
     async def apply_receipts(
         self, receipts: Sequence[OperatorReceipt], answers: Sequence[SubmitDone] = ()
@@ -23,6 +28,7 @@ class _Store:
         self.writes.append(
             ("receipts", [r.operator_id for r in receipts], [d.operator_id for d in answers])
         )
+        await super().apply_receipts(receipts, answers)
 
 
 def _done(operator_id: str, connector: str = "op") -> SubmitDone:
@@ -36,7 +42,7 @@ def _receipt(operator_id: str, connector: str = "op") -> OperatorReceipt:
 async def test_a_receipt_takes_its_queued_answer_and_others_wait_for_their_batch() -> None:
     store = _Store()
     # Answers wait far longer than the test runs: only a receipt or drain() takes them out.
-    results = OperatorResults(store, answer_delay=60.0)  # type: ignore[arg-type]
+    results = OperatorResults(store, answer_delay=60.0)
     for operator_id in ("A", "B", "C"):
         results.submitted.post(_done(operator_id))
     results.submitted.post(_done("B", connector="other"))  # same id, another operator

@@ -5,6 +5,7 @@ and every field of what it hands the store carries its own value."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 from dataclasses import fields
 
 import pytest
@@ -16,13 +17,13 @@ from smsgate.gateway.accounts import AccountCache
 from smsgate.gateway.errors import InvalidRequest, RateLimited, SenderNotAllowed
 from smsgate.gateway.model import SendItem, SendRequest
 from smsgate.gateway.submit import Submitter
+from smsgate.store.memory import MemoryStore
 from smsgate.store.records import (
     AcceptRequest,
     AcceptResult,
     AccountRecord,
     NewMessage,
     NewPart,
-    Outcome,
     Tariff,
 )
 
@@ -52,28 +53,23 @@ def test_new_message_fields_are_in_the_order_submit_passes_them() -> None:
     ]
 
 
-class _Store:
-    """What Submitter reads, from memory; `accept` records what it was handed."""
+class _Store(MemoryStore):
+    """The in-memory store, keeping every request it was handed in `accepted`; a request whose
+    text is "throttled" is refused by the rate limit and one whose text is "broken" fails in
+    the store, as a store under load or in trouble would answer."""
 
     def __init__(self) -> None:
+        super().__init__()
         self.accepted: list[AcceptRequest] = []
         self.calls = 0
 
-    async def originators(self, account_id: int) -> list[str]:
-        return ["Shop"]
-
-    async def tariffs(self, account_id: int) -> list[Tariff]:
-        return [Tariff(None, "", 900), Tariff(account_id, "38067", 700)]
-
     async def accept(self, request: AcceptRequest) -> AcceptResult:
         self.accepted.append(request)
-        return AcceptResult(None, (Outcome.ACCEPTED,) * len(request.messages))
+        return await super().accept(request)
 
     async def accept_many(
-        self, requests: list[AcceptRequest]
+        self, requests: Sequence[AcceptRequest]
     ) -> list[AcceptResult | BaseException]:
-        """Each request as `accept` would; one whose text is "throttled" is rate-limited and
-        one whose text is "broken" fails in the store."""
         self.calls += 1
         results: list[AcceptResult | BaseException] = []
         for request in requests:
@@ -87,18 +83,30 @@ class _Store:
         return results
 
 
-ACCOUNT = AccountRecord(3, "shop", "UAH", 0.0, 4, True)
+async def _shop(store: _Store | None = None) -> _Store:
+    """A store holding ACCOUNT, funded, with its sender name and prices."""
+    store = _Store() if store is None else store
+    account = await store.create_account("shop", rate_limit=0.0)
+    assert account == ACCOUNT
+    await store.top_up(account.id, 10**9)
+    await store.add_originator(account.id, "Shop")
+    await store.set_tariff(Tariff(None, "", 900))
+    await store.set_tariff(Tariff(account.id, "38067", 700))
+    return store
+
+
+ACCOUNT = AccountRecord(1, "shop", "UAH", 0.0, 4, True)
 NOW = 1_800_000_000.0
 
 
 def _submitter(store: _Store) -> Submitter:
     clock = lambda: NOW  # noqa: E731
-    accounts = AccountCache(store, clock=clock)  # type: ignore[arg-type]
-    return Submitter(store, accounts, IdGenerator(9, clock), clock=clock)  # type: ignore[arg-type]
+    accounts = AccountCache(store, clock=clock)
+    return Submitter(store, accounts, IdGenerator(9, clock), clock=clock)
 
 
 async def test_every_field_of_the_records_gets_its_own_value() -> None:
-    store = _Store()
+    store = await _shop()
     long_text = "x" * 200  # two GSM-7 parts
     request = SendRequest(
         sender=" Shop ",
@@ -111,7 +119,7 @@ async def test_every_field_of_the_records_gets_its_own_value() -> None:
     (accept,) = store.accepted
     first, second = accept.messages
     assert (first.account_id, first.sender, first.phone, first.text) == (
-        3,
+        ACCOUNT.id,
         "Shop",
         "380501234567",
         "hi",
@@ -120,8 +128,8 @@ async def test_every_field_of_the_records_gets_its_own_value() -> None:
     assert first.price_per_part == 900 and first.data_coding == 0
     assert (first.created_at, first.expires_at) == (NOW, NOW + 30 * 60)
     assert (first.door, first.integration_id) == ("xml", "crm-1")
-    assert first.dedupe_key == dedupe_key(3, "380501234567", "hi")
-    assert second.dedupe_key == dedupe_key(3, "380671234567", long_text)
+    assert first.dedupe_key == dedupe_key(ACCOUNT.id, "380501234567", "hi")
+    assert second.dedupe_key == dedupe_key(ACCOUNT.id, "380671234567", long_text)
     assert (first.alias_ids, first.receipt_ids) == ((), ())
     # ids: each message id, then its parts', in one increasing run
     ids = [first.id, *(p.id for p in first.parts), second.id, *(p.id for p in second.parts)]
@@ -136,7 +144,7 @@ async def test_every_field_of_the_records_gets_its_own_value() -> None:
 
 
 async def test_smpp_pdus_get_alias_ids_before_the_part_ids_and_receipts_by_index() -> None:
-    store = _Store()
+    store = await _shop()
     request = SendRequest(
         sender="Shop",
         items=[SendItem("380501234567", "y" * 300)],  # two parts
@@ -153,7 +161,7 @@ async def test_smpp_pdus_get_alias_ids_before_the_part_ids_and_receipts_by_index
 
 
 async def test_split_texts_are_shared_across_requests_and_refusals_are_not_kept() -> None:
-    store = _Store()
+    store = await _shop()
     submitter = _submitter(store)
     for phone in ("380501234567", "380501234568"):
         await submitter.send(ACCOUNT, SendRequest("Shop", [SendItem(phone, "same text")], "json"))
@@ -167,12 +175,13 @@ async def test_split_texts_are_shared_across_requests_and_refusals_are_not_kept(
 
 async def test_the_split_text_cache_stays_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(submit, "_SEGMENTED_TEXTS", 3)
-    store = _Store()
+    store = await _shop()
     submitter = _submitter(store)
     texts = [f"text {i}" for i in range(7)]
-    for text in texts + texts:
-        await submitter.send(ACCOUNT, SendRequest("Shop", [SendItem("380501234567", text)], "json"))
-        assert len(submitter._segmented) <= 3
+    for phone in ("380501234567", "380501234568"):  # each text twice, to two numbers
+        for text in texts:
+            await submitter.send(ACCOUNT, SendRequest("Shop", [SendItem(phone, text)], "json"))
+            assert len(submitter._segmented) <= 3
     assert [r.messages[0].text for r in store.accepted] == texts + texts
     assert [r.messages[0].parts[0].payload for r in store.accepted] == [
         t.encode() for t in texts + texts
@@ -191,16 +200,16 @@ async def test_requests_that_find_the_tariffs_stale_share_one_read() -> None:
             return await super().tariffs(account_id)
 
     now = [NOW]
-    tariffs = submit._Tariffs(_SlowTariffs(), lambda: now[0], ttl=10.0)  # type: ignore[arg-type]
-    waiting = [asyncio.ensure_future(tariffs.pricing(3)) for _ in range(64)]
+    tariffs = submit._Tariffs(await _shop(_SlowTariffs()), lambda: now[0], ttl=10.0)
+    waiting = [asyncio.ensure_future(tariffs.pricing(ACCOUNT.id)) for _ in range(64)]
     waiting[0].cancel()  # one caller gone must not cancel the read the others wait for
     await asyncio.sleep(0)
     release.set()
     priced = await asyncio.wait_for(asyncio.gather(*waiting[1:]), 2)
     assert reads == 1 and all(p is priced[0] for p in priced)
-    assert await tariffs.pricing(3) is priced[0]  # cached
+    assert await tariffs.pricing(ACCOUNT.id) is priced[0]  # cached
     now[0] += 11  # stale again: read anew
-    assert await asyncio.wait_for(tariffs.pricing(3), 2) is not priced[0]
+    assert await asyncio.wait_for(tariffs.pricing(ACCOUNT.id), 2) is not priced[0]
     assert reads == 2
 
 
@@ -217,7 +226,7 @@ async def test_send_many_answers_each_request_as_send_would_with_one_store_call(
         sms("broken"),
         sms("two"),
     ]
-    store = _Store()
+    store = await _shop()
     answers = await _submitter(store).send_many(ACCOUNT, requests)
     assert store.calls == 1
     one, bad_sender, no_text, throttled, bad_number, broken, two = answers
@@ -232,7 +241,7 @@ async def test_send_many_answers_each_request_as_send_would_with_one_store_call(
         assert not isinstance(answer, Exception)
         assert answer.accepted == [(accept.messages[0].id, "380501234567")]
     # The same request through send gets the same refusals.
-    alone = _submitter(_Store())
+    alone = _submitter(await _shop())
     with pytest.raises(SenderNotAllowed):
         await alone.send(ACCOUNT, requests[1])
     with pytest.raises(InvalidRequest):

@@ -1,210 +1,95 @@
-"""SqlStore's admin side, reads and leases on both engines: accounts, secrets' hashes, money,
-sender names, tariffs, status look-ups and leases between nodes."""
+"""The SQL store's own mechanics on both engines, beyond the contract every store keeps
+(contract/): durability across a reopen, a closed store, the expiry sweep's floor against
+other processes' writes, and the query plan of a hot statement."""
 
 from __future__ import annotations
 
 import asyncio
-import time
+from pathlib import Path
 
 import pytest
+from sqlalchemy import Connection
 
-from smsgate.domain.status import Status
 from smsgate.store.interface import StoreError
-from smsgate.store.records import Tariff
+from smsgate.store.records import Outcome
 from smsgate.store.sql_store import SqlStore
+from smsgate.store.statements import parts_by_operator
 
 from .builders import NOW, PRICE, new_message, request
 
-
-async def test_created_account_is_found_by_id_login_and_token_hash(store: SqlStore) -> None:
-    account = await store.create_account("shop", currency="USD", rate_limit=5, max_binds=2)
-    assert (account.login, account.currency, account.rate_limit, account.max_binds) == (
-        "shop",
-        "USD",
-        5,
-        2,
-    )
-    assert account.active
-    await store.set_token_hash(account.id, "tok-hash")
-    await store.set_password_hash(account.id, "pw-hash")
-    await store.set_smpp_password_hash(account.id, "smpp-hash")
-    assert await store.account(account.id) == account
-    assert await store.account_by_token_hash("tok-hash") == account
-    creds = await store.credentials("shop")
-    assert creds is not None
-    assert (creds.account, creds.password_hash, creds.smpp_password_hash) == (
-        account,
-        "pw-hash",
-        "smpp-hash",
-    )
-    assert await store.credentials("nobody") is None
-    assert await store.account(account.id + 100) is None
+TTL = 30.0
 
 
-async def test_duplicate_login_and_token_hash_are_store_errors(store: SqlStore) -> None:
-    a = await store.create_account("shop")
-    b = await store.create_account("other")
-    with pytest.raises(StoreError):
-        await store.create_account("shop")
-    await store.set_token_hash(a.id, "same")
-    with pytest.raises(StoreError):
-        await store.set_token_hash(b.id, "same")
-
-
-async def test_setters_on_an_unknown_account_are_store_errors(store: SqlStore) -> None:
-    for call in (
-        store.set_token_hash(999, "x"),
-        store.set_active(999, False),
-        store.set_rate_limit(999, 1.0),
-        store.top_up(999, 10),
-        store.balance(999),
-        store.add_originator(999, "Shop"),
-        store.set_tariff(Tariff(999, "380", 1)),
-    ):
-        with pytest.raises(StoreError):
-            await call
-
-
-async def test_active_and_rate_limit_are_changed(store: SqlStore) -> None:
+async def funded(store: SqlStore, amount: int = 1000 * PRICE) -> int:
     account = await store.create_account("shop")
-    await store.set_active(account.id, False)
-    await store.set_rate_limit(account.id, 0)
-    changed = await store.account(account.id)
-    assert changed is not None and (changed.active, changed.rate_limit) == (False, 0)
+    await store.top_up(account.id, amount)
+    return account.id
 
 
-async def test_top_up_adds_and_never_makes_the_balance_negative(store: SqlStore) -> None:
-    account = await store.create_account("shop")
-    assert (await store.top_up(account.id, 50_000)).balance == 50_000
-    assert (await store.top_up(account.id, -20_000)).balance == 30_000
-    with pytest.raises(StoreError):
-        await store.top_up(account.id, -40_000)
-    assert (await store.balance(account.id)).balance == 30_000
+async def accepted(store: SqlStore, account: int, **kw: object) -> None:
+    message = new_message(account, **kw)  # type: ignore[arg-type]
+    result = await asyncio.wait_for(store.accept(request(account, message)), 10)
+    assert result.outcomes == (Outcome.ACCEPTED,)
 
 
-async def test_originators_are_per_account(store: SqlStore) -> None:
-    a = await store.create_account("a")
-    b = await store.create_account("b")
-    await store.add_originator(a.id, "Shop")
-    await store.add_originator(a.id, "Alpha")
-    await store.add_originator(a.id, "Shop")  # idempotent
-    assert await store.originators(a.id) == ["Alpha", "Shop"]
-    assert await store.originators(b.id) == []
-    assert await store.remove_originator(b.id, "Shop") is False
-    assert await store.remove_originator(a.id, "Shop") is True
-    assert await store.originators(a.id) == ["Alpha"]
-
-
-async def test_tariffs_are_the_accounts_own_and_the_default_plan(store: SqlStore) -> None:
-    a = await store.create_account("a")
-    b = await store.create_account("b")
-    await store.set_tariff(Tariff(None, "", 5_000))
-    await store.set_tariff(Tariff(None, "380", 4_000))
-    await store.set_tariff(Tariff(None, "380", 4_500))  # replaces
-    await store.set_tariff(Tariff(a.id, "38067", 3_000))
-    assert await store.tariffs(a.id) == [
-        Tariff(a.id, "38067", 3_000),
-        Tariff(None, "", 5_000),
-        Tariff(None, "380", 4_500),
-    ]
-    assert await store.tariffs(b.id) == [Tariff(None, "", 5_000), Tariff(None, "380", 4_500)]
-    assert await store.remove_tariff(a.id, "38067") is True
-    assert await store.remove_tariff(a.id, "38067") is False
-    assert await store.remove_tariff(None, "380") is True
-    with pytest.raises(StoreError):
-        await store.set_tariff(Tariff(None, "+380", 1))
-
-
-async def test_list_accounts_summarises_money_secrets_and_senders(store: SqlStore) -> None:
-    a = await store.create_account("a")
-    await store.create_account("b")
-    await store.top_up(a.id, 7)
-    await store.set_token_hash(a.id, "t")
-    await store.add_originator(a.id, "Shop")
-    summaries = await store.list_accounts()
-    assert [s.account.login for s in summaries] == ["a", "b"]
-    first = summaries[0]
-    assert (first.balance.balance, first.has_token, first.has_smpp_password, first.senders) == (
-        7,
-        True,
-        False,
-        ("Shop",),
-    )
-
-
-async def test_statuses_of_unknown_ids_are_absent(store: SqlStore) -> None:
-    account = await store.create_account("a")
-    await store.top_up(account.id, 10 * PRICE)
-    message = new_message(account.id)
-    await store.accept(request(account.id, message))
-    assert await store.statuses(account.id, [message.id, 1, 2]) == {message.id: Status.ENROUTE}
-    assert await store.statuses(account.id, []) == {}
-
-
-async def test_statuses_of_100_ids_are_index_lookups(store: SqlStore) -> None:
-    account = await store.create_account("a")
-    await store.top_up(account.id, 10_000 * PRICE)
-    messages = [new_message(account.id, text=f"m{i}") for i in range(1000)]
-    await store.accept(request(account.id, *messages))
-    ids = [m.id for m in messages[::10]]
-    await store.statuses(account.id, ids)  # warm the pool
-    timings = []
-    for _ in range(20):
-        t0 = time.perf_counter()
-        assert len(await store.statuses(account.id, ids)) == 100
-        timings.append(time.perf_counter() - t0)
-    assert sorted(timings)[-2] < 0.05
-
-
-async def test_message_view_is_only_the_owners(store: SqlStore) -> None:
-    owner = await store.create_account("owner")
-    other = await store.create_account("other")
-    await store.top_up(owner.id, 10 * PRICE)
-    message = new_message(owner.id)
-    await store.accept(request(owner.id, message))
-    view = await store.message(owner.id, message.id)
-    assert view is not None
-    assert (view.status, view.phone, view.sender, view.created_at, view.done_at) == (
-        Status.ENROUTE,
-        message.phone,
-        message.sender,
-        NOW,
-        None,
-    )
-    assert await store.message(other.id, message.id) is None
-
-
-async def test_lease_is_renewed_by_its_holder_and_taken_over_after_expiry(
-    store: SqlStore, second_store: SqlStore
+async def test_concurrent_accepts_are_group_committed_and_all_durable(
+    store: SqlStore, store_url: str
 ) -> None:
-    assert await store.take_lease("connector:op", "node-1", NOW, 10) is True
-    assert await second_store.take_lease("connector:op", "node-2", NOW + 5, 10) is False
-    assert await store.take_lease("connector:op", "node-1", NOW + 8, 10) is True  # renews
-    assert await second_store.take_lease("connector:op", "node-2", NOW + 15, 10) is False
-    assert await second_store.take_lease("connector:op", "node-2", NOW + 18, 10) is True
-    assert await store.take_lease("connector:op", "node-1", NOW + 19, 10) is False
-
-
-async def test_released_lease_is_free_for_another_holder(store: SqlStore) -> None:
-    assert await store.take_lease("k", "a", NOW, 60)
-    await store.release_lease("k", "b")  # not b's: stays
-    assert not await store.take_lease("k", "b", NOW + 1, 60)
-    await store.release_lease("k", "a")
-    assert await store.take_lease("k", "b", NOW + 2, 60)
-
-
-async def test_concurrent_lease_takers_get_exactly_one_lease(
-    store: SqlStore, second_store: SqlStore
-) -> None:
-    takers = [
-        (store if i % 2 else second_store).take_lease("busy", f"node-{i}", NOW, 30)
-        for i in range(10)
-    ]
-    results = await asyncio.wait_for(asyncio.gather(*takers), 30)
-    assert results.count(True) == 1
+    account = await funded(store, amount=1000 * PRICE)
+    messages = [new_message(account, text=f"m{i}") for i in range(200)]
+    results = await asyncio.wait_for(
+        asyncio.gather(*(store.accept(request(account, m)) for m in messages)), 30
+    )
+    assert all(r.outcomes == (Outcome.ACCEPTED,) for r in results)
+    await store.close()
+    reopened = SqlStore(store_url)
+    await reopened.open()
+    try:
+        statuses = await reopened.statuses(account, [m.id for m in messages])
+        assert len(statuses) == 200
+        assert (await reopened.balance(account)).reserved == 200 * PRICE
+    finally:
+        await reopened.close()
 
 
 async def test_a_closed_store_refuses_calls(store_url: str) -> None:
     s = SqlStore(store_url)
     with pytest.raises(StoreError):
         await s.balance(1)
+
+
+async def test_expire_scans_the_queue_at_least_every_minute(store: SqlStore) -> None:
+    """Parts queued by another process are not seen by this store's floor: a full sweep still
+    runs every minute and ends them."""
+    account = await funded(store)
+    await accepted(store, account, text="long", lifetime=6000)
+    assert await store.expire(NOW) == 0
+
+    def shorten(conn: Connection) -> None:
+        conn.exec_driver_sql("UPDATE messages SET expires_at = expires_at - 5990")
+
+    await store.engines.writer.run(shorten)  # as another node's accept would leave it
+    assert await store.expire(NOW + 30) == 0  # not looked at yet
+    assert await store.expire(NOW + 60) == 1
+
+
+async def test_receipts_find_their_part_by_index_equality_not_a_range_scan(
+    tmp_path: Path,
+) -> None:
+    """SQLite: a receipt lookup must stay an equality search of the operator index, or every
+    receipt costs a scan of all submitted parts (PostgreSQL plans by statistics instead)."""
+    text, flat = parts_by_operator._sqlite_call((["op"], ["a", "b", "c"]))
+
+    def plan(conn: Connection) -> str:
+        driver = conn.connection.driver_connection
+        assert driver is not None
+        rows = driver.execute(f"EXPLAIN QUERY PLAN {text}", flat)
+        return " ".join(str(row[3]) for row in rows)
+
+    store = SqlStore(f"sqlite+aiosqlite:///{tmp_path}/plan.db")
+    await store.open()
+    try:
+        found = await asyncio.wait_for(store.engines.writer.run(plan), 10)
+    finally:
+        await store.close()
+    assert "ix_parts_operator (connector=? AND operator_id=?)" in found

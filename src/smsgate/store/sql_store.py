@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from sqlalchemy import Connection, delete, or_, select
 from sqlalchemy.exc import IntegrityError
@@ -23,7 +24,7 @@ from smsgate.store import held_parts
 from smsgate.store.accepting import accept_batch
 from smsgate.store.group_commit import GroupCommit
 from smsgate.store.hot_reads import read_outbox_accounts, read_outbox_pending, read_statuses
-from smsgate.store.interface import StoreError
+from smsgate.store.interface import Store, StoreError
 from smsgate.store.progress import load_parts, save_parts
 from smsgate.store.records import (
     AcceptRequest,
@@ -236,3 +237,7 @@ class SqlStore(SqlAccounts, SqlClaims, SqlReceipts):
         async with self._read() as conn:
             rows = await conn.execute(select(leases).where(leases.c.expires_at > now))
             return {r.key: (r.holder, r.expires_at) for r in rows}
+
+
+if TYPE_CHECKING:
+    _every_role: type[Store] = SqlStore  # mypy: the SQL store implements every role

@@ -7,25 +7,25 @@ from __future__ import annotations
 import random
 
 from smsgate.domain.status import Status
-from smsgate.store.sql_store import SqlStore
+from smsgate.store.interface import Store
 
-from .builders import PRICE, new_message, request
+from ..builders import PRICE, new_message, request
 
 
-async def funded(store: SqlStore, login: str) -> int:
+async def funded(store: Store, login: str) -> int:
     account = await store.create_account(login)
     await store.top_up(account.id, 200 * PRICE)
     return account.id
 
 
-async def accepted_ids(store: SqlStore, account: int, count: int) -> list[int]:
+async def accepted_ids(store: Store, account: int, count: int) -> list[int]:
     batch = [new_message(account, text=f"m{n}") for n in range(count)]
     await store.accept(request(account, *batch))
     return [m.id for m in batch]
 
 
 async def test_every_list_length_up_to_the_doors_limit_reads_each_id_once(
-    store: SqlStore,
+    store: Store,
 ) -> None:
     account = await funded(store, "shop")
     ids = await accepted_ids(store, account, 100)
@@ -36,7 +36,7 @@ async def test_every_list_length_up_to_the_doors_limit_reads_each_id_once(
 
 
 async def test_a_mixed_request_answers_only_this_accounts_messages_and_their_aliases(
-    store: SqlStore,
+    store: Store,
 ) -> None:
     shop, other = await funded(store, "shop"), await funded(store, "other")
     mine = await accepted_ids(store, shop, 60)
@@ -62,12 +62,12 @@ async def test_a_mixed_request_answers_only_this_accounts_messages_and_their_ali
     }
 
 
-async def test_no_ids_is_an_empty_answer(store: SqlStore) -> None:
+async def test_no_ids_is_an_empty_answer(store: Store) -> None:
     account = await funded(store, "shop")
     assert await store.statuses(account, []) == {}
 
 
-async def test_a_read_sees_every_write_committed_before_it(store: SqlStore) -> None:
+async def test_a_read_sees_every_write_committed_before_it(store: Store) -> None:
     # A read that left its snapshot open on a pooled connection would answer the next
     # request from the past.
     account = await funded(store, "shop")

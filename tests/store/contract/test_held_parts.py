@@ -8,13 +8,13 @@ import asyncio
 import dataclasses
 
 from smsgate.domain.status import Status
+from smsgate.store.interface import Store
 from smsgate.store.records import HeldPart, Outcome, RateLimit, RefusedMessage
-from smsgate.store.sql_store import SqlStore
 
-from .builders import NOW, PRICE, new_message, next_id, request
+from ..builders import NOW, PRICE, new_message, next_id, request
 
 
-async def funded(store: SqlStore, login: str = "shop") -> int:
+async def funded(store: Store, login: str = "shop") -> int:
     account = await store.create_account(login)
     await store.top_up(account.id, 100 * PRICE)
     return account.id
@@ -38,7 +38,7 @@ def part(account_id: int, seq: int, *, total: int = 3, ref: int = 7, at: float =
 
 
 async def test_the_part_that_completes_a_message_gets_all_its_parts_claimed(
-    store: SqlStore,
+    store: Store,
 ) -> None:
     account = await funded(store)
     p1, p2, p3 = (part(account, seq) for seq in (1, 2, 3))
@@ -56,7 +56,7 @@ async def test_the_part_that_completes_a_message_gets_all_its_parts_claimed(
 
 
 async def test_a_part_sent_again_replaces_the_first_copy_and_keeps_its_id(
-    store: SqlStore,
+    store: Store,
 ) -> None:
     account = await funded(store)
     first = part(account, 1, total=2)
@@ -71,7 +71,7 @@ async def test_a_part_sent_again_replaces_the_first_copy_and_keeps_its_id(
 
 
 async def test_messages_are_told_apart_by_reference_sender_and_recipient(
-    store: SqlStore,
+    store: Store,
 ) -> None:
     account = await funded(store)
     await store.hold_part(part(account, 1, total=2, ref=1), NOW, 60)
@@ -83,7 +83,7 @@ async def test_messages_are_told_apart_by_reference_sender_and_recipient(
 
 
 async def test_incomplete_groups_are_due_after_the_timeout_and_claimed_once(
-    store: SqlStore,
+    store: Store,
 ) -> None:
     account = await funded(store)
     old = part(account, 1, ref=1, at=NOW)
@@ -97,7 +97,7 @@ async def test_incomplete_groups_are_due_after_the_timeout_and_claimed_once(
 
 
 async def test_refusing_stores_a_rejectd_message_under_the_parts_ids_once(
-    store: SqlStore,
+    store: Store,
 ) -> None:
     account = await funded(store)
     parts = [part(account, seq, total=2) for seq in (1, 2)]
@@ -120,7 +120,7 @@ async def test_refusing_stores_a_rejectd_message_under_the_parts_ids_once(
 
 
 async def test_accepting_consumes_the_held_parts_and_a_second_accept_is_gone(
-    store: SqlStore,
+    store: Store,
 ) -> None:
     account = await funded(store)
     parts = [part(account, seq, total=2) for seq in (1, 2)]
@@ -147,7 +147,7 @@ async def test_accepting_consumes_the_held_parts_and_a_second_accept_is_gone(
 
 
 async def test_two_nodes_holding_the_parts_of_one_message_complete_it_once(
-    store: SqlStore, second_store: SqlStore
+    store: Store, second_store: Store
 ) -> None:
     account = await funded(store)
     for round_ in range(10):
@@ -161,7 +161,7 @@ async def test_two_nodes_holding_the_parts_of_one_message_complete_it_once(
 
 
 async def test_each_part_takes_a_token_and_a_part_over_the_limit_is_not_kept(
-    store: SqlStore,
+    store: Store,
 ) -> None:
     account = await funded(store)
     limit = RateLimit(rate=1.0, burst=1.0)

@@ -5,45 +5,43 @@ from __future__ import annotations
 
 import asyncio
 import random
-from pathlib import Path
 
 import pytest
-from sqlalchemy import Connection
 
 from smsgate.domain.status import PartState, Status
+from smsgate.store.interface import Store
 from smsgate.store.records import (
     NewMessage,
     OperatorReceipt,
     SubmitDone,
     SubmitFailed,
 )
-from smsgate.store.sql_store import SqlStore
-from smsgate.store.statements import parts_by_operator
 
-from .builders import NOW, PRICE, new_message, request
+from ..builders import NOW, PRICE, new_message, request
+from .conftest import unmatched_receipts
 
 TTL = 30.0
 
 
-async def funded(store: SqlStore, login: str = "shop", amount: int = 1000 * PRICE) -> int:
+async def funded(store: Store, login: str = "shop", amount: int = 1000 * PRICE) -> int:
     account = await store.create_account(login)
     await store.top_up(account.id, amount)
     return account.id
 
 
-async def accepted(store: SqlStore, account: int, **kw: object) -> NewMessage:
+async def accepted(store: Store, account: int, **kw: object) -> NewMessage:
     message = new_message(account, **kw)  # type: ignore[arg-type]
     result = await asyncio.wait_for(store.accept(request(account, message)), 10)
     assert result.outcomes[0].value == "accepted"
     return message
 
 
-async def total(store: SqlStore, account: int) -> int:
+async def total(store: Store, account: int) -> int:
     b = await store.balance(account)
     return b.balance + b.reserved + b.charged
 
 
-async def test_claim_moves_due_parts_to_sending_oldest_first(store: SqlStore) -> None:
+async def test_claim_moves_due_parts_to_sending_oldest_first(store: Store) -> None:
     account = await funded(store)
     first = await accepted(store, account, text="a", parts=2)
     second = await accepted(store, account, text="b")
@@ -55,7 +53,7 @@ async def test_claim_moves_due_parts_to_sending_oldest_first(store: SqlStore) ->
     assert await store.queue_depth() == 0
 
 
-async def test_claim_skips_parts_not_yet_due_and_expired_messages(store: SqlStore) -> None:
+async def test_claim_skips_parts_not_yet_due_and_expired_messages(store: Store) -> None:
     account = await funded(store)
     await accepted(store, account, text="short", lifetime=10)
     later = await accepted(store, account, text="later")
@@ -69,13 +67,13 @@ async def test_claim_skips_parts_not_yet_due_and_expired_messages(store: SqlStor
 
 
 async def test_two_concurrent_claimers_never_get_the_same_part(
-    store: SqlStore, second_store: SqlStore
+    store: Store, second_store: Store
 ) -> None:
     account = await funded(store)
     for i in range(60):
         await accepted(store, account, text=f"m{i}", parts=2)
 
-    async def claim_all(s: SqlStore, node: int) -> list[int]:
+    async def claim_all(s: Store, node: int) -> list[int]:
         got: list[int] = []
         while batch := await s.claim_parts(node, NOW, 7, TTL):
             got.extend(c.part_id for c in batch)
@@ -96,7 +94,7 @@ async def test_two_concurrent_claimers_never_get_the_same_part(
 
 
 async def test_lapsed_claims_and_a_restarting_nodes_claims_return_to_the_queue(
-    store: SqlStore,
+    store: Store,
 ) -> None:
     account = await funded(store)
     await accepted(store, account, text="a")
@@ -109,7 +107,7 @@ async def test_lapsed_claims_and_a_restarting_nodes_claims_return_to_the_queue(
     assert len(again) == 2 and all(c.attempts == 2 for c in again)
 
 
-async def test_submitted_charges_and_a_receipt_delivers(store: SqlStore) -> None:
+async def test_submitted_charges_and_a_receipt_delivers(store: Store) -> None:
     account = await funded(store)
     message = await accepted(store, account)
     (part,) = await store.claim_parts(1, NOW, 10, TTL)
@@ -124,7 +122,7 @@ async def test_submitted_charges_and_a_receipt_delivers(store: SqlStore) -> None
 
 
 async def test_receipt_before_submit_is_applied_when_the_submit_is_recorded(
-    store: SqlStore,
+    store: Store,
 ) -> None:
     account = await funded(store)
     message = await accepted(store, account)
@@ -139,14 +137,7 @@ async def test_receipt_before_submit_is_applied_when_the_submit_is_recorded(
     assert (b.reserved, b.charged) == (0, PRICE)
 
 
-async def unmatched(store: SqlStore) -> int:
-    def count(conn: Connection) -> int:
-        return int(conn.exec_driver_sql("SELECT count(*) FROM unmatched_receipts").scalar_one())
-
-    return await asyncio.wait_for(store.engines.writer.run(count), 10)
-
-
-async def test_receipts_with_their_answers_are_applied_in_one_write(store: SqlStore) -> None:
+async def test_receipts_with_their_answers_are_applied_in_one_write(store: Store) -> None:
     """The answers go first: their receipts find the parts without being kept as unmatched;
     receipts of parts answered earlier find theirs in the store, in the same write."""
     account = await funded(store)
@@ -163,7 +154,7 @@ async def test_receipts_with_their_answers_are_applied_in_one_write(store: SqlSt
         ],
         [SubmitDone(claimed[b.id], "op1", "X2", NOW + 2)],
     )
-    assert await unmatched(store) == 1  # only LATER's: its answer was not along
+    assert await unmatched_receipts(store) == 1  # only LATER's: its answer was not along
     assert await store.statuses(account, [a.id, b.id, c.id, d.id]) == {
         a.id: Status.DELIVRD,
         b.id: Status.UNDELIV,
@@ -173,14 +164,14 @@ async def test_receipts_with_their_answers_are_applied_in_one_write(store: SqlSt
     view = await store.message(account, b.id)
     assert view is not None and (view.error, view.done_at) == (34, NOW + 3)
     await store.submitted([SubmitDone(claimed[d.id], "op1", "LATER", NOW + 4)])
-    assert await unmatched(store) == 0
+    assert await unmatched_receipts(store) == 0
     assert await store.statuses(account, [d.id]) == {d.id: Status.DELIVRD}
     balance = await store.balance(account)
     assert (balance.reserved, balance.charged) == (0, 4 * PRICE)
 
 
 async def test_a_part_answered_in_the_write_is_not_loaded_again_by_its_old_operator_id(
-    store: SqlStore,
+    store: Store,
 ) -> None:
     """A second answer for a part (a stale resend's) gives it a new operator id in memory,
     while the store still has the old one: a receipt for the old id in the same write must not
@@ -196,14 +187,14 @@ async def test_a_part_answered_in_the_write_is_not_loaded_again_by_its_old_opera
         ],
         [SubmitDone(part.part_id, "op", "NEW", NOW + 2)],
     )
-    assert await unmatched(store) == 1  # OLD's: as if the answer had been written first
+    assert await unmatched_receipts(store) == 1  # OLD's: as if the answer had been written first
     view = await store.message(account, message.id)
     assert view is not None and (view.status, view.error) == (Status.DELIVRD, 0)
     balance = await store.balance(account)
     assert (balance.reserved, balance.charged) == (0, PRICE)
 
 
-async def test_status_never_goes_backwards(store: SqlStore) -> None:
+async def test_status_never_goes_backwards(store: Store) -> None:
     account = await funded(store)
     message = await accepted(store, account)
     (part,) = await store.claim_parts(1, NOW, 10, TTL)
@@ -222,7 +213,7 @@ async def test_status_never_goes_backwards(store: SqlStore) -> None:
     assert await store.claim_parts(1, NOW + 10, 10, TTL) == []
 
 
-async def test_multipart_status_is_the_fold_of_its_parts(store: SqlStore) -> None:
+async def test_multipart_status_is_the_fold_of_its_parts(store: Store) -> None:
     account = await funded(store)
     message = await accepted(store, account, parts=2)
     parts = await store.claim_parts(1, NOW, 10, TTL)
@@ -233,7 +224,7 @@ async def test_multipart_status_is_the_fold_of_its_parts(store: SqlStore) -> Non
     assert await store.statuses(account, [message.id]) == {message.id: Status.UNDELIV}
 
 
-async def test_failed_part_is_final_and_refunded(store: SqlStore) -> None:
+async def test_failed_part_is_final_and_refunded(store: Store) -> None:
     account = await funded(store)
     message = await accepted(store, account, parts=2)
     parts = await store.claim_parts(1, NOW, 10, TTL)
@@ -244,7 +235,7 @@ async def test_failed_part_is_final_and_refunded(store: SqlStore) -> None:
     assert (b.balance, b.reserved, b.charged) == (1000 * PRICE, 0, 0)
 
 
-async def test_expire_ends_queued_parts_past_their_lifetime_and_refunds(store: SqlStore) -> None:
+async def test_expire_ends_queued_parts_past_their_lifetime_and_refunds(store: Store) -> None:
     account = await funded(store)
     short = await accepted(store, account, text="short", lifetime=60, parts=2)
     long = await accepted(store, account, text="long", lifetime=600)
@@ -259,7 +250,7 @@ async def test_expire_ends_queued_parts_past_their_lifetime_and_refunds(store: S
 
 
 async def test_expire_sees_a_message_accepted_after_a_sweep_found_nothing(
-    store: SqlStore,
+    store: Store,
 ) -> None:
     """The sweep skips its scan while no queued part can have lapsed; whatever enters the
     queue later must bring that time forward (all within a minute, before a forced scan)."""
@@ -271,7 +262,7 @@ async def test_expire_sees_a_message_accepted_after_a_sweep_found_nothing(
     assert await store.statuses(account, [short.id]) == {short.id: Status.EXPIRED}
 
 
-async def test_expire_sees_a_requeued_part_after_a_sweep_found_nothing(store: SqlStore) -> None:
+async def test_expire_sees_a_requeued_part_after_a_sweep_found_nothing(store: Store) -> None:
     account = await funded(store)
     retried = await accepted(store, account, text="retried", lifetime=30)
     claimed = await store.claim_parts(1, NOW, 10, TTL)
@@ -281,7 +272,7 @@ async def test_expire_sees_a_requeued_part_after_a_sweep_found_nothing(store: Sq
     assert await store.statuses(account, [retried.id]) == {retried.id: Status.EXPIRED}
 
 
-async def test_expire_sees_a_released_claim_after_a_sweep_found_nothing(store: SqlStore) -> None:
+async def test_expire_sees_a_released_claim_after_a_sweep_found_nothing(store: Store) -> None:
     account = await funded(store)
     lost = await accepted(store, account, text="lost", lifetime=30)
     assert len(await store.claim_parts(9, NOW, 10, TTL)) == 1
@@ -291,22 +282,7 @@ async def test_expire_sees_a_released_claim_after_a_sweep_found_nothing(store: S
     assert await store.statuses(account, [lost.id]) == {lost.id: Status.EXPIRED}
 
 
-async def test_expire_scans_the_queue_at_least_every_minute(store: SqlStore) -> None:
-    """Parts queued by another process are not seen by this store's floor: a full sweep still
-    runs every minute and ends them."""
-    account = await funded(store)
-    await accepted(store, account, text="long", lifetime=6000)
-    assert await store.expire(NOW) == 0
-
-    def shorten(conn: Connection) -> None:
-        conn.exec_driver_sql("UPDATE messages SET expires_at = expires_at - 5990")
-
-    await store.engines.writer.run(shorten)  # as another node's accept would leave it
-    assert await store.expire(NOW + 30) == 0  # not looked at yet
-    assert await store.expire(NOW + 60) == 1
-
-
-async def test_cancel_refunds_a_message_that_has_not_left(store: SqlStore) -> None:
+async def test_cancel_refunds_a_message_that_has_not_left(store: Store) -> None:
     account = await funded(store)
     waiting = await accepted(store, account, text="wait")
     assert await store.cancel(account, waiting.id, NOW + 1) is True
@@ -319,7 +295,7 @@ async def test_cancel_refunds_a_message_that_has_not_left(store: SqlStore) -> No
     assert (b.balance, b.reserved) == (999 * PRICE, PRICE)
 
 
-async def test_one_account_cannot_cancel_or_see_anothers_message(store: SqlStore) -> None:
+async def test_one_account_cannot_cancel_or_see_anothers_message(store: Store) -> None:
     owner, other = await funded(store, "owner"), await funded(store, "other")
     message = await accepted(store, owner, alias_ids=(7_000_001,))
     assert await store.statuses(other, [message.id, 7_000_001]) == {}
@@ -329,7 +305,7 @@ async def test_one_account_cannot_cancel_or_see_anothers_message(store: SqlStore
 
 
 async def test_final_smpp_message_queues_one_customer_receipt_per_asking_id(
-    store: SqlStore,
+    store: Store,
 ) -> None:
     account = await funded(store)
     message = await accepted(
@@ -372,7 +348,7 @@ async def test_final_smpp_message_queues_one_customer_receipt_per_asking_id(
 
 
 @pytest.mark.parametrize("seed", range(4))
-async def test_money_is_conserved_under_any_mix_of_outcomes(store: SqlStore, seed: int) -> None:
+async def test_money_is_conserved_under_any_mix_of_outcomes(store: Store, seed: int) -> None:
     rng = random.Random(seed)
     account = await funded(store, amount=40 * PRICE)
     start = await total(store, account)
@@ -410,25 +386,3 @@ async def test_money_is_conserved_under_any_mix_of_outcomes(store: SqlStore, see
     b = await store.balance(account)
     assert b.balance + b.reserved + b.charged == start
     assert b.reserved >= 0 and b.balance >= 0
-
-
-async def test_receipts_find_their_part_by_index_equality_not_a_range_scan(
-    tmp_path: Path,
-) -> None:
-    """SQLite: a receipt lookup must stay an equality search of the operator index, or every
-    receipt costs a scan of all submitted parts (PostgreSQL plans by statistics instead)."""
-    text, flat = parts_by_operator._sqlite_call((["op"], ["a", "b", "c"]))
-
-    def plan(conn: Connection) -> str:
-        driver = conn.connection.driver_connection
-        assert driver is not None
-        rows = driver.execute(f"EXPLAIN QUERY PLAN {text}", flat)
-        return " ".join(str(row[3]) for row in rows)
-
-    store = SqlStore(f"sqlite+aiosqlite:///{tmp_path}/plan.db")
-    await store.open()
-    try:
-        found = await asyncio.wait_for(store.engines.writer.run(plan), 10)
-    finally:
-        await store.close()
-    assert "ix_parts_operator (connector=? AND operator_id=?)" in found
