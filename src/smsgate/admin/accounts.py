@@ -22,8 +22,8 @@ from smsgate.admin.store_session import (
 )
 from smsgate.domain.money import format_money
 from smsgate.gateway.credentials import hash_token, new_token
-from smsgate.store.interface import Store
 from smsgate.store.records import AccountSummary
+from smsgate.store.roles import AccountAdmin
 
 app = typer.Typer(no_args_is_help=True, help="Accounts: create, list, show, disable, enable.")
 
@@ -48,7 +48,7 @@ def create(
         raise Refused(f"bad balance {balance!r}: an opening balance is not negative")
     token = new_token()
 
-    async def work(store: Store) -> int:
+    async def work(store: AccountAdmin) -> int:
         record = await store.create_account(
             login, currency=code, rate_limit=rate_limit, max_binds=max_binds
         )
@@ -114,7 +114,7 @@ def list_(config: ConfigOption = None, json: JsonOption = False) -> None:
 def show(login: LoginArgument, config: ConfigOption = None, json: JsonOption = False) -> None:
     """One account in full."""
 
-    async def work(store: Store) -> dict[str, object]:
+    async def work(store: AccountAdmin) -> dict[str, object]:
         creds = await credentials_of(store, login)
         row = _row(await summary_of(store, login))
         row["has_password"] = creds.password_hash is not None
@@ -130,7 +130,7 @@ def show(login: LoginArgument, config: ConfigOption = None, json: JsonOption = F
 
 
 def _set_active(login: str, active: bool, config: Path | None) -> None:
-    async def work(store: Store) -> bool:
+    async def work(store: AccountAdmin) -> bool:
         creds = await credentials_of(store, login)
         await store.set_active(creds.account.id, active)
         return creds.account.active
@@ -163,7 +163,7 @@ def set_rate_limit(
 ) -> None:
     """Change how many requests per second the account may make."""
 
-    async def work(store: Store) -> None:
+    async def work(store: AccountAdmin) -> None:
         creds = await credentials_of(store, login)
         await store.set_rate_limit(creds.account.id, rate)
 

@@ -21,8 +21,8 @@ from smsgate.admin.store_session import (
     run,
 )
 from smsgate.domain.money import format_money
-from smsgate.store.interface import Store
 from smsgate.store.records import Balance
+from smsgate.store.roles import AccountAdmin
 
 app = typer.Typer(no_args_is_help=True, help="Money: top up (or correct) and show a balance.")
 
@@ -55,7 +55,7 @@ def top_up(
     if units < 0 and not allow_negative:
         raise Refused(f"amount {amount} is negative: a correction needs --allow-negative")
 
-    async def work(store: Store) -> Balance:
+    async def work(store: AccountAdmin) -> Balance:
         account_id = (await credentials_of(store, login)).account.id
         return await store.top_up(account_id, units)
 
@@ -71,7 +71,7 @@ def top_up(
 def show(login: LoginArgument, config: ConfigOption = None, json: JsonOption = False) -> None:
     """An account's spendable balance, the money held for queued parts, and what was spent."""
 
-    async def work(store: Store) -> Balance:
+    async def work(store: AccountAdmin) -> Balance:
         account_id = (await credentials_of(store, login)).account.id
         return await store.balance(account_id)
 

@@ -6,18 +6,18 @@ Reads only; the commands decide what to change.
 from __future__ import annotations
 
 from smsgate.admin.errors import Refused
-from smsgate.store.interface import Store
 from smsgate.store.records import AccountSummary, Credentials
+from smsgate.store.roles import AccountAdmin
 
 
-async def credentials_of(store: Store, login: str) -> Credentials:
+async def credentials_of(store: AccountAdmin, login: str) -> Credentials:
     creds = await store.credentials(login)
     if creds is None:
         raise Refused(f"unknown login {login!r}")
     return creds
 
 
-async def summary_of(store: Store, login: str) -> AccountSummary:
+async def summary_of(store: AccountAdmin, login: str) -> AccountSummary:
     # The interface has no one-account summary; admin listings are small enough to filter.
     for summary in await store.list_accounts():
         if summary.account.login == login:

@@ -15,7 +15,7 @@ from smsgate.admin.lookup import credentials_of
 from smsgate.admin.report import say
 from smsgate.admin.store_session import ConfigOption, LoginArgument, reports_refusals, run
 from smsgate.gateway.credentials import hash_password, new_password
-from smsgate.store.interface import Store
+from smsgate.store.roles import AccountAdmin
 
 app = typer.Typer(no_args_is_help=True, help="Passwords of the HTTP/XML gateway and of SMPP.")
 
@@ -46,7 +46,7 @@ def _set(
     hashed = hash_password(password)
     kind = "SMPP" if smpp else "HTTP/XML"
 
-    async def work(store: Store) -> None:
+    async def work(store: AccountAdmin) -> None:
         account_id = (await credentials_of(store, login)).account.id
         if smpp:
             await store.set_smpp_password_hash(account_id, hashed)

@@ -19,7 +19,7 @@ from smsgate.admin.store_session import (
     reports_refusals,
     run,
 )
-from smsgate.store.interface import Store
+from smsgate.store.roles import AccountAdmin
 
 app = typer.Typer(no_args_is_help=True, help="Sender names an account may use.")
 
@@ -32,7 +32,7 @@ def add(login: LoginArgument, name: NameArgument, config: ConfigOption = None) -
     """Allow the account to send from NAME."""
     checked_sender_name(name)
 
-    async def work(store: Store) -> bool:
+    async def work(store: AccountAdmin) -> bool:
         account_id = (await credentials_of(store, login)).account.id
         had = name in await store.originators(account_id)
         await store.add_originator(account_id, name)
@@ -47,7 +47,7 @@ def add(login: LoginArgument, name: NameArgument, config: ConfigOption = None) -
 def remove(login: LoginArgument, name: NameArgument, config: ConfigOption = None) -> None:
     """Stop the account from sending from NAME."""
 
-    async def work(store: Store) -> None:
+    async def work(store: AccountAdmin) -> None:
         account_id = (await credentials_of(store, login)).account.id
         if not await store.remove_originator(account_id, name):
             raise Refused(f"{login!r} has no sender name {name!r}")
@@ -61,7 +61,7 @@ def remove(login: LoginArgument, name: NameArgument, config: ConfigOption = None
 def list_(login: LoginArgument, config: ConfigOption = None, json: JsonOption = False) -> None:
     """The sender names of an account."""
 
-    async def work(store: Store) -> list[str]:
+    async def work(store: AccountAdmin) -> list[str]:
         return await store.originators((await credentials_of(store, login)).account.id)
 
     names = run(config, work)

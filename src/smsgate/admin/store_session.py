@@ -17,7 +17,8 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from smsgate.admin.errors import DatabaseUnavailable, Refused
 from smsgate.config import ConfigError, Settings, load_settings
-from smsgate.store.interface import Store, StoreError
+from smsgate.store.interface import StoreError
+from smsgate.store.roles import AccountAdmin
 from smsgate.store.sql_store import SqlStore
 
 T = TypeVar("T")
@@ -63,7 +64,7 @@ def settings_from(config: Path | None) -> Settings:
         fail(": ".join(x for x in lines if x and not x.startswith("For further")), EXIT_CONFIG)
 
 
-def run(config: Path | None, work: Callable[[Store], Awaitable[T]]) -> T:
+def run(config: Path | None, work: Callable[[AccountAdmin], Awaitable[T]]) -> T:
     """Open the configured store, await `work(store)` in a fresh event loop, close the store."""
     settings = settings_from(config)
     try:
@@ -77,7 +78,7 @@ def run(config: Path | None, work: Callable[[Store], Awaitable[T]]) -> T:
         fail(str(exc), EXIT_DATABASE)
 
 
-async def _with_store(settings: Settings, work: Callable[[Store], Awaitable[T]]) -> T:
+async def _with_store(settings: Settings, work: Callable[[AccountAdmin], Awaitable[T]]) -> T:
     url = settings.database.url
     try:
         store = SqlStore(url, synchronous=settings.database.synchronous)

@@ -17,8 +17,8 @@ from smsgate.admin.report import print_json, print_table, say
 from smsgate.admin.store_session import ConfigOption, JsonOption, fail, reports_refusals, run
 from smsgate.admin.tariff_csv import BadTariffFile, read_tariff_csv
 from smsgate.domain.money import format_money
-from smsgate.store.interface import Store
 from smsgate.store.records import Tariff
+from smsgate.store.roles import AccountAdmin
 
 app = typer.Typer(no_args_is_help=True, help="Tariffs: price per destination prefix.")
 
@@ -33,7 +33,7 @@ PrefixArgument = Annotated[
 ]
 
 
-async def _owner(store: Store, login: str | None) -> int | None:
+async def _owner(store: AccountAdmin, login: str | None) -> int | None:
     return None if login is None else (await credentials_of(store, login)).account.id
 
 
@@ -53,7 +53,7 @@ def set_(
     """Set (or change) the price for a prefix."""
     digits, units = checked_prefix(prefix), checked_price(price)
 
-    async def work(store: Store) -> None:
+    async def work(store: AccountAdmin) -> None:
         await store.set_tariff(Tariff(await _owner(store, account), digits, units))
 
     run(config, work)
@@ -68,7 +68,7 @@ def remove(
     """Remove the price for a prefix."""
     digits = checked_prefix(prefix)
 
-    async def work(store: Store) -> None:
+    async def work(store: AccountAdmin) -> None:
         if not await store.remove_tariff(await _owner(store, account), digits):
             raise Refused(f"{_plan(account)} has no tariff for prefix {shown_prefix(digits)}")
 
@@ -83,7 +83,7 @@ def list_(
 ) -> None:
     """The default plan, or an account's own tariffs followed by the default plan's."""
 
-    async def work(store: Store) -> list[Tariff]:
+    async def work(store: AccountAdmin) -> list[Tariff]:
         owner = await _owner(store, account)
         return await store.tariffs(_NO_ACCOUNT if owner is None else owner)
 
@@ -124,7 +124,7 @@ def import_(
             typer.echo(f"{file}: {problem}", err=True)
         fail(f"{file}: {exc}")
 
-    async def work(store: Store) -> None:
+    async def work(store: AccountAdmin) -> None:
         owner = await _owner(store, account)
         for row in rows:
             await store.set_tariff(Tariff(owner, row.prefix, row.price))

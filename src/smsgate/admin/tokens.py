@@ -11,7 +11,7 @@ from smsgate.admin.lookup import summary_of
 from smsgate.admin.report import say
 from smsgate.admin.store_session import ConfigOption, LoginArgument, reports_refusals, run
 from smsgate.gateway.credentials import hash_token, new_token
-from smsgate.store.interface import Store
+from smsgate.store.roles import AccountAdmin
 
 app = typer.Typer(no_args_is_help=True, help="API tokens: issue a first one, rotate it.")
 
@@ -19,7 +19,7 @@ app = typer.Typer(no_args_is_help=True, help="API tokens: issue a first one, rot
 def _replace_token(login: str, *, rotating: bool, config: ConfigOption) -> None:
     token = new_token()
 
-    async def work(store: Store) -> None:
+    async def work(store: AccountAdmin) -> None:
         summary = await summary_of(store, login)
         # Issuing over a live token, or rotating none, is most likely the wrong account.
         if summary.has_token and not rotating:
