@@ -1,0 +1,78 @@
+"""Customer receipts to deliver, and leases between nodes, in memory: the Outbox and Leases
+roles of MemoryStore.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Sequence
+
+from smsgate.store.memory.state import (
+    MemoryBase,
+)
+from smsgate.store.records import (
+    OutboxItem,
+)
+
+
+class MemoryOutbox(MemoryBase):
+    async def outbox_pending(self, account_id: int, limit: int) -> list[OutboxItem]:
+        await asyncio.sleep(0)
+        items: list[OutboxItem] = []
+        for row in self.state.outbox.values():
+            if len(items) >= limit:
+                break
+            if row.account_id != account_id or row.delivered_at is not None:
+                continue
+            m = self.state.messages[row.message_id]
+            items.append(
+                OutboxItem(
+                    row.id,
+                    row.account_id,
+                    row.message_id,
+                    row.pdu_id,
+                    row.status,
+                    row.error,
+                    m.phone,
+                    m.sender,
+                    m.text,
+                    m.parts,
+                    m.created_at,
+                    row.created_at if m.done_at is None else m.done_at,
+                    row.attempts,
+                )
+            )
+        return items
+
+    async def outbox_done(self, item_ids: Sequence[int]) -> None:
+        await asyncio.sleep(0)
+        now = time.time()
+        for i in set(item_ids):
+            row = self.state.outbox.get(i)
+            if row is not None and row.delivered_at is None:
+                row.delivered_at = now
+                row.attempts += 1
+
+    async def outbox_accounts(self) -> list[int]:
+        await asyncio.sleep(0)
+        return sorted({r.account_id for r in self.state.outbox.values() if r.delivered_at is None})
+
+
+class MemoryLeases(MemoryBase):
+    async def take_lease(self, key: str, holder: str, now: float, ttl: float) -> bool:
+        await asyncio.sleep(0)
+        current = self.state.leases.get(key)
+        if current is not None and current[0] != holder and current[1] > now:
+            return False
+        self.state.leases[key] = (holder, now + ttl)
+        return True
+
+    async def release_lease(self, key: str, holder: str) -> None:
+        await asyncio.sleep(0)
+        if self.state.leases.get(key, ("",))[0] == holder:
+            del self.state.leases[key]
+
+    async def live_leases(self, now: float) -> dict[str, tuple[str, float]]:
+        await asyncio.sleep(0)
+        return {k: v for k, v in self.state.leases.items() if v[1] > now}

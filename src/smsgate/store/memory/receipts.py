@@ -1,0 +1,72 @@
+"""Operator answers and receipts in memory: the Receipts role of MemoryStore; a receipt that
+comes before its part's answer waits (unmatched) until the answer is recorded.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+
+from smsgate.domain.status import PartState
+from smsgate.store.memory.state import (
+    MemoryBase,
+    PartRow,
+)
+from smsgate.store.records import (
+    OperatorReceipt,
+    SubmitDone,
+)
+
+
+class MemoryReceipts(MemoryBase):
+    async def submitted(self, done: Sequence[SubmitDone]) -> None:
+        await asyncio.sleep(0)
+        self._apply_receipts((), done)
+
+    async def apply_receipts(
+        self, receipts: Sequence[OperatorReceipt], answers: Sequence[SubmitDone] = ()
+    ) -> None:
+        await asyncio.sleep(0)
+        self._apply_receipts(receipts, answers)
+
+    def _apply_receipts(
+        self, receipts: Sequence[OperatorReceipt], answers: Sequence[SubmitDone]
+    ) -> None:
+        if not receipts and not answers:
+            return
+        s = self.state
+        touched: dict[int, PartRow] = {}
+        for d in answers:
+            p = s.parts.get(d.part_id)
+            if p is None:
+                continue
+            if p.connector is not None and p.operator_id is not None:
+                old = (p.connector, p.operator_id)
+                if s.by_operator.get(old) == p.id:  # answered again: its old id is gone
+                    del s.by_operator[old]
+            p.connector, p.operator_id, p.submitted_at = d.connector, d.operator_id, d.at
+            s.by_operator.setdefault((d.connector, d.operator_id), p.id)
+            p.report(PartState.SUBMITTED, 0, d.at)
+            if p.state == PartState.SUBMITTED:
+                p.claimed_by = p.claim_until = None
+            touched[p.id] = p
+        if touched:  # receipts that came before these answers
+            mine = {(p.connector, p.operator_id): p for p in touched.values()}
+            kept = []
+            for r in s.unmatched:
+                p = mine.get((r.connector, r.operator_id))
+                if p is None:
+                    kept.append(r)
+                else:
+                    p.report(r.state, r.error, r.at)
+            s.unmatched = kept
+        for r in receipts:
+            found = s.by_operator.get((r.connector, r.operator_id))
+            if found is None:
+                s.unmatched.append(r)
+                continue
+            p = s.parts[found]
+            p.report(r.state, r.error, r.at)
+            touched[p.id] = p
+        if touched:
+            self._save(touched.values(), max([r.at for r in receipts] + [d.at for d in answers]))

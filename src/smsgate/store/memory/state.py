@@ -1,0 +1,189 @@
+"""The memory store's data, shared by every MemoryStore made by `sibling()` as nodes share
+one database, and the rules more than one role applies: settling a part's money once and
+refolding its message's status, with the customer receipts that queues. Tests only.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from smsgate.domain import ratelimit
+from smsgate.domain.status import PartState, Status, advance, fold, is_final
+from smsgate.store.interface import StoreError
+from smsgate.store.records import (
+    AccountRecord,
+    Balance,
+    HeldPart,
+    OperatorReceipt,
+)
+from smsgate.store.schema import BILL_CHARGED, BILL_REFUNDED, BILL_RESERVED
+
+GroupKey = tuple[int, str, str, int, int]  # account, source, destination, ref, total
+
+
+@dataclass(slots=True)
+class AccountRow:
+    record: AccountRecord
+    balance: int = 0
+    reserved: int = 0
+    charged: int = 0
+    token_hash: str | None = None
+    password_hash: str | None = None
+    smpp_password_hash: str | None = None
+
+    def money(self) -> Balance:
+        return Balance(self.record.currency, self.balance, self.reserved, self.charged)
+
+
+@dataclass(slots=True)
+class MessageRow:
+    account_id: int
+    sender: str
+    phone: str
+    text: str
+    data_coding: int
+    parts: int
+    created_at: float
+    expires_at: float
+    status: Status = Status.ENROUTE
+    done_at: float | None = None
+    error: int = 0
+    part_ids: list[int] = field(default_factory=list)
+    receipt_ids: tuple[int, ...] = ()
+
+
+@dataclass(slots=True)
+class PartRow:
+    id: int
+    message_id: int
+    account_id: int
+    price: int
+    seq: int
+    total: int
+    concat_ref: int
+    payload: bytes
+    due_at: float
+    state: PartState = PartState.QUEUED
+    billing: int = BILL_RESERVED
+    attempts: int = 0
+    claimed_by: int | None = None
+    claim_until: float | None = None
+    connector: str | None = None
+    operator_id: str | None = None
+    submitted_at: float | None = None
+    done_at: float | None = None
+    error: int = 0
+
+    def report(self, state: PartState, error: int, at: float) -> None:
+        """Move forward by a report (never back); a final state ends the claim."""
+        new = advance(self.state, state)
+        if new == self.state:
+            return
+        self.state = new
+        if is_final(new):
+            self.done_at, self.error = at, error
+            self.claimed_by = self.claim_until = None
+
+
+@dataclass(slots=True)
+class OutboxRow:
+    id: int
+    account_id: int
+    message_id: int
+    pdu_id: int
+    status: Status
+    error: int
+    created_at: float
+    delivered_at: float | None = None
+    attempts: int = 0
+
+
+@dataclass(slots=True)
+class HeldRow:
+    part: HeldPart
+    claimed_until: float | None = None
+
+
+class MemoryState:
+    """The data one or more MemoryStores share, as nodes share one database."""
+
+    def __init__(self) -> None:
+        self.account_ids = itertools.count(1)
+        self.accounts: dict[int, AccountRow] = {}
+        self.originators: dict[int, set[str]] = defaultdict(set)
+        self.tariffs: dict[tuple[int | None, str], int] = {}
+        self.messages: dict[int, MessageRow] = {}
+        self.aliases: dict[int, int] = {}  # alias id -> message id
+        self.parts: dict[int, PartRow] = {}
+        self.by_operator: dict[tuple[str, str], int] = {}  # (connector, operator id) -> part
+        self.unmatched: list[OperatorReceipt] = []  # receipts before their part's answer
+        self.buckets: dict[int, ratelimit.Bucket] = {}
+        self.dedupe: dict[tuple[int, bytes], float] = {}  # newest created_at of a key
+        self.outbox_ids = itertools.count(1)
+        self.outbox: dict[int, OutboxRow] = {}  # in id order
+        self.held: dict[int, HeldRow] = {}
+        self.leases: dict[str, tuple[str, float]] = {}
+
+
+class MemoryBase:
+    """What every role of the memory store stands on: the shared state, and the rules that
+    several roles apply (an account looked up, parts settled and their messages refolded)."""
+
+    def __init__(self, *, node_id: int = 0, state: MemoryState | None = None) -> None:
+        self.node_id = node_id
+        self.state = MemoryState() if state is None else state
+
+    async def open(self) -> None:
+        await asyncio.sleep(0)
+
+    async def close(self) -> None:
+        await asyncio.sleep(0)
+
+    def _account(self, account_id: int | None) -> AccountRow:
+        found = None if account_id is None else self.state.accounts.get(account_id)
+        if found is None:
+            raise StoreError(f"unknown account {account_id}")
+        return found
+
+    def _save(self, changed: Iterable[PartRow], at: float) -> None:
+        """Settle the money of parts that moved and refold the messages that may have ended,
+        queueing a customer receipt for each asking id of a message that turned final."""
+        s = self.state
+        ended: set[int] = set()
+        for p in changed:
+            if p.billing == BILL_RESERVED and (p.operator_id is not None or is_final(p.state)):
+                account = s.accounts[p.account_id]
+                account.reserved -= p.price
+                if p.operator_id is not None:
+                    p.billing = BILL_CHARGED
+                    account.charged += p.price
+                else:
+                    p.billing = BILL_REFUNDED
+                    account.balance += p.price
+            if is_final(p.state):
+                ended.add(p.message_id)
+        for mid in sorted(ended):
+            m = s.messages[mid]
+            parts = [s.parts[i] for i in sorted(m.part_ids)]
+            status = fold(p.state for p in parts)
+            if status == m.status:
+                continue
+            m.status = status
+            if status is Status.ENROUTE:
+                m.done_at, m.error = None, 0
+                continue
+            m.done_at, m.error = at, next((p.error for p in parts if p.error), 0)
+            for pdu_id in m.receipt_ids:
+                self._queue_receipt(m.account_id, mid, pdu_id, status, m.error, at)
+
+    def _queue_receipt(
+        self, account_id: int, message_id: int, pdu_id: int, status: Status, error: int, at: float
+    ) -> None:
+        row = OutboxRow(
+            next(self.state.outbox_ids), account_id, message_id, pdu_id, status, error, at
+        )
+        self.state.outbox[row.id] = row
