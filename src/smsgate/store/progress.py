@@ -103,6 +103,9 @@ _STATE_OF_VALUE = {int(s): s for s in PartState}
 def _live(rows: Iterable[Any]) -> dict[int, LivePart]:
     found: dict[int, LivePart] = {}
     for row in rows:
+        # By position (statements' parts_by_id column order is LivePart's field order): the
+        # receipt path loads every part it moves, and a named Row per part is what plain_sql
+        # exists to avoid.
         p = LivePart(*row)
         p.state = _STATE_OF_VALUE[p.state]
         found[p.id] = p
