@@ -88,7 +88,7 @@ def test_network_failures_are_retried(failure: Failure) -> None:
 
 
 def test_an_address_refused_by_the_ssrf_check_is_dead_lettered() -> None:
-    assert step(failed(Failure.ADDRESS_REFUSED)) == DeadLetter("address_refused: boom")
+    assert step(failed(Failure.URL_REFUSED)) == DeadLetter("url_refused: boom")
 
 
 def test_backoff_doubles_then_stays_at_the_cap() -> None:

@@ -47,7 +47,8 @@ async def test_connects_to_the_address_it_checked() -> None:
 
 async def test_a_name_that_resolves_to_loopback_is_refused() -> None:
     async with running_receiver() as rx, client(False, fixed({"hooks.test": ["127.0.0.1"]})) as c:
-        with pytest.raises(AddressRefused, match=r"hooks.test resolves to 127.0.0.1 is a loopback"):
+        refused = r"hooks\.test resolves to 127\.0\.0\.1, a loopback address"
+        with pytest.raises(AddressRefused, match=refused):
             await c.post(f"http://hooks.test:{rx.port}/ok")
     assert rx.received == []
 
@@ -55,7 +56,7 @@ async def test_a_name_that_resolves_to_loopback_is_refused() -> None:
 async def test_one_private_address_among_public_ones_refuses_the_host() -> None:
     resolver = fixed({"rebind.test": ["93.184.216.34", "10.0.0.7"]})
     async with client(False, resolver) as c:
-        with pytest.raises(AddressRefused, match=r"10\.0\.0\.7 is a private address"):
+        with pytest.raises(AddressRefused, match=r"10\.0\.0\.7, a private address"):
             await c.get("http://rebind.test/")
 
 

@@ -1,7 +1,8 @@
-"""What one HTTP delivery attempt came to: the record the sender returns, the delivery policy
-judges and the store logs (status, latency, error text).
+"""One HTTP delivery attempt as values: the request to send (built by signing or by the
+callback form) and what it came to (the record the sender returns, the delivery policy judges
+and the store logs: status, latency, error text).
 
-A value only; it knows nothing of httpx, of the store or of retries.
+Values only; they know nothing of httpx, of the store or of retries.
 """
 
 from __future__ import annotations
@@ -11,13 +12,24 @@ from enum import StrEnum
 from smsgate.record import record
 
 
+@record
+class OutgoingRequest:
+    """Exactly what goes on the wire; a retry sends the same body (a webhook's headers are
+    signed again per attempt, see signing.py)."""
+
+    method: str  # "POST" or "GET"
+    url: str
+    headers: tuple[tuple[str, str], ...] = ()
+    body: bytes = b""
+
+
 class Failure(StrEnum):
     """Why an attempt got no HTTP response."""
 
     TIMEOUT = "timeout"  # connect, read or total deadline passed
     CONNECT = "connect"  # refused, unreachable, DNS failure, TLS handshake
     TRANSPORT = "transport"  # the connection broke or the peer spoke broken HTTP
-    ADDRESS_REFUSED = "address_refused"  # the host resolved to an address we must not call
+    URL_REFUSED = "url_refused"  # an unsafe URL, or a host that resolved to an unsafe address
 
 
 @record

@@ -85,7 +85,7 @@ def verdict(attempt: Attempt) -> Verdict:
     """What one attempt's outcome says about sending the same request again."""
     status = attempt.status
     if status is None:
-        return Verdict.REFUSED if attempt.failure is Failure.ADDRESS_REFUSED else Verdict.RETRY
+        return Verdict.REFUSED if attempt.failure is Failure.URL_REFUSED else Verdict.RETRY
     if 200 <= status < 300:
         return Verdict.DELIVERED
     if status >= 500 or status in _RETRYABLE_4XX:

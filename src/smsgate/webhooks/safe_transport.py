@@ -53,7 +53,7 @@ async def checked_addresses(
             raise AddressRefused(f"{host} resolves to {text!r}, not an IP address") from None
         problem = address_problem(address, allow_private=allow_private)
         if problem is not None:
-            raise AddressRefused(f"{host} resolves to {problem}")
+            raise AddressRefused(f"{host} resolves to {text}, {problem}")
     return addresses
 
 

@@ -34,22 +34,23 @@ class UnsafeUrl(ValueError):
 
 
 def address_problem(address: IPAddress, *, allow_private: bool) -> str | None:
-    """Why `address` may not be called, or None when it may."""
+    """What kind of address `address` is when it may not be called ("a loopback address"), or
+    None when it may."""
     embedded = _embedded_ipv4(address)
     if embedded is not None:
         return address_problem(embedded, allow_private=allow_private)
     if address.is_loopback:
-        return None if allow_private else f"{address} is a loopback address"
+        return None if allow_private else "a loopback address"
     if any(address in net for net in _PRIVATE if net.version == address.version):
-        return None if allow_private else f"{address} is a private address"
+        return None if allow_private else "a private address"
     if address.is_unspecified:
-        return f"{address} is the unspecified address"
+        return "the unspecified address"
     if address.is_link_local:
-        return f"{address} is a link-local address"
+        return "a link-local address"
     if address.is_multicast:
-        return f"{address} is a multicast address"
+        return "a multicast address"
     if address.is_private or address.is_reserved or not address.is_global:
-        return f"{address} is a reserved address"
+        return "a reserved address"
     return None
 
 
@@ -90,7 +91,7 @@ def check_url(url: str, *, allow_private: bool) -> httpx.URL:
     if literal is not None:
         problem = address_problem(literal, allow_private=allow_private)
         if problem is not None:
-            raise UnsafeUrl(f"URL points at {problem}")
+            raise UnsafeUrl(f"URL points at {host}, {problem}")
         return parsed
     name = host.rstrip(".").lower()
     if not allow_private and (name in _LOCAL_NAMES or name.endswith(".localhost")):

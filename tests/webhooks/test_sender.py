@@ -1,0 +1,168 @@
+"""The HTTP sender against a real local receiver: callbacks, signed webhooks, a receiver that
+fails N times, a slow one, a huge answer, a redirect, keep-alive."""
+
+from __future__ import annotations
+
+import json
+import time
+from urllib.parse import parse_qsl
+
+import pytest
+from standardwebhooks.webhooks import Webhook
+
+from smsgate.webhooks.attempt import Attempt, Failure, OutgoingRequest
+from smsgate.webhooks.callback_form import CallbackFields, callback_request
+from smsgate.webhooks.delivery_policy import (
+    DeadLetter,
+    Delivered,
+    RetryAt,
+    RetryPolicy,
+    next_step,
+)
+from smsgate.webhooks.sender import HttpSender, SenderSettings
+from smsgate.webhooks.signing import new_secret, signature_headers
+
+from .receiver import running_receiver
+
+LOCAL = SenderSettings(allow_private=True, total_timeout=2.0, max_response_bytes=1024)
+FIELDS = CallbackFields("m1", "380501234567", "DELIVRD", "000", 1, None)
+
+
+async def test_callback_form_arrives_with_the_urls_own_query() -> None:
+    async with running_receiver() as rx, HttpSender(LOCAL) as sender:
+        attempt = await sender.send(callback_request(f"{rx.base}/dlr?order=17", FIELDS))
+    assert attempt.succeeded and attempt.status == 204 and attempt.error is None
+    assert attempt.latency > 0
+    (got,) = rx.received
+    assert (got.method, got.path, got.query) == ("POST", "/dlr", [("order", "17")])
+    assert dict(parse_qsl(got.body.decode(), keep_blank_values=True))["status"] == "DELIVRD"
+    assert got.headers["content-type"].startswith("application/x-www-form-urlencoded")
+
+
+async def test_get_callback_arrives_in_the_query() -> None:
+    async with running_receiver() as rx, HttpSender(LOCAL) as sender:
+        await sender.send(callback_request(f"{rx.base}/dlr?order=17", FIELDS, "GET"))
+    (got,) = rx.received
+    assert got.method == "GET" and got.body == b""
+    assert got.query[:3] == [("order", "17"), ("id", "m1"), ("phone", "380501234567")]
+
+
+async def test_signed_webhook_verifies_at_the_receiver_with_standardwebhooks() -> None:
+    secret = new_secret()
+    body = json.dumps({"type": "message.status", "data": {"id": "m1"}}).encode()
+    headers = signature_headers([secret], "evt_1", int(time.time()), body)
+    request = OutgoingRequest(
+        "POST", "", (*headers.items(), ("content-type", "application/json")), body
+    )
+    async with running_receiver() as rx, HttpSender(LOCAL) as sender:
+        attempt = await sender.send(
+            OutgoingRequest(request.method, f"{rx.base}/hook", request.headers, request.body)
+        )
+    assert attempt.succeeded
+    (got,) = rx.received
+    assert Webhook(secret.text).verify(got.body, got.headers) == {
+        "type": "message.status",
+        "data": {"id": "m1"},
+    }
+
+
+async def test_a_receiver_failing_twice_gets_it_on_the_third_attempt() -> None:
+    policy, t0, now, failures = RetryPolicy(), 1_800_000_000.0, 1_800_000_000.0, 0
+    request = callback_request("", FIELDS)
+    steps: list[object] = []
+    async with running_receiver() as rx, HttpSender(LOCAL) as sender:
+        url = f"{rx.base}/fail/2/m1"
+        while True:
+            attempt = await sender.send(OutgoingRequest("POST", url, request.headers, request.body))
+            failures += 0 if attempt.succeeded else 1
+            step = next_step(
+                policy,
+                attempt,
+                first_attempt_at=t0,
+                failed_attempts=failures,
+                now=now,
+                rand=lambda: 0.0,
+            )
+            steps.append(step)
+            if not isinstance(step, RetryAt):
+                break
+            now = step.at  # the policy's clock, not ours: no sleeping in the test
+    assert steps == [
+        RetryAt(t0 + 5, "HTTP 500: nope"),
+        RetryAt(t0 + 15, "HTTP 500: nope"),
+        Delivered(),
+    ]
+    assert len(rx.received) == 3
+    assert len({r.body for r in rx.received}) == 1  # the same request each time
+
+
+async def test_a_slow_receiver_times_out_within_the_total_limit() -> None:
+    settings = SenderSettings(allow_private=True, total_timeout=0.3)
+    async with running_receiver() as rx, HttpSender(settings) as sender:
+        attempt = await sender.send(OutgoingRequest("POST", f"{rx.base}/slow"))
+    assert attempt.status is None and attempt.failure is Failure.TIMEOUT
+    assert attempt.error is not None and "timed out" in attempt.error
+    assert 0.25 <= attempt.latency < 2.0
+
+
+async def test_a_huge_answer_is_capped_and_not_read_to_the_end() -> None:
+    async with running_receiver() as rx, HttpSender(LOCAL) as sender:
+        attempt = await sender.send(OutgoingRequest("POST", f"{rx.base}/huge"))
+        # The capped connection is dropped, not reused: the next send opens a fresh one.
+        assert (await sender.send(OutgoingRequest("POST", f"{rx.base}/ok"))).succeeded
+    assert attempt.status == 200 and attempt.succeeded
+    assert attempt.truncated and attempt.body == b"x" * 1024
+    assert rx.connections == 2
+
+
+async def test_a_redirect_is_not_followed() -> None:
+    async with running_receiver() as rx, HttpSender(LOCAL) as sender:
+        attempt = await sender.send(OutgoingRequest("POST", f"{rx.base}/redirect"))
+    assert attempt.status == 302
+    assert attempt.error == "HTTP 302: redirect to /ok not followed; configure the final URL"
+    assert [r.path for r in rx.received] == ["/redirect"]
+    step = next_step(
+        RetryPolicy(), attempt, first_attempt_at=0, failed_attempts=1, now=0, rand=lambda: 0.0
+    )
+    assert isinstance(step, DeadLetter)
+
+
+async def test_429_carries_its_retry_after() -> None:
+    async with running_receiver() as rx, HttpSender(LOCAL) as sender:
+        attempt = await sender.send(OutgoingRequest("POST", f"{rx.base}/busy"))
+    assert (attempt.status, attempt.retry_after, attempt.error) == (429, "7", "HTTP 429: slow down")
+
+
+async def test_a_closed_port_is_a_connect_failure() -> None:
+    async with running_receiver() as rx:
+        closed = rx.base
+    async with HttpSender(LOCAL) as sender:
+        attempt = await sender.send(OutgoingRequest("POST", f"{closed}/ok"))
+    assert attempt.failure is Failure.CONNECT and attempt.status is None
+
+
+async def test_loopback_is_refused_unless_the_setting_allows_it() -> None:
+    async def to_loopback(host: str, port: int) -> list[str]:
+        return ["127.0.0.1"]
+
+    async with running_receiver() as rx, HttpSender(resolver=to_loopback) as sender:
+        literal = await sender.send(OutgoingRequest("POST", f"{rx.base}/ok"))
+        by_name = await sender.send(OutgoingRequest("POST", f"http://hooks.test:{rx.port}/ok"))
+    assert literal.failure is Failure.URL_REFUSED and by_name.failure is Failure.URL_REFUSED
+    assert literal.error == "URL points at 127.0.0.1, a loopback address"
+    assert by_name.error == "hooks.test resolves to 127.0.0.1, a loopback address"
+    assert rx.received == []
+
+
+async def test_sends_reuse_one_kept_alive_connection() -> None:
+    async with running_receiver() as rx, HttpSender(LOCAL) as sender:
+        for _ in range(20):
+            assert (await sender.send(callback_request(f"{rx.base}/ok", FIELDS))).succeeded
+    assert rx.connections == 1 and len(rx.received) == 20
+
+
+@pytest.mark.parametrize("url", ["ftp://x.example/", "http://" + "a" * 2000 + ".example/"])
+async def test_a_bad_url_is_refused_without_a_connection(url: str) -> None:
+    async with HttpSender(LOCAL) as sender:
+        attempt: Attempt = await sender.send(OutgoingRequest("POST", url))
+    assert attempt.failure is Failure.URL_REFUSED
