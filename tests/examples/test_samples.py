@@ -14,6 +14,7 @@ import os
 import re
 import socket
 import sys
+import time
 import xml.etree.ElementTree as ET
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
@@ -688,6 +689,59 @@ async def test_smpp_samples_explain_themselves_and_take_the_environment(live: Li
     ran = await live.run("examples/smpp/statuses.py", message_id, **env)
     assert ran.returncode == 0, ran
     assert ran.stdout.startswith(f"{message_id}: "), ran.stdout
+
+
+# -- webhooks -------------------------------------------------------------------------------
+
+
+@exercises("examples/webhooks/receiver.py")
+async def test_webhook_receiver_verifies_signatures_and_prints_events() -> None:
+    # Run on its own (the gateway's webhooks are wired in later): our sender and signing on one
+    # side, the sample with the standardwebhooks package on the other.
+    from smsgate.webhooks.attempt import OutgoingRequest
+    from smsgate.webhooks.callback_form import CallbackFields, callback_request
+    from smsgate.webhooks.sender import HttpSender, SenderSettings
+    from smsgate.webhooks.signing import new_secret, signature_headers
+
+    secret, port = new_secret(), free_port()
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        str(EXAMPLES / "webhooks" / "receiver.py"),
+        f"--port={port}",
+        f"--secret={secret.text}",
+        "--count=2",
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        cwd=ROOT,
+    )
+    try:
+        assert proc.stderr is not None
+        line = await asyncio.wait_for(proc.stderr.readline(), SAMPLE_TIMEOUT)
+        assert line.decode().startswith(f"listening on http://127.0.0.1:{port}/")
+        url = f"http://127.0.0.1:{port}"
+        body = json.dumps({"type": "message.status", "data": {"id": "42"}}).encode()
+        async with HttpSender(SenderSettings(allow_private=True)) as sender:
+            signed = signature_headers([new_secret()], "evt_bad", int(time.time()), body)
+            refused = await sender.send(
+                OutgoingRequest("POST", f"{url}/webhook", tuple(signed.items()), body)
+            )
+            signed = signature_headers([secret], "evt_1", int(time.time()), body)
+            accepted = await sender.send(
+                OutgoingRequest("POST", f"{url}/webhook", tuple(signed.items()), body)
+            )
+            fields = CallbackFields("42", "380501234567", "DELIVRD", "000", 1)
+            callback = await sender.send(callback_request(f"{url}/callback?order=7", fields))
+        assert (refused.status, accepted.status, callback.status) == (401, 204, 204)
+        out, err = await asyncio.wait_for(proc.communicate(), SAMPLE_TIMEOUT)
+    finally:
+        if proc.returncode is None:
+            proc.kill()
+            await proc.wait()
+    assert proc.returncode == 0
+    events = [json.loads(line) for line in out.decode().splitlines()]
+    assert events[0] == {"webhook_id": "evt_1", "event": json.loads(body)}
+    assert events[1]["callback"]["order"] == "7" and events[1]["callback"]["status"] == "DELIVRD"
+    assert "refused webhook evt_bad: No matching signature found" in err.decode()
 
 
 # -- coverage --------------------------------------------------------------------------------
