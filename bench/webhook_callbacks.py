@@ -105,7 +105,8 @@ def main() -> None:
         receiver.terminate()
     print(
         f"{ok / elapsed:,.0f} callbacks/s ({ok} ok, {failed} failed in {elapsed:.1f} s, "
-        f"{args.concurrency} in flight, sender CPU {cpu_share:.0%} of one core, "
+        f"{args.concurrency} in flight, sender CPU {cpu_share:.0%} of one core = "
+        f"{cpu_share * elapsed / max(ok, 1) * 1e6:,.0f} us per callback, "
         f"{os.cpu_count()} cores, Python {sys.version.split()[0]})"
     )
 
