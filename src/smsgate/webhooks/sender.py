@@ -66,13 +66,12 @@ class HttpSender:
                 return await self._exchange(request, started)
         except UnsafeUrl as exc:  # includes safe_transport.AddressRefused
             return _failed(started, Failure.URL_REFUSED, str(exc))
-        except (TimeoutError, httpx.TimeoutException) as exc:
-            what = type(exc).__name__ if isinstance(exc, httpx.TimeoutException) else "total"
-            return _failed(
-                started,
-                Failure.TIMEOUT,
-                f"timed out ({what}, limit {self.settings.total_timeout:g} s)",
-            )
+        except httpx.ConnectTimeout:
+            limit = self.settings.connect_timeout
+            return _failed(started, Failure.TIMEOUT, f"timed out connecting (limit {limit:g} s)")
+        except (TimeoutError, httpx.TimeoutException):
+            limit = self.settings.total_timeout
+            return _failed(started, Failure.TIMEOUT, f"no answer in time (limit {limit:g} s)")
         except httpx.ConnectError as exc:
             return _failed(started, Failure.CONNECT, f"cannot connect: {exc}")
         except httpx.TransportError as exc:
