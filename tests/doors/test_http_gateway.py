@@ -497,6 +497,10 @@ async def test_balance_body_over_the_limit_is_a_digit_free_error(
     assert not re.search(r"[\d.,]", assert_error(r))
 
 
-async def test_unsupported_method_is_not_a_500(stack: Stack) -> None:
+async def test_unsupported_method_and_unknown_path_answer_in_the_doors_text(stack: Stack) -> None:
     r = await asyncio.wait_for(stack.client.put("/token/"), TIMEOUT)
-    assert r.status_code == 405
+    assert r.status_code == 405 and r.headers["allow"] == "GET, POST"
+    assert r.headers["content-type"] == "text/html; charset=utf-8"
+    assert r.text == "Method not allowed: use GET, POST"
+    r = await asyncio.wait_for(stack.client.get("/http/nowhere.php"), TIMEOUT)
+    assert r.status_code == 404 and r.text == "Unknown path"

@@ -457,3 +457,98 @@ def test_phone_lists_are_read_as_the_scalar_rule_says(value: object) -> None:
     values = value if isinstance(value, list) else [value]
     expected = [] if value is None or value == "" else [s for s in map(_scalar, values) if s]
     assert _list_of_scalars(value) == expected
+
+
+@pytest.mark.parametrize("method", ["PUT", "DELETE", "PATCH", "GET", "OPTIONS"])
+async def test_other_methods_on_api_paths_are_405_in_the_api_shape(
+    stack: Stack, acct: TestAccount, method: str
+) -> None:
+    r = await stack.client.request(method, "/sms/send", headers=acct.auth, json={})
+    assert r.status_code == 405
+    assert r.headers["content-type"] == "application/json"
+    assert r.headers["allow"] == "POST"
+    assert r.json() == {
+        "name": "Method Not Allowed",
+        "message": "Method Not Allowed. This URL can only handle: POST.",
+        "code": 0,
+        "status": 405,
+    }
+
+
+@pytest.mark.parametrize("path", ["/sms/nowhere", "/sms/", "/sms", "/v2/sms/status"])
+async def test_unknown_paths_of_the_api_are_404_in_the_api_shape(
+    stack: Stack, acct: TestAccount, path: str
+) -> None:
+    for method in ("POST", "PUT"):
+        r = await stack.client.request(method, path, headers=acct.auth)
+        assert r.status_code == 404
+        assert r.headers["content-type"] == "application/json"
+        assert r.json() == {
+            "name": "Not Found",
+            "message": "Page not found.",
+            "code": 0,
+            "status": 404,
+        }
+
+
+async def test_a_null_body_reads_as_an_empty_one(stack: Stack, acct: TestAccount) -> None:
+    r = await post(stack, "/sms/balance", acct, content=b"null")
+    assert r.status_code == 200
+    assert r.json()["success_request"]["info"]["money"] == "1000.0000"
+    r = await post(stack, "/sms/send", acct, content=b" null ")
+    assert r.status_code == 400
+    assert r.json() == {"success_request": {"add_info": {"phone": "Phone numbers are required"}}}
+
+
+SURROGATE_REASON = "Text is not valid Unicode (a lone UTF-16 surrogate escape)"
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "field"),
+    [
+        (
+            "/sms/send",
+            rb'{"phone": ["380501234567"], "message": "Hi \ud800", "src_addr": "Shop"}',
+            "message",
+        ),
+        ("/sms/send", rb'{"phone": ["\udfff"], "message": "Hi", "src_addr": "Shop"}', "phone"),
+        (
+            "/sms/send",
+            rb'{"phone": ["380501234567"], "message": "Hi", "src_addr": "\ud83d"}',
+            "src_addr",
+        ),
+        (
+            "/v2/sms/send",
+            rb'{"src_addr": "Shop", "data_message": [{"phone": "380501234567",'
+            rb' "message": "\ud800x"}]}',
+            "message",
+        ),
+        ("/sms/status", rb'{"id_sms": ["1\udc00"]}', "id_sms"),
+    ],
+)
+async def test_a_lone_surrogate_escape_is_valid_json_and_gets_the_fields_error(
+    stack: Stack, acct: TestAccount, path: str, body: bytes, field: str
+) -> None:
+    r = await post(stack, path, acct, content=body, headers={"Content-Type": "application/json"})
+    assert r.status_code == 400
+    assert r.json() == {"success_request": {"add_info": {field: SURROGATE_REASON}}}
+
+
+@pytest.mark.parametrize("body", [b'{"message": NaN}', b'{"message": "\\ud800"', b"[\xff]"])
+async def test_bodies_that_are_not_json_stay_not_json(
+    stack: Stack, acct: TestAccount, body: bytes
+) -> None:
+    r = await post(
+        stack, "/sms/send", acct, content=body, headers={"Content-Type": "application/json"}
+    )
+    assert r.status_code == 400
+    assert r.json() == {
+        "success_request": {"add_info": {"request": "Request body is not valid JSON"}}
+    }
+
+
+async def test_a_paired_surrogate_escape_is_ordinary_text(stack: Stack, acct: TestAccount) -> None:
+    body = rb'{"phone": ["380501234567"], "message": "Hi \ud83d\ude00", "src_addr": "Shop"}'
+    r = await post(stack, "/sms/send", acct, content=body)
+    assert r.status_code == 200
+    assert list(r.json()["success_request"]["info"].values()) == ["380501234567"]

@@ -463,3 +463,18 @@ async def test_state_of_more_than_100_ids_is_an_error(stack: Stack, acct: TestAc
 async def test_state_with_the_send_root_is_an_error(stack: Stack, acct: TestAccount) -> None:
     r = await post(stack, "/xml/state.php", sendsms(acct, "<smscid>1</smscid>"))
     assert error_of(r).startswith("Unexpected root element")
+
+
+async def test_unknown_paths_and_other_methods_answer_in_the_xml_shape(stack: Stack) -> None:
+    r = await asyncio.wait_for(stack.client.put("/xml/state.php", content=b"<x/>"), TIMEOUT)
+    assert r.status_code == 405 and r.headers["allow"] == "GET, POST"
+    assert r.text == (
+        f"{DECLARATION}<response><status>ERROR</status>"
+        "<text>Method not allowed: use GET, POST</text></response>"
+    )
+    r = await asyncio.wait_for(stack.client.post("/xml/nowhere.php", content=b"<x/>"), TIMEOUT)
+    assert r.status_code == 404 and r.headers["content-type"] == "text/xml; charset=utf-8"
+    assert (
+        r.text
+        == f"{DECLARATION}<response><status>ERROR</status><text>Unknown path</text></response>"
+    )

@@ -40,10 +40,9 @@ class DoorsApp:
         route = self._routes.get(request.path)
         head_only = request.method == "HEAD"
         if route is None:
-            reply = plain("Not Found", 404)
+            reply = _not_found(request.path)
         elif request.method not in route.methods and not (head_only and "GET" in route.methods):
-            allow = ", ".join(sorted(route.methods))
-            reply = plain("Method Not Allowed", 405, {"Allow": allow})
+            reply = _not_allowed(request.path, route.methods)
         else:
             try:
                 reply = await route.endpoint(request)
@@ -79,12 +78,44 @@ def build_app(gateway: Gateway, health: HealthProbe, *, max_body: int = 1_000_00
     return DoorsApp(
         [
             *json_api.routes(gateway, max_body=max_body),
-            *http_gateway.routes(gateway),
-            *xml_gateway.routes(gateway),
+            *http_gateway.routes(gateway, max_body=max_body),
+            *xml_gateway.routes(gateway, max_body=max_body),
             Route("/health", health_endpoint, get),
             Route("/metrics", metrics_endpoint, get),
         ]
     )
+
+
+def _is_json_door(path: str) -> bool:
+    return path.startswith(("/sms/", "/v2/")) or path == "/sms"
+
+
+def _not_found(path: str) -> WebReply:
+    """404 in the shape of the door whose paths `path` looks like."""
+    if _is_json_door(path):
+        return json_api.top_level_error("Not Found", "Page not found.", 404)
+    if path.startswith("/xml"):
+        body = xml_gateway.error_reply("Unknown path").encode("utf-8")
+        return WebReply(body, 404, xml_gateway.MEDIA_TYPE)
+    if path.startswith(("/http", "/token")):
+        return WebReply(b"Unknown path", 404, http_gateway.MEDIA_TYPE)
+    return plain("Not Found", 404)
+
+
+def _not_allowed(path: str, methods: frozenset[str]) -> WebReply:
+    """405 with its Allow header, in the shape of the door `path` belongs to."""
+    allow = ", ".join(sorted(methods))
+    headers = {"Allow": allow}
+    if _is_json_door(path):
+        message = f"Method Not Allowed. This URL can only handle: {allow}."
+        return json_api.top_level_error("Method Not Allowed", message, 405, **headers)
+    if path.startswith("/xml"):
+        body = xml_gateway.error_reply(f"Method not allowed: use {allow}").encode("utf-8")
+        return WebReply(body, 405, xml_gateway.MEDIA_TYPE, headers)
+    if path.startswith(("/http", "/token")):
+        body = f"Method not allowed: use {allow}".encode()
+        return WebReply(body, 405, http_gateway.MEDIA_TYPE, headers)
+    return plain("Method Not Allowed", 405, headers)
 
 
 def _error_for(path: str) -> WebReply:

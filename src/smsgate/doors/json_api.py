@@ -7,6 +7,7 @@ gateway, and answer in the contract's envelope and error shapes byte for byte. N
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -72,12 +73,14 @@ UNAUTHORIZED = "Your request was made with invalid credentials."
 
 def routes(gateway: Gateway, *, max_body: int = _MAX_BODY) -> list[Route]:
     door = _JsonDoor(gateway, max_body)
+    # Every call is a POST; the app answers any other method with this door's 405.
+    post = frozenset({"POST"})
     return [
-        Route("/sms/send", door.endpoint(door.send)),
-        Route("/v2/sms/send", door.endpoint(door.send_v2)),
-        Route("/sms/status", door.endpoint(door.status)),
-        Route("/sms/originator", door.endpoint(door.originator)),
-        Route("/sms/balance", door.endpoint(door.balance)),
+        Route("/sms/send", door.endpoint(door.send), post),
+        Route("/v2/sms/send", door.endpoint(door.send_v2), post),
+        Route("/sms/status", door.endpoint(door.status), post),
+        Route("/sms/originator", door.endpoint(door.originator), post),
+        Route("/sms/balance", door.endpoint(door.balance), post),
     ]
 
 
@@ -88,10 +91,6 @@ class _JsonDoor:
 
     def endpoint(self, handler: Handler) -> Endpoint:
         async def serve(request: WebRequest) -> WebReply:
-            if request.method != "POST":
-                return top_level_error(
-                    "Method Not Allowed", "Method Not Allowed. This URL can only handle: POST.", 405
-                )
             try:
                 account = await self._gateway.authenticate_token(_bearer(request))
                 body = await self._read_body(request)
@@ -127,8 +126,9 @@ class _JsonDoor:
         try:
             parsed = orjson.loads(data)
         except orjson.JSONDecodeError:
+            _refuse_lone_surrogates(data)
             raise _BadRequest("request", "Request body is not valid JSON") from None
-        if isinstance(parsed, list) and not parsed:
+        if parsed is None or (isinstance(parsed, list) and not parsed):
             return {}
         if not isinstance(parsed, dict):
             raise _BadRequest("request", "Request body must be a JSON object")
@@ -204,6 +204,51 @@ class _JsonDoor:
     async def balance(self, account: AccountRecord, body: Body) -> WebReply:
         balance = await self._gateway.balance(account)
         return _success({"money": format_money(balance.balance), "currency": balance.currency})
+
+
+def _refuse_lone_surrogates(data: bytes) -> None:
+    """A body orjson refused may still be valid JSON: a string escape of a lone UTF-16
+    surrogate (`"\\ud800"`) is valid JSON but no Unicode text. Such a body gets the error of
+    the field holding that string; any other body orjson refused is left to be "not valid JSON".
+    Only bodies orjson refused come here, so the stdlib parser costs nothing on the hot path."""
+    try:
+        parsed = json.loads(data, parse_constant=_no_constant)
+    except (ValueError, RecursionError):
+        return
+    field = _field_with_surrogate(parsed, "request")
+    if field is not None:
+        raise _BadRequest(field, "Text is not valid Unicode (a lone UTF-16 surrogate escape)")
+
+
+def _no_constant(name: str) -> object:
+    raise ValueError(f"{name} is not JSON")  # NaN and Infinity, which the stdlib reads
+
+
+def _field_with_surrogate(value: object, field: str) -> str | None:
+    """The name of the innermost field whose string (or key) holds a lone surrogate."""
+    if isinstance(value, str):
+        return field if _has_surrogate(value) else None
+    if isinstance(value, list):
+        for item in value:
+            found = _field_with_surrogate(item, field)
+            if found is not None:
+                return found
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            if _has_surrogate(key):
+                return field
+            found = _field_with_surrogate(item, key)
+            if found is not None:
+                return found
+    return None
+
+
+def _has_surrogate(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
 
 
 def _bearer(request: WebRequest) -> str:
