@@ -131,10 +131,9 @@ async def _serve(settings: Settings, demo: bool) -> int:
 
 
 def _state_dir(settings: Settings) -> Path:
-    url = settings.database.url
-    if url.startswith("sqlite") and ":///" in url:
-        return Path(url.split(":///", 1)[1]).parent
-    return Path("var")
+    from smsgate.config import state_dir
+
+    return state_dir(settings)
 
 
 def _print_demo(settings: Settings, http_port: int, creds: object) -> None:

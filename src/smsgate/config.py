@@ -152,6 +152,15 @@ def load_settings(path: str | Path | None = None, **overrides: Any) -> Settings:
         raise ConfigError(f"invalid configuration: {exc}") from exc
 
 
+def state_dir(settings: Settings) -> Path:
+    """Where a node keeps its small files (demo credentials, its lease holder name): beside a
+    SQLite database, else ./var."""
+    url = settings.database.url
+    if url.startswith("sqlite") and ":///" in url:
+        return Path(url.split(":///", 1)[1]).parent
+    return Path("var")
+
+
 def demo_settings(base: Settings) -> Settings:
     """The `--demo` node: with no operator configured, the simulator runs in-process as the only
     one and takes every route."""

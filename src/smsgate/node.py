@@ -21,13 +21,14 @@ from typing import Any
 import uvicorn
 
 from smsgate import heap, scheduling
-from smsgate.config import Settings
+from smsgate.config import Settings, state_dir
 from smsgate.domain.ids import IdGenerator
 from smsgate.domain.phone import PhoneNormalizer
 from smsgate.doors.app import build_app
 from smsgate.gateway.accounts import AccountCache
 from smsgate.gateway.connector import Connector
 from smsgate.gateway.dispatcher import Dispatcher, DispatchPolicy
+from smsgate.gateway.holder_file import HolderFile
 from smsgate.gateway.leases import LeaseKeeper, default_holder, take_node_id
 from smsgate.gateway.operator_results import OperatorResults
 from smsgate.gateway.outbox.outbox import Outbox, OutboxLeases
@@ -72,15 +73,23 @@ class Node:
 
     async def start(self) -> None:
         settings = self.settings
+        patience = settings.node.lease_ttl
+        if not settings.node.holder:
+            # The holder name of this node's last life on this machine, if it died: its own
+            # node lease then renews at once (see holder_file.py), and nothing is worth waiting
+            # for. Only without a usable file does a restart wait out the old lease.
+            holder_file = HolderFile(state_dir(settings) / f"node-{settings.node_id}.holder")
+            kept = holder_file.claim(self.holder)
+            if kept is not None:
+                self.holder = kept
+                self._stack.callback(holder_file.release)
+            if kept is not None or holder_file.locked_elsewhere:
+                patience = 0.0
         await self.store.open()
         self._stack.push_async_callback(self.store.close)
         # No node runs without its own id: two live nodes minting one id space would collide.
         self.node_id = await take_node_id(
-            self.store,
-            settings.node_id,
-            self.holder,
-            settings.node.lease_ttl,
-            patience=settings.node.lease_ttl,
+            self.store, settings.node_id, self.holder, settings.node.lease_ttl, patience=patience
         )
         self.store.node_id = self.node_id
         log.info("node id %d (lease holder %s)", self.node_id, self.holder)

@@ -61,8 +61,9 @@ async def take_node_id(
     """The configured id `base` if this holder gets its `node:<id>` lease within `patience`
     seconds, else the first free id above it.
 
-    Waiting for `base` (up to one ttl) is what lets a node restarted after kill -9 come back
-    with its own id, and so hand back at once the parts its previous life had claimed.
+    A node restarted after kill -9 under its previous holder name (holder_file.py) renews its
+    own lease at once, and so hands back at once the parts its previous life had claimed. Only
+    a restart under a new name has a reason to wait (up to one ttl) for its old id.
     """
     deadline = time.monotonic() + patience
     while not await store.take_lease(node_key(base), holder, clock(), ttl):

@@ -1,0 +1,94 @@
+"""A node killed with SIGKILL and started again serves HTTP at once, under its own node id: it
+takes back its lease holder name from its state directory instead of waiting for its old
+node lease to run out. A second live process on the same directory gets a name and an id of
+its own (ids embed the node id, so two live processes must never share one)."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import httpx
+
+from .test_crash import SMSGATE
+from .test_json_end_to_end import free_port
+
+LEASE_TTL = 30.0  # waiting out the old lease would take this long: far beyond the bound below
+
+
+def start(config: Path, log: Path, http_port: int) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        [SMSGATE, "serve", "--config", str(config)],
+        cwd=config.parent,
+        stdout=log.open("ab"),
+        stderr=subprocess.STDOUT,
+        env={**os.environ, "SMSGATE_HTTP__PORT": str(http_port)},
+    )
+
+
+async def seconds_to_serve(proc: subprocess.Popen[bytes], http_port: int) -> float:
+    started = time.monotonic()
+    async with httpx.AsyncClient(timeout=1) as client:
+        while time.monotonic() - started < LEASE_TTL:
+            assert proc.poll() is None, "the node exited"
+            try:
+                r = await client.get(f"http://127.0.0.1:{http_port}/health")
+                if r.status_code == 200:
+                    return time.monotonic() - started
+            except httpx.TransportError:
+                pass
+            await asyncio.sleep(0.05)
+    raise AssertionError("the node did not serve HTTP within a lease ttl")
+
+
+def node_ids(log: Path) -> list[tuple[int, str]]:
+    """(node id, holder) per start, from the node's log lines."""
+    found = re.findall(r"node id (\d+) \(lease holder (\S+)\)", log.read_text())
+    return [(int(node_id), holder) for node_id, holder in found]
+
+
+async def test_a_node_killed_with_sigkill_serves_again_at_once_under_its_own_id(
+    tmp_path: Path,
+) -> None:
+    config = tmp_path / "smsgate.toml"
+    config.write_text(
+        f"""
+node_id = 5
+[database]
+url = "sqlite+aiosqlite:///{tmp_path}/restart.db"
+[smpp]
+enabled = false
+[node]
+lease_ttl = {LEASE_TTL}
+"""
+    )
+    log = tmp_path / "node.log"
+    port = free_port()
+    procs = [start(config, log, port)]
+    try:
+        first = await seconds_to_serve(procs[0], port)
+        os.kill(procs[0].pid, signal.SIGKILL)
+        procs[0].wait(10)
+
+        procs.append(start(config, log, port))
+        again = await seconds_to_serve(procs[1], port)
+        # As fast as a first start (interpreter, imports, migrations), give or take the
+        # machine's load: never a lease ttl.
+        assert again < first + 3.0, (first, again)
+
+        other_port = free_port()
+        procs.append(start(config, log, other_port))
+        await seconds_to_serve(procs[2], other_port)
+        (id1, holder1), (id2, holder2), (id3, holder3) = node_ids(log)
+        assert id1 == id2 == 5 and holder1 == holder2  # the same node, back
+        assert id3 != 5 and holder3 != holder1  # a second live node: its own id
+    finally:
+        for proc in procs:
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGTERM)
+                proc.wait(20)
