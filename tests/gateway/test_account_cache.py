@@ -8,11 +8,12 @@ import asyncio
 
 import pytest
 
-from smsgate.gateway.accounts import AccountCache, _TtlCache
+from smsgate.gateway.accounts import AccountCache
 from smsgate.gateway.credentials import hash_token
 from smsgate.gateway.errors import Unauthorized
 from smsgate.store.memory import MemoryStore
 from smsgate.store.records import AccountRecord
+from smsgate.ttl_cache import TtlCache
 
 
 class _Clock:
@@ -24,7 +25,7 @@ class _Clock:
 
 async def test_concurrent_misses_share_one_load_and_expiry_loads_again() -> None:
     clock = _Clock()
-    cache: _TtlCache[int, str] = _TtlCache(5.0, clock)
+    cache: TtlCache[int, str] = TtlCache(5.0, clock)
     loads = 0
 
     async def load() -> str:
@@ -41,7 +42,7 @@ async def test_concurrent_misses_share_one_load_and_expiry_loads_again() -> None
 
 
 async def test_a_failed_load_reaches_every_waiter_and_is_not_cached() -> None:
-    cache: _TtlCache[int, str] = _TtlCache(5.0, _Clock())
+    cache: TtlCache[int, str] = TtlCache(5.0, _Clock())
     calls = 0
 
     async def failing() -> str:

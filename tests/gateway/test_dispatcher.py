@@ -8,9 +8,9 @@ import random
 import time
 from collections.abc import Callable, Sequence
 
+from smsgate.batching import BatchQueue, whole_batch
 from smsgate.config import ConnectorSettings
 from smsgate.domain.status import PartState
-from smsgate.gateway.batcher import Batcher
 from smsgate.gateway.connector import Connector
 from smsgate.gateway.dispatcher import Dispatcher
 from smsgate.gateway.router import Route, Router
@@ -86,7 +86,7 @@ class FakeOperator(Connector):
         settings = ConnectorSettings(
             name="op", host="127.0.0.1", port=1, system_id="s", password="p", window=WINDOW
         )
-        super().__init__(settings, Batcher[OperatorReceipt](self._no_receipts))
+        super().__init__(settings, BatchQueue(whole_batch(self._no_receipts)))
         self.in_flight = 0
         self.max_in_flight = 0
         self._tasks: set[asyncio.Task[SubmitAnswer]] = set()

@@ -11,76 +11,13 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import time
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
-from typing import Generic, TypeVar
+from collections.abc import Callable
 
 from smsgate.gateway.credentials import hash_token, verify_password
 from smsgate.gateway.errors import Unauthorized
 from smsgate.store.interface import Store
 from smsgate.store.records import AccountRecord
-
-K = TypeVar("K")
-V = TypeVar("V")
-
-
-@dataclass(slots=True)
-class _Entry(Generic[V]):
-    value: V
-    expires_at: float
-
-
-class _TtlCache(Generic[K, V]):
-    """Entries live `ttl` seconds. A miss is loaded once however many callers are waiting for
-    it: when a hot entry expires under load, the requests in flight share one store read
-    instead of each making its own (measured: 64 SMPP submits in flight reloaded a sender list
-    64 times every few seconds)."""
-
-    def __init__(self, ttl: float, clock: Callable[[], float], max_size: int = 100_000) -> None:
-        self._ttl = ttl
-        self._clock = clock
-        self._max = max_size
-        self._data: dict[K, _Entry[V]] = {}
-        self._loading: dict[K, asyncio.Future[V]] = {}
-
-    def peek(self, key: K) -> _Entry[V] | None:
-        """The live entry for `key`, without a coroutine: the hot path's hit costs a call, and
-        only a miss goes through `get`. Same freshness rule as `get`."""
-        entry = self._data.get(key)
-        if entry is not None and entry.expires_at > self._clock():
-            return entry
-        return None
-
-    async def get(self, key: K, load: Callable[[], Awaitable[V]]) -> V:
-        now = self._clock()
-        entry = self._data.get(key)
-        if entry is not None and entry.expires_at > now:
-            return entry.value
-        pending = self._loading.get(key)
-        if pending is not None:
-            return await asyncio.shield(pending)
-        future: asyncio.Future[V] = asyncio.get_running_loop().create_future()
-        self._loading[key] = future
-        try:
-            value = await load()
-        except asyncio.CancelledError:
-            future.cancel()
-            raise
-        except Exception as exc:
-            future.set_exception(exc)
-            future.exception()  # retrieved: the waiters, if any, get it raised
-            raise
-        finally:
-            del self._loading[key]
-        future.set_result(value)
-        if len(self._data) >= self._max:
-            self._data.clear()
-        self._data[key] = _Entry(value, now + self._ttl)
-        return value
-
-    def clear(self) -> None:
-        self._data.clear()
-        self._loading.clear()
+from smsgate.ttl_cache import TtlCache
 
 
 class AccountCache:
@@ -88,11 +25,11 @@ class AccountCache:
         self, store: Store, *, ttl: float = 5.0, clock: Callable[[], float] = time.time
     ) -> None:
         self._store = store
-        self._tokens: _TtlCache[str, AccountRecord | None] = _TtlCache(ttl, clock)
-        self._passwords: _TtlCache[tuple[str, str, str], AccountRecord | None] = _TtlCache(
+        self._tokens: TtlCache[str, AccountRecord | None] = TtlCache(ttl, clock)
+        self._passwords: TtlCache[tuple[str, str, str], AccountRecord | None] = TtlCache(
             ttl * 12, clock
         )
-        self._senders: _TtlCache[int, frozenset[str]] = _TtlCache(ttl, clock)
+        self._senders: TtlCache[int, frozenset[str]] = TtlCache(ttl, clock)
         self._sender_order: dict[int, list[str]] = {}
 
     async def by_token(self, token: str) -> AccountRecord:

@@ -16,10 +16,10 @@ from collections.abc import Callable
 
 from prometheus_client import Counter
 
+from smsgate.batching import BatchQueue
 from smsgate.config import ConnectorSettings
 from smsgate.domain.status import PartState
 from smsgate.gateway import metrics
-from smsgate.gateway.batcher import Batcher
 from smsgate.gateway.upstream import (
     SubmitAnswer,
     classify_submit_response,
@@ -43,7 +43,7 @@ class Connector:
     def __init__(
         self,
         settings: ConnectorSettings,
-        receipts: Batcher[OperatorReceipt],
+        receipts: BatchQueue[OperatorReceipt, None],
         *,
         clock: Callable[[], float] = time.time,
     ) -> None:

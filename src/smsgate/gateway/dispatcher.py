@@ -16,9 +16,9 @@ import time
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 
+from smsgate.batching import BatchQueue, whole_batch
 from smsgate.domain.status import PartState
 from smsgate.gateway import metrics
-from smsgate.gateway.batcher import Batcher
 from smsgate.gateway.connector import Connector
 from smsgate.gateway.operator_results import submitted_batch
 from smsgate.gateway.router import Router
@@ -45,6 +45,8 @@ class DispatchPolicy:
 # How many windows of the bound connectors may be claimed at once, and claimed per transaction.
 WINDOWS_CLAIMED = 8
 _WINDOWS_PER_CLAIM = 2
+# How long failures and retries gather before their batch is written: nothing waits on them.
+_RESULT_DELAY = 0.005
 
 
 @record
@@ -63,7 +65,7 @@ class Dispatcher:
         node_id: int,
         policy: DispatchPolicy | None = None,
         clock: Callable[[], float] = time.time,
-        submitted: Batcher[SubmitDone] | None = None,
+        submitted: BatchQueue[SubmitDone, None] | None = None,
     ) -> None:
         """`submitted`: where accepted parts' results go (the node's OperatorResults, which
         lets receipts take theirs along); by default a batch of the dispatcher's own."""
@@ -78,8 +80,10 @@ class Dispatcher:
         self._idle = asyncio.Event()  # nothing in flight
         self._idle.set()
         self._submitted = submitted or submitted_batch(store)
-        self._failed = Batcher(store.failed, name="failed")
-        self._requeued = Batcher(self._flush_requeue, name="requeue")
+        self._failed = BatchQueue(whole_batch(store.failed), delay=_RESULT_DELAY, name="failed")
+        self._requeued = BatchQueue(
+            whole_batch(self._flush_requeue), delay=_RESULT_DELAY, name="requeue"
+        )
         self._stopping = False
         self._expiry: asyncio.Task[None] | None = None
 

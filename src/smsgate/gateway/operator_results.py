@@ -1,5 +1,5 @@
 """The operators' answers on their way to the store: submit results (an operator id per part)
-and receipts, each gathered into batches (gateway.batcher).
+and receipts, each gathered into batches (smsgate.batching).
 
 A fast operator reports delivery milliseconds after it accepted the part, while that part's
 answer still waits in its batch (gathered for `answer_delay` because nothing waits on it).
@@ -14,16 +14,16 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from smsgate.gateway.batcher import Batcher
+from smsgate.batching import BatchQueue, whole_batch
 from smsgate.store.interface import Store
 from smsgate.store.records import OperatorReceipt, SubmitDone
 
 
-def submitted_batch(store: Store, answer_delay: float = 0.02) -> Batcher[SubmitDone]:
+def submitted_batch(store: Store, answer_delay: float = 0.02) -> BatchQueue[SubmitDone, None]:
     """The batch of accepted parts' results. The window slot is freed at the operator's
     answer, not at this commit, so a longer gathering time costs no throughput and saves
     writer turns."""
-    return Batcher(store.submitted, max_delay=answer_delay, name="submitted")
+    return BatchQueue(whole_batch(store.submitted), delay=answer_delay, name="submitted")
 
 
 class OperatorResults:
@@ -36,8 +36,8 @@ class OperatorResults:
         self.submitted = submitted_batch(store, answer_delay)
         # No gathering delay: the operator's deliver_sm window (64 on the simulator) waits for
         # each batch's commit, so receipts/s is that window over the round trip.
-        self.receipts: Batcher[OperatorReceipt] = Batcher(
-            self._store_receipts, max_delay=0, name="receipts"
+        self.receipts: BatchQueue[OperatorReceipt, None] = BatchQueue(
+            whole_batch(self._store_receipts), delay=0, name="receipts"
         )
 
     async def _store_receipts(self, receipts: Sequence[OperatorReceipt]) -> None:

@@ -7,7 +7,6 @@ transaction. When `send` returns, every accepted message is durable.
 
 from __future__ import annotations
 
-import asyncio
 import time
 from collections import Counter
 from collections.abc import Callable, Sequence
@@ -38,6 +37,7 @@ from smsgate.store.records import (
     Outcome,
     RateLimit,
 )
+from smsgate.ttl_cache import TtlCache
 
 _OUTCOME_REJECTION = {
     Outcome.DUPLICATE: Rejection.DUPLICATE,
@@ -74,44 +74,26 @@ class SubmitPolicy:
 
 
 class _Tariffs:
-    """An account's tariffs, precompiled and cached briefly: pricing runs for every recipient.
-
-    One read per account refreshes the cache: the requests that find it stale meanwhile wait
-    for that read instead of each making its own (an SMPP window of 64 submits found it stale
-    at once every ttl, and 64 reads queued on the reader pool held them ~55 ms)."""
+    """An account's tariffs, precompiled and cached briefly (a TtlCache: the requests that
+    find them stale share one read): pricing runs for every recipient."""
 
     def __init__(self, store: Store, clock: Callable[[], float], ttl: float = 10.0) -> None:
         self._store = store
-        self._clock = clock
-        self._ttl = ttl
-        self._cache: dict[int, tuple[float, AccountPricing]] = {}
-        self._loading: dict[int, asyncio.Future[AccountPricing]] = {}
+        self._cache: TtlCache[int, AccountPricing] = TtlCache(ttl, clock)
 
-    def cached(self, account_id: int, now: float) -> AccountPricing | None:
-        entry = self._cache.get(account_id)
-        return entry[1] if entry is not None and entry[0] > now else None
+    def cached(self, account_id: int) -> AccountPricing | None:
+        entry = self._cache.peek(account_id)
+        return None if entry is None else entry.value
 
     async def pricing(self, account_id: int) -> AccountPricing:
-        now = self._clock()
-        entry = self._cache.get(account_id)
-        if entry is not None and entry[0] > now:
-            return entry[1]
-        loading = self._loading.get(account_id)
-        if loading is None:
-            loading = asyncio.ensure_future(self._load(account_id, now))
-            self._loading[account_id] = loading
-            loading.add_done_callback(lambda _: self._loading.pop(account_id, None))
-        # shield: one waiter's cancellation must not cancel the read the others wait for
-        return await asyncio.shield(loading)
+        return await self._cache.get(account_id, lambda: self._load(account_id))
 
-    async def _load(self, account_id: int, now: float) -> AccountPricing:
+    async def _load(self, account_id: int) -> AccountPricing:
         rows = await self._store.tariffs(account_id)
-        pricing = AccountPricing(
+        return AccountPricing(
             [(t.prefix, t.price) for t in rows if t.account_id is None],
             [(t.prefix, t.price) for t in rows if t.account_id is not None],
         )
-        self._cache[account_id] = (now + self._ttl, pricing)
-        return pricing
 
 
 class Submitter:
@@ -216,7 +198,7 @@ class Submitter:
         senders = self._accounts.cached_sender_set(account.id)
         if senders is None:
             senders = await self._accounts.sender_set(account.id)
-        pricing = self._tariffs.cached(account.id, self._clock())
+        pricing = self._tariffs.cached(account.id)
         if pricing is None:
             pricing = await self._tariffs.pricing(account.id)
         return senders, pricing

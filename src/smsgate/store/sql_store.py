@@ -19,10 +19,10 @@ from typing import TYPE_CHECKING
 from sqlalchemy import Connection, delete, or_, select
 from sqlalchemy.exc import IntegrityError
 
+from smsgate.batching import BatchQueue
 from smsgate.domain.status import PartState, Status
 from smsgate.store import held_parts
 from smsgate.store.accepting import accept_batch
-from smsgate.store.group_commit import GroupCommit
 from smsgate.store.hot_reads import read_outbox_accounts, read_outbox_pending, read_statuses
 from smsgate.store.interface import Store, StoreError
 from smsgate.store.progress import load_parts, save_parts
@@ -69,8 +69,8 @@ class SqlStore(SqlAccounts, SqlClaims, SqlReceipts):
         max_batch: int = 2_000,
     ) -> None:
         super().__init__(url, synchronous=synchronous, node_id=node_id)
-        self._writer: GroupCommit[AcceptRequest, AcceptResult] = GroupCommit(
-            self._accept_batch, window=commit_window, max_weight=max_batch
+        self._writer: BatchQueue[AcceptRequest, AcceptResult] = BatchQueue(
+            self._accept_batch, delay=commit_window, max_weight=max_batch, name="accepts"
         )
 
     async def close(self) -> None:
@@ -80,7 +80,7 @@ class SqlStore(SqlAccounts, SqlClaims, SqlReceipts):
     # -- the hot path ------------------------------------------------------------------------
     async def accept(self, request: AcceptRequest) -> AcceptResult:
         self.engines  # noqa: B018 - fail fast with StoreError when not open
-        result = await self._writer.submit(request, weight=len(request.messages))
+        result = await self._writer.add(request, len(request.messages))
         self._lower_expiry([request])  # committed: the sweep must know when these can lapse
         return result
 
@@ -88,7 +88,7 @@ class SqlStore(SqlAccounts, SqlClaims, SqlReceipts):
         self, requests: Sequence[AcceptRequest]
     ) -> list[AcceptResult | BaseException]:
         self.engines  # noqa: B018 - fail fast with StoreError when not open
-        futures = [self._writer.enqueue(r, weight=len(r.messages)) for r in requests]
+        futures = [self._writer.add(r, len(r.messages)) for r in requests]
         results = await asyncio.gather(*futures, return_exceptions=True)
         # Lowered for a request that failed too: the floor only has to be low enough.
         self._lower_expiry(requests)
