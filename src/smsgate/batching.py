@@ -38,13 +38,9 @@ def whole_batch(flush: Callable[[Sequence[Item]], Awaitable[None]]) -> BatchRun[
     return run
 
 
-class _Queued(Generic[Item, Res]):
-    __slots__ = ("future", "item", "weight")
-
-    def __init__(self, item: Item, weight: int, future: asyncio.Future[Res] | None) -> None:
-        self.item = item
-        self.weight = weight
-        self.future = future
+# An item, its weight (at least 1) and its caller's future (None: posted). A tuple: this is
+# built once per item on the hot path, and a tuple is the cheapest record Python has.
+_Queued = tuple[Item, int, "asyncio.Future[Res] | None"]
 
 
 class BatchQueue(Generic[Item, Res]):
@@ -88,13 +84,13 @@ class BatchQueue(Generic[Item, Res]):
     def add(self, item: Item, weight: int = 1) -> asyncio.Future[Res]:
         """Queue `item`; the future resolves with its result once its batch has run."""
         future: asyncio.Future[Res] = asyncio.get_running_loop().create_future()
-        self._queue(_Queued(item, weight, future))
+        self._queue((item, weight if weight > 1 else 1, future))
         return future
 
     def post(self, item: Item, weight: int = 1) -> None:
         """Queue `item` with nobody waiting: its failure is only logged. For work whose loss
         something else repairs (e.g. an unrecorded submit's claim lapses and it is sent again)."""
-        self._queue(_Queued(item, weight, None))
+        self._queue((item, weight if weight > 1 else 1, None))
 
     def withdraw(self, matches: Callable[[Item], bool]) -> list[Item]:
         """Take back the queued posted items that match (not those of a running batch, nor
@@ -102,9 +98,9 @@ class BatchQueue(Generic[Item, Res]):
         taken: list[Item] = []
         kept: deque[_Queued[Item, Res]] = deque()
         for queued in self._queued:
-            if queued.future is None and matches(queued.item):
-                taken.append(queued.item)
-                self._weight -= queued.weight
+            if queued[2] is None and matches(queued[0]):
+                taken.append(queued[0])
+                self._weight -= queued[1]
             else:
                 kept.append(queued)
         self._queued = kept
@@ -125,21 +121,18 @@ class BatchQueue(Generic[Item, Res]):
         self._closed = True
         await self.drain()
         while self._queued:  # left by a cancelled consumer
-            queued = self._queued.popleft()
-            if queued.future is not None and not queued.future.done():
-                queued.future.set_exception(QueueClosed(f"{self._name} is closed"))
+            future = self._queued.popleft()[2]
+            if future is not None and not future.done():
+                future.set_exception(QueueClosed(f"{self._name} is closed"))
         self._weight = 0
 
     def _queue(self, queued: _Queued[Item, Res]) -> None:
         if self._closed:
             raise QueueClosed(f"{self._name} is closed")
-        if queued.weight < 1:
-            queued.weight = 1
-        loop = asyncio.get_running_loop()
-        if not self._queued:
-            self._due = loop.time() + self._delay
+        if not self._queued and self._delay > 0:
+            self._due = asyncio.get_running_loop().time() + self._delay
         self._queued.append(queued)
-        self._weight += queued.weight
+        self._weight += queued[1]
         if self._gathering:
             if self._weight >= self._max_weight:
                 self._wake_gatherer()
@@ -197,32 +190,32 @@ class BatchQueue(Generic[Item, Res]):
         queued = self._queued
         first = queued.popleft()
         batch = [first]
-        weight = first.weight
-        while queued and weight + queued[0].weight <= self._max_weight:
+        weight = first[1]
+        limit = self._max_weight
+        while queued and weight + queued[0][1] <= limit:
             item = queued.popleft()
             batch.append(item)
-            weight += item.weight
+            weight += item[1]
         self._weight -= weight
         return batch
 
     async def _run_batch(self, batch: list[_Queued[Item, Res]]) -> None:
         try:
-            results = await self._run([q.item for q in batch])
+            results = await self._run([q[0] for q in batch])
         except asyncio.CancelledError:
-            for q in batch:
-                if q.future is not None and not q.future.done():
-                    q.future.set_exception(QueueClosed(f"{self._name} was cancelled mid-batch"))
+            for _, _, future in batch:
+                if future is not None and not future.done():
+                    future.set_exception(QueueClosed(f"{self._name} was cancelled mid-batch"))
             raise
         except Exception as exc:  # the whole batch failed: every caller hears why
             log.exception("%s: a batch of %d items failed", self._name, len(batch))
-            for q in batch:
-                if q.future is not None and not q.future.done():
-                    q.future.set_exception(exc)
+            for _, _, future in batch:
+                if future is not None and not future.done():
+                    future.set_exception(exc)
             return
-        for q, result in zip(batch, results, strict=True):
-            future = q.future
+        for (_, _, future), result in zip(batch, results, strict=True):
             if future is None:
-                if isinstance(result, BaseException):
+                if result is not None and isinstance(result, BaseException):
                     log.error("%s: a posted item failed", self._name, exc_info=result)
             elif future.done():  # its caller stopped waiting; the item ran anyway
                 continue
