@@ -14,8 +14,8 @@ from pathlib import Path
 
 from smsgate.gateway.credentials import hash_password, hash_token, new_password, new_token
 from smsgate.record import record
-from smsgate.store.interface import Store
 from smsgate.store.records import Tariff
+from smsgate.store.roles import AccountAdmin
 
 DEMO_LOGIN = "demo"
 DEMO_SENDER = "smsgate"
@@ -32,7 +32,7 @@ class DemoCredentials:
     sender: str
 
 
-async def ensure_demo_account(store: Store, secrets_file: Path) -> DemoCredentials:
+async def ensure_demo_account(store: AccountAdmin, secrets_file: Path) -> DemoCredentials:
     creds = await store.credentials(DEMO_LOGIN)
     saved = _load(secrets_file)
     if creds is None:

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from smsgate.domain.ids import MAX_NODE_ID
-from smsgate.store.interface import Store
+from smsgate.store.roles import Leases
 
 log = logging.getLogger(__name__)
 
@@ -50,7 +50,7 @@ def connector_key(name: str) -> str:
 
 
 async def take_node_id(
-    store: Store,
+    store: Leases,
     base: int,
     holder: str,
     ttl: float,
@@ -120,7 +120,7 @@ class LeaseKeeper:
     what it can), then `run()` in the background; `on_lost(reason)` is called once when a
     held lease is gone. `await release()` gives every lease back (after connectors closed)."""
 
-    store: Store
+    store: Leases
     holder: str
     node_id: int
     connectors: Sequence[Bindable]
