@@ -48,3 +48,71 @@ def test_demo_adds_the_simulator_only_when_no_operator_is_configured() -> None:
         ],
     )
     assert demo_settings(real) == real
+
+
+def _write(tmp_path: Path, text: str) -> Path:
+    config = tmp_path / "smsgate.toml"
+    config.write_text(text, encoding="utf-8")
+    return config
+
+
+CONNECTOR = '[[connectors]]\nname = "op"\nhost = "h"\nport = 1\nsystem_id = "a"\npassword = "b"\n'
+
+
+@pytest.mark.parametrize(
+    ("text", "path"),
+    [
+        ('[database]\nulr = "postgresql+asyncpg://x"\n', "database.ulr"),
+        ("nodeid = 3\n", "nodeid"),
+        (CONNECTOR + 'pasword = "oops"\n', "connectors[0].pasword"),
+        (CONNECTOR + '[[routes]]\nconnectors = ["op"]\nprefixx = "380"\n', "routes[0].prefixx"),
+        ("[logs]\nformat = 'json'\n", "logs"),
+    ],
+)
+def test_an_unknown_key_at_any_level_is_an_error_naming_its_path(
+    tmp_path: Path, text: str, path: str
+) -> None:
+    with pytest.raises(ConfigError) as raised:
+        load_settings(_write(tmp_path, text))
+    message = str(raised.value)
+    assert f"{path}: unknown setting" in message
+    assert "_Layered" not in message and "\n" not in message
+    assert "oops" not in message  # a mistyped key's value may be a secret
+
+
+def test_an_unknown_nested_key_from_the_environment_is_an_error_too(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("SMSGATE_DATABASE__ULR", "sqlite+aiosqlite:///x.db")
+    with pytest.raises(ConfigError, match=r"database\.ulr: unknown setting"):
+        load_settings()
+
+
+def test_a_route_naming_an_undeclared_connector_is_a_clear_error(tmp_path: Path) -> None:
+    text = CONNECTOR + '[[routes]]\nprefix = "380"\nconnectors = ["op", "operator-b"]\n'
+    with pytest.raises(ConfigError) as raised:
+        load_settings(_write(tmp_path, text))
+    assert str(raised.value) == (
+        "invalid configuration: routes[0].connectors: 'operator-b' is not a declared connector (op)"
+    )
+
+
+def test_two_connectors_with_one_name_are_an_error(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="the name 'op' is declared more than once"):
+        load_settings(_write(tmp_path, CONNECTOR + CONNECTOR))
+
+
+def test_a_bad_secret_value_is_not_echoed(tmp_path: Path) -> None:
+    text = CONNECTOR.replace('password = "b"', "password = 12345678")
+    with pytest.raises(ConfigError) as raised:
+        load_settings(_write(tmp_path, text))
+    assert "connectors[0].password" in str(raised.value)
+    assert "12345678" not in str(raised.value)
+
+
+def test_a_bind_password_longer_than_smpp_allows_is_refused(tmp_path: Path) -> None:
+    text = CONNECTOR.replace('password = "b"', 'password = "nine-char"')
+    with pytest.raises(
+        ConfigError, match=r"connectors\[0\]\.password: String should have at most 8"
+    ):
+        load_settings(_write(tmp_path, text))

@@ -11,7 +11,7 @@ import tomllib
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from pydantic_settings import (
     BaseSettings,
     InitSettingsSource,
@@ -19,104 +19,242 @@ from pydantic_settings import (
     SettingsConfigDict,
 )
 
+# A key the model does not know is an error at every level: a typo must not fall back silently
+# to a default (`[database] ulr` would otherwise run on SQLite in ./var).
+_STRICT = ConfigDict(extra="forbid")
+# Marks a setting whose value is never printed (`config show`, error messages, logs).
+SECRET: dict[str, Any] = {"secret": True}
+
 
 class DatabaseSettings(BaseModel):
-    url: str = "sqlite+aiosqlite:///./var/smsgate.db"
-    # SQLite only: NORMAL survives kill -9 (the WAL is in the OS cache); FULL also survives
-    # power loss at about half the write throughput.
-    synchronous: Literal["NORMAL", "FULL"] = "NORMAL"
+    """The one database every node of a deployment shares."""
+
+    model_config = _STRICT
+
+    url: str = Field(
+        default="sqlite+aiosqlite:///./var/smsgate.db",
+        description="SQLAlchemy URL: `sqlite+aiosqlite:///path` or "
+        "`postgresql+asyncpg://user:password@host/db` (a plain `postgresql://` needs psycopg, "
+        "which is not installed). Its password is masked when shown.",
+        json_schema_extra=SECRET,
+    )
+    synchronous: Literal["NORMAL", "FULL"] = Field(
+        default="NORMAL",
+        description="SQLite only: NORMAL survives kill -9 (the WAL is in the OS cache); FULL "
+        "also survives power loss at about half the write throughput.",
+    )
 
 
 class HttpSettings(BaseModel):
-    host: str = "127.0.0.1"
-    port: int = 8080
-    max_body_bytes: int = 1_000_000
+    """The HTTP doors: the SMS Club JSON API, the HTTP and XML gateways, /health, /metrics."""
+
+    model_config = _STRICT
+
+    host: str = Field(default="127.0.0.1", description="Address to listen on.")
+    port: int = Field(default=8080, description="Port to listen on.")
+    max_body_bytes: int = Field(
+        default=1_000_000, description="Largest request body accepted, in bytes."
+    )
 
 
 class SmppDoorSettings(BaseModel):
-    enabled: bool = True
-    host: str = "127.0.0.1"
-    port: int = 2775
-    tls_port: int | None = None
-    tls_cert: str | None = None
-    tls_key: str | None = None
-    # Seconds the parts of a long message wait in the store for the missing ones before the
-    # message ends REJECTD (each part was answered when it arrived).
-    assembly_timeout: float = Field(default=300.0, gt=0)
+    """The SMPP door customers bind to (SMSC role)."""
+
+    model_config = _STRICT
+
+    enabled: bool = Field(default=True, description="Serve the SMPP door.")
+    host: str = Field(
+        default="127.0.0.1",
+        description="Address to listen on; set it like [http] host when customers bind from "
+        "other machines.",
+    )
+    port: int = Field(default=2775, description="Plain SMPP port.")
+    tls_port: int | None = Field(default=None, description="SMPP over TLS port (off when unset).")
+    tls_cert: str | None = Field(default=None, description="PEM certificate file for tls_port.")
+    tls_key: str | None = Field(default=None, description="PEM private key file for tls_port.")
+    assembly_timeout: float = Field(
+        default=300.0,
+        gt=0,
+        description="Seconds the parts of a long message wait in the store for the missing "
+        "ones before the message ends REJECTD (each part was answered when it arrived).",
+    )
 
 
 class ConnectorSettings(BaseModel):
     """One SMPP client bind to an operator SMSC."""
 
-    name: str
-    host: str
-    port: int
-    system_id: str
-    password: str
-    system_type: str = ""
-    bind_type: Literal["transmitter", "transceiver"] = "transceiver"
-    window: int = 64
-    tps: float | None = None
-    concat: Literal["udh", "sar"] = "udh"
-    tls: bool = False
-    response_timeout: float = 10.0  # seconds for a submit_sm_resp; then the part is retried
+    model_config = _STRICT
+
+    name: str = Field(description="Name routes refer to; unique.")
+    host: str = Field(description="The operator's SMSC address.")
+    port: int = Field(description="The operator's SMSC port.")
+    # SMPP v3.4 caps these C-strings (16 and 9 octets with the NUL): a longer one cannot be
+    # sent, so it is refused here rather than failing every bind.
+    system_id: str = Field(max_length=15, description="Bind login given by the operator.")
+    password: str = Field(
+        max_length=8,
+        description="Bind password given by the operator (SMPP allows at most 8 characters).",
+        json_schema_extra=SECRET,
+    )
+    system_type: str = Field(default="", description="system_type sent in the bind.")
+    bind_type: Literal["transmitter", "transceiver"] = Field(
+        default="transceiver",
+        description="transceiver also takes receipts on the same bind; transmitter only submits.",
+    )
+    window: int = Field(default=64, description="Submits in flight before waiting for answers.")
+    tps: float | None = Field(
+        default=None, description="Submits per second the operator allows (unlimited if unset)."
+    )
+    concat: Literal["udh", "sar"] = Field(
+        default="udh", description="How the parts of a long message are joined: UDH or SAR TLVs."
+    )
+    tls: bool = Field(default=False, description="Connect with TLS.")
+    response_timeout: float = Field(
+        default=10.0, description="Seconds to wait for a submit_sm_resp; then the part is retried."
+    )
 
 
 class RouteSettings(BaseModel):
-    prefix: str = ""  # international digits; "" matches every destination
-    connectors: list[str]  # tried in order: the first bound one takes the part
+    """Which connectors take a destination: the longest matching prefix wins."""
+
+    model_config = _STRICT
+
+    prefix: str = Field(
+        default="", description='International digits; "" matches every destination.'
+    )
+    connectors: list[str] = Field(
+        min_length=1,
+        description="Connector names, tried in order: the first bound one takes the part.",
+    )
 
 
 class SimulatorSettings(BaseModel):
     """The built-in operator simulator, started in-process when enabled."""
 
-    enabled: bool = False
-    host: str = "127.0.0.1"
-    port: int = 2776
-    system_id: str = "smsgate"
-    password: str = "sim"
-    receipt_delay: float = 0.5
+    model_config = _STRICT
+
+    enabled: bool = Field(default=False, description="Start the simulator in this node.")
+    host: str = Field(default="127.0.0.1", description="Address the simulator listens on.")
+    port: int = Field(default=2776, description="Port the simulator listens on.")
+    system_id: str = Field(
+        default="smsgate", max_length=15, description="Login the simulator accepts."
+    )
+    password: str = Field(
+        default="sim",
+        max_length=8,
+        description="Password the simulator accepts (at most 8 characters, as in SMPP).",
+        json_schema_extra=SECRET,
+    )
+    receipt_delay: float = Field(
+        default=0.5, description="Seconds before the simulator sends a receipt."
+    )
 
 
 class DispatchSettings(BaseModel):
-    batch: int = 500
-    claim_ttl: float = 300.0
-    retry_backoff: float = 2.0
-    retry_backoff_max: float = 300.0
+    """How stored parts are handed to connectors."""
+
+    model_config = _STRICT
+
+    batch: int = Field(default=500, description="Parts claimed from the store at once.")
+    claim_ttl: float = Field(
+        default=300.0, description="Seconds a claimed, unsent part stays with its node."
+    )
+    retry_backoff: float = Field(
+        default=2.0, description="Seconds before the first retry of a temporary failure."
+    )
+    retry_backoff_max: float = Field(
+        default=300.0, description="Longest wait between retries, in seconds."
+    )
 
 
 class NodeSettings(BaseModel):
     """How this node shares one database with others (leases are kept in the database)."""
 
-    # Who holds this node's leases; empty means "this host, this process" (set by the workers
-    # supervisor so a restarted worker takes back its own node id and connectors at once).
-    holder: str = ""
-    lease_ttl: float = 10.0  # node:<id>; renewed every third of it
-    connector_lease_ttl: float = 3.0  # connector:<name>; a dead holder's bind moves this fast
-    receipt_lease_ttl: float = 5.0  # receipts:<account>; one node pumps an account's receipts
-    # Bid for a free connector only after leaving it to other nodes for one lease round (set by
-    # the workers supervisor on the worker that serves the SMPP door).
-    defer_connectors: bool = False
-    # Run the node's threads as SCHED_BATCH (Linux): a thread the node wakes does not preempt
-    # the one that woke it while that one holds the GIL (see smsgate/scheduling.py).
-    batch_scheduling: bool = True
+    model_config = _STRICT
+
+    holder: str = Field(
+        default="",
+        description='Who holds this node\'s leases; "" means this host and process (the '
+        "workers supervisor sets it so that a restarted worker takes back its own node id and "
+        "connectors at once).",
+    )
+    lease_ttl: float = Field(
+        default=10.0, description="Seconds of the node:<id> lease; renewed every third of it."
+    )
+    connector_lease_ttl: float = Field(
+        default=3.0,
+        description="Seconds of a connector:<name> lease: a dead holder's bind moves this fast.",
+    )
+    receipt_lease_ttl: float = Field(
+        default=5.0,
+        description="Seconds of a receipts:<account> lease: one node pumps an account's receipts.",
+    )
+    defer_connectors: bool = Field(
+        default=False,
+        description="Bid for a free connector only after leaving it to other nodes for one "
+        "lease round (the workers supervisor sets it on the worker that serves the SMPP door).",
+    )
+    batch_scheduling: bool = Field(
+        default=True,
+        description="Run the node's threads as SCHED_BATCH (Linux): a thread the node wakes "
+        "does not preempt the one that woke it while that one holds the GIL.",
+    )
+
+
+class LogSettings(BaseModel):
+    """What the node writes to stderr (see smsgate/logs.py)."""
+
+    model_config = _STRICT
+
+    format: Literal["auto", "json", "logfmt", "text"] = Field(
+        default="auto",
+        description="json or logfmt for a log collector, text for people; auto is text on a "
+        "terminal and json otherwise.",
+    )
+    level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
+        default="INFO", description="Lowest level written."
+    )
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="SMSGATE_", env_nested_delimiter="__")
+    """One node's settings: the top-level keys of the TOML file."""
 
-    node_id: int = 0
-    default_region: str = "UA"
-    default_lifetime_minutes: float = 24 * 60
-    dedupe_window_seconds: float = 120.0
+    model_config = SettingsConfigDict(
+        env_prefix="SMSGATE_", env_nested_delimiter="__", extra="forbid"
+    )
+
+    node_id: int = Field(
+        default=0,
+        description="The node id asked for first; a live node holding it moves "
+        "this one to the next free id.",
+    )
+    default_region: str = Field(
+        default="UA", description="Region for numbers written without the international prefix."
+    )
+    default_lifetime_minutes: float = Field(
+        default=24 * 60,
+        description="How long a message may wait for delivery when the customer gives no lifetime.",
+    )
+    dedupe_window_seconds: float = Field(
+        default=120.0,
+        description="The same text to the same number from the same account "
+        "within this window is answered with the first message's id.",
+    )
     database: DatabaseSettings = Field(default_factory=DatabaseSettings)
     http: HttpSettings = Field(default_factory=HttpSettings)
     smpp: SmppDoorSettings = Field(default_factory=SmppDoorSettings)
-    connectors: list[ConnectorSettings] = Field(default_factory=list)
-    routes: list[RouteSettings] = Field(default_factory=list)
+    connectors: list[ConnectorSettings] = Field(
+        default_factory=list, description="Operator binds, as [[connectors]] tables."
+    )
+    routes: list[RouteSettings] = Field(
+        default_factory=list,
+        description="Routes, as [[routes]] tables; none means every connector serves every "
+        "destination.",
+    )
     simulator: SimulatorSettings = Field(default_factory=SimulatorSettings)
     dispatch: DispatchSettings = Field(default_factory=DispatchSettings)
     node: NodeSettings = Field(default_factory=NodeSettings)
+    log: LogSettings = Field(default_factory=LogSettings)
 
 
 class ConfigError(Exception):
@@ -125,7 +263,8 @@ class ConfigError(Exception):
 
 def load_settings(path: str | Path | None = None, **overrides: Any) -> Settings:
     """Settings from explicit overrides, then the environment, then the TOML file (if given),
-    then the defaults: each source wins over the ones after it."""
+    then the defaults: each source wins over the ones after it. Unknown keys, bad values and
+    routes naming undeclared connectors are ConfigErrors naming the key's path."""
     data: dict[str, Any] = {}
     if path is not None:
         try:
@@ -147,9 +286,58 @@ def load_settings(path: str | Path | None = None, **overrides: Any) -> Settings:
             return (init_settings, env_settings, from_file)
 
     try:
-        return Settings.model_validate(_Layered(**overrides).model_dump())
-    except ValueError as exc:
-        raise ConfigError(f"invalid configuration: {exc}") from exc
+        settings = Settings.model_validate(_Layered(**overrides).model_dump())
+    except ValidationError as exc:
+        raise ConfigError(f"invalid configuration: {describe_errors(exc)}") from None
+    problems = reference_problems(settings)
+    if problems:
+        raise ConfigError(f"invalid configuration: {'; '.join(problems)}")
+    return settings
+
+
+def key_path(loc: tuple[int | str, ...]) -> str:
+    """`("connectors", 0, "pasword")` as `connectors[0].pasword`: the way a TOML reader finds it."""
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+def describe_errors(exc: ValidationError) -> str:
+    """pydantic's errors as `path: problem` on one line, without the validating class's name
+    (an internal one) and without echoing the value of a secret or of an unknown key."""
+    shown = []
+    for error in exc.errors():
+        path = key_path(tuple(error["loc"])) or "(top level)"
+        if error["type"] == "extra_forbidden":
+            shown.append(f"{path}: unknown setting")
+            continue
+        problem = error["msg"]
+        if error["loc"] and error["loc"][-1] not in _SECRET_NAMES:
+            problem += f" (got {error['input']!r})"
+        shown.append(f"{path}: {problem}")
+    return "; ".join(shown)
+
+
+_SECRET_NAMES = frozenset({"password", "url"})
+
+
+def reference_problems(settings: Settings) -> list[str]:
+    """What points at nothing: a route naming an undeclared connector, two connectors sharing
+    a name. The node would otherwise fail at start with a traceback."""
+    problems = []
+    names = [c.name for c in settings.connectors]
+    for name in sorted({n for n in names if names.count(n) > 1}):
+        problems.append(f"connectors: the name {name!r} is declared more than once")
+    declared = set(names)
+    for i, route in enumerate(settings.routes):
+        for name in route.connectors:
+            if name not in declared:
+                known = ", ".join(sorted(declared)) or "none are declared"
+                problems.append(
+                    f"routes[{i}].connectors: {name!r} is not a declared connector ({known})"
+                )
+    return problems
 
 
 def state_dir(settings: Settings) -> Path:

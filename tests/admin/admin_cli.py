@@ -28,9 +28,10 @@ class Admin:
 
     def __call__(self, *args: str, env: dict[str, str] | None = None) -> Result:
         # catch_exceptions=False: a traceback anywhere fails the test instead of hiding in it.
+        # --create: each test starts from a fresh file (the refusal has its own tests).
         return self.runner.invoke(
             app,
-            list(args),
+            ["--create", *args],
             env={"SMSGATE_DATABASE__URL": self.url, "COLUMNS": "200", **(env or {})},
             catch_exceptions=False,
         )

@@ -44,7 +44,9 @@ def test_the_config_file_names_the_database(tmp_path: Path) -> None:
     )
     runner = CliRunner(env={"SMSGATE_DATABASE__URL": None})  # only the file names it
     created = runner.invoke(
-        app, ["accounts", "create", "alice", "--config", str(config)], catch_exceptions=False
+        app,
+        ["--create", "accounts", "create", "alice", "--config", str(config)],
+        catch_exceptions=False,
     )
     assert created.exit_code == 0, created.stderr
     assert (tmp_path / "from-config.db").exists()
@@ -78,3 +80,35 @@ def test_an_sqlite_file_that_cannot_be_created_exits_3(admin: Admin, tmp_path: P
     assert result.exit_code == 3
     assert result.stderr.startswith("error: cannot open the database")
     assert result.stdout == ""  # no token was printed for an account that does not exist
+
+
+def test_admin_refuses_to_create_a_database_unless_asked(tmp_path: Path) -> None:
+    db = tmp_path / "var" / "smsgate.db"
+    runner = CliRunner(env={"SMSGATE_DATABASE__URL": f"sqlite+aiosqlite:///{db}"})
+    refused = runner.invoke(app, ["accounts", "list"], catch_exceptions=False)
+    assert refused.exit_code == 3
+    assert (
+        refused.stderr.strip()
+        .splitlines()[-1]
+        .startswith(f"error: the database {db} does not exist")
+    )
+    assert "--create" in refused.stderr
+    assert not db.exists()
+    created = runner.invoke(app, ["--create", "accounts", "list"], catch_exceptions=False)
+    assert created.exit_code == 0, created.stderr
+    assert db.exists()
+    # Once it exists, no flag is needed; every command says which file it opened.
+    listed = runner.invoke(app, ["accounts", "list"], catch_exceptions=False)
+    assert listed.exit_code == 0
+    assert f"database: {db}" in listed.stderr
+
+
+def test_a_relative_sqlite_path_is_shown_resolved(tmp_path: Path, monkeypatch: object) -> None:
+    import pytest
+
+    assert isinstance(monkeypatch, pytest.MonkeyPatch)
+    monkeypatch.chdir(tmp_path)
+    runner = CliRunner(env={"SMSGATE_DATABASE__URL": "sqlite+aiosqlite:///./here.db"})
+    result = runner.invoke(app, ["--create", "accounts", "list"], catch_exceptions=False)
+    assert result.exit_code == 0, result.stderr
+    assert f"database: {tmp_path / 'here.db'}" in result.stderr

@@ -2,16 +2,34 @@
 sender names, tariffs and the connectors' bind state.
 
 Each command opens the configured store for its own work and closes it; no command keeps state
-or talks to a running node except `connectors list`, which reads its /health.
+or talks to a running node except `connectors list`, which reads its /health. Each says on
+stderr which database it uses and refuses to create one without `--create`.
 """
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import typer
 
 from smsgate.admin import accounts, balance, connectors, passwords, senders, tariffs, tokens
+from smsgate.admin.store_session import Options
 
 app = typer.Typer(no_args_is_help=True, help=__doc__, pretty_exceptions_enable=False)
+
+
+@app.callback()
+def _group(
+    create: Annotated[
+        bool,
+        typer.Option(
+            "--create", help="Create the SQLite database if it does not exist (refused otherwise)"
+        ),
+    ] = False,
+) -> None:
+    Options.create = create
+
+
 app.add_typer(accounts.app, name="accounts")
 app.add_typer(tokens.app, name="tokens")
 app.add_typer(passwords.app, name="passwords")

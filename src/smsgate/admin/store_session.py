@@ -1,6 +1,10 @@
 """Running one admin command: settings from --config and the SMSGATE_* environment, a SqlStore
 opened for the command's work and closed after it, and every expected failure turned into one
 line on stderr and a non-zero exit. Holds no command's logic.
+
+It says on stderr which database it opens, and never creates a SQLite file unless asked
+(`smsgate admin --create …`): run from the wrong directory, the default ./var/smsgate.db would
+otherwise be a new, empty database that looks like a gateway with no accounts.
 """
 
 from __future__ import annotations
@@ -78,8 +82,38 @@ def run(config: Path | None, work: Callable[[AccountAdmin], Awaitable[T]]) -> T:
         fail(str(exc), EXIT_DATABASE)
 
 
+class Options:
+    """What the `smsgate admin` group's own options asked for (set by its callback)."""
+
+    create = False
+
+
+def sqlite_file(url: str) -> Path | None:
+    """The file a SQLite URL names, made absolute; None for other databases and :memory:."""
+    try:
+        parsed = make_url(url)
+    except SQLAlchemyError:
+        return None
+    if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
+        return None
+    return Path(parsed.database).resolve()
+
+
+def announce(url: str) -> None:
+    """Say which database the command works on: the first thing to check when a login that
+    exists "is not found"."""
+    path = sqlite_file(url)
+    typer.echo(f"database: {path if path is not None else _shown(url)}", err=True)
+
+
 async def _with_store(settings: Settings, work: Callable[[AccountAdmin], Awaitable[T]]) -> T:
     url = settings.database.url
+    path = sqlite_file(url)
+    if path is not None and not path.exists() and not Options.create:
+        raise DatabaseUnavailable(
+            f"the database {path} does not exist; point at the node's database with --config "
+            "or SMSGATE_DATABASE__URL, or create it with `smsgate admin --create …`"
+        )
     try:
         store = SqlStore(url, synchronous=settings.database.synchronous)
         await store.open()
@@ -87,6 +121,7 @@ async def _with_store(settings: Settings, work: Callable[[AccountAdmin], Awaitab
         raise DatabaseUnavailable(
             f"cannot open the database {_shown(url)}: {_one_line(exc)}"
         ) from None
+    announce(url)  # once open: a failure to open names the database in its own message
     try:
         return await work(store)
     except (SQLAlchemyError, OSError) as exc:
