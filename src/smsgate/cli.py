@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import logging
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -12,15 +11,18 @@ import typer
 
 from smsgate.config import ConfigError, Settings, demo_settings, load_settings
 from smsgate.event_loop import install_uvloop
+from smsgate.logs import setup_logging
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__)
 
 
 def _mount_optional() -> None:
     from smsgate.admin import app as admin_app
+    from smsgate.config_commands import app as config_app
     from smsgate.simulator.cli import app as simulator_app
 
     app.add_typer(admin_app, name="admin", help="Manage accounts, money, senders and tariffs.")
+    app.add_typer(config_app, name="config", help="Check, show and document the configuration.")
     app.add_typer(simulator_app, name="simulator", help="Run the operator SMSC simulator.")
 
 
@@ -36,7 +38,6 @@ def serve(
     ] = "1",
 ) -> None:
     """Run one smsgate node, or --workers N nodes sharing the ports and the database."""
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     from smsgate.workers import worker_count
 
     try:
@@ -45,6 +46,7 @@ def serve(
     except (ConfigError, ValueError) as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from None
+    setup_logging(settings.log.format, settings.log.level)
     if port is not None:
         settings = settings.model_copy(
             update={"http": settings.http.model_copy(update={"port": port})}

@@ -18,7 +18,10 @@ class LimitedLog:
         self._last: dict[str, float] = {}
         self._held: dict[str, int] = {}
 
-    def warning(self, kind: str, message: str, *args: object) -> None:
+    def warning(
+        self, kind: str, message: str, *args: object, extra: dict[str, object] | None = None
+    ) -> None:
+        """`extra`: the event's structured fields (smsgate/logs.py writes them)."""
         now = time.monotonic()
         last = self._last.get(kind)
         if last is not None and now - last < self.every:
@@ -29,4 +32,4 @@ class LimitedLog:
         if held:
             message += " (and %d more like it since the last such line)"
             args = (*args, held)
-        self.logger.warning(message, *args)
+        self.logger.warning(message, *args, extra=extra)

@@ -118,9 +118,10 @@ def worker_settings(settings: Settings, slot: int, supervisor_pid: int, count: i
 def _run_worker(settings: Settings, http_socket: socket.socket) -> None:
     import asyncio
 
+    from smsgate.logs import setup_logging
     from smsgate.node import serve
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    setup_logging(settings.log.format, settings.log.level)
     install_uvloop()
     try:
         code = asyncio.run(serve(settings, http_socket=http_socket))

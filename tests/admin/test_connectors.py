@@ -18,7 +18,14 @@ HEALTH = {
     "ok": True,
     "connectors": {
         "kyivstar": {"bound": True, "host": "10.0.0.1", "port": 2775},
-        "vodafone": {"bound": False, "host": "10.0.0.2", "port": 2775},
+        "vodafone": {
+            "bound": False,
+            "host": "10.0.0.2",
+            "port": 2775,
+            "since": 1_780_000_000.0,  # 2026-05-28 20:26:40 UTC
+            "last_error": "bind refused with command_status 0x0000000E (ESME_RINVPASWD)",
+            "last_error_at": 1_780_000_060.0,
+        },
         "simulator": {"bound": True, "host": "127.0.0.1", "port": 2776},
     },
 }
@@ -158,3 +165,19 @@ def test_a_node_listening_on_every_address_is_asked_on_loopback() -> None:
     assert health_url(HttpSettings(host="0.0.0.0", port=8080)) == "http://127.0.0.1:8080/health"
     assert health_url(HttpSettings(host="::", port=8080)) == "http://[::1]:8080/health"
     assert health_url(HttpSettings(host="gw.local", port=81)) == "http://gw.local:81/health"
+
+
+def test_a_connector_that_is_down_shows_why_and_since_when(
+    admin: Admin, tmp_path: Path, node_port: int
+) -> None:
+    rows = json.loads(
+        admin.ok("connectors", "list", "--json", "--config", _config(tmp_path, node_port)).stdout
+    )
+    vodafone = next(r for r in rows if r["name"] == "vodafone")
+    assert vodafone["state"] == "not bound"
+    assert vodafone["since"] == "2026-05-28 20:26:40Z"
+    assert vodafone["last_error"] == (
+        "bind refused with command_status 0x0000000E (ESME_RINVPASWD) (at 2026-05-28 20:27:40Z)"
+    )
+    table = admin.ok("connectors", "list", "--config", _config(tmp_path, node_port)).stdout
+    assert "ESME_RINVPASWD" in table and "last error" in table

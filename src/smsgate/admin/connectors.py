@@ -1,12 +1,14 @@
 """`smsgate admin connectors list`: the operator binds declared in the configuration, with the
-bind state the running node reports on its /health endpoint. A node that is not running is a
-state to show ("node not reachable"), not an error.
+bind state the running node reports on its /health endpoint, since when it holds, and the last
+error (connect refused, bind refused with its command_status, dropped, throttled). A node that
+is not running is a state to show ("node not reachable"), not an error.
 
 Reads the config and one HTTP endpoint; never touches the store or the binds themselves.
 """
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -45,12 +47,27 @@ def fetch_bind_states(url: str) -> dict[str, dict[str, Any]] | None:
     return {str(k): v for k, v in connectors.items() if isinstance(v, dict)}
 
 
-def _state(reported: dict[str, dict[str, Any]] | None, name: str) -> str:
+def _state(reported: dict[str, dict[str, Any]] | None, name: str) -> dict[str, object]:
+    """The bind state, since when it holds, and the last error the node saw (why it is down,
+    or what last went wrong while up)."""
     if reported is None:
-        return NOT_REACHABLE
+        return {"state": NOT_REACHABLE, "since": None, "last_error": None}
     if name not in reported:
-        return "not running on the node"
-    return "bound" if reported[name].get("bound") is True else "not bound"
+        return {"state": "not running on the node", "since": None, "last_error": None}
+    info = reported[name]
+    error = info.get("last_error")
+    at = _when(info.get("last_error_at"))
+    return {
+        "state": "bound" if info.get("bound") is True else "not bound",
+        "since": _when(info.get("since")),
+        "last_error": f"{error} (at {at})" if error and at else error,
+    }
+
+
+def _when(seconds: object) -> str | None:
+    if not isinstance(seconds, int | float):
+        return None
+    return datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%d %H:%M:%SZ")
 
 
 @app.command("list")
@@ -65,7 +82,7 @@ def list_(config: ConfigOption = None, json: JsonOption = False) -> None:
             "system_id": c.system_id,
             "bind_type": c.bind_type,
             "declared": True,
-            "state": _state(reported, c.name),
+            **_state(reported, c.name),
         }
         for c in settings.connectors
     ]
@@ -80,7 +97,7 @@ def list_(config: ConfigOption = None, json: JsonOption = False) -> None:
                     "system_id": None,
                     "bind_type": None,
                     "declared": False,
-                    "state": _state(reported, name),
+                    **_state(reported, name),
                 }
             )
     if json:
@@ -91,6 +108,6 @@ def list_(config: ConfigOption = None, json: JsonOption = False) -> None:
         return
     print_table(
         "connectors",
-        ["name", "address", "system_id", "bind", "declared", "state"],
+        ["name", "address", "system_id", "bind", "declared", "state", "since", "last error"],
         [list(r.values()) for r in rows],
     )

@@ -103,6 +103,7 @@ class Connector:
             "host": self.settings.host,
             "port": self.settings.port,
             "paused": bool(self._paused_until) and time.monotonic() < self._paused_until,
+            **self._client.health.describe(),
         }
 
     def submit_soon(
@@ -132,6 +133,7 @@ class Connector:
         metrics.SUBMIT_ERRORS.labels(self.name, answer.kind).inc()
         if answer.error in _BUSY:
             self._paused_until = time.monotonic() + THROTTLE_PAUSE
+            reason = f"throttled, the operator answers {status_name(answer.error)}"
             self._limited_log.warning(
                 "busy",
                 "connector %s: throttled, the operator answers %s after %d retries;"
@@ -140,6 +142,7 @@ class Connector:
                 status_name(answer.error),
                 self._client.throttle_retries,
                 THROTTLE_PAUSE,
+                extra=self._client.health.noted("connector_throttled", reason),
             )
         return answer
 

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from enum import Enum
 
 from smsgate.log_limit import LimitedLog
+from smsgate.smpp.bind_health import BindHealth
 from smsgate.smpp.connection import SessionProtocol
 from smsgate.smpp.constants import CommandStatus
 from smsgate.smpp.pdu import (
@@ -195,6 +196,8 @@ class SmppClient:
         self.on_unacknowledged = on_unacknowledged
         self.queue_while_unbound = queue_while_unbound
         self.name = name or f"{system_id}@{host}:{port}"
+        # Up/down, since when and the last reason, kept for /health as the log says them.
+        self.health = BindHealth(self.name, f"{host}:{port}")
         self._quiet = LimitedLog(log)
         self.counters = ClientCounters()
         self.last_error: BaseException | None = None
@@ -456,15 +459,23 @@ class SmppClient:
                     self.counters.reconnects += 1
                 first = False
                 failure = ""
+                event = "connector_connect_failed"
                 try:
                     bound = await self._connect_and_bind(loop)
                 except (OSError, TimeoutError, BindFailed) as exc:
                     self.last_error = exc
                     bound = False
                     failure = describe_link_error(exc)
+                    if isinstance(exc, BindFailed):
+                        event = "connector_bind_refused"
                 if bound:
                     backoff = self.backoff_initial
-                    log.info("smpp %s: bound as %s", self.name, self.bind_type.value)
+                    log.info(
+                        "smpp %s: bound as %s",
+                        self.name,
+                        self.bind_type.value,
+                        extra=self.health.bound(),
+                    )
                     assert self._lost is not None
                     await self._lost
                 elif not failure:
@@ -473,7 +484,13 @@ class SmppClient:
                     return
                 delay = backoff * (1 + self.backoff_jitter * (2 * random.random() - 1))
                 if failure:
-                    log.warning("smpp %s: %s; retrying in %.1f s", self.name, failure, delay)
+                    log.warning(
+                        "smpp %s: %s; retrying in %.1f s",
+                        self.name,
+                        failure,
+                        delay,
+                        extra=self.health.failed(event, failure),
+                    )
                 else:
                     log.info("smpp %s: reconnecting in %.1f s", self.name, delay)
                 await asyncio.sleep(delay)
@@ -534,6 +551,9 @@ class SmppClient:
                 self.name,
                 exc or "closed by the SMSC",
                 len(unacked),
+                extra=self.health.failed(
+                    "connector_dropped", f"connection dropped ({exc or 'closed by the SMSC'})"
+                ),
             )
         if self._bind_result is not None and not self._bind_result.done():
             self._bind_result.set_exception(ConnectionError("connection closed while binding"))

@@ -15,6 +15,7 @@ import contextlib
 import logging
 
 from smsgate.domain.segments import decode_payload
+from smsgate.doors.smpp import bind_log
 from smsgate.doors.smpp.binds import Binds
 from smsgate.doors.smpp.fields import (
     BadPdu,
@@ -116,18 +117,23 @@ class SmppDoorHandler(SmppHandler):
             account = await self.gateway.authenticate_smpp(pdu.system_id, pdu.password)
         except Unauthorized:
             # Unknown login and wrong password answer alike: no probing for logins.
-            return S.ESME_RINVPASWD
+            return bind_log.refused(session, pdu, S.ESME_RINVPASWD, "unknown login or password")
         if self.binds.get(session) is not None:
-            return S.ESME_RALYBND
+            return bind_log.refused(session, pdu, S.ESME_RALYBND, "already bound")
         if self.binds.count(account.id) >= account.max_binds:
-            return S.ESME_RBINDFAIL
+            reason = f"max_binds ({account.max_binds}) reached"
+            return bind_log.refused(session, pdu, S.ESME_RBINDFAIL, reason)
         self.binds.add(account, session)
+        bind_log.bound(session, pdu)
         if not isinstance(pdu, BindTransmitter):
             # Runs after this bind_resp is written, when the session can take deliver_sm.
             asyncio.get_running_loop().call_soon(self.receipts.wake, account.id)
         return S.ESME_ROK
 
     def on_close(self, session: ServerSession) -> None:
+        bind = self.binds.get(session)
+        if bind is not None:
+            bind_log.unbound(session, bind.account.login)
         self.binds.drop(session)
         for ticket in self._tickets.pop(session.id, []):
             self.gate.close(ticket)
