@@ -9,7 +9,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 NODE_DIR := tests/interop/node
 
-.PHONY: run test lint typecheck unit deps interop-deps postgres-deps bench clean
+.PHONY: run test lint typecheck unit deps interop-deps postgres-deps bench clean dist compose-check
 
 $(STAMP): pyproject.toml
 	[ -x $(BIN)/python ] || $(PYTHON) -m venv $(VENV)
@@ -48,8 +48,20 @@ unit: $(STAMP) interop-deps postgres-deps
 
 test: lint typecheck unit
 
+# The wheel and sdist a release would publish, in dist/ (`pip install dist/smsgate-*.whl` gives
+# the SDK and the `sms` command; add [server] for the gateway).
+dist: $(STAMP)
+	$(BIN)/python -m pip install -q build
+	rm -rf dist
+	$(BIN)/python -m build --outdir dist .
+	@ls dist
+
+# deploy/compose.yaml without Docker: PostgreSQL, the simulator and two nodes as local processes.
+compose-check: $(STAMP) postgres-deps
+	$(BIN)/python deploy/compose_check.py
+
 bench: $(STAMP)
 	@echo "see bench/RESULTS.md for each benchmark's command"
 
 clean:
-	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) var dist .pytest_cache .mypy_cache .ruff_cache

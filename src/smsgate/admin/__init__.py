@@ -12,7 +12,16 @@ from typing import Annotated
 
 import typer
 
-from smsgate.admin import accounts, balance, connectors, passwords, senders, tariffs, tokens
+from smsgate.admin import (
+    accounts,
+    backup,
+    balance,
+    connectors,
+    passwords,
+    senders,
+    tariffs,
+    tokens,
+)
 from smsgate.admin.store_session import Options
 
 app = typer.Typer(no_args_is_help=True, help=__doc__, pretty_exceptions_enable=False)
@@ -37,5 +46,6 @@ app.add_typer(balance.app, name="balance")
 app.add_typer(senders.app, name="senders")
 app.add_typer(tariffs.app, name="tariffs")
 app.add_typer(connectors.app, name="connectors")
+app.command("backup")(backup.backup)
 
 __all__ = ["app"]

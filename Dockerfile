@@ -1,0 +1,23 @@
+# smsgate node image: `docker build -t smsgate .`; deploy/compose.yaml runs two of them on
+# PostgreSQL. Multi-stage: the build stage makes wheels, the runtime stage installs only them
+# and runs as an unprivileged user.
+FROM python:3.11-slim AS build
+WORKDIR /src
+COPY pyproject.toml README.md ./
+COPY src ./src
+RUN pip wheel --no-cache-dir --wheel-dir /wheels '.[server]'
+
+FROM python:3.11-slim
+RUN useradd --system --uid 10001 --home-dir /var/lib/smsgate --create-home smsgate
+COPY --from=build /wheels /wheels
+RUN pip install --no-cache-dir --no-index --find-links /wheels 'smsgate[server]' \
+    && rm -rf /wheels
+USER smsgate
+WORKDIR /var/lib/smsgate
+# HTTP doors and the SMPP door; the config must listen on 0.0.0.0 for them to be reachable.
+EXPOSE 8080 2775
+# /health answers while the node runs; the HTTP port is the config's [http] port (8080 here).
+HEALTHCHECK --interval=10s --timeout=3s --start-period=30s --retries=3 \
+    CMD ["python", "-c", "import sys, urllib.request as u; sys.exit(u.urlopen('http://127.0.0.1:8080/health', timeout=2).status != 200)"]
+ENTRYPOINT ["smsgate"]
+CMD ["serve", "--config", "/etc/smsgate/smsgate.toml"]
