@@ -15,14 +15,14 @@ from collections.abc import Callable
 
 from smsgate.gateway.credentials import hash_token, verify_password
 from smsgate.gateway.errors import Unauthorized
-from smsgate.store.interface import Store
 from smsgate.store.records import AccountRecord
+from smsgate.store.roles import AccountReads
 from smsgate.ttl_cache import TtlCache
 
 
 class AccountCache:
     def __init__(
-        self, store: Store, *, ttl: float = 5.0, clock: Callable[[], float] = time.time
+        self, store: AccountReads, *, ttl: float = 5.0, clock: Callable[[], float] = time.time
     ) -> None:
         self._store = store
         self._tokens: TtlCache[str, AccountRecord | None] = TtlCache(ttl, clock)

@@ -15,6 +15,7 @@ import random
 import time
 from collections import defaultdict
 from collections.abc import Callable, Sequence
+from typing import Protocol
 
 from smsgate.batching import BatchQueue, whole_batch
 from smsgate.domain.status import PartState
@@ -25,8 +26,8 @@ from smsgate.gateway.router import Router
 from smsgate.gateway.upstream import SubmitAnswer
 from smsgate.record import record
 from smsgate.smpp.constants import CommandStatus
-from smsgate.store.interface import Store
 from smsgate.store.records import ClaimedPart, SubmitDone, SubmitFailed
+from smsgate.store.roles import Claims, Receipts
 
 log = logging.getLogger(__name__)
 
@@ -55,10 +56,15 @@ class _Requeue:
     not_before: float
 
 
+class DispatchStore(Claims, Receipts, Protocol):
+    """What the dispatcher asks of the store: its claims, and the operator's answers (through
+    its own batch of them unless the node hands it one)."""
+
+
 class Dispatcher:
     def __init__(
         self,
-        store: Store,
+        store: DispatchStore,
         router: Router,
         connectors: Sequence[Connector],
         *,

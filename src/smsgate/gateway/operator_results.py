@@ -15,11 +15,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from smsgate.batching import BatchQueue, whole_batch
-from smsgate.store.interface import Store
 from smsgate.store.records import OperatorReceipt, SubmitDone
+from smsgate.store.roles import Receipts
 
 
-def submitted_batch(store: Store, answer_delay: float = 0.02) -> BatchQueue[SubmitDone, None]:
+def submitted_batch(store: Receipts, answer_delay: float = 0.02) -> BatchQueue[SubmitDone, None]:
     """The batch of accepted parts' results. The window slot is freed at the operator's
     answer, not at this commit, so a longer gathering time costs no throughput and saves
     writer turns."""
@@ -31,7 +31,7 @@ class OperatorResults:
     claim lapses and it is sent again); `receipts` the connectors' (added: each deliver_sm is
     acknowledged once its receipt is stored). `drain()` stores whatever is queued."""
 
-    def __init__(self, store: Store, *, answer_delay: float = 0.02) -> None:
+    def __init__(self, store: Receipts, *, answer_delay: float = 0.02) -> None:
         self._store = store
         self.submitted = submitted_batch(store, answer_delay)
         # No gathering delay: the operator's deliver_sm window (64 on the simulator) waits for

@@ -10,6 +10,7 @@ from __future__ import annotations
 import time
 from collections import Counter
 from collections.abc import Callable, Sequence
+from typing import Protocol
 
 from smsgate.domain.dedupe import DedupeKeys
 from smsgate.domain.ids import IdGenerator
@@ -27,7 +28,6 @@ from smsgate.gateway.errors import (
 )
 from smsgate.gateway.model import MAX_ITEMS, SendItem, SendOutcome, SendRequest
 from smsgate.record import record
-from smsgate.store.interface import Store
 from smsgate.store.records import (
     AcceptRequest,
     AcceptResult,
@@ -37,6 +37,7 @@ from smsgate.store.records import (
     Outcome,
     RateLimit,
 )
+from smsgate.store.roles import Accepting, AccountReads
 from smsgate.ttl_cache import TtlCache
 
 _OUTCOME_REJECTION = {
@@ -77,7 +78,7 @@ class _Tariffs:
     """An account's tariffs, precompiled and cached briefly (a TtlCache: the requests that
     find them stale share one read): pricing runs for every recipient."""
 
-    def __init__(self, store: Store, clock: Callable[[], float], ttl: float = 10.0) -> None:
+    def __init__(self, store: AccountReads, clock: Callable[[], float], ttl: float = 10.0) -> None:
         self._store = store
         self._cache: TtlCache[int, AccountPricing] = TtlCache(ttl, clock)
 
@@ -96,10 +97,14 @@ class _Tariffs:
         )
 
 
+class SubmitStore(Accepting, AccountReads, Protocol):
+    """What submitting asks of the store: accepts, and the account's prices."""
+
+
 class Submitter:
     def __init__(
         self,
-        store: Store,
+        store: SubmitStore,
         accounts: AccountCache,
         ids: IdGenerator,
         *,
