@@ -136,6 +136,10 @@ class LeaseKeeper:
     _free_last_round: set[str] = field(default_factory=set)  # keys seen free, when deferring
     _node: _Held | None = None
     _lost: bool = False
+    # release() waits for a round in progress and stops later ones: a round finishing after
+    # it could take a lease back, or reach a store the node has closed meanwhile.
+    _stopping: bool = False
+    _round: asyncio.Lock = field(default_factory=asyncio.Lock)
 
     @property
     def interval(self) -> float:
@@ -242,12 +246,18 @@ class LeaseKeeper:
     async def run(self) -> None:
         while not self._lost:
             await asyncio.sleep(self.interval)
-            try:
-                await self.tick()
-            except Exception:
-                log.exception("lease round failed")
+            async with self._round:
+                if self._stopping:
+                    return
+                try:
+                    await self.tick()
+                except Exception:
+                    log.exception("lease round failed")
 
     async def release(self) -> None:
+        self._stopping = True
+        async with self._round:
+            pass  # the round in progress, if any, is over; no other starts
         keys = [connector_key(n) for n in sorted(self.bound)]
         if self._node is not None:
             keys.append(self._node.key)
