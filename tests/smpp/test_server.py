@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import socket
 import struct
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import pytest
 
-from smsgate.smpp.connection import FLUSH_EVERY
+from smsgate.smpp.connection import FLUSH_EVERY, WRITE_HIGH_WATER
 from smsgate.smpp.constants import CommandId, CommandStatus
 from smsgate.smpp.pdu import (
     BindTransceiver,
@@ -443,3 +444,44 @@ async def test_an_answer_for_a_session_that_closed_meanwhile_is_not_an_error(
     errors = [r for r in caplog.records if r.levelname in ("ERROR", "WARNING")]
     assert errors == []
     assert any("session closed" in r.getMessage() for r in caplog.records)
+
+
+async def test_a_peer_that_never_reads_is_paused_then_dropped_with_a_bounded_buffer(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # A real loopback socket with a 4 KB receive buffer that streams enquire_link and reads
+    # nothing: every one makes an answer the gateway cannot send.
+    options = {"write_stall_timeout": 1.0, "session_init_timeout": None}
+    loop = asyncio.get_running_loop()
+    async with serving(Accounts(), **options) as server:
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        sock.setblocking(False)
+        try:
+            await asyncio.wait_for(loop.sock_connect(sock, ("127.0.0.1", server.port)), T)
+            burst = b"".join(encode(EnquireLink(sequence_number=n)) for n in range(1, 1025))
+            deadline = loop.time() + 10.0
+            largest = sent = 0
+            seen = False
+            while loop.time() < deadline:
+                try:
+                    sent += sock.send(burst)
+                except BlockingIOError:
+                    pass  # the gateway stopped reading us: that is the point
+                except (ConnectionResetError, BrokenPipeError):
+                    break
+                for session in list(server.sessions):
+                    seen = True
+                    transport = session._conn.transport
+                    if transport is not None:
+                        largest = max(largest, transport.get_write_buffer_size())
+                if seen and not server.sessions:
+                    break
+                await asyncio.sleep(0.005)
+            assert seen and not server.sessions, "the never-reading peer was not dropped"
+        finally:
+            sock.close()
+    assert sent > WRITE_HIGH_WATER  # the peer did stream (answers are as large as requests)
+    # Paused at the high-water mark: at most one read's answers land above it.
+    assert largest <= WRITE_HIGH_WATER + 256 * 1024
+    assert any("read nothing" in r.getMessage() for r in caplog.records)

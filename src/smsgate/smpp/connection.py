@@ -1,12 +1,14 @@
 """The asyncio glue between one transport and one Session: bytes in, events out, batched writes.
 
 Shared by the client and the server. It decides nothing about SMPP: every event goes to the
-owner's callback; it only drives the session's timers and writes once per event-loop turn.
+owner's callback; it only drives the session's timers, writes once per event-loop turn, and
+stops reading from a peer that does not read what it is sent (and drops it if that lasts).
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import socket
 from collections.abc import Callable
 from typing import Any, Final, cast
@@ -21,6 +23,13 @@ EventHandler = Callable[[Event], None]
 # waits. Sending half of a 64-PDU window early lets the peer start on it while we do the rest.
 FLUSH_EVERY: Final = 32
 _CLOSED: Final = BindState.CLOSED
+# Every request read makes an answer to write, so a peer that sends but never reads would grow
+# our write buffer without bound (RSS 283 -> 536 MB in a minute, issue #23). Above this many
+# unsent bytes reading stops; it resumes below a quarter of it (asyncio's default low mark).
+WRITE_HIGH_WATER: Final = 256 * 1024
+# A peer whose buffer stays above the mark this long is dropped: it is not reading at all.
+WRITE_STALL_TIMEOUT: Final = 60.0
+log = logging.getLogger(__name__)
 
 
 class SessionProtocol(asyncio.Protocol):
@@ -37,6 +46,8 @@ class SessionProtocol(asyncio.Protocol):
         on_event: EventHandler,
         on_lost: Callable[[BaseException | None], None],
         loop: asyncio.AbstractEventLoop | None = None,
+        *,
+        write_stall_timeout: float | None = WRITE_STALL_TIMEOUT,
     ) -> None:
         self.session = session
         self.loop = loop or asyncio.get_running_loop()
@@ -50,6 +61,8 @@ class SessionProtocol(asyncio.Protocol):
         self._timer: asyncio.TimerHandle | None = None
         self._timer_at = 0.0
         self._closing = False
+        self._stall_timeout = write_stall_timeout
+        self._stall: asyncio.TimerHandle | None = None
         self.closed = asyncio.Event()
 
     # --- asyncio.Protocol ---------------------------------------------------------------------
@@ -57,6 +70,7 @@ class SessionProtocol(asyncio.Protocol):
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         # uvloop's transports do not derive from asyncio.Transport but offer the same methods.
         self.transport = cast(asyncio.Transport, transport)
+        self.transport.set_write_buffer_limits(high=WRITE_HIGH_WATER)
         self.peer = transport.get_extra_info("peername")
         sock = transport.get_extra_info("socket")
         if sock is not None and sock.family in (socket.AF_INET, socket.AF_INET6):
@@ -72,6 +86,7 @@ class SessionProtocol(asyncio.Protocol):
     def connection_lost(self, exc: Exception | None) -> None:
         self.transport = None
         self._cancel_timer()
+        self._cancel_stall()
         self._closing = True
         self.session.close("connection lost")
         self._drain_events()
@@ -79,6 +94,22 @@ class SessionProtocol(asyncio.Protocol):
         self._after.clear()
         self.closed.set()
         self._on_lost(exc)
+
+    def pause_writing(self) -> None:
+        # The peer reads slower than its requests make us write: read no more of them until it
+        # catches up (what is in flight still gets answered), and give it a bounded time.
+        transport = self.transport
+        if transport is None or transport.is_closing():
+            return
+        transport.pause_reading()
+        if self._stall_timeout is not None and self._stall is None:
+            self._stall = self.loop.call_later(self._stall_timeout, self._on_stall)
+
+    def resume_writing(self) -> None:
+        self._cancel_stall()
+        transport = self.transport
+        if transport is not None and not transport.is_closing():
+            transport.resume_reading()
 
     # --- for the owner ------------------------------------------------------------------------
 
@@ -175,6 +206,24 @@ class SessionProtocol(asyncio.Protocol):
         self._cancel_timer()
         self._timer_at = deadline
         self._timer = self.loop.call_at(deadline, self._on_timer)
+
+    def _on_stall(self) -> None:
+        self._stall = None
+        transport = self.transport
+        if transport is None:
+            return
+        log.warning(
+            "SMPP peer %s read nothing of %d bytes waiting for %.0f s: dropping the connection",
+            self.peer,
+            transport.get_write_buffer_size(),
+            self._stall_timeout,
+        )
+        self.abort()
+
+    def _cancel_stall(self) -> None:
+        if self._stall is not None:
+            self._stall.cancel()
+            self._stall = None
 
     def _cancel_timer(self) -> None:
         if self._timer is not None:

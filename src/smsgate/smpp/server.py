@@ -16,7 +16,7 @@ from collections import deque
 from collections.abc import Awaitable, Callable
 from typing import Any, Final
 
-from smsgate.smpp.connection import SessionProtocol
+from smsgate.smpp.connection import WRITE_STALL_TIMEOUT, SessionProtocol
 from smsgate.smpp.constants import CommandId, CommandStatus
 from smsgate.smpp.pdu import (
     CancelSm,
@@ -168,6 +168,12 @@ class ServerSession:
         return self._conn.peer
 
     @property
+    def peer_address(self) -> str | None:
+        """The peer's IP address, for per-client policies (password throttling, logs)."""
+        peer = self._conn.peer
+        return str(peer[0]) if isinstance(peer, tuple) and peer else None
+
+    @property
     def state(self) -> BindState:
         return self._conn.session.state
 
@@ -296,6 +302,7 @@ class SmppServer:
         inactivity_timeout: float | None = 300.0,
         enquire_link_interval: float | None = 60.0,
         response_timeout: float = 10.0,
+        write_stall_timeout: float | None = WRITE_STALL_TIMEOUT,
     ) -> None:
         self.handler = handler
         self.host = host
@@ -307,6 +314,7 @@ class SmppServer:
         self.inactivity_timeout = inactivity_timeout
         self.enquire_link_interval = enquire_link_interval
         self.response_timeout = response_timeout
+        self.write_stall_timeout = write_stall_timeout
         self.sessions: set[ServerSession] = set()
         self._server: asyncio.Server | None = None
         self._tasks: set[asyncio.Future[Any]] = set()
@@ -359,6 +367,7 @@ class SmppServer:
             lambda event: self._on_event(holder[0], event),
             lambda exc: self._on_lost(holder[0]),
             loop,
+            write_stall_timeout=self.write_stall_timeout,
         )
         server_session = ServerSession(self, conn)
         holder.append(server_session)
