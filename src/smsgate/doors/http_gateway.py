@@ -84,7 +84,7 @@ class _HttpDoor:
         async def serve(request: WebRequest) -> WebReply:
             try:
                 fields = await read_fields(request, self._max_body)
-                account = await self._authenticate(fields)
+                account = await self._authenticate(fields, request.client)
                 return _reply(await operation(account, fields))
             except DoorError as exc:
                 sentence = _digit_free(exc.text) if digit_free_errors else exc.text
@@ -95,7 +95,7 @@ class _HttpDoor:
 
         return serve
 
-    async def _authenticate(self, fields: Fields) -> AccountRecord:
+    async def _authenticate(self, fields: Fields, client: str | None) -> AccountRecord:
         username = _text(fields, "username").strip()
         token = _text(fields, "token").strip()
         try:
@@ -107,7 +107,7 @@ class _HttpDoor:
             password = _text(fields, "password")
             if not username or not password:
                 raise Unauthorized()
-            return await self._gateway.authenticate_password(username, password)
+            return await self._gateway.authenticate_password(username, password, client)
         except Unauthorized:
             credential = "token" if token else "password"
             raise DoorError(f"Invalid username or {credential}") from None

@@ -29,13 +29,17 @@ class ClientGone(Exception):
 
 
 class WebRequest:
-    __slots__ = ("_body", "_headers", "_receive", "method", "path", "query_string")
+    __slots__ = ("_body", "_headers", "_receive", "client", "method", "path", "query_string")
 
     def __init__(self, scope: Scope, receive: Receive) -> None:
         self.method: str = scope["method"]
         self.path: str = scope["path"]
         self.query_string: bytes = scope.get("query_string", b"")
         self._headers: list[tuple[bytes, bytes]] = scope["headers"]
+        # The peer's IP as the server saw it (uvicorn runs with proxy_headers off, so a
+        # client cannot claim another address in X-Forwarded-For); None when unknown.
+        client = scope.get("client")
+        self.client: str | None = client[0] if client else None
         self._receive = receive
         self._body: bytes | None = None
 

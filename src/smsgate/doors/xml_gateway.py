@@ -107,7 +107,7 @@ class _XmlDoor:
                 document = parse_request(await self._read_body(request))
                 if document.root != root:
                     raise DoorError(f"Unexpected root element <{document.root}>: expected <{root}>")
-                account = await self._authenticate(document)
+                account = await self._authenticate(document, request.client)
                 return _reply(await operation(account, document))
             except DoorError as exc:
                 headers = None
@@ -123,7 +123,7 @@ class _XmlDoor:
         except BodyTooLarge:
             raise DoorError("Request is too large") from None
 
-    async def _authenticate(self, document: Document) -> AccountRecord:
+    async def _authenticate(self, document: Document, client: str | None) -> AccountRecord:
         username = document.first("username")
         token = document.first("token")
         try:
@@ -135,7 +135,7 @@ class _XmlDoor:
             password = document.first("password")
             if not username or not password:
                 raise Unauthorized()
-            return await self._gateway.authenticate_password(username, password)
+            return await self._gateway.authenticate_password(username, password, client)
         except Unauthorized:
             credential = "token" if token else "password"
             raise DoorError(f"Invalid username or {credential}") from None

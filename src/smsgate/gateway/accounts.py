@@ -10,21 +10,31 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import logging
 import time
 from collections.abc import Callable
 
 from smsgate.gateway.credentials import hash_token, verify_password
 from smsgate.gateway.errors import Unauthorized
+from smsgate.gateway.login_throttle import LoginThrottle
 from smsgate.store.records import AccountRecord
 from smsgate.store.roles import AccountReads
 from smsgate.ttl_cache import TtlCache
 
+log = logging.getLogger(__name__)
+
 
 class AccountCache:
     def __init__(
-        self, store: AccountReads, *, ttl: float = 5.0, clock: Callable[[], float] = time.time
+        self,
+        store: AccountReads,
+        *,
+        ttl: float = 5.0,
+        clock: Callable[[], float] = time.time,
+        throttle: LoginThrottle | None = None,
     ) -> None:
         self._store = store
+        self.throttle = throttle if throttle is not None else LoginThrottle()
         self._tokens: TtlCache[str, AccountRecord | None] = TtlCache(ttl, clock)
         self._passwords: TtlCache[tuple[str, str, str], AccountRecord | None] = TtlCache(
             ttl * 12, clock
@@ -47,14 +57,24 @@ class AccountCache:
         )
         return _active(account)
 
-    async def by_password(self, login: str, password: str) -> AccountRecord:
-        return await self._by_secret("http", login, password)
+    async def by_password(
+        self, login: str, password: str, address: str | None = None
+    ) -> AccountRecord:
+        return await self._by_secret("http", login, password, address)
 
-    async def by_smpp_password(self, login: str, password: str) -> AccountRecord:
-        return await self._by_secret("smpp", login, password)
+    async def by_smpp_password(
+        self, login: str, password: str, address: str | None = None
+    ) -> AccountRecord:
+        return await self._by_secret("smpp", login, password, address)
 
-    async def _by_secret(self, kind: str, login: str, password: str) -> AccountRecord:
+    async def _by_secret(
+        self, kind: str, login: str, password: str, address: str | None
+    ) -> AccountRecord:
+        """`address` is the client's, for the password-guessing throttle (login_throttle.py):
+        a locked address is refused without a check, answered as a wrong password."""
         if not login or not password:
+            raise Unauthorized()
+        if self.throttle.refuses(login, address):
             raise Unauthorized()
         presented = hashlib.sha256(password.encode("utf-8", "surrogatepass")).hexdigest()
 
@@ -69,7 +89,23 @@ class AccountCache:
             ok = await asyncio.to_thread(verify_password, password, stored)
             return creds.account if ok else None
 
-        return _active(await self._passwords.get((kind, login, presented), load))
+        account = await self._passwords.get((kind, login, presented), load)
+        if account is None:
+            lockout = self.throttle.failed(login, address)
+            if lockout is not None:
+                log.warning(
+                    "password guessing: %s %r locked for %.0f s after %d failed %s password "
+                    "checks (login %r)",
+                    "address" if lockout.kind == "address" else "login from",
+                    lockout.address,
+                    lockout.seconds,
+                    lockout.failures,
+                    kind.upper(),
+                    login,
+                )
+            raise Unauthorized()
+        self.throttle.succeeded(login, address)
+        return _active(account)
 
     def cached_sender_set(self, account_id: int) -> frozenset[str] | None:
         """The account's sender names if cached and fresh, else None (then await `sender_set`)."""

@@ -50,11 +50,16 @@ class Gateway:
     async def authenticate_token(self, token: str) -> AccountRecord:
         return await self.accounts.by_token(token)
 
-    async def authenticate_password(self, login: str, password: str) -> AccountRecord:
-        return await self.accounts.by_password(login, password)
+    async def authenticate_password(
+        self, login: str, password: str, address: str | None = None
+    ) -> AccountRecord:
+        """`address`: the client's IP, so password guessing is throttled by it."""
+        return await self.accounts.by_password(login, password, address)
 
-    async def authenticate_smpp(self, login: str, password: str) -> AccountRecord:
-        return await self.accounts.by_smpp_password(login, password)
+    async def authenticate_smpp(
+        self, login: str, password: str, address: str | None = None
+    ) -> AccountRecord:
+        return await self.accounts.by_smpp_password(login, password, address)
 
     async def send(self, account: AccountRecord, request: SendRequest) -> SendOutcome:
         return await self.submitter.send(account, request)

@@ -114,7 +114,9 @@ class SmppDoorHandler(SmppHandler):
         if not isinstance(pdu, BindTransmitter | BindReceiver | BindTransceiver):
             return S.ESME_RBINDFAIL
         try:
-            account = await self.gateway.authenticate_smpp(pdu.system_id, pdu.password)
+            account = await self.gateway.authenticate_smpp(
+                pdu.system_id, pdu.password, session.peer_address
+            )
         except Unauthorized:
             # Unknown login and wrong password answer alike: no probing for logins.
             return bind_log.refused(session, pdu, S.ESME_RINVPASWD, "unknown login or password")
