@@ -9,7 +9,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 NODE_DIR := tests/interop/node
 
-.PHONY: run test lint typecheck unit deps interop-deps postgres-deps bench clean dist compose-check
+.PHONY: run test lint typecheck unit deps interop-deps postgres-deps bench fuzz clean dist compose-check
 
 $(STAMP): pyproject.toml
 	[ -x $(BIN)/python ] || $(PYTHON) -m venv $(VENV)
@@ -62,6 +62,11 @@ compose-check: $(STAMP) postgres-deps
 
 bench: $(STAMP)
 	@echo "see bench/RESULTS.md for each benchmark's command"
+
+# A million mutated PDUs through the SMPP codec and session (bench/RELIABILITY.md); a few
+# thousand of them run in `make test` (tests/smpp/test_fuzz.py).
+fuzz: $(STAMP)
+	$(BIN)/python bench/fuzz_smpp.py --inputs $${FUZZ_INPUTS:-1000000}
 
 clean:
 	rm -rf $(VENV) var dist .pytest_cache .mypy_cache .ruff_cache
