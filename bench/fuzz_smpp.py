@@ -222,7 +222,7 @@ def main() -> None:
     parser.add_argument("--inputs", type=int, default=1_000_000)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--engine", choices=("mutation", "atheris"), default="mutation")
-    parser.add_argument("--hang-seconds", type=float, default=1.0)
+    parser.add_argument("--hang-seconds", type=float, default=5.0)
     args = parser.parse_args()
     if args.engine == "atheris":
         run_atheris(args.inputs, args.hang_seconds)
