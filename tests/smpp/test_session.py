@@ -593,3 +593,13 @@ def test_unbind_with_nothing_owed_is_answered_at_once() -> None:
     (reply,) = frames(smsc.data_to_send())
     assert isinstance(reply, UnbindResp)
     assert smsc.state is BindState.CLOSED
+
+
+def test_an_esme_answers_the_smscs_unbind_at_once_even_with_deliver_sm_unanswered() -> None:
+    esme, smsc = bound_pair()
+    esme.receive_data(smsc.send(DeliverSm(source_addr="380")) + smsc.unbind())
+    events = esme.events()
+    assert of_type(events, PduReceived) and of_type(events, UnbindReceived)
+    assert esme.state is BindState.CLOSED
+    (reply,) = frames(esme.data_to_send())
+    assert isinstance(reply, UnbindResp)

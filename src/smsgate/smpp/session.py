@@ -135,8 +135,9 @@ class RequestRefused:
 @record
 class UnbindReceived:
     """The peer unbound. With no answers owed the session already answered and is closed;
-    otherwise it is DRAINING: its unbind_resp follows the last owed response (or the
-    response timeout), so a submit_sm written just before the unbind still gets its answer."""
+    otherwise an SMSC session is DRAINING: its unbind_resp follows the last owed response (or
+    the response timeout), so a submit_sm written just before the unbind still gets its
+    answer."""
 
     pdu: Pdu
 
@@ -659,9 +660,11 @@ class Session:
             return
         state = self.state
         if command_id == _UNBIND and (self._is_bound or state is BindState.UNBINDING):
-            if self._owed and self._is_bound:
+            if self._owed and self._is_bound and self.role is Role.SMSC:
                 # Requests that came before the unbind are answered first (a peer that writes
                 # submit_sm and unbind together was charged for the submit and wants its id).
+                # SMSC side only for now: our ESME client answers deliver_sm only while bound,
+                # so draining there would hold its unbind_resp for the response timeout.
                 self._events.append(UnbindReceived(pdu))
                 self._unbind_seq = pdu.sequence_number
                 timeout = self.response_timeout
