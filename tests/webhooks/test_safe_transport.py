@@ -3,14 +3,19 @@ checked one, against a real local receiver."""
 
 from __future__ import annotations
 
-import httpx
+import asyncio
+
 import pytest
 
-from smsgate.webhooks.safe_transport import AddressRefused, Resolver, safe_transport
+from smsgate.webhooks.safe_transport import (
+    AddressRefused,
+    ConnectFailed,
+    Resolver,
+    connect_checked,
+    system_resolver,
+)
 
 from .receiver import running_receiver
-
-LIMITS = httpx.Limits(max_connections=10, max_keepalive_connections=10)
 
 
 def fixed(answers: dict[str, list[str]], calls: list[str] | None = None) -> Resolver:
@@ -24,81 +29,117 @@ def fixed(answers: dict[str, list[str]], calls: list[str] | None = None) -> Reso
     return resolve
 
 
-def client(allow_private: bool, resolver: Resolver | None = None) -> httpx.AsyncClient:
-    kwargs = {} if resolver is None else {"resolver": resolver}
-    transport = safe_transport(allow_private=allow_private, limits=LIMITS, **kwargs)
-    return httpx.AsyncClient(transport=transport)
+class _Collect(asyncio.Protocol):
+    """Gathers what the receiver answers until it has a whole 204 head."""
+
+    def __init__(self) -> None:
+        self.data = b""
+        self.answered = asyncio.get_running_loop().create_future()
+
+    def data_received(self, data: bytes) -> None:
+        self.data += data
+        if b"\r\n\r\n" in self.data and not self.answered.done():
+            self.answered.set_result(self.data)
+
+
+async def get_ok(
+    host: str, port: int, *, allow_private: bool, resolver: Resolver = system_resolver
+) -> bytes:
+    """The head the receiver answers to `GET /ok` over a checked connection to `host`."""
+    transport, protocol = await connect_checked(
+        _Collect, host, port, allow_private=allow_private, resolver=resolver
+    )
+    try:
+        transport.write(f"GET /ok HTTP/1.1\r\nhost: {host}:{port}\r\n\r\n".encode())
+        return await asyncio.wait_for(protocol.answered, 5)
+    finally:
+        transport.close()
 
 
 async def test_connects_to_the_address_it_checked() -> None:
     # "hooks.test" exists only in our resolver: reaching the receiver proves the connection
     # went to the checked address, not to a second lookup.
     calls: list[str] = []
-    async with (
-        running_receiver() as rx,
-        client(True, fixed({"hooks.test": ["127.0.0.1"]}, calls)) as c,
-    ):
-        for _ in range(3):
-            response = await c.post(f"http://hooks.test:{rx.port}/ok", content=b"x")
-            assert response.status_code == 204
+    resolver = fixed({"hooks.test": ["127.0.0.1"]}, calls)
+    async with running_receiver() as rx:
+        head = await get_ok("hooks.test", rx.port, allow_private=True, resolver=resolver)
+    assert head.startswith(b"HTTP/1.1 204")
     assert rx.received[0].headers["host"] == f"hooks.test:{rx.port}"
-    assert calls == ["hooks.test"] and rx.connections == 1  # one lookup, one kept-alive socket
+    assert calls == ["hooks.test"]
 
 
 async def test_a_name_that_resolves_to_loopback_is_refused() -> None:
-    async with running_receiver() as rx, client(False, fixed({"hooks.test": ["127.0.0.1"]})) as c:
+    resolver = fixed({"hooks.test": ["127.0.0.1"]})
+    async with running_receiver() as rx:
         refused = r"hooks\.test resolves to 127\.0\.0\.1, a loopback address"
         with pytest.raises(AddressRefused, match=refused):
-            await c.post(f"http://hooks.test:{rx.port}/ok")
-    assert rx.received == []
+            await get_ok("hooks.test", rx.port, allow_private=False, resolver=resolver)
+    assert rx.connections == 0
 
 
 async def test_one_private_address_among_public_ones_refuses_the_host() -> None:
     resolver = fixed({"rebind.test": ["93.184.216.34", "10.0.0.7"]})
-    async with client(False, resolver) as c:
-        with pytest.raises(AddressRefused, match=r"10\.0\.0\.7, a private address"):
-            await c.get("http://rebind.test/")
+    with pytest.raises(AddressRefused, match=r"10\.0\.0\.7, a private address"):
+        await get_ok("rebind.test", 80, allow_private=False, resolver=resolver)
 
 
 async def test_ipv4_mapped_ipv6_answer_is_refused() -> None:
-    async with client(False, fixed({"mapped.test": ["::ffff:127.0.0.1"]})) as c:
-        with pytest.raises(AddressRefused, match="loopback"):
-            await c.get("http://mapped.test/")
+    resolver = fixed({"mapped.test": ["::ffff:127.0.0.1"]})
+    with pytest.raises(AddressRefused, match="loopback"):
+        await get_ok("mapped.test", 80, allow_private=False, resolver=resolver)
 
 
-async def test_a_literal_loopback_url_is_refused_at_connect_time_too() -> None:
-    async with running_receiver() as rx, client(False) as c:
+async def test_a_literal_loopback_address_is_refused_at_connect_time_too() -> None:
+    async with running_receiver() as rx:
         with pytest.raises(AddressRefused, match="loopback"):
-            await c.post(f"{rx.base}/ok")
-    assert rx.received == []
+            await get_ok("127.0.0.1", rx.port, allow_private=False)
+    assert rx.connections == 0
 
 
 async def test_the_system_resolver_is_checked_as_well() -> None:
-    async with running_receiver() as rx, client(False) as c:
+    async with running_receiver() as rx:
         with pytest.raises(AddressRefused, match="loopback"):
-            await c.get(f"http://localhost:{rx.port}/ok")
+            await get_ok("localhost", rx.port, allow_private=False)
 
 
 async def test_the_demo_setting_reaches_a_local_receiver_through_the_system_resolver() -> None:
-    async with running_receiver() as rx, client(True) as c:
-        assert (await c.get(f"http://localhost:{rx.port}/ok")).status_code == 204
+    async with running_receiver() as rx:
+        assert (await get_ok("localhost", rx.port, allow_private=True)).startswith(b"HTTP/1.1 204")
 
 
 async def test_the_next_checked_address_is_tried_when_one_refuses_the_connection() -> None:
     # The receiver listens on 127.0.0.1 only: 127.0.0.2 refuses the connection.
     resolver = fixed({"two.test": ["127.0.0.2", "127.0.0.1"]})
-    async with running_receiver() as rx, client(True, resolver) as c:
-        assert (await c.get(f"http://two.test:{rx.port}/ok")).status_code == 204
+    async with running_receiver() as rx:
+        head = await get_ok("two.test", rx.port, allow_private=True, resolver=resolver)
+    assert head.startswith(b"HTTP/1.1 204")
+
+
+async def test_an_ipv6_address_is_connected_to_as_well() -> None:
+    server = await asyncio.start_server(_answer_204, "::1", 0)
+    port = server.sockets[0].getsockname()[1]
+    try:
+        resolver = fixed({"six.test": ["::1"]})
+        head = await get_ok("six.test", port, allow_private=True, resolver=resolver)
+    finally:
+        server.close()
+    assert head.startswith(b"HTTP/1.1 204")
+
+
+async def _answer_204(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    await reader.readuntil(b"\r\n\r\n")
+    writer.write(b"HTTP/1.1 204 No Content\r\n\r\n")
+    await writer.drain()
+    writer.close()
 
 
 async def test_a_name_that_does_not_resolve_is_a_connect_error() -> None:
-    async with client(False, fixed({})) as c:
-        with pytest.raises(httpx.ConnectError, match=r"cannot resolve nowhere\.test"):
-            await c.get("http://nowhere.test/")
+    with pytest.raises(ConnectFailed, match=r"cannot resolve nowhere\.test"):
+        await get_ok("nowhere.test", 80, allow_private=False, resolver=fixed({}))
 
 
-async def test_environment_proxies_are_not_used(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("HTTP_PROXY", "http://10.9.9.9:3128")
-    monkeypatch.setenv("ALL_PROXY", "http://10.9.9.9:3128")
-    async with running_receiver() as rx, client(True) as c:
-        assert (await c.get(f"{rx.base}/ok")).status_code == 204
+async def test_every_address_refusing_is_a_connect_error() -> None:
+    async with running_receiver() as rx:
+        closed = rx.port
+    with pytest.raises(ConnectFailed, match=r"cannot connect to 127\.0\.0\.1"):
+        await get_ok("127.0.0.1", closed, allow_private=True)

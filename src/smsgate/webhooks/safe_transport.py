@@ -1,11 +1,11 @@
-"""An httpx transport that resolves each host itself, refuses the connection if any address it
-resolves to is unsafe (url_safety.address_problem), and connects to a checked address.
+"""Opens a webhook connection only to a checked address: resolves the host itself, refuses it if
+any address it resolves to is unsafe (url_safety.address_problem), and connects to one of those
+very addresses (TLS on top when asked, verified against the URL's host name).
 
 Why at connect time as well as when the URL is configured: DNS may answer with a private
 address later (a changed record, DNS rebinding). Checking every address, then connecting to one
-of those very addresses, leaves no second lookup to race. TLS still verifies the certificate
-against the URL's host name: httpcore takes SNI from the request, not from the address.
-Proxies from the environment are ignored, since a proxy would make the connection for us.
+of those very addresses, leaves no second lookup to race. No proxy is ever used: a proxy would
+make the connection for us, so environment variables such as HTTP_PROXY are not read.
 """
 
 from __future__ import annotations
@@ -13,19 +13,22 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import socket
-from collections.abc import Awaitable, Callable, Iterable
-from typing import Any
-
-import httpcore
-import httpx
+import ssl
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
 
 from smsgate.webhooks.url_safety import UnsafeUrl, address_problem
 
 Resolver = Callable[[str, int], Awaitable[list[str]]]
+P = TypeVar("P", bound=asyncio.Protocol)
 
 
 class AddressRefused(UnsafeUrl):
     """The host resolved to an address smsgate must not call."""
+
+
+class ConnectFailed(ConnectionError):
+    """No connection: the name did not resolve, every address refused, or TLS failed."""
 
 
 async def system_resolver(host: str, port: int) -> list[str]:
@@ -43,9 +46,9 @@ async def checked_addresses(
     try:
         addresses = await resolver(host, port)
     except OSError as exc:
-        raise httpcore.ConnectError(f"cannot resolve {host}: {exc}") from exc
+        raise ConnectFailed(f"cannot resolve {host}: {exc}") from exc
     if not addresses:
-        raise httpcore.ConnectError(f"{host} resolves to no address")
+        raise ConnectFailed(f"{host} resolves to no address")
     for text in addresses:
         try:
             address = ipaddress.ip_address(text)
@@ -57,69 +60,35 @@ async def checked_addresses(
     return addresses
 
 
-class SafeNetworkBackend(httpcore.AsyncNetworkBackend):
-    """httpcore's network backend with the check in front of every new TCP connection."""
-
-    def __init__(
-        self,
-        *,
-        allow_private: bool,
-        resolver: Resolver = system_resolver,
-        inner: httpcore.AsyncNetworkBackend | None = None,
-    ) -> None:
-        self._allow_private = allow_private
-        self._resolver = resolver
-        self._inner = inner if inner is not None else httpcore.AnyIOBackend()
-
-    async def connect_tcp(
-        self,
-        host: str,
-        port: int,
-        timeout: float | None = None,
-        local_address: str | None = None,
-        socket_options: Iterable[Any] | None = None,
-    ) -> httpcore.AsyncNetworkStream:
-        addresses = await checked_addresses(
-            host, port, allow_private=self._allow_private, resolver=self._resolver
-        )
-        last: Exception | None = None
-        for address in addresses:  # next address only when one refuses the connection
-            try:
-                return await self._inner.connect_tcp(
-                    address, port, timeout, local_address, socket_options
-                )
-            except httpcore.ConnectError as exc:
-                last = exc
-        assert last is not None
-        raise last
-
-    async def connect_unix_socket(
-        self, path: str, timeout: float | None = None, socket_options: Iterable[Any] | None = None
-    ) -> httpcore.AsyncNetworkStream:
-        raise AddressRefused("webhooks are never sent over a Unix socket")
-
-    async def sleep(self, seconds: float) -> None:
-        await self._inner.sleep(seconds)
-
-
-def safe_transport(
+async def connect_checked(
+    protocol_factory: Callable[[], P],
+    host: str,
+    port: int,
     *,
     allow_private: bool,
-    limits: httpx.Limits,
+    tls: ssl.SSLContext | None = None,
     resolver: Resolver = system_resolver,
-) -> httpx.AsyncHTTPTransport:
-    """An AsyncHTTPTransport (HTTP/1.1, keep-alive pool of `limits`) whose connections go
-    through SafeNetworkBackend."""
-    transport = httpx.AsyncHTTPTransport(limits=limits, trust_env=False)
-    # httpx does not take a network backend, so its pool is rebuilt with ours and the same
-    # settings; tests/webhooks/test_safe_transport.py fails if httpx stops using `_pool`.
-    transport._pool = httpcore.AsyncConnectionPool(
-        ssl_context=httpx.create_ssl_context(trust_env=False),
-        max_connections=limits.max_connections,
-        max_keepalive_connections=limits.max_keepalive_connections,
-        keepalive_expiry=limits.keepalive_expiry,
-        http1=True,
-        http2=False,
-        network_backend=SafeNetworkBackend(allow_private=allow_private, resolver=resolver),
-    )
-    return transport
+) -> tuple[asyncio.Transport, P]:
+    """A connection to a checked address of `host` (the next address only when one refuses
+    the TCP connection). With `tls`, the handshake verifies the certificate against `host`,
+    never against the address. The caller bounds the time it may take."""
+    addresses = await checked_addresses(host, port, allow_private=allow_private, resolver=resolver)
+    loop = asyncio.get_running_loop()
+    last: OSError | None = None
+    for address in addresses:
+        try:
+            # A literal address: asyncio connects to it without a second lookup.
+            transport, protocol = await loop.create_connection(
+                protocol_factory,
+                address,
+                port,
+                ssl=tls,
+                server_hostname=host if tls is not None else None,
+            )
+        except ssl.SSLError as exc:  # the address answered; its certificate is the problem
+            raise ConnectFailed(f"TLS with {host} failed: {exc}") from exc
+        except OSError as exc:
+            last = exc
+            continue
+        return transport, protocol
+    raise ConnectFailed(f"cannot connect to {host} port {port}: {last}") from last

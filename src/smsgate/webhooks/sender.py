@@ -1,9 +1,12 @@
-"""Sends one webhook or callback request over a shared keep-alive httpx pool and returns what
+"""Sends one webhook or callback request over shared keep-alive connections and returns what
 happened as an Attempt (status, latency, error text).
 
-It never retries, never reads the store, never follows a redirect and never reads more than
+It never retries (beyond http11_client's one resend on a connection the server closed before
+answering), never reads the store, never follows a redirect and never reads more than
 `max_response_bytes` of an answer (raw, undecoded, so a compressed bomb stays small). Every
-connection goes through safe_transport, and every URL is checked again before it is used.
+connection goes through safe_transport, and every URL is checked before it is used. Built on
+our own HTTP/1.1 client (http11, http11_client) rather than httpx, whose layers cost over a
+millisecond of CPU per callback (bench/RESULTS.md, "Webhook sender").
 """
 
 from __future__ import annotations
@@ -12,15 +15,36 @@ import asyncio
 import time
 from types import TracebackType
 
-import httpx
-
 from smsgate.record import record
 from smsgate.webhooks.attempt import Attempt, Failure, OutgoingRequest
-from smsgate.webhooks.safe_transport import Resolver, safe_transport, system_resolver
+from smsgate.webhooks.http11 import RequestInvalid, ResponseHead, encode_request
+from smsgate.webhooks.http11_client import (
+    ConnectionPool,
+    ConnectTimedOut,
+    ExchangeFailed,
+    Origin,
+)
+from smsgate.webhooks.safe_transport import ConnectFailed, Resolver, system_resolver
 from smsgate.webhooks.url_safety import UnsafeUrl, check_url
 
 USER_AGENT = "smsgate-webhooks/1"
+_DEFAULT_HEADERS = (
+    ("user-agent", USER_AGENT),
+    ("accept", "*/*"),
+    ("accept-encoding", "identity"),
+)
 _ERROR_EXCERPT = 200  # characters of a refusing receiver's body kept in the error text
+# Checked URLs kept per sender: a callback URL or an endpoint repeats for every message, and
+# checking one (httpx.URL parsing) costs ~40 us. Cleared whole when full: GET callbacks, whose
+# URLs differ per message, only refill it.
+_CHECKED_URLS = 1024
+
+
+@record
+class _Target:
+    origin: Origin
+    path: str  # origin-form target: path and query, percent-encoded
+    host_header: str
 
 
 @record
@@ -34,7 +58,12 @@ class SenderSettings:
 
 
 class HttpSender:
-    """One per process; `send` may be called from many tasks at once."""
+    """One per process; `send` may be called from many tasks at once.
+
+    The time limits and `latency` start once a connection slot is held: a send waiting for
+    one of the `max_connections` slots (all busy with other sends) is not the endpoint's delay,
+    so it neither uses up the endpoint's time nor shows in its latency.
+    """
 
     def __init__(
         self,
@@ -43,66 +72,79 @@ class HttpSender:
         resolver: Resolver = system_resolver,
     ) -> None:
         self.settings = s = settings if settings is not None else SenderSettings()
-        limits = httpx.Limits(
+        self._pool = ConnectionPool(
             max_connections=s.max_connections,
-            max_keepalive_connections=s.max_connections,
             keepalive_expiry=s.keepalive_expiry,
+            connect_timeout=s.connect_timeout,
+            allow_private=s.allow_private,
+            resolver=resolver,
         )
-        self._client = httpx.AsyncClient(
-            transport=safe_transport(
-                allow_private=s.allow_private, limits=limits, resolver=resolver
-            ),
-            timeout=httpx.Timeout(s.total_timeout, connect=s.connect_timeout),
-            follow_redirects=False,
-            trust_env=False,
-            headers={"user-agent": USER_AGENT, "accept-encoding": "identity"},
-        )
+        self._targets: dict[str, _Target] = {}
 
     async def send(self, request: OutgoingRequest) -> Attempt:
         started = time.perf_counter()
         try:
-            check_url(request.url, allow_private=self.settings.allow_private)
+            target = self._target(request.url)
+            wire = encode_request(
+                request.method,
+                target.path,
+                target.host_header,
+                _with_defaults(request.headers),
+                request.body,
+            )
+        except UnsafeUrl as exc:
+            return _failed(started, Failure.URL_REFUSED, str(exc))
+        except RequestInvalid as exc:
+            return _failed(started, Failure.TRANSPORT, f"cannot send the request: {exc}")
+        lease = await self._pool.checkout(target.origin)
+        started = time.perf_counter()
+        try:
             async with asyncio.timeout(self.settings.total_timeout):
-                return await self._exchange(request, started)
+                response = await self._pool.exchange(
+                    lease, wire, request.method, self.settings.max_response_bytes
+                )
         except UnsafeUrl as exc:  # includes safe_transport.AddressRefused
             return _failed(started, Failure.URL_REFUSED, str(exc))
-        except httpx.ConnectTimeout:
+        except ConnectTimedOut:
             limit = self.settings.connect_timeout
             return _failed(started, Failure.TIMEOUT, f"timed out connecting (limit {limit:g} s)")
-        except (TimeoutError, httpx.TimeoutException):
+        except TimeoutError:
             limit = self.settings.total_timeout
             return _failed(started, Failure.TIMEOUT, f"no answer in time (limit {limit:g} s)")
-        except httpx.ConnectError as exc:
+        except ConnectFailed as exc:
             return _failed(started, Failure.CONNECT, f"cannot connect: {exc}")
-        except httpx.TransportError as exc:
+        except (ExchangeFailed, OSError) as exc:
             return _failed(started, Failure.TRANSPORT, f"{type(exc).__name__}: {exc}")
-
-    async def _exchange(self, request: OutgoingRequest, started: float) -> Attempt:
-        cap = self.settings.max_response_bytes
-        async with self._client.stream(
-            request.method, request.url, headers=list(request.headers), content=request.body
-        ) as response:
-            body = bytearray()
-            truncated = False
-            async for chunk in response.aiter_raw():
-                body += chunk
-                if len(body) > cap:
-                    # Leaving the stream unread closes this connection instead of reusing it.
-                    del body[cap:]
-                    truncated = True
-                    break
-        status = response.status_code
+        finally:
+            self._pool.checkin(lease)
+        head, body = response.head, response.body
+        status = head.status
         return Attempt(
             status=status,
             latency=time.perf_counter() - started,
-            error=None if 200 <= status < 300 else _refusal(response, bytes(body)),
-            retry_after=response.headers.get("retry-after"),
-            body=bytes(body),
-            truncated=truncated,
+            error=None if 200 <= status < 300 else _refusal(head, body),
+            retry_after=head.header("retry-after"),
+            body=body,
+            truncated=response.truncated,
         )
 
+    def _target(self, url: str) -> _Target:
+        target = self._targets.get(url)
+        if target is None:
+            parsed = check_url(url, allow_private=self.settings.allow_private)
+            port = parsed.port or (443 if parsed.scheme == "https" else 80)
+            target = _Target(
+                (parsed.scheme, parsed.raw_host.decode("ascii"), port),
+                parsed.raw_path.decode("ascii"),
+                parsed.netloc.decode("ascii"),
+            )
+            if len(self._targets) >= _CHECKED_URLS:
+                self._targets.clear()
+            self._targets[url] = target
+        return target
+
     async def aclose(self) -> None:
-        await self._client.aclose()
+        await self._pool.aclose()
 
     async def __aenter__(self) -> HttpSender:
         return self
@@ -116,10 +158,18 @@ class HttpSender:
         await self.aclose()
 
 
-def _refusal(response: httpx.Response, body: bytes) -> str:
-    status = response.status_code
+def _with_defaults(headers: tuple[tuple[str, str], ...]) -> tuple[tuple[str, str], ...]:
+    """Our default headers, minus any the request sets itself, then the request's."""
+    if not headers:
+        return _DEFAULT_HEADERS
+    given = {name.lower() for name, _ in headers}
+    return (*(h for h in _DEFAULT_HEADERS if h[0] not in given), *headers)
+
+
+def _refusal(head: ResponseHead, body: bytes) -> str:
+    status = head.status
     if 300 <= status < 400:
-        where = response.headers.get("location", "nowhere")
+        where = head.header("location") or "nowhere"
         return f"HTTP {status}: redirect to {where} not followed; configure the final URL"
     excerpt = body[:_ERROR_EXCERPT].decode("utf-8", "replace").strip()
     return f"HTTP {status}: {excerpt}" if excerpt else f"HTTP {status}"
