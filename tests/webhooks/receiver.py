@@ -1,5 +1,5 @@
 """A tiny real HTTP/1.1 receiver for the sender's tests: keep-alive, and paths that behave as
-receivers do in the wild (fail N times, answer slowly, send a huge body, redirect).
+receivers do in the wild (fail N times, answer slowly or never, send a huge body, redirect).
 
 Written on asyncio streams rather than uvicorn so each test starts one in a millisecond and
 the throughput check measures the sender more than the receiver.
@@ -75,6 +75,9 @@ class Receiver:
             writer.write(_response(status, b"nope" if status == 500 else b"ok"))
         elif path == "/slow":
             await asyncio.sleep(30)
+        elif path == "/pause":
+            await asyncio.sleep(0.4)
+            writer.write(_response(204, b""))
         elif path == "/huge":
             writer.write(b"HTTP/1.1 200 OK\r\ncontent-length: %d\r\n\r\n" % HUGE_BODY)
             chunk = b"x" * 65536
@@ -85,6 +88,11 @@ class Receiver:
             writer.write(_response(302, b"", [("location", "/ok")]))
         elif path == "/busy":
             writer.write(_response(429, b"slow down", [("retry-after", "7")]))
+        elif path == "/chunked-refusal":
+            writer.write(
+                b"HTTP/1.1 503 X\r\ntransfer-encoding: chunked\r\n\r\n"
+                b"5\r\ndown \r\n10\r\nfor maintenance\n\r\n0\r\n\r\n"
+            )
         elif path == "/missing":
             writer.write(_response(404, b"no such hook"))
         else:

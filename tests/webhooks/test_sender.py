@@ -1,8 +1,9 @@
 """The HTTP sender against a real local receiver: callbacks, signed webhooks, a receiver that
-fails N times, a slow one, a huge answer, a redirect, keep-alive."""
+fails N times, a slow one, a huge answer, a redirect, keep-alive, a full pool, proxies."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 from urllib.parse import parse_qsl
@@ -166,3 +167,54 @@ async def test_a_bad_url_is_refused_without_a_connection(url: str) -> None:
     async with HttpSender(LOCAL) as sender:
         attempt: Attempt = await sender.send(OutgoingRequest("POST", url))
     assert attempt.failure is Failure.URL_REFUSED
+
+
+async def test_waiting_for_a_busy_pool_does_not_count_against_the_endpoints_time() -> None:
+    # One connection, three sends to a receiver taking 0.4 s each: the last one waits 0.8 s
+    # for the connection, longer than the 0.7 s limit, and still succeeds in its own 0.4 s.
+    settings = SenderSettings(allow_private=True, total_timeout=0.7, max_connections=1)
+    async with running_receiver() as rx, HttpSender(settings) as sender:
+        began = time.perf_counter()
+        attempts = await asyncio.gather(
+            *(sender.send(OutgoingRequest("POST", f"{rx.base}/pause")) for _ in range(3))
+        )
+        took = time.perf_counter() - began
+    assert [a.status for a in attempts] == [204] * 3
+    assert took >= 1.2 and all(a.latency < 0.7 for a in attempts)
+    assert rx.connections == 1
+
+
+async def test_a_connection_slower_than_the_connect_limit_says_so() -> None:
+    async def never_answers(host: str, port: int) -> list[str]:
+        await asyncio.sleep(30)
+        return ["127.0.0.1"]
+
+    settings = SenderSettings(allow_private=True, connect_timeout=0.2, total_timeout=2.0)
+    async with HttpSender(settings, resolver=never_answers) as sender:
+        attempt = await sender.send(OutgoingRequest("POST", "http://hooks.test/ok"))
+    assert attempt.failure is Failure.TIMEOUT
+    assert attempt.error == "timed out connecting (limit 0.2 s)"
+
+
+async def test_a_chunked_refusal_is_read_into_the_error() -> None:
+    async with running_receiver() as rx, HttpSender(LOCAL) as sender:
+        attempt = await sender.send(OutgoingRequest("POST", f"{rx.base}/chunked-refusal"))
+    assert (attempt.status, attempt.error) == (503, "HTTP 503: down for maintenance")
+
+
+async def test_environment_proxies_are_not_used(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HTTP_PROXY", "http://10.9.9.9:3128")
+    monkeypatch.setenv("ALL_PROXY", "http://10.9.9.9:3128")
+    async with running_receiver() as rx, HttpSender(LOCAL) as sender:
+        assert (await sender.send(OutgoingRequest("POST", f"{rx.base}/ok"))).succeeded
+    assert len(rx.received) == 1
+
+
+async def test_a_header_with_a_line_break_is_refused_without_a_connection() -> None:
+    request = OutgoingRequest("POST", "http://127.0.0.1:9/ok", (("x-a", "1\r\nx-b: 2"),))
+    async with HttpSender(LOCAL) as sender:
+        attempt = await sender.send(request)
+    assert attempt.failure is Failure.TRANSPORT
+    assert (
+        attempt.error == "cannot send the request: a header value holds a line break or a NUL byte"
+    )

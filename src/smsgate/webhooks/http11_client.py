@@ -162,7 +162,10 @@ class ConnectionPool:
     """Keep-alive connections shared by many tasks. At most `max_connections` are open or
     opening at once across all origins; when all are taken, `checkout` waits in line (origins
     served in turn, each one's callers first come, first served), and an idle connection to
-    another origin is closed to make room rather than left to block."""
+    another origin is closed to make room rather than left to block.
+
+    Under a full pool, a connection freed while another origin's turn has come is closed so
+    that origin can open one: a reconnect is the price of no endpoint starving the others."""
 
     def __init__(
         self,
@@ -247,24 +250,26 @@ class ConnectionPool:
             return await connection.exchange(request, method, cap)
 
     def checkin(self, lease: Lease) -> None:
-        """Gives the lease back: a reusable connection goes to the next caller for its origin
-        or waits idle; anything else is closed and its slot passed on."""
+        """Gives the lease back: a reusable connection goes to the next caller in line if that
+        one wants its origin, else waits idle; anything else is closed and its slot passed on."""
         connection, lease.connection = lease.connection, None
-        if connection is not None:
-            if connection.reusable and not self._closed:
-                waiting = self._waiting.get(lease.origin)
-                while waiting:
-                    waiter = waiting.popleft()
-                    if not waiter.done():
-                        waiter.set_result(connection)
-                        return
-                if not self._anyone_waiting():
-                    connection.parked = True
-                    connection.idle_since = asyncio.get_running_loop().time()
-                    self._idle.setdefault(lease.origin, []).append(connection)
-                    return
+        if connection is None:
+            self._pass_slot_on()
+            return
+        if not connection.reusable or self._closed:
             connection.close()
-        self._pass_slot_on()
+            self._pass_slot_on()
+            return
+        turn = self._next_in_line()
+        if turn is None:
+            connection.parked = True
+            connection.idle_since = asyncio.get_running_loop().time()
+            self._idle.setdefault(lease.origin, []).append(connection)
+        elif turn[0] == lease.origin:
+            turn[1].set_result(connection)
+        else:  # the next caller wants another origin: it gets this connection's slot
+            connection.close()
+            turn[1].set_result(None)
 
     async def aclose(self) -> None:
         """Closes idle connections now and busy ones as they are checked in."""
@@ -307,20 +312,25 @@ class ConnectionPool:
         self._pass_slot_on()
 
     def _pass_slot_on(self) -> None:
-        # Origins take turns: the one served goes to the back of the line.
+        turn = self._next_in_line()
+        if turn is None:
+            self._open -= 1
+        else:
+            turn[1].set_result(None)
+
+    def _next_in_line(self) -> tuple[Origin, asyncio.Future[_Connection | None]] | None:
+        """The next caller waiting for a slot, taken out of the line. Origins take turns (the
+        one served goes to the back), so one endpoint's backlog cannot starve the others;
+        within an origin, first come, first served."""
         for origin in list(self._waiting):
             waiting = self._waiting.pop(origin)
             while waiting:
                 waiter = waiting.popleft()
-                if not waiter.done():
-                    waiter.set_result(None)
+                if not waiter.done():  # a cancelled caller has left the line
                     if waiting:
                         self._waiting[origin] = waiting
-                    return
-        self._open -= 1
-
-    def _anyone_waiting(self) -> bool:
-        return any(not w.done() for waiting in self._waiting.values() for w in waiting)
+                    return origin, waiter
+        return None
 
     def _close_an_idle_connection(self) -> bool:
         for origin, idle in self._idle.items():
