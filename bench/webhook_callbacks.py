@@ -5,8 +5,9 @@ keep-alive connections (issue #19's target: >= 5,000/s on the 2-core machine).
   .venv/bin/python bench/webhook_callbacks.py --seconds 2 --concurrency 128
 
 The receiver runs in a child process (a bare asyncio protocol that answers 204 to each
-request), so the figure is the sender's: HttpSender on httpx, with the SSRF transport, building
-each callback form. Both processes share the machine's 2 cores.
+request), so the figure is the sender's: HttpSender (our HTTP/1.1 client with the SSRF check at
+connect time) building each callback form. Both processes share the machine's 2 cores. To
+compare with another tree, run this file with PYTHONPATH=<that tree>/src.
 """
 
 from __future__ import annotations
