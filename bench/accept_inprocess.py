@@ -62,9 +62,7 @@ async def run(requests: int, callers: int, recipients: int) -> None:
     await store.top_up(account.id, 10**15)
     await store.add_originator(account.id, "smsgate")
     accounts = AccountCache(store)
-    gateway = Gateway(
-        Submitter(store, accounts, IdGenerator(1)), accounts, store, store, Outbox(store)
-    )
+    gateway = Gateway(Submitter(store, accounts, IdGenerator(1)), accounts, store, Outbox(store))
 
     async def health() -> dict[str, object]:
         return {"ok": True}

@@ -127,9 +127,7 @@ async def _sql_store() -> Any:
 async def run(args: argparse.Namespace) -> list[float]:
     store: Any = await _sql_store() if args.sql else InstantStore()
     accounts = AccountCache(store)
-    gateway = Gateway(
-        Submitter(store, accounts, IdGenerator(1)), accounts, store, store, Outbox(store)
-    )
+    gateway = Gateway(Submitter(store, accounts, IdGenerator(1)), accounts, store, Outbox(store))
 
     async def health() -> dict[str, object]:
         return {"ok": True}

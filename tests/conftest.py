@@ -101,7 +101,7 @@ async def stack(store: SqlStore) -> AsyncIterator[Stack]:
 
     accounts = AccountCache(store, ttl=0.0)
     submitter = Submitter(store, accounts, IdGenerator(1))
-    gateway = Gateway(submitter, accounts, store, store, Outbox(store))
+    gateway = Gateway(submitter, accounts, store, Outbox(store))
 
     async def health() -> dict[str, object]:
         return {"ok": True, "connectors": {}}

@@ -150,7 +150,7 @@ class Node:
         outbox = Outbox(
             self.store, OutboxLeases(self.store, self.holder, settings.node.receipt_lease_ttl)
         )
-        gateway = Gateway(submitter, accounts, self.store, self.store, outbox)
+        gateway = Gateway(submitter, accounts, self.store, outbox)
         self.gateway = gateway
         if settings.smpp.enabled:
             from smsgate.doors.smpp.door import SmppDoor

@@ -20,7 +20,7 @@ import contextlib
 import logging
 import time
 from collections.abc import Callable, Coroutine, Sequence
-from typing import Any, Protocol
+from typing import Any
 
 from smsgate.domain.segments import decode_payload
 from smsgate.gateway.errors import (
@@ -32,14 +32,8 @@ from smsgate.gateway.errors import (
 )
 from smsgate.gateway.model import SendItem, SendRequest
 from smsgate.gateway.submit import Submitter, rate_limit_of
-from smsgate.store.records import (
-    AccountRecord,
-    HeldDue,
-    HeldPart,
-    HoldResult,
-    RateLimit,
-    RefusedMessage,
-)
+from smsgate.store.records import AccountRecord, HeldPart, RefusedMessage
+from smsgate.store.roles import AccountReads, HeldParts
 
 log = logging.getLogger(__name__)
 
@@ -54,17 +48,6 @@ ANSWER_WAIT = 5.0
 ErrorCode = Callable[[Rejection | Exception | None], int]
 
 
-class HeldParts(Protocol):
-    """The store's held parts, as finishing long messages needs them."""
-
-    async def hold_part(
-        self, part: HeldPart, now: float, claim_for: float, rate_limit: RateLimit | None = None
-    ) -> HoldResult: ...
-    async def held_due(self, now: float, incomplete_before: float, claim_for: float) -> HeldDue: ...
-    async def refuse_held(self, refused: RefusedMessage) -> bool: ...
-    async def account(self, account_id: int) -> AccountRecord | None: ...
-
-
 class HeldMessages:
     """Built by `Gateway.held_messages` for a door that takes long messages part by part."""
 
@@ -72,6 +55,7 @@ class HeldMessages:
         self,
         submitter: Submitter,
         parts: HeldParts,
+        accounts: AccountReads,
         error_code: ErrorCode,
         *,
         refused: Callable[[int], None] = lambda account_id: None,
@@ -81,6 +65,7 @@ class HeldMessages:
     ) -> None:
         self._submitter = submitter
         self._parts = parts
+        self._accounts = accounts
         self._error_code = error_code
         self._refused = refused  # an account has new receipts to pump
         self.timeout = timeout
@@ -149,7 +134,7 @@ class HeldMessages:
         now = self._clock()
         due = await self._parts.held_due(now, now - self.timeout, self._claim_for)
         for parts in due.complete:
-            account = await self._parts.account(parts[0].account_id)
+            account = await self._accounts.account(parts[0].account_id)
             if account is not None:
                 self._spawn(self._finish(account, parts))
         for parts in due.incomplete:

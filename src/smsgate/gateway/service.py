@@ -3,8 +3,9 @@
 Every door calls exactly these; no door validates, prices, deduplicates or stores by itself, so a
 rule changes in one place. Sending is `submit.Submitter`; this class adds the read side and the
 account lookups, with short-lived caches so the hot path does not query the store for every
-request. It holds no store, only narrow collaborators: a door that needs a service of its own
-(the outbox pump, long messages held part by part) gets it built here, never the store.
+request. It reaches the store only through the roles it calls (GatewayStore), privately: a door
+that needs a service of its own (the outbox pump, long messages held part by part) gets it
+built here, never the store.
 """
 
 from __future__ import annotations
@@ -16,20 +17,17 @@ from typing import Protocol
 from smsgate.domain.status import Status
 from smsgate.gateway.accounts import AccountCache
 from smsgate.gateway.errors import InvalidRequest
-from smsgate.gateway.held_messages import ASSEMBLY_TIMEOUT, ErrorCode, HeldMessages, HeldParts
+from smsgate.gateway.held_messages import ASSEMBLY_TIMEOUT, ErrorCode, HeldMessages
 from smsgate.gateway.model import MAX_ITEMS, SendOutcome, SendRequest
 from smsgate.gateway.outbox.outbox import Outbox
 from smsgate.gateway.submit import Submitter
 from smsgate.gateway.views import AccountRecord, Balance, MessageView
+from smsgate.store.roles import AccountReads, HeldParts, Messages
 
 
-class MessageBook(Protocol):
-    """The store's reads of messages and balances, and cancelling, as the doors ask for them."""
-
-    async def statuses(self, account_id: int, ids: Sequence[int]) -> dict[int, Status]: ...
-    async def message(self, account_id: int, message_id: int) -> MessageView | None: ...
-    async def cancel(self, account_id: int, message_id: int, at: float) -> bool: ...
-    async def balance(self, account_id: int) -> Balance: ...
+class GatewayStore(Messages, AccountReads, HeldParts, Protocol):
+    """The store roles the gateway itself calls (messages, balances, long messages held part
+    by part); sending goes through the Submitter and the outbox through its own roles."""
 
 
 class Gateway:
@@ -37,15 +35,13 @@ class Gateway:
         self,
         submitter: Submitter,
         accounts: AccountCache,
-        messages: MessageBook,
-        held_parts: HeldParts,
+        store: GatewayStore,
         outbox: Outbox,
     ) -> None:
         self.submitter = submitter
         self.accounts = accounts
         self.outbox = outbox  # doors that are transports ask it for their pump
-        self._messages = messages
-        self._held_parts = held_parts
+        self._store = store
 
     async def authenticate_token(self, token: str) -> AccountRecord:
         return await self.accounts.by_token(token)
@@ -92,7 +88,7 @@ class Gateway:
             value = _parse_id(given)
             if value is not None:
                 numeric[given] = value
-        found = await self._messages.statuses(account.id, sorted(set(numeric.values())))
+        found = await self._store.statuses(account.id, sorted(set(numeric.values())))
         known: dict[str, Status] = {}
         unknown: list[str] = []
         for given in ids:
@@ -107,14 +103,14 @@ class Gateway:
         value = _parse_id(message_id)
         if value is None:
             return None
-        return await self._messages.message(account.id, value)
+        return await self._store.message(account.id, value)
 
     async def cancel(self, account: AccountRecord, message_id: int) -> bool:
         """Cancel a message of this account none of whose parts has left yet (refunded)."""
-        return await self._messages.cancel(account.id, message_id, time.time())
+        return await self._store.cancel(account.id, message_id, time.time())
 
     async def balance(self, account: AccountRecord) -> Balance:
-        return await self._messages.balance(account.id)
+        return await self._store.balance(account.id)
 
     async def senders(self, account: AccountRecord) -> list[str]:
         return await self.accounts.senders(account.id)
@@ -129,7 +125,12 @@ class Gateway:
         """Long messages a door takes part by part (held_messages.py); `refused(account_id)`
         is told when a refused one queued receipts."""
         return HeldMessages(
-            self.submitter, self._held_parts, error_code, refused=refused, timeout=timeout
+            self.submitter,
+            self._store,
+            self._store,
+            error_code,
+            refused=refused,
+            timeout=timeout,
         )
 
 

@@ -52,6 +52,8 @@ class AccountReads(Protocol):
     async def tariffs(self, account_id: int) -> list[Tariff]:
         """The account's own tariffs and the default plan's."""
 
+    async def balance(self, account_id: int) -> Balance: ...
+
 
 class AccountAdmin(AccountReads, Protocol):
     """Accounts, secrets' hashes, money, sender names and tariffs, as the admin changes them."""
@@ -68,7 +70,6 @@ class AccountAdmin(AccountReads, Protocol):
     async def top_up(self, account_id: int, amount: int) -> Balance:
         """Add money (or take it back with a negative amount, never below zero)."""
 
-    async def balance(self, account_id: int) -> Balance: ...
     async def add_originator(self, account_id: int, name: str) -> None: ...
     async def remove_originator(self, account_id: int, name: str) -> bool: ...
     async def set_tariff(self, tariff: Tariff) -> None: ...

@@ -6,15 +6,10 @@ door ever sees the store.
 from __future__ import annotations
 
 from smsgate.gateway.outbox.pump import OutboxPump, PumpPolicy
-from smsgate.gateway.outbox.source import (
-    AllAccounts,
-    LeasedAccounts,
-    LeaseTable,
-    OutboxRows,
-    OutboxSource,
-)
+from smsgate.gateway.outbox.source import AllAccounts, LeasedAccounts, OutboxSource
 from smsgate.gateway.outbox.transport import Transport
 from smsgate.record import record
+from smsgate.store import roles
 
 
 @record
@@ -22,7 +17,7 @@ class OutboxLeases:
     """Many nodes on one database: an account's items of a kind go through one node at a
     time, the holder of `<kind>:<account>` (ttl in seconds)."""
 
-    table: LeaseTable
+    table: roles.Leases
     holder: str
     ttl: float = 5.0
 
@@ -32,7 +27,7 @@ class Outbox:
     (webhook deliveries, inbound SMS), the rows gain a kind and each pump reads only its
     transport's."""
 
-    def __init__(self, rows: OutboxRows, leases: OutboxLeases | None = None) -> None:
+    def __init__(self, rows: roles.Outbox, leases: OutboxLeases | None = None) -> None:
         self._rows = rows
         self._leases = leases
 

@@ -14,25 +14,7 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from smsgate.gateway.views import OutboxItem
-
-
-class OutboxRows(Protocol):
-    """The store's outbox, as the pump needs it."""
-
-    async def outbox_accounts(self) -> list[int]:
-        """Accounts with undelivered items."""
-
-    async def outbox_pending(self, account_id: int, limit: int) -> list[OutboxItem]:
-        """Undelivered items of an account, oldest first."""
-
-    async def outbox_done(self, item_ids: Sequence[int]) -> None: ...
-
-
-class LeaseTable(Protocol):
-    """The store's leases, as the outbox needs them."""
-
-    async def take_lease(self, key: str, holder: str, now: float, ttl: float) -> bool: ...
-    async def release_lease(self, key: str, holder: str) -> None: ...
+from smsgate.store import roles
 
 
 class OutboxSource(Protocol):
@@ -48,7 +30,7 @@ class OutboxSource(Protocol):
 class AllAccounts:
     """Every account with pending rows, for a node that is alone on its database."""
 
-    rows: OutboxRows
+    rows: roles.Outbox
 
     async def accounts(self, ready: Collection[int]) -> list[int]:
         if not ready:
@@ -73,8 +55,8 @@ class LeasedAccounts:
     taken only for accounts ready here and given back when they stop being ready; another
     node takes over once the ttl runs out."""
 
-    rows: OutboxRows
-    leases: LeaseTable
+    rows: roles.Outbox
+    leases: roles.Leases
     kind: str
     holder: str
     ttl: float = 5.0
