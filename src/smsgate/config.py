@@ -55,6 +55,23 @@ class HttpSettings(BaseModel):
     max_body_bytes: int = Field(
         default=1_000_000, description="Largest request body accepted, in bytes."
     )
+    # Limits on clients that hold connections (doors/http_protocol.py).
+    max_connections: int = Field(
+        default=1024,
+        gt=0,
+        description="Open HTTP connections per node process; one more is answered 503.",
+    )
+    header_timeout: float = Field(
+        default=5.0, gt=0, description="Seconds a request may take to send its headers."
+    )
+    body_timeout: float = Field(
+        default=30.0, gt=0, description="Seconds a request may take to send its body after them."
+    )
+    stall_timeout: float = Field(
+        default=30.0,
+        gt=0,
+        description="Seconds a client may leave its answers unread before it is dropped.",
+    )
 
 
 class SmppDoorSettings(BaseModel):

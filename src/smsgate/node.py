@@ -25,6 +25,7 @@ from smsgate.config import Settings, state_dir
 from smsgate.domain.ids import IdGenerator
 from smsgate.domain.phone import PhoneNormalizer
 from smsgate.doors.app import build_app
+from smsgate.doors.http_protocol import HttpLimits, protocol_class
 from smsgate.gateway.accounts import AccountCache
 from smsgate.gateway.connector import Connector
 from smsgate.gateway.dispatcher import Dispatcher, DispatchPolicy
@@ -183,15 +184,22 @@ class Node:
         self.addresses.simulator_port = running.port
 
     async def _start_http(self, gateway: Gateway) -> None:
-        app = build_app(gateway, self.health, max_body=self.settings.http.max_body_bytes)
+        http = self.settings.http
+        app = build_app(gateway, self.health, max_body=http.max_body_bytes)
+        limits = HttpLimits(
+            max_connections=http.max_connections,
+            header_timeout=http.header_timeout,
+            body_timeout=http.body_timeout,
+            stall_timeout=http.stall_timeout,
+        )
         config = uvicorn.Config(
             app,
-            host=self.settings.http.host,
-            port=self.settings.http.port,
+            host=http.host,
+            port=http.port,
             log_level="warning",
             access_log=False,
             lifespan="off",
-            http="httptools",
+            http=protocol_class(limits),  # uvicorn's httptools protocol, with those limits
             proxy_headers=False,  # nothing reads the client address; it costs a wrapper call
             loop="none",
         )

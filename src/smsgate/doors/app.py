@@ -51,7 +51,7 @@ class DoorsApp:
             except Exception:
                 log.exception("unhandled error on %s", request.path)
                 reply = _error_for(request.path)
-        await reply.send(send, head_only=head_only)
+        await reply.send(send, head_only=head_only, close=request.body_refused)
         if route is not None:
             self._latency[route.path].observe(time.perf_counter() - started)
 

@@ -29,7 +29,16 @@ class ClientGone(Exception):
 
 
 class WebRequest:
-    __slots__ = ("_body", "_headers", "_receive", "client", "method", "path", "query_string")
+    __slots__ = (
+        "_body",
+        "_headers",
+        "_receive",
+        "body_refused",
+        "client",
+        "method",
+        "path",
+        "query_string",
+    )
 
     def __init__(self, scope: Scope, receive: Receive) -> None:
         self.method: str = scope["method"]
@@ -42,6 +51,9 @@ class WebRequest:
         self.client: str | None = client[0] if client else None
         self._receive = receive
         self._body: bytes | None = None
+        # The body was refused unread: the connection closes after the reply, or the client
+        # would go on sending it (and reading it all would be waiting on a lie).
+        self.body_refused = False
 
     def header(self, name: bytes) -> str:
         """The first value of a header (`name` in lower case, as ASGI gives them), or ""."""
@@ -51,15 +63,22 @@ class WebRequest:
         return ""
 
     async def read(self, limit: int) -> bytes:
-        """The whole body; BodyTooLarge once it passes `limit` bytes (the rest is not read)."""
+        """The whole body; BodyTooLarge at once when its declared length passes `limit` bytes,
+        or once what arrived passes it (the rest is not read)."""
         if self._body is not None:
             return self._body
+        declared = self.header(b"content-length")
+        # 19 digits and more are over any limit (and int() of a hostile length is not free).
+        if declared.isdigit() and (len(declared) > 18 or int(declared) > limit):
+            self.body_refused = True
+            raise BodyTooLarge()
         message = await self._receive()
         body: bytes = message.get("body", b"")
         if message.get("more_body", False):
             chunks = bytearray(body)
             while message.get("more_body", False):
                 if len(chunks) > limit:
+                    self.body_refused = True
                     raise BodyTooLarge()
                 message = await self._receive()
                 if message["type"] == "http.disconnect":  # never act on half a body
@@ -83,7 +102,7 @@ class WebReply:
     media_type: str = "application/json"
     headers: dict[str, str] | None = None
 
-    async def send(self, send: Send, *, head_only: bool = False) -> None:
+    async def send(self, send: Send, *, head_only: bool = False, close: bool = False) -> None:
         content_type = _CONTENT_TYPES.get(self.media_type)
         if content_type is None:
             content_type = (b"content-type", self.media_type.encode("latin-1"))
@@ -94,6 +113,8 @@ class WebReply:
             headers.extend(
                 (k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in self.headers.items()
             )
+        if close:
+            headers.append((b"connection", b"close"))
         await send({"type": "http.response.start", "status": self.status, "headers": headers})
         await send({"type": "http.response.body", "body": b"" if head_only else self.body})
 

@@ -1,0 +1,341 @@
+"""Hostile and slow HTTP clients against a real node process (`smsgate serve --demo`, on uvloop
+as in production) over loopback sockets, with small limits so each case takes a second or two:
+connections that never finish their headers are closed, one past the cap gets a 503, a client
+that pipelines without reading does not grow the node's memory, a lying Content-Length is
+answered at once, and the node's descriptors come back to where they were."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import socket
+import struct
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+SMSGATE = str(Path(sys.executable).parent / "smsgate")
+MAX_CONNECTIONS = 24
+HEADER_TIMEOUT = 0.5
+BODY_TIMEOUT = 1.0
+STALL_TIMEOUT = 1.5
+KEEP_ALIVE = 5.0  # uvicorn's idle keep-alive timeout: idle connections outlive these tests
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class Gateway:
+    proc: subprocess.Popen[bytes]
+    port: int
+    token: str
+    log: Path
+
+    def rss_mb(self) -> float:
+        status = Path(f"/proc/{self.proc.pid}/status").read_text()
+        (line,) = [x for x in status.splitlines() if x.startswith("VmRSS:")]
+        return int(line.split()[1]) / 1024
+
+    def sockets(self) -> int:
+        """The node's open sockets: its listeners, its SMPP binds, and the HTTP connections."""
+        fds = f"/proc/{self.proc.pid}/fd"
+        return sum(os.readlink(f"{fds}/{fd}").startswith("socket:") for fd in os.listdir(fds))
+
+    def connect(self, rcvbuf: int | None = None) -> socket.socket:
+        s = socket.socket()
+        if rcvbuf is not None:
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
+        s.settimeout(5)
+        s.connect(("127.0.0.1", self.port))
+        return s
+
+    def log_text(self) -> str:
+        return self.log.read_text(errors="replace")
+
+
+def wait_until(check: Callable[[], bool], timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while not check():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"not within {timeout} s: {what}")
+        time.sleep(0.05)
+
+
+def request(gw: Gateway, raw: bytes, timeout: float = 5.0) -> bytes:
+    """Send one raw request on a new connection; everything the node answers until it closes."""
+    with gw.connect() as s:
+        s.sendall(raw)
+        s.settimeout(timeout)
+        return read_until_closed(s)
+
+
+def read_until_closed(s: socket.socket) -> bytes:
+    data = b""
+    while True:
+        try:
+            chunk = s.recv(65536)
+        except ConnectionResetError:
+            return data
+        if not chunk:
+            return data
+        data += chunk
+
+
+def get_health(s: socket.socket) -> bytes:
+    s.sendall(b"GET /health HTTP/1.1\r\nHost: t\r\n\r\n")
+    answer = b""
+    while b"\r\n\r\n" not in answer or not answer.endswith(b"}"):
+        chunk = s.recv(65536)
+        assert chunk, f"closed after {answer!r}"
+        answer += chunk
+    return answer
+
+
+@pytest.fixture(scope="module")
+def gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gateway]:
+    tmp = tmp_path_factory.mktemp("hostile")
+    port = free_port()
+    config = tmp / "smsgate.toml"
+    config.write_text(
+        f"""
+[database]
+url = "sqlite+aiosqlite:///{tmp}/hostile.db"
+[http]
+port = {port}
+max_connections = {MAX_CONNECTIONS}
+header_timeout = {HEADER_TIMEOUT}
+body_timeout = {BODY_TIMEOUT}
+stall_timeout = {STALL_TIMEOUT}
+max_body_bytes = 100000
+[smpp]
+enabled = false
+[simulator]
+port = {free_port()}
+"""
+    )
+    log = tmp / "gateway.log"
+    proc = subprocess.Popen(
+        [SMSGATE, "serve", "--demo", "--config", str(config)],
+        cwd=tmp,
+        stdout=log.open("ab"),
+        stderr=subprocess.STDOUT,
+    )
+    creds = tmp / "demo-credentials.json"
+    try:
+        gw = Gateway(proc, port, "", log)
+
+        def ready() -> bool:
+            assert proc.poll() is None, log.read_text()
+            try:
+                with gw.connect() as s:
+                    return b" 200 " in get_health(s) and creds.exists()
+            except OSError:
+                return False
+
+        wait_until(ready, 40, "the gateway answers /health")
+        gw.token = json.loads(creds.read_text())["token"]
+        yield gw
+    finally:
+        proc.terminate()
+        proc.wait(20)
+
+
+def no_stray_connections(gw: Gateway, baseline: int) -> None:
+    wait_until(
+        lambda: gw.sockets() <= baseline,
+        HEADER_TIMEOUT + KEEP_ALIVE + 3,
+        f"the node's sockets back to {baseline}",
+    )
+
+
+def test_connections_that_never_finish_their_headers_are_closed(gateway: Gateway) -> None:
+    baseline = gateway.sockets()
+    started = time.monotonic()
+    silent = [gateway.connect() for _ in range(8)]
+    partial = [gateway.connect() for _ in range(8)]
+    for s in partial:
+        s.sendall(b"POST /sms/send HTTP/1.1\r\nHost: t\r\nX-Slow: ")
+    for s in silent + partial:
+        s.settimeout(HEADER_TIMEOUT + 3)
+        answer = read_until_closed(s)  # returns when the node closes the connection
+        assert answer.startswith(b"HTTP/1.1 408 Request Timeout\r\n"), answer
+        s.close()
+    assert time.monotonic() - started < HEADER_TIMEOUT + 2.5
+    assert "headers too slow" in gateway.log_text()
+    no_stray_connections(gateway, baseline)
+
+
+def test_dripping_header_bytes_does_not_extend_the_deadline(gateway: Gateway) -> None:
+    with gateway.connect() as s:
+        started = time.monotonic()
+        s.sendall(b"GET /health HTTP/1.1\r\n")
+        with pytest.raises(OSError):
+            for i in range(100):
+                s.sendall(b"X-%d: y\r\n" % i)
+                time.sleep(HEADER_TIMEOUT / 5)
+        assert time.monotonic() - started < HEADER_TIMEOUT + 2.5
+
+
+def test_a_connection_past_the_cap_gets_a_503_and_the_cap_frees_up(gateway: Gateway) -> None:
+    held = [gateway.connect() for _ in range(MAX_CONNECTIONS)]
+    try:
+        for s in held:  # kept open by keep-alive, not by the header deadline
+            assert b" 200 " in get_health(s)
+        with gateway.connect() as extra:
+            answer = read_until_closed(extra)
+        head, _, body = answer.partition(b"\r\n\r\n")
+        assert head.startswith(b"HTTP/1.1 503 Service Unavailable\r\n")
+        assert b"retry-after: 1" in head.lower()
+        assert json.loads(body)["status"] == 503
+        # Those already in are served on.
+        assert b" 200 " in get_health(held[0])
+    finally:
+        for s in held:
+            s.close()
+    wait_until(lambda: "refused with 503" in gateway.log_text(), 2, "the refusal is logged")
+
+    def served() -> bool:
+        with gateway.connect() as s:
+            try:
+                return b" 200 " in get_health(s)
+            except (AssertionError, OSError):
+                return False
+
+    wait_until(served, 3, "a new connection is served once the others closed")
+
+
+def test_a_pipelining_client_that_never_reads_does_not_grow_memory(gateway: Gateway) -> None:
+    baseline = gateway.sockets()
+    rss_before = gateway.rss_mb()
+    one = b"POST /sms/balance HTTP/1.1\r\nHost: t\r\nContent-Length: 2\r\n\r\n{}"
+    burst = one * 2000
+    sent = 0
+    peak = rss_before
+    stop = threading.Event()
+
+    def watch() -> None:
+        nonlocal peak
+        while not stop.is_set():
+            peak = max(peak, gateway.rss_mb())
+            time.sleep(0.05)
+
+    watcher = threading.Thread(target=watch)
+    watcher.start()
+    s = gateway.connect(rcvbuf=4096)
+    s.settimeout(0.2)
+    started = time.monotonic()
+    try:
+        while time.monotonic() < started + STALL_TIMEOUT + 3:
+            try:
+                sent += s.send(burst)
+            except TimeoutError:
+                continue  # the node stopped reading: its answers are not being taken
+            except OSError:
+                break  # the node dropped us
+    finally:
+        stop.set()
+        watcher.join()
+    # Unbounded, the node parsed all it was sent and queued a request cycle for each (~3 KB):
+    # tens of MB a second, never given back. Bounded, it stops reading once answers pile up,
+    # and drops the client once they have waited STALL_TIMEOUT.
+    assert peak - rss_before < 40, f"RSS {rss_before:.0f} -> {peak:.0f} MB ({sent} bytes sent)"
+    s.settimeout(3)
+    read_until_closed(s)
+    s.close()
+    assert time.monotonic() - started < STALL_TIMEOUT + 3
+    no_stray_connections(gateway, baseline)
+    log = gateway.log_text()
+    assert "answers not taken" in log
+    assert "handler is closed" not in log and "Traceback" not in log
+
+
+def test_a_pipelining_client_that_goes_away_unread_leaves_no_error(gateway: Gateway) -> None:
+    baseline = gateway.sockets()
+    # Authenticated: each request waits on the store, so one is in flight at the close.
+    auth = f"Authorization: Bearer {gateway.token}\r\n".encode()
+    one = b"POST /sms/balance HTTP/1.1\r\nHost: t\r\n" + auth + b"Content-Length: 2\r\n\r\n{}"
+    for _ in range(5):
+        s = gateway.connect(rcvbuf=4096)
+        s.settimeout(0.1)
+        started = time.monotonic()
+        while time.monotonic() < started + 0.3:  # until the node's answers back up
+            with contextlib.suppress(TimeoutError):
+                s.send(one * 1000)
+        # Closed with answers unread: the request running must not write to the dead transport.
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        s.close()
+    no_stray_connections(gateway, baseline)
+    log = gateway.log_text()
+    assert "handler is closed" not in log and "Traceback" not in log
+
+
+def test_a_well_behaved_pipelining_client_gets_every_answer_in_order(gateway: Gateway) -> None:
+    # 600 requests in one write: more than one read of the node's, parsed a slice at a time.
+    one = b"GET /health HTTP/1.1\r\nHost: t\r\n\r\n"
+    with gateway.connect() as s:
+        s.sendall(one * 600 + b"GET /nowhere HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n")
+        answers = read_until_closed(s)
+    assert answers.count(b"HTTP/1.1 200 OK") == 600
+    assert answers.count(b'"ok":true') == 600
+    assert answers.rindex(b"HTTP/1.1 200 OK") < answers.index(b"HTTP/1.1 404 Not Found")
+
+
+def test_a_body_in_many_reads_up_to_the_limit_is_read_whole(gateway: Gateway) -> None:
+    # An XML document of 99,000 bytes (the limit is 100,000): read whole, then refused for
+    # its credentials, which proves the door saw the document's end.
+    filler = b"<x>" + b"a" * 98_900 + b"</x>"
+    body = b"<request_sendsms><username>nobody</username>" + filler + b"</request_sendsms>"
+    head = b"POST /xml/ HTTP/1.1\r\nHost: t\r\nConnection: close\r\nContent-Length: %d\r\n\r\n"
+    answer = request(gateway, head % len(body) + body)
+    assert answer.startswith(b"HTTP/1.1 200 OK")
+    assert b"<status>ERROR</status><text>Invalid username or password</text>" in answer
+
+
+@pytest.mark.parametrize(
+    ("path", "expected"),
+    [
+        ("/sms/send", b'"name":"Payload Too Large","message":"Request body is too large."'),
+        ("/xml/", b"<status>ERROR</status><text>Request is too large</text>"),
+        ("/token/", b"Request is too large"),
+    ],
+)
+def test_a_lying_content_length_is_answered_at_once(
+    gateway: Gateway, path: str, expected: bytes
+) -> None:
+    auth = f"Authorization: Bearer {gateway.token}\r\n".encode()
+    head = f"POST {path} HTTP/1.1\r\nHost: t\r\nContent-Length: {10 * 2**30}\r\n".encode()
+    started = time.monotonic()
+    answer = request(gateway, head + auth + b"\r\n123456789", timeout=3)
+    assert time.monotonic() - started < 1.0
+    status = b"413 " if path == "/sms/send" else b"200 OK"
+    assert answer.startswith(b"HTTP/1.1 " + status), answer
+    assert b"connection: close" in answer.lower()
+    assert expected in answer
+
+
+def test_a_body_that_stops_coming_is_given_up(gateway: Gateway) -> None:
+    head = b"POST /xml/ HTTP/1.1\r\nHost: t\r\nContent-Length: 5000\r\n\r\n<request"
+    started = time.monotonic()
+    with gateway.connect() as s:
+        s.sendall(head)
+        s.settimeout(BODY_TIMEOUT + 3)
+        assert read_until_closed(s) == b""
+    assert BODY_TIMEOUT - 0.1 < time.monotonic() - started < BODY_TIMEOUT + 2.5
+
+
+def test_headers_larger_than_the_limit_are_refused(gateway: Gateway) -> None:
+    with gateway.connect() as s:
+        s.sendall(b"GET /health HTTP/1.1\r\nX-Big: " + b"a" * 66_000)
+        answer = read_until_closed(s)
+    assert answer.startswith(b"HTTP/1.1 431 Request Header Fields Too Large\r\n")
