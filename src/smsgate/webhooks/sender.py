@@ -50,7 +50,7 @@ class _Target:
 @record
 class SenderSettings:
     connect_timeout: float = 5.0
-    total_timeout: float = 15.0  # from the first byte sent to the last byte read
+    total_timeout: float = 15.0  # from holding a connection slot (connecting included) to the end
     max_response_bytes: int = 64 * 1024
     max_connections: int = 256  # across all endpoints; keep-alive ones are reused
     keepalive_expiry: float = 30.0
