@@ -218,3 +218,23 @@ async def test_a_header_with_a_line_break_is_refused_without_a_connection() -> N
     assert (
         attempt.error == "cannot send the request: a header value holds a line break or a NUL byte"
     )
+
+
+async def test_an_ipv6_literal_url_reaches_its_receiver_with_a_bracketed_host() -> None:
+    seen: list[bytes] = []
+
+    async def answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        seen.append(await reader.readuntil(b"\r\n\r\n"))
+        writer.write(b"HTTP/1.1 204 No Content\r\n\r\n")
+        await writer.drain()
+        writer.close()
+
+    server = await asyncio.start_server(answer, "::1", 0)
+    port = server.sockets[0].getsockname()[1]
+    try:
+        async with HttpSender(LOCAL) as sender:
+            attempt = await sender.send(OutgoingRequest("GET", f"http://[::1]:{port}/dlr?a=1"))
+    finally:
+        server.close()
+    assert attempt.status == 204
+    assert seen[0].startswith(b"GET /dlr?a=1 HTTP/1.1\r\nhost: [::1]:%d\r\n" % port)
