@@ -15,7 +15,7 @@ from smsgate.store.schema import metadata
 
 _KEYWORDS = {
     "all", "and", "any", "as", "by", "conflict", "delete", "distinct", "do", "excluded", "for",
-    "from", "group", "in", "insert", "into", "is", "join", "limit", "locked", "not", "null",
+    "from", "group", "in", "insert", "into", "is", "join", "left", "limit", "locked", "not", "null",
     "of", "on", "or", "order", "select", "set", "skip", "union", "update", "values", "where",
 }  # fmt: skip
 _TABLE_AFTER = {"from", "join", "into", "update"}

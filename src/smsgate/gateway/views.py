@@ -4,6 +4,13 @@ import this module."""
 
 from __future__ import annotations
 
-from smsgate.store.records import AccountRecord, Balance, MessageView, OutboxItem
+from smsgate.store.records import (
+    CALLBACKS,
+    RECEIPTS,
+    AccountRecord,
+    Balance,
+    MessageView,
+    OutboxItem,
+)
 
-__all__ = ["AccountRecord", "Balance", "MessageView", "OutboxItem"]
+__all__ = ["CALLBACKS", "RECEIPTS", "AccountRecord", "Balance", "MessageView", "OutboxItem"]

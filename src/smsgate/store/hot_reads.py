@@ -52,14 +52,19 @@ async def read_statuses(
     return {row[0]: _STATUS[row[1]] for row in rows}
 
 
-async def read_outbox_pending(reader: AsyncEngine, account_id: int, limit: int) -> list[OutboxItem]:
-    """An account's undelivered receipts, oldest first."""
-    rows = await fetch(reader, outbox_pending, account_id, limit)
+async def read_outbox_pending(
+    reader: AsyncEngine, kind: str, account_id: int, limit: int, now: float
+) -> list[OutboxItem]:
+    """An account's undelivered items of a kind that are due at `now`, oldest first."""
+    rows = await fetch(reader, outbox_pending, kind, account_id, now, limit)
     status = _STATUS
-    # By position, in the fields' order: rows of 13 columns, hundreds a second.
-    return [OutboxItem(r[0], r[1], r[2], r[3], status[r[4]], *r[5:13]) for r in rows]
+    # By position, in the fields' order: rows of 15 columns, hundreds a second.
+    return [
+        OutboxItem(r[0], r[1], r[2], r[3], None if r[4] is None else status[r[4]], *r[5:15])
+        for r in rows
+    ]
 
 
-async def read_outbox_accounts(reader: AsyncEngine) -> list[int]:
-    """The accounts with undelivered receipts."""
-    return [row[0] for row in await fetch(reader, outbox_accounts)]
+async def read_outbox_accounts(reader: AsyncEngine, kind: str, now: float) -> list[int]:
+    """The accounts with undelivered items of a kind due at `now`."""
+    return [row[0] for row in await fetch(reader, outbox_accounts, kind, now)]

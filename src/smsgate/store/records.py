@@ -183,15 +183,23 @@ class MessageView:
     error: int
 
 
+# The outbox's kinds: each transport pumps only its own (gateway/outbox/).
+RECEIPTS = "receipts"  # SMPP deliver_sm receipts to the customer's binds
+CALLBACKS = "callbacks"  # a message's own callback URL (dlr_url, callback_url)
+
+
 @record
 class OutboxItem:
-    """A status change to tell a customer: today an SMPP delivery receipt for one id."""
+    """One thing to tell a customer, of one `kind`. A receipt (and a callback) is about one
+    message: its status and error, and for a receipt the `pdu_id` its submit_sm_resp
+    carried; the message's fields are filled in from it (empty for a row with no message).
+    Other kinds say what they carry in `payload` (JSON text)."""
 
     id: int
     account_id: int
-    message_id: int
-    pdu_id: int  # the id the customer's submit_sm_resp carried
-    status: Status
+    message_id: int  # 0: the row is about no message
+    pdu_id: int  # 0 for kinds other than receipts
+    status: Status | None
     error: int
     phone: str
     sender: str
@@ -200,6 +208,23 @@ class OutboxItem:
     submitted_at: float
     done_at: float
     attempts: int = 0
+    kind: str = RECEIPTS
+    payload: str | None = None
+
+
+@record
+class NewOutboxItem:
+    """An outbox item queued on its own, not by a message's change: a redelivery, or a kind
+    whose change is stored elsewhere. `due_at`: not sent before (None: at once)."""
+
+    account_id: int
+    kind: str
+    created_at: float
+    message_id: int | None = None
+    status: Status | None = None
+    error: int = 0
+    payload: str | None = None
+    due_at: float | None = None
 
 
 @record

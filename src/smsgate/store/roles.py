@@ -14,6 +14,7 @@ from typing import Protocol
 
 from smsgate.domain.status import Status
 from smsgate.store.records import (
+    RECEIPTS,
     AcceptRequest,
     AcceptResult,
     AccountRecord,
@@ -25,6 +26,7 @@ from smsgate.store.records import (
     HeldPart,
     HoldResult,
     MessageView,
+    NewOutboxItem,
     OperatorReceipt,
     OutboxItem,
     RateLimit,
@@ -145,15 +147,22 @@ class Receipts(Protocol):
 
 
 class Outbox(Protocol):
-    """What customers must be told, queued in the transaction that changed it."""
+    """What customers must be told, queued in the transaction that changed it; each kind
+    (records.RECEIPTS, records.CALLBACKS, ...) is read by its own transport's pump."""
 
-    async def outbox_pending(self, account_id: int, limit: int) -> list[OutboxItem]:
-        """Undelivered customer receipts of an account, oldest first."""
+    async def outbox_pending(
+        self, account_id: int, limit: int, *, kind: str = RECEIPTS
+    ) -> list[OutboxItem]:
+        """Undelivered items of a kind for an account that are due now, oldest first."""
 
     async def outbox_done(self, item_ids: Sequence[int]) -> None: ...
 
-    async def outbox_accounts(self) -> list[int]:
-        """Accounts that have undelivered customer receipts, in id order."""
+    async def outbox_accounts(self, *, kind: str = RECEIPTS) -> list[int]:
+        """Accounts that have undelivered items of a kind due now, in id order."""
+
+    async def outbox_add(self, items: Sequence[NewOutboxItem]) -> None:
+        """Queue items that no message change queues (a redelivery, another table's change);
+        a change's own items are queued inside its transaction by the store."""
 
 
 class Leases(Protocol):

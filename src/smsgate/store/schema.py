@@ -202,20 +202,29 @@ rate_buckets = Table(
     Column("updated_at", Double, nullable=False),
 )
 
+# What customers must be told, queued in the transaction of the change it reports, one row
+# per item, pumped per (kind, account): "receipts" (SMPP deliver_sm; the pdu_id/status/error
+# columns), "callbacks" (a per-message dlr-url), and kinds the outbox's other transports add
+# ("webhooks", "inbound"). `payload`: the item as its transport needs it (JSON text), for
+# kinds whose columns above do not say it all. `due_at`: not sent before (a retry's backoff).
 outbox = Table(
     "outbox",
     metadata,
     Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True),
     Column("account_id", BigInteger, ForeignKey("accounts.id"), nullable=False),
-    Column("message_id", BigInteger, ForeignKey("messages.id"), nullable=False),
-    Column("pdu_id", BigInteger, nullable=False),
-    Column("status", String(7), nullable=False),
-    Column("error", Integer, nullable=False),
+    Column("kind", String(16), nullable=False, server_default=text("'receipts'")),
+    Column("message_id", BigInteger, ForeignKey("messages.id"), nullable=True),
+    Column("pdu_id", BigInteger, nullable=True),
+    Column("status", String(7), nullable=True),
+    Column("error", Integer, nullable=False, server_default=text("0")),
+    Column("payload", Text, nullable=True),
     Column("created_at", Double, nullable=False),
+    Column("due_at", Double, nullable=True),
     Column("delivered_at", Double, nullable=True),
     Column("attempts", Integer, nullable=False, server_default=text("0")),
     Index(
         "ix_outbox_pending",
+        "kind",
         "account_id",
         "id",
         sqlite_where=text("delivered_at IS NULL"),

@@ -27,12 +27,14 @@ from smsgate.store.hot_reads import read_outbox_accounts, read_outbox_pending, r
 from smsgate.store.interface import Store, StoreError
 from smsgate.store.progress import load_parts, save_parts
 from smsgate.store.records import (
+    RECEIPTS,
     AcceptRequest,
     AcceptResult,
     HeldDue,
     HeldPart,
     HoldResult,
     MessageView,
+    NewOutboxItem,
     OutboxItem,
     RateLimit,
     RefusedMessage,
@@ -42,7 +44,7 @@ from smsgate.store.sql_accounts import SqlAccounts
 from smsgate.store.sql_base import brief
 from smsgate.store.sql_claims import SqlClaims
 from smsgate.store.sql_receipts import SqlReceipts
-from smsgate.store.statements import outbox_delivered
+from smsgate.store.statements import outbox_delivered, queue_outbox_item
 from smsgate.store.upsert import upsert
 
 
@@ -195,8 +197,10 @@ class SqlStore(SqlAccounts, SqlClaims, SqlReceipts):
     async def refuse_held(self, refused: RefusedMessage) -> bool:
         return await self._write(lambda conn: held_parts.refuse(conn, refused))
 
-    async def outbox_pending(self, account_id: int, limit: int) -> list[OutboxItem]:
-        return await read_outbox_pending(self.engines.reader, account_id, limit)
+    async def outbox_pending(
+        self, account_id: int, limit: int, *, kind: str = RECEIPTS
+    ) -> list[OutboxItem]:
+        return await read_outbox_pending(self.engines.reader, kind, account_id, limit, time.time())
 
     async def outbox_done(self, item_ids: Sequence[int]) -> None:
         if not item_ids:
@@ -207,8 +211,17 @@ class SqlStore(SqlAccounts, SqlClaims, SqlReceipts):
 
         await self._write(work, rows=len(item_ids))
 
-    async def outbox_accounts(self) -> list[int]:
-        return await read_outbox_accounts(self.engines.reader)
+    async def outbox_accounts(self, *, kind: str = RECEIPTS) -> list[int]:
+        return await read_outbox_accounts(self.engines.reader, kind, time.time())
+
+    async def outbox_add(self, items: Sequence[NewOutboxItem]) -> None:
+        if not items:
+            return
+
+        def work(conn: Connection) -> None:
+            queue_outbox_item.many(conn, (_outbox_row(i) for i in items))
+
+        await self._write(work, rows=len(items))
 
     # -- many nodes --------------------------------------------------------------------------
     async def take_lease(self, key: str, holder: str, now: float, ttl: float) -> bool:
@@ -241,3 +254,18 @@ class SqlStore(SqlAccounts, SqlClaims, SqlReceipts):
 
 if TYPE_CHECKING:
     _every_role: type[Store] = SqlStore  # mypy: the SQL store implements every role
+
+
+def _outbox_row(item: NewOutboxItem) -> tuple[object, ...]:
+    """queue_outbox_item's parameters for one item."""
+    status = None if item.status is None else item.status.value
+    return (
+        item.account_id,
+        item.kind,
+        item.message_id,
+        status,
+        item.error,
+        item.payload,
+        item.created_at,
+        item.due_at,
+    )

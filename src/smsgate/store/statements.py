@@ -82,17 +82,22 @@ statuses = PlainSql(
     " SELECT a.alias_id, m.status FROM message_aliases a JOIN messages m ON m.id = a.message_id"
     " WHERE a.alias_id = ANY(?) AND m.account_id = ?"
 )
-# Rows in OutboxItem's field order; a receipt's done_at is the message's, or the row's own
-# time for a message refused before it was ever final (held parts).
+# Rows in OutboxItem's field order, of one kind; a receipt's done_at is the message's, or the
+# row's own time for a message refused before it was ever final (held parts). A row about no
+# message (LEFT JOIN) gets empty message fields. Rows whose retry is not due yet wait.
 outbox_pending = PlainSql(
-    "SELECT o.id, o.account_id, o.message_id, o.pdu_id, o.status, o.error, m.phone, m.sender,"
-    " m.text, m.parts, m.created_at, COALESCE(m.done_at, o.created_at), o.attempts"
-    " FROM outbox o JOIN messages m ON m.id = o.message_id"
-    " WHERE o.account_id = ? AND o.delivered_at IS NULL ORDER BY o.id LIMIT ?"
+    "SELECT o.id, o.account_id, COALESCE(o.message_id, 0), COALESCE(o.pdu_id, 0), o.status,"
+    " o.error, COALESCE(m.phone, ''), COALESCE(m.sender, ''), COALESCE(m.text, ''),"
+    " COALESCE(m.parts, 0), COALESCE(m.created_at, o.created_at),"
+    " COALESCE(m.done_at, o.created_at), o.attempts, o.kind, o.payload"
+    " FROM outbox o LEFT JOIN messages m ON m.id = o.message_id"
+    " WHERE o.kind = ? AND o.account_id = ? AND o.delivered_at IS NULL"
+    " AND (o.due_at IS NULL OR o.due_at <= ?) ORDER BY o.id LIMIT ?"
 )
 # The pump asks this every 100 ms; the partial index of pending rows answers it.
 outbox_accounts = PlainSql(
-    "SELECT DISTINCT account_id FROM outbox WHERE delivered_at IS NULL ORDER BY account_id"
+    "SELECT DISTINCT account_id FROM outbox WHERE kind = ? AND delivered_at IS NULL"
+    " AND (due_at IS NULL OR due_at <= ?) ORDER BY account_id"
 )
 outbox_delivered = PlainSql(
     "UPDATE outbox SET delivered_at = ?, attempts = attempts + 1"
@@ -180,10 +185,16 @@ receipts_wanted = PlainSql(
     "SELECT message_id, pdu_id FROM receipt_requests WHERE message_id = ANY(?)"
     " ORDER BY message_id, pdu_id"
 )
-# A customer receipt to pump (customer_receipts.py); also queued by held_parts.refuse.
+# A customer receipt to pump (doors/smpp/receipts.py); also queued by held_parts.refuse.
 queue_outbox = PlainSql(
-    "INSERT INTO outbox (account_id, message_id, pdu_id, status, error, created_at, attempts)"
-    " VALUES (?, ?, ?, ?, ?, ?, 0)"
+    "INSERT INTO outbox (account_id, kind, message_id, pdu_id, status, error, created_at,"
+    " attempts) VALUES (?, 'receipts', ?, ?, ?, ?, ?, 0)"
+)
+# An outbox item of any other kind: (account_id, kind, message_id or NULL, status or NULL,
+# error, payload JSON or NULL, created_at, due_at or NULL).
+queue_outbox_item = PlainSql(
+    "INSERT INTO outbox (account_id, kind, message_id, status, error, payload, created_at,"
+    " due_at, attempts) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0)"
 )
 
 # -- parts of long SMPP messages (held_parts.py) ---------------------------------------------------

@@ -12,7 +12,7 @@ from smsgate.domain.status import Status
 from smsgate.gateway.outbox.pump import OutboxPump, PumpPolicy
 from smsgate.gateway.outbox.source import AllAccounts
 from smsgate.gateway.outbox.transport import Delivered, Outcome, Refused, Unanswered
-from smsgate.gateway.views import OutboxItem
+from smsgate.gateway.views import RECEIPTS, OutboxItem
 
 T = 5.0  # every wait in these tests is bounded by this
 POLICY = PumpPolicy(interval=0.02, retry_after=0.05, linger=0.0, give_up_after=3)
@@ -36,10 +36,12 @@ class Rows:
             ids.append(row)
         return ids
 
-    async def outbox_accounts(self) -> list[int]:
+    async def outbox_accounts(self, *, kind: str = RECEIPTS) -> list[int]:
         return sorted({i.account_id for r, i in self.items.items() if r not in self.done})
 
-    async def outbox_pending(self, account_id: int, limit: int) -> list[OutboxItem]:
+    async def outbox_pending(
+        self, account_id: int, limit: int, *, kind: str = RECEIPTS
+    ) -> list[OutboxItem]:
         pending = [i for r, i in sorted(self.items.items()) if r not in self.done]
         return [i for i in pending if i.account_id == account_id][:limit]
 

@@ -7,6 +7,7 @@ import time
 
 from smsgate.gateway.outbox.source import AllAccounts, LeasedAccounts, lease_key
 from smsgate.store.memory import MemoryStore
+from smsgate.store.records import RECEIPTS
 
 
 class Clock:
@@ -27,7 +28,7 @@ class Listed(MemoryStore):
         self.listed = accounts or []
         self.takes = 0
 
-    async def outbox_accounts(self) -> list[int]:
+    async def outbox_accounts(self, *, kind: str = RECEIPTS) -> list[int]:
         return self.listed
 
     async def take_lease(self, key: str, holder: str, now: float, ttl: float) -> bool:

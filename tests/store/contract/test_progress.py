@@ -5,13 +5,17 @@ from __future__ import annotations
 
 import asyncio
 import random
+import time
 
 import pytest
 
 from smsgate.domain.status import PartState, Status
 from smsgate.store.interface import Store
 from smsgate.store.records import (
+    CALLBACKS,
+    RECEIPTS,
     NewMessage,
+    NewOutboxItem,
     OperatorReceipt,
     SubmitDone,
     SubmitFailed,
@@ -386,3 +390,47 @@ async def test_money_is_conserved_under_any_mix_of_outcomes(store: Store, seed: 
     b = await store.balance(account)
     assert b.balance + b.reserved + b.charged == start
     assert b.reserved >= 0 and b.balance >= 0
+
+
+async def test_each_outbox_kind_is_read_on_its_own(store: Store) -> None:
+    account = await funded(store)
+    message = await accepted(store, account, door="smpp", receipt_ids=(8_000_001,))
+    parts = await store.claim_parts(1, NOW, 10, TTL)
+    await store.apply_receipts(
+        [OperatorReceipt("op", "Q1", PartState.DELIVRD, 0, NOW + 1)],
+        [SubmitDone(parts[0].part_id, "op", "Q1", NOW)],
+    )
+    await store.outbox_add(
+        [
+            NewOutboxItem(account, CALLBACKS, NOW + 2, message.id, Status.DELIVRD, 0, '{"a": 1}'),
+            NewOutboxItem(account, "inbound", NOW + 3, payload='{"text": "hi"}'),
+        ]
+    )
+    (receipt,) = await store.outbox_pending(account, 10)
+    assert (receipt.kind, receipt.pdu_id, receipt.payload) == (RECEIPTS, 8_000_001, None)
+    (callback,) = await store.outbox_pending(account, 10, kind=CALLBACKS)
+    assert (callback.kind, callback.message_id, callback.status) == (
+        CALLBACKS,
+        message.id,
+        Status.DELIVRD,
+    )
+    assert (callback.phone, callback.parts, callback.payload) == (message.phone, 1, '{"a": 1}')
+    (inbound,) = await store.outbox_pending(account, 10, kind="inbound")
+    # A row about no message: its message fields are empty, its payload says it all.
+    assert (inbound.message_id, inbound.status, inbound.phone) == (0, None, "")
+    assert inbound.payload == '{"text": "hi"}' and inbound.done_at == NOW + 3
+    await store.outbox_done([callback.id])
+    assert await store.outbox_accounts(kind=CALLBACKS) == []
+    assert await store.outbox_accounts(kind="inbound") == [account]
+    assert await store.outbox_accounts() == [account]
+
+
+async def test_an_outbox_item_waits_until_it_is_due(store: Store) -> None:
+    account = await funded(store)
+    later = time.time() + 3600
+    await store.outbox_add([NewOutboxItem(account, CALLBACKS, NOW, payload="{}", due_at=later)])
+    assert await store.outbox_accounts(kind=CALLBACKS) == []
+    assert await store.outbox_pending(account, 10, kind=CALLBACKS) == []
+    past = time.time() - 1
+    await store.outbox_add([NewOutboxItem(account, CALLBACKS, NOW, payload="{}", due_at=past)])
+    assert len(await store.outbox_pending(account, 10, kind=CALLBACKS)) == 1

@@ -105,15 +105,18 @@ def _outcome(answer: Pdu | BaseException) -> Outcome:
 def receipt_pdu(item: OutboxItem) -> DeliverSm:
     """The deliver_sm receipt for one outbox row: its PDU's id, the final state, swapped
     addresses (from the recipient to the customer's sender name)."""
-    state = MESSAGE_STATE_OF_STATUS[item.status]
+    status = item.status
+    # Receipt rows are queued with their message's final status (store/progress.py).
+    assert status is not None, "a receipts row always has a status"
+    state = MESSAGE_STATE_OF_STATUS[status]
     pdu_id = str(item.pdu_id)
     text = receipt_text(
         pdu_id,
         1,
-        1 if item.status is Status.DELIVRD else 0,
+        1 if status is Status.DELIVRD else 0,
         _utc(item.submitted_at),
         _utc(item.done_at),
-        item.status.value,
+        status.value,
         item.error,
         _printable(item.text),
     )

@@ -23,9 +23,8 @@ class OutboxLeases:
 
 
 class Outbox:
-    """Today every row is an SMPP receipt (kind "receipts"); when rows of other kinds join
-    (webhook deliveries, inbound SMS), the rows gain a kind and each pump reads only its
-    transport's."""
+    """Rows of every kind (store/records.py: receipts, callbacks, ...) in one table; each
+    pump reads only its transport's kind."""
 
     def __init__(self, rows: roles.Outbox, leases: OutboxLeases | None = None) -> None:
         self._rows = rows
@@ -35,7 +34,7 @@ class Outbox:
         """A pump (not started) that hands this outbox's items of `transport.kind` to it."""
         source: OutboxSource
         if self._leases is None:
-            source = AllAccounts(self._rows)
+            source = AllAccounts(self._rows, transport.kind)
         else:
             lease = self._leases
             source = LeasedAccounts(

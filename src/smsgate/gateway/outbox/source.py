@@ -13,7 +13,7 @@ from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from smsgate.gateway.views import OutboxItem
+from smsgate.gateway.views import RECEIPTS, OutboxItem
 from smsgate.store import roles
 
 
@@ -28,17 +28,18 @@ class OutboxSource(Protocol):
 
 @dataclass(slots=True)
 class AllAccounts:
-    """Every account with pending rows, for a node that is alone on its database."""
+    """Every account with pending rows of a kind, for a node that is alone on its database."""
 
     rows: roles.Outbox
+    kind: str = RECEIPTS
 
     async def accounts(self, ready: Collection[int]) -> list[int]:
         if not ready:
             return []
-        return [a for a in await self.rows.outbox_accounts() if a in ready]
+        return [a for a in await self.rows.outbox_accounts(kind=self.kind) if a in ready]
 
     async def pending(self, account_id: int, limit: int) -> list[OutboxItem]:
-        return await self.rows.outbox_pending(account_id, limit)
+        return await self.rows.outbox_pending(account_id, limit, kind=self.kind)
 
     async def done(self, item_ids: Sequence[int]) -> None:
         await self.rows.outbox_done(item_ids)
@@ -71,7 +72,7 @@ class LeasedAccounts:
         if not ready:
             return []
         mine: list[int] = []
-        for account_id in await self.rows.outbox_accounts():
+        for account_id in await self.rows.outbox_accounts(kind=self.kind):
             if account_id not in ready:
                 continue
             now = self.clock()
@@ -91,7 +92,7 @@ class LeasedAccounts:
         return mine
 
     async def pending(self, account_id: int, limit: int) -> list[OutboxItem]:
-        return await self.rows.outbox_pending(account_id, limit)
+        return await self.rows.outbox_pending(account_id, limit, kind=self.kind)
 
     async def done(self, item_ids: Sequence[int]) -> None:
         await self.rows.outbox_done(item_ids)

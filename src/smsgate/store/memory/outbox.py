@@ -8,30 +8,50 @@ import asyncio
 import time
 from collections.abc import Sequence
 
-from smsgate.store.memory.state import (
-    MemoryBase,
-)
-from smsgate.store.records import (
-    OutboxItem,
-)
+from smsgate.store.memory.state import MemoryBase, OutboxRow
+from smsgate.store.records import RECEIPTS, NewOutboxItem, OutboxItem
 
 
 class MemoryOutbox(MemoryBase):
-    async def outbox_pending(self, account_id: int, limit: int) -> list[OutboxItem]:
+    async def outbox_pending(
+        self, account_id: int, limit: int, *, kind: str = RECEIPTS
+    ) -> list[OutboxItem]:
         await asyncio.sleep(0)
+        now = time.time()
         items: list[OutboxItem] = []
         for row in self.state.outbox.values():
             if len(items) >= limit:
                 break
-            if row.account_id != account_id or row.delivered_at is not None:
+            if not _pending(row, kind, now) or row.account_id != account_id:
                 continue
-            m = self.state.messages[row.message_id]
+            m = None if row.message_id is None else self.state.messages[row.message_id]
+            if m is None:
+                items.append(
+                    OutboxItem(
+                        row.id,
+                        row.account_id,
+                        0,
+                        row.pdu_id or 0,
+                        row.status,
+                        row.error,
+                        "",
+                        "",
+                        "",
+                        0,
+                        row.created_at,
+                        row.created_at,
+                        row.attempts,
+                        row.kind,
+                        row.payload,
+                    )
+                )
+                continue
             items.append(
                 OutboxItem(
                     row.id,
                     row.account_id,
-                    row.message_id,
-                    row.pdu_id,
+                    row.message_id or 0,
+                    row.pdu_id or 0,
                     row.status,
                     row.error,
                     m.phone,
@@ -41,6 +61,8 @@ class MemoryOutbox(MemoryBase):
                     m.created_at,
                     row.created_at if m.done_at is None else m.done_at,
                     row.attempts,
+                    row.kind,
+                    row.payload,
                 )
             )
         return items
@@ -54,9 +76,30 @@ class MemoryOutbox(MemoryBase):
                 row.delivered_at = now
                 row.attempts += 1
 
-    async def outbox_accounts(self) -> list[int]:
+    async def outbox_accounts(self, *, kind: str = RECEIPTS) -> list[int]:
         await asyncio.sleep(0)
-        return sorted({r.account_id for r in self.state.outbox.values() if r.delivered_at is None})
+        now = time.time()
+        return sorted({r.account_id for r in self.state.outbox.values() if _pending(r, kind, now)})
+
+    async def outbox_add(self, items: Sequence[NewOutboxItem]) -> None:
+        await asyncio.sleep(0)
+        for i in items:
+            self._queue_item(
+                i.account_id,
+                i.kind,
+                i.message_id,
+                i.status,
+                i.error,
+                i.payload,
+                i.created_at,
+                i.due_at,
+            )
+
+
+def _pending(row: OutboxRow, kind: str, now: float) -> bool:
+    return (
+        row.kind == kind and row.delivered_at is None and (row.due_at is None or row.due_at <= now)
+    )
 
 
 class MemoryLeases(MemoryBase):

@@ -15,6 +15,7 @@ from smsgate.domain import ratelimit
 from smsgate.domain.status import PartState, Status, advance, fold, is_final
 from smsgate.store.interface import StoreError
 from smsgate.store.records import (
+    RECEIPTS,
     AccountRecord,
     Balance,
     HeldPart,
@@ -93,13 +94,16 @@ class PartRow:
 class OutboxRow:
     id: int
     account_id: int
-    message_id: int
-    pdu_id: int
-    status: Status
+    message_id: int | None
+    pdu_id: int | None
+    status: Status | None
     error: int
     created_at: float
     delivered_at: float | None = None
     attempts: int = 0
+    kind: str = RECEIPTS
+    payload: str | None = None
+    due_at: float | None = None
 
 
 @dataclass(slots=True)
@@ -186,4 +190,22 @@ class MemoryBase:
         row = OutboxRow(
             next(self.state.outbox_ids), account_id, message_id, pdu_id, status, error, at
         )
+        self.state.outbox[row.id] = row
+
+    def _queue_item(
+        self,
+        account_id: int,
+        kind: str,
+        message_id: int | None,
+        status: Status | None,
+        error: int,
+        payload: str | None,
+        at: float,
+        due_at: float | None = None,
+    ) -> None:
+        """An outbox item of a kind other than receipts (statements.queue_outbox_item)."""
+        row = OutboxRow(
+            next(self.state.outbox_ids), account_id, message_id, None, status, error, at
+        )
+        row.kind, row.payload, row.due_at = kind, payload, due_at
         self.state.outbox[row.id] = row
