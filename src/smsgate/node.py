@@ -41,6 +41,7 @@ from smsgate.store.sql_store import SqlStore
 log = logging.getLogger(__name__)
 
 SWITCH_INTERVAL = 0.0005  # seconds; see serve()
+_HTTP_STOP_TIMEOUT = 10.0  # seconds the HTTP door's requests in flight get to finish
 
 
 @dataclass(slots=True)
@@ -70,6 +71,7 @@ class Node:
         self.dispatcher: Dispatcher | None = None
         self.gateway: Gateway | None = None
         self._http: uvicorn.Server | None = None
+        self._http_task: asyncio.Future[None] | None = None
         self.addresses = NodeAddresses(settings.http.port, None, None)
 
     async def start(self) -> None:
@@ -88,6 +90,9 @@ class Node:
                 patience = 0.0
         await self.store.open()
         self._stack.push_async_callback(self.store.close)
+        # Unwound just before the store closes, after everything else: no background task
+        # (a lease round, the HTTP server's last requests) may reach a closed store.
+        self._stack.push_async_callback(self._end_tasks)
         # No node runs without its own id: two live nodes minting one id space would collide.
         self.node_id = await take_node_id(
             self.store, settings.node_id, self.holder, settings.node.lease_ttl, patience=patience
@@ -205,7 +210,10 @@ class Node:
         )
         self._http = uvicorn.Server(config)
         sockets = None if self._http_socket is None else [self._http_socket]
-        self._spawn(self._http.serve(sockets=sockets))
+        self._http_task = asyncio.ensure_future(self._http.serve(sockets=sockets))
+        self._tasks.append(self._http_task)
+        # Pushed last, so unwound first: no request starts once the node begins stopping.
+        self._stack.push_async_callback(self._stop_http)
         for _ in range(500):
             if self._http.started:
                 break
@@ -226,15 +234,29 @@ class Node:
             "in_flight": self.dispatcher.in_flight if self.dispatcher else 0,
         }
 
-    async def stop(self) -> None:
-        if self._http is not None:
-            self._http.should_exit = True
-        await self._stack.aclose()
+    async def _stop_http(self) -> None:
+        """Stop accepting and let the requests in flight finish (uvicorn's own shutdown)."""
+        if self._http is None or self._http_task is None:
+            return
+        self._http.should_exit = True
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await asyncio.wait_for(asyncio.shield(self._http_task), _HTTP_STOP_TIMEOUT)
+
+    async def _end_tasks(self) -> None:
         for task in self._tasks:
             task.cancel()
         for task in self._tasks:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
+
+    async def stop(self) -> None:
+        """Stop in the order things depend on each other (the exit stack unwinds what start()
+        pushed in reverse): the HTTP door, the SMPP door, the dispatcher, the connectors, the
+        leases given back, the operator results written, the background tasks ended, and only
+        then the store closed. Never the store first: a lease round or a request still running
+        would meet a closed store ('the store is not open')."""
+        await self._stack.aclose()
+        await self._end_tasks()  # a start() that failed half way pushed no _end_tasks
 
 
 async def serve(

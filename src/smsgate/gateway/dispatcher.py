@@ -92,6 +92,8 @@ class Dispatcher:
         )
         self._stopping = False
         self._expiry: asyncio.Task[None] | None = None
+        self._loop_over = asyncio.Event()  # run() has left its loop (or never entered it)
+        self._loop_over.set()
 
     @property
     def in_flight(self) -> int:
@@ -112,7 +114,14 @@ class Dispatcher:
         return max(1, min(self._policy.batch, _WINDOWS_PER_CLAIM * self._windows()))
 
     async def run(self) -> None:
-        await self._store.release_claims(self._clock(), self._node_id)
+        if self._stopping:
+            return  # stopped before this task got its first turn
+        self._loop_over.clear()
+        try:
+            await self._store.release_claims(self._clock(), self._node_id)
+        except BaseException:
+            self._loop_over.set()
+            raise
         expiry = self._expiry = asyncio.create_task(self._expire_loop())
         try:
             while not self._stopping:
@@ -135,12 +144,17 @@ class Dispatcher:
                     self._route(part)
         finally:
             expiry.cancel()
+            self._loop_over.set()
 
     async def stop(self) -> None:
         """Stop claiming, let what is in flight finish, and store every result."""
         self._stopping = True
         if self._expiry is not None:  # no sweep may start once the node begins closing the store
             self._expiry.cancel()
+        # A claim in progress ends first: its parts are then in flight, and waited for below
+        # (idle at once would let the node close the store under that claim).
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._loop_over.wait(), 10)
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._idle.wait(), 10)
         for batcher in (self._submitted, self._failed, self._requeued):
