@@ -27,10 +27,10 @@ from smsgate.domain.ids import IdGenerator
 from smsgate.doors.app import build_app
 from smsgate.gateway.accounts import AccountCache
 from smsgate.gateway.credentials import hash_token
+from smsgate.gateway.facade import Gateway
 from smsgate.gateway.outbox.outbox import Outbox
-from smsgate.gateway.service import Gateway
 from smsgate.gateway.submit import Submitter
-from smsgate.node import SWITCH_INTERVAL
+from smsgate.process_tuning import SWITCH_INTERVAL
 from smsgate.store import writer as writer_module
 from smsgate.store.records import Tariff
 from smsgate.store.sql_store import SqlStore

@@ -1,5 +1,5 @@
 """What building a 13-field value class costs: `@dataclass(frozen=True, slots=True)` against
-smsgate's `@record` (src/smsgate/record.py) and a NamedTuple, best of 5 runs of 200,000 builds.
+smsgate's `@record` (src/smsgate/immutable.py) and a NamedTuple, best of 5 runs of 200,000 builds.
 
     .venv/bin/python bench/record_build.py
 """
@@ -10,7 +10,7 @@ import timeit
 from dataclasses import dataclass
 from typing import NamedTuple
 
-from smsgate.record import record
+from smsgate.immutable import record
 
 _FIELD_COUNT = 13
 _BUILDS = 200_000

@@ -17,7 +17,7 @@ import httpx
 import pytest
 
 if TYPE_CHECKING:
-    from smsgate.gateway.service import Gateway
+    from smsgate.gateway.facade import Gateway
     from smsgate.store.records import AccountRecord
     from smsgate.store.sql_store import SqlStore
 
@@ -95,8 +95,8 @@ async def stack(store: SqlStore) -> AsyncIterator[Stack]:
     from smsgate.domain.ids import IdGenerator
     from smsgate.doors.app import build_app
     from smsgate.gateway.accounts import AccountCache
+    from smsgate.gateway.facade import Gateway
     from smsgate.gateway.outbox.outbox import Outbox
-    from smsgate.gateway.service import Gateway
     from smsgate.gateway.submit import Submitter
 
     accounts = AccountCache(store, ttl=0.0)

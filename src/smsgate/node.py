@@ -11,7 +11,6 @@ import contextlib
 import logging
 import signal
 import socket
-import sys
 import time
 from collections.abc import Awaitable, Callable, Coroutine
 from contextlib import AsyncExitStack
@@ -20,7 +19,7 @@ from typing import Any
 
 import uvicorn
 
-from smsgate import heap, scheduling
+from smsgate import process_tuning
 from smsgate.config import Settings, state_dir
 from smsgate.domain.ids import IdGenerator
 from smsgate.domain.phone import PhoneNormalizer
@@ -29,18 +28,17 @@ from smsgate.doors.http_protocol import HttpLimits, protocol_class
 from smsgate.gateway.accounts import AccountCache
 from smsgate.gateway.connector import Connector
 from smsgate.gateway.dispatcher import Dispatcher, DispatchPolicy
+from smsgate.gateway.facade import Gateway
 from smsgate.gateway.holder_file import HolderFile
 from smsgate.gateway.leases import LeaseKeeper, default_holder, take_node_id
 from smsgate.gateway.operator_results import OperatorResults
 from smsgate.gateway.outbox.outbox import Outbox, OutboxLeases
 from smsgate.gateway.router import Route, Router
-from smsgate.gateway.service import Gateway
 from smsgate.gateway.submit import SubmitPolicy, Submitter
 from smsgate.store.sql_store import SqlStore
 
 log = logging.getLogger(__name__)
 
-SWITCH_INTERVAL = 0.0005  # seconds; see serve()
 _HTTP_STOP_TIMEOUT = 10.0  # seconds the HTTP door's requests in flight get to finish
 
 
@@ -266,13 +264,9 @@ async def serve(
     started: Callable[[Node], Awaitable[None]] | None = None,
 ) -> int:
     """Run one node until SIGINT/SIGTERM (exit status 0) or until it loses a lease (3)."""
-    # The store's writer thread and the event loop share the GIL. With the default 5 ms switch
-    # interval, each time the writer drops the GIL for SQLite it may wait 5 ms to get it back
-    # from the loop (and the loop as long for the writer), so a commit of a few milliseconds
-    # of work took several times that in wall time; 0.5 ms measured ~1.5x the accepts.
-    sys.setswitchinterval(SWITCH_INTERVAL)
+    process_tuning.use_short_switch_interval()
     if settings.node.batch_scheduling:
-        scheduling.use_batch_scheduling()
+        process_tuning.use_batch_scheduling()
     node = Node(settings, http_socket=http_socket)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -281,7 +275,7 @@ async def serve(
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: loop.call_soon_threadsafe(stop.set))
     await node.start()
-    heap.settle()
+    process_tuning.tune_garbage_collector()
     try:
         if started is not None:
             await started(node)

@@ -16,7 +16,7 @@ from smsgate.config import SmppDoorSettings
 from smsgate.domain.ids import MAX_ID, IdGenerator
 from smsgate.doors.smpp.door import SmppDoor
 from smsgate.gateway.accounts import AccountCache
-from smsgate.gateway.model import SendItem, SendRequest
+from smsgate.gateway.send_request import SendItem, SendRequest
 from smsgate.gateway.submit import Submitter
 from smsgate.smpp.client import SmppClient
 from smsgate.smpp.constants import MessageState

@@ -15,7 +15,7 @@ from smsgate.domain.ids import IdGenerator
 from smsgate.gateway import submit
 from smsgate.gateway.accounts import AccountCache
 from smsgate.gateway.errors import InvalidRequest, RateLimited, SenderNotAllowed
-from smsgate.gateway.model import SendItem, SendRequest
+from smsgate.gateway.send_request import SendItem, SendRequest
 from smsgate.gateway.submit import Submitter
 from smsgate.store.memory import MemoryStore
 from smsgate.store.records import (

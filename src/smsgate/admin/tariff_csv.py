@@ -12,7 +12,7 @@ import io
 
 from smsgate.admin.errors import Refused
 from smsgate.admin.inputs import checked_prefix, checked_price, shown_prefix
-from smsgate.record import record
+from smsgate.immutable import record
 
 HEADER = ("prefix", "price")
 

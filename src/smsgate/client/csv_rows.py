@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from smsgate.record import record
+from smsgate.immutable import record
 
 PHONE_HEADERS = ("phone", "phones", "to", "number")
 MESSAGE_HEADERS = ("message", "text", "sms")

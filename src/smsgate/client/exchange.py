@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Generator
 from typing import TypeVar
 
-from smsgate.record import record
+from smsgate.immutable import record
 
 from .errors import SmsGateError, TransportError
 from .protocol import ApiRequest, ApiResponse, Call, read_envelope

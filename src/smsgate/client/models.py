@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from enum import StrEnum
 
-from smsgate.record import record
+from smsgate.immutable import record
 
 
 class Status(StrEnum):

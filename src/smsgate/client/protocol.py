@@ -14,7 +14,7 @@ from decimal import Decimal, InvalidOperation
 from email.utils import parsedate_to_datetime
 from typing import Any, Generic, TypeVar
 
-from smsgate.record import record
+from smsgate.immutable import record
 
 from .errors import (
     AuthenticationError,

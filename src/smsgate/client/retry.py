@@ -6,7 +6,7 @@ Pure decisions: it never sleeps; the clients do, through an injectable sleep fun
 
 from __future__ import annotations
 
-from smsgate.record import record
+from smsgate.immutable import record
 
 from .errors import RateLimitedError, ServerError, SmsGateError, TransportError
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from smsgate.domain.keywords import keyword, words
-from smsgate.record import record
+from smsgate.immutable import record
 
 MAX_NUMBER_DIGITS = 15  # E.164
 

@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from enum import Enum
 
 from smsgate.domain.keywords import keyword, words
-from smsgate.record import record
+from smsgate.immutable import record
 
 DEFAULT_STOP_WORDS = ("STOP", "СТОП", "UNSUBSCRIBE")
 DEFAULT_START_WORDS = ("START", "СТАРТ")

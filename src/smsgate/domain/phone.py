@@ -15,7 +15,7 @@ from functools import lru_cache
 import phonenumbers
 from phonenumbers import PhoneMetadata
 
-from smsgate.record import record
+from smsgate.immutable import record
 
 INVALID_PHONE = "Invalid phone number"
 _MAX_INPUT = 64

@@ -6,7 +6,7 @@ No clocks and no storage here; a clock that runs backwards never mints tokens.
 
 from __future__ import annotations
 
-from smsgate.record import record
+from smsgate.immutable import record
 
 # Float refills such as 0.1 * 10 land a hair below the whole number; do not refuse those.
 _EPSILON = 1e-9

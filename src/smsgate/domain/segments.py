@@ -8,7 +8,7 @@ Parts carry the payload only; the UDH or SAR TLVs that join them are added by th
 from __future__ import annotations
 
 from smsgate.domain.gsm7 import ESC, NotGsm7, decode_gsm7, encode_gsm7, is_gsm7
-from smsgate.record import record
+from smsgate.immutable import record
 
 GSM7 = 0
 IA5 = 1

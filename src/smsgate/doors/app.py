@@ -14,8 +14,8 @@ from collections.abc import Awaitable, Callable
 import orjson
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
+from smsgate.gateway.facade import Gateway
 from smsgate.gateway.metrics import REGISTRY, REQUEST_LATENCY
-from smsgate.gateway.service import Gateway
 
 from . import http_gateway, json_api, xml_gateway
 from .web import ClientGone, Receive, Route, Scope, Send, WebReply, WebRequest, plain

@@ -30,8 +30,8 @@ from smsgate.domain.money import format_money
 from smsgate.gateway.errors import (
     Unauthorized,
 )
-from smsgate.gateway.model import SendItem, SendRequest
-from smsgate.gateway.service import Gateway
+from smsgate.gateway.facade import Gateway
+from smsgate.gateway.send_request import SendItem, SendRequest
 from smsgate.gateway.views import AccountRecord
 
 from .legacy_errors import DoorError, call_gateway

@@ -21,8 +21,8 @@ from smsgate.gateway.errors import (
     RateLimited,
     Unauthorized,
 )
-from smsgate.gateway.model import SendItem, SendRequest
-from smsgate.gateway.service import Gateway
+from smsgate.gateway.facade import Gateway
+from smsgate.gateway.send_request import SendItem, SendRequest
 from smsgate.gateway.views import AccountRecord
 
 from .form_body import parse_form

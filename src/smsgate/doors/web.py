@@ -12,7 +12,7 @@ from collections.abc import Awaitable, Callable, MutableMapping
 from dataclasses import dataclass
 from typing import Any
 
-from smsgate.record import record
+from smsgate.immutable import record
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]

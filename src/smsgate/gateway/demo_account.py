@@ -13,7 +13,7 @@ from dataclasses import asdict
 from pathlib import Path
 
 from smsgate.gateway.credentials import hash_password, hash_token, new_password, new_token
-from smsgate.record import record
+from smsgate.immutable import record
 from smsgate.store.records import Tariff
 from smsgate.store.roles import AccountAdmin
 

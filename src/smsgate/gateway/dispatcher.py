@@ -24,7 +24,7 @@ from smsgate.gateway.connector import Connector
 from smsgate.gateway.operator_results import submitted_batch
 from smsgate.gateway.router import Router
 from smsgate.gateway.upstream import SubmitAnswer
-from smsgate.record import record
+from smsgate.immutable import record
 from smsgate.smpp.constants import CommandStatus
 from smsgate.store.records import ClaimedPart, SubmitDone, SubmitFailed
 from smsgate.store.roles import Claims, Receipts

@@ -30,7 +30,7 @@ from smsgate.gateway.errors import (
     Rejection,
     SenderNotAllowed,
 )
-from smsgate.gateway.model import SendItem, SendRequest
+from smsgate.gateway.send_request import SendItem, SendRequest
 from smsgate.gateway.submit import Submitter, rate_limit_of
 from smsgate.store.records import AccountRecord, HeldPart, RefusedMessage
 from smsgate.store.roles import AccountReads, HeldParts

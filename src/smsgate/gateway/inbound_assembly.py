@@ -19,7 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from smsgate.domain.segments import decode_payload
-from smsgate.record import record
+from smsgate.immutable import record
 from smsgate.smpp.inbound_part import InboundPart
 
 DEFAULT_TIMEOUT = 300.0  # seconds from a message's first part; operators send parts together

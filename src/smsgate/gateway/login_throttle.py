@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Final, TypeVar
 
-from smsgate.record import record
+from smsgate.immutable import record
 
 # Beyond these many entries the stale ones are dropped, then the oldest: memory stays bounded
 # whatever number of addresses and logins a guesser sprays.

@@ -12,8 +12,8 @@ import logging
 from collections.abc import Sequence
 from typing import Protocol
 
+from smsgate.immutable import record
 from smsgate.log_limit import LimitedLog
-from smsgate.record import record
 
 log = logging.getLogger(__name__)
 

@@ -26,8 +26,8 @@ from smsgate.gateway.errors import (
     Rejection,
     SenderNotAllowed,
 )
-from smsgate.gateway.model import MAX_ITEMS, SendItem, SendOutcome, SendRequest
-from smsgate.record import record
+from smsgate.gateway.send_request import MAX_ITEMS, SendItem, SendOutcome, SendRequest
+from smsgate.immutable import record
 from smsgate.store.records import (
     AcceptRequest,
     AcceptResult,
@@ -50,17 +50,17 @@ _OUTCOME_REJECTION = {
 _SEGMENTED_TEXTS = 1024
 
 # A recipient ready to send: as given, its number normalised, its text split, its price per part.
-_Staged = tuple[SendItem, str, Segmented, int]
+_ReadyRecipient = tuple[SendItem, str, Segmented, int]
 
 
 @record
-class _Stage:
+class _CheckedRequest:
     """A request past every check before the store: its sender name and lifetime as used,
     its recipients ready to send, and how many ids they take."""
 
     sender: str
     lifetime: float
-    staged: list[_Staged]
+    ready: list[_ReadyRecipient]
     id_count: int
 
 
@@ -127,23 +127,21 @@ class Submitter:
     def new_id(self) -> int:
         return self._ids.next_many(1)[0]
 
-    async def check(self, account: AccountRecord, request: SendRequest) -> SendOutcome:
+    async def dry_run(self, account: AccountRecord, request: SendRequest) -> SendOutcome:
         """Every rule `send` applies before the store (sender, numbers, tariff, text,
         lifetime), nothing stored: raises as `send` would, and lists the recipients `send`
         would reject before the store's own checks (money, duplicates, rate limit). For the
         SMPP door's parts of a long message, answered before the message is whole."""
-        return await self.send(account, request, store=False)
-
-    async def send(
-        self, account: AccountRecord, request: SendRequest, *, store: bool = True
-    ) -> SendOutcome:
         self._check(request)
         senders, pricing = await self._account_rules(account)
-        stage, outcome = self._staged(request, senders, pricing)
-        if not store:
-            return outcome
-        accept = self._accept_request(account, request, stage)
-        return self._outcome(request, stage, accept, await self._store.accept(accept), outcome)
+        return self._checked_request(request, senders, pricing)[1]
+
+    async def send(self, account: AccountRecord, request: SendRequest) -> SendOutcome:
+        self._check(request)
+        senders, pricing = await self._account_rules(account)
+        checked, outcome = self._checked_request(request, senders, pricing)
+        accept = self._accept_request(account, request, checked)
+        return self._outcome(request, checked, accept, await self._store.accept(accept), outcome)
 
     async def send_many(
         self, account: AccountRecord, requests: Sequence[SendRequest]
@@ -152,31 +150,31 @@ class Submitter:
         store, not one each): an SMPP customer's submit_sm of one event-loop turn. One answer per
         request, in order; a request `send` would raise for gets that exception instead."""
         answers: list[SendOutcome | Exception | None] = [None] * len(requests)
-        checked: list[int] = []
+        valid: list[int] = []
         for i, request in enumerate(requests):
             try:
                 self._check(request)
             except Exception as exc:
                 answers[i] = exc
             else:
-                checked.append(i)
-        ready: list[tuple[int, _Stage, SendOutcome, AcceptRequest]] = []
-        if checked:
+                valid.append(i)
+        ready: list[tuple[int, _CheckedRequest, SendOutcome, AcceptRequest]] = []
+        if valid:
             senders, pricing = await self._account_rules(account)
-            for i in checked:
+            for i in valid:
                 try:
-                    stage, outcome = self._staged(requests[i], senders, pricing)
-                    accept = self._accept_request(account, requests[i], stage)
+                    checked, outcome = self._checked_request(requests[i], senders, pricing)
+                    accept = self._accept_request(account, requests[i], checked)
                 except Exception as exc:
                     answers[i] = exc
                 else:
-                    ready.append((i, stage, outcome, accept))
+                    ready.append((i, checked, outcome, accept))
         results = await self._store.accept_many([r[3] for r in ready]) if ready else []
-        for (i, stage, outcome, accept), result in zip(ready, results, strict=True):
+        for (i, checked, outcome, accept), result in zip(ready, results, strict=True):
             try:
                 if isinstance(result, BaseException):
                     raise result
-                answers[i] = self._outcome(requests[i], stage, accept, result, outcome)
+                answers[i] = self._outcome(requests[i], checked, accept, result, outcome)
             except Exception as exc:
                 answers[i] = exc
         filled = [a for a in answers if a is not None]
@@ -208,9 +206,9 @@ class Submitter:
             pricing = await self._tariffs.pricing(account.id)
         return senders, pricing
 
-    def _staged(
+    def _checked_request(
         self, request: SendRequest, senders: frozenset[str], pricing: AccountPricing
-    ) -> tuple[_Stage, SendOutcome]:
+    ) -> tuple[_CheckedRequest, SendOutcome]:
         """The recipients that can be sent; raises for a request that cannot be (sender name,
         lifetime, text), in the order `send` has always checked them."""
         sender = request.sender.strip()
@@ -218,15 +216,15 @@ class Submitter:
             raise SenderNotAllowed(sender)
         lifetime = self._lifetime(request.lifetime_minutes)
         outcome = SendOutcome()
-        staged, id_count = self._stage(request.items, pricing, outcome)
-        return _Stage(sender, lifetime, staged, id_count), outcome
+        ready, id_count = self._ready_recipients(request.items, pricing, outcome)
+        return _CheckedRequest(sender, lifetime, ready, id_count), outcome
 
     def _accept_request(
-        self, account: AccountRecord, request: SendRequest, stage: _Stage
+        self, account: AccountRecord, request: SendRequest, checked: _CheckedRequest
     ) -> AcceptRequest:
         now = self._clock()
         messages = self._messages(
-            account, request, stage.sender, stage.staged, stage.id_count, now, stage.lifetime
+            account, request, checked.sender, checked.ready, checked.id_count, now, checked.lifetime
         )
         return AcceptRequest(
             account_id=account.id,
@@ -240,7 +238,7 @@ class Submitter:
     def _outcome(
         self,
         request: SendRequest,
-        stage: _Stage,
+        checked: _CheckedRequest,
         accept: AcceptRequest,
         result: AcceptResult,
         outcome: SendOutcome,
@@ -249,7 +247,7 @@ class Submitter:
         does."""
         if result.retry_after is not None:
             raise RateLimited(result.retry_after)
-        duplicates = self._outcomes(stage.staged, accept.messages, result.outcomes, outcome)
+        duplicates = self._outcomes(checked.ready, accept.messages, result.outcomes, outcome)
         if outcome.accepted:
             metrics.count_accepted(request.door, len(outcome.accepted))
         if outcome.rejected:
@@ -267,12 +265,12 @@ class Submitter:
             raise InvalidRequest("lifetime", "Lifetime must be a positive number of minutes")
         return min(minutes, self._policy.max_lifetime_minutes) * 60
 
-    def _stage(
+    def _ready_recipients(
         self, items: Sequence[SendItem], pricing: AccountPricing, outcome: SendOutcome
-    ) -> tuple[list[_Staged], int]:
+    ) -> tuple[list[_ReadyRecipient], int]:
         """The recipients that can be sent (number normalised, priced, text split), in order,
         and how many ids they need without SMPP aliases; the others go to `outcome.rejected`."""
-        staged: list[_Staged] = []
+        ready: list[_ReadyRecipient] = []
         segmented = self._segmented
         digits_of = self._phones.digits
         price_of = pricing.price
@@ -291,9 +289,9 @@ class Submitter:
             if price is None:
                 rejected.append((item.phone, Rejection.NO_TARIFF))
                 continue
-            staged.append((item, phone, seg, price))
+            ready.append((item, phone, seg, price))
             id_count += 1 + len(seg.parts)
-        return staged, id_count
+        return ready, id_count
 
     def _split(self, text: str) -> Segmented:
         try:
@@ -314,23 +312,23 @@ class Submitter:
         account: AccountRecord,
         request: SendRequest,
         sender: str,
-        staged: list[_Staged],
+        ready: list[_ReadyRecipient],
         id_count: int,
         now: float,
         lifetime: float,
     ) -> tuple[NewMessage, ...]:
-        """One NewMessage per staged recipient. The ids of the whole request are taken in one
+        """One NewMessage per ready recipient. The ids of the whole request are taken in one
         `next_many` (one clock read, not one per message); each message gets the next run of
         them in the same layout as before: message id, its SMPP alias ids, then its part ids."""
         held_ids = request.held_ids
-        if held_ids and len(staged) == 1:
+        if held_ids and len(ready) == 1:
             # The door answered these ids already (parts of a long message held in the store):
             # the message takes them; only its parts' ids are new.
             extra = len(held_ids) - 1
             ids = [*held_ids, *self._ids.next_many(id_count - 1)]
         else:
             extra = max(0, request.pdu_count - 1)
-            ids = self._ids.next_many(id_count + extra * len(staged))
+            ids = self._ids.next_many(id_count + extra * len(ready))
         account_id = account.id
         expires_at = now + lifetime
         door = request.door
@@ -341,7 +339,7 @@ class Submitter:
         # NewPart and NewMessage are built by position, in their fields' order (checked by
         # tests/gateway/test_submit.py): keywords cost ~0.9 µs more per message.
         at = 0
-        for item, phone, seg, price in staged:
+        for item, phone, seg, price in ready:
             message_id = ids[at]
             concat_ref = message_id & 0xFFFF
             first_part = at + 1 + extra
@@ -387,7 +385,7 @@ class Submitter:
 
     @staticmethod
     def _outcomes(
-        staged: list[_Staged],
+        ready: list[_ReadyRecipient],
         messages: tuple[NewMessage, ...],
         outcomes: tuple[Outcome, ...],
         outcome: SendOutcome,
@@ -396,7 +394,7 @@ class Submitter:
         duplicates = 0
         accepted = outcome.accepted
         pdu_ids = outcome.pdu_ids
-        for entry, message, got in zip(staged, messages, outcomes, strict=True):
+        for entry, message, got in zip(ready, messages, outcomes, strict=True):
             item = entry[0]
             if got is Outcome.ACCEPTED:
                 message_id = message.id

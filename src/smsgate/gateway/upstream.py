@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from typing import Literal
 
 from smsgate.domain.status import PartState
-from smsgate.record import record
+from smsgate.immutable import record
 from smsgate.smpp.constants import (
     ESM_DELIVERY_RECEIPT,
     ESM_TYPE_MASK,

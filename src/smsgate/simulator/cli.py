@@ -12,7 +12,7 @@ from typing import Annotated
 
 import typer
 
-from smsgate import heap
+from smsgate import process_tuning
 from smsgate.event_loop import install_uvloop
 from smsgate.simulator.config import DEFAULT_CREDENTIALS, SimulatorConfig
 from smsgate.simulator.control import control_server
@@ -122,5 +122,6 @@ async def _serve(config: SimulatorConfig, control_port: int | None) -> None:
             )
             where = control.sockets[0].getsockname()
             typer.echo(f"control on http://{where[0]}:{where[1]}/faults and /counters")
-        heap.settle()  # as a node does: the startup heap out of every later collection
+        # As a node does: the startup heap out of every later collection.
+        process_tuning.tune_garbage_collector()
         await asyncio.Event().wait()

@@ -12,7 +12,7 @@ from __future__ import annotations
 import random
 from typing import Final
 
-from smsgate.record import record
+from smsgate.immutable import record
 from smsgate.smpp.constants import CommandStatus, MessageState
 from smsgate.smpp.receipt import message_state_for_stat
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from smsgate.record import record
+from smsgate.immutable import record
 from smsgate.smpp.constants import ESM_TYPE_MASK, ESM_UDHI, CommandStatus, Tag
 from smsgate.smpp.pdu import DataSm, DeliverSm
 from smsgate.smpp.pdu_error import PduError

@@ -11,7 +11,7 @@ import struct
 from dataclasses import dataclass, field, fields
 from typing import Any, ClassVar, Final
 
-from smsgate.record import record
+from smsgate.immutable import record
 from smsgate.smpp.constants import (
     HEADER_LENGTH,
     INTERFACE_VERSION,

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from datetime import datetime
 
-from smsgate.record import record
+from smsgate.immutable import record
 from smsgate.smpp.constants import MessageState
 
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Final
 
-from smsgate.record import record
+from smsgate.immutable import record
 from smsgate.smpp.constants import (
     HEADER_LENGTH,
     MAX_PDU_LENGTH,

@@ -9,7 +9,7 @@ from __future__ import annotations
 import struct
 from typing import Final
 
-from smsgate.record import record
+from smsgate.immutable import record
 from smsgate.smpp.constants import CommandStatus, Tag
 from smsgate.smpp.pdu_error import PduError
 

@@ -7,7 +7,7 @@ since the esm_class UDHI bit promised a header that is not there).
 
 from __future__ import annotations
 
-from smsgate.record import record
+from smsgate.immutable import record
 from smsgate.smpp.constants import CommandStatus
 from smsgate.smpp.pdu_error import PduError
 

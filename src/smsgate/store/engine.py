@@ -12,7 +12,7 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
-from smsgate.record import record
+from smsgate.immutable import record
 from smsgate.store.checkpointer import WalCheckpointer
 from smsgate.store.interface import StoreError
 from smsgate.store.writer import (

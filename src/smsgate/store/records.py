@@ -10,7 +10,7 @@ from __future__ import annotations
 from enum import StrEnum
 
 from smsgate.domain.status import PartState, Status
-from smsgate.record import record
+from smsgate.immutable import record
 
 
 @record

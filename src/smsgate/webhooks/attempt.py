@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from smsgate.record import record
+from smsgate.immutable import record
 
 
 @record

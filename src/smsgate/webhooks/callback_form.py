@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from typing import Literal
 from urllib.parse import urlencode
 
-from smsgate.record import record
+from smsgate.immutable import record
 from smsgate.webhooks.attempt import OutgoingRequest
 
 FORM_TYPE = "application/x-www-form-urlencoded; charset=utf-8"

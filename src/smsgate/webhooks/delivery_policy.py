@@ -22,7 +22,7 @@ from collections.abc import Callable
 from email.utils import parsedate_to_datetime
 from enum import Enum
 
-from smsgate.record import record
+from smsgate.immutable import record
 from smsgate.webhooks.attempt import Attempt, Failure
 
 DAY = 24 * 3600.0

@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from enum import Enum
 from typing import Final
 
-from smsgate.record import record
+from smsgate.immutable import record
 
 MAX_HEAD_BYTES = 64 * 1024  # status line plus headers; also bounds a chunked body's trailers
 _MAX_CHUNK_LINE = 1024  # a chunk-size line with its extensions

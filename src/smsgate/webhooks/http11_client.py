@@ -14,7 +14,7 @@ import ssl
 from collections import deque
 from typing import cast
 
-from smsgate.record import record
+from smsgate.immutable import record
 from smsgate.webhooks.http11 import (
     END,
     NEED_DATA,

@@ -15,7 +15,7 @@ import asyncio
 import time
 from types import TracebackType
 
-from smsgate.record import record
+from smsgate.immutable import record
 from smsgate.webhooks.attempt import Attempt, Failure, OutgoingRequest
 from smsgate.webhooks.http11 import RequestInvalid, ResponseHead, encode_request
 from smsgate.webhooks.http11_client import (

@@ -15,7 +15,7 @@ import hmac
 import secrets
 from collections.abc import Sequence
 
-from smsgate.record import record
+from smsgate.immutable import record
 
 SECRET_PREFIX = "whsec_"
 SECRET_BYTES = 32  # 256-bit keys, the size the spec recommends for HMAC-SHA256

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 
 from smsgate.doors.smpp.submits import SubmitQueue
 from smsgate.gateway.errors import RateLimited
-from smsgate.gateway.model import SendItem, SendOutcome, SendRequest
+from smsgate.gateway.send_request import SendItem, SendOutcome, SendRequest
 from smsgate.store.records import AccountRecord
 
 ALICE = AccountRecord(1, "alice", "UAH", 0.0, 4, True)

@@ -9,9 +9,9 @@ from typing import Any
 from smsgate.config import SmppDoorSettings
 from smsgate.doors.smpp.handler import SmppDoorHandler
 from smsgate.doors.smpp.receipts import RECEIPT_CHUNK
+from smsgate.gateway.facade import Gateway
 from smsgate.gateway.held_messages import ASSEMBLY_TIMEOUT
 from smsgate.gateway.outbox.pump import PumpPolicy
-from smsgate.gateway.service import Gateway
 from smsgate.smpp.server import SmppServer
 
 # deliver_sm a bind may have unanswered: receipts stream to a customer at one batch per this

@@ -7,7 +7,7 @@ from __future__ import annotations
 import time
 
 from smsgate.doors.smpp.time_format import BadSmppTime, lifetime_seconds
-from smsgate.record import record
+from smsgate.immutable import record
 from smsgate.smpp.constants import ESM_UDHI, CommandStatus, Tag
 from smsgate.smpp.pdu import DataSm, SubmitSm
 from smsgate.smpp.udh import UdhError, parse_udh

@@ -38,10 +38,10 @@ from smsgate.doors.smpp.statuses import (
 from smsgate.doors.smpp.submits import SubmitQueue
 from smsgate.doors.smpp.time_format import format_absolute
 from smsgate.gateway.errors import Unauthorized
+from smsgate.gateway.facade import Gateway
 from smsgate.gateway.held_messages import ASSEMBLY_TIMEOUT
-from smsgate.gateway.model import SendItem, SendOutcome, SendRequest
 from smsgate.gateway.outbox.pump import PumpPolicy
-from smsgate.gateway.service import Gateway
+from smsgate.gateway.send_request import SendItem, SendOutcome, SendRequest
 from smsgate.gateway.views import AccountRecord
 from smsgate.smpp.constants import (
     ESM_UDHI,
@@ -204,7 +204,7 @@ class SmppDoorHandler(SmppHandler):
             pdu_count=body.total,
         )
         try:
-            checked = await self.gateway.check(account, check)
+            checked = await self.gateway.dry_run(account, check)
         except Exception as exc:
             return self._refusal(exc)
         if checked.rejected:

@@ -10,7 +10,7 @@ from smsgate.gateway.errors import (
     Rejection,
     SenderNotAllowed,
 )
-from smsgate.gateway.model import SendOutcome
+from smsgate.gateway.send_request import SendOutcome
 from smsgate.smpp.constants import CommandStatus
 
 S = CommandStatus

@@ -16,8 +16,8 @@ from collections.abc import Callable
 from typing import Generic, TypeVar
 
 from smsgate.batching import BatchQueue
-from smsgate.gateway.model import SendOutcome, SendRequest
-from smsgate.gateway.service import Gateway
+from smsgate.gateway.facade import Gateway
+from smsgate.gateway.send_request import SendOutcome, SendRequest
 from smsgate.gateway.views import AccountRecord
 
 A = TypeVar("A")  # what the door answers a submit with

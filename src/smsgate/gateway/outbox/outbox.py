@@ -8,7 +8,7 @@ from __future__ import annotations
 from smsgate.gateway.outbox.pump import OutboxPump, PumpPolicy
 from smsgate.gateway.outbox.source import AllAccounts, LeasedAccounts, OutboxSource
 from smsgate.gateway.outbox.transport import Transport
-from smsgate.record import record
+from smsgate.immutable import record
 from smsgate.store import roles
 
 

@@ -17,7 +17,7 @@ from collections.abc import Callable
 
 from smsgate.gateway.outbox.source import OutboxSource
 from smsgate.gateway.outbox.transport import Delivered, OutboxItem, Refused, Transport
-from smsgate.record import record
+from smsgate.immutable import record
 
 log = logging.getLogger(__name__)
 

@@ -10,7 +10,7 @@ from collections.abc import Collection, Sequence
 from typing import Protocol
 
 from smsgate.gateway.views import OutboxItem
-from smsgate.record import record
+from smsgate.immutable import record
 
 __all__ = ["Delivered", "OutboxItem", "Outcome", "Refused", "Transport", "Unanswered"]
 

@@ -18,8 +18,8 @@ from smsgate.domain.status import Status
 from smsgate.gateway.accounts import AccountCache
 from smsgate.gateway.errors import InvalidRequest
 from smsgate.gateway.held_messages import ASSEMBLY_TIMEOUT, ErrorCode, HeldMessages
-from smsgate.gateway.model import MAX_ITEMS, SendOutcome, SendRequest
 from smsgate.gateway.outbox.outbox import Outbox
+from smsgate.gateway.send_request import MAX_ITEMS, SendOutcome, SendRequest
 from smsgate.gateway.submit import Submitter
 from smsgate.gateway.views import AccountRecord, Balance, MessageView
 from smsgate.store.roles import AccountReads, HeldParts, Messages
@@ -70,9 +70,9 @@ class Gateway:
         """A fresh message id, for a part the SMPP door answers before its message exists."""
         return self.submitter.new_id()
 
-    async def check(self, account: AccountRecord, request: SendRequest) -> SendOutcome:
+    async def dry_run(self, account: AccountRecord, request: SendRequest) -> SendOutcome:
         """What `send` would refuse before the store; nothing is stored."""
-        return await self.submitter.check(account, request)
+        return await self.submitter.dry_run(account, request)
 
     async def status(
         self, account: AccountRecord, ids: Sequence[str]

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from smsgate.gateway.errors import Rejection
-from smsgate.record import record
+from smsgate.immutable import record
 
 
 @record
