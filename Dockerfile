@@ -16,8 +16,8 @@ USER smsgate
 WORKDIR /var/lib/smsgate
 # HTTP doors and the SMPP door; the config must listen on 0.0.0.0 for them to be reachable.
 EXPOSE 8080 2775
-# /health answers while the node runs; the HTTP port is the config's [http] port (8080 here).
+# /health/live answers while the node runs (/health/ready is for load balancers); the HTTP port is the config's [http] port (8080 here).
 HEALTHCHECK --interval=10s --timeout=3s --start-period=30s --retries=3 \
-    CMD ["python", "-c", "import sys, urllib.request as u; sys.exit(u.urlopen('http://127.0.0.1:8080/health', timeout=2).status != 200)"]
+    CMD ["python", "-c", "import sys, urllib.request as u; sys.exit(u.urlopen('http://127.0.0.1:8080/health/live', timeout=2).status != 200)"]
 ENTRYPOINT ["smsgate"]
 CMD ["serve", "--config", "/etc/smsgate/smsgate.toml"]

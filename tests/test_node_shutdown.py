@@ -8,9 +8,10 @@ import logging
 import socket
 from pathlib import Path
 
+import httpx
 import pytest
 
-from smsgate.config import demo_settings, load_settings
+from smsgate.config import Settings, demo_settings, load_settings
 from smsgate.node import Node
 from smsgate.store.sql_store import SqlStore
 
@@ -51,3 +52,63 @@ async def test_every_task_has_ended_when_the_store_closes(
     assert running_at_close == [0]
     assert not [r for r in caplog.records if r.levelno >= logging.ERROR], caplog.text
     assert "not open" not in caplog.text
+
+
+def _settings(tmp_path: Path, drain_timeout: float) -> Settings:
+    return demo_settings(
+        load_settings(
+            None,
+            database={"url": f"sqlite+aiosqlite:///{tmp_path}/drain.db"},
+            http={"host": "127.0.0.1", "port": free_port()},
+            smpp={"enabled": False},
+            simulator={"port": free_port()},
+            node={"drain_timeout": drain_timeout},
+        )
+    )
+
+
+async def test_a_request_in_flight_when_the_node_stops_is_answered(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    started = asyncio.Event()
+
+    async def slow_ready(self: Node) -> dict[str, object]:
+        started.set()
+        await asyncio.sleep(0.5)
+        return {"ready": True}
+
+    monkeypatch.setattr(Node, "ready", slow_ready)
+    node = Node(_settings(tmp_path, drain_timeout=10))
+    await asyncio.wait_for(node.start(), 20)
+    base = f"http://127.0.0.1:{node.addresses.http_port}"
+    async with httpx.AsyncClient(base_url=base, timeout=10) as client:
+        request = asyncio.ensure_future(client.get("/health/ready"))
+        await asyncio.wait_for(started.wait(), 10)
+        await asyncio.wait_for(node.stop(), 20)
+        r = await request
+    assert (r.status_code, r.json()) == (200, {"ready": True})
+    assert node.draining
+
+
+async def test_draining_is_bounded_by_drain_timeout(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    started = asyncio.Event()
+
+    async def stuck_ready(self: Node) -> dict[str, object]:
+        started.set()
+        await asyncio.sleep(3600)
+        return {"ready": True}
+
+    monkeypatch.setattr(Node, "ready", stuck_ready)
+    node = Node(_settings(tmp_path, drain_timeout=0.5))
+    await asyncio.wait_for(node.start(), 20)
+    base = f"http://127.0.0.1:{node.addresses.http_port}"
+    async with httpx.AsyncClient(base_url=base, timeout=30) as client:
+        request = asyncio.ensure_future(client.get("/health/ready"))
+        await asyncio.wait_for(started.wait(), 10)
+        began = asyncio.get_running_loop().time()
+        await asyncio.wait_for(node.stop(), 20)
+        took = asyncio.get_running_loop().time() - began
+        request.cancel()
+    assert took < 5, took  # half a second of draining, then the rest of the stop

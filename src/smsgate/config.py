@@ -216,6 +216,12 @@ class NodeSettings(BaseModel):
         description="Run the node's threads as SCHED_BATCH (Linux): a thread the node wakes "
         "does not preempt the one that woke it while that one holds the GIL.",
     )
+    drain_timeout: float = Field(
+        default=15.0,
+        gt=0,
+        description="Seconds a stopping node (SIGTERM) gives the HTTP requests and the parts "
+        "in flight to finish before it closes anyway; /health/ready answers 503 meanwhile.",
+    )
 
 
 class LogSettings(BaseModel):
@@ -230,6 +236,11 @@ class LogSettings(BaseModel):
     )
     level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
         default="INFO", description="Lowest level written."
+    )
+    access: bool = Field(
+        default=True,
+        description="One line per HTTP request (logger smsgate.access: method, path without "
+        "the query, status, milliseconds, account).",
     )
 
 

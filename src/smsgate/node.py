@@ -39,7 +39,7 @@ from smsgate.store.sql_store import SqlStore
 
 log = logging.getLogger(__name__)
 
-_HTTP_STOP_TIMEOUT = 10.0  # seconds the HTTP door's requests in flight get to finish
+_PROBE_TIMEOUT = 2.0  # seconds /health/ready waits for the database before calling it unreachable
 
 
 @dataclass(slots=True)
@@ -61,6 +61,8 @@ class Node:
         self.node_id = settings.node_id  # the configured base until start() leases one
         self.lost = asyncio.Event()  # set when a lease is lost: the node must stop
         self.lost_reason = ""
+        self.draining = False  # set when stop() begins: /health/ready says so
+        self._drain_deadline = 0.0  # time.monotonic() by which stop() stops waiting for work
         self._http_socket = http_socket
         self._leases: LeaseKeeper | None = None
         self._stack = AsyncExitStack()
@@ -137,7 +139,8 @@ class Node:
             submitted=results.submitted,
         )
         self._spawn(self.dispatcher.run())
-        self._stack.push_async_callback(self.dispatcher.stop)
+        dispatcher = self.dispatcher
+        self._stack.push_async_callback(lambda: dispatcher.stop(timeout=self._drain_left()))
 
         accounts = AccountCache(self.store)
         submitter = Submitter(
@@ -188,7 +191,13 @@ class Node:
 
     async def _start_http(self, gateway: Gateway) -> None:
         http = self.settings.http
-        app = build_app(gateway, self.health, max_body=http.max_body_bytes)
+        app = build_app(
+            gateway,
+            self.health,
+            ready=self.ready,
+            max_body=http.max_body_bytes,
+            access=self.settings.log.access,
+        )
         limits = HttpLimits(
             max_connections=http.max_connections,
             header_timeout=http.header_timeout,
@@ -222,6 +231,55 @@ class Node:
         if sockets:
             self.addresses.http_port = sockets[0].getsockname()[1]
 
+    def _drain_left(self) -> float:
+        if not self._drain_deadline:
+            return self.settings.node.drain_timeout
+        return max(0.0, self._drain_deadline - time.monotonic())
+
+    async def ready(self) -> dict[str, object]:
+        """/health/ready: ready to take traffic when the database answers, every route has a
+        connector bound (here, or held by another node's live connector lease), and this
+        node is not draining. The reasons it is not are in the body."""
+        reasons: list[str] = []
+        if self.draining:
+            reasons.append("draining: the node is stopping")
+        bound_here = {c.name for c in self.connectors if c.describe()["bound"]}
+        leased: set[str] = set()
+        database = "ok"
+        try:
+            leases = await asyncio.wait_for(self.store.live_leases(time.time()), _PROBE_TIMEOUT)
+            # Held by another node: bound there, as far as this node can tell (a holder
+            # that cannot bind keeps retrying, as this node's own connectors do).
+            leased = {
+                key.removeprefix("connector:")
+                for key, (holder, _) in leases.items()
+                if key.startswith("connector:") and holder != self.holder
+            }
+        except Exception as exc:  # any failure to read is "not reachable", with its cause
+            database = f"unreachable: {type(exc).__name__} {exc}".rstrip()
+            reasons.append(f"database {database}")
+        routes: dict[str, object] = {}
+        for route in self._routes():
+            bound = [n for n in route.connectors if n in bound_here or n in leased]
+            routes[route.prefix or "*"] = bound
+            if not bound:
+                listed = ", ".join(route.connectors)
+                reasons.append(f"route {route.prefix or '*'}: none of {listed} is bound")
+        return {
+            "ready": not reasons,
+            "reasons": reasons,
+            "node_id": self.node_id,
+            "database": database,
+            "draining": self.draining,
+            "routes": routes,
+        }
+
+    def _routes(self) -> list[Route]:
+        if self.settings.routes:
+            return [Route(r.prefix, tuple(r.connectors)) for r in self.settings.routes]
+        names = tuple(c.name for c in self.settings.connectors)
+        return [Route("", names)] if names else []
+
     async def health(self) -> dict[str, object]:
         connectors = {c.name: c.describe() for c in self.connectors}
         return {
@@ -238,7 +296,7 @@ class Node:
             return
         self._http.should_exit = True
         with contextlib.suppress(asyncio.CancelledError, Exception):
-            await asyncio.wait_for(asyncio.shield(self._http_task), _HTTP_STOP_TIMEOUT)
+            await asyncio.wait_for(asyncio.shield(self._http_task), self._drain_left())
 
     async def _end_tasks(self) -> None:
         for task in self._tasks:
@@ -252,7 +310,12 @@ class Node:
         pushed in reverse): the HTTP door, the SMPP door, the dispatcher, the connectors, the
         leases given back, the operator results written, the background tasks ended, and only
         then the store closed. Never the store first: a lease round or a request still running
-        would meet a closed store ('the store is not open')."""
+        would meet a closed store ('the store is not open').
+
+        Waiting for work in flight (requests, parts at the operator) is bounded by
+        [node] drain_timeout, counted from here; the leases are handed back in any case."""
+        self.draining = True
+        self._drain_deadline = time.monotonic() + self.settings.node.drain_timeout
         await self._stack.aclose()
         await self._end_tasks()  # a start() that failed half way pushed no _end_tasks
 

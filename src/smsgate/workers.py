@@ -38,7 +38,7 @@ from smsgate.event_loop import install_uvloop
 log = logging.getLogger(__name__)
 
 _RESTART_PAUSE = 1.0  # a worker that dies at once is not restarted in a hot loop
-_STOP_TIMEOUT = 20.0  # seconds a worker gets to finish in flight work after SIGTERM
+_STOP_MARGIN = 10.0  # seconds past [node] drain_timeout before a stopping worker is killed
 
 
 def worker_count(value: str) -> int:
@@ -190,7 +190,8 @@ class Supervisor:
         for proc in self._workers.values():
             if proc.is_alive():
                 proc.terminate()
-        deadline = time.monotonic() + _STOP_TIMEOUT
+        # A worker drains for up to drain_timeout, then hands its leases back and closes.
+        deadline = time.monotonic() + self.settings.node.drain_timeout + _STOP_MARGIN
         for proc in self._workers.values():
             proc.join(max(0.0, deadline - time.monotonic()))
             if proc.is_alive():

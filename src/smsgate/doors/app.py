@@ -1,8 +1,11 @@
-"""The ASGI app: the three HTTP doors under one base URL, plus /health and /metrics.
+"""The ASGI app: the three HTTP doors under one base URL, plus /health, /health/live,
+/health/ready and /metrics.
 
 A dictionary from path to endpoint, no framework (see web.py for why). An unexpected error
 answers in the door's own format, never a bare 500 page, and the request latency of every known
-path goes to the `smsgate_request_seconds` histogram.
+path goes to the `smsgate_request_seconds` histogram. With the access log on, every request is
+one line on the `smsgate.access` logger: the path never with its query (the HTTP gateway
+carries token and password there).
 """
 
 from __future__ import annotations
@@ -21,14 +24,16 @@ from . import http_gateway, json_api, xml_gateway
 from .web import ClientGone, Receive, Route, Scope, Send, WebReply, WebRequest, plain
 
 log = logging.getLogger(__name__)
+access_log = logging.getLogger("smsgate.access")
 
 HealthProbe = Callable[[], Awaitable[dict[str, object]]]
 
 
 class DoorsApp:
-    def __init__(self, routes: list[Route]) -> None:
+    def __init__(self, routes: list[Route], *, access: bool = False) -> None:
         self._routes = {route.path: route for route in routes}
         self._latency = {route.path: REQUEST_LATENCY.labels(route.path) for route in routes}
+        self._access = access
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -52,8 +57,32 @@ class DoorsApp:
                 log.exception("unhandled error on %s", request.path)
                 reply = _error_for(request.path)
         await reply.send(send, head_only=head_only, close=request.body_refused)
+        elapsed = time.perf_counter() - started
         if route is not None:
-            self._latency[route.path].observe(time.perf_counter() - started)
+            self._latency[route.path].observe(elapsed)
+        if self._access and access_log.isEnabledFor(logging.INFO):
+            _log_access(request, reply.status, elapsed)
+
+
+def _log_access(request: WebRequest, status: int, elapsed: float) -> None:
+    # request.path is the ASGI path: the query string (secrets included) is not part of it.
+    ms = round(elapsed * 1000, 2)
+    access_log.info(
+        "%s %s %d %.2f ms",
+        request.method,
+        request.path,
+        status,
+        ms,
+        extra={
+            "event": "http_request",
+            "method": request.method,
+            "path": request.path,
+            "status": status,
+            "ms": ms,
+            "account": request.account or "-",
+            "client": request.client or "-",
+        },
+    )
 
 
 async def _lifespan(receive: Receive, send: Send) -> None:
@@ -66,10 +95,29 @@ async def _lifespan(receive: Receive, send: Send) -> None:
             return
 
 
-def build_app(gateway: Gateway, health: HealthProbe, *, max_body: int = 1_000_000) -> DoorsApp:
+def build_app(
+    gateway: Gateway,
+    health: HealthProbe,
+    *,
+    ready: HealthProbe | None = None,
+    max_body: int = 1_000_000,
+    access: bool = False,
+) -> DoorsApp:
+    """`health` is /health (the node's state, 200 unless it says "ok": false); `ready` is
+    /health/ready (200 when its "ready" is true, else 503 with the reasons); /health/live
+    answers 200 while the process serves at all."""
+
     async def health_endpoint(request: WebRequest) -> WebReply:
         report = await health()
         return WebReply(orjson.dumps(report), 200 if report.get("ok", True) else 503)
+
+    async def live_endpoint(request: WebRequest) -> WebReply:
+        return WebReply(b'{"live":true}')
+
+    async def ready_endpoint(request: WebRequest) -> WebReply:
+        report = await (ready or health)()
+        is_ready = report.get("ready", report.get("ok", True))
+        return WebReply(orjson.dumps(report), 200 if is_ready else 503)
 
     async def metrics_endpoint(request: WebRequest) -> WebReply:
         return WebReply(generate_latest(REGISTRY), media_type=CONTENT_TYPE_LATEST)
@@ -81,8 +129,11 @@ def build_app(gateway: Gateway, health: HealthProbe, *, max_body: int = 1_000_00
             *http_gateway.routes(gateway, max_body=max_body),
             *xml_gateway.routes(gateway, max_body=max_body),
             Route("/health", health_endpoint, get),
+            Route("/health/live", live_endpoint, get),
+            Route("/health/ready", ready_endpoint, get),
             Route("/metrics", metrics_endpoint, get),
-        ]
+        ],
+        access=access,
     )
 
 

@@ -85,6 +85,7 @@ class _HttpDoor:
             try:
                 fields = await read_fields(request, self._max_body)
                 account = await self._authenticate(fields, request.client)
+                request.account = account.login
                 return _reply(await operation(account, fields))
             except DoorError as exc:
                 sentence = _digit_free(exc.text) if digit_free_errors else exc.text

@@ -93,6 +93,7 @@ class _JsonDoor:
         async def serve(request: WebRequest) -> WebReply:
             try:
                 account = await self._gateway.authenticate_token(_bearer(request))
+                request.account = account.login
                 body = await self._read_body(request)
                 return await handler(account, body)
             except Unauthorized:

@@ -33,6 +33,7 @@ class WebRequest:
         "_body",
         "_headers",
         "_receive",
+        "account",
         "body_refused",
         "client",
         "method",
@@ -51,6 +52,7 @@ class WebRequest:
         self.client: str | None = client[0] if client else None
         self._receive = receive
         self._body: bytes | None = None
+        self.account: str | None = None  # the login once a door has authenticated it (access log)
         # The body was refused unread: the connection closes after the reply, or the client
         # would go on sending it (and reading it all would be waiting on a lie).
         self.body_refused = False

@@ -108,6 +108,7 @@ class _XmlDoor:
                 if document.root != root:
                     raise DoorError(f"Unexpected root element <{document.root}>: expected <{root}>")
                 account = await self._authenticate(document, request.client)
+                request.account = account.login
                 return _reply(await operation(account, document))
             except DoorError as exc:
                 headers = None

@@ -146,17 +146,19 @@ class Dispatcher:
             expiry.cancel()
             self._loop_over.set()
 
-    async def stop(self) -> None:
-        """Stop claiming, let what is in flight finish, and store every result."""
+    async def stop(self, timeout: float = 10.0) -> None:
+        """Stop claiming, let what is in flight finish (for up to `timeout` seconds), and store
+        every result."""
         self._stopping = True
         if self._expiry is not None:  # no sweep may start once the node begins closing the store
             self._expiry.cancel()
         # A claim in progress ends first: its parts are then in flight, and waited for below
         # (idle at once would let the node close the store under that claim).
+        deadline = time.monotonic() + timeout
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._loop_over.wait(), 10)
+            await asyncio.wait_for(self._loop_over.wait(), timeout)
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._idle.wait(), 10)
+            await asyncio.wait_for(self._idle.wait(), max(0.0, deadline - time.monotonic()))
         for batcher in (self._submitted, self._failed, self._requeued):
             await batcher.drain()
 
