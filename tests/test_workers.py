@@ -335,12 +335,14 @@ async def test_serve_with_two_workers_shares_one_port_and_restarts_a_killed_work
     tmp_path: Path,
 ) -> None:
     config = tmp_path / "smsgate.toml"
+    sock, metrics_sock = listen("127.0.0.1", 0), listen("127.0.0.1", 0)
+    port, metrics_port = sock.getsockname()[1], metrics_sock.getsockname()[1]
+    sock.close()
+    metrics_sock.close()
     config.write_text(
         f'[database]\nurl = "sqlite+aiosqlite:///{tmp_path}/w.db"\n[smpp]\nenabled = false\n'
+        f"[metrics]\nport = {metrics_port}\n"
     )
-    sock = listen("127.0.0.1", 0)
-    port = sock.getsockname()[1]
-    sock.close()
     log = tmp_path / "workers.log"
     proc = subprocess.Popen(
         [SMSGATE, "serve", "--config", str(config), "--port", str(port), "--workers", "2"],
@@ -352,6 +354,12 @@ async def test_serve_with_two_workers_shares_one_port_and_restarts_a_killed_work
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=2) as client:
             seen = await asyncio.wait_for(_node_ids(client, want={0, 1}), 40)
             assert seen == {0, 1}
+            # One view of both workers at every scrape (never one worker, then the other).
+            scrape = f"http://127.0.0.1:{metrics_port}/metrics"
+            for _ in range(4):
+                text = (await client.get(scrape)).text
+                assert 'worker="0"' in text and 'worker="1"' in text, text[:2000]
+            assert (await client.get("/metrics")).status_code == 404  # not on the public port
             pids = _worker_pids(proc.pid)
             assert len(pids) == 2
             os.kill(pids[0], signal.SIGKILL)

@@ -224,6 +224,26 @@ class NodeSettings(BaseModel):
     )
 
 
+class MetricsSettings(BaseModel):
+    """The Prometheus metrics: on an admin listener of their own, never on the public HTTP
+    port. Under `serve --workers N` the supervisor serves every worker's series on it, each
+    labelled with its `worker`."""
+
+    model_config = _STRICT
+
+    host: str = Field(default="127.0.0.1", description="Address of the metrics listener.")
+    port: int | None = Field(
+        default=None,
+        description="Port of the metrics listener (GET /metrics); unset means no listener.",
+    )
+    token: str = Field(
+        default="",
+        description='Bearer token a scrape must send (Authorization: Bearer …); "" asks for '
+        "none (keep the listener on a private address then).",
+        json_schema_extra=SECRET,
+    )
+
+
 class LogSettings(BaseModel):
     """What the node writes to stderr (see smsgate/logs.py)."""
 
@@ -283,6 +303,7 @@ class Settings(BaseSettings):
     dispatch: DispatchSettings = Field(default_factory=DispatchSettings)
     node: NodeSettings = Field(default_factory=NodeSettings)
     log: LogSettings = Field(default_factory=LogSettings)
+    metrics: MetricsSettings = Field(default_factory=MetricsSettings)
 
 
 class ConfigError(Exception):

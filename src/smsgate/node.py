@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import uvicorn
+from prometheus_client import generate_latest
 
 from smsgate import process_tuning
 from smsgate.config import Settings, state_dir
@@ -31,10 +32,12 @@ from smsgate.gateway.dispatcher import Dispatcher, DispatchPolicy
 from smsgate.gateway.facade import Gateway
 from smsgate.gateway.holder_file import HolderFile
 from smsgate.gateway.leases import LeaseKeeper, default_holder, take_node_id
+from smsgate.gateway.metrics import REGISTRY
 from smsgate.gateway.operator_results import OperatorResults
 from smsgate.gateway.outbox.outbox import Outbox, OutboxLeases
 from smsgate.gateway.router import Route, Router
 from smsgate.gateway.submit import SubmitPolicy, Submitter
+from smsgate.metrics_listener import MetricsListener
 from smsgate.store.sql_store import SqlStore
 
 log = logging.getLogger(__name__)
@@ -47,14 +50,41 @@ class NodeAddresses:
     http_port: int
     smpp_port: int | None
     simulator_port: int | None
+    metrics_port: int | None = None
+
+
+async def _write_metrics(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    """The supervisor's scrape of this worker: the exposition, then the connection closed."""
+    try:
+        writer.write(generate_latest(REGISTRY))
+        await writer.drain()
+    except OSError:
+        pass  # the supervisor gave up on this scrape
+    finally:
+        writer.close()
+
+
+async def _closed(server: asyncio.Server) -> None:
+    # Not wait_closed(): the socket belongs to the supervisor, which keeps it for the restart.
+    server.close()
 
 
 class Node:
     """`http_socket`: a listening socket to serve HTTP on instead of binding http.port (the
     workers supervisor binds one per worker slot, with SO_REUSEPORT on Linux, and passes it
-    down)."""
+    down).
 
-    def __init__(self, settings: Settings, *, http_socket: socket.socket | None = None) -> None:
+    `metrics_socket`: a listening socket on which this node writes its metrics to whoever
+    connects (the workers supervisor, which serves its workers' metrics as one); without one,
+    the node serves [metrics] port itself."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        http_socket: socket.socket | None = None,
+        metrics_socket: socket.socket | None = None,
+    ) -> None:
         self.settings = settings
         self.store = SqlStore(settings.database.url, synchronous=settings.database.synchronous)
         self.holder = settings.node.holder or default_holder()
@@ -64,6 +94,7 @@ class Node:
         self.draining = False  # set when stop() begins: /health/ready says so
         self._drain_deadline = 0.0  # time.monotonic() by which stop() stops waiting for work
         self._http_socket = http_socket
+        self._metrics_socket = metrics_socket
         self._leases: LeaseKeeper | None = None
         self._stack = AsyncExitStack()
         self._tasks: list[asyncio.Task[None]] = []
@@ -166,6 +197,7 @@ class Node:
             await door.start()
             self._stack.push_async_callback(door.stop)
             self.addresses.smpp_port = door.port
+        await self._start_metrics()
         await self._start_http(gateway)
 
     def _lose(self, reason: str) -> None:
@@ -188,6 +220,21 @@ class Node:
         )
         running = await self._stack.enter_async_context(running_simulator(config))
         self.addresses.simulator_port = running.port
+
+    async def _start_metrics(self) -> None:
+        if self._metrics_socket is not None:
+            server = await asyncio.start_server(_write_metrics, sock=self._metrics_socket)
+            self._stack.push_async_callback(_closed, server)
+            return
+        settings = self.settings.metrics
+        if settings.port is None:
+            return
+        listener = MetricsListener(
+            settings.host, settings.port, settings.token, lambda: generate_latest(REGISTRY)
+        )
+        listener.start()
+        self._stack.callback(listener.stop)
+        self.addresses.metrics_port = listener.port
 
     async def _start_http(self, gateway: Gateway) -> None:
         http = self.settings.http
@@ -324,13 +371,14 @@ async def serve(
     settings: Settings,
     *,
     http_socket: socket.socket | None = None,
+    metrics_socket: socket.socket | None = None,
     started: Callable[[Node], Awaitable[None]] | None = None,
 ) -> int:
     """Run one node until SIGINT/SIGTERM (exit status 0) or until it loses a lease (3)."""
     process_tuning.use_short_switch_interval()
     if settings.node.batch_scheduling:
         process_tuning.use_batch_scheduling()
-    node = Node(settings, http_socket=http_socket)
+    node = Node(settings, http_socket=http_socket, metrics_socket=metrics_socket)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     # signal.signal, not loop.add_signal_handler: uvicorn swaps handlers with signal.signal while

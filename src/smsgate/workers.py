@@ -34,6 +34,8 @@ from types import FrameType
 
 from smsgate.config import Settings
 from smsgate.event_loop import install_uvloop
+from smsgate.metrics_listener import MetricsListener
+from smsgate.metrics_merge import collect_workers
 
 log = logging.getLogger(__name__)
 
@@ -115,7 +117,9 @@ def worker_settings(settings: Settings, slot: int, supervisor_pid: int, count: i
     return settings.model_copy(update=update)
 
 
-def _run_worker(settings: Settings, http_socket: socket.socket) -> None:
+def _run_worker(
+    settings: Settings, http_socket: socket.socket, metrics_socket: socket.socket | None
+) -> None:
     import asyncio
 
     from smsgate.logs import setup_logging
@@ -124,7 +128,7 @@ def _run_worker(settings: Settings, http_socket: socket.socket) -> None:
     setup_logging(settings.log.format, settings.log.level)
     install_uvloop()
     try:
-        code = asyncio.run(serve(settings, http_socket=http_socket))
+        code = asyncio.run(serve(settings, http_socket=http_socket, metrics_socket=metrics_socket))
     except KeyboardInterrupt:
         code = 0
     sys.exit(code)
@@ -143,6 +147,18 @@ class Supervisor:
     def run(self) -> int:
         http = listeners(self.settings.http.host, self.settings.http.port, self.count)
         port = http[0].getsockname()[1]
+        # One loopback socket per worker slot, kept for the supervisor's life like the HTTP
+        # ones: a restarted worker answers on its slot's address again.
+        scrape: list[socket.socket | None] = [None] * self.count
+        metrics_listener: MetricsListener | None = None
+        metrics = self.settings.metrics
+        if metrics.port is not None:
+            scrape = [listen("127.0.0.1", 0) for _ in range(self.count)]
+            addresses = [s.getsockname() for s in scrape if s is not None]
+            metrics_listener = MetricsListener(
+                metrics.host, metrics.port, metrics.token, lambda: collect_workers(addresses)
+            )
+            metrics_listener.start()
         context = multiprocessing.get_context("spawn")
         previous = {
             sig: signal.signal(sig, self._on_signal) for sig in (signal.SIGINT, signal.SIGTERM)
@@ -168,7 +184,7 @@ class Supervisor:
                     settings = worker_settings(self.settings, slot, os.getpid(), self.count)
                     proc = context.Process(
                         target=_run_worker,
-                        args=(settings, http[slot]),
+                        args=(settings, http[slot], scrape[slot]),
                         name=f"smsgate-worker-{slot}",
                     )
                     proc.start()
@@ -177,7 +193,9 @@ class Supervisor:
                 wait([p.sentinel for p in self._workers.values()], timeout=0.5)
         finally:
             self._stop_all()
-            for sock in set(http):
+            if metrics_listener is not None:
+                metrics_listener.stop()
+            for sock in [*set(http), *(s for s in scrape if s is not None)]:
                 sock.close()
             for sig, handler in previous.items():
                 signal.signal(sig, handler)

@@ -1,6 +1,7 @@
-"""/metrics: what the gateway counts is what happened (accepted by door, rejected by reason,
+"""Metrics: what the gateway counts is what happened (accepted by door, rejected by reason,
 request latency by path), in Prometheus text format; the loop's lock-free metrics export what
-prometheus_client's would; and the bare router's own answers."""
+prometheus_client's would; the public port has no /metrics (the admin listener serves them:
+tests/test_metrics_listener.py, tests/test_node_metrics.py); and the bare router's own answers."""
 
 from __future__ import annotations
 
@@ -12,18 +13,15 @@ import pytest
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client import metrics as prometheus_metrics
 
-from smsgate.gateway.metrics import LoopCounter, LoopHistogram
+from smsgate.gateway.metrics import REGISTRY, LoopCounter, LoopHistogram
 
 if TYPE_CHECKING:
     from tests.conftest import Stack
 
 
 async def _scrape(stack: Stack) -> dict[str, float]:
-    r = await stack.client.get("/metrics")
-    assert r.status_code == 200
-    assert r.headers["content-type"].startswith("text/plain")
     values: dict[str, float] = {}
-    for line in r.text.splitlines():
+    for line in generate_latest(REGISTRY).decode().splitlines():
         match = re.match(r"^([a-z_]+(?:\{[^}]*\})?) ([0-9.e+-]+)$", line)
         if match:
             values[match.group(1)] = float(match.group(2))
@@ -45,6 +43,11 @@ async def test_sends_are_counted_by_door_and_reason_and_timed_by_path(stack: Sta
     assert delta('smsgate_recipients_rejected_total{reason="invalid_phone"}') == 1
     assert delta('smsgate_request_seconds_count{path="/sms/send"}') == 1
     assert 'smsgate_request_seconds_bucket{le="0.025",path="/sms/send"}' in after
+
+
+async def test_the_public_port_has_no_metrics(stack: Stack) -> None:
+    r = await stack.client.get("/metrics")
+    assert r.status_code == 404 and "smsgate_" not in r.text
 
 
 async def test_unknown_path_and_wrong_method_are_plain_http_errors(stack: Stack) -> None:

@@ -1,5 +1,5 @@
-"""The ASGI app: the three HTTP doors under one base URL, plus /health, /health/live,
-/health/ready and /metrics.
+"""The ASGI app: the three HTTP doors under one base URL, plus /health, /health/live and
+/health/ready. (/metrics is on the admin listener, metrics_listener.py, not on this port.)
 
 A dictionary from path to endpoint, no framework (see web.py for why). An unexpected error
 answers in the door's own format, never a bare 500 page, and the request latency of every known
@@ -15,10 +15,9 @@ import time
 from collections.abc import Awaitable, Callable
 
 import orjson
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from smsgate.gateway.facade import Gateway
-from smsgate.gateway.metrics import REGISTRY, REQUEST_LATENCY
+from smsgate.gateway.metrics import REQUEST_LATENCY
 
 from . import http_gateway, json_api, xml_gateway
 from .web import ClientGone, Receive, Route, Scope, Send, WebReply, WebRequest, plain
@@ -119,9 +118,6 @@ def build_app(
         is_ready = report.get("ready", report.get("ok", True))
         return WebReply(orjson.dumps(report), 200 if is_ready else 503)
 
-    async def metrics_endpoint(request: WebRequest) -> WebReply:
-        return WebReply(generate_latest(REGISTRY), media_type=CONTENT_TYPE_LATEST)
-
     get = frozenset({"GET"})
     return DoorsApp(
         [
@@ -131,7 +127,6 @@ def build_app(
             Route("/health", health_endpoint, get),
             Route("/health/live", live_endpoint, get),
             Route("/health/ready", ready_endpoint, get),
-            Route("/metrics", metrics_endpoint, get),
         ],
         access=access,
     )

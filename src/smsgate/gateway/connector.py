@@ -12,12 +12,14 @@ import asyncio
 import logging
 import ssl
 import time
+from collections import OrderedDict
 from collections.abc import Callable
 
 from prometheus_client import Counter
 
 from smsgate.batching import BatchQueue
 from smsgate.config import ConnectorSettings
+from smsgate.domain.ids import EPOCH_TICKS, TICKS_PER_SECOND, split_id
 from smsgate.domain.status import PartState
 from smsgate.gateway import metrics
 from smsgate.gateway.upstream import (
@@ -36,6 +38,7 @@ log = logging.getLogger(__name__)
 # Seconds a connector stays not ready after an answer of throttled or queue full that outlasted
 # the client's retries (about 1.4 s of them): long enough to let the operator's queue drain.
 THROTTLE_PAUSE = 1.0
+_RECEIPT_TIMES = 100_000  # parts awaiting a receipt whose submit time is kept (~10 MB)
 _BUSY = frozenset({CommandStatus.ESME_RTHROTTLED, CommandStatus.ESME_RMSGQFUL})
 
 
@@ -72,6 +75,11 @@ class Connector:
         self._submitted = metrics.SUBMITTED.labels(self.name)
         self._latency = metrics.SUBMIT_LATENCY.labels(self.name)
         self._receipts_by_state: dict[PartState, Counter] = {}
+        self._to_operator = metrics.TIME_TO_OPERATOR.labels(self.name)
+        self._to_receipt = metrics.TIME_TO_RECEIPT.labels(self.name)
+        # operator id -> time.monotonic() of its submit_sm_resp, for the time to receipt; the
+        # latest _RECEIPT_TIMES only, so parts whose receipt never comes cannot grow it.
+        self._accepted_at: OrderedDict[str, float] = OrderedDict()
 
     @property
     def name(self) -> str:
@@ -113,9 +121,15 @@ class Connector:
         it from being sent. A callback rather than a coroutine: no task per part."""
         pdu = submit_sm_for(part, self.settings.concat)
         started = time.perf_counter()
-        self._client.submit_soon(pdu, lambda response: done(self._classify(response, started)))
+        ours = part.message_id
+        self._client.submit_soon(
+            pdu, lambda response: done(self._classify(response, started, ours))
+        )
 
-    def _classify(self, response: Pdu | BaseException, started: float) -> SubmitAnswer | Exception:
+    def _classify(
+        self, response: Pdu | BaseException, started: float, ours: int = 0
+    ) -> SubmitAnswer | Exception:
+        """`ours`: the part's message id (its acceptance time is in it), 0 when unknown."""
         if isinstance(response, NotAcknowledged):
             metrics.SUBMIT_ERRORS.labels(self.name, "unacknowledged").inc()
             return SubmitAnswer("temporary", error=CommandStatus.ESME_RSYSERR)
@@ -129,6 +143,12 @@ class Connector:
         answer = classify_submit_response(response.command_status, message_id)
         if answer.kind == "accepted":
             self._submitted.inc()
+            if ours:
+                self._to_operator.observe(max(0.0, time.time() - accepted_at(ours)))
+            accepted = self._accepted_at
+            accepted[answer.operator_id] = time.monotonic()
+            if len(accepted) > _RECEIPT_TIMES:
+                accepted.popitem(last=False)
             return answer
         metrics.SUBMIT_ERRORS.labels(self.name, answer.kind).inc()
         if answer.error in _BUSY:
@@ -162,8 +182,11 @@ class Connector:
         counter = self._receipts_by_state.get(parsed.state)
         if counter is None:
             counter = self._receipts_by_state[parsed.state] = metrics.RECEIPTS.labels(
-                parsed.state.name
+                self.name, parsed.state.name
             )
+        submitted = self._accepted_at.pop(parsed.operator_id, None)
+        if submitted is not None:
+            self._to_receipt.observe(time.monotonic() - submitted)
         # Acknowledged once stored; a receipt that is not stored is refused, so the operator
         # delivers it again later.
         answer: asyncio.Future[int] = asyncio.get_running_loop().create_future()
@@ -177,3 +200,9 @@ class Connector:
 
         self._receipts.add(receipt).add_done_callback(stored)
         return answer
+
+
+def accepted_at(message_id: int) -> float:
+    """The time a message was accepted, read from its id (10 ms ticks; a node's ids run up to
+    a second ahead of its clock just after it starts, so early figures may read short)."""
+    return (split_id(message_id)[0] + EPOCH_TICKS) / TICKS_PER_SECOND

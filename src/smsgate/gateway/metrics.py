@@ -1,4 +1,5 @@
-"""Prometheus metrics of one node, served at /metrics.
+"""Prometheus metrics of one node, served on the admin listener (metrics_listener.py) at
+/metrics.
 
 Counters are process-local (each node exports its own); queue depth is read from the store when
 scraped, so it is the same on every node.
@@ -162,7 +163,10 @@ SUBMIT_ERRORS = Counter(
     registry=REGISTRY,
 )
 RECEIPTS = Counter(
-    "smsgate_receipts_total", "Operator receipts, by part state", ["state"], registry=REGISTRY
+    "smsgate_receipts_total",
+    "Operator receipts stored, by connector and part state",
+    ["connector", "state"],
+    registry=REGISTRY,
 )
 QUEUE_DEPTH = Gauge(
     "smsgate_queue_depth", "Parts waiting to be submitted (all nodes)", registry=REGISTRY
@@ -175,6 +179,23 @@ REQUEST_LATENCY = LoopHistogram(
     "HTTP request latency by path",
     "path",
     (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5),
+    REGISTRY,
+)
+_JOURNEY_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600)
+TIME_TO_OPERATOR = LoopHistogram(
+    "smsgate_time_to_operator_seconds",
+    "From a message's acceptance (the time in its id) to the operator's submit_sm_resp "
+    "accepting a part, by connector",
+    "connector",
+    _JOURNEY_BUCKETS,
+    REGISTRY,
+)
+TIME_TO_RECEIPT = LoopHistogram(
+    "smsgate_time_to_receipt_seconds",
+    "From the operator accepting a part (submit_sm_resp) to its receipt, by connector "
+    "(parts submitted by this process, the latest ones only)",
+    "connector",
+    _JOURNEY_BUCKETS,
     REGISTRY,
 )
 SUBMIT_LATENCY = Histogram(
