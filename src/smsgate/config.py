@@ -224,6 +224,27 @@ class NodeSettings(BaseModel):
     )
 
 
+class RetentionSettings(BaseModel):
+    """How long finished messages are kept; one node at a time sweeps (a `retention` lease).
+    Account balances are never touched."""
+
+    model_config = _STRICT
+
+    erase_text_after_days: float | None = Field(
+        default=None,
+        gt=0,
+        description="Erase the text of finished messages this many days old (status and "
+        "money stay); unset keeps texts.",
+    )
+    delete_after_days: float | None = Field(
+        default=None,
+        gt=0,
+        description="Delete finished messages (their parts and outbox rows with them) this "
+        "many days old; unset keeps them. Balances and charged totals stay.",
+    )
+    every: float = Field(default=3600.0, gt=0, description="Seconds between sweeps.")
+
+
 class MetricsSettings(BaseModel):
     """The Prometheus metrics: on an admin listener of their own, never on the public HTTP
     port. Under `serve --workers N` the supervisor serves every worker's series on it, each
@@ -304,6 +325,7 @@ class Settings(BaseSettings):
     node: NodeSettings = Field(default_factory=NodeSettings)
     log: LogSettings = Field(default_factory=LogSettings)
     metrics: MetricsSettings = Field(default_factory=MetricsSettings)
+    retention: RetentionSettings = Field(default_factory=RetentionSettings)
 
 
 class ConfigError(Exception):

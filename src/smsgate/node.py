@@ -35,6 +35,7 @@ from smsgate.gateway.leases import LeaseKeeper, default_holder, take_node_id
 from smsgate.gateway.metrics import REGISTRY
 from smsgate.gateway.operator_results import OperatorResults
 from smsgate.gateway.outbox.outbox import Outbox, OutboxLeases
+from smsgate.gateway.retention import DAY, RetentionPolicy, RetentionSweeper
 from smsgate.gateway.router import Route, Router
 from smsgate.gateway.submit import SubmitPolicy, Submitter
 from smsgate.metrics_listener import MetricsListener
@@ -173,6 +174,7 @@ class Node:
         dispatcher = self.dispatcher
         self._stack.push_async_callback(lambda: dispatcher.stop(timeout=self._drain_left()))
 
+        self._start_retention()
         accounts = AccountCache(self.store)
         submitter = Submitter(
             self.store,
@@ -220,6 +222,20 @@ class Node:
         )
         running = await self._stack.enter_async_context(running_simulator(config))
         self.addresses.simulator_port = running.port
+
+    def _start_retention(self) -> None:
+        kept = self.settings.retention
+        if kept.erase_text_after_days is None and kept.delete_after_days is None:
+            return
+        policy = RetentionPolicy(
+            erase_text_after=None
+            if kept.erase_text_after_days is None
+            else kept.erase_text_after_days * DAY,
+            delete_after=None if kept.delete_after_days is None else kept.delete_after_days * DAY,
+            every=kept.every,
+        )
+        # Ended with the other tasks, before the store closes (_end_tasks).
+        self._spawn(RetentionSweeper(self.store, self.holder, policy).run())
 
     async def _start_metrics(self) -> None:
         if self._metrics_socket is not None:

@@ -18,6 +18,7 @@ from smsgate.store.roles import (
     Messages,
     Outbox,
     Receipts,
+    Retention,
 )
 
 
@@ -35,6 +36,7 @@ class Store(
     Outbox,
     Leases,
     HeldParts,
+    Retention,
     Protocol,
 ):
     """Every role of the store at once."""

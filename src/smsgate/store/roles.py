@@ -177,6 +177,22 @@ class Leases(Protocol):
         """Every lease still live at `now`: key -> (holder, expires_at)."""
 
 
+class Retention(Protocol):
+    """Old messages go in two steps: their texts erased, later their rows deleted. Only
+    finished messages (a final status) are touched, and never an account's money: balances
+    and charged totals stay as they are."""
+
+    async def erase_texts(self, before: float, limit: int) -> int:
+        """Blank the text and part payloads of up to `limit` finished messages created before
+        `before` whose text is not blank yet; how many."""
+        ...
+
+    async def delete_messages(self, before: float, limit: int) -> int:
+        """Delete up to `limit` finished messages created before `before`, with their parts,
+        aliases, receipt requests and outbox rows; how many."""
+        ...
+
+
 class HeldParts(Protocol):
     """Long SMPP messages sent part by part, kept until whole (held_parts.py)."""
 

@@ -22,6 +22,7 @@ from smsgate.store.memory.held import MemoryHeldParts
 from smsgate.store.memory.messages import MemoryMessages
 from smsgate.store.memory.outbox import MemoryLeases, MemoryOutbox
 from smsgate.store.memory.receipts import MemoryReceipts
+from smsgate.store.memory.retention import MemoryRetention
 from smsgate.store.memory.state import MemoryState
 
 __all__ = ["MemoryState", "MemoryStore"]
@@ -35,6 +36,7 @@ class MemoryStore(
     MemoryOutbox,
     MemoryLeases,
     MemoryHeldParts,
+    MemoryRetention,
 ):
     """Every role of the store in memory; `state` shared with other nodes' stores, if given."""
 

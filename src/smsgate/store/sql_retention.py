@@ -1,0 +1,51 @@
+"""The Retention role on SQL: erasing old messages' texts, then deleting their rows, in
+batches of `limit` messages per transaction so a sweep never holds the writer for long.
+
+It touches only finished messages (done_at set) and never the accounts' money columns.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import Connection, delete, select, update
+
+from smsgate.store.schema import message_aliases, messages, outbox, parts, receipt_requests
+from smsgate.store.sql_base import SqlBase
+
+
+class SqlRetention(SqlBase):
+    async def erase_texts(self, before: float, limit: int) -> int:
+        def work(conn: Connection) -> int:
+            ids = list(
+                conn.scalars(
+                    select(messages.c.id)
+                    .where(
+                        messages.c.created_at < before,
+                        messages.c.done_at.is_not(None),
+                        messages.c.text != "",
+                    )
+                    .limit(limit)
+                )
+            )
+            if ids:
+                conn.execute(update(messages).where(messages.c.id.in_(ids)).values(text=""))
+                conn.execute(update(parts).where(parts.c.message_id.in_(ids)).values(payload=b""))
+            return len(ids)
+
+        return await self._write(work)
+
+    async def delete_messages(self, before: float, limit: int) -> int:
+        def work(conn: Connection) -> int:
+            ids = list(
+                conn.scalars(
+                    select(messages.c.id)
+                    .where(messages.c.created_at < before, messages.c.done_at.is_not(None))
+                    .limit(limit)
+                )
+            )
+            if ids:
+                for table in (parts, message_aliases, receipt_requests, outbox):
+                    conn.execute(delete(table).where(table.c.message_id.in_(ids)))
+                conn.execute(delete(messages).where(messages.c.id.in_(ids)))
+            return len(ids)
+
+        return await self._write(work)

@@ -1,0 +1,67 @@
+"""The retention sweeper with an injected clock: texts erased after N days, rows deleted after
+M days, by one node at a time (the holder of the `retention` lease), money untouched."""
+
+from __future__ import annotations
+
+import asyncio
+
+from smsgate.domain.status import Status
+from smsgate.gateway.retention import DAY, RetentionPolicy, RetentionSweeper
+from smsgate.store.memory import MemoryStore
+
+from .builders import NOW, PRICE, new_message, request
+
+
+class Clock:
+    def __init__(self, now: float) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+
+async def _finished(store: MemoryStore, account: int, text: str, at: float) -> int:
+    message = new_message(account, text=text, now=at)
+    result = await asyncio.wait_for(store.accept(request(account, message, now=at)), 10)
+    assert result.outcomes[0].value == "accepted"
+    assert await store.cancel(account, message.id, at + 1)
+    return message.id
+
+
+async def test_texts_go_after_n_days_rows_after_m_and_only_one_node_sweeps() -> None:
+    store = MemoryStore()
+    account = (await store.create_account("shop")).id
+    await store.top_up(account, 100 * PRICE)
+    first = await _finished(store, account, "first", NOW)
+    second = await _finished(store, account, "second", NOW + 3 * DAY)
+    money = await store.balance(account)
+
+    clock = Clock(NOW + 1 * DAY)
+    policy = RetentionPolicy(erase_text_after=2 * DAY, delete_after=5 * DAY, every=60)
+    sweeper = RetentionSweeper(store, "node-a", policy, clock)
+    other = RetentionSweeper(store.sibling(1), "node-b", policy, clock)
+
+    assert await sweeper.sweep() == (0, 0)  # a day old: nothing due
+    clock.now = NOW + 2.5 * DAY
+    assert await sweeper.sweep() == (1, 0)
+    assert store.state.messages[first].text == ""
+    assert store.state.messages[second].text == "second"
+    assert await other.sweep() == (0, 0)  # node-a holds the lease
+    clock.now = NOW + 6 * DAY
+    assert await sweeper.sweep() == (1, 1)  # second's text erased, first deleted
+    assert await store.statuses(account, [first, second]) == {second: Status.REJECTD}
+    assert await store.balance(account) == money
+
+    clock.now = NOW + 9 * DAY  # node-a stopped sweeping days ago: its lease ran out
+    assert await other.sweep() == (0, 1)
+    assert store.state.messages == {}
+
+
+async def test_without_settings_nothing_is_erased_or_deleted() -> None:
+    store = MemoryStore()
+    account = (await store.create_account("keep")).id
+    await store.top_up(account, 10 * PRICE)
+    kept = await _finished(store, account, "kept", NOW)
+    sweeper = RetentionSweeper(store, "node", RetentionPolicy(), Clock(NOW + 1000 * DAY))
+    assert await sweeper.sweep() == (0, 0)
+    assert store.state.messages[kept].text == "kept"
