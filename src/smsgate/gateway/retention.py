@@ -14,7 +14,7 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Protocol
 
-from smsgate.record import record
+from smsgate.immutable import record
 from smsgate.store import roles
 
 log = logging.getLogger(__name__)
