@@ -129,6 +129,14 @@ class ConnectorSettings(BaseModel):
     response_timeout: float = Field(
         default=10.0, description="Seconds to wait for a submit_sm_resp; then the part is retried."
     )
+    query_after: float | None = Field(
+        default=None,
+        gt=0,
+        description="Seconds a submitted part may wait for its receipt before the operator is "
+        "asked about it with query_sm (and again every as many seconds); unset: never ask "
+        "(the operator does not support query_sm). At its lifetime's end a part with no "
+        "receipt becomes EXPIRED either way.",
+    )
 
 
 class RouteSettings(BaseModel):
@@ -181,6 +189,18 @@ class DispatchSettings(BaseModel):
     )
     retry_backoff_max: float = Field(
         default=300.0, description="Longest wait between retries, in seconds."
+    )
+    receipt_watch_every: float = Field(
+        default=5.0,
+        gt=0,
+        description="Seconds between rounds of the receipt watch: query_sm for overdue "
+        "receipts, EXPIRED for submitted parts past their lifetime.",
+    )
+    receipt_grace: float = Field(
+        default=5.0,
+        ge=0,
+        description="Seconds past a message's lifetime that a receipt may still come before "
+        "a submitted part with none becomes EXPIRED.",
     )
 
 
@@ -432,6 +452,7 @@ def demo_settings(base: Settings) -> Settings:
         port=sim.port,
         system_id=sim.system_id,
         password=sim.password,
+        query_after=30.0,  # the simulator answers query_sm
     )
     return base.model_copy(
         update={

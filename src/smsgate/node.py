@@ -35,6 +35,7 @@ from smsgate.gateway.leases import LeaseKeeper, default_holder, take_node_id
 from smsgate.gateway.metrics import REGISTRY
 from smsgate.gateway.operator_results import OperatorResults
 from smsgate.gateway.outbox.outbox import Outbox, OutboxLeases
+from smsgate.gateway.receipt_watch import ReceiptWatch, WatchPolicy
 from smsgate.gateway.retention import DAY, RetentionPolicy, RetentionSweeper
 from smsgate.gateway.router import Route, Router
 from smsgate.gateway.submit import SubmitPolicy, Submitter
@@ -171,6 +172,10 @@ class Node:
             submitted=results.submitted,
         )
         self._spawn(self.dispatcher.run())
+        watch = WatchPolicy(
+            every=settings.dispatch.receipt_watch_every, grace=settings.dispatch.receipt_grace
+        )
+        self._spawn(ReceiptWatch(self.store, self.connectors, policy=watch).run())
         dispatcher = self.dispatcher
         self._stack.push_async_callback(lambda: dispatcher.stop(timeout=self._drain_left()))
 

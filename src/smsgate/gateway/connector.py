@@ -23,16 +23,19 @@ from smsgate.domain.ids import EPOCH_TICKS, TICKS_PER_SECOND, split_id
 from smsgate.domain.status import PartState
 from smsgate.gateway import metrics
 from smsgate.gateway.upstream import (
+    ParsedReceipt,
     SubmitAnswer,
     classify_submit_response,
+    query_sm_for,
     receipt_from_pdu,
+    receipt_from_query,
     submit_sm_for,
 )
 from smsgate.log_limit import LimitedLog
 from smsgate.smpp.client import NotAcknowledged, SmppClient, SmppClientError, status_name
 from smsgate.smpp.constants import CommandStatus
 from smsgate.smpp.pdu import DataSm, DeliverSm, Pdu, SubmitSmResp
-from smsgate.store.records import ClaimedPart, OperatorReceipt
+from smsgate.store.records import ClaimedPart, OperatorReceipt, Unreceipted
 
 log = logging.getLogger(__name__)
 # Seconds a connector stays not ready after an answer of throttled or queue full that outlasted
@@ -98,6 +101,10 @@ class Connector:
     def window(self) -> int:
         return self.settings.window
 
+    @property
+    def query_after(self) -> float | None:
+        return self.settings.query_after
+
     async def start(self) -> None:
         await self._client.start()
 
@@ -125,6 +132,13 @@ class Connector:
         self._client.submit_soon(
             pdu, lambda response: done(self._classify(response, started, ours))
         )
+
+    async def query(self, part: Unreceipted) -> ParsedReceipt | None:
+        """Ask the operator about a part whose receipt has not come (query_sm): its final
+        state, or None while it has none to tell. Raises SmppClientError when the bind is
+        down, NotAcknowledged when no answer comes."""
+        response = await self._client.submit(query_sm_for(part.operator_id, part.sender))
+        return receipt_from_query(part.operator_id, response)
 
     def _classify(
         self, response: Pdu | BaseException, started: float, ours: int = 0

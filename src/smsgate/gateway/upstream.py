@@ -20,7 +20,7 @@ from smsgate.smpp.constants import (
     MessageState,
     Tag,
 )
-from smsgate.smpp.pdu import DataSm, DeliverSm, SubmitSm
+from smsgate.smpp.pdu import DataSm, DeliverSm, Pdu, QuerySm, QuerySmResp, SubmitSm
 from smsgate.smpp.receipt import ReceiptError, message_state_for_stat, parse_receipt
 from smsgate.smpp.udh import build_concat_udh
 from smsgate.store.records import ClaimedPart
@@ -53,8 +53,12 @@ _STATE_FOR_MESSAGE_STATE = {
 }
 
 
+def _source_ton_npi(sender: str) -> tuple[int, int]:
+    return (1, 1) if sender.isdigit() else (5, 0)
+
+
 def submit_sm_for(part: ClaimedPart, concat: Concat) -> SubmitSm:
-    source_ton, source_npi = (1, 1) if part.sender.isdigit() else (5, 0)
+    source_ton, source_npi = _source_ton_npi(part.sender)
     short_message = part.payload
     esm_class = 0
     tlvs: dict[int, int | str | bytes] = {}
@@ -157,3 +161,34 @@ def receipt_from_pdu(pdu: DeliverSm | DataSm) -> ParsedReceipt | None:
     if tlv_error is not None and hasattr(tlv_error, "error_code"):
         error = int(tlv_error.error_code)
     return ParsedReceipt(operator_id, _STATE_FOR_MESSAGE_STATE[state_value], error)
+
+
+def query_sm_for(operator_id: str, sender: str) -> QuerySm:
+    """The query_sm asking about a submitted part: its operator id and the source it was sent
+    from, as §4.8 requires both."""
+    ton, npi = _source_ton_npi(sender)
+    return QuerySm(
+        message_id=operator_id, source_addr_ton=ton, source_addr_npi=npi, source_addr=sender
+    )
+
+
+# What a query_sm_resp may end a part with. ENROUTE and UNKNOWN are left out on purpose:
+# UNKNOWN answering a question means the operator does not know, not that the part failed.
+_FINAL_BY_QUERY: dict[MessageState, PartState] = {
+    state: part_state
+    for state, part_state in _STATE_FOR_MESSAGE_STATE.items()
+    if part_state is not PartState.SUBMITTED and state is not MessageState.UNKNOWN
+}
+
+
+def receipt_from_query(operator_id: str, response: Pdu) -> ParsedReceipt | None:
+    """The final state a query_sm_resp reports for `operator_id`, or None when it reports
+    none (still on its way, unknown, or the query refused)."""
+    if response.command_status != CommandStatus.ESME_ROK or not isinstance(response, QuerySmResp):
+        return None
+    if response.message_state not in MessageState._value2member_map_:
+        return None
+    state = _FINAL_BY_QUERY.get(MessageState(response.message_state))
+    if state is None:
+        return None
+    return ParsedReceipt(operator_id, state, response.error_code)

@@ -172,6 +172,16 @@ class OperatorReceipt:
 
 
 @record
+class Unreceipted:
+    """A part the operator took whose receipt has not come: what query_sm asks about."""
+
+    part_id: int
+    operator_id: str
+    sender: str
+    submitted_at: float
+
+
+@record
 class MessageView:
     id: int
     account_id: int

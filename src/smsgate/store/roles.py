@@ -34,6 +34,7 @@ from smsgate.store.records import (
     SubmitDone,
     SubmitFailed,
     Tariff,
+    Unreceipted,
 )
 
 
@@ -144,6 +145,17 @@ class Receipts(Protocol):
         their part's submit is recorded. `answers` are recorded first in the same
         transaction, as by submitted(): a receipt that comes while its part's answer is
         still on its way to the store is applied with it, not kept as unmatched."""
+
+    async def unreceipted(
+        self, connector: str, submitted_after: float, submitted_before: float, limit: int
+    ) -> list[Unreceipted]:
+        """Parts this connector's operator took in (submitted_after, submitted_before] whose
+        receipt has not come, oldest submit first: what the connector asks about."""
+
+    async def expire_unreceipted(self, lapsed_before: float, now: float) -> int:
+        """Parts the operator took whose message's lifetime ended before `lapsed_before` and
+        whose receipt never came end EXPIRED at `now`. Their money stays charged (the operator
+        took them, as with an EXPIRED receipt); customers are told as for any receipt."""
 
 
 class Outbox(Protocol):

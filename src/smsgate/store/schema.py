@@ -172,6 +172,15 @@ parts = Table(
         sqlite_where=text("state = 1"),
         postgresql_where=text("state = 1"),
     ),
+    # Parts waiting for their receipt, by connector and age: what query_sm asks about and
+    # what ends EXPIRED when its lifetime is over and no receipt came (receipt_watch.py).
+    Index(
+        "ix_parts_submitted",
+        "connector",
+        "submitted_at",
+        sqlite_where=text("state = 2"),
+        postgresql_where=text("state = 2"),
+    ),
     # Receipts look parts up by the operator's id; queued parts have none, so leave them out.
     Index(
         "ix_parts_operator",

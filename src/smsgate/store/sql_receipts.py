@@ -7,16 +7,18 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import Connection
+from sqlalchemy import Connection, literal_column, select
 
 from smsgate.domain.status import PartState
 from smsgate.store.progress import (
     LivePart,
+    load_parts,
     load_parts_by_id,
     load_parts_by_operator,
     save_parts,
 )
-from smsgate.store.records import OperatorReceipt, SubmitDone
+from smsgate.store.records import OperatorReceipt, SubmitDone, Unreceipted
+from smsgate.store.schema import messages, parts
 from smsgate.store.sql_base import SqlBase
 from smsgate.store.statements import (
     early_receipts,
@@ -25,12 +27,49 @@ from smsgate.store.statements import (
     lock_receipt_matching,
 )
 
+# Literal (not bound) so that SQLite and PostgreSQL can use the partial index on state.
+_IS_SUBMITTED = parts.c.state == literal_column(str(int(PartState.SUBMITTED)))
+
 
 class SqlReceipts(SqlBase):
     """The Receipts role (store/roles.py) of SqlStore."""
 
     async def submitted(self, done: Sequence[SubmitDone]) -> None:
         await self.apply_receipts((), done)
+
+    async def unreceipted(
+        self, connector: str, submitted_after: float, submitted_before: float, limit: int
+    ) -> list[Unreceipted]:
+        if limit <= 0:
+            return []
+        query = (
+            select(parts.c.id, parts.c.operator_id, messages.c.sender, parts.c.submitted_at)
+            .join_from(parts, messages, parts.c.message_id == messages.c.id)
+            .where(
+                _IS_SUBMITTED,
+                parts.c.connector == connector,
+                parts.c.submitted_at > submitted_after,
+                parts.c.submitted_at <= submitted_before,
+            )
+            .order_by(parts.c.submitted_at, parts.c.id)
+            .limit(limit)
+        )
+        async with self._read() as conn:
+            rows = (await conn.execute(query)).all()
+        return [Unreceipted(r[0], r[1], r[2], r[3]) for r in rows if r[1] is not None]
+
+    async def expire_unreceipted(self, lapsed_before: float, now: float) -> int:
+        # From the submitted parts (a partial index keeps them few), not from every message.
+        lapsed = _IS_SUBMITTED & (messages.c.expires_at < lapsed_before)
+
+        def work(conn: Connection) -> int:
+            found = load_parts(conn, lapsed)
+            for p in found.values():
+                p.report(PartState.EXPIRED, 0, now)
+            save_parts(conn, found.values(), now)
+            return len(found)
+
+        return await self._write(work)
 
     @staticmethod
     def _match_early_receipts(conn: Connection, touched: dict[int, LivePart]) -> None:

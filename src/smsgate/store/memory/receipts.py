@@ -15,6 +15,7 @@ from smsgate.store.memory.state import (
 from smsgate.store.records import (
     OperatorReceipt,
     SubmitDone,
+    Unreceipted,
 )
 
 
@@ -28,6 +29,36 @@ class MemoryReceipts(MemoryBase):
     ) -> None:
         await asyncio.sleep(0)
         self._apply_receipts(receipts, answers)
+
+    async def unreceipted(
+        self, connector: str, submitted_after: float, submitted_before: float, limit: int
+    ) -> list[Unreceipted]:
+        await asyncio.sleep(0)
+        s = self.state
+        found = sorted(
+            (p.submitted_at, p.id, p.operator_id, s.messages[p.message_id].sender)
+            for p in s.parts.values()
+            if p.state == PartState.SUBMITTED
+            and p.connector == connector
+            and p.operator_id is not None
+            and p.submitted_at is not None
+            and submitted_after < p.submitted_at <= submitted_before
+        )[: max(limit, 0)]
+        return [Unreceipted(i, o, sender, at) for at, i, o, sender in found]
+
+    async def expire_unreceipted(self, lapsed_before: float, now: float) -> int:
+        await asyncio.sleep(0)
+        s = self.state
+        lapsed = [
+            p
+            for p in s.parts.values()
+            if p.state == PartState.SUBMITTED
+            and s.messages[p.message_id].expires_at < lapsed_before
+        ]
+        for p in lapsed:
+            p.report(PartState.EXPIRED, 0, now)
+        self._save(lapsed, now)
+        return len(lapsed)
 
     def _apply_receipts(
         self, receipts: Sequence[OperatorReceipt], answers: Sequence[SubmitDone]
