@@ -4,9 +4,13 @@ keeps in flight, and that every answer ends up recorded (accepted, requeued or f
 from __future__ import annotations
 
 import asyncio
+import logging
 import random
+import sqlite3
 import time
 from collections.abc import Callable, Sequence
+
+import pytest
 
 from smsgate.batching import BatchQueue, whole_batch
 from smsgate.config import ConnectorSettings
@@ -182,3 +186,47 @@ async def test_a_part_without_a_route_fails_without_reaching_a_connector() -> No
     assert [(f.part_id, f.state, f.error) for f in store.failures] == [
         (2, PartState.REJECTD, CommandStatus.ESME_RINVDSTADR)
     ]
+
+
+class TroubledStore(RecordingStore):
+    """The database in trouble for a while: its first `failures` releases and claims raise as a
+    locked SQLite file does."""
+
+    def __init__(self, failures: int) -> None:
+        super().__init__()
+        self.failures_left = failures
+
+    def _trouble(self) -> None:
+        if self.failures_left:
+            self.failures_left -= 1
+            raise sqlite3.OperationalError("database is locked")
+
+    async def release_claims(self, now: float, node_id: int | None = None) -> int:
+        self._trouble()
+        return await super().release_claims(now, node_id)
+
+    async def claim_parts(
+        self, node_id: int, now: float, limit: int, claim_ttl: float
+    ) -> list[ClaimedPart]:
+        self._trouble()
+        return await super().claim_parts(node_id, now, limit, claim_ttl)
+
+
+async def test_the_dispatcher_outlives_a_database_in_trouble(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    phones = [f"38050{n:07d}" for n in range(40)]
+    store = TroubledStore(failures=3)
+    await store.queue(phones)
+    operator = FakeOperator()
+    dispatcher = Dispatcher(
+        store, Router([Route("380", ("op",))], [operator]), [operator], node_id=1
+    )
+    with caplog.at_level(logging.WARNING):
+        await run_until_empty(store, dispatcher, len(phones))
+    assert store.failures_left == 0
+    assert len(store.done) + len(store.failures) + len(store.requeued) == len(phones)
+    assert any(
+        "failed (OperationalError: database is locked); trying again" in r.getMessage()
+        for r in caplog.records
+    )

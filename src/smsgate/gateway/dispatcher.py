@@ -25,11 +25,19 @@ from smsgate.gateway.operator_results import submitted_batch
 from smsgate.gateway.router import Router
 from smsgate.gateway.upstream import SubmitAnswer
 from smsgate.immutable import record
+from smsgate.log_limit import LimitedLog
 from smsgate.smpp.constants import CommandStatus
 from smsgate.store.records import ClaimedPart, SubmitDone, SubmitFailed
 from smsgate.store.roles import Claims, Receipts
 
 log = logging.getLogger(__name__)
+
+
+def describe_error(error: BaseException) -> str:
+    """One line for a log: the exception's type and first line, no traceback (a database in
+    trouble fails every call the same way for as long as it lasts)."""
+    text = str(error).strip().splitlines()
+    return f"{type(error).__name__}: {text[0]}" if text else type(error).__name__
 
 
 @record
@@ -46,6 +54,8 @@ class DispatchPolicy:
 # How many windows of the bound connectors may be claimed at once, and claimed per transaction.
 WINDOWS_CLAIMED = 8
 _WINDOWS_PER_CLAIM = 2
+# Seconds between claims while the store fails them (locked, full, restarting).
+_CLAIM_RETRY = 0.5
 # How long failures and retries gather before their batch is written: nothing waits on them.
 _RESULT_DELAY = 0.005
 
@@ -91,6 +101,7 @@ class Dispatcher:
             whole_batch(self._flush_requeue), delay=_RESULT_DELAY, name="requeue"
         )
         self._stopping = False
+        self._limited_log = LimitedLog(log)
         self._expiry: asyncio.Task[None] | None = None
         self._loop_over = asyncio.Event()  # run() has left its loop (or never entered it)
         self._loop_over.set()
@@ -118,7 +129,22 @@ class Dispatcher:
             return  # stopped before this task got its first turn
         self._loop_over.clear()
         try:
-            await self._store.release_claims(self._clock(), self._node_id)
+            while True:
+                try:
+                    await self._store.release_claims(self._clock(), self._node_id)
+                    break
+                except Exception as error:
+                    self._limited_log.warning(
+                        "claim",
+                        "releasing this node's old claims failed (%s); trying again in %.1f s",
+                        describe_error(error),
+                        _CLAIM_RETRY,
+                        extra={"event": "claim_failed"},
+                    )
+                    await asyncio.sleep(_CLAIM_RETRY)
+                    if self._stopping:
+                        self._loop_over.set()
+                        return
         except BaseException:
             self._loop_over.set()
             raise
@@ -131,12 +157,25 @@ class Dispatcher:
                     with contextlib.suppress(TimeoutError):
                         await asyncio.wait_for(self._slot_freed.wait(), 0.05)
                     continue
-                parts = await self._store.claim_parts(
-                    self._node_id,
-                    self._clock(),
-                    min(free, self._policy.batch),
-                    self._policy.claim_ttl,
-                )
+                try:
+                    parts = await self._store.claim_parts(
+                        self._node_id,
+                        self._clock(),
+                        min(free, self._policy.batch),
+                        self._policy.claim_ttl,
+                    )
+                except Exception as error:
+                    # The database in trouble (locked, full, restarting) must not end the
+                    # dispatcher: it claims again once the store answers, without a restart.
+                    self._limited_log.warning(
+                        "claim",
+                        "claiming queued parts failed (%s); trying again in %.1f s",
+                        describe_error(error),
+                        _CLAIM_RETRY,
+                        extra={"event": "claim_failed"},
+                    )
+                    await asyncio.sleep(_CLAIM_RETRY)
+                    continue
                 if not parts:
                     await asyncio.sleep(self._policy.idle_sleep)
                     continue
