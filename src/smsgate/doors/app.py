@@ -18,6 +18,8 @@ import orjson
 
 from smsgate.gateway.facade import Gateway
 from smsgate.gateway.metrics import REQUEST_LATENCY
+from smsgate.gateway.store_trouble import RETRY_AFTER, is_store_trouble
+from smsgate.log_limit import LimitedLog
 
 from . import http_gateway, json_api, xml_gateway
 from .web import ClientGone, Receive, Route, Scope, Send, WebReply, WebRequest, plain
@@ -33,6 +35,7 @@ class DoorsApp:
         self._routes = {route.path: route for route in routes}
         self._latency = {route.path: REQUEST_LATENCY.labels(route.path) for route in routes}
         self._access = access
+        self._trouble_log = LimitedLog(log)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -52,9 +55,20 @@ class DoorsApp:
                 reply = await route.endpoint(request)
             except ClientGone:
                 return
-            except Exception:
-                log.exception("unhandled error on %s", request.path)
-                reply = _error_for(request.path)
+            except Exception as error:
+                if is_store_trouble(error):
+                    self._trouble_log.warning(
+                        "store",
+                        "the database is not answering on %s: %s: %s",
+                        request.path,
+                        type(error).__name__,
+                        str(error).strip().split("\n", 1)[0],
+                        extra={"event": "store_trouble"},
+                    )
+                    reply = _unavailable_for(request.path)
+                else:
+                    log.exception("unhandled error on %s", request.path)
+                    reply = _error_for(request.path)
         await reply.send(send, head_only=head_only, close=request.body_refused)
         elapsed = time.perf_counter() - started
         if route is not None:
@@ -162,6 +176,24 @@ def _not_allowed(path: str, methods: frozenset[str]) -> WebReply:
         body = f"Method not allowed: use {allow}".encode()
         return WebReply(body, 405, http_gateway.MEDIA_TYPE, headers)
     return plain("Method Not Allowed", 405, headers)
+
+
+_UNAVAILABLE = (
+    "The database is not answering; this request may not have been stored. Send it again "
+    "shortly: a repeat within the duplicate window is answered with the first message's id."
+)
+
+
+def _unavailable_for(path: str) -> WebReply:
+    """503 with Retry-After, in the shape of the door `path` belongs to: the database is in
+    trouble for now, and the client should send again."""
+    headers = {"Retry-After": str(RETRY_AFTER)}
+    if path.startswith("/xml"):
+        body = xml_gateway.error_reply(_UNAVAILABLE).encode("utf-8")
+        return WebReply(body, 503, xml_gateway.MEDIA_TYPE, headers)
+    if path.startswith(("/http", "/token")):
+        return WebReply(_UNAVAILABLE.encode(), 503, http_gateway.MEDIA_TYPE, headers)
+    return json_api.top_level_error("Service Unavailable", _UNAVAILABLE, 503, **headers)
 
 
 def _error_for(path: str) -> WebReply:
