@@ -4,8 +4,8 @@ A part the operator took and never reported stayed ENROUTE forever; the receipt 
 operator about such parts (query_sm) and ends them EXPIRED at their lifetime's end. Both look
 for submitted parts only, which this partial index keeps small.
 
-Revision ID: 0004
-Revises: 0003
+Revision ID: 0005
+Revises: 0004
 Create Date: 2026-12-07 04:30:00
 """
 
@@ -14,8 +14,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0004"
-down_revision = "0003"
+revision = "0005"
+down_revision = "0004"
 branch_labels = None
 depends_on = None
 
