@@ -24,10 +24,14 @@ class BacklogGateway(GatewayProcess):
         self.start_gateway(wait_bound=False)
 
 
-async def run(messages: int, receipt_delay: float) -> None:
+async def run(messages: int, receipt_delay: float, bound_resends: bool) -> None:
     print(f"machine: {machine()}")
     print("gateway, simulator and this load generator share the machine's cores")
-    gw = BacklogGateway(receipt_delay=receipt_delay)
+    print(f"connector bound_resends = {str(bound_resends).lower()}")
+    gw = BacklogGateway(
+        receipt_delay=receipt_delay,
+        connector_extra=f"bound_resends = {str(bound_resends).lower()}",
+    )
     gw.start()
     try:
         top_up(gw, str(messages))
@@ -87,8 +91,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--messages", type=int, default=50_000)
     parser.add_argument("--receipt-delay", type=float, default=3600.0)
+    parser.add_argument(
+        "--free-slots-at-answer",
+        action="store_true",
+        help="bound_resends = false: a window slot is freed at the answer, not at its write",
+    )
     args = parser.parse_args()
-    asyncio.run(run(args.messages, args.receipt_delay))
+    asyncio.run(run(args.messages, args.receipt_delay, not args.free_slots_at_answer))
 
 
 if __name__ == "__main__":

@@ -88,6 +88,7 @@ class GatewayProcess:
     receipt_delay: float = 0.0
     extra_config: str = ""
     workers: int = 1  # `serve --workers N` when above 1
+    connector_extra: str = ""  # more lines of the [[connectors]] table
     workdir: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="smsgate-bench-")))
     http_port: int = field(default_factory=free_port)
     sim_port: int = field(default_factory=free_port)
@@ -137,6 +138,7 @@ port = {self.sim_port}
 system_id = "smsgate"
 password = "sim"
 window = 64
+{self.connector_extra}
 """
         )
         log = open(self.workdir / "gateway.log", "wb")  # noqa: SIM115

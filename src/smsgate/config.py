@@ -129,6 +129,13 @@ class ConnectorSettings(BaseModel):
     response_timeout: float = Field(
         default=10.0, description="Seconds to wait for a submit_sm_resp; then the part is retried."
     )
+    bound_resends: bool = Field(
+        default=True,
+        description="Keep a part's window slot until the operator's answer to it is stored, so "
+        "that a node killed at any moment resends at most `window` parts this operator may "
+        "already have; false frees the slot at the answer (a little more throughput when the "
+        "database commits slowly, but a kill resends every answer not yet stored too).",
+    )
     query_after: float | None = Field(
         default=None,
         gt=0,

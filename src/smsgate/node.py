@@ -33,7 +33,7 @@ from smsgate.gateway.facade import Gateway
 from smsgate.gateway.holder_file import HolderFile
 from smsgate.gateway.leases import LeaseKeeper, default_holder, take_node_id
 from smsgate.gateway.metrics import REGISTRY
-from smsgate.gateway.operator_results import OperatorResults
+from smsgate.gateway.operator_results import OperatorResults, answer_delay
 from smsgate.gateway.outbox.outbox import Outbox, OutboxLeases
 from smsgate.gateway.receipt_watch import ReceiptWatch, WatchPolicy
 from smsgate.gateway.retention import DAY, RetentionPolicy, RetentionSweeper
@@ -136,7 +136,8 @@ class Node:
         if settings.simulator.enabled:
             await self._start_simulator()
 
-        results = OperatorResults(self.store)
+        bound = any(c.bound_resends for c in settings.connectors)
+        results = OperatorResults(self.store, answer_delay=answer_delay(bound))
         self._stack.push_async_callback(results.drain)
         self.connectors = [Connector(c, results.receipts) for c in settings.connectors]
         self._leases = LeaseKeeper(
@@ -171,6 +172,7 @@ class Node:
             ),
             submitted=results.submitted,
         )
+        results.recorded = self.dispatcher.recorded
         self._spawn(self.dispatcher.run())
         watch = WatchPolicy(
             every=settings.dispatch.receipt_watch_every, grace=settings.dispatch.receipt_grace

@@ -12,7 +12,7 @@ import asyncio
 import logging
 import ssl
 import time
-from collections import OrderedDict
+from collections import OrderedDict, deque
 from collections.abc import Callable
 
 from prometheus_client import Counter
@@ -73,6 +73,12 @@ class Connector:
             name=f"connector {settings.name}",
         )
         self._paused_until = 0.0  # time.monotonic() until which the operator said "busy"
+        # With bound_resends: parts sent whose answer is not stored yet (settled() counts
+        # them down), and parts waiting for one of those window slots.
+        self._bound = settings.bound_resends
+        self._unsettled = 0
+        self._waiting: deque[tuple[ClaimedPart, Callable[[SubmitAnswer | BaseException], None]]]
+        self._waiting = deque()
         self._limited_log = LimitedLog(log)
         # Bound children: `labels()` (a lock and a tuple key) per part was a few µs each.
         self._submitted = metrics.SUBMITTED.labels(self.name)
@@ -109,6 +115,9 @@ class Connector:
         await self._client.start()
 
     async def close(self) -> None:
+        waiting, self._waiting = self._waiting, deque()
+        for _part, done in waiting:  # never written: another connector may take them
+            done(SubmitAnswer("unsent", error=CommandStatus.ESME_RSYSERR))
         await self._client.close()
         metrics.CONNECTOR_BOUND.labels(self.name).set(0)
 
@@ -125,7 +134,32 @@ class Connector:
         self, part: ClaimedPart, done: Callable[[SubmitAnswer | BaseException], None]
     ) -> None:
         """Send one part; `done` gets the operator's answer, classified, or the error that kept
-        it from being sent. A callback rather than a coroutine: no task per part."""
+        it from being sent. A callback rather than a coroutine: no task per part.
+
+        With bound_resends, at most `window` parts are sent and not yet settled(); the rest
+        wait here for a slot, so that a crash can resend no more than that."""
+        if self._bound:
+            if self._unsettled >= self.settings.window:
+                self._waiting.append((part, done))
+                return
+            self._unsettled += 1
+        self._send(part, done)
+
+    def settled(self) -> None:
+        """A part sent here is done with: the operator refused it, it was never answered, or
+        its answer was written to the store (or that write failed: its claim lapses)."""
+        if not self._bound:
+            return
+        self._unsettled -= 1
+        waiting = self._waiting
+        while waiting and self._unsettled < self.settings.window:
+            self._unsettled += 1
+            part, done = waiting.popleft()
+            self._send(part, done)
+
+    def _send(
+        self, part: ClaimedPart, done: Callable[[SubmitAnswer | BaseException], None]
+    ) -> None:
         pdu = submit_sm_for(part, self.settings.concat)
         started = time.perf_counter()
         ours = part.message_id

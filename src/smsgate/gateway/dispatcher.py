@@ -21,7 +21,7 @@ from smsgate.batching import BatchQueue, whole_batch
 from smsgate.domain.status import PartState
 from smsgate.gateway import metrics
 from smsgate.gateway.connector import Connector
-from smsgate.gateway.operator_results import submitted_batch
+from smsgate.gateway.operator_results import answer_delay, submitted_batch
 from smsgate.gateway.router import Router
 from smsgate.gateway.upstream import SubmitAnswer
 from smsgate.immutable import record
@@ -95,7 +95,12 @@ class Dispatcher:
         self._slot_freed = asyncio.Event()
         self._idle = asyncio.Event()  # nothing in flight
         self._idle.set()
-        self._submitted = submitted or submitted_batch(store)
+        self._by_name = {c.name: c for c in self._connectors}
+        self._submitted = submitted or submitted_batch(
+            store,
+            answer_delay(any(c.settings.bound_resends for c in self._connectors)),
+            recorded=lambda: self.recorded,
+        )
         self._failed = BatchQueue(whole_batch(store.failed), delay=_RESULT_DELAY, name="failed")
         self._requeued = BatchQueue(
             whole_batch(self._flush_requeue), delay=_RESULT_DELAY, name="requeue"
@@ -231,12 +236,17 @@ class Dispatcher:
         if not self._in_flight:
             self._idle.set()
         if isinstance(answer, BaseException):
+            connector.settled()
             log.error("dispatching part %d failed", part.part_id, exc_info=answer)
             return
         now = self._clock()
         if answer.kind == "accepted":
+            # Its slot stays taken until this is written (recorded()), if the connector
+            # bounds its resends: the operator has the part and the store does not know yet.
             self._submitted.post(SubmitDone(part.part_id, connector.name, answer.operator_id, now))
-        elif answer.kind == "temporary":
+            return
+        connector.settled()
+        if answer.kind == "temporary":
             self._requeued.post(_Requeue(part.part_id, now + self._backoff(part)))
         elif answer.kind == "unsent":
             # The operator never saw it (its bind dropped first): another bound connector on
@@ -247,6 +257,14 @@ class Dispatcher:
                 self._route(part)
         else:
             self._failed.post(SubmitFailed(part.part_id, answer.state, answer.error, now))
+
+    def recorded(self, done: Sequence[SubmitDone]) -> None:
+        """Accepted parts' results went to the store (or failed to): their slots are free."""
+        by_name = self._by_name
+        for d in done:
+            connector = by_name.get(d.connector)
+            if connector is not None:
+                connector.settled()
 
     def _backoff(self, part: ClaimedPart) -> float:
         base = self._policy.retry_backoff * (2 ** min(part.attempts, 16))
