@@ -17,7 +17,7 @@ from collections.abc import Callable, Sequence
 from typing import Protocol
 
 from smsgate.gateway.upstream import ParsedReceipt
-from smsgate.record import record
+from smsgate.immutable import record
 from smsgate.smpp.client import SmppClientError
 from smsgate.store.records import OperatorReceipt, Unreceipted
 from smsgate.store.roles import Receipts
