@@ -24,7 +24,9 @@ from smsgate import process_tuning
 from smsgate.config import Settings, state_dir
 from smsgate.domain.ids import IdGenerator
 from smsgate.domain.phone import PhoneNormalizer
-from smsgate.doors.app import build_app
+from smsgate.doors.app import DASHBOARD_PREFIX, Mount, build_app
+from smsgate.doors.dashboard.app import Dashboard
+from smsgate.doors.dashboard.session import SessionCodec, shared_secret
 from smsgate.doors.http_protocol import HttpLimits, protocol_class
 from smsgate.gateway.accounts import AccountCache
 from smsgate.gateway.connector import Connector
@@ -261,12 +263,16 @@ class Node:
 
     async def _start_http(self, gateway: Gateway) -> None:
         http = self.settings.http
+        # One secret for every node and worker on this machine: any of them serves any page.
+        secret = shared_secret(state_dir(self.settings) / "dashboard-secret")
+        dashboard = Mount(DASHBOARD_PREFIX, Dashboard(gateway, SessionCodec(secret)))
         app = build_app(
             gateway,
             self.health,
             ready=self.ready,
             max_body=http.max_body_bytes,
             access=self.settings.log.access,
+            mounts=[dashboard],
         )
         limits = HttpLimits(
             max_connections=http.max_connections,

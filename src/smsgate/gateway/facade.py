@@ -21,7 +21,7 @@ from smsgate.gateway.held_messages import ASSEMBLY_TIMEOUT, ErrorCode, HeldMessa
 from smsgate.gateway.outbox.outbox import Outbox
 from smsgate.gateway.send_request import MAX_ITEMS, SendOutcome, SendRequest
 from smsgate.gateway.submit import Submitter
-from smsgate.gateway.views import AccountRecord, Balance, MessageView
+from smsgate.gateway.views import AccountRecord, Balance, MessageFilter, MessageLine, MessageView
 from smsgate.store.roles import AccountReads, HeldParts, Messages
 
 
@@ -104,6 +104,16 @@ class Gateway:
         if value is None:
             return None
         return await self._store.message(account.id, value)
+
+    async def search(
+        self, account: AccountRecord, where: MessageFilter, limit: int = 50
+    ) -> list[MessageLine]:
+        """The account's message log, newest first (the dashboard's and any listing's)."""
+        return await self._store.search_messages(account.id, where, max(1, min(limit, 500)))
+
+    async def account(self, account_id: int) -> AccountRecord | None:
+        """An account by id, active or not, read fresh (a session checks it on every page)."""
+        return await self._store.account(account_id)
 
     async def cancel(self, account: AccountRecord, message_id: int) -> bool:
         """Cancel a message of this account none of whose parts has left yet (refunded)."""

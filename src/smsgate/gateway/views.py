@@ -9,8 +9,19 @@ from smsgate.store.records import (
     RECEIPTS,
     AccountRecord,
     Balance,
+    MessageFilter,
+    MessageLine,
     MessageView,
     OutboxItem,
 )
 
-__all__ = ["CALLBACKS", "RECEIPTS", "AccountRecord", "Balance", "MessageView", "OutboxItem"]
+__all__ = [
+    "CALLBACKS",
+    "RECEIPTS",
+    "AccountRecord",
+    "Balance",
+    "MessageFilter",
+    "MessageLine",
+    "MessageView",
+    "OutboxItem",
+]

@@ -25,6 +25,8 @@ from smsgate.store.records import (
     HeldDue,
     HeldPart,
     HoldResult,
+    MessageFilter,
+    MessageLine,
     MessageView,
     NewOutboxItem,
     OperatorReceipt,
@@ -104,6 +106,12 @@ class Messages(Protocol):
 
     async def cancel(self, account_id: int, message_id: int, at: float) -> bool:
         """Cancel a message none of whose parts has left yet; refund it. False otherwise."""
+
+    async def search_messages(
+        self, account_id: int, where: MessageFilter, limit: int
+    ) -> list[MessageLine]:
+        """The account's messages matching `where`, newest (highest id) first, at most
+        `limit`; never another account's."""
 
 
 class Claims(Protocol):

@@ -25,6 +25,7 @@ from smsgate.store import held_parts
 from smsgate.store.accepting import accept_batch
 from smsgate.store.hot_reads import read_outbox_accounts, read_outbox_pending, read_statuses
 from smsgate.store.interface import Store, StoreError
+from smsgate.store.message_search import line, search_query
 from smsgate.store.progress import load_parts, save_parts
 from smsgate.store.records import (
     RECEIPTS,
@@ -33,6 +34,8 @@ from smsgate.store.records import (
     HeldDue,
     HeldPart,
     HoldResult,
+    MessageFilter,
+    MessageLine,
     MessageView,
     NewOutboxItem,
     OutboxItem,
@@ -126,6 +129,13 @@ class SqlStore(SqlAccounts, SqlClaims, SqlReceipts, SqlRetention):
 
     async def statuses(self, account_id: int, ids: Sequence[int]) -> dict[int, Status]:
         return await read_statuses(self.engines.reader, account_id, ids)
+
+    async def search_messages(
+        self, account_id: int, where: MessageFilter, limit: int
+    ) -> list[MessageLine]:
+        async with self._read() as conn:
+            rows = (await conn.execute(search_query(account_id, where, limit))).all()
+        return [line(row) for row in rows]
 
     async def message(self, account_id: int, message_id: int) -> MessageView | None:
         real_id = (
