@@ -21,6 +21,7 @@ class AccountRecord:
     rate_limit: float  # requests per second; 0 means unlimited
     max_binds: int  # SMPP binds at once
     active: bool
+    admin: bool = False  # an operator: the dashboard's operator pages are open to it
 
 
 @record
