@@ -40,6 +40,7 @@ from smsgate.gateway.outbox.outbox import Outbox, OutboxLeases
 from smsgate.gateway.receipt_watch import ReceiptWatch, WatchPolicy
 from smsgate.gateway.retention import DAY, RetentionPolicy, RetentionSweeper
 from smsgate.gateway.router import Route, Router
+from smsgate.gateway.self_service import SelfService
 from smsgate.gateway.submit import SubmitPolicy, Submitter
 from smsgate.metrics_listener import MetricsListener
 from smsgate.store.sql_store import SqlStore
@@ -265,7 +266,11 @@ class Node:
         http = self.settings.http
         # One secret for every node and worker on this machine: any of them serves any page.
         secret = shared_secret(state_dir(self.settings) / "dashboard-secret")
-        dashboard = Mount(DASHBOARD_PREFIX, Dashboard(gateway, SessionCodec(secret)))
+        self_service = SelfService(self.store, gateway.accounts)
+        dashboard = Mount(
+            DASHBOARD_PREFIX,
+            Dashboard(gateway, self_service, SessionCodec(secret), self.health),
+        )
         app = build_app(
             gateway,
             self.health,

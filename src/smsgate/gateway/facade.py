@@ -19,6 +19,7 @@ from smsgate.gateway.accounts import AccountCache
 from smsgate.gateway.errors import InvalidRequest
 from smsgate.gateway.held_messages import ASSEMBLY_TIMEOUT, ErrorCode, HeldMessages
 from smsgate.gateway.outbox.outbox import Outbox
+from smsgate.gateway.quotes import Quote, quote
 from smsgate.gateway.send_request import MAX_ITEMS, SendOutcome, SendRequest
 from smsgate.gateway.submit import Submitter
 from smsgate.gateway.views import AccountRecord, Balance, MessageFilter, MessageLine, MessageView
@@ -110,6 +111,10 @@ class Gateway:
     ) -> list[MessageLine]:
         """The account's message log, newest first (the dashboard's and any listing's)."""
         return await self._store.search_messages(account.id, where, max(1, min(limit, 500)))
+
+    async def quote(self, account: AccountRecord, phones: Sequence[str], text: str) -> Quote:
+        """What sending `text` to `phones` would cost and how (quotes.py); nothing is sent."""
+        return await quote(self.submitter, account, phones, text, await self.balance(account))
 
     async def account(self, account_id: int) -> AccountRecord | None:
         """An account by id, active or not, read fresh (a session checks it on every page)."""

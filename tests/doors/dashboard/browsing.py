@@ -8,6 +8,7 @@ browser fails these tests loudly, it never skips them.
 from __future__ import annotations
 
 import asyncio
+import itertools
 import os
 import socket
 import tempfile
@@ -17,7 +18,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import pytest_asyncio
 from playwright.async_api import Browser, Page, async_playwright
+
+from smsgate.gateway.credentials import hash_password, hash_token, new_token
+from smsgate.store.records import Tariff
 
 CHROMIUM = os.environ.get("SMSGATE_CHROMIUM", "/usr/bin/chromium")
 # `make screenshots` refreshes the README's pictures; other runs keep theirs out of the tree,
@@ -28,12 +33,21 @@ STEP_TIMEOUT_MS = 10_000  # any one browser step; a loaded machine gets this muc
 
 @dataclass(frozen=True)
 class Gate:
+    """A running node, shared by the package's tests (one node and one browser for them all keeps
+    the suite quick); each test logs in as a customer of its own (`customer`)."""
+
+    url: str
+    store: Any  # the node's store: tests set up accounts through it, never the pages
+
+
+@dataclass(frozen=True)
+class Customer:
     url: str
     login: str
     password: str
     token: str
     sender: str
-    store: Any  # the node's store: tests set up other accounts through it, never the pages
+    account_id: int
 
 
 def free_port() -> int:
@@ -42,16 +56,16 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-@pytest.fixture
-async def gate(tmp_path: Path) -> AsyncIterator[Gate]:
+@pytest_asyncio.fixture(scope="package", loop_scope="package")
+async def gate(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Gate]:
     from smsgate.config import demo_settings, load_settings
-    from smsgate.gateway.demo_account import ensure_demo_account
     from smsgate.node import Node
 
+    folder = tmp_path_factory.mktemp("dashboard")
     settings = demo_settings(
         load_settings(
             None,
-            database={"url": f"sqlite+aiosqlite:///{tmp_path}/dash.db"},
+            database={"url": f"sqlite+aiosqlite:///{folder}/dash.db"},
             http={"host": "127.0.0.1", "port": free_port()},
             smpp={"enabled": False},
             # Slow enough that a page shows ENROUTE before the receipt turns it DELIVRD.
@@ -60,22 +74,38 @@ async def gate(tmp_path: Path) -> AsyncIterator[Gate]:
         )
     )
     node = Node(settings)
-    await asyncio.wait_for(node.start(), 20)
+    await asyncio.wait_for(node.start(), 30)
     try:
-        creds = await ensure_demo_account(node.store, tmp_path / "demo.json")
-        yield Gate(
-            f"http://127.0.0.1:{node.addresses.http_port}",
-            creds.login,
-            creds.password,
-            creds.token,
-            creds.sender,
-            node.store,
-        )
+        yield Gate(f"http://127.0.0.1:{node.addresses.http_port}", node.store)
     finally:
-        await asyncio.wait_for(node.stop(), 20)
+        await asyncio.wait_for(node.stop(), 30)
 
 
-@pytest.fixture
+_logins = itertools.count(1)
+
+
+async def new_customer(gate: Gate, *, admin: bool = False) -> Customer:
+    """A fresh account with a password, a token, a sender name, 1000.0000 UAH and the demo
+    tariff (0.5000 a part)."""
+    login = f"customer{next(_logins)}"
+    password, token, sender = f"{login}-pass", new_token(), "Shop"
+    account = await gate.store.create_account(login, rate_limit=0)
+    await gate.store.set_password_hash(account.id, hash_password(password))
+    await gate.store.set_token_hash(account.id, hash_token(token))
+    await gate.store.add_originator(account.id, sender)
+    await gate.store.top_up(account.id, 1000 * 10_000)
+    await gate.store.set_tariff(Tariff(account_id=account.id, prefix="", price=5_000))
+    if admin:
+        await gate.store.set_admin(account.id, True)
+    return Customer(gate.url, login, password, token, sender, account.id)
+
+
+@pytest_asyncio.fixture(loop_scope="package")
+async def customer(gate: Gate) -> Customer:
+    return await new_customer(gate)
+
+
+@pytest_asyncio.fixture(scope="package", loop_scope="package")
 async def browser() -> AsyncIterator[Browser]:
     if not os.access(CHROMIUM, os.X_OK):
         pytest.fail(
@@ -96,8 +126,9 @@ async def browser() -> AsyncIterator[Browser]:
             await launched.close()
 
 
-@pytest.fixture
+@pytest_asyncio.fixture(loop_scope="package")
 async def page(browser: Browser) -> AsyncIterator[Page]:
+    """A fresh browser context per test: no cookie of another test's login."""
     context = await browser.new_context(viewport={"width": 1100, "height": 760})
     context.set_default_timeout(STEP_TIMEOUT_MS)
     opened = await context.new_page()
@@ -107,12 +138,10 @@ async def page(browser: Browser) -> AsyncIterator[Page]:
         await context.close()
 
 
-async def log_in(
-    page: Page, gate: Gate, login: str | None = None, password: str | None = None
-) -> None:
-    await page.goto(f"{gate.url}/")
-    await page.get_by_label("Login").fill(login or gate.login)
-    await page.get_by_label("Password").fill(password or gate.password)
+async def log_in(page: Page, who: Customer) -> None:
+    await page.goto(f"{who.url}/")
+    await page.get_by_label("Login").fill(who.login)
+    await page.get_by_label("Password").fill(who.password)
     await page.get_by_role("button", name="Log in").click()
     await page.get_by_role("heading", name="Messages").wait_for()
 

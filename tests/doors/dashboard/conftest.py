@@ -1,5 +1,5 @@
 """The dashboard tests' fixtures: a real node and a real Chromium (browsing.py)."""
 
-from .browsing import browser, gate, page
+from .browsing import browser, customer, gate, page
 
-__all__ = ["browser", "gate", "page"]
+__all__ = ["browser", "customer", "gate", "page"]

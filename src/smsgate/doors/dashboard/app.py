@@ -18,9 +18,10 @@ from importlib.resources import files
 from smsgate.doors.web import ClientGone, Receive, Scope, Send, WebReply, WebRequest
 from smsgate.gateway.errors import Unauthorized
 from smsgate.gateway.facade import Gateway
+from smsgate.gateway.self_service import SelfService
 from smsgate.gateway.views import AccountRecord
 
-from . import message_pages
+from . import account_pages, message_pages, operator_pages, send_pages
 from .pages import SECURITY_HEADERS, cookie, form, html, redirect, set_cookie
 from .render import render
 from .session import COOKIE, Session, SessionCodec
@@ -28,6 +29,7 @@ from .session import COOKIE, Session, SessionCodec
 log = logging.getLogger(__name__)
 
 PREFIX = "/dashboard"
+HealthProbe = Callable[[], Awaitable[dict[str, object]]]  # the node's /health report
 _STATIC_TYPES = {
     ".js": "text/javascript; charset=utf-8",
     ".css": "text/css; charset=utf-8",
@@ -44,6 +46,8 @@ class Visit:
     account: AccountRecord | None
     form: dict[str, str]
     gateway: Gateway
+    self_service: SelfService
+    health: HealthProbe
 
     def page(self, name: str, status: int = 200, **context: object) -> WebReply:
         return html(render(name, account=self.account, csrf=self.session.csrf, **context), status)
@@ -61,9 +65,17 @@ class _Route:
 
 
 class Dashboard:
-    def __init__(self, gateway: Gateway, codec: SessionCodec) -> None:
+    def __init__(
+        self,
+        gateway: Gateway,
+        self_service: SelfService,
+        codec: SessionCodec,
+        health: HealthProbe,
+    ) -> None:
         self._gateway = gateway
+        self._self_service = self_service
         self._codec = codec
+        self._health = health
         get, post = frozenset({"GET"}), frozenset({"POST"})
         self._routes = [
             _Route(re.compile(r"/?"), get, self._home, False),
@@ -71,7 +83,8 @@ class Dashboard:
             _Route(re.compile(r"/logout"), post, self._logout, False),
             *(
                 _Route(re.compile(pattern), methods, page, True)
-                for pattern, methods, page in message_pages.routes()
+                for pages in (message_pages, send_pages, account_pages, operator_pages)
+                for pattern, methods, page in pages.routes()
             ),
         ]
         self._static = files("smsgate.doors.dashboard").joinpath("static")
@@ -127,7 +140,9 @@ class Dashboard:
                 return self._keep(reply, session, fresh, secure)
         if route.login and account is None:
             return self._keep(redirect(f"{PREFIX}/login"), session, fresh, secure)
-        visit = Visit(request, session, account, posted, self._gateway)
+        visit = Visit(
+            request, session, account, posted, self._gateway, self._self_service, self._health
+        )
         reply = await route.page(visit, match)
         if visit.session is not session:  # logged in or out: a new session, a new token
             session, fresh = visit.session, True

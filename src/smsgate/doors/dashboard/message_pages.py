@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from .app import Visit
 
 PAGE_SIZE = 25
-DOORS = ("json", "http", "xml", "smpp")
+DOORS = ("json", "http", "xml", "smpp", "web")
 FILTERS = ("phone", "status", "sender", "door", "since", "until")
 _DATETIME = re.compile(r"(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2})(?::(\d{2}))?")
 
