@@ -17,6 +17,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from typer.testing import CliRunner
 
@@ -226,3 +227,38 @@ async def test_the_cli_sends_20000_csv_rows_to_a_live_gateway(live: Live, tmp_pa
     assert code == 0, stdout[:2000] + (rejected.read_text()[:1000] if rejected.exists() else "")
     summary = json.loads(stdout)
     assert (summary["accepted"], summary["rejected"]) == (20_000, 0)
+
+
+class _LosesFirstAnswer(httpx.AsyncBaseTransport):
+    """A network that delivers the first send but loses its answer: the gateway has sent the
+    messages, the client sees a read error and retries."""
+
+    def __init__(self) -> None:
+        self._real = httpx.AsyncHTTPTransport()
+        self.keys: list[str | None] = []
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        response = await self._real.handle_async_request(request)
+        if request.url.path.endswith("/send"):
+            self.keys.append(request.headers.get("Idempotency-Key"))
+            if len(self.keys) == 1:
+                await response.aread()
+                raise httpx.ReadError("connection reset before the answer", request=request)
+        return response
+
+    async def aclose(self) -> None:
+        await self._real.aclose()
+
+
+async def test_a_retry_after_a_lost_answer_gets_the_first_ids_not_a_duplicate(
+    live: Live,
+) -> None:
+    network = _LosesFirstAnswer()
+    async with AsyncClient(
+        live.url, live.token, timeout=5, transport=network, backoff=0.01
+    ) as client:
+        result = await client.send(["380501230000"], "Lost answer", live.sender)
+        report = await client.status(list(result.ids))
+    assert len(result.ids) == 1 and not result.rejected
+    assert len(network.keys) == 2 and network.keys[0] == network.keys[1] is not None
+    assert list(report) == result.ids and not report.unknown  # the id the server really gave

@@ -552,3 +552,37 @@ async def test_a_paired_surrogate_escape_is_ordinary_text(stack: Stack, acct: Te
     r = await post(stack, "/sms/send", acct, content=body)
     assert r.status_code == 200
     assert list(r.json()["success_request"]["info"].values()) == ["380501234567"]
+
+
+async def test_send_with_an_idempotency_key_answers_the_first_answer_again(
+    stack: Stack, acct: TestAccount
+) -> None:
+    body = {"phone": [PHONE], "message": "Once", "src_addr": "Shop"}
+    headers = {"Idempotency-Key": "legacy-1"}
+    first = await post(stack, "/sms/send", acct, body, headers=headers)
+    # Without the key the same text within 2 minutes is a duplicate; with it, the first answer.
+    again = await post(stack, "/sms/send", acct, body, headers=headers)
+    assert first.status_code == again.status_code == 200
+    assert again.content == first.content
+    assert len(first.json()["success_request"]["info"]) == 1
+    other = await post(stack, "/sms/send", acct, {**body, "message": "Other"}, headers=headers)
+    assert other.status_code == 422
+    assert other.json()["name"] == "Unprocessable Entity"
+
+
+async def test_a_refused_send_does_not_keep_its_idempotency_key(
+    stack: Stack, acct: TestAccount
+) -> None:
+    headers = {"Idempotency-Key": "legacy-2"}
+    body = {"phone": [PHONE], "message": "Hi"}
+    refused = await post(stack, "/sms/send", acct, body, headers=headers)
+    assert refused.status_code == 400
+    assert (await post(stack, "/sms/send", acct, body, headers=headers)).status_code == 400
+    bad_key = await post(
+        stack, "/sms/send", acct, {**body, "src_addr": "Shop"}, headers={"Idempotency-Key": " x"}
+    )
+    assert bad_key.json() == {
+        "success_request": {
+            "add_info": {"Idempotency-Key": "Idempotency-Key must not start or end in space"}
+        }
+    }

@@ -25,6 +25,8 @@ def default_headers(token: str) -> dict[str, str]:
 def build_request(http: httpx.Client | httpx.AsyncClient, request: ApiRequest) -> httpx.Request:
     content = request.content()
     headers = {"Content-Type": "application/json"} if content else {}
+    if request.idempotency_key is not None:
+        headers["Idempotency-Key"] = request.idempotency_key
     return http.build_request("POST", request.path, content=content, headers=headers)
 
 

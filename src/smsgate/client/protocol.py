@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import math
+import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
@@ -38,6 +39,9 @@ Envelope = dict[str, Any]
 class ApiRequest:
     path: str
     body: Mapping[str, object] | None = None
+    # Sends carry one, made when the call is built, so every retry of the request repeats it
+    # and a server that saw the first attempt answers it again instead of sending twice.
+    idempotency_key: str | None = None
 
     def content(self) -> bytes:
         if self.body is None:
@@ -82,6 +86,11 @@ def chunks(items: Sequence[T], size: int = MAX_ITEMS) -> list[Sequence[T]]:
 # -- calls -----------------------------------------------------------------------------------
 
 
+def new_key() -> str:
+    """A fresh Idempotency-Key: random, so two different sends never share one."""
+    return str(uuid.uuid4())
+
+
 def send_call(
     phones: Phones,
     text: str,
@@ -97,7 +106,7 @@ def send_call(
             body["lifetime"] = lifetime
         if integration_id is not None:
             body["integration_id"] = integration_id
-        requests.append(ApiRequest("/sms/send", body))
+        requests.append(ApiRequest("/sms/send", body, new_key()))
     return Call(requests, parse_send, SendResult.merged)
 
 
@@ -113,7 +122,7 @@ def send_personal_call(
         }
         if lifetime is not None:
             body["lifetime"] = lifetime
-        requests.append(ApiRequest("/v2/sms/send", body))
+        requests.append(ApiRequest("/v2/sms/send", body, new_key()))
     return Call(requests, parse_send, SendResult.merged)
 
 

@@ -1,62 +1,52 @@
 """The ASGI app: the three HTTP doors under one base URL, plus /health, /health/live and
-/health/ready (/metrics is on the admin listener, metrics_listener.py, not on this port), and
-mounted apps (the dashboard) under their own path prefixes.
+/health/ready, and the native API (doors/native, a FastAPI app) under /api/. (/metrics is on
+the admin listener, metrics_listener.py, not on this port.)
 
-A dictionary from path to endpoint, no framework (see web.py for why). An unexpected error
-answers in the door's own format, never a bare 500 page, and the request latency of every known
-path goes to the `smsgate_request_seconds` histogram. With the access log on, every request is
-one line on the `smsgate.access` logger: the path never with its query (the HTTP gateway
-carries token and password there). Mounts are asked only for a path no door owns, so they cost
-the doors nothing.
+A dictionary from path to endpoint, no framework (see web.py for why); only a path the
+dictionary does not know is tested for the /api/ prefix, so the SMS Club doors pay nothing for
+it. An unexpected error answers in the door's own format, never a bare 500 page, and the request
+latency of every known path goes to the `smsgate_request_seconds` histogram. With the access log
+on, every request is one line on the `smsgate.access` logger: the path never with its query (the
+HTTP gateway carries token and password there).
 """
 
 from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable
 
 import orjson
 
 from smsgate.gateway.facade import Gateway
 from smsgate.gateway.metrics import REQUEST_LATENCY
 from smsgate.gateway.store_trouble import RETRY_AFTER, is_store_trouble
-from smsgate.immutable import record
 from smsgate.log_limit import LimitedLog
 
 from . import http_gateway, json_api, xml_gateway
+from .native.app import build_native_app
+from .native.body_limit import BodyLimit
 from .web import ClientGone, Receive, Route, Scope, Send, WebReply, WebRequest, plain
 
 log = logging.getLogger(__name__)
 access_log = logging.getLogger("smsgate.access")
 
-DASHBOARD_PREFIX = "/dashboard/"
-
 HealthProbe = Callable[[], Awaitable[dict[str, object]]]
-AsgiApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 
-@record
-class Mount:
-    """An ASGI app that serves every path under `prefix` (which ends with "/"), and the path
-    without its final slash."""
-
-    prefix: str
-    app: AsgiApp
-
-    def owns(self, path: str) -> bool:
-        return path.startswith(self.prefix) or path == self.prefix[:-1]
+Asgi = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 
 class DoorsApp:
     def __init__(
-        self, routes: list[Route], mounts: Sequence[Mount] = (), *, access: bool = False
+        self, routes: list[Route], *, access: bool = False, api: Asgi | None = None
     ) -> None:
         self._routes = {route.path: route for route in routes}
         self._latency = {route.path: REQUEST_LATENCY.labels(route.path) for route in routes}
-        self._mounts = tuple(mounts)
         self._access = access
         self._trouble_log = LimitedLog(log)
+        self._api = api
+        self._api_latency = REQUEST_LATENCY.labels("/api/")
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -66,12 +56,12 @@ class DoorsApp:
         started = time.perf_counter()
         request = WebRequest(scope, receive)
         route = self._routes.get(request.path)
+        if route is None and self._api is not None and request.path.startswith("/api/"):
+            await self._api(scope, receive, send)
+            self._api_latency.observe(time.perf_counter() - started)
+            return
         head_only = request.method == "HEAD"
         if route is None:
-            for mount in self._mounts:
-                if mount.owns(request.path):
-                    await mount.app(scope, receive, send)
-                    return
             reply = _not_found(request.path)
         elif request.method not in route.methods and not (head_only and "GET" in route.methods):
             reply = _not_allowed(request.path, route.methods)
@@ -140,11 +130,10 @@ def build_app(
     ready: HealthProbe | None = None,
     max_body: int = 1_000_000,
     access: bool = False,
-    mounts: Sequence[Mount] = (),
 ) -> DoorsApp:
     """`health` is /health (the node's state, 200 unless it says "ok": false); `ready` is
     /health/ready (200 when its "ready" is true, else 503 with the reasons); /health/live
-    answers 200 while the process serves at all. `mounts` serve the paths no door owns."""
+    answers 200 while the process serves at all."""
 
     async def health_endpoint(request: WebRequest) -> WebReply:
         report = await health()
@@ -158,11 +147,6 @@ def build_app(
         is_ready = report.get("ready", report.get("ok", True))
         return WebReply(orjson.dumps(report), 200 if is_ready else 503)
 
-    async def home(request: WebRequest) -> WebReply:
-        if any(mount.prefix == DASHBOARD_PREFIX for mount in mounts):
-            return WebReply(b"", 303, "text/plain", {"Location": DASHBOARD_PREFIX})
-        return plain("Not Found", 404)
-
     get = frozenset({"GET"})
     return DoorsApp(
         [
@@ -172,10 +156,9 @@ def build_app(
             Route("/health", health_endpoint, get),
             Route("/health/live", live_endpoint, get),
             Route("/health/ready", ready_endpoint, get),
-            Route("/", home, get),
         ],
-        mounts,
         access=access,
+        api=BodyLimit(build_native_app(gateway), max_body),
     )
 
 

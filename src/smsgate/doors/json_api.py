@@ -22,6 +22,7 @@ from smsgate.gateway.errors import (
     Unauthorized,
 )
 from smsgate.gateway.facade import Gateway
+from smsgate.gateway.idempotency import Answer, KeyInFlight, KeyReused
 from smsgate.gateway.send_request import SendItem, SendRequest
 from smsgate.gateway.views import AccountRecord
 
@@ -76,8 +77,8 @@ def routes(gateway: Gateway, *, max_body: int = _MAX_BODY) -> list[Route]:
     # Every call is a POST; the app answers any other method with this door's 405.
     post = frozenset({"POST"})
     return [
-        Route("/sms/send", door.endpoint(door.send), post),
-        Route("/v2/sms/send", door.endpoint(door.send_v2), post),
+        Route("/sms/send", door.endpoint(door.send, idempotent=True), post),
+        Route("/v2/sms/send", door.endpoint(door.send_v2, idempotent=True), post),
         Route("/sms/status", door.endpoint(door.status), post),
         Route("/sms/originator", door.endpoint(door.originator), post),
         Route("/sms/balance", door.endpoint(door.balance), post),
@@ -89,12 +90,18 @@ class _JsonDoor:
         self._gateway = gateway
         self._max_body = max_body
 
-    def endpoint(self, handler: Handler) -> Endpoint:
+    def endpoint(self, handler: Handler, *, idempotent: bool = False) -> Endpoint:
+        """`idempotent`: a send, which takes an Idempotency-Key header (an extension of the
+        contract: the same key within 24 h answers the first answer again)."""
+
         async def serve(request: WebRequest) -> WebReply:
             try:
                 account = await self._gateway.authenticate_token(_bearer(request))
                 request.account = account.login
                 body = await self._read_body(request)
+                key = request.header(b"idempotency-key") if idempotent else ""
+                if key:
+                    return await self._once(request, key, account, body, handler)
                 return await handler(account, body)
             except Unauthorized:
                 return top_level_error("Unauthorized", UNAUTHORIZED, 401)
@@ -109,8 +116,31 @@ class _JsonDoor:
                 return top_level_error("Duplicate", "Doubled SMS in less than 2 minutes.", 453)
             except BodyTooLarge:
                 return top_level_error("Payload Too Large", "Request body is too large.", 413)
+            except InvalidRequest as exc:  # only the Idempotency-Key's own checks come here
+                return _validation(exc.field, exc.reason)
+            except KeyReused:
+                message = "This Idempotency-Key was first used with another request body."
+                return top_level_error("Unprocessable Entity", message, 422)
+            except KeyInFlight:
+                message = "The first request with this Idempotency-Key is still being served."
+                return top_level_error("Conflict", message, 409, **{"Retry-After": "1"})
 
         return serve
+
+    async def _once(
+        self, request: WebRequest, key: str, account: AccountRecord, body: Body, handler: Handler
+    ) -> WebReply:
+        """The handler's reply under an Idempotency-Key: the first reply again for a retry.
+        A request refused with an exception (bad field, rate limit) keeps nothing; the
+        contract's answers (200, with rejected phones in add_info) are what is kept."""
+
+        async def first() -> Answer:
+            reply = await handler(account, body)
+            return Answer(reply.status, reply.body)
+
+        raw = await request.read(self._max_body)
+        answer = await self._gateway.idempotent.once(account.id, key, raw, first)
+        return WebReply(answer.body, answer.status, "application/json")
 
     async def _read_body(self, request: WebRequest) -> Body:
         data = await request.read(self._max_body)

@@ -31,6 +31,9 @@ class SendRequest:
     # order. Each is also the id its part was answered with, so they become the message id and
     # its aliases (pdu_count is their number); accepting the message deletes the held parts.
     held_ids: tuple[int, ...] = ()
+    # A scheduled send (epoch seconds): durable in the store, due then; None or a past time
+    # sends at once. The lifetime counts from it.
+    send_at: float | None = None
 
 
 @dataclass(slots=True)

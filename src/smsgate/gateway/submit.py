@@ -50,7 +50,7 @@ _OUTCOME_REJECTION = {
 _SEGMENTED_TEXTS = 1024
 
 # A recipient ready to send: as given, its number normalised, its text split, its price per part.
-_ReadyRecipient = tuple[SendItem, str, Segmented, int]
+ReadyRecipient = tuple[SendItem, str, Segmented, int]
 
 
 @record
@@ -60,7 +60,7 @@ class _CheckedRequest:
 
     sender: str
     lifetime: float
-    ready: list[_ReadyRecipient]
+    ready: list[ReadyRecipient]
     id_count: int
 
 
@@ -72,6 +72,8 @@ class SubmitPolicy:
     # A text longer than this many parts is refused: a runaway loop in a client must not bill
     # hundreds of parts per recipient.
     max_parts: int = 10
+    # How far ahead a send may be scheduled (its money is reserved until then).
+    max_schedule_days: float = 30
 
 
 class _Tariffs:
@@ -127,19 +129,20 @@ class Submitter:
     def new_id(self) -> int:
         return self._ids.next_many(1)[0]
 
-    async def prices(self, account: AccountRecord, phones: Sequence[str]) -> list[int | Rejection]:
-        """Each number's price per part as `send` would charge it, or why `send` would refuse
-        it (quotes.py); nothing is stored."""
-        pricing = await self._tariffs.pricing(account.id)
-        found: list[int | Rejection] = []
-        for given in phones:
-            phone = self._phones.digits(given)
-            price = None if phone is None else pricing.price(phone)
-            if phone is None:
-                found.append(Rejection.INVALID_PHONE)
-            else:
-                found.append(Rejection.NO_TARIFF if price is None else price)
-        return found
+    def number(self, phone: str) -> str | None:
+        """A phone as given, in the international digits messages are stored under."""
+        return self._phones.digits(phone)
+
+    async def plan(
+        self, account: AccountRecord, request: SendRequest
+    ) -> tuple[list[ReadyRecipient], list[tuple[str, Rejection]]]:
+        """The recipients as `send` would hand them to the store (as given, number, split
+        text, price per part) and those it would reject before the store; raises as `send`
+        does. Nothing stored: for quotes and for answers that show what each recipient costs."""
+        self._check(request)
+        senders, pricing = await self._account_rules(account)
+        checked, outcome = self._checked_request(request, senders, pricing)
+        return checked.ready, outcome.rejected
 
     async def dry_run(self, account: AccountRecord, request: SendRequest) -> SendOutcome:
         """Every rule `send` applies before the store (sender, numbers, tariff, text,
@@ -204,6 +207,13 @@ class Submitter:
             raise InvalidRequest("phone", f"More than {MAX_ITEMS} recipients")
         if not request.sender.strip():
             raise InvalidRequest("sender", "Sender name is required")
+        if request.send_at is not None and not (
+            request.send_at <= self._clock() + self._policy.max_schedule_days * 86_400
+        ):
+            raise InvalidRequest(
+                "send_at",
+                f"A send may be scheduled at most {self._policy.max_schedule_days:g} days ahead",
+            )
         if request.pdu_count > self._policy.max_parts:  # an SMPP customer's own split
             raise InvalidRequest(
                 "text", f"Message text is longer than {self._policy.max_parts} parts"
@@ -281,10 +291,10 @@ class Submitter:
 
     def _ready_recipients(
         self, items: Sequence[SendItem], pricing: AccountPricing, outcome: SendOutcome
-    ) -> tuple[list[_ReadyRecipient], int]:
+    ) -> tuple[list[ReadyRecipient], int]:
         """The recipients that can be sent (number normalised, priced, text split), in order,
         and how many ids they need without SMPP aliases; the others go to `outcome.rejected`."""
-        ready: list[_ReadyRecipient] = []
+        ready: list[ReadyRecipient] = []
         segmented = self._segmented
         digits_of = self._phones.digits
         price_of = pricing.price
@@ -326,7 +336,7 @@ class Submitter:
         account: AccountRecord,
         request: SendRequest,
         sender: str,
-        ready: list[_ReadyRecipient],
+        ready: list[ReadyRecipient],
         id_count: int,
         now: float,
         lifetime: float,
@@ -344,7 +354,10 @@ class Submitter:
             extra = max(0, request.pdu_count - 1)
             ids = self._ids.next_many(id_count + extra * len(ready))
         account_id = account.id
-        expires_at = now + lifetime
+        send_at = request.send_at
+        if send_at is not None and send_at <= now:
+            send_at = None  # a time gone by: at once
+        expires_at = (now if send_at is None else send_at) + lifetime
         door = request.door
         integration_id = request.integration_id
         receipt_for = request.receipt_for
@@ -393,13 +406,14 @@ class Submitter:
                     alias_ids,
                     receipt_ids,
                     held_ids,
+                    send_at,
                 )
             )
         return tuple(messages)
 
     @staticmethod
     def _outcomes(
-        ready: list[_ReadyRecipient],
+        ready: list[ReadyRecipient],
         messages: tuple[NewMessage, ...],
         outcomes: tuple[Outcome, ...],
         outcome: SendOutcome,

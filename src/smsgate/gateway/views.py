@@ -9,10 +9,10 @@ from smsgate.store.records import (
     RECEIPTS,
     AccountRecord,
     Balance,
-    MessageFilter,
-    MessageLine,
+    MessageQuery,
     MessageView,
     OutboxItem,
+    PartView,
 )
 
 __all__ = [
@@ -20,8 +20,8 @@ __all__ = [
     "RECEIPTS",
     "AccountRecord",
     "Balance",
-    "MessageFilter",
-    "MessageLine",
+    "MessageQuery",
     "MessageView",
     "OutboxItem",
+    "PartView",
 ]

@@ -134,9 +134,9 @@ def accept_batch(
                     m.expires_at,
                 )
             )
+            due = request.now if m.send_at is None else m.send_at
             part_rows.extend(
-                (p.id, m.id, p.seq, p.total, p.concat_ref, p.payload, _QUEUED, request.now)
-                for p in m.parts
+                (p.id, m.id, p.seq, p.total, p.concat_ref, p.payload, _QUEUED, due) for p in m.parts
             )
             alias_rows.extend((a, m.id) for a in m.alias_ids)
             receipt_rows.extend((m.id, r) for r in m.receipt_ids)

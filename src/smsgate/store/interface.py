@@ -13,6 +13,7 @@ from smsgate.store.roles import (
     AccountAdmin,
     Claims,
     HeldParts,
+    IdempotencyKeys,
     Leases,
     Lifecycle,
     Messages,
@@ -37,6 +38,7 @@ class Store(
     Leases,
     HeldParts,
     Retention,
+    IdempotencyKeys,
     Protocol,
 ):
     """Every role of the store at once."""

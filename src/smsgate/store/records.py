@@ -21,7 +21,6 @@ class AccountRecord:
     rate_limit: float  # requests per second; 0 means unlimited
     max_binds: int  # SMPP binds at once
     active: bool
-    admin: bool = False  # an operator: the dashboard's operator pages are open to it
 
 
 @record
@@ -90,6 +89,8 @@ class NewMessage:
     # SMPP door: the held parts (HeldPart ids) this message was assembled from; accepting it
     # deletes them in the same transaction, and it is not accepted if they are gone.
     held_ids: tuple[int, ...] = ()
+    # A scheduled message: its parts are not due before this time (None: at once).
+    send_at: float | None = None
 
     @property
     def cost(self) -> int:
@@ -200,43 +201,6 @@ CALLBACKS = "callbacks"  # a message's own callback URL (dlr_url, callback_url)
 
 
 @record
-class MessageFilter:
-    """What a customer looks for in its message log; every field left None matches all.
-    `before_id` is the page cursor: ids are time-ordered, so a page is "older than this"."""
-
-    phone: str | None = None  # international digits: a prefix of the number
-    status: Status | None = None
-    sender: str | None = None
-    door: str | None = None
-    since: float | None = None  # created_at >= since
-    until: float | None = None  # created_at < until
-    before_id: int | None = None
-    message_id: int | None = None  # one message by its own id (not an alias)
-
-
-@record
-class MessageLine:
-    """One message as its log shows it: what was sent, to whom, by which door, for how much."""
-
-    id: int
-    status: Status
-    phone: str
-    sender: str
-    door: str
-    text: str
-    data_coding: int
-    parts: int
-    price_per_part: int
-    created_at: float
-    done_at: float | None
-    error: int
-
-    @property
-    def price(self) -> int:
-        return self.price_per_part * self.parts
-
-
-@record
 class OutboxItem:
     """One thing to tell a customer, of one `kind`. A receipt (and a callback) is about one
     message: its status and error, and for a receipt the `pdu_id` its submit_sm_resp
@@ -323,3 +287,43 @@ class RefusedMessage:
     text: str
     error: int
     now: float
+
+
+@record
+class KeyClaim:
+    """An Idempotency-Key already taken: the request that took it (its body's fingerprint)
+    and the answer it got, `status` None while that request is still being served."""
+
+    fingerprint: str
+    status: int | None
+    body: bytes | None
+
+
+@record
+class PartView:
+    """One part of a message as its customer may see it: where it is and what it cost."""
+
+    id: int
+    seq: int
+    total: int
+    state: PartState
+    price: int
+    connector: str | None
+    operator_id: str | None
+    submitted_at: float | None
+    done_at: float | None
+    error: int
+
+
+@record
+class MessageQuery:
+    """A search of one account's messages, newest first: every given filter must hold; a page
+    continues below `before_id` (the last id of the previous page)."""
+
+    phone: str | None = None  # international digits
+    status: Status | None = None
+    sender: str | None = None
+    since: float | None = None  # created_at >= since
+    until: float | None = None  # created_at < until
+    before_id: int | None = None
+    limit: int = 50

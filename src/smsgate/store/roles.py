@@ -25,12 +25,13 @@ from smsgate.store.records import (
     HeldDue,
     HeldPart,
     HoldResult,
-    MessageFilter,
-    MessageLine,
+    KeyClaim,
+    MessageQuery,
     MessageView,
     NewOutboxItem,
     OperatorReceipt,
     OutboxItem,
+    PartView,
     RateLimit,
     RefusedMessage,
     SubmitDone,
@@ -70,9 +71,6 @@ class AccountAdmin(AccountReads, Protocol):
     async def set_password_hash(self, account_id: int, password_hash: str) -> None: ...
     async def set_smpp_password_hash(self, account_id: int, password_hash: str) -> None: ...
     async def set_active(self, account_id: int, active: bool) -> None: ...
-    async def set_admin(self, account_id: int, admin: bool) -> None:
-        """Mark an account an operator (or not): the dashboard's operator pages follow it."""
-
     async def set_rate_limit(self, account_id: int, rate_limit: float) -> None: ...
     async def list_accounts(self) -> list[AccountSummary]: ...
     async def top_up(self, account_id: int, amount: int) -> Balance:
@@ -107,14 +105,17 @@ class Messages(Protocol):
 
     async def message(self, account_id: int, message_id: int) -> MessageView | None: ...
 
+    async def search_messages(self, account_id: int, query: MessageQuery) -> list[MessageView]:
+        """The account's messages matching `query`, by id descending (newest first: ids grow
+        with time), at most `query.limit`. A message stored after a page was read has a
+        larger id, so it never shifts the pages after it."""
+
+    async def message_parts(self, account_id: int, message_id: int) -> list[PartView]:
+        """The parts of a message (by its id or an alias) of the account, in order; empty
+        for an unknown id or another account's."""
+
     async def cancel(self, account_id: int, message_id: int, at: float) -> bool:
         """Cancel a message none of whose parts has left yet; refund it. False otherwise."""
-
-    async def search_messages(
-        self, account_id: int, where: MessageFilter, limit: int
-    ) -> list[MessageLine]:
-        """The account's messages matching `where`, newest (highest id) first, at most
-        `limit`; never another account's."""
 
 
 class Claims(Protocol):
@@ -230,3 +231,22 @@ class HeldParts(Protocol):
 
     async def refuse_held(self, refused: RefusedMessage) -> bool:
         """Store a held message as REJECTD with its receipts; False if already finished."""
+
+
+class IdempotencyKeys(Protocol):
+    """A customer's Idempotency-Key and the first answer given under it, decided in the store
+    so that a retry landing on another node is still recognised."""
+
+    async def claim_key(
+        self, account_id: int, key: str, fingerprint: str, now: float, keep_for: float
+    ) -> KeyClaim | None:
+        """Take `key` for a request whose body hashes to `fingerprint`: None when this caller
+        is first (or the key was taken more than `keep_for` seconds ago) and must serve it;
+        else the claim that holds the key."""
+
+    async def answer_key(self, account_id: int, key: str, status: int, body: bytes) -> None:
+        """Keep the answer given under a key this caller claimed."""
+
+    async def release_key(self, account_id: int, key: str) -> None:
+        """Give up a key whose request changed nothing (it failed before the store), so a
+        retry with it is served afresh. A key already answered is kept."""

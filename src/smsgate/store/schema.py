@@ -21,7 +21,6 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
-    false,
     text,
 )
 
@@ -56,8 +55,6 @@ accounts = Table(
     Column("rate_limit", Double, nullable=False),
     Column("max_binds", Integer, nullable=False),
     Column("active", Boolean, nullable=False),
-    # Sees the dashboard's operator pages (smsgate admin accounts set-admin).
-    Column("admin", Boolean, nullable=False, server_default=false()),
     Column("created_at", Double, nullable=False),
 )
 
@@ -106,6 +103,9 @@ messages = Table(
     Column("expires_at", Double, nullable=False),
     Column("done_at", Double, nullable=True),
     Column("error", Integer, nullable=False, server_default=text("0")),
+    # An account's messages newest first, a page at a time (the native API's search): ids
+    # grow with time, so each insert lands at the end of its account's run.
+    Index("ix_messages_account_id", "account_id", "id"),
 )
 
 # Duplicate detection reads this append-only log, never an index on the hash (dedupe_log.py).
@@ -272,4 +272,18 @@ leases = Table(
     Column("key", String(128), primary_key=True),
     Column("holder", String(128), nullable=False),
     Column("expires_at", Double, nullable=False),
+)
+
+# A customer's Idempotency-Key (per account) and the first answer given under it: a second
+# request with the key gets that answer instead of sending again, on whichever node it lands.
+# `status` and `body` stay NULL while the first request is still being served.
+idempotency_keys = Table(
+    "idempotency_keys",
+    metadata,
+    Column("account_id", BigInteger, ForeignKey("accounts.id"), primary_key=True),
+    Column("key", String(255), primary_key=True),
+    Column("fingerprint", String(64), nullable=False),
+    Column("created_at", Double, nullable=False),
+    Column("status", SmallInteger, nullable=True),
+    Column("body", LargeBinary, nullable=True),
 )

@@ -1,8 +1,8 @@
 """SqlStore: every role of the store (roles.py) on SQLAlchemy Core, one implementation for
 SQLite (embedded, WAL) and PostgreSQL (many nodes), composed of one class per role: accounts and
-admin (sql_accounts), claims (sql_claims), receipt matching (sql_receipts), and here accepts,
-message reads, held parts, the outbox and leases. Accepts are group-committed by one writer
-task; every other write is one transaction per call.
+admin (sql_accounts), claims (sql_claims), receipt matching (sql_receipts), Idempotency-Keys
+(sql_idempotency), and here accepts, message reads, held parts, the outbox and leases. Accepts
+are group-committed by one writer task; every other write is one transaction per call.
 
 The rules live beside it (accepting, progress, held_parts, dedupe_log, domain/ratelimit); the
 plain-SQL statements in statements.py. These classes only open transactions, run queries and
@@ -25,7 +25,6 @@ from smsgate.store import held_parts
 from smsgate.store.accepting import accept_batch
 from smsgate.store.hot_reads import read_outbox_accounts, read_outbox_pending, read_statuses
 from smsgate.store.interface import Store, StoreError
-from smsgate.store.message_search import line, search_query
 from smsgate.store.progress import load_parts, save_parts
 from smsgate.store.records import (
     RECEIPTS,
@@ -34,11 +33,11 @@ from smsgate.store.records import (
     HeldDue,
     HeldPart,
     HoldResult,
-    MessageFilter,
-    MessageLine,
+    MessageQuery,
     MessageView,
     NewOutboxItem,
     OutboxItem,
+    PartView,
     RateLimit,
     RefusedMessage,
 )
@@ -46,13 +45,14 @@ from smsgate.store.schema import leases, message_aliases, messages, parts
 from smsgate.store.sql_accounts import SqlAccounts
 from smsgate.store.sql_base import brief
 from smsgate.store.sql_claims import SqlClaims
+from smsgate.store.sql_idempotency import SqlIdempotencyKeys
 from smsgate.store.sql_receipts import SqlReceipts
 from smsgate.store.sql_retention import SqlRetention
 from smsgate.store.statements import outbox_delivered, queue_outbox_item
 from smsgate.store.upsert import upsert
 
 
-class SqlStore(SqlAccounts, SqlClaims, SqlReceipts, SqlRetention):
+class SqlStore(SqlAccounts, SqlClaims, SqlReceipts, SqlRetention, SqlIdempotencyKeys):
     """The store on one database URL, e.g. ``sqlite+aiosqlite:///./var/smsgate.db`` or
     ``postgresql+asyncpg://user@127.0.0.1:5432/db``.
 
@@ -130,13 +130,6 @@ class SqlStore(SqlAccounts, SqlClaims, SqlReceipts, SqlRetention):
     async def statuses(self, account_id: int, ids: Sequence[int]) -> dict[int, Status]:
         return await read_statuses(self.engines.reader, account_id, ids)
 
-    async def search_messages(
-        self, account_id: int, where: MessageFilter, limit: int
-    ) -> list[MessageLine]:
-        async with self._read() as conn:
-            rows = (await conn.execute(search_query(account_id, where, limit))).all()
-        return [line(row) for row in rows]
-
     async def message(self, account_id: int, message_id: int) -> MessageView | None:
         real_id = (
             select(message_aliases.c.message_id)
@@ -170,6 +163,90 @@ class SqlStore(SqlAccounts, SqlClaims, SqlReceipts, SqlRetention):
             done_at=row.done_at,
             error=row.error,
         )
+
+    async def search_messages(self, account_id: int, query: MessageQuery) -> list[MessageView]:
+        m = messages.c
+        conditions = [m.account_id == account_id]
+        if query.before_id is not None:
+            conditions.append(m.id < query.before_id)
+        if query.phone is not None:
+            conditions.append(m.phone == query.phone)
+        if query.status is not None:
+            conditions.append(m.status == query.status.value)
+        if query.sender is not None:
+            conditions.append(m.sender == query.sender)
+        if query.since is not None:
+            conditions.append(m.created_at >= query.since)
+        if query.until is not None:
+            conditions.append(m.created_at < query.until)
+        statement = (
+            select(
+                m.id, m.account_id, m.status, m.phone, m.sender, m.created_at, m.done_at, m.error
+            )
+            .where(*conditions)
+            .order_by(m.id.desc())
+            .limit(query.limit)
+        )
+        async with self._read() as conn:
+            rows = (await conn.execute(statement)).all()
+        return [
+            MessageView(
+                r.id,
+                r.account_id,
+                Status(r.status),
+                r.phone,
+                r.sender,
+                r.created_at,
+                r.done_at,
+                r.error,
+            )
+            for r in rows
+        ]
+
+    async def message_parts(self, account_id: int, message_id: int) -> list[PartView]:
+        real_id = (
+            select(message_aliases.c.message_id)
+            .where(message_aliases.c.alias_id == message_id)
+            .scalar_subquery()
+        )
+        owned = select(messages.c.id).where(
+            messages.c.account_id == account_id,
+            or_(messages.c.id == message_id, messages.c.id == real_id),
+        )
+        query = (
+            select(
+                parts.c.id,
+                parts.c.seq,
+                parts.c.total,
+                parts.c.state,
+                messages.c.price_per_part,
+                parts.c.connector,
+                parts.c.operator_id,
+                parts.c.submitted_at,
+                parts.c.done_at,
+                parts.c.error,
+            )
+            .join(messages, messages.c.id == parts.c.message_id)
+            .where(parts.c.message_id.in_(owned))
+            .order_by(parts.c.seq)
+        )
+        async with self._read() as conn:
+            rows = (await conn.execute(query)).all()
+        return [
+            PartView(
+                r.id,
+                r.seq,
+                r.total,
+                PartState(r.state),
+                r.price_per_part,
+                r.connector,
+                r.operator_id,
+                r.submitted_at,
+                r.done_at,
+                r.error,
+            )
+            for r in rows
+        ]
 
     async def cancel(self, account_id: int, message_id: int, at: float) -> bool:
         """Cancelled parts end REJECTD with their money refunded."""

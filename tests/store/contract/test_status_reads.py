@@ -6,10 +6,11 @@ from __future__ import annotations
 
 import random
 
-from smsgate.domain.status import Status
+from smsgate.domain.status import PartState, Status
 from smsgate.store.interface import Store
+from smsgate.store.records import SubmitDone
 
-from ..builders import PRICE, new_message, request
+from ..builders import NOW, PRICE, new_message, request
 
 
 async def funded(store: Store, login: str) -> int:
@@ -81,3 +82,27 @@ async def test_a_read_sees_every_write_committed_before_it(store: Store) -> None
             ids[1]: Status.REJECTD,
             ids[2]: Status.ENROUTE,
         }
+
+
+async def test_message_parts_show_each_part_with_its_price_and_operator_id(store: Store) -> None:
+    shop, other = await funded(store, "shop"), await funded(store, "other")
+    long = new_message(shop, text="long", parts=3, alias_ids=(9_100_001,), door="smpp")
+    await store.accept(request(shop, long))
+    claimed = await store.claim_parts(0, NOW + 1, 10, 30.0)
+    first = next(c for c in claimed if c.message_id == long.id and c.seq == 1)
+    await store.submitted([SubmitDone(first.part_id, "op", "X1", NOW + 2)])
+
+    for asked in (long.id, 9_100_001):
+        shown = await store.message_parts(shop, asked)
+        assert [(p.id, p.seq, p.total, p.price) for p in shown] == [
+            (part.id, part.seq, 3, PRICE) for part in long.parts
+        ]
+        assert (shown[0].state, shown[0].connector, shown[0].operator_id) == (
+            PartState.SUBMITTED,
+            "op",
+            "X1",
+        )
+        assert shown[0].submitted_at == NOW + 2
+        assert [p.operator_id for p in shown[1:]] == [None, None]
+    assert await store.message_parts(other, long.id) == []
+    assert await store.message_parts(shop, 1) == []

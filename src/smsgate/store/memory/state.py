@@ -19,6 +19,7 @@ from smsgate.store.records import (
     AccountRecord,
     Balance,
     HeldPart,
+    KeyClaim,
     OperatorReceipt,
 )
 from smsgate.store.schema import BILL_CHARGED, BILL_REFUNDED, BILL_RESERVED
@@ -55,8 +56,6 @@ class MessageRow:
     error: int = 0
     part_ids: list[int] = field(default_factory=list)
     receipt_ids: tuple[int, ...] = ()
-    door: str = "smpp"  # refused held messages came by SMPP
-    price_per_part: int = 0
 
 
 @dataclass(slots=True)
@@ -133,6 +132,8 @@ class MemoryState:
         self.outbox: dict[int, OutboxRow] = {}  # in id order
         self.held: dict[int, HeldRow] = {}
         self.leases: dict[str, tuple[str, float]] = {}
+        # (account, key) -> (created_at, its claim)
+        self.idempotency: dict[tuple[int, str], tuple[float, KeyClaim]] = {}
 
 
 class MemoryBase:

@@ -1,0 +1,112 @@
+"""The native API's ASGI app: FastAPI, mounted by doors/app.py under /api/.
+
+FastAPI because the OpenAPI 3.1 document must come from the code, and pydantic models give both
+the validation and the schema in one place; it costs tens of microseconds per request, which
+this API can pay and the SMS Club doors (bare ASGI, web.py) cannot, so they never pass here.
+Every error is an RFC 9457 problem, never a framework default or a bare 500 page.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException
+from starlette.responses import Response
+
+from smsgate.gateway.errors import GatewayError
+from smsgate.gateway.facade import Gateway
+
+from . import account, messages
+from .errors import problem_for
+from .limits import ApiLimits
+from .problems import FieldError, ProblemError, problem_response
+
+log = logging.getLogger(__name__)
+
+PREFIX = "/api/v1"
+
+_TITLES = {
+    400: "Bad Request",
+    404: "Not Found",
+    405: "Method Not Allowed",
+    413: "Payload Too Large",
+    415: "Unsupported Media Type",
+}
+
+
+def build_native_app(gateway: Gateway, limits: ApiLimits | None = None) -> FastAPI:
+    app = FastAPI(
+        title="smsgate API",
+        version="1",
+        summary="Send SMS, price them, and follow them: smsgate's own API.",
+        openapi_url=f"{PREFIX}/openapi.json",
+        docs_url=f"{PREFIX}/docs",
+        redoc_url=None,
+    )
+    app.state.gateway = gateway
+    app.state.limits = limits or ApiLimits()
+    app.include_router(messages.router, prefix=PREFIX)
+    app.include_router(account.router, prefix=PREFIX)
+
+    @app.exception_handler(ProblemError)
+    async def on_problem(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, ProblemError)
+        return problem_response(exc)
+
+    @app.exception_handler(GatewayError)
+    async def on_gateway(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, GatewayError)
+        return problem_response(problem_for(exc))
+
+    @app.exception_handler(RequestValidationError)
+    async def on_invalid(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, RequestValidationError)
+        unreadable = any(e.get("type") == "json_invalid" for e in exc.errors())
+        if unreadable:
+            errors = [FieldError(field="body", detail="The body is not valid JSON.")]
+        else:
+            errors = [_field_error(e) for e in exc.errors()]
+        return problem_response(
+            ProblemError(
+                400 if unreadable else 422,
+                "unreadable-body" if unreadable else "invalid-field",
+                "Bad Request" if unreadable else "Invalid field",
+                errors[0].detail if errors else None,
+                field=errors[0].field if errors else None,
+                errors=errors,
+            )
+        )
+
+    @app.exception_handler(HTTPException)
+    async def on_http(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, HTTPException)
+        title = _TITLES.get(exc.status_code, "Error")
+        slug = title.lower().replace(" ", "-")
+        detail = exc.detail if isinstance(exc.detail, str) else None
+        return problem_response(
+            ProblemError(exc.status_code, slug, title, detail, headers=dict(exc.headers or {}))
+        )
+
+    @app.exception_handler(Exception)
+    async def on_error(request: Request, exc: Exception) -> Response:
+        log.exception("unhandled error on %s", request.url.path, exc_info=exc)
+        return problem_response(
+            ProblemError(500, "internal", "Internal Server Error", "An internal error occurred.")
+        )
+
+    return app
+
+
+def _field_error(error: dict[str, object]) -> FieldError:
+    """pydantic's location as this API names fields: `recipients.2.to`, a header by name."""
+    raw = error.get("loc", ())
+    loc = [str(part) for part in raw] if isinstance(raw, list | tuple) else []
+    if loc and loc[0] in ("body", "query", "path", "header"):
+        where, loc = loc[0], loc[1:]
+    else:
+        where = ""
+    field = ".".join(loc) if loc else (where or "request")
+    message = str(error.get("msg", "invalid"))
+    return FieldError(field=field, detail=message)
