@@ -13,6 +13,7 @@ logic is the same function either way; nothing here knows about it.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import sqlite3
 import threading
@@ -201,7 +202,16 @@ class ThreadWriter:
             except BaseException:
                 trans.rollback()
                 raise
-            trans.commit()
+            try:
+                trans.commit()
+            except BaseException:
+                # A COMMIT that failed (the disk full, an I/O error) leaves this connection
+                # inside its transaction, and every later begin() would fail: the next write
+                # takes a fresh connection instead, so the node recovers once the disk does.
+                self._conn = None
+                with contextlib.suppress(Exception):
+                    conn.close()
+                raise
             return result
         finally:
             if self._lock is not None:
