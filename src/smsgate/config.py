@@ -306,9 +306,10 @@ class LogSettings(BaseModel):
         default="INFO", description="Lowest level written."
     )
     access: bool = Field(
-        default=True,
+        default=False,
         description="One line per HTTP request (logger smsgate.access: method, path without "
-        "the query, status, milliseconds, account).",
+        "the query, status, milliseconds, account). Off by default: a line costs about as "
+        "much CPU as the rest of a small request.",
     )
 
 
