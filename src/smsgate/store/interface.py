@@ -14,12 +14,14 @@ from smsgate.store.roles import (
     Claims,
     HeldParts,
     IdempotencyKeys,
+    Inbound,
     Leases,
     Lifecycle,
     Messages,
     Outbox,
     Receipts,
     Retention,
+    Suppressions,
 )
 
 
@@ -37,8 +39,10 @@ class Store(
     Outbox,
     Leases,
     HeldParts,
+    Inbound,
     Retention,
     IdempotencyKeys,
+    Suppressions,
     Protocol,
 ):
     """Every role of the store at once."""

@@ -327,3 +327,65 @@ class MessageQuery:
     until: float | None = None  # created_at < until
     before_id: int | None = None
     limit: int = 50
+
+
+@record
+class NumberRoute:
+    """A number (long number or short code, digits only) that belongs to an account; with a
+    keyword, only the messages whose first word it is ("" means every other message)."""
+
+    number: str
+    account_id: int
+    keyword: str = ""  # folded (domain/keywords.keyword); "" for the number's default route
+
+
+@record
+class NewInbound:
+    """An inbound SMS (MO) as it is stored: routed (account_id set) or kept unroutable
+    (`reason` says why). `opt`: "out" or "in" when it is an opt-out or opt-in keyword, applied
+    to the account's suppression list in the same transaction."""
+
+    source: str  # the sender's number, digits
+    destination: str  # our number it was sent to
+    text: str
+    data_coding: int
+    parts: int  # parts that arrived
+    total: int  # parts it said it had
+    connector: str
+    received_at: float
+    account_id: int | None = None
+    keyword: str = ""
+    reason: str = ""  # why no account takes it
+    opt: str = ""  # "out", "in" or ""
+
+
+@record
+class InboundRecord:
+    """A stored inbound SMS; `id` only grows (the `after=` cursor of the inbound API)."""
+
+    id: int
+    account_id: int | None
+    source: str
+    destination: str
+    text: str
+    data_coding: int
+    parts: int
+    total: int
+    connector: str
+    received_at: float
+    keyword: str = ""
+    reason: str = ""
+
+    @property
+    def complete(self) -> bool:
+        return self.parts >= self.total
+
+
+@record
+class Suppression:
+    """A number an account must not send to: it opted out ("sms"), or the admin put it there."""
+
+    account_id: int
+    phone: str
+    source: str  # "sms" (the recipient's STOP) or "admin"
+    created_at: float

@@ -25,10 +25,13 @@ from smsgate.store.records import (
     HeldDue,
     HeldPart,
     HoldResult,
+    InboundRecord,
     KeyClaim,
     MessageQuery,
     MessageView,
+    NewInbound,
     NewOutboxItem,
+    NumberRoute,
     OperatorReceipt,
     OutboxItem,
     PartView,
@@ -36,6 +39,7 @@ from smsgate.store.records import (
     RefusedMessage,
     SubmitDone,
     SubmitFailed,
+    Suppression,
     Tariff,
     Unreceipted,
 )
@@ -250,3 +254,35 @@ class IdempotencyKeys(Protocol):
     async def release_key(self, account_id: int, key: str) -> None:
         """Give up a key whose request changed nothing (it failed before the store), so a
         retry with it is served afresh. A key already answered is kept."""
+
+
+class Inbound(Protocol):
+    """Inbound SMS (MO): the numbers accounts own, and the messages, routed or unroutable."""
+
+    async def add_number(self, route: NumberRoute) -> None:
+        """Give a number (and keyword) to an account; StoreError if another account has it."""
+
+    async def remove_number(self, number: str, keyword: str = "") -> bool: ...
+    async def number_routes(self) -> list[NumberRoute]:
+        """Every route, by number and keyword."""
+
+    async def store_inbound(self, messages: Sequence[NewInbound]) -> list[int]:
+        """Store inbound messages in one transaction, with the opt-outs and opt-ins they ask
+        for; their ids, in order. When this returns they are durable."""
+
+    async def inbound_after(self, account_id: int, after: int, limit: int) -> list[InboundRecord]:
+        """An account's inbound messages with ids above `after`, oldest first."""
+
+    async def unroutable(self, after: int, limit: int) -> list[InboundRecord]:
+        """Inbound messages no account took, ids above `after`, oldest first."""
+
+
+class Suppressions(Protocol):
+    """The numbers each account must not send to (opt-outs)."""
+
+    async def suppress(self, account_id: int, phone: str, source: str, at: float) -> bool:
+        """Put a number on the list; False if it was there already."""
+
+    async def unsuppress(self, account_id: int, phone: str) -> bool: ...
+    async def suppressions(self, account_id: int) -> list[Suppression]:
+        """The account's list, by number."""

@@ -287,3 +287,43 @@ idempotency_keys = Table(
     Column("status", SmallInteger, nullable=True),
     Column("body", LargeBinary, nullable=True),
 )
+
+# Inbound SMS (MO): which account a number (and, on a shared short code, a first word) belongs
+# to. keyword "" is the number's default route; numbers are digits only.
+inbound_numbers = Table(
+    "inbound_numbers",
+    metadata,
+    Column("number", String(16), primary_key=True),
+    Column("keyword", String(32), primary_key=True, server_default=text("''")),
+    Column("account_id", BigInteger, ForeignKey("accounts.id"), nullable=False, index=True),
+)
+
+# Every inbound SMS, routed (account_id set) or unroutable (account_id NULL, `reason` says why):
+# none is dropped. `id` only grows: the inbound API's `after=` cursor.
+inbound_messages = Table(
+    "inbound_messages",
+    metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True),
+    Column("account_id", BigInteger, ForeignKey("accounts.id"), nullable=True),
+    Column("source", String(32), nullable=False),
+    Column("destination", String(32), nullable=False),
+    Column("text", Text, nullable=False),
+    Column("data_coding", SmallInteger, nullable=False),
+    Column("parts", SmallInteger, nullable=False),
+    Column("total", SmallInteger, nullable=False),
+    Column("keyword", String(32), nullable=False, server_default=text("''")),
+    Column("reason", Text, nullable=False, server_default=text("''")),
+    Column("connector", String(64), nullable=False),
+    Column("received_at", Double, nullable=False),
+    Index("ix_inbound_messages_account", "account_id", "id"),
+)
+
+# Numbers an account must not send to: opted out by SMS (source "sms") or by the admin.
+suppressions = Table(
+    "suppressions",
+    metadata,
+    Column("account_id", BigInteger, ForeignKey("accounts.id"), primary_key=True),
+    Column("phone", String(20), primary_key=True),
+    Column("source", String(8), nullable=False),
+    Column("created_at", Double, nullable=False),
+)

@@ -46,13 +46,14 @@ from smsgate.store.sql_accounts import SqlAccounts
 from smsgate.store.sql_base import brief
 from smsgate.store.sql_claims import SqlClaims
 from smsgate.store.sql_idempotency import SqlIdempotencyKeys
+from smsgate.store.sql_inbound import SqlInbound
 from smsgate.store.sql_receipts import SqlReceipts
 from smsgate.store.sql_retention import SqlRetention
 from smsgate.store.statements import outbox_delivered, queue_outbox_item
 from smsgate.store.upsert import upsert
 
 
-class SqlStore(SqlAccounts, SqlClaims, SqlReceipts, SqlRetention, SqlIdempotencyKeys):
+class SqlStore(SqlAccounts, SqlClaims, SqlReceipts, SqlRetention, SqlIdempotencyKeys, SqlInbound):
     """The store on one database URL, e.g. ``sqlite+aiosqlite:///./var/smsgate.db`` or
     ``postgresql+asyncpg://user@127.0.0.1:5432/db``.
 

@@ -20,6 +20,7 @@ from smsgate.store.memory.accounts import MemoryAccounts
 from smsgate.store.memory.claims import MemoryClaims
 from smsgate.store.memory.held import MemoryHeldParts
 from smsgate.store.memory.idempotency import MemoryIdempotencyKeys
+from smsgate.store.memory.inbound import MemoryInbound
 from smsgate.store.memory.messages import MemoryMessages
 from smsgate.store.memory.outbox import MemoryLeases, MemoryOutbox
 from smsgate.store.memory.receipts import MemoryReceipts
@@ -37,6 +38,7 @@ class MemoryStore(
     MemoryOutbox,
     MemoryLeases,
     MemoryHeldParts,
+    MemoryInbound,
     MemoryRetention,
     MemoryIdempotencyKeys,
 ):

@@ -20,7 +20,9 @@ from smsgate.store.records import (
     Balance,
     HeldPart,
     KeyClaim,
+    InboundRecord,
     OperatorReceipt,
+    Suppression,
 )
 from smsgate.store.schema import BILL_CHARGED, BILL_REFUNDED, BILL_RESERVED
 
@@ -134,6 +136,10 @@ class MemoryState:
         self.leases: dict[str, tuple[str, float]] = {}
         # (account, key) -> (created_at, its claim)
         self.idempotency: dict[tuple[int, str], tuple[float, KeyClaim]] = {}
+        self.numbers: dict[tuple[str, str], int] = {}  # (number, keyword) -> account
+        self.inbound_ids = itertools.count(1)
+        self.inbound: dict[int, InboundRecord] = {}  # in id order
+        self.suppressions: dict[tuple[int, str], Suppression] = {}  # (account, phone)
 
 
 class MemoryBase:

@@ -1,0 +1,99 @@
+"""Inbound SMS, the numbers accounts own and their suppression lists, in memory: the Inbound
+and Suppressions roles of MemoryStore, with the SQL store's semantics (tests only).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+
+from smsgate.store.interface import StoreError
+from smsgate.store.memory.state import MemoryBase
+from smsgate.store.records import InboundRecord, NewInbound, NumberRoute, Suppression
+
+
+class MemoryInbound(MemoryBase):
+    async def add_number(self, route: NumberRoute) -> None:
+        await asyncio.sleep(0)
+        self._account(route.account_id)
+        key = (route.number, route.keyword)
+        owner = self.state.numbers.get(key)
+        if owner is not None and owner != route.account_id:
+            what = f"keyword {route.keyword!r} on number" if route.keyword else "number"
+            raise StoreError(f"{what} {route.number} already belongs to account {owner}")
+        self.state.numbers[key] = route.account_id
+
+    async def remove_number(self, number: str, keyword: str = "") -> bool:
+        await asyncio.sleep(0)
+        return self.state.numbers.pop((number, keyword), None) is not None
+
+    async def number_routes(self) -> list[NumberRoute]:
+        await asyncio.sleep(0)
+        return [
+            NumberRoute(number, account, keyword)
+            for (number, keyword), account in sorted(self.state.numbers.items())
+        ]
+
+    async def store_inbound(self, messages: Sequence[NewInbound]) -> list[int]:
+        await asyncio.sleep(0)
+        for m in messages:
+            if m.account_id is not None:
+                self._account(m.account_id)  # checked first: all or nothing, as a transaction
+        ids: list[int] = []
+        for m in messages:
+            row = InboundRecord(
+                id=next(self.state.inbound_ids),
+                account_id=m.account_id,
+                source=m.source,
+                destination=m.destination,
+                text=m.text,
+                data_coding=m.data_coding,
+                parts=m.parts,
+                total=m.total,
+                connector=m.connector,
+                received_at=m.received_at,
+                keyword=m.keyword,
+                reason=m.reason,
+            )
+            self.state.inbound[row.id] = row
+            ids.append(row.id)
+            if m.account_id is None or not m.opt:
+                continue
+            key = (m.account_id, m.source)
+            if m.opt == "out":
+                self.state.suppressions.setdefault(
+                    key, Suppression(m.account_id, m.source, "sms", m.received_at)
+                )
+            else:
+                self.state.suppressions.pop(key, None)
+        return ids
+
+    async def inbound_after(self, account_id: int, after: int, limit: int) -> list[InboundRecord]:
+        await asyncio.sleep(0)
+        found = [r for r in self.state.inbound.values() if r.account_id == account_id]
+        return [r for r in found if r.id > after][:limit]
+
+    async def unroutable(self, after: int, limit: int) -> list[InboundRecord]:
+        await asyncio.sleep(0)
+        found = [r for r in self.state.inbound.values() if r.account_id is None]
+        return [r for r in found if r.id > after][:limit]
+
+    async def suppress(self, account_id: int, phone: str, source: str, at: float) -> bool:
+        await asyncio.sleep(0)
+        self._account(account_id)
+        key = (account_id, phone)
+        if key in self.state.suppressions:
+            return False
+        self.state.suppressions[key] = Suppression(account_id, phone, source, at)
+        return True
+
+    async def unsuppress(self, account_id: int, phone: str) -> bool:
+        await asyncio.sleep(0)
+        return self.state.suppressions.pop((account_id, phone), None) is not None
+
+    async def suppressions(self, account_id: int) -> list[Suppression]:
+        await asyncio.sleep(0)
+        return sorted(
+            (s for (a, _), s in self.state.suppressions.items() if a == account_id),
+            key=lambda s: s.phone,
+        )

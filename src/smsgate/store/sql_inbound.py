@@ -1,0 +1,176 @@
+"""Inbound SMS and suppression lists on SQLAlchemy Core: numbers owned by accounts, inbound
+messages stored with the opt-outs they ask for in one transaction, and the lists the submit
+path reads. Off the send path: an inbound SMS or an admin command per call.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import Connection, delete, select
+
+from smsgate.store.interface import StoreError
+from smsgate.store.records import InboundRecord, NewInbound, NumberRoute, Suppression
+from smsgate.store.schema import accounts, inbound_messages, inbound_numbers, suppressions
+from smsgate.store.sql_base import SqlBase
+from smsgate.store.upsert import insert_for
+
+_INBOUND = inbound_messages.c
+
+
+def _inbound(row: Any) -> InboundRecord:
+    return InboundRecord(
+        id=row.id,
+        account_id=row.account_id,
+        source=row.source,
+        destination=row.destination,
+        text=row.text,
+        data_coding=row.data_coding,
+        parts=row.parts,
+        total=row.total,
+        connector=row.connector,
+        received_at=row.received_at,
+        keyword=row.keyword,
+        reason=row.reason,
+    )
+
+
+def _account_exists(conn: Connection, account_id: int) -> None:
+    if conn.scalar(select(accounts.c.id).where(accounts.c.id == account_id)) is None:
+        raise StoreError(f"unknown account {account_id}")
+
+
+class SqlInbound(SqlBase):
+    """The Inbound and Suppressions roles (store/roles.py) of SqlStore."""
+
+    async def add_number(self, route: NumberRoute) -> None:
+        def work(conn: Connection) -> None:
+            _account_exists(conn, route.account_id)
+            owner = conn.scalar(
+                select(inbound_numbers.c.account_id).where(
+                    inbound_numbers.c.number == route.number,
+                    inbound_numbers.c.keyword == route.keyword,
+                )
+            )
+            if owner is not None and owner != route.account_id:
+                what = f"keyword {route.keyword!r} on number" if route.keyword else "number"
+                raise StoreError(f"{what} {route.number} already belongs to account {owner}")
+            if owner is None:
+                conn.execute(
+                    inbound_numbers.insert().values(
+                        number=route.number, keyword=route.keyword, account_id=route.account_id
+                    )
+                )
+
+        await self._write(work)
+
+    async def remove_number(self, number: str, keyword: str = "") -> bool:
+        def work(conn: Connection) -> bool:
+            result = conn.execute(
+                delete(inbound_numbers).where(
+                    inbound_numbers.c.number == number, inbound_numbers.c.keyword == keyword
+                )
+            )
+            return bool(result.rowcount)
+
+        return await self._write(work)
+
+    async def number_routes(self) -> list[NumberRoute]:
+        async with self._read() as conn:
+            rows = await conn.execute(
+                select(inbound_numbers).order_by(
+                    inbound_numbers.c.number, inbound_numbers.c.keyword
+                )
+            )
+            return [NumberRoute(r.number, r.account_id, r.keyword) for r in rows]
+
+    async def store_inbound(self, messages: Sequence[NewInbound]) -> list[int]:
+        def work(conn: Connection) -> list[int]:
+            ids: list[int] = []
+            for m in messages:
+                ids.append(
+                    conn.execute(
+                        inbound_messages.insert()
+                        .values(
+                            account_id=m.account_id,
+                            source=m.source,
+                            destination=m.destination,
+                            text=m.text,
+                            data_coding=m.data_coding,
+                            parts=m.parts,
+                            total=m.total,
+                            keyword=m.keyword,
+                            reason=m.reason,
+                            connector=m.connector,
+                            received_at=m.received_at,
+                        )
+                        .returning(_INBOUND.id)
+                    ).scalar_one()
+                )
+                if m.account_id is None or not m.opt:
+                    continue
+                if m.opt == "out":
+                    _suppress(conn, m.account_id, m.source, "sms", m.received_at)
+                else:
+                    _unsuppress(conn, m.account_id, m.source)
+            return ids
+
+        return await self._write(work)
+
+    async def inbound_after(self, account_id: int, after: int, limit: int) -> list[InboundRecord]:
+        async with self._read() as conn:
+            rows = await conn.execute(
+                select(inbound_messages)
+                .where(_INBOUND.account_id == account_id, _INBOUND.id > after)
+                .order_by(_INBOUND.id)
+                .limit(limit)
+            )
+            return [_inbound(r) for r in rows]
+
+    async def unroutable(self, after: int, limit: int) -> list[InboundRecord]:
+        async with self._read() as conn:
+            rows = await conn.execute(
+                select(inbound_messages)
+                .where(_INBOUND.account_id.is_(None), _INBOUND.id > after)
+                .order_by(_INBOUND.id)
+                .limit(limit)
+            )
+            return [_inbound(r) for r in rows]
+
+    async def suppress(self, account_id: int, phone: str, source: str, at: float) -> bool:
+        def work(conn: Connection) -> bool:
+            _account_exists(conn, account_id)
+            return _suppress(conn, account_id, phone, source, at)
+
+        return await self._write(work)
+
+    async def unsuppress(self, account_id: int, phone: str) -> bool:
+        return await self._write(lambda conn: _unsuppress(conn, account_id, phone))
+
+    async def suppressions(self, account_id: int) -> list[Suppression]:
+        async with self._read() as conn:
+            rows = await conn.execute(
+                select(suppressions)
+                .where(suppressions.c.account_id == account_id)
+                .order_by(suppressions.c.phone)
+            )
+            return [Suppression(r.account_id, r.phone, r.source, r.created_at) for r in rows]
+
+
+def _suppress(conn: Connection, account_id: int, phone: str, source: str, at: float) -> bool:
+    result = conn.execute(
+        insert_for(conn, suppressions)
+        .values(account_id=account_id, phone=phone, source=source, created_at=at)
+        .on_conflict_do_nothing()
+    )
+    return bool(result.rowcount)
+
+
+def _unsuppress(conn: Connection, account_id: int, phone: str) -> bool:
+    result = conn.execute(
+        delete(suppressions).where(
+            suppressions.c.account_id == account_id, suppressions.c.phone == phone
+        )
+    )
+    return bool(result.rowcount)

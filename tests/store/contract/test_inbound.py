@@ -1,0 +1,94 @@
+"""Inbound SMS in the store, on every implementation: numbers belong to one account each (per
+keyword), inbound messages are kept routed or unroutable with growing ids, and an opt-out or
+opt-in stored with its message changes the account's suppression list at once."""
+
+from __future__ import annotations
+
+import pytest
+
+from smsgate.store.interface import Store, StoreError
+from smsgate.store.records import NewInbound, NumberRoute
+
+
+def _mo(text: str, account_id: int | None, **extra: object) -> NewInbound:
+    fields: dict[str, object] = {
+        "source": "380501112233",
+        "destination": "7000",
+        "text": text,
+        "data_coding": 0,
+        "parts": 1,
+        "total": 1,
+        "connector": "op",
+        "received_at": 100.0,
+        "account_id": account_id,
+    }
+    fields.update(extra)
+    return NewInbound(**fields)  # type: ignore[arg-type]
+
+
+async def test_a_number_and_keyword_belong_to_one_account(store: Store) -> None:
+    a = await store.create_account("a")
+    b = await store.create_account("b")
+    await store.add_number(NumberRoute("7000", a.id))
+    await store.add_number(NumberRoute("7000", b.id, "shop"))
+    await store.add_number(NumberRoute("7000", a.id))  # again: no change
+    with pytest.raises(StoreError, match="already belongs"):
+        await store.add_number(NumberRoute("7000", b.id))
+    with pytest.raises(StoreError, match="unknown account"):
+        await store.add_number(NumberRoute("7001", 999_999))
+    assert await store.number_routes() == [
+        NumberRoute("7000", a.id, ""),
+        NumberRoute("7000", b.id, "shop"),
+    ]
+    assert await store.remove_number("7000", "shop")
+    assert not await store.remove_number("7000", "shop")
+    assert await store.number_routes() == [NumberRoute("7000", a.id, "")]
+
+
+async def test_inbound_messages_are_read_per_account_after_an_id(store: Store) -> None:
+    a = await store.create_account("a")
+    b = await store.create_account("b")
+    ids = await store.store_inbound(
+        [
+            _mo("one", a.id),
+            _mo("lost", None, reason="number 7000 belongs to no account"),
+            _mo("two", a.id, parts=1, total=2),
+            _mo("other", b.id),
+        ]
+    )
+    assert ids == sorted(ids) and len(set(ids)) == 4
+    mine = await store.inbound_after(a.id, 0, 10)
+    assert [m.text for m in mine] == ["one", "two"]
+    assert mine[0].complete and not mine[1].complete
+    assert [m.text for m in await store.inbound_after(a.id, mine[0].id, 10)] == ["two"]
+    assert [m.text for m in await store.inbound_after(a.id, 0, 1)] == ["one"]
+    lost = await store.unroutable(0, 10)
+    assert [(m.text, m.account_id, m.reason) for m in lost] == [
+        ("lost", None, "number 7000 belongs to no account")
+    ]
+
+
+async def test_an_opt_out_and_opt_in_change_the_list_with_their_message(store: Store) -> None:
+    a = await store.create_account("a")
+    await store.store_inbound([_mo("STOP", a.id, opt="out")])
+    listed = await store.suppressions(a.id)
+    assert [(s.phone, s.source) for s in listed] == [("380501112233", "sms")]
+    await store.store_inbound([_mo("STOP", a.id, opt="out")])  # twice: still one entry
+    assert len(await store.suppressions(a.id)) == 1
+    await store.store_inbound([_mo("START", a.id, opt="in")])
+    assert await store.suppressions(a.id) == []
+    assert [m.text for m in await store.inbound_after(a.id, 0, 10)] == ["STOP", "STOP", "START"]
+
+
+async def test_the_admin_manages_the_suppression_list(store: Store) -> None:
+    a = await store.create_account("a")
+    b = await store.create_account("b")
+    assert await store.suppress(a.id, "380671234567", "admin", 5.0)
+    assert not await store.suppress(a.id, "380671234567", "admin", 6.0)
+    assert await store.suppressions(b.id) == []
+    [entry] = await store.suppressions(a.id)
+    assert (entry.phone, entry.source, entry.created_at) == ("380671234567", "admin", 5.0)
+    assert await store.unsuppress(a.id, "380671234567")
+    assert not await store.unsuppress(a.id, "380671234567")
+    with pytest.raises(StoreError, match="unknown account"):
+        await store.suppress(999_999, "380671234567", "admin", 5.0)
