@@ -11,7 +11,7 @@ import tomllib
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 from pydantic_settings import (
     BaseSettings,
     InitSettingsSource,
@@ -182,6 +182,35 @@ class SimulatorSettings(BaseModel):
     )
 
 
+class InboundSettings(BaseModel):
+    """Inbound SMS (MO) from operators: reassembly and opt-out keywords."""
+
+    model_config = _STRICT
+
+    reassembly_timeout: float = Field(
+        default=300.0,
+        gt=0,
+        description="Seconds to wait for the rest of a concatenated inbound SMS before "
+        "delivering what arrived, marked incomplete.",
+    )
+    stop_words: list[str] = Field(
+        default_factory=lambda: ["STOP", "СТОП", "UNSUBSCRIBE"],
+        description="An inbound SMS that is one of these (alone, or with one keyword after it) "
+        "puts its sender on the account's suppression list.",
+    )
+    start_words: list[str] = Field(
+        default_factory=lambda: ["START", "СТАРТ"],
+        description="An inbound SMS that is one of these takes its sender off the list again.",
+    )
+
+    @model_validator(mode="after")
+    def _words_are_keywords(self) -> InboundSettings:
+        from smsgate.domain.optout import OptOutWords
+
+        OptOutWords.of(self.stop_words, self.start_words)  # ValueError names the bad word
+        return self
+
+
 class DispatchSettings(BaseModel):
     """How stored parts are handed to connectors."""
 
@@ -350,6 +379,7 @@ class Settings(BaseSettings):
     )
     simulator: SimulatorSettings = Field(default_factory=SimulatorSettings)
     dispatch: DispatchSettings = Field(default_factory=DispatchSettings)
+    inbound: InboundSettings = Field(default_factory=InboundSettings)
     node: NodeSettings = Field(default_factory=NodeSettings)
     log: LogSettings = Field(default_factory=LogSettings)
     metrics: MetricsSettings = Field(default_factory=MetricsSettings)

@@ -22,6 +22,7 @@ from smsgate.config import ConnectorSettings
 from smsgate.domain.ids import EPOCH_TICKS, TICKS_PER_SECOND, split_id
 from smsgate.domain.status import PartState
 from smsgate.gateway import metrics
+from smsgate.gateway.inbound_intake import InboundIntake
 from smsgate.gateway.upstream import (
     ParsedReceipt,
     SubmitAnswer,
@@ -34,7 +35,9 @@ from smsgate.gateway.upstream import (
 from smsgate.log_limit import LimitedLog
 from smsgate.smpp.client import NotAcknowledged, SmppClient, SmppClientError, status_name
 from smsgate.smpp.constants import CommandStatus
+from smsgate.smpp.inbound_part import inbound_part
 from smsgate.smpp.pdu import DataSm, DeliverSm, Pdu, SubmitSmResp
+from smsgate.smpp.pdu_error import PduError
 from smsgate.store.records import ClaimedPart, OperatorReceipt, Unreceipted
 
 log = logging.getLogger(__name__)
@@ -51,10 +54,12 @@ class Connector:
         settings: ConnectorSettings,
         receipts: BatchQueue[OperatorReceipt, None],
         *,
+        inbound: InboundIntake | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.settings = settings
         self._receipts = receipts
+        self._inbound = inbound
         self._clock = clock
         self._client = SmppClient(
             settings.host,
@@ -217,9 +222,7 @@ class Connector:
     def _on_deliver(self, pdu: DeliverSm | DataSm) -> int | asyncio.Future[int]:
         parsed = receipt_from_pdu(pdu)
         if parsed is None:
-            # Mobile-originated messages are not routed anywhere yet; acknowledge and drop.
-            log.info("connector %s: ignoring a non-receipt %s", self.name, type(pdu).__name__)
-            return CommandStatus.ESME_ROK
+            return self._on_inbound(pdu)
         receipt = OperatorReceipt(
             connector=self.name,
             operator_id=parsed.operator_id,
@@ -249,6 +252,20 @@ class Connector:
         self._receipts.add(receipt).add_done_callback(stored)
         return answer
 
+    def _on_inbound(self, pdu: DeliverSm | DataSm) -> int | asyncio.Future[int]:
+        """A mobile-originated SMS (or a part of one): answered once stored (inbound_intake)."""
+        try:
+            part = inbound_part(pdu)
+        except PduError as exc:
+            log.warning(
+                "connector %s: refusing an inbound %s: %s", self.name, type(pdu).__name__, exc
+            )
+            return exc.command_status
+        if part is None or self._inbound is None:
+            # An SME acknowledgement or intermediate notification: nothing to deliver.
+            log.info("connector %s: ignoring a %s that is no SMS", self.name, type(pdu).__name__)
+            return CommandStatus.ESME_ROK
+        return self._inbound.take(self.name, part)
 
 def accepted_at(message_id: int) -> float:
     """The time a message was accepted, read from its id (10 ms ticks; a node's ids run up to

@@ -50,5 +50,7 @@ class Rejection(StrEnum):
     NO_MONEY = "Insufficient balance"
     NO_TARIFF = "No tariff for destination"
     INVALID_TEXT = "Invalid message text"
+    # The recipient sent STOP to this account (or the admin put it on the account's list).
+    OPTED_OUT = "Recipient opted out"
     # SMPP door: the parts of this long message were finished by another node meanwhile.
     ALREADY_FINISHED = "Already finished"

@@ -37,7 +37,7 @@ from smsgate.store.records import (
     Outcome,
     RateLimit,
 )
-from smsgate.store.roles import Accepting, AccountReads
+from smsgate.store.roles import Accepting, AccountReads, Suppressions
 from smsgate.ttl_cache import TtlCache
 
 _OUTCOME_REJECTION = {
@@ -74,6 +74,9 @@ class SubmitPolicy:
     max_parts: int = 10
     # How far ahead a send may be scheduled (its money is reserved until then).
     max_schedule_days: float = 30
+    # Seconds an account's suppression list (opt-outs) is used before it is read again; an
+    # opt-out this node stores takes effect here at once (Submitter.suppressions_changed).
+    suppressions_ttl: float = 5.0
 
 
 class _Tariffs:
@@ -99,8 +102,31 @@ class _Tariffs:
         )
 
 
-class SubmitStore(Accepting, AccountReads, Protocol):
-    """What submitting asks of the store: accepts, and the account's prices."""
+class _Suppressed:
+    """An account's suppression list as a set of numbers, cached like its tariffs: every
+    recipient is looked up in it."""
+
+    def __init__(self, store: Suppressions, clock: Callable[[], float], ttl: float) -> None:
+        self._store = store
+        self._cache: TtlCache[int, frozenset[str]] = TtlCache(ttl, clock)
+
+    def cached(self, account_id: int) -> frozenset[str] | None:
+        entry = self._cache.peek(account_id)
+        return None if entry is None else entry.value
+
+    async def numbers(self, account_id: int) -> frozenset[str]:
+        return await self._cache.get(account_id, lambda: self._load(account_id))
+
+    def forget(self) -> None:
+        self._cache.clear()
+
+    async def _load(self, account_id: int) -> frozenset[str]:
+        return frozenset(s.phone for s in await self._store.suppressions(account_id))
+
+
+class SubmitStore(Accepting, AccountReads, Suppressions, Protocol):
+    """What submitting asks of the store: accepts, the account's prices and the numbers it
+    must not send to."""
 
 
 class Submitter:
@@ -121,10 +147,15 @@ class Submitter:
         self._policy = policy or SubmitPolicy()
         self._clock = clock
         self._tariffs = _Tariffs(store, clock)
+        self._suppressed = _Suppressed(store, clock, self._policy.suppressions_ttl)
         # Texts already split, across requests: a campaign sends one text in many requests.
         # split_text is a pure function of the text and Segmented is immutable, so sharing is
         # exact. Only texts that passed the checks in _split are kept.
         self._segmented: dict[str, Segmented] = {}
+
+    def suppressions_changed(self) -> None:
+        """An opt-out or opt-in was stored: read the lists again before the next send."""
+        self._suppressed.forget()
 
     def new_id(self) -> int:
         return self._ids.next_many(1)[0]
@@ -140,8 +171,8 @@ class Submitter:
         text, price per part) and those it would reject before the store; raises as `send`
         does. Nothing stored: for quotes and for answers that show what each recipient costs."""
         self._check(request)
-        senders, pricing = await self._account_rules(account)
-        checked, outcome = self._checked_request(request, senders, pricing)
+        senders, pricing, suppressed = await self._account_rules(account)
+        checked, outcome = self._checked_request(request, senders, pricing, suppressed)
         return checked.ready, outcome.rejected
 
     async def dry_run(self, account: AccountRecord, request: SendRequest) -> SendOutcome:
@@ -150,13 +181,13 @@ class Submitter:
         would reject before the store's own checks (money, duplicates, rate limit). For the
         SMPP door's parts of a long message, answered before the message is whole."""
         self._check(request)
-        senders, pricing = await self._account_rules(account)
-        return self._checked_request(request, senders, pricing)[1]
+        senders, pricing, suppressed = await self._account_rules(account)
+        return self._checked_request(request, senders, pricing, suppressed)[1]
 
     async def send(self, account: AccountRecord, request: SendRequest) -> SendOutcome:
         self._check(request)
-        senders, pricing = await self._account_rules(account)
-        checked, outcome = self._checked_request(request, senders, pricing)
+        senders, pricing, suppressed = await self._account_rules(account)
+        checked, outcome = self._checked_request(request, senders, pricing, suppressed)
         accept = self._accept_request(account, request, checked)
         return self._outcome(request, checked, accept, await self._store.accept(accept), outcome)
 
@@ -177,10 +208,12 @@ class Submitter:
                 valid.append(i)
         ready: list[tuple[int, _CheckedRequest, SendOutcome, AcceptRequest]] = []
         if valid:
-            senders, pricing = await self._account_rules(account)
+            senders, pricing, suppressed = await self._account_rules(account)
             for i in valid:
                 try:
-                    checked, outcome = self._checked_request(requests[i], senders, pricing)
+                    checked, outcome = self._checked_request(
+                        requests[i], senders, pricing, suppressed
+                    )
                     accept = self._accept_request(account, requests[i], checked)
                 except Exception as exc:
                     answers[i] = exc
@@ -219,19 +252,28 @@ class Submitter:
                 "text", f"Message text is longer than {self._policy.max_parts} parts"
             )
 
-    async def _account_rules(self, account: AccountRecord) -> tuple[frozenset[str], AccountPricing]:
-        """The account's sender names and tariffs: cached answers without a coroutine; only a
-        miss awaits the store."""
+    async def _account_rules(
+        self, account: AccountRecord
+    ) -> tuple[frozenset[str], AccountPricing, frozenset[str]]:
+        """The account's sender names, tariffs and suppressed numbers: cached answers without
+        a coroutine; only a miss awaits the store."""
         senders = self._accounts.cached_sender_set(account.id)
         if senders is None:
             senders = await self._accounts.sender_set(account.id)
         pricing = self._tariffs.cached(account.id)
         if pricing is None:
             pricing = await self._tariffs.pricing(account.id)
-        return senders, pricing
+        suppressed = self._suppressed.cached(account.id)
+        if suppressed is None:
+            suppressed = await self._suppressed.numbers(account.id)
+        return senders, pricing, suppressed
 
     def _checked_request(
-        self, request: SendRequest, senders: frozenset[str], pricing: AccountPricing
+        self,
+        request: SendRequest,
+        senders: frozenset[str],
+        pricing: AccountPricing,
+        suppressed: frozenset[str],
     ) -> tuple[_CheckedRequest, SendOutcome]:
         """The recipients that can be sent; raises for a request that cannot be (sender name,
         lifetime, text), in the order `send` has always checked them."""
@@ -240,7 +282,7 @@ class Submitter:
             raise SenderNotAllowed(sender)
         lifetime = self._lifetime(request.lifetime_minutes)
         outcome = SendOutcome()
-        ready, id_count = self._ready_recipients(request.items, pricing, outcome)
+        ready, id_count = self._ready_recipients(request.items, pricing, suppressed, outcome)
         return _CheckedRequest(sender, lifetime, ready, id_count), outcome
 
     def _accept_request(
@@ -290,7 +332,11 @@ class Submitter:
         return min(minutes, self._policy.max_lifetime_minutes) * 60
 
     def _ready_recipients(
-        self, items: Sequence[SendItem], pricing: AccountPricing, outcome: SendOutcome
+        self,
+        items: Sequence[SendItem],
+        pricing: AccountPricing,
+        suppressed: frozenset[str],
+        outcome: SendOutcome,
     ) -> tuple[list[ReadyRecipient], int]:
         """The recipients that can be sent (number normalised, priced, text split), in order,
         and how many ids they need without SMPP aliases; the others go to `outcome.rejected`."""
@@ -308,6 +354,9 @@ class Submitter:
             phone = digits_of(item.phone)
             if phone is None:
                 rejected.append((item.phone, Rejection.INVALID_PHONE))
+                continue
+            if suppressed and phone in suppressed:
+                rejected.append((item.phone, Rejection.OPTED_OUT))
                 continue
             price = price_of(phone)
             if price is None:

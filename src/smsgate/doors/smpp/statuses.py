@@ -21,6 +21,9 @@ _REJECTION_STATUS: dict[Rejection, int] = {
     Rejection.NO_MONEY: S.ESME_RSUBMITFAIL,
     Rejection.DUPLICATE: S.ESME_RSUBMITFAIL,
     Rejection.INVALID_TEXT: S.ESME_RINVMSGLEN,
+    # SMPP 3.4 has no "opted out": 0x65 (permanent application error) says "do not retry"
+    # and no other refusal uses it, so a client can tell it apart.
+    Rejection.OPTED_OUT: S.ESME_RX_P_APPN,
 }
 _INVALID_FIELD_STATUS: dict[str, int] = {
     "sender": S.ESME_RINVSRCADR,
