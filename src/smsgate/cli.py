@@ -9,7 +9,13 @@ from typing import Annotated
 
 import typer
 
-from smsgate.config import ConfigError, Settings, demo_settings, load_settings
+from smsgate.config import (
+    DEMO_CONTROL_PORT,
+    ConfigError,
+    Settings,
+    demo_settings,
+    load_settings,
+)
 from smsgate.event_loop import install_uvloop
 from smsgate.logs import setup_logging
 
@@ -60,6 +66,9 @@ def serve(
         raise typer.Exit(code)
     if demo:
         settings = demo_settings(settings)
+        if settings.simulator.control_port is None:  # so `simulator send-mo` works at once
+            sim = settings.simulator.model_copy(update={"control_port": DEMO_CONTROL_PORT})
+            settings = settings.model_copy(update={"simulator": sim})
     install_uvloop()
     try:
         code = asyncio.run(_serve(settings, demo))

@@ -160,6 +160,9 @@ class RouteSettings(BaseModel):
     )
 
 
+DEMO_CONTROL_PORT = 8776
+
+
 class SimulatorSettings(BaseModel):
     """The built-in operator simulator, started in-process when enabled."""
 
@@ -179,6 +182,12 @@ class SimulatorSettings(BaseModel):
     )
     receipt_delay: float = Field(
         default=0.5, description="Seconds before the simulator sends a receipt."
+    )
+    control_port: int | None = Field(
+        default=None,
+        description="Port of the simulator's control endpoint on its host (faults, counters, "
+        "POST /mo to send an inbound SMS; `smsgate simulator send-mo`); `serve --demo` uses "
+        f"{DEMO_CONTROL_PORT} when unset.",
     )
 
 

@@ -23,6 +23,7 @@ from prometheus_client import generate_latest
 from smsgate import process_tuning
 from smsgate.config import Settings, state_dir
 from smsgate.domain.ids import IdGenerator
+from smsgate.domain.optout import OptOutWords
 from smsgate.domain.phone import PhoneNormalizer
 from smsgate.doors.app import build_app
 from smsgate.doors.http_protocol import HttpLimits, protocol_class
@@ -31,6 +32,7 @@ from smsgate.gateway.connector import Connector
 from smsgate.gateway.dispatcher import Dispatcher, DispatchPolicy
 from smsgate.gateway.facade import Gateway
 from smsgate.gateway.holder_file import HolderFile
+from smsgate.gateway.inbound_intake import InboundIntake
 from smsgate.gateway.leases import LeaseKeeper, default_holder, take_node_id
 from smsgate.gateway.metrics import REGISTRY
 from smsgate.gateway.operator_results import OperatorResults, answer_delay
@@ -103,6 +105,8 @@ class Node:
         self.connectors: list[Connector] = []
         self.dispatcher: Dispatcher | None = None
         self.gateway: Gateway | None = None
+        self.inbound: InboundIntake | None = None
+        self._submitter: Submitter | None = None
         self._http: uvicorn.Server | None = None
         self._http_task: asyncio.Future[None] | None = None
         self.addresses = NodeAddresses(settings.http.port, None, None)
@@ -139,7 +143,20 @@ class Node:
         bound = any(c.bound_resends for c in settings.connectors)
         results = OperatorResults(self.store, answer_delay=answer_delay(bound))
         self._stack.push_async_callback(results.drain)
-        self.connectors = [Connector(c, results.receipts) for c in settings.connectors]
+        phones = PhoneNormalizer(settings.default_region)
+        self.inbound = InboundIntake(
+            self.store,
+            words=OptOutWords.of(settings.inbound.stop_words, settings.inbound.start_words),
+            timeout=settings.inbound.reassembly_timeout,
+            phones=phones,
+            opted=lambda _account: self._suppressions_changed(),
+        )
+        # Unwound after the connectors are closed: no part comes in while it stores the rest.
+        self._stack.push_async_callback(self.inbound.stop)
+        self._spawn(self.inbound.run())
+        self.connectors = [
+            Connector(c, results.receipts, inbound=self.inbound) for c in settings.connectors
+        ]
         self._leases = LeaseKeeper(
             self.store,
             self.holder,
@@ -187,12 +204,13 @@ class Node:
             self.store,
             accounts,
             IdGenerator(self.node_id),
-            phones=PhoneNormalizer(settings.default_region),
+            phones=phones,
             policy=SubmitPolicy(
                 default_lifetime_minutes=settings.default_lifetime_minutes,
                 dedupe_window=settings.dedupe_window_seconds,
             ),
         )
+        self._submitter = submitter
         # One node pumps an account's outbox at a time, whichever nodes can reach it.
         outbox = Outbox(
             self.store, OutboxLeases(self.store, self.holder, settings.node.receipt_lease_ttl)
@@ -208,6 +226,10 @@ class Node:
             self.addresses.smpp_port = door.port
         await self._start_metrics()
         await self._start_http(gateway)
+
+    def _suppressions_changed(self) -> None:
+        if self._submitter is not None:
+            self._submitter.suppressions_changed()
 
     def _lose(self, reason: str) -> None:
         self.lost_reason = reason
@@ -229,6 +251,15 @@ class Node:
         )
         running = await self._stack.enter_async_context(running_simulator(config))
         self.addresses.simulator_port = running.port
+        if sim.control_port is not None:
+            from smsgate.simulator.control import control_server
+
+            try:
+                await self._stack.enter_async_context(
+                    control_server(running, sim.host, sim.control_port)
+                )
+            except OSError as exc:  # a convenience of the demo: the node runs without it
+                log.warning("simulator control port %d not served: %s", sim.control_port, exc)
 
     def _start_retention(self) -> None:
         kept = self.settings.retention

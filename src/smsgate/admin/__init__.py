@@ -1,5 +1,6 @@
 """`smsgate admin`: the operator's command line over the store — accounts, credentials, money,
-sender names, tariffs and the connectors' bind state.
+sender names, tariffs, the connectors' bind state, inbound numbers, unroutable inbound SMS
+and suppression lists.
 
 Each command opens the configured store for its own work and closes it; no command keeps state
 or talks to a running node except `connectors list`, which reads its /health. Each says on
@@ -17,8 +18,11 @@ from smsgate.admin import (
     backup,
     balance,
     connectors,
+    inbound,
+    numbers,
     passwords,
     senders,
+    suppressions,
     tariffs,
     tokens,
 )
@@ -46,6 +50,9 @@ app.add_typer(balance.app, name="balance")
 app.add_typer(senders.app, name="senders")
 app.add_typer(tariffs.app, name="tariffs")
 app.add_typer(connectors.app, name="connectors")
+app.add_typer(numbers.app, name="numbers")
+app.add_typer(suppressions.app, name="suppressions")
+app.add_typer(inbound.app, name="inbound")
 app.command("backup")(backup.backup)
 
 __all__ = ["app"]

@@ -21,8 +21,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from smsgate.admin.errors import DatabaseUnavailable, Refused
 from smsgate.config import ConfigError, Settings, load_settings
-from smsgate.store.interface import StoreError
-from smsgate.store.roles import AccountAdmin
+from smsgate.store.interface import Store, StoreError
 from smsgate.store.sql_store import SqlStore
 
 T = TypeVar("T")
@@ -68,7 +67,7 @@ def settings_from(config: Path | None) -> Settings:
         fail(": ".join(x for x in lines if x and not x.startswith("For further")), EXIT_CONFIG)
 
 
-def run(config: Path | None, work: Callable[[AccountAdmin], Awaitable[T]]) -> T:
+def run(config: Path | None, work: Callable[[Store], Awaitable[T]]) -> T:
     """Open the configured store, await `work(store)` in a fresh event loop, close the store."""
     settings = settings_from(config)
     try:
@@ -106,7 +105,7 @@ def announce(url: str) -> None:
     typer.echo(f"database: {path if path is not None else _shown(url)}", err=True)
 
 
-async def _with_store(settings: Settings, work: Callable[[AccountAdmin], Awaitable[T]]) -> T:
+async def _with_store(settings: Settings, work: Callable[[Store], Awaitable[T]]) -> T:
     url = settings.database.url
     path = sqlite_file(url)
     if path is not None and not path.exists() and not Options.create:

@@ -7,12 +7,17 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
+import urllib.error
+import urllib.parse
+import urllib.request
 from typing import Annotated
 
 import typer
 
 from smsgate import process_tuning
+from smsgate.config import DEMO_CONTROL_PORT
 from smsgate.event_loop import install_uvloop
 from smsgate.simulator.config import DEFAULT_CREDENTIALS, SimulatorConfig
 from smsgate.simulator.control import control_server
@@ -39,6 +44,7 @@ def _credentials(
 
 @app.callback()
 def run(
+    ctx: typer.Context,
     host: Annotated[str, typer.Option(help="Address to listen on")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="SMPP port (0: any free port)")] = 2776,
     system_id: Annotated[
@@ -79,7 +85,10 @@ def run(
     seed: Annotated[int | None, typer.Option(help="Seed for the outcome mix")] = None,
 ) -> None:
     """Run an operator SMSC simulator. Destinations ending 0001 UNDELIV, 0002 EXPIRED,
-    0003 REJECTD, 0004 throttled, 0005 submit fails, 0006 slow receipt, 0007 no receipt."""
+    0003 REJECTD, 0004 throttled, 0005 submit fails, 0006 slow receipt, 0007 no receipt,
+    0008 a reply comes back as an inbound SMS."""
+    if ctx.invoked_subcommand is not None:
+        return  # `simulator send-mo …` talks to a running simulator
     if message_ids not in ("decimal", "hex"):
         raise typer.BadParameter("--message-ids is decimal or hex")
     try:
@@ -125,3 +134,35 @@ async def _serve(config: SimulatorConfig, control_port: int | None) -> None:
         # As a node does: the startup heap out of every later collection.
         process_tuning.tune_garbage_collector()
         await asyncio.Event().wait()
+
+
+@app.command("send-mo")
+def send_mo(
+    source: Annotated[str, typer.Argument(help="The phone the SMS comes from")],
+    destination: Annotated[str, typer.Argument(help="The number it is sent to (yours)")],
+    text: Annotated[str, typer.Argument(help="Its text; a long one goes as concatenated parts")],
+    control: Annotated[
+        str, typer.Option(help="The running simulator's control endpoint")
+    ] = f"http://127.0.0.1:{DEMO_CONTROL_PORT}",
+    system_id: Annotated[
+        str | None, typer.Option(help="The bind it goes to (default: the first configured)")
+    ] = None,
+) -> None:
+    """Send an inbound SMS (MO) from a running simulator (`smsgate serve --demo` runs one with
+    its control endpoint on port 8776) to the gateway bound to it."""
+    form = {"from": source, "to": destination, "text": text}
+    if system_id is not None:
+        form["system_id"] = system_id
+    request = urllib.request.Request(
+        control.rstrip("/") + "/mo", data=urllib.parse.urlencode(form).encode(), method="POST"
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            answer = json.loads(response.read())
+    except urllib.error.HTTPError as exc:
+        typer.echo(f"error: {json.loads(exc.read()).get('error', exc)}", err=True)
+        raise typer.Exit(1) from None
+    except OSError as exc:
+        typer.echo(f"error: cannot reach the simulator at {control}: {exc}", err=True)
+        raise typer.Exit(1) from None
+    typer.echo(f"sent an inbound SMS from {source} to {destination} in {answer['parts']} part(s)")

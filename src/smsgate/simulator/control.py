@@ -4,6 +4,7 @@ faults while it runs (`smsgate simulator --control-port 8776`).
     curl localhost:8776/faults                                    # the faults in force
     curl -d 'throttle_rate=0.2,refuse_binds=3' localhost:8776/faults  # change some
     curl localhost:8776/counters
+    curl -d 'from=380501234567&to=7000&text=Hello' localhost:8776/mo  # an inbound SMS
 
 One request per connection, no keep-alive: a tool for operators of a test, never on a hot path.
 It listens on the simulator's host only and has no authentication: keep it on loopback.
@@ -17,6 +18,7 @@ import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import asdict
+from urllib.parse import parse_qs
 
 from smsgate.simulator.faults import parse_faults
 from smsgate.simulator.running import Simulator
@@ -70,6 +72,13 @@ async def _handle(sim: Simulator, reader: asyncio.StreamReader) -> tuple[int, ob
         except TypeError as exc:
             raise ValueError(str(exc)) from None
         return 200, _faults(sim)
+    if path == "/mo" and method == "POST":
+        form = {k: v[-1] for k, v in parse_qs(body, keep_blank_values=True).items()}
+        missing = [k for k in ("from", "to", "text") if not form.get(k)]
+        if missing:
+            raise ValueError(f"an inbound SMS needs {', '.join(missing)}")
+        parts = sim.handler.send_mo(form["from"], form["to"], form["text"], form.get("system_id"))
+        return 200, {"parts": parts}
     if path == "/counters" and method == "GET":
         c = sim.counters
         return 200, {
@@ -81,13 +90,16 @@ async def _handle(sim: Simulator, reader: asyncio.StreamReader) -> tuple[int, ob
             "dropped_connections": c.dropped_connections,
             "receipts_sent": c.receipts_sent,
             "receipts_acked": c.receipts_acked,
+            "mo_sent": c.mo_sent,
             "destinations": len(c.by_destination),
             "untracked": c.untracked,
             "outcomes": {str(k): v for k, v in c.outcomes.items()},
             "faults": dict(c.faults),
             "pending_receipts": sim.handler.pending_receipts,
         }
-    return 404, {"error": f"no {method} {path}; try GET /faults, POST /faults, GET /counters"}
+    return 404, {
+        "error": f"no {method} {path}; try GET /faults, POST /faults, GET /counters, POST /mo"
+    }
 
 
 def _faults(sim: Simulator) -> dict[str, object]:

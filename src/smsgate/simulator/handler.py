@@ -20,6 +20,7 @@ from datetime import datetime
 
 from smsgate.simulator.config import SimulatorConfig
 from smsgate.simulator.faults import FaultDraw, Faults
+from smsgate.simulator.mobile import mo_pdus, reply_text
 from smsgate.simulator.outcomes import ERR_OF_STAT, Outcome, OutcomePicker
 from smsgate.smpp.constants import (
     DC_UCS2,
@@ -65,6 +66,7 @@ class SimulatorCounters:
     dropped_connections: int = 0
     receipts_sent: int = 0
     receipts_acked: int = 0
+    mo_sent: int = 0  # inbound SMS (MO) parts written to a bind
     # Submits per destination, for the first config.track_destinations destinations seen.
     by_destination: Counter[str] = field(default_factory=Counter)
     # (destination, reference, total, seqnum) of multipart parts seen, UDH or SAR (same cap).
@@ -112,6 +114,7 @@ class SimulatorHandler(SmppHandler):
         self._draw = FaultDraw(config.seed)
         self.faults = config.faults
         self._per_submit = self.faults.any_per_submit  # the hot path skips faults when False
+        self._mo_refs = itertools.count(1)
 
     def set_faults(self, faults: Faults) -> None:
         """Change the faults at run time (from the loop's thread); the next PDU sees them."""
@@ -189,8 +192,44 @@ class SimulatorHandler(SmppHandler):
         return self._remembered_stats[slot]
 
     def on_deliver_resp(self, session: ServerSession, request: Pdu, response: Pdu) -> None:
-        if response.command_status == 0:
+        if response.command_status == 0 and getattr(request, "esm_class", 0) & ESM_DELIVERY_RECEIPT:
             self.counters.receipts_acked += 1
+
+    # --- inbound SMS ---------------------------------------------------------------------------
+
+    def send_mo(
+        self, source: str, destination: str, text: str, system_id: str | None = None
+    ) -> int:
+        """Send an inbound SMS from phone `source` to number `destination` to `system_id`'s
+        receiving bind (the first configured system_id by default), held until it binds;
+        long texts as concatenated parts. Returns the number of parts; ValueError for a text
+        that cannot be sent."""
+        target = system_id if system_id is not None else self.config.credentials[0][0]
+        if target not in self._credentials:
+            raise ValueError(f"unknown system_id {target!r}")
+        pdus = mo_pdus(source, destination, text, next(self._mo_refs))
+        for pdu in pdus:
+            self._send_receipt(pdu, target, -1)
+        return len(pdus)
+
+    def _reply(self, pdu: SubmitSm | DataSm, system_id: str) -> None:
+        """The magic reply number answers a message (its first part) with an MO."""
+        if isinstance(pdu, SubmitSm) and pdu.esm_class & ESM_UDHI:
+            try:
+                udh, _ = parse_udh(pdu.short_message)
+            except UdhError:
+                udh = None
+            if udh is not None and udh.concat is not None and udh.concat.seq != 1:
+                return  # a later part of a long message: one reply per message
+        text = reply_text(_text_of(pdu))
+        asyncio.get_running_loop().call_later(
+            self.config.receipt_delay,
+            self.send_mo,
+            pdu.destination_addr,
+            pdu.source_addr,
+            text,
+            system_id,
+        )
 
     def _accept(self, session: ServerSession, pdu: SubmitSm | DataSm) -> MaybeAsync:
         config = self.config
@@ -232,6 +271,8 @@ class SimulatorHandler(SmppHandler):
             return outcome.submit_status
         counters.submits += 1
         counters.recent.append(pdu)
+        if outcome.reply:
+            self._reply(pdu, session.system_id)
         n = next(self._ids)
         message_id = format(n, "x") if self._hex else str(n)
         slot = n % len(self._remembered_ids)
@@ -401,7 +442,10 @@ class SimulatorHandler(SmppHandler):
             self._held.setdefault(system_id, []).append(pdu)
             return
         target.deliver_nowait(pdu)
-        self.counters.receipts_sent += 1
+        if pdu.esm_class & ESM_DELIVERY_RECEIPT:
+            self.counters.receipts_sent += 1
+        else:
+            self.counters.mo_sent += 1
 
     def _receiver_for(self, system_id: str, session_id: int) -> ServerSession | None:
         binds = self._sessions.get(system_id, ())

@@ -5,6 +5,7 @@ else drawn from the configured mix. Pure: no I/O, no clock.
     ...0004 submit answered ESME_RTHROTTLED (no id, no receipt)
     ...0005 submit answered ESME_RSUBMITFAIL (permanent; no id, no receipt)
     ...0006 DELIVRD, receipt delayed 5x     ...0007 accepted, but no receipt ever
+    ...0008 DELIVRD, and the number replies with an inbound SMS (mobile.py)
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ class Outcome:
     submit_status: int = CommandStatus.ESME_ROK
     stat: str | None = "DELIVRD"  # the receipt's stat; None: no receipt
     delay_factor: float = 1.0
+    reply: bool = False  # the destination answers with an MO after the receipt delay
 
     @property
     def message_state(self) -> MessageState:
@@ -51,6 +53,7 @@ MAGIC_NUMBERS: Final[dict[str, Outcome]] = {
     "0005": Outcome(submit_status=CommandStatus.ESME_RSUBMITFAIL, stat=None),
     "0006": Outcome(delay_factor=5.0),
     "0007": Outcome(stat=None),
+    "0008": Outcome(reply=True),
 }
 
 
