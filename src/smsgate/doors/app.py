@@ -23,7 +23,7 @@ from smsgate.gateway.metrics import REQUEST_LATENCY
 from smsgate.gateway.store_trouble import RETRY_AFTER, is_store_trouble
 from smsgate.log_limit import LimitedLog
 
-from . import http_gateway, json_api, xml_gateway
+from . import http_gateway, inbound_api, json_api, xml_gateway
 from .native.app import build_native_app
 from .native.body_limit import BodyLimit
 from .web import ClientGone, Receive, Route, Scope, Send, WebReply, WebRequest, plain
@@ -153,6 +153,7 @@ def build_app(
             *json_api.routes(gateway, max_body=max_body),
             *http_gateway.routes(gateway, max_body=max_body),
             *xml_gateway.routes(gateway, max_body=max_body),
+            *inbound_api.routes(gateway),
             Route("/health", health_endpoint, get),
             Route("/health/live", live_endpoint, get),
             Route("/health/ready", ready_endpoint, get),
@@ -168,6 +169,8 @@ def _is_json_door(path: str) -> bool:
 
 def _not_found(path: str) -> WebReply:
     """404 in the shape of the door whose paths `path` looks like."""
+    if path.startswith("/api/"):
+        return inbound_api.error("not_found", "No such path.", 404)
     if _is_json_door(path):
         return json_api.top_level_error("Not Found", "Page not found.", 404)
     if path.startswith("/xml"):
@@ -182,6 +185,8 @@ def _not_allowed(path: str, methods: frozenset[str]) -> WebReply:
     """405 with its Allow header, in the shape of the door `path` belongs to."""
     allow = ", ".join(sorted(methods))
     headers = {"Allow": allow}
+    if path.startswith("/api/"):
+        return inbound_api.error("method_not_allowed", f"Use {allow}.", 405, headers)
     if _is_json_door(path):
         message = f"Method Not Allowed. This URL can only handle: {allow}."
         return json_api.top_level_error("Method Not Allowed", message, 405, **headers)

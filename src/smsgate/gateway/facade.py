@@ -24,16 +24,23 @@ from smsgate.gateway.outbox.outbox import Outbox
 from smsgate.gateway.quote import Priced, Quote, accepted_priced, priced, total_of
 from smsgate.gateway.send_request import MAX_ITEMS, SendOutcome, SendRequest
 from smsgate.gateway.submit import Submitter
-from smsgate.gateway.views import AccountRecord, Balance, MessageQuery, MessageView, PartView
-from smsgate.store.roles import AccountReads, HeldParts, IdempotencyKeys, Messages
+from smsgate.gateway.views import (
+    AccountRecord,
+    Balance,
+    InboundRecord,
+    MessageQuery,
+    MessageView,
+    PartView,
+)
+from smsgate.store.roles import AccountReads, HeldParts, IdempotencyKeys, Inbound, Messages
 
 MAX_PAGE = 100  # messages per page of a search
 
 
-class GatewayStore(Messages, AccountReads, HeldParts, IdempotencyKeys, Protocol):
+class GatewayStore(Messages, AccountReads, HeldParts, IdempotencyKeys, Inbound, Protocol):
     """The store roles the gateway itself calls (messages, balances, long messages held part
-    by part, Idempotency-Keys); sending goes through the Submitter and the outbox through its
-    own roles."""
+    by part, Idempotency-Keys, inbound SMS); sending goes through the Submitter and the outbox
+    through its own roles."""
 
 
 class Gateway:
@@ -156,6 +163,10 @@ class Gateway:
     async def cancel(self, account: AccountRecord, message_id: int) -> bool:
         """Cancel a message of this account none of whose parts has left yet (refunded)."""
         return await self._store.cancel(account.id, message_id, time.time())
+
+    async def inbound(self, account: AccountRecord, after: int, limit: int) -> list[InboundRecord]:
+        """The account's inbound SMS with ids above `after`, oldest first."""
+        return await self._store.inbound_after(account.id, after, limit)
 
     async def balance(self, account: AccountRecord) -> Balance:
         return await self._store.balance(account.id)
