@@ -45,9 +45,7 @@ def routes(gateway: Gateway) -> list[Route]:
     return [Route(PATH, inbound, frozenset({"GET"}))]
 
 
-def error(
-    code: str, message: str, status: int, headers: dict[str, str] | None = None
-) -> WebReply:
+def error(code: str, message: str, status: int, headers: dict[str, str] | None = None) -> WebReply:
     body = orjson.dumps({"error": {"code": code, "message": message}})
     return WebReply(body, status, headers=headers)
 

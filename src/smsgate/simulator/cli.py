@@ -86,7 +86,7 @@ def run(
 ) -> None:
     """Run an operator SMSC simulator. Destinations ending 0001 UNDELIV, 0002 EXPIRED,
     0003 REJECTD, 0004 throttled, 0005 submit fails, 0006 slow receipt, 0007 no receipt,
-    0008 a reply comes back as an inbound SMS."""
+    0099 a reply comes back as an inbound SMS."""
     if ctx.invoked_subcommand is not None:
         return  # `simulator send-mo …` talks to a running simulator
     if message_ids not in ("decimal", "hex"):

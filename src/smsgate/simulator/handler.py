@@ -15,6 +15,7 @@ import itertools
 import re
 import time
 from collections import Counter, deque
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -198,18 +199,26 @@ class SimulatorHandler(SmppHandler):
     # --- inbound SMS ---------------------------------------------------------------------------
 
     def send_mo(
-        self, source: str, destination: str, text: str, system_id: str | None = None
+        self,
+        source: str,
+        destination: str,
+        text: str,
+        system_id: str | None = None,
+        *,
+        lose: Collection[int] = (),
     ) -> int:
         """Send an inbound SMS from phone `source` to number `destination` to `system_id`'s
         receiving bind (the first configured system_id by default), held until it binds;
-        long texts as concatenated parts. Returns the number of parts; ValueError for a text
-        that cannot be sent."""
+        long texts as concatenated parts, except the part numbers in `lose` (a part lost on
+        the way, for tests). Returns the number of parts; ValueError for a text that cannot
+        be sent."""
         target = system_id if system_id is not None else self.config.credentials[0][0]
         if target not in self._credentials:
             raise ValueError(f"unknown system_id {target!r}")
         pdus = mo_pdus(source, destination, text, next(self._mo_refs))
-        for pdu in pdus:
-            self._send_receipt(pdu, target, -1)
+        for seq, pdu in enumerate(pdus, start=1):
+            if seq not in lose:
+                self._send_receipt(pdu, target, -1)
         return len(pdus)
 
     def _reply(self, pdu: SubmitSm | DataSm, system_id: str) -> None:

@@ -13,7 +13,7 @@ from smsgate.smpp.pdu import DeliverSm
 from smsgate.smpp.udh import build_concat_udh
 
 # A message a customer sends to a number ending in this gets a reply from that number.
-REPLY_SUFFIX = "0008"
+REPLY_SUFFIX = "0099"
 MAX_MO_PARTS = 10
 
 

@@ -5,7 +5,7 @@ else drawn from the configured mix. Pure: no I/O, no clock.
     ...0004 submit answered ESME_RTHROTTLED (no id, no receipt)
     ...0005 submit answered ESME_RSUBMITFAIL (permanent; no id, no receipt)
     ...0006 DELIVRD, receipt delayed 5x     ...0007 accepted, but no receipt ever
-    ...0008 DELIVRD, and the number replies with an inbound SMS (mobile.py)
+    ...0099 DELIVRD, and the number replies with an inbound SMS (mobile.py)
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ import random
 from typing import Final
 
 from smsgate.immutable import record
+from smsgate.simulator.mobile import REPLY_SUFFIX
 from smsgate.smpp.constants import CommandStatus, MessageState
 from smsgate.smpp.receipt import message_state_for_stat
 
@@ -53,7 +54,7 @@ MAGIC_NUMBERS: Final[dict[str, Outcome]] = {
     "0005": Outcome(submit_status=CommandStatus.ESME_RSUBMITFAIL, stat=None),
     "0006": Outcome(delay_factor=5.0),
     "0007": Outcome(stat=None),
-    "0008": Outcome(reply=True),
+    REPLY_SUFFIX: Outcome(reply=True),
 }
 
 
