@@ -14,8 +14,12 @@ import httpx
 
 from smsgate.config import load_settings
 from smsgate.gateway.demo_account import ensure_demo_account
+from smsgate.gateway.inbound_assembly import Reassembly
 from smsgate.node import Node
 from smsgate.simulator import Simulator, SimulatorConfig, running_simulator
+from smsgate.smpp.client import BindType, SmppClient
+from smsgate.smpp.inbound_part import inbound_part
+from smsgate.smpp.pdu import DataSm, DeliverSm
 from smsgate.store.records import NumberRoute
 
 from .test_json_end_to_end import free_port
@@ -26,13 +30,15 @@ LONG = "Long inbound message: " + "abcdefghij" * 30  # 322 characters: 3 GSM-7 p
 
 
 @asynccontextmanager
-async def inbound_node(tmp_path: Path) -> AsyncIterator[tuple[Node, Simulator, httpx.AsyncClient]]:
+async def inbound_node(
+    tmp_path: Path, *, smpp: bool = False
+) -> AsyncIterator[tuple[Node, Simulator, httpx.AsyncClient]]:
     async with running_simulator(SimulatorConfig(port=0, receipt_delay=0.05)) as sim:
         settings = load_settings(
             None,
             database={"url": f"sqlite+aiosqlite:///{tmp_path}/inbound.db"},
             http={"host": "127.0.0.1", "port": free_port()},
-            smpp={"enabled": False},
+            smpp={"enabled": smpp, "host": "127.0.0.1", "port": free_port()},
             connectors=[
                 {
                     "name": "op",
@@ -55,6 +61,7 @@ async def inbound_node(tmp_path: Path) -> AsyncIterator[tuple[Node, Simulator, h
             await node.store.add_originator(demo.account.id, "7000")
             base = f"http://127.0.0.1:{node.addresses.http_port}"
             headers = {"Authorization": f"Bearer {creds.token}"}
+            node.demo = creds  # type: ignore[attr-defined]
             async with httpx.AsyncClient(base_url=base, headers=headers, timeout=10) as client:
                 yield node, sim, client
         finally:
@@ -124,3 +131,45 @@ async def test_the_reply_number_answers_with_an_mo(tmp_path: Path) -> None:
         [reply] = await inbound(client, 1)
         assert reply["from"] == replier and reply["to"] == "7000"
         assert "Ping" in str(reply["text"])
+
+
+async def test_an_mo_waits_for_the_customers_receiving_bind_and_arrives_whole(
+    tmp_path: Path,
+) -> None:
+    async with inbound_node(tmp_path, smpp=True) as (node, sim, client):
+        sim.handler.send_mo(PHONE, "7000", LONG)
+        sim.handler.send_mo(PHONE, "7000", "and a short one")
+        await inbound(client, 2)  # stored while the customer has no bind
+        delivered: list[DeliverSm | DataSm] = []
+
+        def on_deliver(pdu: DeliverSm | DataSm) -> int:
+            delivered.append(pdu)
+            return 0
+
+        assert node.addresses.smpp_port is not None
+        customer = SmppClient(
+            "127.0.0.1",
+            node.addresses.smpp_port,
+            "demo",
+            node.demo.smpp_password,  # type: ignore[attr-defined]
+            BindType.RECEIVER,
+            reconnect=False,
+            on_deliver=on_deliver,
+            response_timeout=T,
+        )
+        await customer.start()
+        try:
+            await customer.wait_bound(T)
+            async with asyncio.timeout(T):
+                while len(delivered) < 4:  # 3 parts and 1
+                    await asyncio.sleep(0.02)
+        finally:
+            await asyncio.wait_for(customer.close(1.0), T)
+        assembly = Reassembly()
+        texts = []
+        for pdu in delivered:
+            assert (pdu.source_addr, pdu.destination_addr) == (PHONE, "7000")
+            part = inbound_part(pdu)
+            assert part is not None
+            texts += [m.text for m in assembly.add(part, 0.0)]
+        assert texts == [LONG, "and a short one"]

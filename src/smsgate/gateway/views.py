@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from smsgate.store.records import (
     CALLBACKS,
+    INBOUND,
     RECEIPTS,
     AccountRecord,
     Balance,
@@ -18,6 +19,7 @@ from smsgate.store.records import (
 
 __all__ = [
     "CALLBACKS",
+    "INBOUND",
     "RECEIPTS",
     "AccountRecord",
     "Balance",

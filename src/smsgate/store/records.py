@@ -198,6 +198,7 @@ class MessageView:
 # The outbox's kinds: each transport pumps only its own (gateway/outbox/).
 RECEIPTS = "receipts"  # SMPP deliver_sm receipts to the customer's binds
 CALLBACKS = "callbacks"  # a message's own callback URL (dlr_url, callback_url)
+INBOUND = "inbound"  # inbound SMS (MO) to the account's SMPP receiving binds
 
 
 @record

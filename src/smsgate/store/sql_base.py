@@ -19,6 +19,7 @@ from smsgate.store.dedupe_log import DedupeMemory
 from smsgate.store.engine import Engines, create_engines
 from smsgate.store.expiry_floor import ExpiryFloor
 from smsgate.store.interface import StoreError
+from smsgate.store.records import NewOutboxItem
 
 T = TypeVar("T")
 
@@ -84,3 +85,18 @@ class SqlBase:
     async def _read(self) -> AsyncIterator[AsyncConnection]:
         async with self.engines.reader.connect() as conn:
             yield conn
+
+
+def outbox_row(item: NewOutboxItem) -> tuple[object, ...]:
+    """queue_outbox_item's parameters for one item."""
+    status = None if item.status is None else item.status.value
+    return (
+        item.account_id,
+        item.kind,
+        item.message_id,
+        status,
+        item.error,
+        item.payload,
+        item.created_at,
+        item.due_at,
+    )

@@ -1,6 +1,6 @@
 """Inbound SMS and suppression lists on SQLAlchemy Core: numbers owned by accounts, inbound
-messages stored with the opt-outs they ask for in one transaction, and the lists the submit
-path reads. Off the send path: an inbound SMS or an admin command per call.
+messages stored with the opt-outs they ask for and their outbox items in one transaction, and
+the lists the submit path reads. Off the send path: an inbound SMS or an admin command per call.
 """
 
 from __future__ import annotations
@@ -10,10 +10,18 @@ from typing import Any
 
 from sqlalchemy import Connection, delete, select
 
+from smsgate.store.inbound_items import inbound_item
 from smsgate.store.interface import StoreError
-from smsgate.store.records import InboundRecord, NewInbound, NumberRoute, Suppression
+from smsgate.store.records import (
+    InboundRecord,
+    NewInbound,
+    NewOutboxItem,
+    NumberRoute,
+    Suppression,
+)
 from smsgate.store.schema import accounts, inbound_messages, inbound_numbers, suppressions
-from smsgate.store.sql_base import SqlBase
+from smsgate.store.sql_base import SqlBase, outbox_row
+from smsgate.store.statements import queue_outbox_item
 from smsgate.store.upsert import insert_for
 
 _INBOUND = inbound_messages.c
@@ -88,6 +96,7 @@ class SqlInbound(SqlBase):
     async def store_inbound(self, messages: Sequence[NewInbound]) -> list[int]:
         def work(conn: Connection) -> list[int]:
             ids: list[int] = []
+            items: list[NewOutboxItem] = []
             for m in messages:
                 ids.append(
                     conn.execute(
@@ -108,12 +117,17 @@ class SqlInbound(SqlBase):
                         .returning(_INBOUND.id)
                     ).scalar_one()
                 )
+                item = inbound_item(ids[-1], m)
+                if item is not None:
+                    items.append(item)
                 if m.account_id is None or not m.opt:
                     continue
                 if m.opt == "out":
                     _suppress(conn, m.account_id, m.source, "sms", m.received_at)
                 else:
                     _unsuppress(conn, m.account_id, m.source)
+            if items:  # told to the account's binds by the outbox, stored in this transaction
+                queue_outbox_item.many(conn, [outbox_row(i) for i in items])
             return ids
 
         return await self._write(work)

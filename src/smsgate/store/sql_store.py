@@ -43,7 +43,7 @@ from smsgate.store.records import (
 )
 from smsgate.store.schema import leases, message_aliases, messages, parts
 from smsgate.store.sql_accounts import SqlAccounts
-from smsgate.store.sql_base import brief
+from smsgate.store.sql_base import brief, outbox_row
 from smsgate.store.sql_claims import SqlClaims
 from smsgate.store.sql_idempotency import SqlIdempotencyKeys
 from smsgate.store.sql_inbound import SqlInbound
@@ -308,7 +308,7 @@ class SqlStore(SqlAccounts, SqlClaims, SqlReceipts, SqlRetention, SqlIdempotency
             return
 
         def work(conn: Connection) -> None:
-            queue_outbox_item.many(conn, (_outbox_row(i) for i in items))
+            queue_outbox_item.many(conn, (outbox_row(i) for i in items))
 
         await self._write(work, rows=len(items))
 
@@ -343,18 +343,3 @@ class SqlStore(SqlAccounts, SqlClaims, SqlReceipts, SqlRetention, SqlIdempotency
 
 if TYPE_CHECKING:
     _every_role: type[Store] = SqlStore  # mypy: the SQL store implements every role
-
-
-def _outbox_row(item: NewOutboxItem) -> tuple[object, ...]:
-    """queue_outbox_item's parameters for one item."""
-    status = None if item.status is None else item.status.value
-    return (
-        item.account_id,
-        item.kind,
-        item.message_id,
-        status,
-        item.error,
-        item.payload,
-        item.created_at,
-        item.due_at,
-    )

@@ -4,10 +4,12 @@ opt-in stored with its message changes the account's suppression list at once.""
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from smsgate.store.interface import Store, StoreError
-from smsgate.store.records import NewInbound, NumberRoute
+from smsgate.store.records import INBOUND, NewInbound, NumberRoute
 
 
 def _mo(text: str, account_id: int | None, **extra: object) -> NewInbound:
@@ -92,3 +94,23 @@ async def test_the_admin_manages_the_suppression_list(store: Store) -> None:
     assert not await store.unsuppress(a.id, "380671234567")
     with pytest.raises(StoreError, match="unknown account"):
         await store.suppress(999_999, "380671234567", "admin", 5.0)
+
+
+async def test_a_routed_message_queues_an_inbound_outbox_item_with_it(store: Store) -> None:
+    a = await store.create_account("a")
+    [routed, _] = await store.store_inbound(
+        [_mo("Привіт", a.id, parts=1, total=2), _mo("lost", None, reason="no account")]
+    )
+    assert await store.outbox_accounts(kind=INBOUND) == [a.id]
+    [item] = await store.outbox_pending(a.id, 10, kind=INBOUND)
+    assert item.kind == INBOUND and item.message_id == 0
+    assert json.loads(item.payload or "") == {
+        "id": routed,
+        "from": "380501112233",
+        "to": "7000",
+        "text": "Привіт",
+        "complete": False,
+    }
+    assert await store.outbox_pending(a.id, 10) == []  # not a receipt
+    await store.outbox_done([item.id])
+    assert await store.outbox_accounts(kind=INBOUND) == []

@@ -1,5 +1,6 @@
 """The SMPP door as a service: the SMPP server (plain and TLS) over the door's handler, the
-receipt pump and the sweep of held long messages, started and stopped together."""
+receipt and inbound SMS pumps and the sweep of held long messages, started and stopped
+together."""
 
 from __future__ import annotations
 
@@ -63,6 +64,7 @@ class SmppDoor:
             self.tls_server = SmppServer(self.handler, s.host, port, tls=context, **self._options)
             await self.tls_server.start()
         await self.handler.receipts.start()
+        await self.handler.inbound.start()
         self.handler.held.start()
 
     async def stop(self) -> None:
@@ -72,6 +74,7 @@ class SmppDoor:
         await self.handler.close_submits()
         await self.handler.held.close()
         await self.handler.receipts.stop()
+        await self.handler.inbound.stop()
         self.server = None
         self.tls_server = None
 

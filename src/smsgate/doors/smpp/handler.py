@@ -1,6 +1,6 @@
 """The SMPP door's handler: customers bind with their login and SMPP password and submit,
-query and cancel messages; receipts go back to their receiver/transceiver binds through the
-outbox (receipts.py is its transport).
+query and cancel messages; receipts and inbound SMS go to their receiver/transceiver binds
+through the outbox (receipts.py and inbound.py are its transports).
 
 Translation only: every decision (sender names, numbers, money, duplicates, rate limits) is the
 gateway's; this module maps SMPP fields to a SendRequest and the gateway's answers to
@@ -27,6 +27,7 @@ from smsgate.doors.smpp.fields import (
     octets,
     validity,
 )
+from smsgate.doors.smpp.inbound import SmppInbound
 from smsgate.doors.smpp.receipts import MESSAGE_STATE_OF_STATUS, RECEIPT_CHUNK, SmppReceipts
 from smsgate.doors.smpp.response_gate import ResponseGate
 from smsgate.doors.smpp.statuses import (
@@ -95,6 +96,8 @@ class SmppDoorHandler(SmppHandler):
         self.receipts = gateway.outbox.pump(
             SmppReceipts(self.binds, self.gate, chunk=receipt_chunk), pump_policy
         )
+        # Inbound SMS (MO) for the accounts bound here to receive, the same way (inbound.py).
+        self.inbound = gateway.outbox.pump(SmppInbound(self.binds), pump_policy)
         self.held = gateway.held_messages(
             held_error,
             refused=self.receipts.wake,
@@ -129,7 +132,9 @@ class SmppDoorHandler(SmppHandler):
         bind_log.bound(session, pdu)
         if not isinstance(pdu, BindTransmitter):
             # Runs after this bind_resp is written, when the session can take deliver_sm.
-            asyncio.get_running_loop().call_soon(self.receipts.wake, account.id)
+            loop = asyncio.get_running_loop()
+            loop.call_soon(self.receipts.wake, account.id)
+            loop.call_soon(self.inbound.wake, account.id)
         return S.ESME_ROK
 
     def on_close(self, session: ServerSession) -> None:

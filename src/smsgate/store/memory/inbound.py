@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Sequence
 
+from smsgate.store.inbound_items import inbound_item
 from smsgate.store.interface import StoreError
 from smsgate.store.memory.state import MemoryBase
 from smsgate.store.records import InboundRecord, NewInbound, NumberRoute, Suppression
@@ -57,6 +58,11 @@ class MemoryInbound(MemoryBase):
             )
             self.state.inbound[row.id] = row
             ids.append(row.id)
+            item = inbound_item(row.id, m)
+            if item is not None:
+                self._queue_item(
+                    item.account_id, item.kind, None, None, 0, item.payload, item.created_at
+                )
             if m.account_id is None or not m.opt:
                 continue
             key = (m.account_id, m.source)
