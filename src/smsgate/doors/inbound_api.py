@@ -12,7 +12,7 @@ from urllib.parse import parse_qs
 import orjson
 
 from smsgate.gateway.errors import Unauthorized
-from smsgate.gateway.service import Gateway
+from smsgate.gateway.facade import Gateway
 from smsgate.gateway.views import InboundRecord
 
 from .web import Route, WebReply, WebRequest
