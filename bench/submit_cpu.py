@@ -48,6 +48,7 @@ from smsgate.store.records import (
     AcceptResult,
     AccountRecord,
     Outcome,
+    Suppression,
     Tariff,
 )
 from smsgate.store.sql_store import SqlStore
@@ -73,6 +74,9 @@ class InstantStore:
 
     async def accept(self, request: AcceptRequest) -> AcceptResult:
         return AcceptResult(None, (Outcome.ACCEPTED,) * len(request.messages))
+
+    async def suppressions(self, account_id: int) -> list[Suppression]:
+        return []  # nobody opted out: the per-recipient lookup is an empty set's
 
 
 def _bodies(args: argparse.Namespace, count: int, offset: int) -> list[bytes]:
