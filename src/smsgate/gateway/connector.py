@@ -267,6 +267,7 @@ class Connector:
             return CommandStatus.ESME_ROK
         return self._inbound.take(self.name, part)
 
+
 def accepted_at(message_id: int) -> float:
     """The time a message was accepted, read from its id (10 ms ticks; a node's ids run up to
     a second ahead of its clock just after it starts, so early figures may read short)."""
