@@ -19,8 +19,8 @@ from smsgate.store.records import (
     AccountRecord,
     Balance,
     HeldPart,
-    KeyClaim,
     InboundRecord,
+    KeyClaim,
     OperatorReceipt,
     Suppression,
 )

@@ -1,8 +1,8 @@
 """Inbound SMS: numbers owned by accounts (with keywords on shared short codes), every inbound
 message (routed or kept unroutable), and the accounts' suppression lists (opt-outs).
 
-Revision ID: 0006
-Revises: 0005
+Revision ID: 0008
+Revises: 0007
 Create Date: 2026-12-07 04:20:00
 """
 
@@ -11,8 +11,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0006"
-down_revision = "0005"
+revision = "0008"
+down_revision = "0007"
 branch_labels = None
 depends_on = None
 
