@@ -169,8 +169,6 @@ def _is_json_door(path: str) -> bool:
 
 def _not_found(path: str) -> WebReply:
     """404 in the shape of the door whose paths `path` looks like."""
-    if path.startswith("/api/"):
-        return inbound_api.error("not_found", "No such path.", 404)
     if _is_json_door(path):
         return json_api.top_level_error("Not Found", "Page not found.", 404)
     if path.startswith("/xml"):
