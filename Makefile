@@ -9,7 +9,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 NODE_DIR := tests/interop/node
 
-.PHONY: run test lint typecheck unit deps interop-deps postgres-deps bench fuzz clean dist compose-check
+.PHONY: run test lint typecheck unit deps interop-deps postgres-deps browser-deps dashboard-assets screenshots bench fuzz clean dist compose-check
 
 $(STAMP): pyproject.toml
 	[ -x $(BIN)/python ] || $(PYTHON) -m venv $(VENV)
@@ -36,6 +36,36 @@ postgres-deps:
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null; \
 	fi
 
+# The dashboard's browser tests drive Debian's chromium through Playwright's Python library
+# (the playwright package is in the dev extra; it never downloads a browser of its own).
+CHROMIUM ?= /usr/bin/chromium
+browser-deps:
+	@if [ ! -x $(CHROMIUM) ]; then \
+	  echo "installing Debian's chromium for the dashboard's browser tests"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	fi
+	@[ -x $(CHROMIUM) ] || { echo "chromium is required at $(CHROMIUM) for the browser tests"; exit 1; }
+
+# The README's dashboard pictures, taken by the browser tests into docs/screenshots/.
+screenshots: $(STAMP) browser-deps
+	SMSGATE_SCREENSHOTS=1 $(BIN)/pytest -q tests/doors/dashboard
+
+# The dashboard's vendored scripts (committed), refreshed from npm at pinned versions.
+HTMX_VERSION := 2.0.4
+CHARTJS_VERSION := 4.4.7
+DASHBOARD_STATIC := src/smsgate/doors/dashboard/static
+dashboard-assets:
+	rm -rf .assets && mkdir -p .assets
+	cd .assets && npm pack --silent htmx.org@$(HTMX_VERSION) chart.js@$(CHARTJS_VERSION) >/dev/null
+	tar -xzf .assets/htmx.org-$(HTMX_VERSION).tgz -C .assets package/dist/htmx.min.js package/LICENSE
+	cp .assets/package/dist/htmx.min.js $(DASHBOARD_STATIC)/htmx.min.js
+	cp .assets/package/LICENSE $(DASHBOARD_STATIC)/htmx.LICENSE
+	rm -rf .assets/package
+	tar -xzf .assets/chart.js-$(CHARTJS_VERSION).tgz -C .assets package/dist/chart.umd.js package/LICENSE.md
+	cp .assets/package/dist/chart.umd.js $(DASHBOARD_STATIC)/chart.umd.js
+	cp .assets/package/LICENSE.md $(DASHBOARD_STATIC)/chart.LICENSE.md
+	rm -rf .assets
+
 lint: $(STAMP)
 	$(BIN)/ruff check src tests bench examples
 	$(BIN)/ruff format --check src tests bench examples
@@ -43,7 +73,7 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy src
 
-unit: $(STAMP) interop-deps postgres-deps
+unit: $(STAMP) interop-deps postgres-deps browser-deps
 	$(BIN)/pytest -q
 
 test: lint typecheck unit

@@ -163,6 +163,8 @@ def _print_demo(settings: Settings, http_port: int, creds: object) -> None:
                 f"  SMPP password: {creds.smpp_password}  (port {settings.smpp.port})",
                 f"  sender name:   {creds.sender}",
                 "",
+                f"Dashboard: {base}/dashboard/  (log in as {creds.login} / {creds.password})",
+                "",
                 "Send an SMS:",
                 f"  curl -s {base}/sms/send -H 'Authorization: Bearer {creds.token}' \\",
                 "    -H 'Content-Type: application/json' \\",

@@ -25,7 +25,9 @@ from smsgate.config import Settings, state_dir
 from smsgate.domain.ids import IdGenerator
 from smsgate.domain.optout import OptOutWords
 from smsgate.domain.phone import PhoneNormalizer
-from smsgate.doors.app import build_app
+from smsgate.doors.app import DASHBOARD_PREFIX, Mount, build_app
+from smsgate.doors.dashboard.app import Dashboard
+from smsgate.doors.dashboard.session import SessionCodec, shared_secret
 from smsgate.doors.http_protocol import HttpLimits, protocol_class
 from smsgate.gateway.accounts import AccountCache
 from smsgate.gateway.connector import Connector
@@ -40,6 +42,7 @@ from smsgate.gateway.outbox.outbox import Outbox, OutboxLeases
 from smsgate.gateway.receipt_watch import ReceiptWatch, WatchPolicy
 from smsgate.gateway.retention import DAY, RetentionPolicy, RetentionSweeper
 from smsgate.gateway.router import Route, Router
+from smsgate.gateway.self_service import SelfService
 from smsgate.gateway.submit import SubmitPolicy, Submitter
 from smsgate.metrics_listener import MetricsListener
 from smsgate.store.sql_store import SqlStore
@@ -292,12 +295,20 @@ class Node:
 
     async def _start_http(self, gateway: Gateway) -> None:
         http = self.settings.http
+        # One secret for every node and worker on this machine: any of them serves any page.
+        secret = shared_secret(state_dir(self.settings) / "dashboard-secret")
+        self_service = SelfService(self.store, gateway.accounts)
+        dashboard = Mount(
+            DASHBOARD_PREFIX,
+            Dashboard(gateway, self_service, SessionCodec(secret), self.health),
+        )
         app = build_app(
             gateway,
             self.health,
             ready=self.ready,
             max_body=http.max_body_bytes,
             access=self.settings.log.access,
+            mounts=[dashboard],
         )
         limits = HttpLimits(
             max_connections=http.max_connections,

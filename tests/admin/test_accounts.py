@@ -158,3 +158,21 @@ def test_set_rate_limit_refuses_unknown_logins_and_bad_rates(admin: Admin) -> No
     result = admin("accounts", "set-rate-limit", "alice", "fast")
     assert result.exit_code == 2
     assert "Traceback" not in result.stderr
+
+
+def test_set_admin_marks_an_operator_and_off_takes_it_back(admin: Admin) -> None:
+    admin.ok("accounts", "create", "alice")
+    account_id = admin.account_id("alice")
+
+    async def is_admin(store: SqlStore) -> bool:
+        record = await store.account(account_id)
+        assert record is not None
+        return record.admin
+
+    assert admin.store(is_admin) is False
+    assert "is now an operator" in admin.ok("accounts", "set-admin", "alice").stdout
+    assert admin.store(is_admin) is True
+    assert "already an operator" in admin.ok("accounts", "set-admin", "alice").stdout
+    assert "is now not an operator" in admin.ok("accounts", "set-admin", "alice", "--off").stdout
+    assert admin.store(is_admin) is False
+    assert "unknown login" in admin.refused("accounts", "set-admin", "ghost")

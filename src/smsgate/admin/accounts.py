@@ -68,6 +68,7 @@ def _row(summary: AccountSummary) -> dict[str, object]:
         "id": account.id,
         "login": account.login,
         "active": account.active,
+        "admin": account.admin,
         "currency": account.currency,
         "balance": format_money(balance.balance),
         "reserved": format_money(balance.reserved),
@@ -152,6 +153,25 @@ def disable(login: LoginArgument, config: ConfigOption = None) -> None:
 def enable(login: LoginArgument, config: ConfigOption = None) -> None:
     """Accept the account's requests again."""
     _set_active(login, True, config)
+
+
+@app.command("set-admin")
+@reports_refusals
+def set_admin(
+    login: LoginArgument,
+    off: Annotated[bool, typer.Option("--off", help="Take the operator role away")] = False,
+    config: ConfigOption = None,
+) -> None:
+    """Give the account the operator role: the dashboard's accounts, top-ups and connectors."""
+
+    async def work(store: AccountAdmin) -> bool:
+        creds = await credentials_of(store, login)
+        await store.set_admin(creds.account.id, not off)
+        return creds.account.admin
+
+    was = run(config, work)
+    state = "not an operator" if off else "an operator"
+    say(f"account {login!r} {'was already ' if was == (not off) else 'is now '}{state}")
 
 
 @app.command("set-rate-limit")

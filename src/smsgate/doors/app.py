@@ -1,26 +1,28 @@
 """The ASGI app: the three HTTP doors under one base URL, plus /health, /health/live and
-/health/ready, and the native API (doors/native, a FastAPI app) under /api/. (/metrics is on
-the admin listener, metrics_listener.py, not on this port.)
+/health/ready (/metrics is on the admin listener, metrics_listener.py, not on this port),
+mounted apps (the dashboard) under their own path prefixes, and the native API (doors/native,
+a FastAPI app) under /api/.
 
-A dictionary from path to endpoint, no framework (see web.py for why); only a path the
-dictionary does not know is tested for the /api/ prefix, so the SMS Club doors pay nothing for
-it. An unexpected error answers in the door's own format, never a bare 500 page, and the request
-latency of every known path goes to the `smsgate_request_seconds` histogram. With the access log
-on, every request is one line on the `smsgate.access` logger: the path never with its query (the
-HTTP gateway carries token and password there).
+A dictionary from path to endpoint, no framework (see web.py for why). An unexpected error
+answers in the door's own format, never a bare 500 page, and the request latency of every known
+path goes to the `smsgate_request_seconds` histogram. With the access log on, every request is
+one line on the `smsgate.access` logger: the path never with its query (the HTTP gateway
+carries token and password there). Mounts and the /api/ prefix are asked only for a path no
+door owns, so they cost the doors nothing.
 """
 
 from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 
 import orjson
 
 from smsgate.gateway.facade import Gateway
 from smsgate.gateway.metrics import REQUEST_LATENCY
 from smsgate.gateway.store_trouble import RETRY_AFTER, is_store_trouble
+from smsgate.immutable import record
 from smsgate.log_limit import LimitedLog
 
 from . import http_gateway, inbound_api, json_api, xml_gateway
@@ -31,7 +33,22 @@ from .web import ClientGone, Receive, Route, Scope, Send, WebReply, WebRequest, 
 log = logging.getLogger(__name__)
 access_log = logging.getLogger("smsgate.access")
 
+DASHBOARD_PREFIX = "/dashboard/"
+
 HealthProbe = Callable[[], Awaitable[dict[str, object]]]
+AsgiApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+
+@record
+class Mount:
+    """An ASGI app that serves every path under `prefix` (which ends with "/"), and the path
+    without its final slash."""
+
+    prefix: str
+    app: AsgiApp
+
+    def owns(self, path: str) -> bool:
+        return path.startswith(self.prefix) or path == self.prefix[:-1]
 
 
 Asgi = Callable[[Scope, Receive, Send], Awaitable[None]]
@@ -39,10 +56,16 @@ Asgi = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 class DoorsApp:
     def __init__(
-        self, routes: list[Route], *, access: bool = False, api: Asgi | None = None
+        self,
+        routes: list[Route],
+        mounts: Sequence[Mount] = (),
+        *,
+        access: bool = False,
+        api: Asgi | None = None,
     ) -> None:
         self._routes = {route.path: route for route in routes}
         self._latency = {route.path: REQUEST_LATENCY.labels(route.path) for route in routes}
+        self._mounts = tuple(mounts)
         self._access = access
         self._trouble_log = LimitedLog(log)
         self._api = api
@@ -62,6 +85,10 @@ class DoorsApp:
             return
         head_only = request.method == "HEAD"
         if route is None:
+            for mount in self._mounts:
+                if mount.owns(request.path):
+                    await mount.app(scope, receive, send)
+                    return
             reply = _not_found(request.path)
         elif request.method not in route.methods and not (head_only and "GET" in route.methods):
             reply = _not_allowed(request.path, route.methods)
@@ -130,10 +157,11 @@ def build_app(
     ready: HealthProbe | None = None,
     max_body: int = 1_000_000,
     access: bool = False,
+    mounts: Sequence[Mount] = (),
 ) -> DoorsApp:
     """`health` is /health (the node's state, 200 unless it says "ok": false); `ready` is
     /health/ready (200 when its "ready" is true, else 503 with the reasons); /health/live
-    answers 200 while the process serves at all."""
+    answers 200 while the process serves at all. `mounts` serve the paths no door owns."""
 
     async def health_endpoint(request: WebRequest) -> WebReply:
         report = await health()
@@ -147,6 +175,11 @@ def build_app(
         is_ready = report.get("ready", report.get("ok", True))
         return WebReply(orjson.dumps(report), 200 if is_ready else 503)
 
+    async def home(request: WebRequest) -> WebReply:
+        if any(mount.prefix == DASHBOARD_PREFIX for mount in mounts):
+            return WebReply(b"", 303, "text/plain", {"Location": DASHBOARD_PREFIX})
+        return plain("Not Found", 404)
+
     get = frozenset({"GET"})
     return DoorsApp(
         [
@@ -157,7 +190,9 @@ def build_app(
             Route("/health", health_endpoint, get),
             Route("/health/live", live_endpoint, get),
             Route("/health/ready", ready_endpoint, get),
+            Route("/", home, get),
         ],
+        mounts,
         access=access,
         api=BodyLimit(build_native_app(gateway), max_body),
     )

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import replace
 from typing import Protocol
 
 from smsgate.domain.status import Status
@@ -21,20 +20,22 @@ from smsgate.gateway.errors import InvalidRequest
 from smsgate.gateway.held_messages import ASSEMBLY_TIMEOUT, ErrorCode, HeldMessages
 from smsgate.gateway.idempotency import IdempotentCalls
 from smsgate.gateway.outbox.outbox import Outbox
-from smsgate.gateway.quote import Priced, Quote, accepted_priced, priced, total_of
+from smsgate.gateway.quote import Priced, SendQuote, accepted_priced, priced, total_of
+from smsgate.gateway.quotes import Quote, quote
 from smsgate.gateway.send_request import MAX_ITEMS, SendOutcome, SendRequest
 from smsgate.gateway.submit import Submitter
 from smsgate.gateway.views import (
     AccountRecord,
     Balance,
     InboundRecord,
-    MessageQuery,
+    MessageFilter,
+    MessageLine,
     MessageView,
     PartView,
 )
 from smsgate.store.roles import AccountReads, HeldParts, IdempotencyKeys, Inbound, Messages
 
-MAX_PAGE = 100  # messages per page of a search
+MAX_PAGE = 100  # messages per page of the native API's search
 
 
 class GatewayStore(Messages, AccountReads, HeldParts, IdempotencyKeys, Inbound, Protocol):
@@ -89,13 +90,13 @@ class Gateway:
         outcome = await self.submitter.send(account, request)
         return outcome, accepted_priced([priced(s) for s in staged], outcome.accepted)
 
-    async def quote(self, account: AccountRecord, request: SendRequest) -> Quote:
+    async def price_send(self, account: AccountRecord, request: SendRequest) -> SendQuote:
         """What `send` would take for each recipient and in all, against the balance; raises
         as `send` would for a request it refuses. Nothing is stored or reserved."""
         staged, rejected = await self.submitter.plan(account, request)
         recipients = tuple(priced(s) for s in staged)
         balance = await self._store.balance(account.id)
-        return Quote(
+        return SendQuote(
             recipients,
             tuple(rejected),
             total_of(recipients),
@@ -142,20 +143,19 @@ class Gateway:
             return None
         return await self._store.message(account.id, value)
 
-    async def search_messages(
-        self, account: AccountRecord, query: MessageQuery
-    ) -> list[MessageView]:
-        """The account's messages matching `query`, newest first; `query.phone` as the client
-        gave it (normalised here, an InvalidRequest when it is no phone number)."""
-        if query.phone is not None:
-            number = self.submitter.number(query.phone)
-            if number is None:
-                raise InvalidRequest("phone", "Not a phone number")
-            query = replace(query, phone=number)
-        # A door asks for one more than a page, to know whether another page follows.
-        if not 1 <= query.limit <= MAX_PAGE + 1:
-            raise InvalidRequest("limit", f"A page is 1 to {MAX_PAGE} messages")
-        return await self._store.search_messages(account.id, query)
+    async def search(
+        self, account: AccountRecord, where: MessageFilter, limit: int = 50
+    ) -> list[MessageLine]:
+        """The account's message log, newest first (the dashboard's and any listing's)."""
+        return await self._store.search_messages(account.id, where, max(1, min(limit, 500)))
+
+    async def quote(self, account: AccountRecord, phones: Sequence[str], text: str) -> Quote:
+        """What sending `text` to `phones` would cost and how (quotes.py); nothing is sent."""
+        return await quote(self.submitter, account, phones, text, await self.balance(account))
+
+    async def account(self, account_id: int) -> AccountRecord | None:
+        """An account by id, active or not, read fresh (a session checks it on every page)."""
+        return await self._store.account(account_id)
 
     async def message_parts(self, account: AccountRecord, message_id: int) -> list[PartView]:
         return await self._store.message_parts(account.id, message_id)

@@ -34,7 +34,7 @@ class Priced:
 
 
 @record
-class Quote:
+class SendQuote:
     recipients: tuple[Priced, ...]
     rejected: tuple[tuple[str, Rejection], ...]  # (phone as given, why)
     total: int

@@ -160,6 +160,20 @@ class Submitter:
     def new_id(self) -> int:
         return self._ids.next_many(1)[0]
 
+    async def prices(self, account: AccountRecord, phones: Sequence[str]) -> list[int | Rejection]:
+        """Each number's price per part as `send` would charge it, or why `send` would refuse
+        it (quotes.py); nothing is stored."""
+        pricing = await self._tariffs.pricing(account.id)
+        found: list[int | Rejection] = []
+        for given in phones:
+            phone = self._phones.digits(given)
+            price = None if phone is None else pricing.price(phone)
+            if phone is None:
+                found.append(Rejection.INVALID_PHONE)
+            else:
+                found.append(Rejection.NO_TARIFF if price is None else price)
+        return found
+
     def number(self, phone: str) -> str | None:
         """A phone as given, in the international digits messages are stored under."""
         return self._phones.digits(phone)

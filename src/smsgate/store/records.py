@@ -21,6 +21,7 @@ class AccountRecord:
     rate_limit: float  # requests per second; 0 means unlimited
     max_binds: int  # SMPP binds at once
     active: bool
+    admin: bool = False  # an operator: the dashboard's operator pages are open to it
 
 
 @record
@@ -202,6 +203,43 @@ INBOUND = "inbound"  # inbound SMS (MO) to the account's SMPP receiving binds
 
 
 @record
+class MessageFilter:
+    """What a customer looks for in its message log; every field left None matches all.
+    `before_id` is the page cursor: ids are time-ordered, so a page is "older than this"."""
+
+    phone: str | None = None  # international digits: a prefix of the number
+    status: Status | None = None
+    sender: str | None = None
+    door: str | None = None
+    since: float | None = None  # created_at >= since
+    until: float | None = None  # created_at < until
+    before_id: int | None = None
+    message_id: int | None = None  # one message by its own id (not an alias)
+
+
+@record
+class MessageLine:
+    """One message as its log shows it: what was sent, to whom, by which door, for how much."""
+
+    id: int
+    status: Status
+    phone: str
+    sender: str
+    door: str
+    text: str
+    data_coding: int
+    parts: int
+    price_per_part: int
+    created_at: float
+    done_at: float | None
+    error: int
+
+    @property
+    def price(self) -> int:
+        return self.price_per_part * self.parts
+
+
+@record
 class OutboxItem:
     """One thing to tell a customer, of one `kind`. A receipt (and a callback) is about one
     message: its status and error, and for a receipt the `pdu_id` its submit_sm_resp
@@ -314,20 +352,6 @@ class PartView:
     submitted_at: float | None
     done_at: float | None
     error: int
-
-
-@record
-class MessageQuery:
-    """A search of one account's messages, newest first: every given filter must hold; a page
-    continues below `before_id` (the last id of the previous page)."""
-
-    phone: str | None = None  # international digits
-    status: Status | None = None
-    sender: str | None = None
-    since: float | None = None  # created_at >= since
-    until: float | None = None  # created_at < until
-    before_id: int | None = None
-    limit: int = 50
 
 
 @record

@@ -27,7 +27,8 @@ from smsgate.store.records import (
     HoldResult,
     InboundRecord,
     KeyClaim,
-    MessageQuery,
+    MessageFilter,
+    MessageLine,
     MessageView,
     NewInbound,
     NewOutboxItem,
@@ -75,6 +76,9 @@ class AccountAdmin(AccountReads, Protocol):
     async def set_password_hash(self, account_id: int, password_hash: str) -> None: ...
     async def set_smpp_password_hash(self, account_id: int, password_hash: str) -> None: ...
     async def set_active(self, account_id: int, active: bool) -> None: ...
+    async def set_admin(self, account_id: int, admin: bool) -> None:
+        """Mark an account an operator (or not): the dashboard's operator pages follow it."""
+
     async def set_rate_limit(self, account_id: int, rate_limit: float) -> None: ...
     async def list_accounts(self) -> list[AccountSummary]: ...
     async def top_up(self, account_id: int, amount: int) -> Balance:
@@ -109,17 +113,18 @@ class Messages(Protocol):
 
     async def message(self, account_id: int, message_id: int) -> MessageView | None: ...
 
-    async def search_messages(self, account_id: int, query: MessageQuery) -> list[MessageView]:
-        """The account's messages matching `query`, by id descending (newest first: ids grow
-        with time), at most `query.limit`. A message stored after a page was read has a
-        larger id, so it never shifts the pages after it."""
-
     async def message_parts(self, account_id: int, message_id: int) -> list[PartView]:
         """The parts of a message (by its id or an alias) of the account, in order; empty
         for an unknown id or another account's."""
 
     async def cancel(self, account_id: int, message_id: int, at: float) -> bool:
         """Cancel a message none of whose parts has left yet; refund it. False otherwise."""
+
+    async def search_messages(
+        self, account_id: int, where: MessageFilter, limit: int
+    ) -> list[MessageLine]:
+        """The account's messages matching `where`, newest (highest id) first, at most
+        `limit`; never another account's."""
 
 
 class Claims(Protocol):

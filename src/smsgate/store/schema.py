@@ -21,6 +21,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    false,
     text,
 )
 
@@ -55,6 +56,8 @@ accounts = Table(
     Column("rate_limit", Double, nullable=False),
     Column("max_binds", Integer, nullable=False),
     Column("active", Boolean, nullable=False),
+    # Sees the dashboard's operator pages (smsgate admin accounts set-admin).
+    Column("admin", Boolean, nullable=False, server_default=false()),
     Column("created_at", Double, nullable=False),
 )
 

@@ -30,6 +30,7 @@ _ACCOUNT_COLUMNS = (
     accounts.c.rate_limit,
     accounts.c.max_binds,
     accounts.c.active,
+    accounts.c.admin,
 )
 
 
@@ -41,6 +42,7 @@ def _account(row: Any) -> AccountRecord:
         rate_limit=row.rate_limit,
         max_binds=row.max_binds,
         active=bool(row.active),
+        admin=bool(row.admin),
     )
 
 
@@ -125,6 +127,9 @@ class SqlAccounts(SqlBase):
 
     async def set_active(self, account_id: int, active: bool) -> None:
         await self._set(account_id, active=active)
+
+    async def set_admin(self, account_id: int, admin: bool) -> None:
+        await self._set(account_id, admin=admin)
 
     async def set_rate_limit(self, account_id: int, rate_limit: float) -> None:
         if rate_limit < 0:

@@ -25,6 +25,7 @@ from smsgate.store import held_parts
 from smsgate.store.accepting import accept_batch
 from smsgate.store.hot_reads import read_outbox_accounts, read_outbox_pending, read_statuses
 from smsgate.store.interface import Store, StoreError
+from smsgate.store.message_search import line, search_query
 from smsgate.store.progress import load_parts, save_parts
 from smsgate.store.records import (
     RECEIPTS,
@@ -33,7 +34,8 @@ from smsgate.store.records import (
     HeldDue,
     HeldPart,
     HoldResult,
-    MessageQuery,
+    MessageFilter,
+    MessageLine,
     MessageView,
     NewOutboxItem,
     OutboxItem,
@@ -131,6 +133,13 @@ class SqlStore(SqlAccounts, SqlClaims, SqlReceipts, SqlRetention, SqlIdempotency
     async def statuses(self, account_id: int, ids: Sequence[int]) -> dict[int, Status]:
         return await read_statuses(self.engines.reader, account_id, ids)
 
+    async def search_messages(
+        self, account_id: int, where: MessageFilter, limit: int
+    ) -> list[MessageLine]:
+        async with self._read() as conn:
+            rows = (await conn.execute(search_query(account_id, where, limit))).all()
+        return [line(row) for row in rows]
+
     async def message(self, account_id: int, message_id: int) -> MessageView | None:
         real_id = (
             select(message_aliases.c.message_id)
@@ -164,45 +173,6 @@ class SqlStore(SqlAccounts, SqlClaims, SqlReceipts, SqlRetention, SqlIdempotency
             done_at=row.done_at,
             error=row.error,
         )
-
-    async def search_messages(self, account_id: int, query: MessageQuery) -> list[MessageView]:
-        m = messages.c
-        conditions = [m.account_id == account_id]
-        if query.before_id is not None:
-            conditions.append(m.id < query.before_id)
-        if query.phone is not None:
-            conditions.append(m.phone == query.phone)
-        if query.status is not None:
-            conditions.append(m.status == query.status.value)
-        if query.sender is not None:
-            conditions.append(m.sender == query.sender)
-        if query.since is not None:
-            conditions.append(m.created_at >= query.since)
-        if query.until is not None:
-            conditions.append(m.created_at < query.until)
-        statement = (
-            select(
-                m.id, m.account_id, m.status, m.phone, m.sender, m.created_at, m.done_at, m.error
-            )
-            .where(*conditions)
-            .order_by(m.id.desc())
-            .limit(query.limit)
-        )
-        async with self._read() as conn:
-            rows = (await conn.execute(statement)).all()
-        return [
-            MessageView(
-                r.id,
-                r.account_id,
-                Status(r.status),
-                r.phone,
-                r.sender,
-                r.created_at,
-                r.done_at,
-                r.error,
-            )
-            for r in rows
-        ]
 
     async def message_parts(self, account_id: int, message_id: int) -> list[PartView]:
         real_id = (

@@ -201,3 +201,20 @@ async def test_concurrent_lease_takers_get_exactly_one_lease(
     ]
     results = await asyncio.wait_for(asyncio.gather(*takers), 30)
     assert results.count(True) == 1
+
+
+async def test_the_admin_flag_is_off_at_creation_and_follows_set_admin(store: Store) -> None:
+    account = await store.create_account("ops")
+    assert not account.admin
+    await store.set_admin(account.id, True)
+    await store.set_password_hash(account.id, "pw-hash")
+    found = await store.account(account.id)
+    creds = await store.credentials("ops")
+    assert found is not None and found.admin
+    assert creds is not None and creds.account.admin
+    assert [s.account.admin for s in await store.list_accounts()] == [True]
+    await store.set_admin(account.id, False)
+    found = await store.account(account.id)
+    assert found is not None and not found.admin
+    with pytest.raises(StoreError):
+        await store.set_admin(account.id + 100, True)

@@ -1,51 +1,79 @@
-"""search_messages(): an account's messages newest first, every filter, pages that continue
-below the last id and are not shifted by messages stored meanwhile."""
+"""search_messages(): the message log, alike on every store: only the account's own messages,
+newest first, each filter narrowing it, pages that neither skip nor repeat a message."""
 
 from __future__ import annotations
 
 from smsgate.domain.status import Status
 from smsgate.store.interface import Store
-from smsgate.store.records import MessageQuery
+from smsgate.store.records import MessageFilter
 
 from ..builders import NOW, PRICE, new_message, request
 
 
-async def test_filters_and_pages_newest_first(store: Store) -> None:
-    shop = await store.create_account("shop")
-    other = await store.create_account("other")
-    await store.top_up(shop.id, 100 * PRICE)
-    await store.top_up(other.id, 100 * PRICE)
-    sent = []
-    for n in range(12):
-        phone = "380501111111" if n % 3 == 0 else "380502222222"
-        m = new_message(shop.id, text=f"m{n}", phone=phone, now=NOW + n)
-        await store.accept(request(shop.id, m, now=NOW + n))
-        sent.append(m.id)
-    await store.accept(request(other.id, new_message(other.id, text="theirs")))
-    assert await store.cancel(shop.id, sent[4], NOW + 20)
+async def funded(store: Store, login: str) -> int:
+    account = await store.create_account(login)
+    await store.top_up(account.id, 200 * PRICE)
+    return account.id
 
-    newest_first = sorted(sent, reverse=True)
-    everything = await store.search_messages(shop.id, MessageQuery(limit=100))
-    assert [m.id for m in everything] == newest_first
 
-    pages: list[int] = []
-    before = None
+async def test_the_log_is_the_accounts_own_messages_newest_first_with_what_was_sent(
+    store: Store,
+) -> None:
+    shop, other = await funded(store, "shop"), await funded(store, "other")
+    mine = [new_message(shop, text=f"m{n}", now=NOW + n) for n in range(3)]
+    long = new_message(shop, text="long one", parts=2, door="smpp", now=NOW + 5)
+    await store.accept(request(shop, *mine, long))
+    await store.accept(request(other, new_message(other, text="theirs")))
+
+    lines = await store.search_messages(shop, MessageFilter(), 10)
+
+    assert [line.id for line in lines] == sorted([m.id for m in [*mine, long]], reverse=True)
+    first = lines[0]
+    assert (first.text, first.door, first.parts, first.price) == ("long one", "smpp", 2, 2 * PRICE)
+    assert (first.status, first.phone, first.sender) == (Status.ENROUTE, "380501234567", "Shop")
+    assert first.created_at == NOW + 5
+
+
+async def test_each_filter_narrows_the_log(store: Store) -> None:
+    shop = await funded(store, "shop")
+    a = new_message(shop, text="a", phone="380501110000", door="json", now=NOW)
+    b = new_message(shop, text="b", phone="380671110000", door="http", now=NOW + 10)
+    c = new_message(shop, text="c", phone="380502220000", door="json", now=NOW + 20)
+    await store.accept(request(shop, a, b, c))
+    assert await store.cancel(shop, c.id, NOW + 21)
+
+    async def ids(**where: object) -> list[int]:
+        found = await store.search_messages(shop, MessageFilter(**where), 10)  # type: ignore[arg-type]
+        return [line.id for line in found]
+
+    assert await ids(phone="38050") == [c.id, a.id]
+    assert await ids(phone="%") == []  # a wildcard is a character, not a pattern
+    assert await ids(door="http") == [b.id]
+    assert await ids(status=Status.REJECTD) == [c.id]
+    assert await ids(sender="Shop") == [c.id, b.id, a.id]
+    assert await ids(sender="Other") == []
+    assert await ids(since=NOW + 10) == [c.id, b.id]
+    assert await ids(until=NOW + 10) == [a.id]
+    assert await ids(message_id=b.id) == [b.id]
+
+
+async def test_pages_by_cursor_cover_the_log_once(store: Store) -> None:
+    shop = await funded(store, "shop")
+    sent = [new_message(shop, text=f"m{n}") for n in range(7)]
+    await store.accept(request(shop, *sent))
+    seen: list[int] = []
+    cursor: int | None = None
     while True:
-        page = await store.search_messages(shop.id, MessageQuery(before_id=before, limit=5))
+        page = await store.search_messages(shop, MessageFilter(before_id=cursor), 3)
         if not page:
             break
-        pages.extend(m.id for m in page)
-        before = page[-1].id
-        # A message stored between pages is newer than every page: it shifts nothing.
-        late = new_message(shop.id, text=f"late{before}", now=NOW + 100)
-        await store.accept(request(shop.id, late, now=NOW + 100))
-    assert pages == newest_first
+        seen.extend(line.id for line in page)
+        cursor = page[-1].id
+    assert seen == sorted((m.id for m in sent), reverse=True)
 
-    by_phone = await store.search_messages(shop.id, MessageQuery(phone="380501111111", limit=100))
-    assert [m.id for m in by_phone] == [i for i in newest_first if sent.index(i) % 3 == 0]
-    rejected = await store.search_messages(shop.id, MessageQuery(status=Status.REJECTD))
-    assert [m.id for m in rejected] == [sent[4]]
-    window = await store.search_messages(shop.id, MessageQuery(since=NOW + 2, until=NOW + 5))
-    assert [m.id for m in window] == [sent[4], sent[3], sent[2]]
-    assert await store.search_messages(shop.id, MessageQuery(sender="Other")) == []
-    assert len(await store.search_messages(shop.id, MessageQuery(sender="Shop", limit=3))) == 3
+
+async def test_another_accounts_message_is_not_found_by_its_id(store: Store) -> None:
+    shop, other = await funded(store, "shop"), await funded(store, "other")
+    theirs = new_message(other, text="theirs")
+    await store.accept(request(other, theirs))
+    assert await store.search_messages(shop, MessageFilter(message_id=theirs.id), 10) == []

@@ -19,12 +19,12 @@ from fastapi import APIRouter, Header, Path, Query, Request, Response
 
 from smsgate.domain.money import format_money
 from smsgate.domain.status import PartState, Status, public_status
-from smsgate.gateway.errors import InvalidRequest, Rejection
+from smsgate.gateway.errors import Rejection
 from smsgate.gateway.facade import MAX_PAGE, Gateway
 from smsgate.gateway.idempotency import Answer
 from smsgate.gateway.quote import Priced
 from smsgate.gateway.send_request import SendItem, SendRequest
-from smsgate.gateway.views import AccountRecord, MessageQuery, MessageView
+from smsgate.gateway.views import AccountRecord, MessageFilter, MessageView
 
 from .auth import Caller
 from .errors import REJECTION_CODES
@@ -181,7 +181,7 @@ def _accepted(message_id: int, p: Priced, ref: str | None) -> AcceptedMessage:
 async def quote(body: SendBody, account: Caller, request: Request, response: Response) -> Response:
     gateway: Gateway = request.app.state.gateway
     send_request, refs = _request(body)
-    got = await gateway.quote(account, send_request)
+    got = await gateway.price_send(account, send_request)
     by_phone = _Refs(send_request, refs)
     lines = [
         QuoteLine(
@@ -313,21 +313,23 @@ async def search(
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 50,
 ) -> Response:
     gateway: Gateway = request.app.state.gateway
-    query = MessageQuery(
-        phone=phone,
+    number = None
+    if phone is not None:
+        number = gateway.submitter.number(phone)
+        if number is None:
+            raise ProblemError(
+                422, "invalid-field", "Invalid field", "Not a phone number", field="phone"
+            )
+    where = MessageFilter(
+        phone=number,
         status=status,
         sender=sender,
         since=None if since is None else _epoch(since, "since"),
         until=None if until is None else _epoch(until, "until"),
         before_id=None if cursor is None else _cursor_id(cursor),
-        limit=limit + 1,  # one more than asked: whether a next page exists
     )
-    try:
-        found = await gateway.search_messages(account, query)
-    except InvalidRequest as exc:  # a query field, under its own name
-        raise ProblemError(
-            422, "invalid-field", "Invalid field", exc.reason, field=exc.field
-        ) from None
+    # One more than asked: whether a next page exists.
+    found = await gateway.search(account, where, limit + 1)
     page = found[:limit]
     answer = MessagePage(
         messages=[

@@ -77,6 +77,11 @@ class MemoryAccounts(MemoryBase):
         account = self._account(account_id)
         account.record = dataclasses.replace(account.record, active=active)
 
+    async def set_admin(self, account_id: int, admin: bool) -> None:
+        await asyncio.sleep(0)
+        account = self._account(account_id)
+        account.record = dataclasses.replace(account.record, admin=admin)
+
     async def set_rate_limit(self, account_id: int, rate_limit: float) -> None:
         await asyncio.sleep(0)
         if rate_limit < 0:

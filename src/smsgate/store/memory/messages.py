@@ -19,7 +19,8 @@ from smsgate.store.memory.state import (
 from smsgate.store.records import (
     AcceptRequest,
     AcceptResult,
-    MessageQuery,
+    MessageFilter,
+    MessageLine,
     MessageView,
     NewMessage,
     Outcome,
@@ -98,6 +99,8 @@ class MemoryMessages(MemoryBase):
                 m.expires_at,
                 part_ids=[p.id for p in m.parts],
                 receipt_ids=tuple(sorted(m.receipt_ids)),
+                door=m.door,
+                price_per_part=m.price_per_part,
             )
             for p in m.parts:
                 s.parts[p.id] = PartRow(
@@ -162,28 +165,33 @@ class MemoryMessages(MemoryBase):
             real, m.account_id, m.status, m.phone, m.sender, m.created_at, m.done_at, m.error
         )
 
-    async def search_messages(self, account_id: int, query: MessageQuery) -> list[MessageView]:
+    async def search_messages(
+        self, account_id: int, where: MessageFilter, limit: int
+    ) -> list[MessageLine]:
         await asyncio.sleep(0)
-        found: list[MessageView] = []
-        for mid in sorted(self.state.messages, reverse=True):
-            if len(found) >= query.limit:
-                break
-            m = self.state.messages[mid]
-            if (
-                m.account_id != account_id
-                or (query.before_id is not None and mid >= query.before_id)
-                or (query.phone is not None and m.phone != query.phone)
-                or (query.status is not None and m.status != query.status)
-                or (query.sender is not None and m.sender != query.sender)
-                or (query.since is not None and m.created_at < query.since)
-                or (query.until is not None and m.created_at >= query.until)
-            ):
+        found: list[MessageLine] = []
+        for message_id in sorted(self.state.messages, reverse=True):
+            m = self.state.messages[message_id]
+            if m.account_id != account_id or not _matches(message_id, m, where):
                 continue
             found.append(
-                MessageView(
-                    mid, m.account_id, m.status, m.phone, m.sender, m.created_at, m.done_at, m.error
+                MessageLine(
+                    message_id,
+                    m.status,
+                    m.phone,
+                    m.sender,
+                    m.door,
+                    m.text,
+                    m.data_coding,
+                    m.parts,
+                    m.price_per_part,
+                    m.created_at,
+                    m.done_at,
+                    m.error,
                 )
             )
+            if len(found) >= limit:
+                break
         return found
 
     async def message_parts(self, account_id: int, message_id: int) -> list[PartView]:
@@ -220,3 +228,16 @@ class MemoryMessages(MemoryBase):
             p.report(PartState.REJECTD, 0, at)
         self._save(parts, at)
         return True
+
+
+def _matches(message_id: int, m: MessageRow, where: MessageFilter) -> bool:
+    return not (
+        (where.message_id is not None and message_id != where.message_id)
+        or (where.before_id is not None and message_id >= where.before_id)
+        or (where.phone is not None and not m.phone.startswith(where.phone))
+        or (where.status is not None and m.status != where.status)
+        or (where.sender is not None and m.sender != where.sender)
+        or (where.door is not None and m.door != where.door)
+        or (where.since is not None and m.created_at < where.since)
+        or (where.until is not None and m.created_at >= where.until)
+    )

@@ -58,6 +58,8 @@ class MessageRow:
     error: int = 0
     part_ids: list[int] = field(default_factory=list)
     receipt_ids: tuple[int, ...] = ()
+    door: str = "smpp"  # refused held messages came by SMPP
+    price_per_part: int = 0
 
 
 @dataclass(slots=True)
