@@ -6,8 +6,9 @@ only supervises (restarts a worker that dies, stops all on SIGTERM/SIGINT) and n
 On Linux each worker slot gets a socket of its own in one SO_REUSEPORT group, so the kernel
 spreads new connections evenly over the workers by their addresses. One socket shared by all
 (the fallback elsewhere) leaves the spreading to whichever worker's loop wakes first, and that
-one accepts everything queued: under wrk's 32 keep-alive connections one worker got 29 of them
-and the other 3 (bench/RESULTS.md, "Many nodes"), so one core served while the other idled.
+one accepts everything queued: under wrk's 32 keep-alive connections one worker gets ~29 of
+them and the other ~3 (bench/workers.py), so one core serves while the other
+idles.
 
 What the shared socket gave is kept: the parent binds every socket before any worker starts, so
 a port taken (by anything, another smsgate group of the same user included: a plain bind is
@@ -100,9 +101,9 @@ def worker_settings(settings: Settings, slot: int, supervisor_pid: int, count: i
 
     With other workers beside it, slot 0 leaves the operator connectors to them first. It
     already does the customers' half of every SMPP message (submit_sm in, receipts out); the
-    operators' half (dispatch, receipts in) on the same process put both on one GIL and one
-    core: 2,984-3,157 msg/s end to end over the door, against 4,111-4,718 once slot 0 left the
-    connector to slot 1 (bench/RESULTS.md, "Session 5"). If no other worker takes a connector
+    operators' half (dispatch, receipts in) on the same process puts both on one GIL and one
+    core: ~3,000 msg/s end to end over the door with both on slot 0, ~4,100-4,700 with the
+    connector on slot 1 (bench/smpp_door.py --workers 2). If no other worker takes a connector
     within one lease round, slot 0 does."""
     holder = settings.node.holder or f"{socket.gethostname()}:{supervisor_pid}:w{slot}"
     node_update: dict[str, object] = {"holder": holder}

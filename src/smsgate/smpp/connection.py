@@ -24,8 +24,9 @@ EventHandler = Callable[[Event], None]
 FLUSH_EVERY: Final = 32
 _CLOSED: Final = BindState.CLOSED
 # Every request read makes an answer to write, so a peer that sends but never reads would grow
-# our write buffer without bound (RSS 283 -> 536 MB in a minute, issue #23). Above this many
-# unsent bytes reading stops; it resumes below a quarter of it (asyncio's default low mark).
+# our write buffer without bound (RSS 283 -> 536 MB in a minute of streamed enquire_link).
+# Above this many unsent bytes reading stops; it resumes below a quarter of it (asyncio's
+# default low mark).
 WRITE_HIGH_WATER: Final = 256 * 1024
 # A peer whose buffer stays above the mark this long is dropped: it is not reading at all.
 WRITE_STALL_TIMEOUT: Final = 60.0

@@ -73,7 +73,7 @@ class ThreadWriter:
     otherwise it queues like any other. The thread and the loop share the GIL: the writer
     gives it up inside every statement and waits for the loop to hand it back, while holding
     the write lock the other node waits for. On the SMPP door benchmark that round trip made
-    a transaction's wall time ~1.4x its CPU time (bench/RESULTS.md, "Session 8"). Inline, a
+    a transaction's wall time ~1.4x its CPU time (bench/smpp_door.py). Inline, a
     brief transaction holds the lock only for its own work, and costs no thread handoff.
     Only an idle writer lends itself, so work never overtakes what was queued before it."""
 
