@@ -367,6 +367,21 @@ async def test_rate_limit_is_an_error_sentence_with_retry_after(stack: Stack) ->
     assert int(r.headers["retry-after"]) >= 1
 
 
+@pytest.mark.parametrize("path", [STATE_PATHS[0], BALANCE_PATHS[0]])
+async def test_status_and_balance_are_rate_limited_too(stack: Stack, path: str) -> None:
+    limited = await stack.account("380990000005", rate_limit=9)
+    fields = {**credentials(limited, path), "smscid": "42"}
+    started = time.monotonic()
+    replies = [await get(stack, path, fields) for _ in range(30)]
+    refilled = 9 * (time.monotonic() - started)  # tokens back during the burst, at most
+    refused = [r for r in replies if "Rate limit" in r.text]
+    assert refused and 30 - len(refused) <= 9 + refilled + 1
+    assert all("Rate limit" not in r.text for r in replies[:9])
+    for r in refused:
+        assert assert_error(r) == "Rate limit exceeded: retry later"
+        assert int(r.headers["retry-after"]) >= 1
+
+
 # -- authentication ----------------------------------------------------------------------------
 @pytest.mark.parametrize(
     ("path", "override"),

@@ -190,6 +190,39 @@ async def test_rate_limit_is_429_with_retry_after(stack: Stack) -> None:
     }
 
 
+@pytest.mark.parametrize("path", ["/sms/balance", "/sms/originator", "/sms/status"])
+async def test_every_request_is_rate_limited_not_only_sends(stack: Stack, path: str) -> None:
+    """A burst of 30 queries at a 9/s limit: the bucket's 9 pass, the rest are 429 with a
+    Retry-After, in the door's own JSON shape."""
+    limited = await stack.account("bob", rate_limit=9)
+    body = {"id_sms": ["1"]} if path == "/sms/status" else None
+    started = time.monotonic()
+    codes = [(await post(stack, path, limited, body)) for _ in range(30)]
+    refilled = 9 * (time.monotonic() - started)  # tokens back during the burst, at most
+    assert [r.status_code for r in codes[:9]] == [200] * 9
+    refused = [r for r in codes if r.status_code != 200]
+    assert refused and 30 - len(refused) <= 9 + refilled + 1
+    for r in refused:
+        assert r.status_code == 429
+        assert int(r.headers["retry-after"]) >= 1
+        assert r.json() == {
+            "name": "Too Many Requests",
+            "message": "Rate limit exceeded.",
+            "code": 0,
+            "status": 429,
+        }
+
+
+async def test_queries_and_sends_spend_one_bucket(stack: Stack) -> None:
+    limited = await stack.account("bob", rate_limit=2)
+    assert (await post(stack, "/sms/balance", limited)).status_code == 200
+    assert (await post(stack, "/sms/balance", limited)).status_code == 200
+    sent = await post(
+        stack, "/sms/send", limited, {"phone": [PHONE], "message": "x", "src_addr": "Shop"}
+    )
+    assert sent.status_code == 429
+
+
 async def test_duplicate_within_two_minutes_is_rejected(stack: Stack, acct: TestAccount) -> None:
     body = {"phone": [PHONE, PHONE2], "message": "Same", "src_addr": "Shop"}
     first = await post(

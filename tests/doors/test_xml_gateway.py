@@ -55,10 +55,11 @@ def sendsms(acct: TestAccount, body: str, *, token: bool = False) -> bytes:
     ).encode()
 
 
-def getstate(acct: TestAccount, ids: str) -> bytes:
+def getstate(acct: TestAccount, ids: str, *, token: bool = False) -> bytes:
     return (
         "<?xml version='1.0' encoding='utf-8'?>"
-        f"<request_getstate>{auth(acct)}<smscid>{cdata(ids)}</smscid></request_getstate>"
+        f"<request_getstate>{auth(acct, token=token)}"
+        f"<smscid>{cdata(ids)}</smscid></request_getstate>"
     ).encode()
 
 
@@ -360,6 +361,21 @@ async def test_rate_limit_is_an_error_with_retry_after(stack: Stack) -> None:
     assert refused
     assert error_of(refused[0]) == "Rate limit exceeded: retry later"
     assert int(refused[0].headers["retry-after"]) >= 1
+
+
+async def test_state_requests_are_rate_limited_too(stack: Stack) -> None:
+    limited = await stack.account("380990000004", rate_limit=9)
+    started = time.monotonic()
+    replies = [
+        await post(stack, "/xml/state.php", getstate(limited, "42", token=True)) for _ in range(30)
+    ]
+    refilled = 9 * (time.monotonic() - started)  # tokens back during the burst, at most
+    refused = [r for r in replies if "Rate limit" in r.text]
+    assert refused and 30 - len(refused) <= 9 + refilled + 1
+    assert all("Rate limit" not in r.text for r in replies[:9])
+    for r in refused:
+        assert error_of(r) == "Rate limit exceeded: retry later"
+        assert int(r.headers["retry-after"]) >= 1
 
 
 # -- hostile and broken requests at the endpoint -----------------------------------------------

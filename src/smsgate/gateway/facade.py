@@ -16,14 +16,14 @@ from typing import Protocol
 
 from smsgate.domain.status import Status
 from smsgate.gateway.accounts import AccountCache
-from smsgate.gateway.errors import InvalidRequest
+from smsgate.gateway.errors import InvalidRequest, RateLimited
 from smsgate.gateway.held_messages import ASSEMBLY_TIMEOUT, ErrorCode, HeldMessages
 from smsgate.gateway.idempotency import IdempotentCalls
 from smsgate.gateway.outbox.outbox import Outbox
 from smsgate.gateway.quote import Priced, SendQuote, accepted_priced, priced, total_of
 from smsgate.gateway.quotes import Quote, quote
 from smsgate.gateway.send_request import MAX_ITEMS, SendOutcome, SendRequest
-from smsgate.gateway.submit import Submitter
+from smsgate.gateway.submit import Submitter, rate_limit_of
 from smsgate.gateway.views import (
     AccountRecord,
     Balance,
@@ -33,15 +33,24 @@ from smsgate.gateway.views import (
     MessageView,
     PartView,
 )
-from smsgate.store.roles import AccountReads, HeldParts, IdempotencyKeys, Inbound, Messages
+from smsgate.store.roles import (
+    AccountReads,
+    HeldParts,
+    IdempotencyKeys,
+    Inbound,
+    Messages,
+    RequestLimits,
+)
 
 MAX_PAGE = 100  # messages per page of the native API's search
 
 
-class GatewayStore(Messages, AccountReads, HeldParts, IdempotencyKeys, Inbound, Protocol):
+class GatewayStore(
+    Messages, AccountReads, HeldParts, IdempotencyKeys, Inbound, RequestLimits, Protocol
+):
     """The store roles the gateway itself calls (messages, balances, long messages held part
-    by part, Idempotency-Keys, inbound SMS); sending goes through the Submitter and the outbox
-    through its own roles."""
+    by part, Idempotency-Keys, inbound SMS, the rate limit of requests that are not sends);
+    sending goes through the Submitter and the outbox through its own roles."""
 
 
 class Gateway:
@@ -51,6 +60,8 @@ class Gateway:
         accounts: AccountCache,
         store: GatewayStore,
         outbox: Outbox,
+        *,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         self.submitter = submitter
         self.accounts = accounts
@@ -58,6 +69,12 @@ class Gateway:
         self._store = store
         # Doors that take an Idempotency-Key serve a request through it.
         self.idempotent = IdempotentCalls(store)
+        self._clock = clock
+        # account id -> the time its bucket was found short until. Nodes only ever take
+        # tokens, never add them, so a request before then is refused here exactly as the
+        # store would refuse it, without a write transaction: a client that keeps asking
+        # while limited costs the database nothing.
+        self._limited_until: dict[int, float] = {}
 
     async def authenticate_token(self, token: str) -> AccountRecord:
         return await self.accounts.by_token(token)
@@ -117,6 +134,7 @@ class Gateway:
     ) -> tuple[dict[str, Status], list[str]]:
         """Statuses keyed by the id string as given, and the ids that are unknown to this
         account (unknown and other accounts' ids are indistinguishable on purpose)."""
+        await self._spend_token(account)
         if not ids:
             raise InvalidRequest("id", "No message ids given")
         if len(ids) > MAX_ITEMS:
@@ -138,6 +156,7 @@ class Gateway:
         return known, unknown
 
     async def message(self, account: AccountRecord, message_id: str) -> MessageView | None:
+        await self._spend_token(account)
         value = _parse_id(message_id)
         if value is None:
             return None
@@ -161,7 +180,8 @@ class Gateway:
         return await self._store.message_parts(account.id, message_id)
 
     async def cancel(self, account: AccountRecord, message_id: int) -> bool:
-        """Cancel a message of this account none of whose parts has left yet (refunded)."""
+        """Cancel a message of this account none of whose parts has left yet (refunded).
+        Spends no token: a door finds the message first (`message`), which spends one."""
         return await self._store.cancel(account.id, message_id, time.time())
 
     async def inbound(self, account: AccountRecord, after: int, limit: int) -> list[InboundRecord]:
@@ -169,10 +189,29 @@ class Gateway:
         return await self._store.inbound_after(account.id, after, limit)
 
     async def balance(self, account: AccountRecord) -> Balance:
+        await self._spend_token(account)
         return await self._store.balance(account.id)
 
     async def senders(self, account: AccountRecord) -> list[str]:
+        await self._spend_token(account)
         return await self.accounts.senders(account.id)
+
+    async def _spend_token(self, account: AccountRecord) -> None:
+        """Every request of an account is rate-limited, not only sends (which spend their
+        token in the accept's own transaction): raises RateLimited when its bucket is short."""
+        limit = rate_limit_of(account)
+        if limit is None:
+            return
+        now = self._clock()
+        until = self._limited_until.get(account.id)
+        if until is not None:
+            if now < until:
+                raise RateLimited(until - now)
+            del self._limited_until[account.id]
+        retry_after = await self._store.take_token(account.id, now, limit)
+        if retry_after is not None:
+            self._limited_until[account.id] = now + retry_after
+            raise RateLimited(retry_after)
 
     def held_messages(
         self,

@@ -2,8 +2,8 @@
 asks for, and the SMPP receipts pending for a customer (and which customers have some).
 
 Both run many times a second. Through SQLAlchemy on aiosqlite the same reads cost several
-times more CPU than the queries themselves (bench/RESULTS.md, "Status reads at 5M rows", and
-"Session 5" for the outbox): compiling the statement anew on every call (expanding IN lists),
+times more CPU than the queries themselves (bench/status_read.py; bench/smpp_door.py for the
+outbox): compiling the statement anew on every call (expanding IN lists),
 one hop to aiosqlite's thread per cursor step (execute, fetch, close, begin), and a Row object
 per row. Here each statement is plain driver SQL (plain_sql: padded IN lists on SQLite,
 ANY(array) on PostgreSQL) sent on the reader pool's own driver connection with one fetch-all
@@ -48,7 +48,7 @@ async def read_statuses(
     wanted = sorted(set(ids))
     if not wanted:
         return {}
-    rows = await fetch(reader, statuses, wanted, account_id, wanted, account_id)
+    rows = await fetch(reader, statuses, *(wanted, account_id) * 3)
     return {row[0]: _STATUS[row[1]] for row in rows}
 
 

@@ -20,6 +20,7 @@ from smsgate.store.roles import (
     Messages,
     Outbox,
     Receipts,
+    RequestLimits,
     Retention,
     Suppressions,
 )
@@ -36,6 +37,7 @@ class Store(
     Messages,
     Claims,
     Receipts,
+    RequestLimits,
     Outbox,
     Leases,
     HeldParts,

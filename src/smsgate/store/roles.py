@@ -104,6 +104,15 @@ class Accepting(Protocol):
         exception in the slot of a request that failed (the others are not affected)."""
 
 
+class RequestLimits(Protocol):
+    """Every request of an account spends one token of its rate bucket (the same bucket its
+    accepts and held parts spend), decided in the store so that nodes share one limit."""
+
+    async def take_token(self, account_id: int, now: float, limit: RateLimit) -> float | None:
+        """Spend one token: None when allowed, else seconds until one would be (nothing is
+        spent then). An unknown account raises StoreError."""
+
+
 class Messages(Protocol):
     """A customer's look at (and hand on) the messages it sent."""
 

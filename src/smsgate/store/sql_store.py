@@ -16,7 +16,7 @@ import time
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from sqlalchemy import Connection, delete, or_, select
+from sqlalchemy import Connection, Select, delete, or_, select
 from sqlalchemy.exc import IntegrityError
 
 from smsgate.batching import BatchQueue
@@ -27,6 +27,7 @@ from smsgate.store.hot_reads import read_outbox_accounts, read_outbox_pending, r
 from smsgate.store.interface import Store, StoreError
 from smsgate.store.message_search import line, search_query
 from smsgate.store.progress import load_parts, save_parts
+from smsgate.store.rate_buckets import TokenTake, take_tokens
 from smsgate.store.records import (
     RECEIPTS,
     AcceptRequest,
@@ -43,6 +44,7 @@ from smsgate.store.records import (
     RateLimit,
     RefusedMessage,
 )
+from smsgate.store.schema import held_parts as held_table
 from smsgate.store.schema import leases, message_aliases, messages, parts
 from smsgate.store.sql_accounts import SqlAccounts
 from smsgate.store.sql_base import brief, outbox_row
@@ -81,8 +83,14 @@ class SqlStore(SqlAccounts, SqlClaims, SqlReceipts, SqlRetention, SqlIdempotency
         self._writer: BatchQueue[AcceptRequest, AcceptResult] = BatchQueue(
             self._accept_batch, delay=commit_window, max_weight=max_batch, name="accepts"
         )
+        # Requests other than sends (statuses, balances, queries): the tokens asked for in one
+        # loop turn are spent in one transaction.
+        self._tokens: BatchQueue[TokenTake, float | None] = BatchQueue(
+            self._token_batch, max_weight=max_batch, name="tokens"
+        )
 
     async def close(self) -> None:
+        await self._tokens.close()
         await self._writer.close()
         await super().close()
 
@@ -130,6 +138,17 @@ class SqlStore(SqlAccounts, SqlClaims, SqlReceipts, SqlRetention, SqlIdempotency
                 results.extend(await self._accept_batch([request]))
             return results
 
+    async def take_token(self, account_id: int, now: float, limit: RateLimit) -> float | None:
+        self.engines  # noqa: B018 - fail fast with StoreError when not open
+        return await self._tokens.add((account_id, now, limit))
+
+    async def _token_batch(self, takes: list[TokenTake]) -> list[float | BaseException | None]:
+        # urgent and brief: a client waits, and an idle writer runs it on the loop's thread.
+        answers = await self.engines.writer.run(
+            lambda conn: take_tokens(conn, takes), urgent=True, brief=True
+        )
+        return list(answers)
+
     async def statuses(self, account_id: int, ids: Sequence[int]) -> dict[int, Status]:
         return await read_statuses(self.engines.reader, account_id, ids)
 
@@ -161,6 +180,22 @@ class SqlStore(SqlAccounts, SqlClaims, SqlReceipts, SqlRetention, SqlIdempotency
         )
         async with self._read() as conn:
             row = (await conn.execute(query)).first()
+            if row is None:
+                # A part of a long message held for its others; read again after it, for a
+                # message made whole (and its held rows dropped) between the two reads.
+                held = (await conn.execute(_held_view(account_id, message_id))).first()
+                if held is not None:
+                    return MessageView(
+                        held.id,
+                        held.account_id,
+                        Status.ENROUTE,
+                        held.destination,
+                        held.source,
+                        held.received_at,
+                        None,
+                        0,
+                    )
+                row = (await conn.execute(query)).first()
         if row is None:
             return None
         return MessageView(
@@ -313,3 +348,11 @@ class SqlStore(SqlAccounts, SqlClaims, SqlReceipts, SqlRetention, SqlIdempotency
 
 if TYPE_CHECKING:
     _every_role: type[Store] = SqlStore  # mypy: the SQL store implements every role
+
+
+def _held_view(account_id: int, part_id: int) -> Select[tuple[int, int, str, str, float]]:
+    """A held part as MessageView's id, account_id, phone, sender and created_at."""
+    h = held_table.c
+    return select(h.id, h.account_id, h.destination, h.source, h.received_at).where(
+        h.id == part_id, h.account_id == account_id
+    )

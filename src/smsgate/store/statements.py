@@ -75,9 +75,13 @@ dedupe_append = BulkInsert(dedupe_log, ("account_id", "dedupe_key", "created_at"
 # -- hot reads (hot_reads.py) ----------------------------------------------------------------------
 # A message answers for its own id and for its aliases (the other PDUs' ids of an SMPP
 # message sent as several submit_sm); other accounts' ids are not found, like unknown ones.
-# Rows: (id, status).
+# A part of a long SMPP message held until its other parts come is ENROUTE under the id it was
+# answered with (its message, once whole, answers for that id in the same transaction that
+# drops the held row: one statement sees one or the other). Rows: (id, status).
 statuses = PlainSql(
-    "SELECT id, status FROM messages WHERE id = ANY(?) AND account_id = ?"
+    "SELECT id, 'ENROUTE' FROM held_parts WHERE id = ANY(?) AND account_id = ?"
+    " UNION ALL"
+    " SELECT id, status FROM messages WHERE id = ANY(?) AND account_id = ?"
     " UNION ALL"
     " SELECT a.alias_id, m.status FROM message_aliases a JOIN messages m ON m.id = a.message_id"
     " WHERE a.alias_id = ANY(?) AND m.account_id = ?"

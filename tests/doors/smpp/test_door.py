@@ -495,6 +495,39 @@ async def test_each_part_takes_a_rate_limit_token_and_the_whole_message_none(
     assert text_of(parts) == LONG
 
 
+async def test_a_held_part_answers_enroute_before_its_message_is_whole(
+    stack: Stack, door: SmppDoor, acct: TestAccount
+) -> None:
+    """Waiting for its other parts, a part is ENROUTE to query_sm and /sms/status under the
+    id it was answered with, not "not found"; the same id then stays the message's."""
+    door.handler.held.timeout = 5.0  # the fixture's 0.5 s would give the first part up
+    first, second = udh_parts(LONG, 21)
+    async with customer(door.port, acct) as c:
+        a = await submit(c, first)
+        assert isinstance(a, SubmitSmResp) and a.command_status == 0
+        held = await submit(c, QuerySm(message_id=a.message_id, source_addr="Shop"))
+        assert await json_status(stack, acct, [a.message_id]) == {a.message_id: "ENROUTE"}
+        b = await submit(c, second)
+        whole = await submit(c, QuerySm(message_id=a.message_id, source_addr="Shop"))
+    assert isinstance(held, QuerySmResp) and held.command_status == 0
+    assert (held.message_state, held.final_date) == (MessageState.ENROUTE, "")
+    assert isinstance(b, SubmitSmResp) and b.command_status == 0
+    assert isinstance(whole, QuerySmResp) and whole.message_state == MessageState.ENROUTE
+    assert {p.message_id for p in await claimed(stack)} == {int(a.message_id)}
+
+
+async def test_query_sm_is_rate_limited_like_a_submit(stack: Stack, door: SmppDoor) -> None:
+    slow = await stack.account("slow", rate_limit=1)
+    async with customer(door.port, slow) as c:
+        sent = await submit(c, sms())
+        assert isinstance(sent, SubmitSmResp) and sent.command_status == 0
+        await asyncio.sleep(1.05)  # the submit's token back
+        query = QuerySm(message_id=sent.message_id, source_addr="Shop")
+        answers = [await submit(c, query) for _ in range(3)]
+    assert answers[0].command_status == 0
+    assert [a.command_status for a in answers[1:]] == [S.ESME_RTHROTTLED] * 2
+
+
 async def test_a_part_of_more_parts_than_the_gateway_sends_is_refused_at_once(
     door: SmppDoor, acct: TestAccount
 ) -> None:

@@ -173,3 +173,37 @@ async def test_each_part_takes_a_token_and_a_part_over_the_limit_is_not_kept(
     later = await store.hold_part(p2, NOW + 1.1, 60, limit)
     assert later.retry_after is None
     assert [p.id for p in later.complete] == [p1.id, p2.id]
+
+
+async def test_a_held_part_answers_enroute_under_its_id_to_its_own_account_only(
+    store: Store,
+) -> None:
+    account = await funded(store)
+    other = await funded(store, "other")
+    p1 = part(account, 1, total=2)
+    await store.hold_part(p1, NOW, 60)
+    assert await store.statuses(account, [p1.id]) == {p1.id: Status.ENROUTE}
+    assert await store.statuses(other, [p1.id]) == {}
+    view = await store.message(account, p1.id)
+    assert view is not None
+    assert (view.id, view.status, view.phone, view.sender) == (
+        p1.id,
+        Status.ENROUTE,
+        "380501234567",
+        "Shop",
+    )
+    assert view.done_at is None
+    assert await store.message(other, p1.id) is None
+
+
+async def test_a_refused_held_message_answers_its_final_status_not_enroute(
+    store: Store,
+) -> None:
+    account = await funded(store)
+    parts = [part(account, seq, total=2) for seq in (1, 2)]
+    await store.hold_part(parts[0], NOW, 60)
+    refused = RefusedMessage((parts[0],), "380501234567", "x", 69, NOW)
+    assert await store.refuse_held(refused) is True
+    assert await store.statuses(account, [parts[0].id]) == {parts[0].id: Status.REJECTD}
+    view = await store.message(account, parts[0].id)
+    assert view is not None and view.status == Status.REJECTD

@@ -38,7 +38,7 @@ from smsgate.doors.smpp.statuses import (
 )
 from smsgate.doors.smpp.submits import SubmitQueue
 from smsgate.doors.smpp.time_format import format_absolute
-from smsgate.gateway.errors import Unauthorized
+from smsgate.gateway.errors import RateLimited, Unauthorized
 from smsgate.gateway.facade import Gateway
 from smsgate.gateway.held_messages import ASSEMBLY_TIMEOUT
 from smsgate.gateway.outbox.pump import PumpPolicy
@@ -313,7 +313,10 @@ class SmppDoorHandler(SmppHandler):
         bind = self.binds.get(session)
         if bind is None:
             return S.ESME_RINVBNDSTS
-        view = await self.gateway.message(bind.account, pdu.message_id)
+        try:
+            view = await self.gateway.message(bind.account, pdu.message_id)
+        except RateLimited:
+            return S.ESME_RTHROTTLED
         if view is None:
             return S.ESME_RQUERYFAIL
         return Reply(
@@ -327,7 +330,10 @@ class SmppDoorHandler(SmppHandler):
         bind = self.binds.get(session)
         if bind is None:
             return S.ESME_RINVBNDSTS
-        view = await self.gateway.message(bind.account, pdu.message_id)
+        try:
+            view = await self.gateway.message(bind.account, pdu.message_id)
+        except RateLimited:
+            return S.ESME_RTHROTTLED
         if view is None:
             return S.ESME_RCANCELFAIL
         cancelled = await self.gateway.cancel(bind.account, view.id)

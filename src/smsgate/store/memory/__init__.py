@@ -23,6 +23,7 @@ from smsgate.store.memory.idempotency import MemoryIdempotencyKeys
 from smsgate.store.memory.inbound import MemoryInbound
 from smsgate.store.memory.messages import MemoryMessages
 from smsgate.store.memory.outbox import MemoryLeases, MemoryOutbox
+from smsgate.store.memory.rate_limits import MemoryRequestLimits
 from smsgate.store.memory.receipts import MemoryReceipts
 from smsgate.store.memory.retention import MemoryRetention
 from smsgate.store.memory.state import MemoryState
@@ -41,6 +42,7 @@ class MemoryStore(
     MemoryInbound,
     MemoryRetention,
     MemoryIdempotencyKeys,
+    MemoryRequestLimits,
 ):
     """Every role of the store in memory; `state` shared with other nodes' stores, if given."""
 

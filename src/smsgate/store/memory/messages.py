@@ -19,6 +19,7 @@ from smsgate.store.memory.state import (
 from smsgate.store.records import (
     AcceptRequest,
     AcceptResult,
+    HeldPart,
     MessageFilter,
     MessageLine,
     MessageView,
@@ -153,13 +154,32 @@ class MemoryMessages(MemoryBase):
             m = self._owned(account_id, i)
             if m is not None:
                 found[i] = m.status
+            elif self._held(account_id, i) is not None:
+                found[i] = Status.ENROUTE
         return found
+
+    def _held(self, account_id: int, part_id: int) -> HeldPart | None:
+        """A part of a long message held for its others, answered with this id."""
+        row = self.state.held.get(part_id)
+        return row.part if row is not None and row.part.account_id == account_id else None
 
     async def message(self, account_id: int, message_id: int) -> MessageView | None:
         await asyncio.sleep(0)
         m = self._owned(account_id, message_id)
         if m is None:
-            return None
+            held = self._held(account_id, message_id)
+            if held is None:
+                return None
+            return MessageView(
+                held.id,
+                held.account_id,
+                Status.ENROUTE,
+                held.destination,
+                held.source,
+                held.received_at,
+                None,
+                0,
+            )
         real = message_id if message_id in self.state.messages else self.state.aliases[message_id]
         return MessageView(
             real, m.account_id, m.status, m.phone, m.sender, m.created_at, m.done_at, m.error
