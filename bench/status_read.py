@@ -22,20 +22,20 @@ from pathlib import Path
 from harness import GatewayProcess, cpu_seconds, machine, rss_mb
 
 from smsgate.domain.dedupe import dedupe_key
-from smsgate.domain.ids import EPOCH_MS, NODE_BITS, SEQUENCE_BITS
+from smsgate.domain.ids import EPOCH_TICKS, NODE_BITS, SEQUENCE_BITS, TICKS_PER_SECOND
 from smsgate.gateway.demo_account import ensure_demo_account
 from smsgate.store.sql_store import SqlStore
 
-# Ids as the node mints them (Snowflake: ms | node | sequence), 1,000 a millisecond, so they
-# are spread the way a real store's are, not 1..N.
-FIRST_MS = 1_000_000_000  # about 11.6 days after the id epoch
-PER_MS = 1_000
+# Ids as the node mints them (10 ms ticks | node | sequence), 1,000 a tick, so they are spread
+# the way a real store's are, not 1..N.
+FIRST_TICK = 100_000_000  # about 11.6 days after the id epoch
+PER_TICK = 1_000
 STATUSES = ["DELIVRD"] * 90 + ["UNDELIV"] * 5 + ["EXPIRED"] * 2 + ["ENROUTE"] * 3
 
 
 def message_id(n: int) -> int:
-    ms, seq = divmod(n, PER_MS)
-    return ((FIRST_MS + ms) << (NODE_BITS + SEQUENCE_BITS)) | seq
+    tick, seq = divmod(n, PER_TICK)
+    return ((FIRST_TICK + tick) << (NODE_BITS + SEQUENCE_BITS)) | seq
 
 
 def cache_dir(messages: int) -> Path:
@@ -74,12 +74,11 @@ def fill(workdir: Path, messages: int, chunk: int = 200_000) -> None:
         " price_per_part, status, door, integration_id, dedupe_key, created_at, expires_at,"
         " done_at, error) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
     )
-    epoch = EPOCH_MS / 1000
     for first in range(0, messages, chunk):
         rows = []
         for n in range(first, min(messages, first + chunk)):
             mid = message_id(n)
-            created = epoch + (mid >> (NODE_BITS + SEQUENCE_BITS)) / 1000
+            created = (EPOCH_TICKS + (mid >> (NODE_BITS + SEQUENCE_BITS))) / TICKS_PER_SECOND
             number = f"38067{n % 10_000_000:07d}"
             text = f"status bench {n // 100}"
             rows.append(
