@@ -188,8 +188,11 @@ class Gateway:
         """The account's inbound SMS with ids above `after`, oldest first."""
         return await self._store.inbound_after(account.id, after, limit)
 
-    async def balance(self, account: AccountRecord) -> Balance:
-        await self._spend_token(account)
+    async def balance(self, account: AccountRecord, *, own_request: bool = True) -> Balance:
+        """`own_request=False`: read as part of a request that spent its token already (the
+        native API's send answer carries the balance)."""
+        if own_request:
+            await self._spend_token(account)
         return await self._store.balance(account.id)
 
     async def senders(self, account: AccountRecord) -> list[str]:

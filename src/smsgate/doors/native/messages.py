@@ -123,7 +123,7 @@ async def send(
     async def serve() -> Answer:
         now = time.time()
         outcome, accepted = await gateway.send_priced(account, send_request)
-        balance = await gateway.balance(account)
+        balance = await gateway.balance(account, own_request=False)
         by_phone = _Refs(send_request, refs)
         # The gateway answers by the phone as given, so refs are matched by phone, in request
         # order: a phone given twice with two refs, its first refused and its second accepted
