@@ -330,6 +330,28 @@ class MetricsSettings(BaseModel):
     )
 
 
+class CallbackSettings(BaseModel):
+    """Per-message callbacks (dlr_url, callback_url): how they are sent."""
+
+    model_config = _STRICT
+
+    allow_private: bool = Field(
+        default=False,
+        description="Callback URLs may point at loopback and private addresses (the demo "
+        "allows them; elsewhere they let a customer reach your internal network).",
+    )
+    max_connections: int = Field(
+        default=256, gt=0, description="Open connections to receivers, kept alive between calls."
+    )
+    connect_timeout: float = Field(default=5.0, gt=0, description="Seconds to connect.")
+    total_timeout: float = Field(
+        default=15.0, gt=0, description="Seconds for a whole callback, first byte to answer."
+    )
+    batch: int = Field(
+        default=500, gt=0, description="Callbacks of one account read and sent at once."
+    )
+
+
 class LogSettings(BaseModel):
     """What the node writes to stderr (see smsgate/logs.py)."""
 
@@ -390,6 +412,7 @@ class Settings(BaseSettings):
     dispatch: DispatchSettings = Field(default_factory=DispatchSettings)
     inbound: InboundSettings = Field(default_factory=InboundSettings)
     node: NodeSettings = Field(default_factory=NodeSettings)
+    callbacks: CallbackSettings = Field(default_factory=CallbackSettings)
     log: LogSettings = Field(default_factory=LogSettings)
     metrics: MetricsSettings = Field(default_factory=MetricsSettings)
     retention: RetentionSettings = Field(default_factory=RetentionSettings)
@@ -488,8 +511,10 @@ def state_dir(settings: Settings) -> Path:
 
 
 def demo_settings(base: Settings) -> Settings:
-    """The `--demo` node: with no operator configured, the simulator runs in-process as the only
-    one and takes every route."""
+    """The `--demo` node: callbacks may go to this machine; with no operator configured, the
+    simulator runs in-process as the only one and takes every route."""
+    callbacks = base.callbacks.model_copy(update={"allow_private": True})
+    base = base.model_copy(update={"callbacks": callbacks})
     if base.connectors:
         return base
     sim = base.simulator.model_copy(update={"enabled": True})

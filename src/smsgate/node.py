@@ -30,6 +30,7 @@ from smsgate.doors.dashboard.app import Dashboard
 from smsgate.doors.dashboard.session import SessionCodec, shared_secret
 from smsgate.doors.http_protocol import HttpLimits, protocol_class
 from smsgate.gateway.accounts import AccountCache
+from smsgate.gateway.callbacks import CallbackTransport
 from smsgate.gateway.connector import Connector
 from smsgate.gateway.dispatcher import Dispatcher, DispatchPolicy
 from smsgate.gateway.facade import Gateway
@@ -39,6 +40,7 @@ from smsgate.gateway.leases import LeaseKeeper, default_holder, take_node_id
 from smsgate.gateway.metrics import REGISTRY
 from smsgate.gateway.operator_results import OperatorResults, answer_delay
 from smsgate.gateway.outbox.outbox import Outbox, OutboxLeases
+from smsgate.gateway.outbox.pump import PumpPolicy
 from smsgate.gateway.receipt_watch import ReceiptWatch, WatchPolicy
 from smsgate.gateway.retention import DAY, RetentionPolicy, RetentionSweeper
 from smsgate.gateway.router import Route, Router
@@ -46,6 +48,7 @@ from smsgate.gateway.self_service import SelfService
 from smsgate.gateway.submit import SubmitPolicy, Submitter
 from smsgate.metrics_listener import MetricsListener
 from smsgate.store.sql_store import SqlStore
+from smsgate.webhooks.sender import HttpSender, SenderSettings
 
 log = logging.getLogger(__name__)
 
@@ -211,6 +214,7 @@ class Node:
             policy=SubmitPolicy(
                 default_lifetime_minutes=settings.default_lifetime_minutes,
                 dedupe_window=settings.dedupe_window_seconds,
+                allow_private_callbacks=settings.callbacks.allow_private,
             ),
         )
         self._submitter = submitter
@@ -220,6 +224,7 @@ class Node:
         )
         gateway = Gateway(submitter, accounts, self.store, outbox)
         self.gateway = gateway
+        await self._start_callbacks(outbox)
         if settings.smpp.enabled:
             from smsgate.doors.smpp.door import SmppDoor
 
@@ -233,6 +238,22 @@ class Node:
     def _suppressions_changed(self) -> None:
         if self._submitter is not None:
             self._submitter.suppressions_changed()
+
+    async def _start_callbacks(self, outbox: Outbox) -> None:
+        """The per-message callbacks' pump: any node sends them, one node per account."""
+        cfg = self.settings.callbacks
+        sender = HttpSender(
+            SenderSettings(
+                connect_timeout=cfg.connect_timeout,
+                total_timeout=cfg.total_timeout,
+                max_connections=cfg.max_connections,
+                allow_private=cfg.allow_private,
+            )
+        )
+        self._stack.push_async_callback(sender.aclose)
+        pump = outbox.pump(CallbackTransport(sender), PumpPolicy(batch=cfg.batch, pipeline=4))
+        await pump.start()
+        self._stack.push_async_callback(pump.stop)
 
     def _lose(self, reason: str) -> None:
         self.lost_reason = reason

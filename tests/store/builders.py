@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import itertools
 
-from smsgate.store.records import AcceptRequest, NewMessage, NewPart, RateLimit
+from smsgate.store.records import AcceptRequest, MessageCallback, NewMessage, NewPart, RateLimit
 
 NOW = 1_800_000_000.0
 PRICE = 5_000
@@ -29,6 +29,7 @@ def new_message(
     alias_ids: tuple[int, ...] = (),
     receipt_ids: tuple[int, ...] = (),
     message_id: int | None = None,
+    callback: MessageCallback | None = None,
 ) -> NewMessage:
     mid = next_id() if message_id is None else message_id
     ref = mid % 65536
@@ -50,6 +51,7 @@ def new_message(
         dedupe_key=f"{account_id}:{phone}:{text}".encode(),
         alias_ids=alias_ids,
         receipt_ids=receipt_ids,
+        callback=callback,
     )
 
 

@@ -32,9 +32,10 @@ from smsgate.gateway.errors import (
 )
 from smsgate.gateway.facade import Gateway
 from smsgate.gateway.send_request import SendItem, SendRequest
-from smsgate.gateway.views import AccountRecord
+from smsgate.gateway.views import AccountRecord, MessageCallback
 
-from .legacy_errors import DoorError, call_gateway
+from .callback_options import CallbackOptionError, callback_of
+from .legacy_errors import LEGACY_FIELDS, DoorError, call_gateway
 from .legacy_text import InvalidBase64, decode_base64_text, decode_legacy_text, split_list
 from .web import BodyTooLarge, Endpoint, Route, WebReply, WebRequest
 
@@ -119,8 +120,11 @@ class _HttpDoor:
             items=[SendItem(phone, _message_text(fields)) for phone in _list(fields, "to")],
             door="http",
             lifetime_minutes=_lifetime(fields),
+            callback=_callback(fields),
         )
-        outcome = await call_gateway(self._gateway.send(account, request), "parameter")
+        outcome = await call_gateway(
+            self._gateway.send(account, request), "parameter", _HTTP_FIELDS
+        )
         if not outcome.accepted:
             reasons = dict.fromkeys(str(reason) for _, reason in outcome.rejected)
             raise DoorError("No message sent: " + "; ".join(reasons))
@@ -245,6 +249,21 @@ def _message_text(fields: Fields) -> str:
         return decode_base64_text(raw)
     except InvalidBase64 as exc:
         raise DoorError(f"{exc} (parameter text)") from None
+
+
+# The callback options as this door names them, like Kannel's dlr-url and dlr-mask.
+_CALLBACK_PARAMETERS = {"url": "dlr_url", "method": "dlr_method", "events": "dlr_level"}
+_HTTP_FIELDS = {**LEGACY_FIELDS, "callback": "dlr_url"}
+
+
+def _callback(fields: Fields) -> MessageCallback | None:
+    try:
+        return callback_of(
+            _text(fields, "dlr_url"), _text(fields, "dlr_method"), _text(fields, "dlr_level")
+        )
+    except CallbackOptionError as exc:
+        name = _CALLBACK_PARAMETERS[exc.option]
+        raise DoorError(f"{exc.reason} (parameter {name})") from None
 
 
 def _lifetime(fields: Fields) -> float | None:

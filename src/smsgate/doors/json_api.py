@@ -24,8 +24,9 @@ from smsgate.gateway.errors import (
 from smsgate.gateway.facade import Gateway
 from smsgate.gateway.idempotency import Answer, KeyInFlight, KeyReused
 from smsgate.gateway.send_request import SendItem, SendRequest
-from smsgate.gateway.views import AccountRecord
+from smsgate.gateway.views import AccountRecord, MessageCallback
 
+from .callback_options import CallbackOptionError, callback_of
 from .form_body import parse_form
 from .web import BodyTooLarge, Endpoint, Route, WebReply, WebRequest
 
@@ -33,7 +34,13 @@ Body = dict[str, Any]
 Handler = Callable[[AccountRecord, Body], Awaitable[WebReply]]
 
 # Gateway field roles → this door's field names, per endpoint.
-_FIELDS = {"phone": "phone", "text": "message", "sender": "src_addr", "id": "id_sms"}
+_FIELDS = {
+    "phone": "phone",
+    "text": "message",
+    "sender": "src_addr",
+    "id": "id_sms",
+    "callback": "callback_url",
+}
 _FIELDS_V2 = {**_FIELDS, "phone": "data_message", "text": "data_message"}
 
 _MAX_BODY = 1_000_000
@@ -209,6 +216,7 @@ class _JsonDoor:
             door="json",
             lifetime_minutes=lifetime,
             integration_id=integration,
+            callback=_callback(body),
         )
         try:
             outcome = await self._gateway.send(account, request)
@@ -322,6 +330,22 @@ def _text(value: object) -> str:
     if isinstance(value, int | float) and not isinstance(value, bool):
         return str(value)
     return ""
+
+
+def _callback(body: Body) -> MessageCallback | None:
+    """The optional callback_url (an extension; clients that do not send it see no change),
+    with callback_method and callback_events."""
+    url, method, events = (body.get(k) for k in _CALLBACK_FIELDS.values())
+    for name, value in zip(_CALLBACK_FIELDS.values(), (url, method, events), strict=True):
+        if value is not None and not isinstance(value, str):
+            raise _BadRequest(name, f"{name} must be a string")
+    try:
+        return callback_of(url or "", method or "", events or "")
+    except CallbackOptionError as exc:
+        raise _BadRequest(_CALLBACK_FIELDS[exc.option], exc.reason) from None
+
+
+_CALLBACK_FIELDS = {"url": "callback_url", "method": "callback_method", "events": "callback_events"}
 
 
 def _lifetime(value: object) -> float | None:

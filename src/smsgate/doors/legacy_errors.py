@@ -24,12 +24,15 @@ class DoorError(Exception):
         self.retry_after = retry_after
 
 
-async def call_gateway(call: Awaitable[T], field_kind: str) -> T:
-    """Await a gateway call, turning its refusals into DoorError texts."""
+async def call_gateway(
+    call: Awaitable[T], field_kind: str, names: Mapping[str, str] = LEGACY_FIELDS
+) -> T:
+    """Await a gateway call, turning its refusals into DoorError texts (`names`: the door's
+    name of each field role)."""
     try:
         return await call
     except InvalidRequest as exc:
-        name = LEGACY_FIELDS.get(exc.field, exc.field)
+        name = names.get(exc.field, exc.field)
         raise DoorError(f"{exc.reason} ({field_kind} {name})") from None
     except RateLimited as exc:
         raise DoorError("Rate limit exceeded: retry later", exc.retry_after) from None

@@ -34,9 +34,10 @@ from smsgate.gateway.errors import (
 )
 from smsgate.gateway.facade import Gateway
 from smsgate.gateway.send_request import SendItem, SendRequest
-from smsgate.gateway.views import AccountRecord
+from smsgate.gateway.views import AccountRecord, MessageCallback
 
-from .legacy_errors import DoorError, call_gateway
+from .callback_options import CallbackOptionError, callback_of
+from .legacy_errors import LEGACY_FIELDS, DoorError, call_gateway
 from .legacy_text import decode_legacy_text, split_list
 from .web import BodyTooLarge, Endpoint, Route, WebReply, WebRequest
 
@@ -147,8 +148,9 @@ class _XmlDoor:
             items=_items(document),
             door="xml",
             lifetime_minutes=_lifetime(document.first("lifetime")),
+            callback=_callback(document),
         )
-        outcome = await call_gateway(self._gateway.send(account, request), "element")
+        outcome = await call_gateway(self._gateway.send(account, request), "element", _XML_FIELDS)
         if not outcome.accepted:
             reasons = dict.fromkeys(str(reason) for _, reason in outcome.rejected)
             raise DoorError("No message sent: " + "; ".join(reasons))
@@ -214,6 +216,26 @@ def _as_parsable(body: bytes) -> bytes:
 def _local_name(tag: object) -> str:
     name = tag if isinstance(tag, str) else ""
     return name.rpartition("}")[2].lower()
+
+
+_CALLBACK_ELEMENTS = {
+    "url": "callback_url",
+    "method": "callback_method",
+    "events": "callback_events",
+}
+_XML_FIELDS = {**LEGACY_FIELDS, "callback": "callback_url"}
+
+
+def _callback(document: Document) -> MessageCallback | None:
+    try:
+        return callback_of(
+            document.first("callback_url"),
+            document.first("callback_method"),
+            document.first("callback_events"),
+        )
+    except CallbackOptionError as exc:
+        name = _CALLBACK_ELEMENTS[exc.option]
+        raise DoorError(f"{exc.reason} (element {name})") from None
 
 
 def _lifetime(given: str) -> float | None:

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from smsgate.gateway.errors import Rejection
+from smsgate.gateway.views import MessageCallback
 from smsgate.immutable import record
 
 
@@ -34,6 +35,9 @@ class SendRequest:
     # A scheduled send (epoch seconds): durable in the store, due then; None or a past time
     # sends at once. The lifetime counts from it.
     send_at: float | None = None
+    # HTTP, JSON and XML doors: where each message's status is pushed (checked by submit
+    # against the callback URL rules; field role "callback" in its refusals).
+    callback: MessageCallback | None = None
 
 
 @dataclass(slots=True)

@@ -32,6 +32,7 @@ from smsgate.store.records import (
     AcceptRequest,
     AcceptResult,
     AccountRecord,
+    MessageCallback,
     NewMessage,
     NewPart,
     Outcome,
@@ -39,6 +40,7 @@ from smsgate.store.records import (
 )
 from smsgate.store.roles import Accepting, AccountReads, Suppressions
 from smsgate.ttl_cache import TtlCache
+from smsgate.webhooks.url_safety import UnsafeUrl, check_url
 
 _OUTCOME_REJECTION = {
     Outcome.DUPLICATE: Rejection.DUPLICATE,
@@ -77,6 +79,8 @@ class SubmitPolicy:
     # Seconds an account's suppression list (opt-outs) is used before it is read again; an
     # opt-out this node stores takes effect here at once (Submitter.suppressions_changed).
     suppressions_ttl: float = 5.0
+    # Callback URLs may point at loopback and private addresses (the `make run` demo).
+    allow_private_callbacks: bool = False
 
 
 class _Tariffs:
@@ -265,6 +269,14 @@ class Submitter:
             raise InvalidRequest(
                 "text", f"Message text is longer than {self._policy.max_parts} parts"
             )
+        if request.callback is not None:
+            self._check_callback(request.callback)
+
+    def _check_callback(self, callback: MessageCallback) -> None:
+        try:
+            check_url(callback.url, allow_private=self._policy.allow_private_callbacks)
+        except UnsafeUrl as exc:
+            raise InvalidRequest("callback", f"Callback URL refused: {exc}") from None
 
     async def _account_rules(
         self, account: AccountRecord
@@ -424,6 +436,7 @@ class Submitter:
         door = request.door
         integration_id = request.integration_id
         receipt_for = request.receipt_for
+        callback = request.callback
         keys = DedupeKeys(account_id)
         messages: list[NewMessage] = []
         # NewPart and NewMessage are built by position, in their fields' order (checked by
@@ -470,6 +483,7 @@ class Submitter:
                     receipt_ids,
                     held_ids,
                     send_at,
+                    callback,
                 )
             )
         return tuple(messages)

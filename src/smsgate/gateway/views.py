@@ -11,9 +11,11 @@ from smsgate.store.records import (
     AccountRecord,
     Balance,
     InboundRecord,
+    MessageCallback,
     MessageFilter,
     MessageLine,
     MessageView,
+    OutboxAttempt,
     OutboxItem,
     PartView,
 )
@@ -25,9 +27,11 @@ __all__ = [
     "AccountRecord",
     "Balance",
     "InboundRecord",
+    "MessageCallback",
     "MessageFilter",
     "MessageLine",
     "MessageView",
+    "OutboxAttempt",
     "OutboxItem",
     "PartView",
 ]

@@ -23,6 +23,7 @@ from smsgate.store.records import AcceptRequest, AcceptResult, Outcome
 from smsgate.store.statements import (
     debit,
     insert_aliases,
+    insert_callbacks,
     insert_messages,
     insert_parts,
     insert_receipt_requests,
@@ -71,6 +72,7 @@ def accept_batch(
     part_rows: list[tuple[object, ...]] = []
     alias_rows: list[tuple[int, int]] = []
     receipt_rows: list[tuple[int, int]] = []
+    callback_rows: list[tuple[int, str, str, bool]] = []
     log_rows: list[LogRow] = []
     # SMPP long messages assembled from held parts: accepted only while those parts are
     # still held (another node's sweep may have finished them), and deleted with the accept.
@@ -140,6 +142,9 @@ def accept_batch(
             )
             alias_rows.extend((a, m.id) for a in m.alias_ids)
             receipt_rows.extend((m.id, r) for r in m.receipt_ids)
+            callback = m.callback
+            if callback is not None:
+                callback_rows.append((m.id, callback.url, callback.method, callback.every_status))
             if m.held_ids:
                 held.difference_update(m.held_ids)
                 taken_held.extend(m.held_ids)
@@ -149,6 +154,7 @@ def accept_batch(
     insert_parts.run(conn, part_rows)
     insert_aliases.run(conn, alias_rows)
     insert_receipt_requests.run(conn, receipt_rows)
+    insert_callbacks.run(conn, callback_rows)
     held_parts.delete(conn, taken_held)
     debit.many(conn, ((a.spent, a.spent, i) for i, a in sorted(state.items()) if a.spent))
     save_bucket.many(

@@ -10,6 +10,7 @@ live in one place. Must not commit or roll back: the caller owns the transaction
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -18,14 +19,17 @@ from typing import Any
 from sqlalchemy import ColumnElement, Connection, select
 
 from smsgate.domain.status import PartState, Status, advance, fold, is_final, public_status
+from smsgate.store.records import CALLBACKS
 from smsgate.store.schema import BILL_CHARGED, BILL_REFUNDED, BILL_RESERVED, messages, parts
 from smsgate.store.statements import (
+    callbacks_wanted,
     lock_messages,
     move_money,
     part_states,
     parts_by_id,
     parts_by_operator,
     queue_outbox,
+    queue_outbox_item,
     receipts_wanted,
     save_message,
     save_part,
@@ -208,6 +212,11 @@ def refold(conn: Connection, ended: dict[int, LivePart], at: float) -> None:
             for mid, (status, error) in sorted(folded.items())
         ),
     )
+    queue_callbacks(
+        conn,
+        {mid: (ended[mid].account_id, status, error) for mid, (status, error) in folded.items()},
+        at,
+    )
     finished = sorted(mid for mid, (status, _) in folded.items() if status is not Status.ENROUTE)
     if not finished:
         return
@@ -218,3 +227,35 @@ def refold(conn: Connection, ended: dict[int, LivePart], at: float) -> None:
             for mid, pdu_id in receipts_wanted.rows(conn, finished)
         ),
     )
+
+
+def queue_callbacks(
+    conn: Connection, changed: dict[int, tuple[int, Status, int]], at: float
+) -> None:
+    """Queue a callback for each of these messages (id -> account, its new status, error)
+    that has a callback URL: on a final status always, on ENROUTE only when it asked for
+    every status."""
+    if not changed:
+        return
+    rows = []
+    for mid, url, method, every_status in callbacks_wanted.rows(conn, sorted(changed)):
+        account_id, status, error = changed[mid]
+        if status is Status.ENROUTE and not every_status:
+            continue
+        payload = callback_payload(url, method)
+        rows.append((account_id, CALLBACKS, mid, status.value, error, payload, at, None))
+    queue_outbox_item.many(conn, rows)
+
+
+def announce_submitted(conn: Connection, answered: Iterable[LivePart], at: float) -> None:
+    """Messages whose parts the operator just took are on their way (ENROUTE): a callback
+    for those that asked for every status (one per message, not per part)."""
+    enroute = {
+        p.message_id: (p.account_id, Status.ENROUTE, 0) for p in answered if not is_final(p.state)
+    }
+    queue_callbacks(conn, enroute, at)
+
+
+def callback_payload(url: str, method: str) -> str:
+    """What a callbacks outbox row carries besides its message's columns."""
+    return json.dumps({"url": url, "method": method}, separators=(",", ":"))

@@ -68,6 +68,17 @@ class NewPart:
 
 
 @record
+class MessageCallback:
+    """Where a message's status is pushed (dlr_url, callback_url): a URL already judged safe
+    by the door, sent as a POST form or a GET query; on the final status only, or on every
+    change of status (`every_status`)."""
+
+    url: str
+    method: str = "POST"  # or "GET"
+    every_status: bool = False
+
+
+@record
 class NewMessage:
     id: int
     account_id: int
@@ -92,6 +103,8 @@ class NewMessage:
     held_ids: tuple[int, ...] = ()
     # A scheduled message: its parts are not due before this time (None: at once).
     send_at: float | None = None
+    # HTTP, JSON and XML doors: where the message's status is pushed, if anywhere.
+    callback: MessageCallback | None = None
 
     @property
     def cost(self) -> int:
@@ -276,6 +289,20 @@ class NewOutboxItem:
     error: int = 0
     payload: str | None = None
     due_at: float | None = None
+
+
+@record
+class OutboxAttempt:
+    """One try at delivering an outbox item, as the store logs it, and what comes next: done
+    (`retry_at` None and not `dead`), tried again at `retry_at`, or a dead letter."""
+
+    item_id: int
+    at: float
+    status: int | None  # the answer's HTTP status; None when no answer came
+    latency: float  # seconds
+    error: str | None = None
+    retry_at: float | None = None
+    dead: bool = False
 
 
 @record

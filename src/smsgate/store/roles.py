@@ -34,6 +34,7 @@ from smsgate.store.records import (
     NewOutboxItem,
     NumberRoute,
     OperatorReceipt,
+    OutboxAttempt,
     OutboxItem,
     PartView,
     RateLimit,
@@ -205,6 +206,13 @@ class Outbox(Protocol):
     async def outbox_add(self, items: Sequence[NewOutboxItem]) -> None:
         """Queue items that no message change queues (a redelivery, another table's change);
         a change's own items are queued inside its transaction by the store."""
+
+    async def outbox_attempted(self, attempts: Sequence[OutboxAttempt]) -> None:
+        """Log these attempts and settle their items in one transaction: delivered, due again
+        at `retry_at` (its last error kept), or dead letters. Items already settled stay."""
+
+    async def outbox_attempts(self, item_id: int) -> list[OutboxAttempt]:
+        """The attempts logged for an item, oldest first (`retry_at`/`dead` not kept)."""
 
 
 class Leases(Protocol):

@@ -235,8 +235,11 @@ outbox = Table(
     Column("payload", Text, nullable=True),
     Column("created_at", Double, nullable=False),
     Column("due_at", Double, nullable=True),
+    # When the row left the queue: delivered, or given up (then also dead_at, a dead letter).
     Column("delivered_at", Double, nullable=True),
+    Column("dead_at", Double, nullable=True),
     Column("attempts", Integer, nullable=False, server_default=text("0")),
+    Column("last_error", Text, nullable=True),
     Index(
         "ix_outbox_pending",
         "kind",
@@ -245,6 +248,29 @@ outbox = Table(
         sqlite_where=text("delivered_at IS NULL"),
         postgresql_where=text("delivered_at IS NULL"),
     ),
+)
+
+# Every attempt an HTTP transport made to deliver an outbox item (status, latency, error).
+outbox_attempts = Table(
+    "outbox_attempts",
+    metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True),
+    Column("outbox_id", BigInteger, ForeignKey("outbox.id"), nullable=False),
+    Column("at", Double, nullable=False),
+    Column("status", Integer, nullable=True),  # the HTTP status; None: no response came
+    Column("latency", Double, nullable=False),
+    Column("error", Text, nullable=True),
+    Index("ix_outbox_attempts_outbox", "outbox_id", "id"),
+)
+
+# HTTP, JSON and XML doors: the URL a message's status is pushed to (dlr_url, callback_url).
+message_callbacks = Table(
+    "message_callbacks",
+    metadata,
+    Column("message_id", _ID, ForeignKey("messages.id"), primary_key=True, autoincrement=False),
+    Column("url", Text, nullable=False),
+    Column("method", String(4), nullable=False),
+    Column("every_status", Boolean, nullable=False),  # else the final status only
 )
 
 # SMPP door: parts of a long message a customer sent as several submit_sm, each already

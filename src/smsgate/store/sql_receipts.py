@@ -12,6 +12,7 @@ from sqlalchemy import Connection, literal_column, select
 from smsgate.domain.status import PartState
 from smsgate.store.progress import (
     LivePart,
+    announce_submitted,
     load_parts,
     load_parts_by_id,
     load_parts_by_operator,
@@ -101,11 +102,15 @@ class SqlReceipts(SqlBase):
                 conn, {r.connector for r in receipts} | {d.connector for d in answers}
             )
             touched = self._record_answers(conn, answers)
+            answered_ids = set(touched)
             early = self._apply_receipts(conn, receipts, touched)
             keep_receipts.many(conn, early)
             if touched:
                 at = max([r.at for r in receipts] + [d.at for d in answers])
+                answered = [p for p in touched.values() if p.id in answered_ids]
                 save_parts(conn, touched.values(), at)
+                if answered:
+                    announce_submitted(conn, answered, at)
 
         await self._write(work, rows=len(receipts) + len(answers))
 

@@ -23,7 +23,7 @@ from smsgate.batching import BatchQueue
 from smsgate.domain.status import PartState, Status
 from smsgate.store import held_parts
 from smsgate.store.accepting import accept_batch
-from smsgate.store.hot_reads import read_outbox_accounts, read_outbox_pending, read_statuses
+from smsgate.store.hot_reads import fetch, read_outbox_accounts, read_outbox_pending, read_statuses
 from smsgate.store.interface import Store, StoreError
 from smsgate.store.message_search import line, search_query
 from smsgate.store.progress import load_parts, save_parts
@@ -39,6 +39,7 @@ from smsgate.store.records import (
     MessageLine,
     MessageView,
     NewOutboxItem,
+    OutboxAttempt,
     OutboxItem,
     PartView,
     RateLimit,
@@ -53,7 +54,14 @@ from smsgate.store.sql_idempotency import SqlIdempotencyKeys
 from smsgate.store.sql_inbound import SqlInbound
 from smsgate.store.sql_receipts import SqlReceipts
 from smsgate.store.sql_retention import SqlRetention
-from smsgate.store.statements import outbox_delivered, queue_outbox_item
+from smsgate.store.statements import (
+    attempts_of,
+    log_attempts,
+    outbox_dead,
+    outbox_delivered,
+    outbox_retry,
+    queue_outbox_item,
+)
 from smsgate.store.upsert import upsert
 
 
@@ -316,6 +324,34 @@ class SqlStore(SqlAccounts, SqlClaims, SqlReceipts, SqlRetention, SqlIdempotency
             queue_outbox_item.many(conn, (outbox_row(i) for i in items))
 
         await self._write(work, rows=len(items))
+
+    async def outbox_attempted(self, attempts: Sequence[OutboxAttempt]) -> None:
+        if not attempts:
+            return
+
+        def work(conn: Connection) -> None:
+            log_attempts.many(
+                conn, ((a.item_id, a.at, a.status, a.latency, a.error) for a in attempts)
+            )
+            delivered = sorted({a.item_id for a in attempts if not a.dead and a.retry_at is None})
+            if delivered:
+                outbox_delivered.run(conn, max(a.at for a in attempts), delivered)
+            outbox_retry.many(
+                conn,
+                (
+                    (a.retry_at, a.error, a.item_id)
+                    for a in attempts
+                    if not a.dead and a.retry_at is not None
+                ),
+            )
+            outbox_dead.many(conn, ((a.at, a.at, a.error, a.item_id) for a in attempts if a.dead))
+
+        await self._write(work, rows=len(attempts))
+
+    async def outbox_attempts(self, item_id: int) -> list[OutboxAttempt]:
+        return [
+            OutboxAttempt(*row) for row in await fetch(self.engines.reader, attempts_of, item_id)
+        ]
 
     # -- many nodes --------------------------------------------------------------------------
     async def take_lease(self, key: str, holder: str, now: float, ttl: float) -> bool:

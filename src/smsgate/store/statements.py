@@ -13,7 +13,14 @@ from __future__ import annotations
 from smsgate.domain.status import PartState
 from smsgate.store.plain_sql import PlainSql
 from smsgate.store.prepared import BulkInsert
-from smsgate.store.schema import dedupe_log, message_aliases, messages, parts, receipt_requests
+from smsgate.store.schema import (
+    dedupe_log,
+    message_aliases,
+    message_callbacks,
+    messages,
+    parts,
+    receipt_requests,
+)
 
 _QUEUED = int(PartState.QUEUED)
 _SENDING = int(PartState.SENDING)
@@ -43,6 +50,7 @@ insert_parts = BulkInsert(
 )
 insert_aliases = BulkInsert(message_aliases, ("alias_id", "message_id"))
 insert_receipt_requests = BulkInsert(receipt_requests, ("message_id", "pdu_id"))
+insert_callbacks = BulkInsert(message_callbacks, ("message_id", "url", "method", "every_status"))
 # Rows: (id, balance).
 lock_accounts = PlainSql(
     "SELECT id, balance FROM accounts WHERE id = ANY(?) ORDER BY id", lock="FOR UPDATE"
@@ -106,6 +114,23 @@ outbox_accounts = PlainSql(
 outbox_delivered = PlainSql(
     "UPDATE outbox SET delivered_at = ?, attempts = attempts + 1"
     " WHERE id = ANY(?) AND delivered_at IS NULL"
+)
+# -- attempts of HTTP transports (sql_store.outbox_attempted) --------------------------------------
+log_attempts = PlainSql(
+    "INSERT INTO outbox_attempts (outbox_id, at, status, latency, error) VALUES (?, ?, ?, ?, ?)"
+)
+outbox_retry = PlainSql(
+    "UPDATE outbox SET due_at = ?, last_error = ?, attempts = attempts + 1"
+    " WHERE id = ? AND delivered_at IS NULL"
+)
+outbox_dead = PlainSql(
+    "UPDATE outbox SET delivered_at = ?, dead_at = ?, last_error = ?, attempts = attempts + 1"
+    " WHERE id = ? AND delivered_at IS NULL"
+)
+# Rows: (outbox_id, at, status, latency, error).
+attempts_of = PlainSql(
+    "SELECT outbox_id, at, status, latency, error FROM outbox_attempts WHERE outbox_id = ?"
+    " ORDER BY id"
 )
 
 # -- claims (sql_claims.py) ------------------------------------------------------------------------
@@ -188,6 +213,11 @@ part_states = PlainSql(
 receipts_wanted = PlainSql(
     "SELECT message_id, pdu_id FROM receipt_requests WHERE message_id = ANY(?)"
     " ORDER BY message_id, pdu_id"
+)
+# Rows: (message_id, url, method, every_status).
+callbacks_wanted = PlainSql(
+    "SELECT message_id, url, method, every_status FROM message_callbacks"
+    " WHERE message_id = ANY(?) ORDER BY message_id"
 )
 # A customer receipt to pump (doors/smpp/receipts.py); also queued by held_parts.refuse.
 queue_outbox = PlainSql(

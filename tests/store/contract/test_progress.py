@@ -4,6 +4,7 @@ settle their money once, fold into the message status and queue customer receipt
 from __future__ import annotations
 
 import asyncio
+import json
 import random
 import time
 
@@ -14,9 +15,11 @@ from smsgate.store.interface import Store
 from smsgate.store.records import (
     CALLBACKS,
     RECEIPTS,
+    MessageCallback,
     NewMessage,
     NewOutboxItem,
     OperatorReceipt,
+    OutboxAttempt,
     SubmitDone,
     SubmitFailed,
 )
@@ -434,3 +437,64 @@ async def test_an_outbox_item_waits_until_it_is_due(store: Store) -> None:
     past = time.time() - 1
     await store.outbox_add([NewOutboxItem(account, CALLBACKS, NOW, payload="{}", due_at=past)])
     assert len(await store.outbox_pending(account, 10, kind=CALLBACKS)) == 1
+
+
+async def test_a_message_with_a_callback_queues_one_when_it_turns_final(store: Store) -> None:
+    account = await funded(store)
+    hook = MessageCallback("https://example.com/dlr?order=17", "GET")
+    message = await accepted(store, account, parts=2, callback=hook)
+    every = await accepted(
+        store,
+        account,
+        text="every",
+        callback=MessageCallback("https://e.com/all", every_status=True),
+    )
+    parts = await store.claim_parts(1, NOW, 10, TTL)
+    await store.submitted([SubmitDone(p.part_id, "op", f"C{p.part_id}", NOW) for p in parts])
+    # Only the message that asked for every status hears it is on its way.
+    (enroute,) = await store.outbox_pending(account, 10, kind=CALLBACKS)
+    assert (enroute.message_id, enroute.status) == (every.id, Status.ENROUTE)
+    await store.outbox_done([enroute.id])
+    await store.apply_receipts(
+        [OperatorReceipt("op", f"C{p.part_id}", PartState.DELIVRD, 0, NOW + 1) for p in parts]
+    )
+    items = await store.outbox_pending(account, 10, kind=CALLBACKS)
+    assert [(i.message_id, i.status) for i in items] == [
+        (message.id, Status.DELIVRD),
+        (every.id, Status.DELIVRD),
+    ]
+    first = items[0]
+    assert json.loads(first.payload or "") == {"url": hook.url, "method": "GET"}
+    assert (first.phone, first.parts, first.done_at) == (message.phone, 2, NOW + 1)
+    assert await store.outbox_pending(account, 10) == []  # no SMPP receipts asked for
+
+
+async def test_attempts_are_logged_and_settle_their_items(store: Store) -> None:
+    account = await funded(store)
+    await store.outbox_add(
+        [NewOutboxItem(account, CALLBACKS, NOW, payload=str(n)) for n in range(3)]
+    )
+    ok, later, dead = await store.outbox_pending(account, 10, kind=CALLBACKS)
+    retry_at = time.time() + 3600
+    await store.outbox_attempted(
+        [
+            OutboxAttempt(ok.id, NOW, 200, 0.01),
+            OutboxAttempt(later.id, NOW, 503, 0.02, "HTTP 503", retry_at),
+            OutboxAttempt(dead.id, NOW, 404, 0.03, "HTTP 404", dead=True),
+        ]
+    )
+    assert await store.outbox_pending(account, 10, kind=CALLBACKS) == []
+    assert await store.outbox_attempts(later.id) == [
+        OutboxAttempt(later.id, NOW, 503, 0.02, "HTTP 503")
+    ]
+    # A retry that is due again comes back with its attempt counted.
+    await store.outbox_attempted(
+        [OutboxAttempt(later.id, NOW + 1, None, 1.5, "timeout", time.time() - 1)]
+    )
+    (again,) = await store.outbox_pending(account, 10, kind=CALLBACKS)
+    assert (again.id, again.attempts) == (later.id, 2)
+    assert [a.status for a in await store.outbox_attempts(later.id)] == [503, None]
+    # A settled item stays settled; its late attempt is still logged.
+    await store.outbox_attempted([OutboxAttempt(dead.id, NOW + 2, 200, 0.01)])
+    assert len(await store.outbox_attempts(dead.id)) == 2
+    assert await store.outbox_pending(account, 10, kind=CALLBACKS) == [again]

@@ -16,7 +16,13 @@ import time
 from collections.abc import Callable
 
 from smsgate.gateway.outbox.source import OutboxSource
-from smsgate.gateway.outbox.transport import Delivered, OutboxItem, Refused, Transport
+from smsgate.gateway.outbox.transport import (
+    Delivered,
+    OutboxAttempt,
+    OutboxItem,
+    Refused,
+    Transport,
+)
 from smsgate.immutable import record
 
 log = logging.getLogger(__name__)
@@ -36,6 +42,10 @@ class PumpPolicy:
     # An item the customer refused this many times (counted while this process runs) is
     # given up, so one it will never take does not hold its account to a pause every retry.
     give_up_after: int = 5
+    # Batches of one account in flight at once. 1 keeps an account's items strictly in order
+    # (SMPP receipts); more lets a transport whose items are independent (HTTP callbacks,
+    # which settle their own retries) keep sending while a slow receiver holds a batch.
+    pipeline: int = 1
 
 
 class OutboxPump:
@@ -103,7 +113,8 @@ class OutboxPump:
             self._offered_at[account_id] = now
             if account_id in self._busy or self._paused_until.get(account_id, 0.0) > now:
                 continue
-            task = asyncio.get_running_loop().create_task(self._stream(account_id))
+            stream = self._stream if self._policy.pipeline <= 1 else self._pipelined_stream
+            task = asyncio.get_running_loop().create_task(stream(account_id))
             self._busy[account_id] = task
             task.add_done_callback(self._finished(account_id))
 
@@ -157,14 +168,17 @@ class OutboxPump:
                     return  # unreachable now: the rows wait until it is woken or offered
                 done: list[int] = []
                 given_up: list[OutboxItem] = []
+                tried: list[OutboxAttempt] = []
                 for item, answer in zip(sendable, answers, strict=True):
                     if answer is Delivered:
                         done.append(item.id)
+                    elif isinstance(answer, OutboxAttempt):
+                        tried.append(answer)
                     elif isinstance(answer, Refused) and self._refused(item, answer):
                         given_up.append(item)
-                if done or given_up:
-                    flush = loop.create_task(self._mark_done(done, given_up))
-                if len(done) + len(given_up) < len(sendable):
+                if done or given_up or tried:
+                    flush = loop.create_task(self._mark_done(done, given_up, tried))
+                if len(done) + len(given_up) + len(tried) < len(sendable):
                     self._pause(account_id)
                     return
                 if len(sendable) >= self._policy.batch:
@@ -172,6 +186,56 @@ class OutboxPump:
         finally:
             if flush is not None:
                 await flush
+
+    async def _pipelined_stream(self, account_id: int) -> None:
+        """Up to `pipeline` batches of the account in flight; a read skips the items already
+        in flight (they stay pending in the store until their batch is settled)."""
+        loop = asyncio.get_running_loop()
+        policy = self._policy
+        in_flight: set[int] = set()
+        batches: set[asyncio.Task[None]] = set()
+        try:
+            while self._still_offered(account_id):
+                if len(batches) >= policy.pipeline:
+                    await asyncio.wait(batches, return_when=asyncio.FIRST_COMPLETED)
+                    continue
+                items = await self._source.pending(account_id, policy.batch + len(in_flight))
+                fresh = [i for i in items if i.id not in in_flight][: policy.batch]
+                if not fresh:
+                    if not batches:
+                        return
+                    await asyncio.wait(
+                        batches, timeout=policy.interval, return_when=asyncio.FIRST_COMPLETED
+                    )
+                    continue
+                in_flight.update(i.id for i in fresh)
+                batch = loop.create_task(self._send_batch(account_id, fresh, in_flight))
+                batches.add(batch)
+                batch.add_done_callback(batches.discard)
+                if len(fresh) < policy.batch:
+                    await asyncio.sleep(policy.linger)  # let the next rows gather
+        finally:
+            if batches:
+                await asyncio.gather(*batches, return_exceptions=True)
+
+    async def _send_batch(
+        self, account_id: int, items: list[OutboxItem], in_flight: set[int]
+    ) -> None:
+        """Deliver one batch of a pipelined stream and settle it; its items leave `in_flight`
+        only once settled, so no read between sees them pending and sends them twice."""
+        try:
+            answers = await self._transport.deliver(account_id, items)
+            if answers is None:
+                return
+            done = [i.id for i, a in zip(items, answers, strict=True) if a is Delivered]
+            tried = [a for a in answers if isinstance(a, OutboxAttempt)]
+            if done or tried:
+                await self._mark_done(done, [], tried)
+        except Exception:
+            log.exception("cannot deliver %s to account %s", self._transport.kind, account_id)
+            self._pause(account_id)
+        finally:
+            in_flight.difference_update(i.id for i in items)
 
     def _refused(self, item: OutboxItem, refusal: Refused) -> bool:
         """Count one refusal; True when the item is to be given up."""
@@ -190,8 +254,16 @@ class OutboxPump:
         )
         return True
 
-    async def _mark_done(self, done: list[int], given_up: list[OutboxItem]) -> None:
-        await self._source.done(done + [item.id for item in given_up])
+    async def _mark_done(
+        self, done: list[int], given_up: list[OutboxItem], tried: list[OutboxAttempt]
+    ) -> None:
+        if done or given_up:
+            await self._source.done(done + [item.id for item in given_up])
+        if tried:
+            # Logged and settled by the store: delivered, due again later, or dead letters.
+            await self._source.attempted(tried)
+            self.delivered += sum(1 for a in tried if a.retry_at is None and not a.dead)
+            self.given_up += sum(1 for a in tried if a.dead)
         for row in done:
             self._refusals.pop(row, None)
         for item in given_up:

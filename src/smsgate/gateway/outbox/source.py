@@ -13,7 +13,7 @@ from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from smsgate.gateway.views import RECEIPTS, OutboxItem
+from smsgate.gateway.views import RECEIPTS, OutboxAttempt, OutboxItem
 from smsgate.store import roles
 
 
@@ -24,6 +24,7 @@ class OutboxSource(Protocol):
     async def accounts(self, ready: Collection[int]) -> list[int]: ...
     async def pending(self, account_id: int, limit: int) -> list[OutboxItem]: ...
     async def done(self, item_ids: Sequence[int]) -> None: ...
+    async def attempted(self, attempts: Sequence[OutboxAttempt]) -> None: ...
 
 
 @dataclass(slots=True)
@@ -43,6 +44,9 @@ class AllAccounts:
 
     async def done(self, item_ids: Sequence[int]) -> None:
         await self.rows.outbox_done(item_ids)
+
+    async def attempted(self, attempts: Sequence[OutboxAttempt]) -> None:
+        await self.rows.outbox_attempted(attempts)
 
 
 def lease_key(kind: str, account_id: int) -> str:
@@ -66,7 +70,9 @@ class LeasedAccounts:
     held: dict[int, float] = field(default_factory=dict)
 
     async def accounts(self, ready: Collection[int]) -> list[int]:
-        for account_id in self.held.keys() - set(ready):
+        # By membership, not set difference: a transport that reaches every account (HTTP)
+        # answers with a collection that contains them all but lists none.
+        for account_id in [a for a in self.held if a not in ready]:
             del self.held[account_id]
             await self.leases.release_lease(lease_key(self.kind, account_id), self.holder)
         if not ready:
@@ -96,3 +102,6 @@ class LeasedAccounts:
 
     async def done(self, item_ids: Sequence[int]) -> None:
         await self.rows.outbox_done(item_ids)
+
+    async def attempted(self, attempts: Sequence[OutboxAttempt]) -> None:
+        await self.rows.outbox_attempted(attempts)

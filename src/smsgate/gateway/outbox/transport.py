@@ -9,10 +9,18 @@ import enum
 from collections.abc import Collection, Sequence
 from typing import Protocol
 
-from smsgate.gateway.views import OutboxItem
+from smsgate.gateway.views import OutboxAttempt, OutboxItem
 from smsgate.immutable import record
 
-__all__ = ["Delivered", "OutboxItem", "Outcome", "Refused", "Transport", "Unanswered"]
+__all__ = [
+    "Delivered",
+    "OutboxAttempt",
+    "OutboxItem",
+    "Outcome",
+    "Refused",
+    "Transport",
+    "Unanswered",
+]
 
 
 class _Answer(enum.Enum):
@@ -35,7 +43,9 @@ class Refused:
     final: bool = False
 
 
-Outcome = _Answer | Refused
+# A transport that decides retries itself (HTTP: backoff for 24 h, then a dead letter) answers
+# with the attempt as the store logs it: delivered, due again at `retry_at`, or dead.
+Outcome = _Answer | Refused | OutboxAttempt
 
 
 class Transport(Protocol):

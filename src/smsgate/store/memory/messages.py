@@ -102,6 +102,7 @@ class MemoryMessages(MemoryBase):
                 receipt_ids=tuple(sorted(m.receipt_ids)),
                 door=m.door,
                 price_per_part=m.price_per_part,
+                callback=m.callback,
             )
             for p in m.parts:
                 s.parts[p.id] = PartRow(

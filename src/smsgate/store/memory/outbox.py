@@ -8,8 +8,8 @@ import asyncio
 import time
 from collections.abc import Sequence
 
-from smsgate.store.memory.state import MemoryBase, OutboxRow
-from smsgate.store.records import RECEIPTS, NewOutboxItem, OutboxItem
+from smsgate.store.memory.state import AttemptRow, MemoryBase, OutboxRow
+from smsgate.store.records import RECEIPTS, NewOutboxItem, OutboxAttempt, OutboxItem
 
 
 class MemoryOutbox(MemoryBase):
@@ -94,6 +94,30 @@ class MemoryOutbox(MemoryBase):
                 i.created_at,
                 i.due_at,
             )
+
+    async def outbox_attempted(self, attempts: Sequence[OutboxAttempt]) -> None:
+        await asyncio.sleep(0)
+        for a in attempts:
+            self.state.attempts.append(AttemptRow(a.item_id, a.at, a.status, a.latency, a.error))
+            row = self.state.outbox.get(a.item_id)
+            if row is None or row.delivered_at is not None:
+                continue
+            row.attempts += 1
+            if a.dead:
+                row.delivered_at = row.dead_at = a.at
+                row.last_error = a.error
+            elif a.retry_at is not None:
+                row.due_at, row.last_error = a.retry_at, a.error
+            else:
+                row.delivered_at = a.at
+
+    async def outbox_attempts(self, item_id: int) -> list[OutboxAttempt]:
+        await asyncio.sleep(0)
+        return [
+            OutboxAttempt(a.outbox_id, a.at, a.status, a.latency, a.error)
+            for a in self.state.attempts
+            if a.outbox_id == item_id
+        ]
 
 
 def _pending(row: OutboxRow, kind: str, now: float) -> bool:

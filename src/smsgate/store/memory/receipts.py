@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Sequence
 
-from smsgate.domain.status import PartState
+from smsgate.domain.status import PartState, Status
 from smsgate.store.memory.state import (
     MemoryBase,
     PartRow,
@@ -100,4 +100,10 @@ class MemoryReceipts(MemoryBase):
             p.report(r.state, r.error, r.at)
             touched[p.id] = p
         if touched:
-            self._save(touched.values(), max([r.at for r in receipts] + [d.at for d in answers]))
+            at = max([r.at for r in receipts] + [d.at for d in answers])
+            answered = {s.parts[d.part_id].message_id for d in answers if d.part_id in s.parts}
+            self._save(touched.values(), at)
+            # Messages on their way (progress.announce_submitted): one callback each.
+            for mid in sorted(answered):
+                if s.messages[mid].status is Status.ENROUTE:
+                    self._queue_callback(mid, at)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import json
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -15,12 +16,14 @@ from smsgate.domain import ratelimit
 from smsgate.domain.status import PartState, Status, advance, fold, is_final
 from smsgate.store.interface import StoreError
 from smsgate.store.records import (
+    CALLBACKS,
     RECEIPTS,
     AccountRecord,
     Balance,
     HeldPart,
     InboundRecord,
     KeyClaim,
+    MessageCallback,
     OperatorReceipt,
     Suppression,
 )
@@ -60,6 +63,7 @@ class MessageRow:
     receipt_ids: tuple[int, ...] = ()
     door: str = "smpp"  # refused held messages came by SMPP
     price_per_part: int = 0
+    callback: MessageCallback | None = None
 
 
 @dataclass(slots=True)
@@ -96,6 +100,15 @@ class PartRow:
 
 
 @dataclass(slots=True)
+class AttemptRow:
+    outbox_id: int
+    at: float
+    status: int | None
+    latency: float
+    error: str | None
+
+
+@dataclass(slots=True)
 class OutboxRow:
     id: int
     account_id: int
@@ -109,6 +122,8 @@ class OutboxRow:
     kind: str = RECEIPTS
     payload: str | None = None
     due_at: float | None = None
+    dead_at: float | None = None
+    last_error: str | None = None
 
 
 @dataclass(slots=True)
@@ -134,6 +149,7 @@ class MemoryState:
         self.dedupe: dict[tuple[int, bytes], float] = {}  # newest created_at of a key
         self.outbox_ids = itertools.count(1)
         self.outbox: dict[int, OutboxRow] = {}  # in id order
+        self.attempts: list[AttemptRow] = []
         self.held: dict[int, HeldRow] = {}
         self.leases: dict[str, tuple[str, float]] = {}
         # (account, key) -> (created_at, its claim)
@@ -194,6 +210,19 @@ class MemoryBase:
             m.done_at, m.error = at, next((p.error for p in parts if p.error), 0)
             for pdu_id in m.receipt_ids:
                 self._queue_receipt(m.account_id, mid, pdu_id, status, m.error, at)
+            self._queue_callback(mid, at)
+
+    def _queue_callback(self, message_id: int, at: float) -> None:
+        """A callback of the message's status, if it has a callback URL that wants this one
+        (progress.queue_callbacks)."""
+        m = self.state.messages[message_id]
+        callback = m.callback
+        if callback is None or (m.status is Status.ENROUTE and not callback.every_status):
+            return
+        payload = json.dumps(
+            {"url": callback.url, "method": callback.method}, separators=(",", ":")
+        )
+        self._queue_item(m.account_id, CALLBACKS, message_id, m.status, m.error, payload, at)
 
     def _queue_receipt(
         self, account_id: int, message_id: int, pdu_id: int, status: Status, error: int, at: float
