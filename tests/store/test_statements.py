@@ -14,7 +14,7 @@ from smsgate.store.prepared import BulkInsert
 from smsgate.store.schema import metadata
 
 _KEYWORDS = {
-    "all", "and", "any", "as", "by", "conflict", "delete", "distinct", "do", "excluded", "for",
+    "all", "and", "any", "as", "by", "returning", "conflict", "delete", "distinct", "do", "excluded", "for",
     "from", "group", "in", "insert", "into", "is", "join", "left", "limit", "locked", "not", "null",
     "of", "on", "or", "order", "select", "set", "skip", "union", "update", "values", "where",
 }  # fmt: skip

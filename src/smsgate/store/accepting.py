@@ -18,12 +18,14 @@ from smsgate.domain import ratelimit
 from smsgate.domain.status import PartState, Status
 from smsgate.store import held_parts
 from smsgate.store.dedupe_log import Appended, DedupeMemory, LogRow
+from smsgate.store.events import ACCEPTED, data_of
 from smsgate.store.interface import StoreError
 from smsgate.store.records import AcceptRequest, AcceptResult, Outcome
 from smsgate.store.statements import (
     debit,
     insert_aliases,
     insert_callbacks,
+    insert_events,
     insert_messages,
     insert_parts,
     insert_receipt_requests,
@@ -33,6 +35,8 @@ from smsgate.store.statements import (
 )
 
 _ENROUTE = Status.ENROUTE.value
+# An accepted event's data for the usual part counts, built once.
+_PARTS_DATA = {n: data_of(parts=n) for n in range(1, 11)}
 _QUEUED = int(PartState.QUEUED)
 
 
@@ -40,8 +44,10 @@ _QUEUED = int(PartState.QUEUED)
 class _Account:
     balance: int
     bucket: ratelimit.Bucket | None
+    event_seq: int  # the account's newest event seq, as locked
     bucket_changed: bool = False
     spent: int = 0
+    events: int = 0  # this batch's
 
 
 @dataclass(slots=True)
@@ -56,7 +62,9 @@ def accept_batch(
     account_ids = sorted({r.account_id for r in requests})
     # Locking the accounts first serialises concurrent accepts of one account across nodes
     # (PostgreSQL), so the duplicate and balance checks below see every earlier commit.
-    state = {i: _Account(balance, None) for i, balance in lock_accounts.rows(conn, account_ids)}
+    state = {
+        i: _Account(balance, None, seq) for i, balance, seq in lock_accounts.rows(conn, account_ids)
+    }
 
     limited = sorted({r.account_id for r in requests if r.rate_limit is not None} & state.keys())
     if limited:
@@ -73,6 +81,7 @@ def accept_batch(
     alias_rows: list[tuple[int, int]] = []
     receipt_rows: list[tuple[int, int]] = []
     callback_rows: list[tuple[int, str, str, bool]] = []
+    event_rows: list[tuple[object, ...]] = []
     log_rows: list[LogRow] = []
     # SMPP long messages assembled from held parts: accepted only while those parts are
     # still held (another node's sweep may have finished them), and deleted with the accept.
@@ -142,6 +151,18 @@ def accept_batch(
             )
             alias_rows.extend((a, m.id) for a in m.alias_ids)
             receipt_rows.extend((m.id, r) for r in m.receipt_ids)
+            account.events += 1
+            event_rows.append(
+                (
+                    m.account_id,
+                    account.event_seq + account.events,
+                    ACCEPTED,
+                    request.now,
+                    m.id,
+                    None,
+                    _PARTS_DATA[len(m.parts)] if len(m.parts) < 11 else data_of(parts=len(m.parts)),
+                )
+            )
             callback = m.callback
             if callback is not None:
                 callback_rows.append((m.id, callback.url, callback.method, callback.every_status))
@@ -156,7 +177,11 @@ def accept_batch(
     insert_receipt_requests.run(conn, receipt_rows)
     insert_callbacks.run(conn, callback_rows)
     held_parts.delete(conn, taken_held)
-    debit.many(conn, ((a.spent, a.spent, i) for i, a in sorted(state.items()) if a.spent))
+    insert_events.run(conn, event_rows)
+    debit.many(
+        conn,
+        ((a.spent, a.spent, a.events, i) for i, a in sorted(state.items()) if a.spent or a.events),
+    )
     save_bucket.many(
         conn,
         (

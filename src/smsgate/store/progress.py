@@ -19,8 +19,17 @@ from typing import Any
 from sqlalchemy import ColumnElement, Connection, select
 
 from smsgate.domain.status import PartState, Status, advance, fold, is_final, public_status
+from smsgate.store import events
+from smsgate.store.events import REFUSED, EventRow
 from smsgate.store.records import CALLBACKS
-from smsgate.store.schema import BILL_CHARGED, BILL_REFUNDED, BILL_RESERVED, messages, parts
+from smsgate.store.schema import (
+    BILL_CHARGED,
+    BILL_REFUNDED,
+    BILL_RESERVED,
+    message_callbacks,
+    messages,
+    parts,
+)
 from smsgate.store.statements import (
     callbacks_wanted,
     lock_messages,
@@ -56,6 +65,10 @@ class LivePart:
     # Of the part's message, as loaded: how many parts it has and the status stored for it.
     message_parts: int
     message_status: str
+    # The message's callback: None without one, else whether it wants every status.
+    callback: bool | None
+    # The state as loaded: what this change moved it from (its events, events.py).
+    was: PartState = PartState.QUEUED
 
     def report(self, state: PartState, error: int, at: float) -> None:
         """Move forward by a report (never back); a final state ends the claim."""
@@ -99,6 +112,7 @@ _LIVE_COLUMNS = (
     parts.c.claim_until,
     messages.c.parts,
     messages.c.status,
+    message_callbacks.c.every_status,
 )
 # PartState(value) goes through EnumType.__call__ (~1 µs); a dict hit is a tenth of that.
 _STATE_OF_VALUE = {int(s): s for s in PartState}
@@ -111,7 +125,7 @@ def _live(rows: Iterable[Any]) -> dict[int, LivePart]:
         # receipt path loads every part it moves, and a named Row per part is what plain_sql
         # exists to avoid.
         p = LivePart(*row)
-        p.state = _STATE_OF_VALUE[p.state]
+        p.state = p.was = _STATE_OF_VALUE[p.state]
         found[p.id] = p
     return found
 
@@ -122,6 +136,7 @@ def load_parts(conn: Connection, where: ColumnElement[bool]) -> dict[int, LivePa
     query = (
         select(*_LIVE_COLUMNS)
         .join_from(parts, messages, parts.c.message_id == messages.c.id)
+        .outerjoin(message_callbacks, message_callbacks.c.message_id == messages.c.id)
         .where(where)
         .order_by(parts.c.id)
         .with_for_update(of=parts)
@@ -146,13 +161,21 @@ def load_parts_by_operator(
     return _live(parts_by_operator.rows(conn, sorted(set(connectors)), sorted(set(operator_ids))))
 
 
-def save_parts(conn: Connection, changed: Iterable[LivePart], at: float) -> None:
-    """Write parts back, move their money, and refold the messages that may have ended."""
+def save_parts(
+    conn: Connection, changed: Iterable[LivePart], at: float, unsent_end: str = REFUSED
+) -> None:
+    """Write parts back, log their events, move their money, and refold the messages that may
+    have ended. `unsent_end`: the event of a part that ended without the operator taking it
+    (refused by it; a cancel says so; an expired part says expired)."""
     ledger: dict[int, list[int]] = defaultdict(lambda: [0, 0, 0])
     rows: list[tuple[Any, ...]] = []
     ended: dict[int, LivePart] = {}  # message id -> one of its parts that is final now
+    log: list[EventRow] = []
     for p in changed:
+        billing = p.billing
         p.settle(ledger)
+        if p.state != p.was:
+            _part_events(log, p, billing, at, unsent_end)
         # A message with a part that is not final folds to ENROUTE, as it already is.
         if is_final(p.state):
             ended[p.message_id] = p
@@ -173,9 +196,34 @@ def save_parts(conn: Connection, changed: Iterable[LivePart], at: float) -> None
     if not rows:
         return
     save_part.many(conn, rows)
+    events.append(conn, log)  # before move_money: accounts are locked in one order
     move_money.many(conn, ((d[0], d[1], d[2], a) for a, d in sorted(ledger.items()) if any(d)))
     if ended:
         refold(conn, ended, at)
+
+
+def _part_events(
+    log: list[EventRow], p: LivePart, billing: int, at: float, unsent_end: str
+) -> None:
+    """The events of one part's move from `p.was` (and its money from `billing`)."""
+    account, message, part = p.account_id, p.message_id, p.id
+    if p.was < PartState.SUBMITTED <= p.state and p.operator_id is not None:
+        data = events.data_of(connector=p.connector, operator_id=p.operator_id)
+        log.append((account, events.SUBMITTED, p.submitted_at or at, message, part, data))
+    if is_final(p.state) and not is_final(p.was):
+        if p.operator_id is not None:
+            data = events.data_of(stat=p.state.name, err=p.error)
+            log.append((account, events.RECEIPT, p.done_at or at, message, part, data))
+        elif p.state == PartState.EXPIRED:
+            log.append((account, events.EXPIRED, at, message, part, None))
+        elif unsent_end == events.REFUSED:
+            data = events.data_of(command_status=p.error)
+            log.append((account, events.REFUSED, p.done_at or at, message, part, data))
+        else:
+            log.append((account, unsent_end, at, message, part, None))
+    if p.billing == BILL_REFUNDED and billing != BILL_REFUNDED:
+        data = events.data_of(amount=p.price)
+        log.append((account, events.REFUNDED, at, message, part, data))
 
 
 def refold(conn: Connection, ended: dict[int, LivePart], at: float) -> None:
@@ -214,7 +262,11 @@ def refold(conn: Connection, ended: dict[int, LivePart], at: float) -> None:
     )
     queue_callbacks(
         conn,
-        {mid: (ended[mid].account_id, status, error) for mid, (status, error) in folded.items()},
+        {
+            mid: (ended[mid].account_id, status, error)
+            for mid, (status, error) in folded.items()
+            if ended[mid].callback is not None
+        },
         at,
     )
     finished = sorted(mid for mid, (status, _) in folded.items() if status is not Status.ENROUTE)
@@ -251,7 +303,9 @@ def announce_submitted(conn: Connection, answered: Iterable[LivePart], at: float
     """Messages whose parts the operator just took are on their way (ENROUTE): a callback
     for those that asked for every status (one per message, not per part)."""
     enroute = {
-        p.message_id: (p.account_id, Status.ENROUTE, 0) for p in answered if not is_final(p.state)
+        p.message_id: (p.account_id, Status.ENROUTE, 0)
+        for p in answered
+        if p.callback and not is_final(p.state)
     }
     queue_callbacks(conn, enroute, at)
 

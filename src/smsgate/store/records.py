@@ -306,6 +306,19 @@ class OutboxAttempt:
 
 
 @record
+class AccountEvent:
+    """One change of an account's message as the event log keeps it (store/events.py says
+    the types and their data); `seq` only grows within the account."""
+
+    seq: int
+    type: str
+    at: float
+    message_id: int | None
+    part_id: int | None
+    data: str | None  # JSON object, or None
+
+
+@record
 class HeldPart:
     """One part of a long message a customer sent as several submit_sm, already answered
     with `id`, waiting in the store for the others."""

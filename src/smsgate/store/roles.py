@@ -17,6 +17,7 @@ from smsgate.store.records import (
     RECEIPTS,
     AcceptRequest,
     AcceptResult,
+    AccountEvent,
     AccountRecord,
     AccountSummary,
     Balance,
@@ -213,6 +214,13 @@ class Outbox(Protocol):
 
     async def outbox_attempts(self, item_id: int) -> list[OutboxAttempt]:
         """The attempts logged for an item, oldest first (`retry_at`/`dead` not kept)."""
+
+
+class Events(Protocol):
+    """The event log of an account, replayed in order (a customer catching up)."""
+
+    async def events(self, account_id: int, after: int, limit: int) -> list[AccountEvent]:
+        """The account's events with seq > `after`, oldest first, at most `limit`."""
 
 
 class Leases(Protocol):

@@ -59,6 +59,9 @@ accounts = Table(
     # Sees the dashboard's operator pages (smsgate admin accounts set-admin).
     Column("admin", Boolean, nullable=False, server_default=false()),
     Column("created_at", Double, nullable=False),
+    # The seq of the account's newest event (events below): bumped under the account's row
+    # lock in the transaction that writes the events, so seqs only grow, across nodes.
+    Column("event_seq", BigInteger, nullable=False, server_default=text("0")),
 )
 
 originators = Table(
@@ -271,6 +274,20 @@ message_callbacks = Table(
     Column("url", Text, nullable=False),
     Column("method", String(4), nullable=False),
     Column("every_status", Boolean, nullable=False),  # else the final status only
+)
+
+# Every change of a message, in the transaction of the change, numbered per account
+# (store/events.py); replayed in seq order by GET /api/v1/events.
+events = Table(
+    "events",
+    metadata,
+    Column("account_id", BigInteger, ForeignKey("accounts.id"), primary_key=True),
+    Column("seq", BigInteger, primary_key=True, autoincrement=False),
+    Column("type", String(16), nullable=False),
+    Column("at", Double, nullable=False),
+    Column("message_id", BigInteger, nullable=True),
+    Column("part_id", BigInteger, nullable=True),
+    Column("data", Text, nullable=True),  # JSON object of the type's details, if any
 )
 
 # SMPP door: parts of a long message a customer sent as several submit_sm, each already

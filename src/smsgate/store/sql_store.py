@@ -21,7 +21,7 @@ from sqlalchemy.exc import IntegrityError
 
 from smsgate.batching import BatchQueue
 from smsgate.domain.status import PartState, Status
-from smsgate.store import held_parts
+from smsgate.store import events, held_parts
 from smsgate.store.accepting import accept_batch
 from smsgate.store.hot_reads import fetch, read_outbox_accounts, read_outbox_pending, read_statuses
 from smsgate.store.interface import Store, StoreError
@@ -32,6 +32,7 @@ from smsgate.store.records import (
     RECEIPTS,
     AcceptRequest,
     AcceptResult,
+    AccountEvent,
     HeldDue,
     HeldPart,
     HoldResult,
@@ -56,6 +57,7 @@ from smsgate.store.sql_receipts import SqlReceipts
 from smsgate.store.sql_retention import SqlRetention
 from smsgate.store.statements import (
     attempts_of,
+    events_after,
     log_attempts,
     outbox_dead,
     outbox_delivered,
@@ -278,7 +280,7 @@ class SqlStore(SqlAccounts, SqlClaims, SqlReceipts, SqlRetention, SqlIdempotency
                 return False
             for p in found.values():
                 p.report(PartState.REJECTD, 0, at)
-            save_parts(conn, found.values(), at)
+            save_parts(conn, found.values(), at, events.CANCELLED)
             return True
 
         return await self._write(work)
@@ -347,6 +349,10 @@ class SqlStore(SqlAccounts, SqlClaims, SqlReceipts, SqlRetention, SqlIdempotency
             outbox_dead.many(conn, ((a.at, a.at, a.error, a.item_id) for a in attempts if a.dead))
 
         await self._write(work, rows=len(attempts))
+
+    async def events(self, account_id: int, after: int, limit: int) -> list[AccountEvent]:
+        rows = await fetch(self.engines.reader, events_after, account_id, after, limit)
+        return [AccountEvent(*row) for row in rows]
 
     async def outbox_attempts(self, item_id: int) -> list[OutboxAttempt]:
         return [

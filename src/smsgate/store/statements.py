@@ -15,6 +15,7 @@ from smsgate.store.plain_sql import PlainSql
 from smsgate.store.prepared import BulkInsert
 from smsgate.store.schema import (
     dedupe_log,
+    events,
     message_aliases,
     message_callbacks,
     messages,
@@ -51,11 +52,29 @@ insert_parts = BulkInsert(
 insert_aliases = BulkInsert(message_aliases, ("alias_id", "message_id"))
 insert_receipt_requests = BulkInsert(receipt_requests, ("message_id", "pdu_id"))
 insert_callbacks = BulkInsert(message_callbacks, ("message_id", "url", "method", "every_status"))
-# Rows: (id, balance).
+# Rows: (id, balance, event_seq).
 lock_accounts = PlainSql(
-    "SELECT id, balance FROM accounts WHERE id = ANY(?) ORDER BY id", lock="FOR UPDATE"
+    "SELECT id, balance, event_seq FROM accounts WHERE id = ANY(?) ORDER BY id", lock="FOR UPDATE"
 )
-debit = PlainSql("UPDATE accounts SET balance = balance - ?, reserved = reserved + ? WHERE id = ?")
+# The accepted messages' money and their events' seqs (events.py), on the locked rows.
+debit = PlainSql(
+    "UPDATE accounts SET balance = balance - ?, reserved = reserved + ?,"
+    " event_seq = event_seq + ? WHERE id = ?"
+)
+
+# -- the event log (events.py) -------------------------------------------------------------------
+# Rows: (event_seq,): the account's newest seq after taking `count` more.
+bump_event_seq = PlainSql(
+    "UPDATE accounts SET event_seq = event_seq + ? WHERE id = ? RETURNING event_seq"
+)
+insert_events = BulkInsert(
+    events, ("account_id", "seq", "type", "at", "message_id", "part_id", "data")
+)
+# Rows: (seq, type, at, message_id, part_id, data).
+events_after = PlainSql(
+    "SELECT seq, type, at, message_id, part_id, data FROM events"
+    " WHERE account_id = ? AND seq > ? ORDER BY seq LIMIT ?"
+)
 
 # -- rate-limit buckets: accepts and held parts ----------------------------------------------------
 # FOR UPDATE: two nodes taking one account's tokens take turns (PostgreSQL).
@@ -176,11 +195,14 @@ lock_receipt_matching = PlainSql("SELECT pg_advisory_xact_lock(hashtext(?))")
 
 # -- moving parts after accept (progress.py) -------------------------------------------------------
 # The columns of a part as a change sees it, in LivePart's field order.
+# c.every_status: NULL when the message has no callback URL (most), so only messages that have
+# one cost the callbacks' own query.
 _LIVE_SELECT = """
     SELECT p.id, p.message_id, m.account_id, m.price_per_part, p.state, p.billing,
         p.connector, p.operator_id, p.submitted_at, p.done_at, p.error, p.claimed_by,
-        p.claim_until, m.parts, m.status
+        p.claim_until, m.parts, m.status, c.every_status
     FROM parts p JOIN messages m ON m.id = p.message_id
+    LEFT JOIN message_callbacks c ON c.message_id = m.id
 """
 _LOCK_PARTS = "FOR UPDATE OF p"
 parts_by_id = PlainSql(_LIVE_SELECT + "WHERE p.id = ANY(?) ORDER BY p.id", lock=_LOCK_PARTS)

@@ -22,7 +22,7 @@ from smsgate.store.memory.held import MemoryHeldParts
 from smsgate.store.memory.idempotency import MemoryIdempotencyKeys
 from smsgate.store.memory.inbound import MemoryInbound
 from smsgate.store.memory.messages import MemoryMessages
-from smsgate.store.memory.outbox import MemoryLeases, MemoryOutbox
+from smsgate.store.memory.outbox import MemoryEvents, MemoryLeases, MemoryOutbox
 from smsgate.store.memory.rate_limits import MemoryRequestLimits
 from smsgate.store.memory.receipts import MemoryReceipts
 from smsgate.store.memory.retention import MemoryRetention
@@ -37,6 +37,7 @@ class MemoryStore(
     MemoryClaims,
     MemoryReceipts,
     MemoryOutbox,
+    MemoryEvents,
     MemoryLeases,
     MemoryHeldParts,
     MemoryInbound,

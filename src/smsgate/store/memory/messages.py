@@ -10,6 +10,7 @@ from collections.abc import Sequence
 
 from smsgate.domain import ratelimit
 from smsgate.domain.status import PartState, Status
+from smsgate.store.events import ACCEPTED, CANCELLED, data_of
 from smsgate.store.interface import StoreError
 from smsgate.store.memory.state import (
     MemoryBase,
@@ -89,6 +90,7 @@ class MemoryMessages(MemoryBase):
         for m in taken:
             account.balance -= m.cost
             account.reserved += m.cost
+            self._log(m.account_id, ACCEPTED, request.now, m.id, None, data_of(parts=len(m.parts)))
             s.messages[m.id] = MessageRow(
                 m.account_id,
                 m.sender,
@@ -247,7 +249,7 @@ class MemoryMessages(MemoryBase):
             return False
         for p in parts:
             p.report(PartState.REJECTD, 0, at)
-        self._save(parts, at)
+        self._save(parts, at, CANCELLED)
         return True
 
 

@@ -9,7 +9,7 @@ import time
 from collections.abc import Sequence
 
 from smsgate.store.memory.state import AttemptRow, MemoryBase, OutboxRow
-from smsgate.store.records import RECEIPTS, NewOutboxItem, OutboxAttempt, OutboxItem
+from smsgate.store.records import RECEIPTS, AccountEvent, NewOutboxItem, OutboxAttempt, OutboxItem
 
 
 class MemoryOutbox(MemoryBase):
@@ -124,6 +124,14 @@ def _pending(row: OutboxRow, kind: str, now: float) -> bool:
     return (
         row.kind == kind and row.delivered_at is None and (row.due_at is None or row.due_at <= now)
     )
+
+
+class MemoryEvents(MemoryBase):
+    async def events(self, account_id: int, after: int, limit: int) -> list[AccountEvent]:
+        await asyncio.sleep(0)
+        logged = self.state.events.get(account_id, [])
+        # Seqs are 1, 2, 3, ... per account: the event after `after` is at index `after`.
+        return logged[max(after, 0) : max(after, 0) + max(limit, 0)]
 
 
 class MemoryLeases(MemoryBase):

@@ -14,10 +14,12 @@ from dataclasses import dataclass, field
 
 from smsgate.domain import ratelimit
 from smsgate.domain.status import PartState, Status, advance, fold, is_final
+from smsgate.store import events
 from smsgate.store.interface import StoreError
 from smsgate.store.records import (
     CALLBACKS,
     RECEIPTS,
+    AccountEvent,
     AccountRecord,
     Balance,
     HeldPart,
@@ -87,6 +89,7 @@ class PartRow:
     submitted_at: float | None = None
     done_at: float | None = None
     error: int = 0
+    was: PartState = PartState.QUEUED  # the state as last saved (its events, _save)
 
     def report(self, state: PartState, error: int, at: float) -> None:
         """Move forward by a report (never back); a final state ends the claim."""
@@ -151,6 +154,8 @@ class MemoryState:
         self.outbox: dict[int, OutboxRow] = {}  # in id order
         self.attempts: list[AttemptRow] = []
         self.held: dict[int, HeldRow] = {}
+        self.event_seq: dict[int, int] = defaultdict(int)  # account -> its newest event seq
+        self.events: dict[int, list[AccountEvent]] = defaultdict(list)
         self.leases: dict[str, tuple[str, float]] = {}
         # (account, key) -> (created_at, its claim)
         self.idempotency: dict[tuple[int, str], tuple[float, KeyClaim]] = {}
@@ -180,23 +185,70 @@ class MemoryBase:
             raise StoreError(f"unknown account {account_id}")
         return found
 
-    def _save(self, changed: Iterable[PartRow], at: float) -> None:
-        """Settle the money of parts that moved and refold the messages that may have ended,
-        queueing a customer receipt for each asking id of a message that turned final."""
-        s = self.state
+    def _log(
+        self,
+        account_id: int,
+        kind: str,
+        at: float,
+        message: int | None,
+        part: int | None,
+        data: str | None,
+    ) -> None:
+        """Append an event with the account's next seq (store/events.py)."""
+        seq = self.state.event_seq[account_id] = self.state.event_seq[account_id] + 1
+        self.state.events[account_id].append(AccountEvent(seq, kind, at, message, part, data))
+
+    def _part_events(self, p: PartRow, billing: int, at: float, unsent_end: str) -> None:
+        """The events of one part's move since it was last saved (progress._part_events)."""
+        account, message, part = p.account_id, p.message_id, p.id
+        if p.was < PartState.SUBMITTED <= p.state and p.operator_id is not None:
+            data = events.data_of(connector=p.connector, operator_id=p.operator_id)
+            self._log(account, events.SUBMITTED, p.submitted_at or at, message, part, data)
+        if is_final(p.state) and not is_final(p.was):
+            if p.operator_id is not None:
+                data = events.data_of(stat=p.state.name, err=p.error)
+                self._log(account, events.RECEIPT, p.done_at or at, message, part, data)
+            elif p.state == PartState.EXPIRED:
+                self._log(account, events.EXPIRED, at, message, part, None)
+            elif unsent_end == events.REFUSED:
+                data = events.data_of(command_status=p.error)
+                self._log(account, events.REFUSED, p.done_at or at, message, part, data)
+            else:
+                self._log(account, unsent_end, at, message, part, None)
+        if p.billing == BILL_REFUNDED and billing != BILL_REFUNDED:
+            self._log(account, events.REFUNDED, at, message, part, events.data_of(amount=p.price))
+        p.was = p.state
+
+    def _save(
+        self, changed: Iterable[PartRow], at: float, unsent_end: str = events.REFUSED
+    ) -> None:
+        """Settle the money of parts that moved, log their events, and refold the messages
+        that may have ended, queueing a customer receipt for each asking id of a message that
+        turned final."""
         ended: set[int] = set()
         for p in changed:
-            if p.billing == BILL_RESERVED and (p.operator_id is not None or is_final(p.state)):
-                account = s.accounts[p.account_id]
-                account.reserved -= p.price
-                if p.operator_id is not None:
-                    p.billing = BILL_CHARGED
-                    account.charged += p.price
-                else:
-                    p.billing = BILL_REFUNDED
-                    account.balance += p.price
+            billing = p.billing
+            self._settle(p)
+            if p.state != p.was:
+                self._part_events(p, billing, at, unsent_end)
             if is_final(p.state):
                 ended.add(p.message_id)
+        self._refold(ended, at)
+
+    def _settle(self, p: PartRow) -> None:
+        """Charge a part the operator took, refund one that ended without it; once each."""
+        if p.billing == BILL_RESERVED and (p.operator_id is not None or is_final(p.state)):
+            account = self.state.accounts[p.account_id]
+            account.reserved -= p.price
+            if p.operator_id is not None:
+                p.billing = BILL_CHARGED
+                account.charged += p.price
+            else:
+                p.billing = BILL_REFUNDED
+                account.balance += p.price
+
+    def _refold(self, ended: set[int], at: float) -> None:
+        s = self.state
         for mid in sorted(ended):
             m = s.messages[mid]
             parts = [s.parts[i] for i in sorted(m.part_ids)]
