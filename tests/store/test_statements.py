@@ -14,9 +14,10 @@ from smsgate.store.prepared import BulkInsert
 from smsgate.store.schema import metadata
 
 _KEYWORDS = {
-    "all", "and", "any", "as", "by", "returning", "conflict", "delete", "distinct", "do", "excluded", "for",
+    "all", "and", "any", "as", "by", "conflict", "delete", "distinct", "do", "excluded", "for",
     "from", "group", "in", "insert", "into", "is", "join", "left", "limit", "locked", "not", "null",
-    "of", "on", "or", "order", "select", "set", "skip", "union", "update", "values", "where",
+    "of", "on", "or", "order", "returning", "select", "set", "skip", "union", "update", "values",
+    "where",
 }  # fmt: skip
 _TABLE_AFTER = {"from", "join", "into", "update"}
 _TOKEN = re.compile(r"'[^']*'|\$\d+|[A-Za-z_][A-Za-z_0-9]*(?:\.[A-Za-z_][A-Za-z_0-9]*)?|\S")
