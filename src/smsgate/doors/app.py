@@ -25,7 +25,7 @@ from smsgate.gateway.store_trouble import RETRY_AFTER, is_store_trouble
 from smsgate.immutable import record
 from smsgate.log_limit import LimitedLog
 
-from . import http_gateway, inbound_api, json_api, xml_gateway
+from . import events_api, http_gateway, inbound_api, json_api, xml_gateway
 from .native.app import build_native_app
 from .native.body_limit import BodyLimit
 from .web import ClientGone, Receive, Route, Scope, Send, WebReply, WebRequest, plain
@@ -187,6 +187,7 @@ def build_app(
             *http_gateway.routes(gateway, max_body=max_body),
             *xml_gateway.routes(gateway, max_body=max_body),
             *inbound_api.routes(gateway),
+            *events_api.routes(gateway),
             Route("/health", health_endpoint, get),
             Route("/health/live", live_endpoint, get),
             Route("/health/ready", ready_endpoint, get),

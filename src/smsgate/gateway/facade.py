@@ -25,6 +25,7 @@ from smsgate.gateway.quotes import Quote, quote
 from smsgate.gateway.send_request import MAX_ITEMS, SendOutcome, SendRequest
 from smsgate.gateway.submit import Submitter, rate_limit_of
 from smsgate.gateway.views import (
+    AccountEvent,
     AccountRecord,
     Balance,
     InboundRecord,
@@ -35,6 +36,7 @@ from smsgate.gateway.views import (
 )
 from smsgate.store.roles import (
     AccountReads,
+    Events,
     HeldParts,
     IdempotencyKeys,
     Inbound,
@@ -43,14 +45,15 @@ from smsgate.store.roles import (
 )
 
 MAX_PAGE = 100  # messages per page of the native API's search
+MAX_EVENTS = 1000  # events in one answer of a replay
 
 
 class GatewayStore(
-    Messages, AccountReads, HeldParts, IdempotencyKeys, Inbound, RequestLimits, Protocol
+    Messages, AccountReads, HeldParts, IdempotencyKeys, Inbound, RequestLimits, Events, Protocol
 ):
     """The store roles the gateway itself calls (messages, balances, long messages held part
-    by part, Idempotency-Keys, inbound SMS, the rate limit of requests that are not sends);
-    sending goes through the Submitter and the outbox through its own roles."""
+    by part, Idempotency-Keys, inbound SMS, the rate limit of requests that are not sends,
+    the event log); sending goes through the Submitter and the outbox through its own roles."""
 
 
 class Gateway:
@@ -124,6 +127,14 @@ class Gateway:
     def new_id(self) -> int:
         """A fresh message id, for a part the SMPP door answers before its message exists."""
         return self.submitter.new_id()
+
+    async def events(self, account: AccountRecord, after: int, limit: int) -> list[AccountEvent]:
+        """The account's events after seq `after`, oldest first (at most `limit`)."""
+        if after < 0:
+            raise InvalidRequest("after", "after must be a seq, 0 or more")
+        if not 1 <= limit <= MAX_EVENTS:
+            raise InvalidRequest("limit", f"limit must be between 1 and {MAX_EVENTS}")
+        return await self._store.events(account.id, after, limit)
 
     async def dry_run(self, account: AccountRecord, request: SendRequest) -> SendOutcome:
         """What `send` would refuse before the store; nothing is stored."""
