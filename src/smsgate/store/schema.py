@@ -288,6 +288,9 @@ events = Table(
     Column("message_id", BigInteger, nullable=True),
     Column("part_id", BigInteger, nullable=True),
     Column("data", Text, nullable=True),  # JSON object of the type's details, if any
+    # SQLite: one B-tree keyed by (account, seq) instead of a rowid table and an index beside
+    # it; every change writes a row here, so the second B-tree was a second write per event.
+    sqlite_with_rowid=False,
 )
 
 # SMPP door: parts of a long message a customer sent as several submit_sm, each already

@@ -38,6 +38,7 @@ def upgrade() -> None:
             ["account_id"], ["accounts.id"], name=op.f("fk_events_account_id_accounts")
         ),
         sa.PrimaryKeyConstraint("account_id", "seq", name=op.f("pk_events")),
+        sqlite_with_rowid=False,
     )
 
 
