@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncIterator, Callable
+from pathlib import Path
 from urllib.parse import parse_qsl
 
 import pytest
@@ -20,7 +21,9 @@ from smsgate.gateway.outbox.outbox import Outbox
 from smsgate.gateway.outbox.pump import OutboxPump, PumpPolicy
 from smsgate.gateway.views import CALLBACKS, MessageCallback
 from smsgate.store.memory import MemoryStore
-from smsgate.store.records import OperatorReceipt, SubmitDone
+from smsgate.store.progress import callback_payload
+from smsgate.store.records import NewOutboxItem, OperatorReceipt, SubmitDone
+from smsgate.store.sql_store import SqlStore
 from smsgate.webhooks.delivery_policy import RetryPolicy
 from smsgate.webhooks.sender import HttpSender, SenderSettings
 
@@ -163,3 +166,37 @@ async def test_every_status_asked_for_sends_enroute_then_the_final_one(
     assert statuses == [Status.ENROUTE.value, Status.DELIVRD.value]
     enroute = dict(parse_qsl(receiver.received[0].body.decode(), keep_blank_values=True))
     assert enroute["done_at"] == ""
+
+
+async def test_batches_in_flight_together_send_each_callback_once(
+    receiver: Receiver, sender: HttpSender, tmp_path: Path
+) -> None:
+    # SQLite: its reads run in another thread, so a batch settles while a read is under way.
+    store = SqlStore(f"sqlite+aiosqlite:///{tmp_path}/pump.db")
+    await store.open()
+    try:
+        await _each_once(store, receiver, sender)
+    finally:
+        await store.close()
+
+
+async def _each_once(store: SqlStore, receiver: Receiver, sender: HttpSender) -> None:
+    account = (await store.create_account("busy")).id
+    now = time.time()
+    await store.outbox_add(
+        [
+            NewOutboxItem(
+                account, CALLBACKS, now, payload=callback_payload(f"{receiver.base}/n{i}", "POST")
+            )
+            for i in range(400)
+        ]
+    )
+    policy = PumpPolicy(interval=0.02, linger=0.0, batch=25, pipeline=4)
+    running = Outbox(store).pump(CallbackTransport(sender, FAST), policy)
+    await running.start()
+    try:
+        await until(lambda: running.delivered == 400)
+    finally:
+        await running.stop()
+    assert sorted(receiver.hits.values()) == [1] * 400
+    assert await store.outbox_accounts(kind=CALLBACKS) == []

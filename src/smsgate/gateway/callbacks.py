@@ -11,6 +11,7 @@ callbacks at a time: the outbox's lease), so it never holds an item back.
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import logging
 import random
@@ -116,8 +117,7 @@ class CallbackTransport:
 def callback_item_request(item: OutboxItem) -> OutgoingRequest:
     """The callback form for one outbox item: its message's id, phone, status, error, parts,
     and done_at once final; sent to the payload's URL with its method."""
-    target = json.loads(item.payload or "{}")
-    method: Literal["GET", "POST"] = "GET" if target["method"] == "GET" else "POST"
+    url, method = _target(item.payload or "{}")
     status = item.status if item.status is not None else Status.ENROUTE
     final = status is not Status.ENROUTE
     fields = CallbackFields(
@@ -128,4 +128,11 @@ def callback_item_request(item: OutboxItem) -> OutgoingRequest:
         parts=item.parts,
         done_at=datetime.fromtimestamp(item.done_at, UTC) if final else None,
     )
-    return callback_request(str(target["url"]), fields, method)
+    return callback_request(url, fields, method)
+
+
+@functools.lru_cache(maxsize=1024)
+def _target(payload: str) -> tuple[str, Literal["GET", "POST"]]:
+    """A callbacks row's URL and method (cached: one URL serves many messages)."""
+    target = json.loads(payload)
+    return str(target["url"]), "GET" if target["method"] == "GET" else "POST"

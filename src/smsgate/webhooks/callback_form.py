@@ -10,9 +10,10 @@ as Jasmin sends them. Pure: builds the request, never sends it.
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from typing import Literal
-from urllib.parse import urlencode
+from urllib.parse import quote_plus
 
 from smsgate.immutable import record
 from smsgate.webhooks.attempt import OutgoingRequest
@@ -48,12 +49,23 @@ def _utc_text(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+# What quote_plus leaves as it is: most values (ids, digits, statuses) need no quoting, and
+# urlencode's quote_plus per field was a third of a callback's CPU in the outbox pump.
+_PLAIN = re.compile(r"[A-Za-z0-9_.~-]*")
+
+
+def _form(pairs: list[tuple[str, str]]) -> str:
+    """urlencode(pairs), byte for byte, for our own plain keys, quoting only the values that
+    need it."""
+    return "&".join(f"{k}={v if _PLAIN.fullmatch(v) else quote_plus(v)}" for k, v in pairs)
+
+
 def callback_request(
     url: str, fields: CallbackFields, method: Literal["GET", "POST"] = "POST"
 ) -> OutgoingRequest:
     """The request that tells `url` about one message. `url` is checked already (url_safety)."""
     base = url.split("#", 1)[0]  # a fragment is never sent to the server
-    encoded = urlencode(fields.pairs())
+    encoded = _form(fields.pairs())
     if method == "POST":
         return OutgoingRequest("POST", base, (("content-type", FORM_TYPE),), encoded.encode())
     if method == "GET":

@@ -189,18 +189,22 @@ class OutboxPump:
 
     async def _pipelined_stream(self, account_id: int) -> None:
         """Up to `pipeline` batches of the account in flight; a read skips the items already
-        in flight (they stay pending in the store until their batch is settled)."""
+        in flight (they stay pending in the store until their batch is settled) and those
+        settled while it ran (it may have read them just before)."""
         loop = asyncio.get_running_loop()
         policy = self._policy
-        in_flight: set[int] = set()
+        window = _InFlight()
         batches: set[asyncio.Task[None]] = set()
         try:
-            while self._still_offered(account_id):
+            # A batch that failed pauses the account: the stream ends and a later round
+            # starts it again.
+            while self._still_offered(account_id) and not self._paused(account_id):
                 if len(batches) >= policy.pipeline:
                     await asyncio.wait(batches, return_when=asyncio.FIRST_COMPLETED)
                     continue
-                items = await self._source.pending(account_id, policy.batch + len(in_flight))
-                fresh = [i for i in items if i.id not in in_flight][: policy.batch]
+                read = window.reading()
+                items = await self._source.pending(account_id, policy.batch + window.size())
+                fresh = window.fresh(items, read)[: policy.batch]
                 if not fresh:
                     if not batches:
                         return
@@ -208,8 +212,8 @@ class OutboxPump:
                         batches, timeout=policy.interval, return_when=asyncio.FIRST_COMPLETED
                     )
                     continue
-                in_flight.update(i.id for i in fresh)
-                batch = loop.create_task(self._send_batch(account_id, fresh, in_flight))
+                window.sending(fresh)
+                batch = loop.create_task(self._send_batch(account_id, fresh, window))
                 batches.add(batch)
                 batch.add_done_callback(batches.discard)
                 if len(fresh) < policy.batch:
@@ -219,10 +223,9 @@ class OutboxPump:
                 await asyncio.gather(*batches, return_exceptions=True)
 
     async def _send_batch(
-        self, account_id: int, items: list[OutboxItem], in_flight: set[int]
+        self, account_id: int, items: list[OutboxItem], window: _InFlight
     ) -> None:
-        """Deliver one batch of a pipelined stream and settle it; its items leave `in_flight`
-        only once settled, so no read between sees them pending and sends them twice."""
+        """Deliver one batch of a pipelined stream and settle it in the store."""
         try:
             answers = await self._transport.deliver(account_id, items)
             if answers is None:
@@ -235,7 +238,7 @@ class OutboxPump:
             log.exception("cannot deliver %s to account %s", self._transport.kind, account_id)
             self._pause(account_id)
         finally:
-            in_flight.difference_update(i.id for i in items)
+            window.settled(items)
 
     def _refused(self, item: OutboxItem, refusal: Refused) -> bool:
         """Count one refusal; True when the item is to be given up."""
@@ -271,5 +274,41 @@ class OutboxPump:
         self.delivered += len(done)
         self.given_up += len(given_up)
 
+    def _paused(self, account_id: int) -> bool:
+        return self._paused_until.get(account_id, 0.0) > time.monotonic()
+
     def _pause(self, account_id: int) -> None:
         self._paused_until[account_id] = time.monotonic() + self._policy.retry_after
+
+
+class _InFlight:
+    """A pipelined stream's items between a read and their settling: those in flight, and
+    those settled since a read still running began (that read may hold them as pending)."""
+
+    def __init__(self) -> None:
+        self._in_flight: set[int] = set()
+        self._settled: dict[int, int] = {}  # item -> the settling's number
+        self._settlings = 0
+
+    def size(self) -> int:
+        return len(self._in_flight) + len(self._settled)
+
+    def reading(self) -> int:
+        """A read begins: its mark for `fresh`."""
+        return self._settlings
+
+    def fresh(self, items: list[OutboxItem], read: int) -> list[OutboxItem]:
+        """The items of a read begun at `read` that are neither in flight nor settled; items
+        settled before that read began cannot be in it or any later one, so they are let go."""
+        skip = self._in_flight | self._settled.keys()
+        self._settled = {i: n for i, n in self._settled.items() if n > read}
+        return [i for i in items if i.id not in skip]
+
+    def sending(self, items: list[OutboxItem]) -> None:
+        self._in_flight.update(i.id for i in items)
+
+    def settled(self, items: list[OutboxItem]) -> None:
+        self._settlings += 1
+        for item in items:
+            self._in_flight.discard(item.id)
+            self._settled[item.id] = self._settlings
