@@ -47,7 +47,11 @@ def test_demo_adds_the_simulator_only_when_no_operator_is_configured() -> None:
             {"name": "op", "host": "127.0.0.1", "port": 1, "system_id": "a", "password": "b"}
         ],
     )
-    assert demo_settings(real) == real
+    # Only callbacks to this machine are allowed on top: a demo's receiver runs beside it.
+    assert not real.callbacks.allow_private
+    demo_of_real = demo_settings(real)
+    assert demo_of_real.callbacks.allow_private
+    assert demo_of_real.model_copy(update={"callbacks": real.callbacks}) == real
 
 
 def _write(tmp_path: Path, text: str) -> Path:
