@@ -16,8 +16,8 @@ from smsgate.domain.ids import IdGenerator
 from smsgate.domain.status import PartState
 from smsgate.doors.app import build_app
 from smsgate.gateway.accounts import AccountCache
-from smsgate.gateway.outbox.outbox import Outbox
 from smsgate.gateway.facade import Gateway
+from smsgate.gateway.outbox.outbox import Outbox
 from smsgate.gateway.submit import Submitter
 from smsgate.store.records import OperatorReceipt, SubmitDone
 from smsgate.store.sql_store import SqlStore
