@@ -8,7 +8,15 @@ from __future__ import annotations
 
 from sqlalchemy import Connection, delete, select, update
 
-from smsgate.store.schema import message_aliases, messages, outbox, parts, receipt_requests
+from smsgate.store.schema import (
+    message_aliases,
+    message_callbacks,
+    messages,
+    outbox,
+    outbox_attempts,
+    parts,
+    receipt_requests,
+)
 from smsgate.store.sql_base import SqlBase
 
 
@@ -43,7 +51,10 @@ class SqlRetention(SqlBase):
                 )
             )
             if ids:
-                for table in (parts, message_aliases, receipt_requests, outbox):
+                # The attempts logged for the messages' callbacks go before their outbox rows.
+                sent = select(outbox.c.id).where(outbox.c.message_id.in_(ids))
+                conn.execute(delete(outbox_attempts).where(outbox_attempts.c.outbox_id.in_(sent)))
+                for table in (parts, message_aliases, receipt_requests, message_callbacks, outbox):
                     conn.execute(delete(table).where(table.c.message_id.in_(ids)))
                 conn.execute(delete(messages).where(messages.c.id.in_(ids)))
             return len(ids)

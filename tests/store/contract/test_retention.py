@@ -8,7 +8,13 @@ import asyncio
 
 from smsgate.domain.status import Status
 from smsgate.store.interface import Store
-from smsgate.store.records import RECEIPTS, NewOutboxItem
+from smsgate.store.records import (
+    CALLBACKS,
+    RECEIPTS,
+    MessageCallback,
+    NewOutboxItem,
+    OutboxAttempt,
+)
 
 from ..builders import NOW, PRICE, new_message, request
 
@@ -58,3 +64,19 @@ async def test_a_sweep_takes_at_most_its_limit(store: Store) -> None:
         assert await store.cancel(account, mid, NOW - 10 * DAY + 1)
     assert [await store.erase_texts(NOW, 2) for _ in range(4)] == [2, 2, 1, 0]
     assert [await store.delete_messages(NOW, 3) for _ in range(3)] == [3, 2, 0]
+
+
+async def test_a_deleted_message_takes_its_callback_and_the_attempts_logged_for_it(
+    store: Store,
+) -> None:
+    account = (await store.create_account("hooked")).id
+    await store.top_up(account, 100 * PRICE)
+    hook = MessageCallback("https://example.com/dlr")
+    message = new_message(account, text="old", now=NOW - 10 * DAY, callback=hook)
+    await asyncio.wait_for(store.accept(request(account, message, now=NOW - 10 * DAY)), 10)
+    assert await store.cancel(account, message.id, NOW - 10 * DAY + 1)
+    (callback,) = await store.outbox_pending(account, 10, kind=CALLBACKS)
+    await store.outbox_attempted([OutboxAttempt(callback.id, NOW - 10 * DAY + 2, 200, 0.01)])
+    assert await store.delete_messages(NOW - 5 * DAY, 100) == 1
+    assert await store.outbox_attempts(callback.id) == []
+    assert await store.message(account, message.id) is None

@@ -40,6 +40,8 @@ class MemoryRetention(MemoryBase):
                         del s.by_operator[key]
         for alias in [a for a, mid in s.aliases.items() if mid in ids]:
             del s.aliases[alias]
-        for item_id in [i for i, row in s.outbox.items() if row.message_id in ids]:
+        gone = {i for i, row in s.outbox.items() if row.message_id in ids}
+        for item_id in gone:
             del s.outbox[item_id]
+        s.attempts = [a for a in s.attempts if a.outbox_id not in gone]
         return len(ids)
