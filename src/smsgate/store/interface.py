@@ -12,6 +12,7 @@ from smsgate.store.roles import (
     Accepting,
     AccountAdmin,
     Claims,
+    DeadLetters,
     Events,
     HeldParts,
     IdempotencyKeys,
@@ -24,6 +25,7 @@ from smsgate.store.roles import (
     RequestLimits,
     Retention,
     Suppressions,
+    WebhookEndpoints,
 )
 
 
@@ -47,6 +49,8 @@ class Store(
     Retention,
     IdempotencyKeys,
     Suppressions,
+    WebhookEndpoints,
+    DeadLetters,
     Protocol,
 ):
     """Every role of the store at once."""

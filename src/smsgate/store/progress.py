@@ -43,6 +43,7 @@ from smsgate.store.statements import (
     save_message,
     save_part,
 )
+from smsgate.store.webhook_events import queue_webhooks, status_event
 
 
 @dataclass(slots=True)
@@ -228,7 +229,8 @@ def _part_events(
 
 def refold(conn: Connection, ended: dict[int, LivePart], at: float) -> None:
     """Recompute the status of these messages from their parts; when one turns final, queue
-    a customer receipt for each of its submit_sm ids that asked for one. A one-part message
+    a customer receipt for each of its submit_sm ids that asked for one, its callback and its
+    `message.status` webhooks. A one-part message
     folds from the part in hand; others read their parts."""
     folded: dict[int, tuple[Status, int]] = {}
     several = sorted(mid for mid, p in ended.items() if p.message_parts != 1)
@@ -272,6 +274,13 @@ def refold(conn: Connection, ended: dict[int, LivePart], at: float) -> None:
     finished = sorted(mid for mid, (status, _) in folded.items() if status is not Status.ENROUTE)
     if not finished:
         return
+    queue_webhooks(
+        conn,
+        [
+            status_event(ended[mid].account_id, mid, folded[mid][0], folded[mid][1], at)
+            for mid in finished
+        ],
+    )
     queue_outbox.many(
         conn,
         (

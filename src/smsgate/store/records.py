@@ -213,6 +213,7 @@ class MessageView:
 RECEIPTS = "receipts"  # SMPP deliver_sm receipts to the customer's binds
 CALLBACKS = "callbacks"  # a message's own callback URL (dlr_url, callback_url)
 INBOUND = "inbound"  # inbound SMS (MO) to the account's SMPP receiving binds
+WEBHOOKS = "webhooks"  # signed JSON events to an account's webhook endpoints
 
 
 @record
@@ -454,3 +455,65 @@ class Suppression:
     phone: str
     source: str  # "sms" (the recipient's STOP) or "admin"
     created_at: float
+
+
+# The event types a webhook endpoint may subscribe to.
+MESSAGE_STATUS = "message.status"
+MESSAGE_INBOUND = "message.inbound"
+WEBHOOK_EVENT_TYPES = (MESSAGE_STATUS, MESSAGE_INBOUND)
+
+
+@record
+class WebhookEndpoint:
+    """An account's webhook endpoint: where its events of `event_types` go, signed with
+    `secret` and, during a rotation, also with `old_secret` (both `whsec_...`: signing keys the
+    gateway must use, so kept as they are, not hashed like passwords).
+
+    Health: `failing_since` (first failure after the last success), `disabled_at` with its
+    reason (set after a day of failures, cleared only by an operator), `blocked_until` (a
+    delivery waits for its retry then; the endpoint's later events wait behind it)."""
+
+    id: int
+    account_id: int
+    url: str
+    event_types: tuple[str, ...]
+    secret: str
+    old_secret: str | None
+    created_at: float
+    failing_since: float | None = None
+    disabled_at: float | None = None
+    disabled_reason: str | None = None
+    blocked_until: float | None = None
+
+    @property
+    def enabled(self) -> bool:
+        return self.disabled_at is None
+
+    def __repr__(self) -> str:
+        # Never print the secrets: logs and tracebacks show the endpoint, not its keys.
+        return f"WebhookEndpoint(id={self.id}, account_id={self.account_id}, url={self.url!r})"
+
+
+@record
+class EndpointHealth:
+    """What the webhook transport writes back about an endpoint after its attempts."""
+
+    failing_since: float | None
+    disabled_at: float | None
+    disabled_reason: str | None
+    blocked_until: float | None
+
+
+@record
+class DeadLetter:
+    """An outbox item given up (after its retries, or refused at once): what it was, how often
+    it was tried and the last error; redelivering it queues a copy with the same payload."""
+
+    item_id: int
+    account_id: int
+    kind: str
+    payload: str | None
+    created_at: float
+    dead_at: float
+    attempts: int
+    last_error: str | None

@@ -23,6 +23,8 @@ from smsgate.store.records import (
     Balance,
     ClaimedPart,
     Credentials,
+    DeadLetter,
+    EndpointHealth,
     HeldDue,
     HeldPart,
     HoldResult,
@@ -45,6 +47,7 @@ from smsgate.store.records import (
     Suppression,
     Tariff,
     Unreceipted,
+    WebhookEndpoint,
 )
 
 
@@ -316,3 +319,40 @@ class Suppressions(Protocol):
     async def unsuppress(self, account_id: int, phone: str) -> bool: ...
     async def suppressions(self, account_id: int) -> list[Suppression]:
         """The account's list, by number."""
+
+
+class WebhookEndpoints(Protocol):
+    """An account's webhook endpoints, as the admin configures them and the webhook transport
+    reads and heals or disables them. Their secrets are signing keys (stored as given)."""
+
+    async def add_webhook_endpoint(
+        self, account_id: int, url: str, event_types: Sequence[str], secret: str, at: float
+    ) -> WebhookEndpoint: ...
+    async def webhook_endpoint(self, endpoint_id: int) -> WebhookEndpoint | None: ...
+    async def webhook_endpoints(self, account_id: int | None = None) -> list[WebhookEndpoint]:
+        """One account's endpoints (every account's when None), in id order."""
+
+    async def remove_webhook_endpoint(self, endpoint_id: int) -> bool:
+        """Its pending deliveries become dead letters when the transport reaches them."""
+
+    async def set_webhook_secrets(
+        self, endpoint_id: int, secret: str, old_secret: str | None
+    ) -> bool:
+        """Sign with `secret` and, during a rotation, also `old_secret`; False if unknown."""
+
+    async def set_webhook_health(self, endpoint_id: int, health: EndpointHealth) -> bool:
+        """Failing since, disabled (and why), blocked until; EndpointHealth(None, ...) heals
+        and re-enables it. False if unknown."""
+
+
+class DeadLetters(Protocol):
+    """Outbox items given up after their retries, for an operator to see and send again."""
+
+    async def dead_letters(
+        self, kind: str, account_id: int | None = None, limit: int = 100
+    ) -> list[DeadLetter]:
+        """Dead letters of a kind (of one account, or all), oldest first."""
+
+    async def redeliver(self, kind: str, item_ids: Sequence[int], at: float) -> list[int]:
+        """Queue a copy of each of these dead letters (same payload, a fresh retry window)
+        and take them out of the dead letters, in one transaction; the ids it redelivered."""

@@ -293,6 +293,28 @@ events = Table(
     sqlite_with_rowid=False,
 )
 
+# An account's webhook endpoints (admin webhooks): signed JSON events of the types listed
+# (space-separated) go to `url`. `secret` and, during a rotation, `old_secret` are signing keys
+# (whsec_...) that every delivery needs, so they are stored as given, not hashed. Health:
+# `failing_since`, `disabled_at`/`disabled_reason` (a day of failures), `blocked_until` (the
+# endpoint's deliveries wait behind one due for a retry then, so they arrive in order).
+webhook_endpoints = Table(
+    "webhook_endpoints",
+    metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True),
+    Column("account_id", BigInteger, ForeignKey("accounts.id"), nullable=False),
+    Column("url", Text, nullable=False),
+    Column("event_types", Text, nullable=False),
+    Column("secret", Text, nullable=False),
+    Column("old_secret", Text, nullable=True),
+    Column("created_at", Double, nullable=False),
+    Column("failing_since", Double, nullable=True),
+    Column("disabled_at", Double, nullable=True),
+    Column("disabled_reason", Text, nullable=True),
+    Column("blocked_until", Double, nullable=True),
+    Index("ix_webhook_endpoints_account", "account_id"),
+)
+
 # SMPP door: parts of a long message a customer sent as several submit_sm, each already
 # answered with its own id (`id`), kept until the last one arrives and the whole message is
 # accepted (or refused, or given up). `claimed_until`: a node is finishing the message.

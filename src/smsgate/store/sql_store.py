@@ -55,6 +55,7 @@ from smsgate.store.sql_idempotency import SqlIdempotencyKeys
 from smsgate.store.sql_inbound import SqlInbound
 from smsgate.store.sql_receipts import SqlReceipts
 from smsgate.store.sql_retention import SqlRetention
+from smsgate.store.sql_webhooks import SqlWebhooks
 from smsgate.store.statements import (
     attempts_of,
     events_after,
@@ -67,7 +68,9 @@ from smsgate.store.statements import (
 from smsgate.store.upsert import upsert
 
 
-class SqlStore(SqlAccounts, SqlClaims, SqlReceipts, SqlRetention, SqlIdempotencyKeys, SqlInbound):
+class SqlStore(
+    SqlAccounts, SqlClaims, SqlReceipts, SqlRetention, SqlIdempotencyKeys, SqlInbound, SqlWebhooks
+):
     """The store on one database URL, e.g. ``sqlite+aiosqlite:///./var/smsgate.db`` or
     ``postgresql+asyncpg://user@127.0.0.1:5432/db``.
 

@@ -253,6 +253,13 @@ queue_outbox_item = PlainSql(
     " due_at, attempts) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0)"
 )
 
+# -- webhook endpoints (webhook_events.py) ---------------------------------------------------------
+# Rows: (id, account_id, event_types) of the enabled endpoints of some accounts.
+webhook_subscribers = PlainSql(
+    "SELECT id, account_id, event_types FROM webhook_endpoints"
+    " WHERE account_id = ANY(?) AND disabled_at IS NULL ORDER BY id"
+)
+
 # -- parts of long SMPP messages (held_parts.py) ---------------------------------------------------
 # The columns of a held part, in HeldPart's field order.
 _HELD_COLUMNS = (

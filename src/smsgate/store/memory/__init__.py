@@ -27,6 +27,7 @@ from smsgate.store.memory.rate_limits import MemoryRequestLimits
 from smsgate.store.memory.receipts import MemoryReceipts
 from smsgate.store.memory.retention import MemoryRetention
 from smsgate.store.memory.state import MemoryState
+from smsgate.store.memory.webhooks import MemoryWebhooks
 
 __all__ = ["MemoryState", "MemoryStore"]
 
@@ -44,6 +45,7 @@ class MemoryStore(
     MemoryRetention,
     MemoryIdempotencyKeys,
     MemoryRequestLimits,
+    MemoryWebhooks,
 ):
     """Every role of the store in memory; `state` shared with other nodes' stores, if given."""
 

@@ -9,7 +9,7 @@ import asyncio
 import itertools
 import json
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from smsgate.domain import ratelimit
@@ -28,8 +28,10 @@ from smsgate.store.records import (
     MessageCallback,
     OperatorReceipt,
     Suppression,
+    WebhookEndpoint,
 )
 from smsgate.store.schema import BILL_CHARGED, BILL_REFUNDED, BILL_RESERVED
+from smsgate.store.webhook_events import WebhookEvent, fan_out, status_event
 
 GroupKey = tuple[int, str, str, int, int]  # account, source, destination, ref, total
 
@@ -163,6 +165,8 @@ class MemoryState:
         self.inbound_ids = itertools.count(1)
         self.inbound: dict[int, InboundRecord] = {}  # in id order
         self.suppressions: dict[tuple[int, str], Suppression] = {}  # (account, phone)
+        self.webhook_endpoint_ids = itertools.count(1)
+        self.webhook_endpoints: dict[int, WebhookEndpoint] = {}  # in id order
 
 
 class MemoryBase:
@@ -263,6 +267,28 @@ class MemoryBase:
             for pdu_id in m.receipt_ids:
                 self._queue_receipt(m.account_id, mid, pdu_id, status, m.error, at)
             self._queue_callback(mid, at)
+            self._queue_webhooks([status_event(m.account_id, mid, status, m.error, at)])
+
+    def _queue_webhooks(self, events: Sequence[WebhookEvent]) -> None:
+        """The webhook fan-out (webhook_events.queue_webhooks): an item per enabled endpoint
+        of the event's account subscribed to its type."""
+        accounts = {e.account_id for e in events}
+        endpoints = [
+            (e.id, e.account_id, " ".join(e.event_types))
+            for e in self.state.webhook_endpoints.values()
+            if e.account_id in accounts and e.enabled
+        ]
+        for row in fan_out(events, endpoints):
+            account_id, kind, message_id, status, error, payload, created_at, _ = row
+            self._queue_item(
+                account_id,
+                kind,
+                message_id,
+                None if status is None else Status(status),
+                error,
+                payload,
+                created_at,
+            )
 
     def _queue_callback(self, message_id: int, at: float) -> None:
         """A callback of the message's status, if it has a callback URL that wants this one

@@ -1,0 +1,114 @@
+"""The webhook fan-out: one event of an account becomes one outbox item (kind "webhooks") per
+enabled endpoint of that account subscribed to the event's type, queued inside the
+transaction of the change the event reports, so an event is sent if and only if its change
+is stored.
+
+An item's payload is everything its deliveries need and keep: the endpoint, the `webhook-id`
+(the same on every retry and redelivery) and the event (`type`, `timestamp`, `data`). Must not
+commit or roll back: the caller owns the transaction.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Connection
+
+from smsgate.domain.status import Status
+from smsgate.immutable import record
+from smsgate.store.records import MESSAGE_STATUS, WEBHOOKS
+from smsgate.store.statements import queue_outbox_item, webhook_subscribers
+
+
+@record
+class WebhookEvent:
+    """Something that happened to an account, for its webhook endpoints. `message_id` and
+    `status` tie the outbox item to a message when there is one."""
+
+    account_id: int
+    type: str
+    data: Mapping[str, Any]
+    at: float
+    message_id: int | None = None
+    status: Status | None = None
+
+
+def status_event(
+    account_id: int, message_id: int, status: Status, error: int, at: float
+) -> WebhookEvent:
+    """`message.status`: a message's status changed (on its way, or final)."""
+    data = {"id": str(message_id), "status": status.value, "error": error}
+    return WebhookEvent(account_id, MESSAGE_STATUS, data, at, message_id, status)
+
+
+def subscribes(event_types: str, event_type: str) -> bool:
+    """Whether an endpoint's space-separated event types include `event_type`."""
+    return event_type in event_types.split()
+
+
+def new_webhook_id() -> str:
+    """A `webhook-id` (Standard Webhooks: unique per delivery, kept on retries)."""
+    return "msg_" + uuid.uuid4().hex
+
+
+def timestamp_text(at: float) -> str:
+    return datetime.fromtimestamp(at, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def webhook_payload(endpoint_id: int, event: WebhookEvent) -> str:
+    return json.dumps(
+        {
+            "endpoint": endpoint_id,
+            "id": new_webhook_id(),
+            "type": event.type,
+            "timestamp": timestamp_text(event.at),
+            "data": dict(event.data),
+        },
+        separators=(",", ":"),
+        ensure_ascii=False,
+    )
+
+
+def fan_out(
+    events: Sequence[WebhookEvent], endpoints: Iterable[tuple[int, int, str]]
+) -> list[tuple[int, str, int | None, str | None, int, str, float, None]]:
+    """The outbox rows (queue_outbox_item's columns) of `events` for `endpoints` given as
+    (endpoint id, account id, event types) of enabled endpoints, in event order."""
+    by_account: dict[int, list[tuple[int, str]]] = {}
+    for endpoint_id, account_id, event_types in endpoints:
+        by_account.setdefault(account_id, []).append((endpoint_id, event_types))
+    rows: list[tuple[int, str, int | None, str | None, int, str, float, None]] = []
+    for event in events:
+        for endpoint_id, event_types in by_account.get(event.account_id, ()):
+            if not subscribes(event_types, event.type):
+                continue
+            status = None if event.status is None else event.status.value
+            error = int(event.data.get("error", 0) or 0)
+            payload = webhook_payload(endpoint_id, event)
+            rows.append(
+                (
+                    event.account_id,
+                    WEBHOOKS,
+                    event.message_id,
+                    status,
+                    error,
+                    payload,
+                    event.at,
+                    None,
+                )
+            )
+    return rows
+
+
+def queue_webhooks(conn: Connection, events: Sequence[WebhookEvent]) -> None:
+    """Queue `events` for the enabled endpoints subscribed to them, in this transaction."""
+    if not events:
+        return
+    accounts = sorted({e.account_id for e in events})
+    endpoints = webhook_subscribers.rows(conn, accounts)
+    if endpoints:
+        queue_outbox_item.many(conn, fan_out(events, endpoints))
