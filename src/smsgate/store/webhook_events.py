@@ -26,23 +26,20 @@ from smsgate.store.statements import queue_outbox_item, webhook_subscribers
 
 @record
 class WebhookEvent:
-    """Something that happened to an account, for its webhook endpoints. `message_id` and
-    `status` tie the outbox item to a message when there is one."""
+    """Something that happened to an account, for its webhook endpoints."""
 
     account_id: int
     type: str
     data: Mapping[str, Any]
     at: float
-    message_id: int | None = None
-    status: Status | None = None
 
 
 def status_event(
     account_id: int, message_id: int, status: Status, error: int, at: float
 ) -> WebhookEvent:
-    """`message.status`: a message's status changed (on its way, or final)."""
+    """`message.status`: a message reached a final status."""
     data = {"id": str(message_id), "status": status.value, "error": error}
-    return WebhookEvent(account_id, MESSAGE_STATUS, data, at, message_id, status)
+    return WebhookEvent(account_id, MESSAGE_STATUS, data, at)
 
 
 def subscribes(event_types: str, event_type: str) -> bool:
@@ -73,34 +70,25 @@ def webhook_payload(endpoint_id: int, event: WebhookEvent) -> str:
     )
 
 
+OutboxRow = tuple[int, str, None, None, int, str, float, None]
+
+
 def fan_out(
     events: Sequence[WebhookEvent], endpoints: Iterable[tuple[int, int, str]]
-) -> list[tuple[int, str, int | None, str | None, int, str, float, None]]:
+) -> list[OutboxRow]:
     """The outbox rows (queue_outbox_item's columns) of `events` for `endpoints` given as
-    (endpoint id, account id, event types) of enabled endpoints, in event order."""
+    (endpoint id, account id, event types) of enabled endpoints, in event order. The rows
+    name no message: the payload says it all, and a row's own time (not its message's)
+    starts its retry window, so a redelivered copy gets a fresh one."""
     by_account: dict[int, list[tuple[int, str]]] = {}
     for endpoint_id, account_id, event_types in endpoints:
         by_account.setdefault(account_id, []).append((endpoint_id, event_types))
-    rows: list[tuple[int, str, int | None, str | None, int, str, float, None]] = []
+    rows: list[OutboxRow] = []
     for event in events:
         for endpoint_id, event_types in by_account.get(event.account_id, ()):
-            if not subscribes(event_types, event.type):
-                continue
-            status = None if event.status is None else event.status.value
-            error = int(event.data.get("error", 0) or 0)
-            payload = webhook_payload(endpoint_id, event)
-            rows.append(
-                (
-                    event.account_id,
-                    WEBHOOKS,
-                    event.message_id,
-                    status,
-                    error,
-                    payload,
-                    event.at,
-                    None,
-                )
-            )
+            if subscribes(event_types, event.type):
+                payload = webhook_payload(endpoint_id, event)
+                rows.append((event.account_id, WEBHOOKS, None, None, 0, payload, event.at, None))
     return rows
 
 

@@ -98,7 +98,7 @@ async def test_a_final_status_is_queued_once_per_subscribed_enabled_endpoint(
     await store.apply_receipts([OperatorReceipt("op", "C1", PartState.DELIVRD, 0, NOW + 1)])
 
     (item,) = await store.outbox_pending(shop, 10, kind=WEBHOOKS)
-    assert (item.kind, item.message_id) == (WEBHOOKS, message.id)
+    assert (item.kind, item.message_id, item.done_at) == (WEBHOOKS, 0, NOW + 1)
     payload = json.loads(item.payload or "")
     assert payload["endpoint"] == wants.id and payload["type"] == MESSAGE_STATUS
     assert payload["id"].startswith("msg_")

@@ -278,17 +278,8 @@ class MemoryBase:
             for e in self.state.webhook_endpoints.values()
             if e.account_id in accounts and e.enabled
         ]
-        for row in fan_out(events, endpoints):
-            account_id, kind, message_id, status, error, payload, created_at, _ = row
-            self._queue_item(
-                account_id,
-                kind,
-                message_id,
-                None if status is None else Status(status),
-                error,
-                payload,
-                created_at,
-            )
+        for account_id, kind, _, _, error, payload, created_at, _ in fan_out(events, endpoints):
+            self._queue_item(account_id, kind, None, None, error, payload, created_at)
 
     def _queue_callback(self, message_id: int, at: float) -> None:
         """A callback of the message's status, if it has a callback URL that wants this one
