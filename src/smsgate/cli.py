@@ -27,7 +27,9 @@ def _mount_optional() -> None:
     from smsgate.config_commands import app as config_app
     from smsgate.simulator.cli import app as simulator_app
 
-    app.add_typer(admin_app, name="admin", help="Manage accounts, money, senders and tariffs.")
+    app.add_typer(
+        admin_app, name="admin", help="Manage accounts, money, senders, tariffs and webhooks."
+    )
     app.add_typer(config_app, name="config", help="Check, show and document the configuration.")
     app.add_typer(simulator_app, name="simulator", help="Run the operator SMSC simulator.")
 

@@ -1,6 +1,6 @@
 """`smsgate admin`: the operator's command line over the store — accounts, credentials, money,
-sender names, tariffs, the connectors' bind state, inbound numbers, unroutable inbound SMS
-and suppression lists.
+sender names, tariffs, the connectors' bind state, inbound numbers, unroutable inbound SMS,
+suppression lists and webhook endpoints.
 
 Each command opens the configured store for its own work and closes it; no command keeps state
 or talks to a running node except `connectors list`, which reads its /health. Each says on
@@ -25,6 +25,7 @@ from smsgate.admin import (
     suppressions,
     tariffs,
     tokens,
+    webhooks,
 )
 from smsgate.admin.store_session import Options
 
@@ -53,6 +54,7 @@ app.add_typer(connectors.app, name="connectors")
 app.add_typer(numbers.app, name="numbers")
 app.add_typer(suppressions.app, name="suppressions")
 app.add_typer(inbound.app, name="inbound")
+app.add_typer(webhooks.app, name="webhooks")
 app.command("backup")(backup.backup)
 
 __all__ = ["app"]
