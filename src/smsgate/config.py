@@ -331,14 +331,15 @@ class MetricsSettings(BaseModel):
 
 
 class CallbackSettings(BaseModel):
-    """Per-message callbacks (dlr_url, callback_url): how they are sent."""
+    """Per-message callbacks (dlr_url, callback_url) and webhook endpoints: how they are
+    sent."""
 
     model_config = _STRICT
 
     allow_private: bool = Field(
         default=False,
-        description="Callback URLs may point at loopback and private addresses (the demo "
-        "allows them; elsewhere they let a customer reach your internal network).",
+        description="Callback and webhook URLs may point at loopback and private addresses "
+        "(the demo allows them; elsewhere they let a customer reach your internal network).",
     )
     max_connections: int = Field(
         default=256, gt=0, description="Open connections to receivers, kept alive between calls."

@@ -46,6 +46,7 @@ from smsgate.gateway.retention import DAY, RetentionPolicy, RetentionSweeper
 from smsgate.gateway.router import Route, Router
 from smsgate.gateway.self_service import SelfService
 from smsgate.gateway.submit import SubmitPolicy, Submitter
+from smsgate.gateway.webhooks import WebhookTransport
 from smsgate.metrics_listener import MetricsListener
 from smsgate.store.sql_store import SqlStore
 from smsgate.webhooks.sender import HttpSender, SenderSettings
@@ -240,7 +241,8 @@ class Node:
             self._submitter.suppressions_changed()
 
     async def _start_callbacks(self, outbox: Outbox) -> None:
-        """The per-message callbacks' pump: any node sends them, one node per account."""
+        """The pumps of per-message callbacks and of webhook endpoints: any node sends them,
+        one node per account and kind."""
         cfg = self.settings.callbacks
         sender = HttpSender(
             SenderSettings(
@@ -254,6 +256,11 @@ class Node:
         pump = outbox.pump(CallbackTransport(sender), PumpPolicy(batch=cfg.batch, pipeline=4))
         await pump.start()
         self._stack.push_async_callback(pump.stop)
+        # Webhook endpoints share the sender's connections. One batch of an account at a
+        # time: an endpoint's events go in order, its later ones waiting behind a retry.
+        webhooks = outbox.pump(WebhookTransport(sender, self.store), PumpPolicy(batch=cfg.batch))
+        await webhooks.start()
+        self._stack.push_async_callback(webhooks.stop)
 
     def _lose(self, reason: str) -> None:
         self.lost_reason = reason

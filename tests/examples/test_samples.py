@@ -696,7 +696,7 @@ async def test_smpp_samples_explain_themselves_and_take_the_environment(live: Li
 
 @exercises("examples/webhooks/receiver.py")
 async def test_webhook_receiver_verifies_signatures_and_prints_events() -> None:
-    # Run on its own (the gateway's webhooks are wired in later): our sender and signing on one
+    # Without a gateway: our sender and signing on one
     # side, the sample with the standardwebhooks package on the other.
     from smsgate.webhooks.attempt import OutgoingRequest
     from smsgate.webhooks.callback_form import CallbackFields, callback_request
@@ -742,6 +742,66 @@ async def test_webhook_receiver_verifies_signatures_and_prints_events() -> None:
     assert events[0] == {"webhook_id": "evt_1", "event": json.loads(body)}
     assert events[1]["callback"]["order"] == "7" and events[1]["callback"]["status"] == "DELIVRD"
     assert "refused webhook evt_bad: No matching signature found" in err.decode()
+
+
+@exercises("examples/webhooks/receiver.py")
+async def test_webhook_receiver_gets_a_verified_status_of_a_message_sent_by_json(
+    live: Live,
+) -> None:
+    # The README's tour: an endpoint added with `smsgate admin webhooks add`, the sample
+    # receiver started with the secret it printed, a message sent through the JSON door, and
+    # its final status arriving signed and verified by the standardwebhooks package.
+    port = free_port()
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("SMSGATE_")}
+    admin = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-c",
+        "from smsgate.launcher import main; main()",
+        "admin",
+        "webhooks",
+        "add",
+        live.creds.login,
+        f"http://127.0.0.1:{port}/webhook",
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        env={
+            **clean,
+            "SMSGATE_DATABASE__URL": live.node.settings.database.url,
+            "SMSGATE_CALLBACKS__ALLOW_PRIVATE": "true",
+        },
+        cwd=ROOT,
+    )
+    out, err = await asyncio.wait_for(admin.communicate(), SAMPLE_TIMEOUT)
+    assert admin.returncode == 0, err.decode()
+    secret = re.search(r"(whsec_\S+)", out.decode())
+    assert secret is not None, out.decode()
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        str(EXAMPLES / "webhooks" / "receiver.py"),
+        f"--port={port}",
+        f"--secret={secret.group(1)}",
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        cwd=ROOT,
+    )
+    try:
+        assert proc.stderr is not None
+        line = await asyncio.wait_for(proc.stderr.readline(), SAMPLE_TIMEOUT)
+        assert line.decode().startswith(f"listening on http://127.0.0.1:{port}/")
+        (message_id,) = await live.send_json(["380501234567"], "webhook tour")
+        assert proc.stdout is not None
+        # Events of messages other tests sent may come too: wait for this message's.
+        while True:
+            printed = json.loads(await asyncio.wait_for(proc.stdout.readline(), SAMPLE_TIMEOUT))
+            if printed["event"]["data"]["id"] == message_id:
+                break
+    finally:
+        proc.kill()
+        await proc.wait()
+    assert printed["webhook_id"].startswith("msg_")
+    event = printed["event"]
+    assert event["type"] == "message.status"
+    assert event["data"] == {"id": message_id, "status": "DELIVRD", "error": 0}
 
 
 # -- coverage --------------------------------------------------------------------------------
