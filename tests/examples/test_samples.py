@@ -696,8 +696,8 @@ async def test_smpp_samples_explain_themselves_and_take_the_environment(live: Li
 
 @exercises("examples/webhooks/receiver.py")
 async def test_webhook_receiver_verifies_signatures_and_prints_events() -> None:
-    # Without a gateway: our sender and signing on one
-    # side, the sample with the standardwebhooks package on the other.
+    # Without a gateway: our sender and signing on one side, the sample with the
+    # standardwebhooks package on the other.
     from smsgate.webhooks.attempt import OutgoingRequest
     from smsgate.webhooks.callback_form import CallbackFields, callback_request
     from smsgate.webhooks.sender import HttpSender, SenderSettings
