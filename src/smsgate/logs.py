@@ -34,19 +34,26 @@ def _timestamp(record: logging.LogRecord) -> str:
     return f"{seconds}.{int(record.msecs):03d}Z"
 
 
+def _event(record: logging.LogRecord, formatter: logging.Formatter) -> dict[str, Any]:
+    """The record as the machine formats write it: time, level, logger, msg, the event's
+    fields, and the traceback last."""
+    event: dict[str, Any] = {
+        "time": _timestamp(record),
+        "level": record.levelname.lower(),
+        "logger": record.name,
+        "msg": record.getMessage(),
+    }
+    event.update(fields_of(record))
+    if record.exc_info:
+        event["exc"] = formatter.formatException(record.exc_info)
+    return event
+
+
 class JsonFormatter(logging.Formatter):
     """One JSON object a line: time, level, logger, msg, then the event's fields."""
 
     def format(self, record: logging.LogRecord) -> str:
-        line: dict[str, Any] = {
-            "time": _timestamp(record),
-            "level": record.levelname.lower(),
-            "logger": record.name,
-            "msg": record.getMessage(),
-        }
-        line.update(fields_of(record))
-        if record.exc_info:
-            line["exc"] = self.formatException(record.exc_info)
+        line = _event(record, self)
         # orjson: the access log writes one line per request, and json.dumps was most of it.
         try:
             return orjson.dumps(line, default=str).decode("utf-8")
@@ -66,16 +73,7 @@ class LogfmtFormatter(logging.Formatter):
     """`key=value` pairs a line, the shape Loki and Heroku-style collectors read."""
 
     def format(self, record: logging.LogRecord) -> str:
-        pairs: dict[str, object] = {
-            "time": _timestamp(record),
-            "level": record.levelname.lower(),
-            "logger": record.name,
-            "msg": record.getMessage(),
-        }
-        pairs.update(fields_of(record))
-        if record.exc_info:
-            pairs["exc"] = self.formatException(record.exc_info)
-        return " ".join(f"{k}={_logfmt_value(v)}" for k, v in pairs.items())
+        return " ".join(f"{k}={_logfmt_value(v)}" for k, v in _event(record, self).items())
 
 
 class TextFormatter(logging.Formatter):
