@@ -50,6 +50,7 @@ class Cluster:
     token: str
     limited_token: str
     account_id: int
+    folder: Path  # the nodes' configs and logs
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -129,7 +130,13 @@ async def cluster(database_url: str, tmp_path: Path, sim: Simulator) -> AsyncIte
             )
         )
     c = Cluster(
-        database_url, [f"http://127.0.0.1:{p}" for p in ports], procs, token, limited, account_id
+        database_url,
+        [f"http://127.0.0.1:{p}" for p in ports],
+        procs,
+        token,
+        limited,
+        account_id,
+        tmp_path,
     )
     try:
         await asyncio.wait_for(wait_up(c), 40)
@@ -185,8 +192,10 @@ async def holders(c: Cluster, alive: list[int]) -> list[int]:
 
 async def wait_up(c: Cluster) -> None:
     while True:
-        for proc in c.procs:
-            assert proc.poll() is None, "a node exited during start"
+        for i, proc in enumerate(c.procs):
+            if proc.poll() is not None:
+                log = (c.folder / f"node{i}.log").read_text(errors="replace")[-3000:]
+                raise AssertionError(f"node {i} exited during start ({proc.returncode}):\n{log}")
         up = [await health(b) for b in c.bases]
         if all(h is not None for h in up) and len(await holders(c, list(range(NODES)))) == 1:
             return
