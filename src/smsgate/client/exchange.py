@@ -13,7 +13,7 @@ from typing import TypeVar
 from smsgate.immutable import record
 
 from .errors import SmsGateError, TransportError
-from .protocol import ApiRequest, ApiResponse, Call, read_envelope
+from .protocol import ApiRequest, ApiResponse, Call
 from .retry import RetryPolicy
 
 P = TypeVar("P")
@@ -39,13 +39,14 @@ def conversation(call: Call[P, T], policy: RetryPolicy) -> Conversation[T]:
     """Run `call`'s requests one after another. When one finally fails, its error is raised with
     `partial` set to the merged results of the requests that had succeeded (None if none had)."""
     parts: list[P] = []
+    read = call.reader()
     for request in call.requests:
         attempt = 0
         while True:
             outcome = yield Send(request)
             if outcome is None:
                 raise RuntimeError("a Send action must be answered with a response or an error")
-            answer = outcome if isinstance(outcome, TransportError) else read_envelope(outcome)
+            answer = outcome if isinstance(outcome, TransportError) else read(outcome)
             if not isinstance(answer, SmsGateError):
                 try:
                     parts.append(call.parse(answer))

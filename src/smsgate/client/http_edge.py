@@ -27,7 +27,9 @@ def build_request(http: httpx.Client | httpx.AsyncClient, request: ApiRequest) -
     headers = {"Content-Type": "application/json"} if content else {}
     if request.idempotency_key is not None:
         headers["Idempotency-Key"] = request.idempotency_key
-    return http.build_request("POST", request.path, content=content, headers=headers)
+    return http.build_request(
+        request.method, request.path, params=request.query, content=content, headers=headers
+    )
 
 
 def to_response(response: httpx.Response) -> ApiResponse:

@@ -42,6 +42,8 @@ class ApiRequest:
     # Sends carry one, made when the call is built, so every retry of the request repeats it
     # and a server that saw the first attempt answers it again instead of sending twice.
     idempotency_key: str | None = None
+    method: str = "POST"
+    query: Mapping[str, str] | None = None  # sent as the URL's query string
 
     def content(self) -> bytes:
         if self.body is None:
@@ -63,6 +65,22 @@ class Call(Generic[P, T]):
     requests: Sequence[ApiRequest]
     parse: Callable[[Envelope], P]
     merge: Callable[[list[P]], T]
+    # How an answer becomes a JSON object or an error: the SMS Club envelope unless the API
+    # answers otherwise (the native API's bodies and problems, native_answer.py).
+    read: Callable[[ApiResponse], Envelope | SmsGateError] | None = None
+
+    def reader(self) -> Callable[[ApiResponse], Envelope | SmsGateError]:
+        return self.read or read_envelope
+
+
+@record
+class Paging(Generic[P, T]):
+    """A listing read page by page: the first page's call, a page's items, and the call for
+    the page after a page (None after the last)."""
+
+    first: Call[P, P]
+    items: Callable[[P], list[T]]
+    after: Callable[[P], Call[P, P] | None]
 
 
 PhoneLike = str | int
@@ -151,13 +169,13 @@ def _only(parts: list[T]) -> T:
 def read_envelope(response: ApiResponse) -> Envelope | SmsGateError:
     """The `success_request` object of a successful answer, or the error the answer means."""
     status = response.status_code
-    body = _json_object(response.content)
+    body = json_object(response.content)
     if 200 <= status < 300:
         if body is not None and isinstance(body.get("success_request"), dict):
             envelope: Envelope = body["success_request"]
             return envelope
         return UnexpectedResponseError(
-            f"HTTP {status} without a success_request object: {_snippet(response.content)}",
+            f"HTTP {status} without a success_request object: {snippet(response.content)}",
             status,
         )
     message = _message(body, response.content, status)
@@ -169,9 +187,7 @@ def read_envelope(response: ApiResponse) -> Envelope | SmsGateError:
     if status == 401:
         return AuthenticationError(message, status)
     if status == 429:
-        return RateLimitedError(
-            message, status, parse_retry_after(_header(response, "retry-after"))
-        )
+        return RateLimitedError(message, status, parse_retry_after(header(response, "retry-after")))
     if status == 453:
         return DuplicateError(message, status)
     if status >= 500:
@@ -239,7 +255,7 @@ def parse_retry_after(value: str | None, now: datetime | None = None) -> float |
     return max(0.0, seconds)
 
 
-def _header(response: ApiResponse, name: str) -> str | None:
+def header(response: ApiResponse, name: str) -> str | None:
     value = response.headers.get(name)
     if value is not None:
         return value
@@ -249,7 +265,7 @@ def _header(response: ApiResponse, name: str) -> str | None:
     return None
 
 
-def _json_object(content: bytes) -> dict[str, Any] | None:
+def json_object(content: bytes) -> dict[str, Any] | None:
     try:
         parsed = json.loads(content)
     except ValueError:
@@ -265,7 +281,7 @@ def _message(body: dict[str, Any] | None, content: bytes, status: int) -> str:
         name = body.get("name")
         if isinstance(name, str) and name:
             return name
-    return f"HTTP {status}: {_snippet(content)}" if content.strip() else f"HTTP {status}"
+    return f"HTTP {status}: {snippet(content)}" if content.strip() else f"HTTP {status}"
 
 
 def _fields(body: dict[str, Any] | None) -> dict[str, str]:
@@ -286,6 +302,6 @@ def _string_map(value: object, name: str) -> dict[str, str]:
     return {str(k): str(v) for k, v in value.items()}
 
 
-def _snippet(content: bytes, limit: int = 200) -> str:
+def snippet(content: bytes, limit: int = 200) -> str:
     text = content.decode("utf-8", "replace").strip()
     return text if len(text) <= limit else text[:limit] + "…"

@@ -1,7 +1,8 @@
 """`Client`: the blocking face of the SDK. Everything but the transport is shared with
 `AsyncClient` — each method builds a `protocol` call and lets `exchange` run it.
 
-Must not parse, map errors or decide retries itself: that would make the two faces drift apart.
+Must not parse, map errors or decide retries itself: that would make the two faces drift apart;
+the httpx edge is `session.py`, shared with the native clients.
 """
 
 from __future__ import annotations
@@ -14,12 +15,10 @@ from typing import TypeVar
 import httpx
 
 from . import protocol
-from .errors import TransportError
-from .exchange import conversation, drive_sync
-from .http_edge import build_request, default_headers, to_response, to_transport_error
 from .models import Balance, SendResult, StatusReport
-from .protocol import ApiRequest, ApiResponse, Call, PhoneLike, Phones
+from .protocol import Call, PhoneLike, Phones
 from .retry import RetryPolicy
+from .session import SyncSession
 
 P = TypeVar("P")
 T = TypeVar("T")
@@ -43,14 +42,14 @@ class Client:
         transport: httpx.BaseTransport | None = None,
         sleep: Callable[[float], object] = time.sleep,
     ) -> None:
-        self._http = httpx.Client(
-            base_url=base_url,
-            headers=default_headers(token),
-            timeout=httpx.Timeout(timeout),
+        self._session = SyncSession(
+            base_url,
+            token,
+            timeout=timeout,
+            policy=RetryPolicy(retries=retries, backoff=backoff),
             transport=transport,
+            sleep=sleep,
         )
-        self._policy = RetryPolicy(retries=retries, backoff=backoff)
-        self._sleep = sleep
 
     def send(
         self,
@@ -89,7 +88,7 @@ class Client:
         return self._run(protocol.senders_call())
 
     def close(self) -> None:
-        self._http.close()
+        self._session.close()
 
     def __enter__(self) -> Client:
         return self
@@ -103,11 +102,4 @@ class Client:
         self.close()
 
     def _run(self, call: Call[P, T]) -> T:
-        return drive_sync(conversation(call, self._policy), self._exchange, self._sleep)
-
-    def _exchange(self, request: ApiRequest) -> ApiResponse | TransportError:
-        http_request = build_request(self._http, request)
-        try:
-            return to_response(self._http.send(http_request))
-        except httpx.TransportError as exc:
-            return to_transport_error(exc, http_request)
+        return self._session.run(call)
