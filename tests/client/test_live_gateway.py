@@ -1,8 +1,6 @@
 """The SDK and the CLI against a real smsgate node on 127.0.0.1 (JSON API over a real socket,
 the simulator as its operator): the contract as the server speaks it, not as the fake does.
-
-The `live` fixture is the one place that knows where the gateway is; point it elsewhere to run
-the same tests against another deployment with the simulator's magic numbers.
+The `live` node is conftest's.
 """
 
 from __future__ import annotations
@@ -10,12 +8,8 @@ from __future__ import annotations
 import asyncio
 import csv
 import json
-import socket
-from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
@@ -33,6 +27,8 @@ from smsgate.client import (
 from smsgate.client.cli import app
 from smsgate.client.exit_codes import ExitCode
 
+from .conftest import Live
+
 # The simulator's outcomes by the last digits of the destination.
 OUTCOMES = {
     "380501230000": Status.DELIVRD,
@@ -40,47 +36,6 @@ OUTCOMES = {
     "380501230002": Status.EXPIRED,
     "380501230003": Status.REJECTD,
 }
-
-
-@dataclass(frozen=True)
-class Live:
-    url: str
-    token: str
-    sender: str
-    store: Any = None  # the node's store, for tests that need more money than the demo has
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-@pytest.fixture
-async def live(tmp_path: Path) -> AsyncIterator[Live]:
-    from smsgate.config import demo_settings, load_settings
-    from smsgate.gateway.demo_account import ensure_demo_account
-    from smsgate.node import Node
-
-    settings = demo_settings(
-        load_settings(
-            None,
-            database={"url": f"sqlite+aiosqlite:///{tmp_path}/live.db"},
-            http={"host": "127.0.0.1", "port": free_port()},
-            smpp={"enabled": False},
-            simulator={"port": free_port(), "receipt_delay": 0.05},
-            dispatch={"retry_backoff": 0.05, "retry_backoff_max": 0.2},
-        )
-    )
-    node = Node(settings)
-    await asyncio.wait_for(node.start(), 20)
-    try:
-        creds = await ensure_demo_account(node.store, tmp_path / "demo.json")
-        yield Live(
-            f"http://127.0.0.1:{node.addresses.http_port}", creds.token, creds.sender, node.store
-        )
-    finally:
-        await asyncio.wait_for(node.stop(), 20)
 
 
 async def final_statuses(client: AsyncClient, ids: list[str], timeout: float = 20) -> StatusReport:

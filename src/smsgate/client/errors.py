@@ -1,5 +1,6 @@
 """The SDK's one exception tree, rooted at `SmsGateError`: one class per error kind the JSON API
-contract names, each carrying the HTTP status (None when no response came) and the server's message.
+and the native API name, each carrying the HTTP status (None when no response came), the server's
+message and, from a native problem, the field at fault.
 
 Pure values: nothing here parses responses or talks to the network (see `protocol.py`).
 """
@@ -17,6 +18,10 @@ class SmsGateError(Exception):
         # For calls split into several requests: the merged results of the requests that
         # succeeded before this one failed (a SendResult for sends), else None.
         self.partial: object | None = None
+        # From a native API problem (RFC 9457): the request field at fault (a body member as a
+        # dotted path, a query parameter or a header) and the problem's type, when given.
+        self.field: str | None = None
+        self.problem_type: str | None = None
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.message!r}, status_code={self.status_code!r})"
@@ -27,7 +32,8 @@ class AuthenticationError(SmsGateError):
 
 
 class ValidationError(SmsGateError):
-    """400: the request itself was refused; `fields` maps each field name to the reason."""
+    """400 (or the native API's 422): the request itself was refused; `fields` maps each field
+    name to the reason."""
 
     def __init__(
         self, message: str, status_code: int | None = 400, fields: dict[str, str] | None = None
@@ -36,8 +42,40 @@ class ValidationError(SmsGateError):
         self.fields: dict[str, str] = dict(fields or {})
 
 
+class RecipientsRejectedError(ValidationError):
+    """Native API send: every recipient was refused; `rejected` says why for each one (a list
+    of `native_models.Rejection`)."""
+
+    def __init__(
+        self, message: str, status_code: int | None = 422, rejected: list[object] | None = None
+    ) -> None:
+        super().__init__(message, status_code)
+        self.rejected: list[object] = list(rejected or [])
+
+
 class DuplicateError(SmsGateError):
-    """453: every recipient already got this text from this account within two minutes."""
+    """453 (native API: 409): every recipient already got this text from this account within
+    two minutes."""
+
+
+class NotFoundError(SmsGateError):
+    """404 from the native API: no such message of this account."""
+
+
+class ConflictError(SmsGateError):
+    """409 from the native API: the request conflicts with the state, e.g. cancelling a message
+    already with the operator."""
+
+
+class RequestInFlightError(ConflictError):
+    """409: the first request with this Idempotency-Key is still being served; retried after
+    `retry_after` seconds like a 429, since its answer will soon be there to repeat."""
+
+    def __init__(
+        self, message: str, status_code: int | None = 409, retry_after: float | None = None
+    ) -> None:
+        super().__init__(message, status_code)
+        self.retry_after = retry_after
 
 
 class RateLimitedError(SmsGateError):

@@ -1,5 +1,6 @@
-"""When to try a request again and after how long: exponential backoff on 429 (honouring
-Retry-After), 5xx and transport failures; never on an answer that would only repeat itself.
+"""When to try a request again and after how long: exponential backoff on 429 and on a 409 for
+an Idempotency-Key still in flight (both honouring Retry-After), 5xx and transport failures;
+never on an answer that would only repeat itself.
 
 Pure decisions: it never sleeps; the clients do, through an injectable sleep function.
 """
@@ -8,7 +9,13 @@ from __future__ import annotations
 
 from smsgate.immutable import record
 
-from .errors import RateLimitedError, ServerError, SmsGateError, TransportError
+from .errors import (
+    RateLimitedError,
+    RequestInFlightError,
+    ServerError,
+    SmsGateError,
+    TransportError,
+)
 
 
 @record
@@ -21,9 +28,11 @@ class RetryPolicy:
         """Seconds to wait before retrying after `attempt` failed (0-based), or None to give up."""
         if attempt >= self.retries:
             return None
-        if isinstance(error, RateLimitedError) and error.retry_after is not None:
-            # Waiting less than the server asked only earns another 429.
-            return error.retry_after if error.retry_after <= self.max_delay else None
-        if isinstance(error, RateLimitedError | ServerError | TransportError):
+        if isinstance(error, RateLimitedError | RequestInFlightError):
+            if error.retry_after is not None:
+                # Waiting less than the server asked only earns another refusal.
+                return error.retry_after if error.retry_after <= self.max_delay else None
+            return min(self.backoff * 2.0**attempt, self.max_delay)
+        if isinstance(error, ServerError | TransportError):
             return min(self.backoff * 2.0**attempt, self.max_delay)
         return None
