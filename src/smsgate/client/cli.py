@@ -1,143 +1,59 @@
-"""`sms`: send, query statuses, balance and sender names from the shell, over the SDK.
+"""`sms`: send, query statuses, balance and sender names from the shell, over the SDK; and over
+smsgate's native API: quotes, scheduled sends, message lists and details, cancelling, usage.
 
 Translation only: options in, SDK calls, tables or `--json` out, one exit code per error kind
-and never a traceback. Clients are built by a `Connector`, which tests replace (`obj=`) to inject
-a mock transport and a sleep that does not sleep.
+and never a traceback. Clients are built by a `Connector` (cli_common.py), which tests replace
+(`obj=`) to inject a mock transport and a sleep that does not sleep.
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
 import sys
-import time
-from collections.abc import Awaitable, Callable, Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import Annotated
 
-import httpx
 import typer
-from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from .async_client import AsyncClient
+from . import cli_native
 from .bulk_send import BulkOutcome, Pacer, send_rows
-from .csv_rows import CsvError, Rejected, Row, read_recipients, write_accepted, write_rejected
-from .errors import SmsGateError
-from .exit_codes import ExitCode, describe, exit_code_for
+from .cli_common import (
+    DEFAULT_URL,
+    Connector,
+    JsonOut,
+    Options,
+    Retries,
+    Timeout,
+    Token,
+    Url,
+    connector,
+    err,
+    fail,
+    options,
+    out,
+    phones_of,
+    print_json,
+    reporting,
+)
+from .csv_rows import Rejected, Row, read_recipients, write_accepted, write_rejected
+from .exit_codes import ExitCode, describe
 from .models import Status, StatusReport
-from .sync_client import Client
+from .send_time import SendTimeError, send_time
 
-DEFAULT_URL = "http://127.0.0.1:8080"
-
-
-@dataclass
-class Connector:
-    """Builds the clients the commands use; tests pass their own through `obj=`."""
-
-    transport: httpx.BaseTransport | None = None
-    async_transport: httpx.AsyncBaseTransport | None = None
-    sleep: Callable[[float], object] = time.sleep
-    async_sleep: Callable[[float], Awaitable[object]] = asyncio.sleep
-    clock: Callable[[], float] = time.monotonic
-
-    def client(self, options: Options) -> Client:
-        return Client(
-            options.url,
-            options.token,
-            timeout=options.timeout,
-            retries=options.retries,
-            transport=self.transport,
-            sleep=self.sleep,
-        )
-
-    def async_client(self, options: Options) -> AsyncClient:
-        return AsyncClient(
-            options.url,
-            options.token,
-            timeout=options.timeout,
-            retries=options.retries,
-            transport=self.async_transport,
-            sleep=self.async_sleep,
-        )
-
-
-@dataclass(frozen=True)
-class Options:
-    url: str
-    token: str
-    json: bool
-    timeout: float
-    retries: int
-
+__all__ = ["Connector", "app", "main"]
 
 app = typer.Typer(
     name="sms",
-    help="Send SMS and query them over the SMS Club-compatible JSON API (smsgate or hosted).",
+    help="Send SMS and query them over the SMS Club-compatible JSON API (smsgate or hosted), "
+    "and over smsgate's native API (quote, send --at, messages, cancel, usage).",
     epilog="Exit codes:\n\n" + describe(),
     rich_markup_mode="markdown",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
-    add_completion=False,
 )
-
-Url = Annotated[str, typer.Option("--url", envvar="SMSGATE_URL", help="Base URL of the JSON API.")]
-Token = Annotated[
-    str | None,
-    typer.Option("--token", envvar="SMSGATE_TOKEN", help="API token.", show_default=False),
-]
-JsonOut = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
-Timeout = Annotated[float, typer.Option("--timeout", min=0.1, help="Seconds per request.")]
-Retries = Annotated[int, typer.Option("--retries", min=0, help="Retries on 429, 5xx, network.")]
-
-out = Console(highlight=False, soft_wrap=True)
-err = Console(stderr=True, highlight=False, soft_wrap=True)
-
-
-def _options(url: str, token: str | None, json_out: bool, timeout: float, retries: int) -> Options:
-    if not token:
-        _fail("no API token: pass --token or set SMSGATE_TOKEN", ExitCode.USAGE, json_out)
-    return Options(url, token, json_out, timeout, retries)
-
-
-def _connector(ctx: typer.Context) -> Connector:
-    return ctx.obj if isinstance(ctx.obj, Connector) else Connector()
-
-
-def _fail(message: str, code: ExitCode, json_out: bool, **extra: object) -> NoReturn:
-    if json_out:
-        err.print(json.dumps({"error": code.name.lower(), "message": message, **extra}))
-    else:
-        err.print(f"[bold red]error:[/] {message}", markup=True)
-    raise typer.Exit(int(code))
-
-
-@contextmanager
-def _reporting(json_out: bool) -> Iterator[None]:
-    """Every failure the user can cause becomes a message and its exit code."""
-    try:
-        yield
-    except SmsGateError as error:
-        detail: dict[str, object] = {"status_code": error.status_code}
-        message = error.message
-        if error.status_code is not None and str(error.status_code) not in message:
-            message = f"{message} (HTTP {error.status_code})"
-        _fail(message, exit_code_for(error), json_out, **detail)
-    except CsvError as error:
-        _fail(str(error), ExitCode.USAGE, json_out)
-    except OSError as error:
-        _fail(f"{error.filename or 'file'}: {error.strerror or error}", ExitCode.INTERNAL, json_out)
-    except KeyboardInterrupt:
-        _fail("interrupted", ExitCode.INTERRUPTED, json_out)
-
-
-def _print_json(value: object) -> None:
-    out.print_json(json.dumps(value, ensure_ascii=False))
-
-
 # -- send ------------------------------------------------------------------------------------
 
 
@@ -181,28 +97,47 @@ def send(
         float | None,
         typer.Option("--lifetime", min=1, help="Minutes to keep trying.", show_default=False),
     ] = None,
+    at: Annotated[
+        str | None,
+        typer.Option(
+            "--at",
+            help="Send later (native API; with --to): an ISO time (2026-12-24T09:00, local "
+            "unless it has an offset) or from now: +10m, +2h, +1d. `sms cancel ID` before then.",
+            show_default=False,
+        ),
+    ] = None,
     url: Url = DEFAULT_URL,
     token: Token = None,
     json_out: JsonOut = False,
     timeout: Timeout = 10.0,
     retries: Retries = 3,
 ) -> None:
-    """Send one text to --to recipients, or a whole --csv file in parallel batches of 100."""
-    options = _options(url, token, json_out, timeout, retries)
+    """Send one text to --to recipients, or a whole --csv file in parallel batches of 100;
+    --at schedules a --to send for later (native API)."""
+    opts = options(url, token, json_out, timeout, retries)
     if not sender:
-        _fail("no sender name: pass --from", ExitCode.USAGE, json_out)
+        fail("no sender name: pass --from", ExitCode.USAGE, json_out)
     if text is not None and text_option is not None:
-        _fail("give the text once: as TEXT or with --text", ExitCode.USAGE, json_out)
+        fail("give the text once: as TEXT or with --text", ExitCode.USAGE, json_out)
     message = text if text is not None else text_option
-    phones = [p.strip() for item in to or [] for p in item.split(",") if p.strip()]
-    with _reporting(json_out):
+    phones = phones_of(to)
+    when = None
+    if at is not None:
+        if csv_file is not None:
+            fail("--at sends to --to recipients, not a --csv file", ExitCode.USAGE, json_out)
+        try:
+            when = send_time(at, datetime.now(UTC).astimezone())
+        except SendTimeError as error:
+            fail(str(error), ExitCode.USAGE, json_out)
+    scheduled = None
+    with reporting(json_out):
         if csv_file is not None:
             if phones:
-                _fail("use either --to or --csv, not both", ExitCode.USAGE, json_out)
+                fail("use either --to or --csv, not both", ExitCode.USAGE, json_out)
             recipients = read_recipients(csv_file, message)
             outcome = _send_csv(
                 ctx,
-                options,
+                opts,
                 recipients.rows,
                 recipients.one_text,
                 sender,
@@ -213,26 +148,31 @@ def send(
             outcome.rejected[:0] = recipients.rejected
         else:
             if not phones:
-                _fail("no recipients: pass --to PHONE or --csv FILE", ExitCode.USAGE, json_out)
+                fail("no recipients: pass --to PHONE or --csv FILE", ExitCode.USAGE, json_out)
             if not message:
-                _fail("no text: pass TEXT or --text", ExitCode.USAGE, json_out)
-            outcome = _send_list(ctx, options, phones, message, sender, lifetime)
+                fail("no text: pass TEXT or --text", ExitCode.USAGE, json_out)
+            if when is not None:
+                outcome, scheduled = cli_native.send_scheduled(
+                    ctx, opts, phones, message, sender, when, lifetime
+                )
+            else:
+                outcome = _send_list(ctx, opts, phones, message, sender, lifetime)
         if rejected_out is not None:
             write_rejected(rejected_out, outcome.rejected)
         if accepted_out is not None:
             write_accepted(accepted_out, ((i, row.phone) for i, row in outcome.accepted.items()))
-    _report_send(outcome, options, rejected_out)
+    _report_send(outcome, opts, rejected_out, scheduled)
 
 
 def _send_list(
     ctx: typer.Context,
-    options: Options,
+    opts: Options,
     phones: list[str],
     text: str,
     sender: str,
     lifetime: float | None,
 ) -> BulkOutcome:
-    with _connector(ctx).client(options) as client:
+    with connector(ctx).client(opts) as client:
         result = client.send(phones, text, sender, lifetime=lifetime)
     outcome = BulkOutcome()
     for message_id, phone in result.accepted.items():
@@ -245,7 +185,7 @@ def _send_list(
 
 def _send_csv(
     ctx: typer.Context,
-    options: Options,
+    opts: Options,
     rows: list[Row],
     one_text: bool,
     sender: str,
@@ -253,18 +193,18 @@ def _send_csv(
     rate: float,
     lifetime: float | None,
 ) -> BulkOutcome:
-    connector = _connector(ctx)
+    conn = connector(ctx)
 
     async def run(progress: Progress) -> BulkOutcome:
         task = progress.add_task("sending", total=len(rows))
-        async with connector.async_client(options) as client:
+        async with conn.async_client(opts) as client:
             return await send_rows(
                 client,
                 rows,
                 sender,
                 one_text=one_text,
                 concurrency=concurrency,
-                pacer=Pacer(rate, sleep=connector.async_sleep, clock=connector.clock),
+                pacer=Pacer(rate, sleep=conn.async_sleep, clock=conn.clock),
                 lifetime=lifetime,
                 on_batch=lambda count: progress.advance(task, count),
             )
@@ -275,17 +215,23 @@ def _send_csv(
         MofNCompleteColumn(),
         TimeElapsedColumn(),
         console=err,
-        disable=options.json,
+        disable=opts.json,
     )
     with progress:
         return asyncio.run(run(progress))
 
 
-def _report_send(outcome: BulkOutcome, options: Options, rejected_out: Path | None) -> None:
+def _report_send(
+    outcome: BulkOutcome,
+    opts: Options,
+    rejected_out: Path | None,
+    scheduled: datetime | None = None,
+) -> None:
     rejected = sorted(outcome.rejected, key=lambda r: r.row.line)
-    if options.json:
-        _print_json(
+    if opts.json:
+        print_json(
             {
+                **({} if scheduled is None else {"send_at": scheduled}),
                 "accepted": len(outcome.accepted),
                 "rejected": len(rejected),
                 "ids": {message_id: row.phone for message_id, row in outcome.accepted.items()}
@@ -308,8 +254,10 @@ def _report_send(outcome: BulkOutcome, options: Options, rejected_out: Path | No
             where = f", all in {rejected_out}" if rejected_out else " (use --rejected-out)"
             err.print(f"… and {len(rejected) - 20} more rejected{where}")
         err.print(f"accepted {len(outcome.accepted)}, rejected {len(rejected)}")
+        if scheduled is not None:
+            err.print(f"scheduled for {scheduled.astimezone():%Y-%m-%d %H:%M:%S %Z}")
     if outcome.fatal is not None:
-        with _reporting(options.json):
+        with reporting(opts.json):
             raise outcome.fatal
     if rejected:
         raise typer.Exit(int(ExitCode.REJECTED))
@@ -333,18 +281,18 @@ def status(
     retries: Retries = 3,
 ) -> None:
     """Show the status of messages; with --watch, poll until none is ENROUTE."""
-    options = _options(url, token, json_out, timeout, retries)
-    connector = _connector(ctx)
-    with _reporting(json_out), connector.client(options) as client:
+    opts = options(url, token, json_out, timeout, retries)
+    conn = connector(ctx)
+    with reporting(json_out), conn.client(opts) as client:
         report = client.status(ids)
         # Only ENROUTE can still change: later polls ask about those alone.
         while watch and not report.all_final:
             if not json_out:
                 err.print(_counts(report))
-            connector.sleep(interval)
+            conn.sleep(interval)
             pending = [i for i, s in report.items() if not s.is_final]
             report = _refreshed(report, client.status(pending))
-    _report_status(report, options)
+    _report_status(report, opts)
 
 
 def _refreshed(report: StatusReport, update: StatusReport) -> StatusReport:
@@ -366,9 +314,9 @@ def _counts(report: StatusReport) -> str:
     return ", ".join(parts)
 
 
-def _report_status(report: StatusReport, options: Options) -> None:
-    if options.json:
-        _print_json({"statuses": {k: str(v) for k, v in report.items()}, "unknown": report.unknown})
+def _report_status(report: StatusReport, opts: Options) -> None:
+    if opts.json:
+        print_json({"statuses": {k: str(v) for k, v in report.items()}, "unknown": report.unknown})
         return
     table = Table("id", "status", box=None, pad_edge=False)
     for message_id, value in report.items():
@@ -388,11 +336,11 @@ def balance(
     retries: Retries = 3,
 ) -> None:
     """Show the account's balance."""
-    options = _options(url, token, json_out, timeout, retries)
-    with _reporting(json_out), _connector(ctx).client(options) as client:
+    opts = options(url, token, json_out, timeout, retries)
+    with reporting(json_out), connector(ctx).client(opts) as client:
         result = client.balance()
     if json_out:
-        _print_json({"money": str(result.money), "currency": result.currency})
+        print_json({"money": str(result.money), "currency": result.currency})
     else:
         out.print(f"{result.money} {result.currency}".strip())
 
@@ -407,14 +355,21 @@ def senders(
     retries: Retries = 3,
 ) -> None:
     """List the account's active sender names."""
-    options = _options(url, token, json_out, timeout, retries)
-    with _reporting(json_out), _connector(ctx).client(options) as client:
+    opts = options(url, token, json_out, timeout, retries)
+    with reporting(json_out), connector(ctx).client(opts) as client:
         names = client.senders()
     if json_out:
-        _print_json(names)
+        print_json(names)
     else:
         for name in names:
             out.print(name)
+
+
+# The native API's commands, after the SMS Club ones in --help.
+app.command()(cli_native.quote)
+app.command()(cli_native.cancel)
+app.command()(cli_native.usage)
+app.add_typer(cli_native.messages_app, name="messages")
 
 
 def main() -> None:

@@ -9,7 +9,9 @@ from enum import IntEnum
 
 from .errors import (
     AuthenticationError,
+    ConflictError,
     DuplicateError,
+    NotFoundError,
     RateLimitedError,
     ServerError,
     SmsGateError,
@@ -31,6 +33,8 @@ class ExitCode(IntEnum):
     TRANSPORT = 8
     UNEXPECTED_RESPONSE = 9
     REJECTED = 10
+    NOT_FOUND = 11
+    CONFLICT = 12
     INTERRUPTED = 130
 
 
@@ -39,13 +43,16 @@ MEANINGS = {
     ExitCode.INTERNAL: "internal error of the CLI, or a file could not be written",
     ExitCode.USAGE: "usage error: bad options, no token, unreadable CSV",
     ExitCode.AUTHENTICATION: "authentication failed (HTTP 401): check the token",
-    ExitCode.VALIDATION: "request refused (HTTP 400), e.g. inactive sender name",
-    ExitCode.DUPLICATE: "duplicate: the same text to the same recipients within 2 minutes (453)",
+    ExitCode.VALIDATION: "request refused (HTTP 400, 422), e.g. inactive sender name",
+    ExitCode.DUPLICATE: "duplicate: the same text to the same recipients within 2 minutes "
+    "(453; native API 409)",
     ExitCode.RATE_LIMITED: "rate limited (HTTP 429) even after retrying",
     ExitCode.SERVER: "server error (HTTP 5xx) even after retrying",
     ExitCode.TRANSPORT: "no connection or timed out, even after retrying",
     ExitCode.UNEXPECTED_RESPONSE: "an answer the API does not define (wrong URL?)",
-    ExitCode.REJECTED: "send finished but some recipients were rejected",
+    ExitCode.REJECTED: "send (or quote) finished but some recipients were rejected",
+    ExitCode.NOT_FOUND: "no such message of this account (HTTP 404)",
+    ExitCode.CONFLICT: "conflict (HTTP 409), e.g. cancelling a message already with the operator",
     ExitCode.INTERRUPTED: "interrupted (Ctrl-C)",
 }
 
@@ -53,6 +60,8 @@ _BY_KIND: list[tuple[type[SmsGateError], ExitCode]] = [
     (AuthenticationError, ExitCode.AUTHENTICATION),
     (ValidationError, ExitCode.VALIDATION),
     (DuplicateError, ExitCode.DUPLICATE),
+    (NotFoundError, ExitCode.NOT_FOUND),
+    (ConflictError, ExitCode.CONFLICT),
     (RateLimitedError, ExitCode.RATE_LIMITED),
     (ServerError, ExitCode.SERVER),
     (TransportError, ExitCode.TRANSPORT),
