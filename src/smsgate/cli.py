@@ -19,7 +19,7 @@ from smsgate.config import (
 from smsgate.event_loop import install_uvloop
 from smsgate.logs import setup_logging
 
-app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__)
+app = typer.Typer(no_args_is_help=True, help=__doc__)
 
 
 def _mount_optional() -> None:
