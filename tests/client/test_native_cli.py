@@ -160,6 +160,7 @@ USAGE = {
     "group": "country",
     "rows": [{"key": "UA", "messages": 3, "parts": 4, "cost": "1.20"}],
     "total": {"messages": 3, "parts": 4, "cost": "1.20"},
+    "currency": "UAH",
 }
 
 

@@ -5,7 +5,7 @@ SDK), retries of a send repeating its key, and the blocking and asyncio faces ag
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import date
+from datetime import UTC, date, datetime
 from decimal import Decimal
 
 import httpx
@@ -18,8 +18,7 @@ from .fake_api import Sleeps
 
 LEDGER = [
     {
-        "id": f"e{n}",
-        "kind": "charge",
+        "type": "charge",
         "amount": "-0.50",
         "at": "2026-12-07T08:00:00Z",
         "message_id": str(n),
@@ -28,8 +27,7 @@ LEDGER = [
     for n in range(5, 0, -1)
 ] + [
     {
-        "id": "t1",
-        "kind": "top_up",
+        "type": "top_up",
         "amount": "100.00",
         "at": "2026-12-01T08:00:00Z",
         "message_id": None,
@@ -46,6 +44,7 @@ USAGE = {
         {"key": "UNDELIV", "messages": 1, "parts": 1, "cost": "0.50"},
     ],
     "total": {"messages": 5, "parts": 6, "cost": "3.00"},
+    "currency": "UAH",
 }
 
 
@@ -80,13 +79,14 @@ def test_the_ledger_is_followed_across_cursors_and_usage_is_typed() -> None:
     ) as api:
         entries = list(api.ledger())
         usage = api.usage(date(2026, 12, 1), date(2026, 12, 7), group="status")
-    assert [e.id for e in entries] == [e["id"] for e in LEDGER]
+    assert [e.message_id for e in entries] == ["5", "4", "3", "2", "1", None]
     assert entries[-1] == LedgerEntry(
-        "t1", "top_up", Decimal(100), entries[-1].at, None, Decimal(100)
+        "top_up", Decimal(100), datetime(2026, 12, 1, 8, tzinfo=UTC), None, Decimal(100)
     )
     assert sum(e.amount for e in entries) == entries[0].balance_after
     assert [r.url.params.get("cursor") for r in seen[:3]] == [None, "2", "4"]
     assert isinstance(usage, Usage) and usage.total.cost == Decimal("3.00")
+    assert usage.currency == "UAH"
     assert [(r.key, r.messages) for r in usage.rows] == [("DELIVRD", 4), ("UNDELIV", 1)]
     assert dict(seen[-1].url.params) == {
         "from": "2026-12-01",
@@ -101,13 +101,13 @@ async def test_the_async_client_reads_the_same_ledger_lazily() -> None:
     async with AsyncNativeClient("http://api.test", "t", transport=transport) as api:
         first_three = []
         async for entry in api.ledger():
-            first_three.append(entry.id)
+            first_three.append(entry.message_id)
             if len(first_three) == 3:
                 break
         page = await api.ledger_page(cursor="4")
-    assert first_three == ["e5", "e4", "e3"]
+    assert first_three == ["5", "4", "3"]
     assert len(seen) == 3  # two pages for three entries, then the page asked for
-    assert [e.id for e in page.entries] == ["e1", "t1"] and page.next_cursor is None
+    assert [e.kind for e in page.entries] == ["charge", "top_up"] and page.next_cursor is None
 
 
 SENT = {

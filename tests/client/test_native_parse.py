@@ -79,26 +79,31 @@ def test_a_message_with_its_parts() -> None:
     assert message.created_at == datetime(2026, 12, 7, 8, tzinfo=UTC)
 
 
-def test_ledger_entries_of_either_naming_and_the_cursor() -> None:
+def test_ledger_lines_signed_with_the_balance_after_and_the_cursor() -> None:
     page = parse_ledger_page(
         {
             "entries": [
                 {
-                    "id": "c17",
-                    "kind": "charge",
+                    "type": "charge",
                     "amount": "-0.70",
                     "at": "2026-12-07T08:00:00Z",
                     "message_id": "17",
                     "balance_after": "99.30",
                 },
-                {"id": 3, "type": "top_up", "amount": 100, "at": 1796630400.0},
+                {
+                    "type": "top_up",
+                    "amount": "100.00",
+                    "at": "2026-12-01T08:00:00Z",
+                    "message_id": None,
+                    "balance_after": "100.00",
+                },
             ],
+            "currency": "UAH",
             "next_cursor": "x",
         }
     )
     assert page.entries == [
         LedgerEntry(
-            "c17",
             "charge",
             Decimal("-0.70"),
             datetime(2026, 12, 7, 8, tzinfo=UTC),
@@ -106,10 +111,10 @@ def test_ledger_entries_of_either_naming_and_the_cursor() -> None:
             Decimal("99.30"),
         ),
         LedgerEntry(
-            "3", "top_up", Decimal(100), datetime.fromtimestamp(1796630400, UTC), None, None
+            "top_up", Decimal(100), datetime(2026, 12, 1, 8, tzinfo=UTC), None, Decimal(100)
         ),
     ]
-    assert page.next_cursor == "x"
+    assert (page.next_cursor, page.currency) == ("x", "UAH")
 
 
 def test_usage_in_the_agreed_shape() -> None:

@@ -26,12 +26,13 @@ class AccountBalance:
 
 @record
 class LedgerEntry:
-    """One movement of money: a top-up, a charge or a refund (with its message), signed."""
+    """One line of the money ledger, signed: `kind` is top_up, adjustment, charge and refund
+    (these two with their message), carried (charges of messages retention deleted) or
+    opening; the balance is the sum of the lines."""
 
-    id: str
     kind: str
     amount: Decimal
-    at: datetime | None
+    at: datetime
     message_id: str | None
     balance_after: Decimal | None
 
@@ -42,6 +43,7 @@ class LedgerPage:
 
     entries: list[LedgerEntry]
     next_cursor: str | None
+    currency: str = ""
 
 
 @record
@@ -63,6 +65,7 @@ class Usage:
     group: str
     rows: list[UsageRow]
     total: UsageRow  # its key is "total"
+    currency: str = ""
 
 
 @dataclass(frozen=True, slots=True)

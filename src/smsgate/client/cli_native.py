@@ -234,7 +234,7 @@ def show_message(
     wait = connector(ctx)
     with reporting(json_out), wait.native_client(opts) as client:
         message = client.message(message_id)
-        shown = message.status
+        shown: Status | None = None
         while watch and not message.is_final:
             if not json_out and message.status is not shown:
                 err.print(f"{_local(datetime.now(UTC))}  {message.status}")
@@ -329,10 +329,12 @@ def usage(
                 "group": got.group,
                 "rows": [_row(r) for r in got.rows],
                 "total": _row(got.total, key=False),
+                "currency": got.currency,
             }
         )
         return
-    table = Table(str(got.group), "messages", "parts", "cost", box=None, pad_edge=False)
+    cost = f"cost {got.currency}".strip()
+    table = Table(str(got.group), "messages", "parts", cost, box=None, pad_edge=False)
     for row in [*got.rows, got.total]:
         table.add_row(row.key, str(row.messages), str(row.parts), str(row.cost))
     out.print(table)

@@ -172,17 +172,15 @@ def parse_ledger_page(body: Json) -> LedgerPage:
     return LedgerPage(
         entries=_list(body, "entries", _ledger_entry),
         next_cursor=_text_or_none(body, "next_cursor"),
+        currency=_text_or_none(body, "currency") or "",
     )
 
 
 def _ledger_entry(item: Json) -> LedgerEntry:
-    # Lenient on names the ledger's first version may choose (`type` for `kind`).
-    kind = item.get("kind", item.get("type"))
     return LedgerEntry(
-        id=_text(item, "id"),
-        kind=_text({"kind": kind}, "kind"),
+        kind=_text(item, "type"),
         amount=_money(item, "amount"),
-        at=_time_or_none(item, "at"),
+        at=_time(item, "at"),
         message_id=_text_or_none(item, "message_id"),
         balance_after=None if item.get("balance_after") is None else _money(item, "balance_after"),
     )
@@ -196,6 +194,7 @@ def parse_usage(body: Json) -> Usage:
         group=_text(body, "group"),
         rows=_list(body, "rows", _usage_row),
         total=_usage_row({"key": "total", **total}),
+        currency=_text_or_none(body, "currency") or "",
     )
 
 
