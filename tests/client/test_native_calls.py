@@ -35,6 +35,7 @@ def test_recipients_with_texts_or_references_are_sent_as_recipients() -> None:
             send_at=at,
             valid_for=timedelta(hours=2),
             callback_url="https://example.com/dlr",
+            callback_events="all",
         ).requests
     )
     assert request.body == {
@@ -43,6 +44,7 @@ def test_recipients_with_texts_or_references_are_sent_as_recipients() -> None:
         "send_at": "2026-12-07T09:30:00+00:00",
         "valid_for": 7200,
         "callback_url": "https://example.com/dlr",
+        "callback_events": "all",
     }
 
 

@@ -72,6 +72,8 @@ def send_body(
     send_at: datetime | None = None,
     valid_for: Seconds | None = None,
     callback_url: str | None = None,
+    callback_method: str | None = None,
+    callback_events: str | None = None,
 ) -> dict[str, object]:
     """The JSON of POST /api/v1/messages and /quote: `to` when every recipient is a bare phone
     with the common text, else `recipients` with their own texts and references."""
@@ -87,8 +89,14 @@ def send_body(
     if valid_for is not None:
         seconds = valid_for.total_seconds() if isinstance(valid_for, timedelta) else valid_for
         body["valid_for"] = round(seconds)
-    if callback_url is not None:
-        body["callback_url"] = callback_url
+    # Members left out unless given: the server's defaults (POST; the final status only).
+    for name, value in (
+        ("callback_url", callback_url),
+        ("callback_method", callback_method),
+        ("callback_events", callback_events),
+    ):
+        if value is not None:
+            body[name] = value
     return body
 
 
@@ -109,6 +117,8 @@ def send_call(
     send_at: datetime | None = None,
     valid_for: Seconds | None = None,
     callback_url: str | None = None,
+    callback_method: str | None = None,
+    callback_events: str | None = None,
     idempotency_key: str | None = None,
 ) -> Call[Sent, Sent]:
     """Over 100 recipients are sent 100 a request, each with its own key; a key you give is
@@ -123,6 +133,8 @@ def send_call(
             send_at=send_at,
             valid_for=valid_for,
             callback_url=callback_url,
+            callback_method=callback_method,
+            callback_events=callback_events,
         )
         if idempotency_key is None:
             key = new_key()

@@ -68,11 +68,15 @@ class NativeClient:
         send_at: datetime | None = None,
         valid_for: Seconds | None = None,
         callback_url: str | None = None,
+        callback_method: str | None = None,
+        callback_events: str | None = None,
         idempotency_key: str | None = None,
     ) -> Sent:
         """Send `text` to phones, or to `Recipient`s with texts and references of their own.
         Every request carries an Idempotency-Key (a fresh one unless you give yours), so a
-        retry after a lost answer returns the first answer instead of sending again."""
+        retry after a lost answer returns the first answer instead of sending again.
+        `callback_url` gets each message's status pushed (`callback_method` POST or GET,
+        `callback_events` "final" or "all")."""
         call = calls.send_call(
             to,
             text,
@@ -80,6 +84,8 @@ class NativeClient:
             send_at=send_at,
             valid_for=valid_for,
             callback_url=callback_url,
+            callback_method=callback_method,
+            callback_events=callback_events,
             idempotency_key=idempotency_key,
         )
         return self._session.run(call)
