@@ -49,6 +49,7 @@ from .native_models import (
 )
 from .retry import RetryPolicy
 from .sync_client import Client
+from .webhook_models import FailedDelivery, Webhook
 
 __all__ = [
     "AccountBalance",
@@ -61,6 +62,7 @@ __all__ = [
     "DuplicateError",
     "Event",
     "EventPage",
+    "FailedDelivery",
     "InboundMessage",
     "InboundPage",
     "LedgerEntry",
@@ -91,4 +93,5 @@ __all__ = [
     "Usage",
     "UsageRow",
     "ValidationError",
+    "Webhook",
 ]

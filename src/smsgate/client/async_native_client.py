@@ -8,7 +8,7 @@ through the same calls, and the two must not drift apart.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from datetime import date, datetime
 from types import TracebackType
 
@@ -29,6 +29,7 @@ from .native_calls import Seconds, To
 from .native_models import Message, MessagePage, MessageSummary, Quote, Sent
 from .retry import RetryPolicy
 from .session import AsyncSession
+from .webhook_models import FailedDelivery, Webhook
 
 
 class AsyncNativeClient:
@@ -171,6 +172,43 @@ class AsyncNativeClient:
 
     async def inbound_page(self, *, after: int = 0, limit: int | None = None) -> InboundPage:
         return await self._session.run(calls.inbound_call(after, limit))
+
+    async def webhooks(self) -> list[Webhook]:
+        """The account's webhook endpoints with their health."""
+        return await self._session.run(calls.webhooks_call())
+
+    async def add_webhook(
+        self, url: str, *, events: list[str] | None = None, secret: str | None = None
+    ) -> Webhook:
+        """A new endpoint for these event types (default message.status); the answer's
+        `secret` signs its deliveries and is shown this once."""
+        return await self._session.run(calls.add_webhook_call(url, events, secret))
+
+    async def webhook(self, endpoint_id: str | int) -> Webhook:
+        return await self._session.run(calls.webhook_call(endpoint_id))
+
+    async def remove_webhook(self, endpoint_id: str | int) -> None:
+        """Its pending deliveries become failed ones."""
+        await self._session.run(calls.remove_webhook_call(endpoint_id))
+
+    async def rotate_webhook_secret(self, endpoint_id: str | int) -> Webhook:
+        """A new secret (in the answer, once); the old one signs too until the rotation ends."""
+        return await self._session.run(calls.webhook_call(endpoint_id, "rotate-secret"))
+
+    async def finish_webhook_rotation(self, endpoint_id: str | int) -> Webhook:
+        return await self._session.run(calls.webhook_call(endpoint_id, "finish-rotation"))
+
+    async def enable_webhook(self, endpoint_id: str | int) -> Webhook:
+        """Enable an endpoint disabled after failing, forgetting its failures."""
+        return await self._session.run(calls.webhook_call(endpoint_id, "enable"))
+
+    async def failed_deliveries(self, *, limit: int | None = None) -> list[FailedDelivery]:
+        """Deliveries given up after their retries, oldest first."""
+        return await self._session.run(calls.failed_deliveries_call(limit))
+
+    async def redeliver(self, ids: Iterable[str | int] | None = None) -> list[str]:
+        """Send failed deliveries again (all of them unless `ids`); the ids queued again."""
+        return await self._session.run(calls.redeliver_call(ids))
 
     async def aclose(self) -> None:
         await self._session.aclose()

@@ -32,6 +32,8 @@ def read_answer(response: ApiResponse) -> Json | SmsGateError:
     status = response.status_code
     body = json_object(response.content)
     if 200 <= status < 300:
+        if status == 204:  # a removal answers nothing
+            return {}
         if body is None:
             return UnexpectedResponseError(
                 f"HTTP {status} without a JSON object: {snippet(response.content)}", status

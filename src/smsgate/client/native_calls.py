@@ -26,16 +26,21 @@ from .native_models import Message, MessagePage, MessageSummary, Quote, Recipien
 from .native_parse import (
     parse_balance,
     parse_event_page,
+    parse_failed_deliveries,
     parse_inbound_page,
     parse_ledger_page,
     parse_message,
     parse_message_page,
     parse_quote,
+    parse_redelivered,
     parse_senders,
     parse_sent,
     parse_usage,
+    parse_webhook,
+    parse_webhooks,
 )
 from .protocol import ApiRequest, Call, Paging, PhoneLike, chunks, new_key
+from .webhook_models import FailedDelivery, Webhook
 
 API = "/api/v1"
 
@@ -252,3 +257,46 @@ def inbound_paging(after: int = 0, limit: int | None = None) -> Paging[InboundPa
         return inbound_call(page.next_after, limit) if page.messages else None
 
     return Paging(inbound_call(after, limit), lambda page: list(page.messages), follow)
+
+
+# -- webhook endpoints -----------------------------------------------------------------------
+
+
+def webhooks_call() -> Call[list[Webhook], list[Webhook]]:
+    return _one(ApiRequest(f"{API}/webhooks", method="GET"), parse_webhooks)
+
+
+def add_webhook_call(
+    url: str, events: list[str] | None = None, secret: str | None = None
+) -> Call[Webhook, Webhook]:
+    body: dict[str, object] = {"url": url}
+    if events is not None:
+        body["events"] = list(events)
+    if secret is not None:
+        body["secret"] = secret
+    return _one(ApiRequest(f"{API}/webhooks", body), parse_webhook)
+
+
+def webhook_call(endpoint_id: str | int, action: str = "") -> Call[Webhook, Webhook]:
+    """GET the endpoint, or POST one of its actions (rotate-secret, finish-rotation, enable)."""
+    if not action:
+        return _one(ApiRequest(f"{API}/webhooks/{endpoint_id}", method="GET"), parse_webhook)
+    return _one(ApiRequest(f"{API}/webhooks/{endpoint_id}/{action}"), parse_webhook)
+
+
+def remove_webhook_call(endpoint_id: str | int) -> Call[None, None]:
+    request = ApiRequest(f"{API}/webhooks/{endpoint_id}", method="DELETE")
+    return _one(request, lambda _empty: None)
+
+
+def failed_deliveries_call(
+    limit: int | None = None,
+) -> Call[list[FailedDelivery], list[FailedDelivery]]:
+    query = {} if limit is None else {"limit": str(limit)}
+    request = ApiRequest(f"{API}/webhooks/failed", method="GET", query=query)
+    return _one(request, parse_failed_deliveries)
+
+
+def redeliver_call(ids: Iterable[str | int] | None = None) -> Call[list[str], list[str]]:
+    body: dict[str, object] = {} if ids is None else {"ids": [str(i) for i in ids]}
+    return _one(ApiRequest(f"{API}/webhooks/failed/redeliver", body), parse_redelivered)

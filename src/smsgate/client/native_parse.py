@@ -36,6 +36,7 @@ from .native_models import (
     Sent,
     SentMessage,
 )
+from .webhook_models import FailedDelivery, Webhook
 
 Json = dict[str, Any]
 T = TypeVar("T")
@@ -241,6 +242,46 @@ def _inbound(item: Json) -> InboundMessage:
         complete=_bool(item, "complete"),
         received_at=_time(item, "received_at"),
     )
+
+
+def parse_webhook(body: Json) -> Webhook:
+    return Webhook(
+        id=_text(body, "id"),
+        url=_text(body, "url"),
+        events=tuple(str(e) for e in _field(body, "events", list)),
+        enabled=_bool(body, "enabled"),
+        rotating=_bool(body, "rotating"),
+        created_at=_time(body, "created_at"),
+        failing_since=_time_or_none(body, "failing_since"),
+        disabled_at=_time_or_none(body, "disabled_at"),
+        disabled_reason=_text_or_none(body, "disabled_reason"),
+        secret=_text_or_none(body, "secret"),
+    )
+
+
+def parse_webhooks(body: Json) -> list[Webhook]:
+    return _list(body, "webhooks", parse_webhook)
+
+
+def parse_failed_deliveries(body: Json) -> list[FailedDelivery]:
+    return _list(body, "deliveries", _failed_delivery)
+
+
+def _failed_delivery(item: Json) -> FailedDelivery:
+    return FailedDelivery(
+        id=_text(item, "id"),
+        endpoint_id=_text_or_none(item, "endpoint_id"),
+        webhook_id=_text_or_none(item, "webhook_id"),
+        type=_text_or_none(item, "type"),
+        created_at=_time(item, "created_at"),
+        dead_at=_time(item, "dead_at"),
+        attempts=_int(item, "attempts"),
+        last_error=_text_or_none(item, "last_error"),
+    )
+
+
+def parse_redelivered(body: Json) -> list[str]:
+    return [str(i) for i in _field(body, "redelivered", list)]
 
 
 # -- fields ----------------------------------------------------------------------------------
