@@ -40,8 +40,9 @@ def error_of(response: ApiResponse) -> SmsGateError:
     return answer
 
 
-def test_a_success_is_its_json_object() -> None:
+def test_a_success_is_its_json_object_and_a_204_an_empty_one() -> None:
     assert read_answer(ApiResponse(201, {}, b'{"messages": []}')) == {"messages": []}
+    assert read_answer(ApiResponse(204, {}, b"")) == {}
 
 
 def test_an_invalid_field_names_the_field_and_every_reason() -> None:

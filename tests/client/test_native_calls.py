@@ -115,3 +115,30 @@ def test_usage_events_and_inbound_queries() -> None:
     assert (events.path, events.query) == ("/api/v1/events", {"after": "41", "limit": "10"})
     assert (inbound.path, inbound.query) == ("/api/v1/inbound", {"after": "0"})
     assert (ledger.path, ledger.query) == ("/api/v1/ledger", {"cursor": "c2"})
+
+
+def test_webhook_endpoint_calls() -> None:
+    made = [
+        calls.webhooks_call(),
+        calls.add_webhook_call("https://example.com/h", ["message.status"], "whsec_x"),
+        calls.webhook_call(3),
+        calls.webhook_call(3, "rotate-secret"),
+        calls.remove_webhook_call(3),
+        calls.failed_deliveries_call(10),
+        calls.redeliver_call(["7"]),
+    ]
+    requests = [only(call.requests) for call in made]
+    assert [(r.method, r.path, r.query, r.body) for r in requests] == [
+        ("GET", "/api/v1/webhooks", None, None),
+        (
+            "POST",
+            "/api/v1/webhooks",
+            None,
+            {"url": "https://example.com/h", "events": ["message.status"], "secret": "whsec_x"},
+        ),
+        ("GET", "/api/v1/webhooks/3", None, None),
+        ("POST", "/api/v1/webhooks/3/rotate-secret", None, None),
+        ("DELETE", "/api/v1/webhooks/3", None, None),
+        ("GET", "/api/v1/webhooks/failed", {"limit": "10"}, None),
+        ("POST", "/api/v1/webhooks/failed/redeliver", None, {"ids": ["7"]}),
+    ]

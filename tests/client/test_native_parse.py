@@ -13,10 +13,12 @@ from smsgate.client.errors import UnexpectedResponseError
 from smsgate.client.models import Status
 from smsgate.client.native_parse import (
     parse_event_page,
+    parse_failed_deliveries,
     parse_ledger_page,
     parse_message,
     parse_sent,
     parse_usage,
+    parse_webhook,
 )
 
 SENT = {
@@ -168,3 +170,38 @@ def test_events_with_epoch_times_and_numeric_ids() -> None:
 def test_a_broken_shape_is_an_unexpected_response(broken: dict[str, object]) -> None:
     with pytest.raises(UnexpectedResponseError):
         parse_sent(broken)
+
+
+def test_a_webhook_with_its_secret_and_a_failed_delivery() -> None:
+    hook = parse_webhook(
+        {
+            "id": "3",
+            "url": "https://example.com/h",
+            "events": ["message.status"],
+            "enabled": True,
+            "rotating": False,
+            "created_at": "2026-12-07T08:00:00Z",
+            "failing_since": None,
+            "disabled_at": None,
+            "disabled_reason": None,
+            "secret": "whsec_abc",
+        }
+    )
+    [failed] = parse_failed_deliveries(
+        {
+            "deliveries": [
+                {
+                    "id": "9",
+                    "endpoint_id": "3",
+                    "webhook_id": "msg_1",
+                    "type": "message.status",
+                    "created_at": "2026-12-07T08:00:00Z",
+                    "dead_at": "2026-12-08T08:00:00Z",
+                    "attempts": 12,
+                    "last_error": "HTTP 500",
+                }
+            ]
+        }
+    )
+    assert (hook.id, hook.events, hook.secret) == ("3", ("message.status",), "whsec_abc")
+    assert (failed.id, failed.endpoint_id, failed.attempts) == ("9", "3", 12)
