@@ -153,7 +153,8 @@ def _print_demo(settings: Settings, http_port: int, creds: object) -> None:
     from smsgate.gateway.demo_account import DemoCredentials
 
     assert isinstance(creds, DemoCredentials)
-    base = f"http://{settings.http.host}:{http_port}"
+    scheme = "http" if settings.http.tls_cert is None else "https"
+    base = f"{scheme}://{settings.http.host}:{http_port}"
     print(
         "\n".join(
             [

@@ -7,6 +7,7 @@ SMSGATE_DATABASE__URL, SMSGATE_HTTP__PORT, and so on.
 
 from __future__ import annotations
 
+import ssl
 import tomllib
 from pathlib import Path
 from typing import Any, Literal
@@ -45,6 +46,11 @@ class DatabaseSettings(BaseModel):
     )
 
 
+def _require_pair(section: str, cert: str | None, key: str | None) -> None:
+    if (cert is None) != (key is None):
+        raise ValueError(f"tls_cert and tls_key go together: [{section}] sets one of them only")
+
+
 class HttpSettings(BaseModel):
     """The HTTP doors: the SMS Club JSON API, the HTTP and XML gateways, /health, /metrics."""
 
@@ -72,6 +78,17 @@ class HttpSettings(BaseModel):
         gt=0,
         description="Seconds a client may leave its answers unread before it is dropped.",
     )
+    tls_cert: str | None = Field(
+        default=None,
+        description="PEM certificate file (the chain after it): with tls_key, the port serves "
+        "HTTPS only (every HTTP door, /health, the dashboard with Secure cookies).",
+    )
+    tls_key: str | None = Field(default=None, description="PEM private key file of tls_cert.")
+
+    @model_validator(mode="after")
+    def _tls_pair(self) -> HttpSettings:
+        _require_pair("http", self.tls_cert, self.tls_key)
+        return self
 
 
 class SmppDoorSettings(BaseModel):
@@ -86,8 +103,14 @@ class SmppDoorSettings(BaseModel):
         "other machines.",
     )
     port: int = Field(default=2775, description="Plain SMPP port.")
-    tls_port: int | None = Field(default=None, description="SMPP over TLS port (off when unset).")
-    tls_cert: str | None = Field(default=None, description="PEM certificate file for tls_port.")
+    tls_port: int | None = Field(
+        default=None,
+        description="SMPP over TLS port, served beside the plain one (off when unset; needs "
+        "tls_cert and tls_key).",
+    )
+    tls_cert: str | None = Field(
+        default=None, description="PEM certificate file (the chain after it) for tls_port."
+    )
     tls_key: str | None = Field(default=None, description="PEM private key file for tls_port.")
     assembly_timeout: float = Field(
         default=300.0,
@@ -95,6 +118,14 @@ class SmppDoorSettings(BaseModel):
         description="Seconds the parts of a long message wait in the store for the missing "
         "ones before the message ends REJECTD (each part was answered when it arrived).",
     )
+
+    @model_validator(mode="after")
+    def _tls_complete(self) -> SmppDoorSettings:
+        _require_pair("smpp", self.tls_cert, self.tls_key)
+        if (self.tls_port is None) != (self.tls_cert is None):
+            # Either half alone would be ignored: a TLS door on a random port, or none at all.
+            raise ValueError("tls_port, tls_cert and tls_key go together: set all three or none")
+        return self
 
 
 class ConnectorSettings(BaseModel):
@@ -451,7 +482,7 @@ def load_settings(path: str | Path | None = None, **overrides: Any) -> Settings:
         settings = Settings.model_validate(_Layered(**overrides).model_dump())
     except ValidationError as exc:
         raise ConfigError(f"invalid configuration: {describe_errors(exc)}") from None
-    problems = reference_problems(settings)
+    problems = reference_problems(settings) + tls_problems(settings)
     if problems:
         raise ConfigError(f"invalid configuration: {'; '.join(problems)}")
     return settings
@@ -474,8 +505,10 @@ def describe_errors(exc: ValidationError) -> str:
         if error["type"] == "extra_forbidden":
             shown.append(f"{path}: unknown setting")
             continue
-        problem = error["msg"]
-        if error["loc"] and error["loc"][-1] not in _SECRET_NAMES:
+        problem = error["msg"].removeprefix("Value error, ")
+        # A whole table's check (a model validator) names its keys itself: no input echoed.
+        shown_input = error["type"] != "value_error"
+        if error["loc"] and error["loc"][-1] not in _SECRET_NAMES and shown_input:
             problem += f" (got {error['input']!r})"
         shown.append(f"{path}: {problem}")
     return "; ".join(shown)
@@ -500,6 +533,42 @@ def reference_problems(settings: Settings) -> list[str]:
                     f"routes[{i}].connectors: {name!r} is not a declared connector ({known})"
                 )
     return problems
+
+
+def tls_problems(settings: Settings) -> list[str]:
+    """A certificate or key file that is missing, unreadable, not PEM, or not a pair: found
+    here, with the key's path, rather than as a traceback when the node starts listening."""
+    problems = []
+    for section, cert, key in (
+        ("http", settings.http.tls_cert, settings.http.tls_key),
+        ("smpp", settings.smpp.tls_cert, settings.smpp.tls_key),
+    ):
+        if cert is None or key is None:
+            continue
+        missing = [
+            f"{section}.{name}: no such file {path!r}"
+            for name, path in (("tls_cert", cert), ("tls_key", key))
+            if not Path(path).is_file()
+        ]
+        if missing:
+            problems.extend(missing)
+            continue
+        try:
+            server_tls_context(cert, key)
+        except (OSError, ssl.SSLError) as exc:
+            problems.append(
+                f"{section}.tls_cert, {section}.tls_key: cannot be loaded as a PEM certificate "
+                f"and its private key ({exc})"
+            )
+    return problems
+
+
+def server_tls_context(cert: str, key: str) -> ssl.SSLContext:
+    """The TLS context a door serves with: the system's defaults for a server (TLS 1.2 and up,
+    no client certificate asked)."""
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(cert, key)
+    return context
 
 
 def state_dir(settings: Settings) -> Path:

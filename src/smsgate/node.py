@@ -62,6 +62,8 @@ class NodeAddresses:
     smpp_port: int | None
     simulator_port: int | None
     metrics_port: int | None = None
+    smpp_tls_port: int | None = None
+    http_scheme: str = "http"  # "https" when [http] tls_cert and tls_key are set
 
 
 async def _write_metrics(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
@@ -233,6 +235,7 @@ class Node:
             await door.start()
             self._stack.push_async_callback(door.stop)
             self.addresses.smpp_port = door.port
+            self.addresses.smpp_tls_port = door.tls_port
         await self._start_metrics()
         await self._start_http(gateway)
 
@@ -354,6 +357,9 @@ class Node:
             http=protocol_class(limits),  # uvicorn's httptools protocol, with those limits
             proxy_headers=False,  # nothing reads the client address; it costs a wrapper call
             loop="none",
+            # uvicorn wraps every listener in TLS with these, the workers' inherited sockets too.
+            ssl_certfile=http.tls_cert,
+            ssl_keyfile=http.tls_key,
         )
         self._http = uvicorn.Server(config)
         sockets = None if self._http_socket is None else [self._http_socket]
@@ -370,6 +376,8 @@ class Node:
         sockets = [s for server in self._http.servers for s in server.sockets]
         if sockets:
             self.addresses.http_port = sockets[0].getsockname()[1]
+        if http.tls_cert is not None:
+            self.addresses.http_scheme = "https"
 
     def _drain_left(self) -> float:
         if not self._drain_deadline:
@@ -485,7 +493,7 @@ async def serve(
             await started(node)
         print(
             f"smsgate node {node.node_id} listening on "
-            f"http://{settings.http.host}:{node.addresses.http_port}",
+            f"{node.addresses.http_scheme}://{settings.http.host}:{node.addresses.http_port}",
             flush=True,
         )
         waits = [asyncio.ensure_future(stop.wait()), asyncio.ensure_future(node.lost.wait())]

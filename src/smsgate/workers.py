@@ -165,9 +165,10 @@ class Supervisor:
             sig: signal.signal(sig, self._on_signal) for sig in (signal.SIGINT, signal.SIGTERM)
         }
         started_at: dict[int, float] = {}
+        scheme = "http" if self.settings.http.tls_cert is None else "https"
         try:
             print(
-                f"smsgate: {self.count} workers on http://{self.settings.http.host}:{port}",
+                f"smsgate: {self.count} workers on {scheme}://{self.settings.http.host}:{port}",
                 flush=True,
             )
             while not self._stopping:

@@ -30,13 +30,16 @@ def health_url(http: HttpSettings) -> str:
     host = _WILDCARDS.get(http.host, http.host)
     if ":" in host:
         host = f"[{host}]"
-    return f"http://{host}:{http.port}/health"
+    scheme = "http" if http.tls_cert is None else "https"
+    return f"{scheme}://{host}:{http.port}/health"
 
 
 def fetch_bind_states(url: str) -> dict[str, dict[str, Any]] | None:
     """The node's connectors by name, or None when the node does not answer usefully."""
     try:
-        response = httpx.get(url, timeout=HEALTH_TIMEOUT)
+        # The node's own listener, read without credentials: its certificate names the public
+        # host, not the loopback address asked here, so it is not verified.
+        response = httpx.get(url, timeout=HEALTH_TIMEOUT, verify=not url.startswith("https:"))
         response.raise_for_status()
         body = response.json()
     except (httpx.HTTPError, ValueError):

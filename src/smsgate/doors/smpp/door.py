@@ -4,10 +4,9 @@ together."""
 
 from __future__ import annotations
 
-import ssl
 from typing import Any
 
-from smsgate.config import SmppDoorSettings
+from smsgate.config import SmppDoorSettings, server_tls_context
 from smsgate.doors.smpp.handler import SmppDoorHandler
 from smsgate.doors.smpp.receipts import RECEIPT_CHUNK
 from smsgate.gateway.facade import Gateway
@@ -57,11 +56,11 @@ class SmppDoor:
         s = self.settings
         self.server = SmppServer(self.handler, s.host, s.port, **self._options)
         await self.server.start()
-        if s.tls_cert and s.tls_key:
-            context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-            context.load_cert_chain(s.tls_cert, s.tls_key)
-            port = s.tls_port if s.tls_port is not None else 0
-            self.tls_server = SmppServer(self.handler, s.host, port, tls=context, **self._options)
+        if s.tls_port is not None and s.tls_cert and s.tls_key:
+            context = server_tls_context(s.tls_cert, s.tls_key)
+            self.tls_server = SmppServer(
+                self.handler, s.host, s.tls_port, tls=context, **self._options
+            )
             await self.tls_server.start()
         await self.handler.receipts.start()
         await self.handler.inbound.start()
