@@ -165,6 +165,8 @@ def test_a_node_listening_on_every_address_is_asked_on_loopback() -> None:
     assert health_url(HttpSettings(host="0.0.0.0", port=8080)) == "http://127.0.0.1:8080/health"
     assert health_url(HttpSettings(host="::", port=8080)) == "http://[::1]:8080/health"
     assert health_url(HttpSettings(host="gw.local", port=81)) == "http://gw.local:81/health"
+    over_tls = HttpSettings(host="0.0.0.0", port=8443, tls_cert="c.pem", tls_key="k.pem")
+    assert health_url(over_tls) == "https://127.0.0.1:8443/health"
 
 
 def test_a_connector_that_is_down_shows_why_and_since_when(
