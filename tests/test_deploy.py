@@ -50,6 +50,10 @@ def test_the_image_is_multi_stage_non_root_with_a_health_check() -> None:
     assert len(re.findall(r"^FROM ", dockerfile, re.M)) == 2
     assert re.search(r"^USER smsgate$", dockerfile, re.M)
     assert re.search(r"^HEALTHCHECK .*/health", dockerfile, re.M | re.S)
+    # The URL it asks: /health/live over plain HTTP unless the deployment says https.
+    assert re.search(
+        r"^ENV SMSGATE_HEALTH_URL=http://127\.0\.0\.1:8080/health/live$", dockerfile, re.M
+    )
 
 
 def test_the_systemd_unit_checks_the_config_then_serves_it_unprivileged() -> None:
