@@ -15,7 +15,9 @@ Event types and their data (JSON, None when the type says it all):
   expired                                        a part's lifetime ran out before it left
   cancelled                                      the customer cancelled a part before it left
   refunded   {"amount": n}                       a part's reserved money went back
-  received                                       an inbound SMS (added by the inbound store)
+  received   {"inbound_id": i, "from": f, "to": t, "complete": b}
+                                                 an inbound SMS routed to the account (its
+                                                 message_id is None; inbound_items.py)
 """
 
 from __future__ import annotations
@@ -35,7 +37,7 @@ RECEIPT = "receipt"
 EXPIRED = "expired"
 CANCELLED = "cancelled"
 REFUNDED = "refunded"
-RECEIVED = "received"  # inbound SMS: its writer calls append() with this type
+RECEIVED = "received"  # inbound SMS: the inbound store appends it (inbound_items.py)
 
 # (account_id, type, at, message_id, part_id, data JSON or None), before numbering.
 EventRow = tuple[int, str, float, int | None, int | None, str | None]

@@ -10,7 +10,9 @@ from typing import Any
 
 from sqlalchemy import Connection, delete, select
 
-from smsgate.store.inbound_items import inbound_item
+from smsgate.store import events
+from smsgate.store.events import EventRow
+from smsgate.store.inbound_items import inbound_event, inbound_item, inbound_log_row
 from smsgate.store.interface import StoreError
 from smsgate.store.records import (
     InboundRecord,
@@ -23,6 +25,7 @@ from smsgate.store.schema import accounts, inbound_messages, inbound_numbers, su
 from smsgate.store.sql_base import SqlBase, outbox_row
 from smsgate.store.statements import queue_outbox_item
 from smsgate.store.upsert import insert_for
+from smsgate.store.webhook_events import WebhookEvent, queue_webhooks
 
 _INBOUND = inbound_messages.c
 
@@ -97,6 +100,8 @@ class SqlInbound(SqlBase):
         def work(conn: Connection) -> list[int]:
             ids: list[int] = []
             items: list[NewOutboxItem] = []
+            logged: list[EventRow] = []
+            hooks: list[WebhookEvent] = []
             for m in messages:
                 ids.append(
                     conn.execute(
@@ -120,14 +125,24 @@ class SqlInbound(SqlBase):
                 item = inbound_item(ids[-1], m)
                 if item is not None:
                     items.append(item)
+                row = inbound_log_row(ids[-1], m)
+                if row is not None:
+                    logged.append(row)
+                hook = inbound_event(ids[-1], m)
+                if hook is not None:
+                    hooks.append(hook)
                 if m.account_id is None or not m.opt:
                     continue
                 if m.opt == "out":
                     _suppress(conn, m.account_id, m.source, "sms", m.received_at)
                 else:
                     _unsuppress(conn, m.account_id, m.source)
-            if items:  # told to the account's binds by the outbox, stored in this transaction
+            # Told to the account's binds and webhook endpoints by the outbox, and logged,
+            # in this transaction: stored if and only if all of them are.
+            if items:
                 queue_outbox_item.many(conn, [outbox_row(i) for i in items])
+            events.append(conn, logged)
+            queue_webhooks(conn, hooks)
             return ids
 
         return await self._write(work)

@@ -9,7 +9,14 @@ import json
 import pytest
 
 from smsgate.store.interface import Store, StoreError
-from smsgate.store.records import INBOUND, NewInbound, NumberRoute
+from smsgate.store.records import (
+    INBOUND,
+    MESSAGE_INBOUND,
+    MESSAGE_STATUS,
+    WEBHOOKS,
+    NewInbound,
+    NumberRoute,
+)
 
 
 def _mo(text: str, account_id: int | None, **extra: object) -> NewInbound:
@@ -114,3 +121,41 @@ async def test_a_routed_message_queues_an_inbound_outbox_item_with_it(store: Sto
     assert await store.outbox_pending(a.id, 10) == []  # not a receipt
     await store.outbox_done([item.id])
     assert await store.outbox_accounts(kind=INBOUND) == []
+
+
+async def test_a_routed_message_is_logged_and_queued_for_its_inbound_webhooks(
+    store: Store,
+) -> None:
+    a = await store.create_account("a")
+    secret = "whsec_" + "A" * 43 + "="
+    wants = await store.add_webhook_endpoint(
+        a.id, "https://a.example/h", [MESSAGE_INBOUND], secret, 1.0
+    )
+    await store.add_webhook_endpoint(a.id, "https://b.example/h", [MESSAGE_STATUS], secret, 1.0)
+    [routed, _] = await store.store_inbound(
+        [_mo("Hi", a.id, keyword="shop"), _mo("lost", None, reason="no account")]
+    )
+    (event,) = await store.events(a.id, 0, 10)
+    assert (event.seq, event.type, event.at, event.message_id) == (1, "received", 100.0, None)
+    assert json.loads(event.data or "") == {
+        "inbound_id": routed,
+        "from": "380501112233",
+        "to": "7000",
+        "complete": True,
+    }
+    (item,) = await store.outbox_pending(a.id, 10, kind=WEBHOOKS)
+    payload = json.loads(item.payload or "")
+    assert (payload["endpoint"], payload["type"]) == (wants.id, MESSAGE_INBOUND)
+    assert payload["id"].startswith("msg_") and payload["timestamp"].endswith("Z")
+    assert payload["data"] == {
+        "id": routed,
+        "from": "380501112233",
+        "to": "7000",
+        "text": "Hi",
+        "keyword": "shop",
+        "parts": 1,
+        "total": 1,
+        "complete": True,
+        "received_at": 100.0,
+    }
+    assert item.done_at == 100.0  # its retry window runs from its arrival

@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Sequence
 
-from smsgate.store.inbound_items import inbound_item
+from smsgate.store.inbound_items import inbound_event, inbound_item, inbound_log_row
 from smsgate.store.interface import StoreError
 from smsgate.store.memory.state import MemoryBase
 from smsgate.store.records import InboundRecord, NewInbound, NumberRoute, Suppression
@@ -63,6 +63,12 @@ class MemoryInbound(MemoryBase):
                 self._queue_item(
                     item.account_id, item.kind, None, None, 0, item.payload, item.created_at
                 )
+            logged = inbound_log_row(row.id, m)
+            if logged is not None:
+                self._log(*logged)
+            hook = inbound_event(row.id, m)
+            if hook is not None:
+                self._queue_webhooks([hook])
             if m.account_id is None or not m.opt:
                 continue
             key = (m.account_id, m.source)
