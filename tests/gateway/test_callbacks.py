@@ -5,15 +5,12 @@ refuses."""
 
 from __future__ import annotations
 
-import asyncio
 import time
-from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from urllib.parse import parse_qsl
 
-import pytest
 from store.builders import PRICE, new_message, request
-from webhooks.receiver import Receiver, running_receiver
+from webhooks.receiver import Receiver
 
 from smsgate.domain.status import PartState, Status
 from smsgate.gateway.callbacks import CallbackTransport
@@ -25,31 +22,11 @@ from smsgate.store.progress import callback_payload
 from smsgate.store.records import NewOutboxItem, OperatorReceipt, SubmitDone
 from smsgate.store.sql_store import SqlStore
 from smsgate.webhooks.delivery_policy import RetryPolicy
-from smsgate.webhooks.sender import HttpSender, SenderSettings
+from smsgate.webhooks.sender import HttpSender
 
-# Retries come fast here: 50 ms, 100 ms, ... (jitter off so the test reads plainly).
-FAST = RetryPolicy(first_delay=0.05, factor=2.0, max_delay=0.2, jitter=0.0)
+from .http_pumps import FAST, started, until
+
 POLICY = PumpPolicy(interval=0.02, linger=0.0, retry_after=0.05, pipeline=4)
-
-
-async def until(check: Callable[[], object], timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not check():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not met in time")
-        await asyncio.sleep(0.02)
-
-
-@pytest.fixture
-async def receiver() -> AsyncIterator[Receiver]:
-    async with running_receiver() as r:
-        yield r
-
-
-@pytest.fixture
-async def sender() -> AsyncIterator[HttpSender]:
-    async with HttpSender(SenderSettings(allow_private=True, total_timeout=2.0)) as s:
-        yield s
 
 
 async def delivered_message(
@@ -78,13 +55,9 @@ async def test_a_final_message_posts_its_callback_form_keeping_the_urls_query(
     message_id = await delivered_message(
         store, f"{receiver.base}/hook?order=17", state=PartState.UNDELIV
     )
-    running = pump(store, sender)
-    await running.start()
-    try:
+    async with started(pump(store, sender)) as running:
         await until(lambda: receiver.received)
         await until(lambda: running.delivered == 1)
-    finally:
-        await running.stop()
     (got,) = receiver.received
     assert (got.method, got.path, got.query) == ("POST", "/hook", [("order", "17")])
     form = dict(parse_qsl(got.body.decode()))
@@ -99,12 +72,8 @@ async def test_a_failing_receiver_gets_the_same_message_again_until_it_takes_it(
 ) -> None:
     store = MemoryStore()
     message_id = await delivered_message(store, f"{receiver.base}/fail/3/dlr")
-    running = pump(store, sender)
-    await running.start()
-    try:
+    async with started(pump(store, sender)) as running:
         await until(lambda: running.delivered == 1)
-    finally:
-        await running.stop()
     ids = [dict(parse_qsl(r.body.decode()))["id"] for r in receiver.received]
     assert ids == [str(message_id)] * 4
     (row,) = store.state.outbox.values()
@@ -120,12 +89,8 @@ async def test_a_receiver_that_refuses_the_callback_makes_it_a_dead_letter(
 ) -> None:
     store = MemoryStore()
     await delivered_message(store, f"{receiver.base}/missing")
-    running = pump(store, sender)
-    await running.start()
-    try:
+    async with started(pump(store, sender)) as running:
         await until(lambda: running.given_up == 1)
-    finally:
-        await running.stop()
     (row,) = store.state.outbox.values()
     assert row.dead_at is not None and row.last_error == "HTTP 404: no such hook"
     assert [a.status for a in await store.outbox_attempts(row.id)] == [404]
@@ -139,12 +104,8 @@ async def test_a_receiver_down_past_the_retry_window_makes_a_dead_letter(
     # Nothing listens on this port: every attempt fails to connect.
     await delivered_message(store, "http://127.0.0.1:9/down")
     short = RetryPolicy(first_delay=0.05, max_delay=0.05, jitter=0.0, retry_for=0.3)
-    running = pump(store, sender, short)
-    await running.start()
-    try:
+    async with started(pump(store, sender, short)) as running:
         await until(lambda: running.given_up == 1)
-    finally:
-        await running.stop()
     (row,) = store.state.outbox.values()
     assert row.last_error is not None and row.last_error.startswith("gave up after")
     attempts = await store.outbox_attempts(row.id)
@@ -156,12 +117,8 @@ async def test_every_status_asked_for_sends_enroute_then_the_final_one(
 ) -> None:
     store = MemoryStore()
     await delivered_message(store, f"{receiver.base}/all", every=True)
-    running = pump(store, sender)
-    await running.start()
-    try:
+    async with started(pump(store, sender)) as running:
         await until(lambda: running.delivered == 2)
-    finally:
-        await running.stop()
     statuses = [dict(parse_qsl(r.body.decode()))["status"] for r in receiver.received]
     assert statuses == [Status.ENROUTE.value, Status.DELIVRD.value]
     enroute = dict(parse_qsl(receiver.received[0].body.decode(), keep_blank_values=True))
@@ -192,11 +149,7 @@ async def _each_once(store: SqlStore, receiver: Receiver, sender: HttpSender) ->
         ]
     )
     policy = PumpPolicy(interval=0.02, linger=0.0, batch=25, pipeline=4)
-    running = Outbox(store).pump(CallbackTransport(sender, FAST), policy)
-    await running.start()
-    try:
+    async with started(Outbox(store).pump(CallbackTransport(sender, FAST), policy)) as running:
         await until(lambda: running.delivered == 400)
-    finally:
-        await running.stop()
     assert sorted(receiver.hits.values()) == [1] * 400
     assert await store.outbox_accounts(kind=CALLBACKS) == []

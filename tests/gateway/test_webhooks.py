@@ -1,5 +1,6 @@
 """Webhook endpoints: a message's final status is POSTed as a signed JSON event to each
-endpoint of its account subscribed to `message.status`, verified here by the `standardwebhooks`
+endpoint of its account subscribed to `message.status`, and an inbound SMS to those subscribed
+to `message.inbound`, verified here by the `standardwebhooks`
 package (not our code); retried with the same `webhook-id` in order behind a failure; signed
 with both secrets during a rotation; dead-lettered and redelivered; and an endpoint failing for
 24 h is disabled and says why."""
@@ -9,46 +10,36 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections.abc import AsyncIterator, Callable
 
 import pytest
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 from store.builders import PRICE, new_message, request
-from webhooks.receiver import Receiver, running_receiver
+from webhooks.receiver import Receiver
 
 from smsgate.domain.status import PartState
+from smsgate.gateway.inbound_intake import InboundIntake
 from smsgate.gateway.outbox.outbox import Outbox
 from smsgate.gateway.outbox.pump import OutboxPump, PumpPolicy
 from smsgate.gateway.views import WEBHOOKS
 from smsgate.gateway.webhooks import WebhookTransport
+from smsgate.smpp.inbound_part import InboundPart
+from smsgate.smpp.udh import Concat
 from smsgate.store.memory import MemoryStore
-from smsgate.store.records import MESSAGE_STATUS, OperatorReceipt, SubmitDone, WebhookEndpoint
+from smsgate.store.records import (
+    MESSAGE_INBOUND,
+    MESSAGE_STATUS,
+    NumberRoute,
+    OperatorReceipt,
+    SubmitDone,
+    WebhookEndpoint,
+)
 from smsgate.webhooks.delivery_policy import DAY, RetryPolicy
-from smsgate.webhooks.sender import HttpSender, SenderSettings
+from smsgate.webhooks.sender import HttpSender
 from smsgate.webhooks.signing import new_secret
 
-FAST = RetryPolicy(first_delay=0.05, factor=2.0, max_delay=0.2, jitter=0.0)
+from .http_pumps import FAST, started, until
+
 POLICY = PumpPolicy(interval=0.02, linger=0.0, retry_after=0.05)
-
-
-async def until(check: Callable[[], object], timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not check():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not met in time")
-        await asyncio.sleep(0.02)
-
-
-@pytest.fixture
-async def receiver() -> AsyncIterator[Receiver]:
-    async with running_receiver() as r:
-        yield r
-
-
-@pytest.fixture
-async def sender() -> AsyncIterator[HttpSender]:
-    async with HttpSender(SenderSettings(allow_private=True, total_timeout=2.0)) as s:
-        yield s
 
 
 async def account_with_endpoint(store: MemoryStore, url: str) -> tuple[int, WebhookEndpoint]:
@@ -91,12 +82,8 @@ async def test_a_final_status_arrives_signed_and_verifies_with_standardwebhooks(
     store = MemoryStore()
     account, endpoint = await account_with_endpoint(store, f"{receiver.base}/hook")
     message_id = await final_message(store, account, PartState.DELIVRD)
-    running = pump(store, sender)
-    await running.start()
-    try:
+    async with started(pump(store, sender)) as running:
         await until(lambda: running.delivered == 1)
-    finally:
-        await running.stop()
     assert await store.outbox_pending(account, 10, kind=WEBHOOKS) == []
     (got,) = receiver.received
     assert got.method == "POST" and got.path == "/hook"
@@ -117,12 +104,8 @@ async def test_a_failing_receiver_gets_the_same_webhook_id_and_later_events_wait
     account, endpoint = await account_with_endpoint(store, f"{receiver.base}/fail/2/hook")
     first = await final_message(store, account, PartState.DELIVRD)
     second = await final_message(store, account, PartState.UNDELIV)
-    running = pump(store, sender)
-    await running.start()
-    try:
+    async with started(pump(store, sender)) as running:
         await until(lambda: running.delivered == 2)
-    finally:
-        await running.stop()
     ids = [r.headers["webhook-id"] for r in receiver.received]
     events = [verified(endpoint.secret, r) for r in receiver.received]
     # Two 500s, then the first event, then the second: never the second before the first.
@@ -144,12 +127,8 @@ async def test_during_a_rotation_both_secrets_verify(
     fresh = new_secret().text
     await store.set_webhook_secrets(endpoint.id, fresh, endpoint.secret)
     await final_message(store, account, PartState.DELIVRD)
-    running = pump(store, sender)
-    await running.start()
-    try:
+    async with started(pump(store, sender)):
         await until(lambda: receiver.received)
-    finally:
-        await running.stop()
     (got,) = receiver.received
     assert len(got.headers["webhook-signature"].split()) == 2
     assert verified(fresh, got) == verified(endpoint.secret, got)
@@ -163,17 +142,13 @@ async def test_a_dead_letter_is_redelivered_with_its_webhook_id(
     await final_message(store, account, PartState.DELIVRD)
     # No time for retries: the first failure is a dead letter.
     no_retries = RetryPolicy(first_delay=0.05, max_delay=0.05, retry_for=0.001, jitter=0.0)
-    running = pump(store, sender, no_retries)
-    await running.start()
-    try:
+    async with started(pump(store, sender, no_retries)) as running:
         await until(lambda: running.given_up == 1)
         (dead,) = await store.dead_letters(WEBHOOKS)
         assert dead.last_error is not None and "HTTP 500" in dead.last_error
         assert await store.redeliver(WEBHOOKS, [dead.item_id], time.time()) == [dead.item_id]
         running.wake()
         await until(lambda: running.delivered == 1)
-    finally:
-        await running.stop()
     first, again = receiver.received
     assert first.headers["webhook-id"] == again.headers["webhook-id"]
     assert verified(endpoint.secret, again)["type"] == MESSAGE_STATUS
@@ -213,3 +188,44 @@ async def test_an_endpoint_failing_for_a_day_is_disabled_and_says_why(
         json.loads(i.payload or "")["endpoint"]
         for i in await store.outbox_pending(account, 10, kind=WEBHOOKS)
     ] == [endpoint.id, endpoint.id]  # only the two already queued
+
+
+async def test_an_inbound_sms_reaches_the_accounts_message_inbound_endpoint_signed(
+    receiver: Receiver, sender: HttpSender
+) -> None:
+    store = MemoryStore()
+    account = (await store.create_account("shop")).id
+    await store.add_number(NumberRoute("7000", account))
+    inbound = await store.add_webhook_endpoint(
+        account, f"{receiver.base}/mo", [MESSAGE_INBOUND], new_secret().text, time.time()
+    )
+    await store.add_webhook_endpoint(  # status only: sent nothing for an inbound SMS
+        account, f"{receiver.base}/status", [MESSAGE_STATUS], new_secret().text, time.time()
+    )
+    intake = InboundIntake(store)
+    parts = [b"Is my order ", b"ready?"]
+    for seq, text in enumerate(parts, 1):
+        answer = intake.take(
+            "op", InboundPart("380501112233", 1, "7000", 0, text, Concat(9, 2, seq))
+        )
+        if not isinstance(answer, int):
+            assert await asyncio.wait_for(answer, 10) == 0
+    async with started(pump(store, sender)) as running:
+        await until(lambda: running.delivered == 1)
+    await intake.stop()
+    (got,) = receiver.received
+    assert got.path == "/mo"
+    event = verified(inbound.secret, got)
+    assert event["type"] == MESSAGE_INBOUND
+    data = event["data"]
+    assert isinstance(data, dict)
+    (stored,) = await store.inbound_after(account, 0, 10)
+    assert data["id"] == stored.id and data["text"] == "Is my order ready?"
+    assert (data["from"], data["to"], data["parts"], data["complete"]) == (
+        "380501112233",
+        "7000",
+        2,
+        True,
+    )
+    (logged,) = await store.events(account, 0, 10)
+    assert logged.type == "received"

@@ -2,10 +2,9 @@
 dlr_url or callback_url): each pending item becomes the callback form (webhooks/callback_form)
 sent by the shared HttpSender, all of a batch at once over its keep-alive connections.
 
-It decides retries with webhooks/delivery_policy (backoff with jitter for 24 h, then a dead
-letter) and answers each item with the attempt the store logs and settles; it never reads or
-marks rows itself. Any account is reachable from any node (one node sends an account's
-callbacks at a time: the outbox's lease), so it never holds an item back.
+Retries, dead letters and reaching every account come from gateway/http_transport (backoff
+with jitter for 24 h, then a dead letter); it answers each item with the attempt the store
+logs and settles, and never reads or marks rows itself.
 """
 
 from __future__ import annotations
@@ -14,67 +13,24 @@ import asyncio
 import functools
 import json
 import logging
-import random
-import time
-from collections.abc import Callable, Collection, Iterator, Sequence
+from collections.abc import Sequence
 from datetime import UTC, datetime
-from typing import Literal, Protocol
+from typing import Literal
 
 from smsgate.domain.status import Status
+from smsgate.gateway.http_transport import HttpTransport
 from smsgate.gateway.outbox.transport import OutboxAttempt, OutboxItem, Outcome
 from smsgate.gateway.views import CALLBACKS
-from smsgate.webhooks.attempt import Attempt, OutgoingRequest
+from smsgate.webhooks.attempt import OutgoingRequest
 from smsgate.webhooks.callback_form import CallbackFields, callback_request
-from smsgate.webhooks.delivery_policy import DeadLetter, RetryAt, RetryPolicy, next_step
 
 log = logging.getLogger(__name__)
 
 
-class Sender(Protocol):
-    """webhooks.sender.HttpSender, as this transport uses it."""
-
-    async def send(self, request: OutgoingRequest) -> Attempt: ...
-
-
-class _EveryAccount(Collection[int]):
-    """Every account id, listing none: the answer of a transport that reaches them all."""
-
-    def __contains__(self, item: object) -> bool:
-        return isinstance(item, int)
-
-    def __iter__(self) -> Iterator[int]:
-        return iter(())
-
-    def __len__(self) -> int:
-        return 1  # not empty: the outbox source asks `if not ready`
-
-
-EVERY_ACCOUNT = _EveryAccount()
-
-
-class CallbackTransport:
-    """`kind` "callbacks"; `clock` and `rand` are the policy's wall clock and jitter source."""
+class CallbackTransport(HttpTransport):
+    """`kind` "callbacks": a batch's items all at once, each on its own."""
 
     kind = CALLBACKS
-
-    def __init__(
-        self,
-        sender: Sender,
-        policy: RetryPolicy | None = None,
-        *,
-        clock: Callable[[], float] = time.time,
-        rand: Callable[[], float] = random.random,
-    ) -> None:
-        self._sender = sender
-        self._policy = policy if policy is not None else RetryPolicy()
-        self._clock = clock
-        self._rand = rand
-
-    def ready_accounts(self) -> Collection[int]:
-        return EVERY_ACCOUNT
-
-    def sendable(self, account_id: int, items: Sequence[OutboxItem]) -> int:
-        return len(items)
 
     async def deliver(self, account_id: int, items: Sequence[OutboxItem]) -> Sequence[Outcome]:
         return await asyncio.gather(*(self._deliver(item) for item in items))
@@ -84,34 +40,16 @@ class CallbackTransport:
             request = callback_item_request(item)
         except (ValueError, KeyError, TypeError) as exc:  # a row no sender can send
             log.error("callback item %s is unreadable: %s", item.id, exc)
-            return OutboxAttempt(
-                item.id, self._clock(), None, 0.0, f"unreadable: {exc}", None, True
-            )
-        attempt = await self._sender.send(request)
-        now = self._clock()
-        # The window of retries starts at the item's queueing (the message's final status).
-        step = next_step(
-            self._policy,
-            attempt,
-            first_attempt_at=min(item.done_at, now),
-            failed_attempts=item.attempts + 1,
-            now=now,
-            rand=self._rand,
-        )
-        error = attempt.error
-        if isinstance(step, RetryAt):
-            return OutboxAttempt(item.id, now, attempt.status, attempt.latency, error, step.at)
-        if isinstance(step, DeadLetter):
+            return self._dead(item, f"unreadable: {exc}")
+        outcome, dead = self._outcome(item, await self._sender.send(request))
+        if dead is not None:
             log.warning(
                 "callback for message %s to %s is a dead letter: %s",
                 item.message_id,
                 request.url.split("?", 1)[0],
-                step.reason,
+                dead,
             )
-            return OutboxAttempt(
-                item.id, now, attempt.status, attempt.latency, step.reason, None, True
-            )
-        return OutboxAttempt(item.id, now, attempt.status, attempt.latency, None)
+        return outcome
 
 
 def callback_item_request(item: OutboxItem) -> OutgoingRequest:

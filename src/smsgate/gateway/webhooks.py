@@ -20,17 +20,17 @@ import json
 import logging
 import random
 import time
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
-from smsgate.gateway.callbacks import EVERY_ACCOUNT, Sender
-from smsgate.gateway.outbox.transport import OutboxAttempt, OutboxItem, Outcome, Unanswered
+from smsgate.gateway.http_transport import HttpTransport, Sender
+from smsgate.gateway.outbox.transport import OutboxItem, Outcome, Unanswered
 from smsgate.gateway.views import WEBHOOKS
 from smsgate.store.records import EndpointHealth, WebhookEndpoint
 from smsgate.store.roles import WebhookEndpoints
 from smsgate.webhooks import delivery_policy
 from smsgate.webhooks.attempt import OutgoingRequest
-from smsgate.webhooks.delivery_policy import DeadLetter, RetryAt, RetryPolicy, next_step
+from smsgate.webhooks.delivery_policy import RetryPolicy
 from smsgate.webhooks.signing import parse_secret, signature_headers
 
 log = logging.getLogger(__name__)
@@ -56,8 +56,9 @@ def webhook_request(
     return OutgoingRequest("POST", endpoint.url, headers, body)
 
 
-class WebhookTransport:
-    """`kind` "webhooks"; `clock` and `rand` are the policy's wall clock and jitter source."""
+class WebhookTransport(HttpTransport):
+    """`kind` "webhooks": an endpoint's items in order, reading and healing the endpoint
+    through `endpoints`; the rest is the HTTP transports' shell (gateway/http_transport)."""
 
     kind = WEBHOOKS
 
@@ -70,17 +71,8 @@ class WebhookTransport:
         clock: Callable[[], float] = time.time,
         rand: Callable[[], float] = random.random,
     ) -> None:
-        self._sender = sender
+        super().__init__(sender, policy, clock=clock, rand=rand)
         self._endpoints = endpoints
-        self._policy = policy if policy is not None else RetryPolicy()
-        self._clock = clock
-        self._rand = rand
-
-    def ready_accounts(self) -> Collection[int]:
-        return EVERY_ACCOUNT
-
-    def sendable(self, account_id: int, items: Sequence[OutboxItem]) -> int:
-        return len(items)
 
     async def deliver(self, account_id: int, items: Sequence[OutboxItem]) -> Sequence[Outcome]:
         outcomes: list[Outcome] = [Unanswered] * len(items)
@@ -126,36 +118,20 @@ class WebhookTransport:
                 outcomes[index] = self._dead(item, f"cannot be sent: {exc}")
                 continue
             attempt = await self._sender.send(request)
-            now = self._clock()
-            step = next_step(
-                self._policy,
-                attempt,
-                first_attempt_at=min(item.done_at, now),
-                failed_attempts=item.attempts + 1,
-                now=now,
-                rand=self._rand,
-            )
-            health = delivery_policy.endpoint_after(self._policy, health, attempt, now)
-            status, latency = attempt.status, attempt.latency
-            if isinstance(step, RetryAt):
-                outcomes[index] = OutboxAttempt(
-                    item.id, now, status, latency, attempt.error, step.at
-                )
-                blocked_until = step.at
+            outcome, dead = self._outcome(item, attempt)
+            outcomes[index] = outcome
+            health = delivery_policy.endpoint_after(self._policy, health, attempt, outcome.at)
+            if outcome.retry_at is not None:
+                blocked_until = outcome.retry_at
                 break
-            if isinstance(step, DeadLetter):
+            if dead is not None:
                 log.warning(
                     "webhook %s to endpoint %s (%s) is a dead letter: %s",
                     payload.get("id"),
                     endpoint.id,
                     endpoint.url,
-                    step.reason,
+                    dead,
                 )
-                outcomes[index] = OutboxAttempt(
-                    item.id, now, status, latency, step.reason, None, True
-                )
-            else:
-                outcomes[index] = OutboxAttempt(item.id, now, status, latency, None)
             if health.disabled:
                 log.warning(
                     "webhook endpoint %s of account %s (%s) is disabled: %s",
@@ -175,9 +151,6 @@ class WebhookTransport:
         # success is not worth a write on every batch.
         if blocked_until is not None or _state(after) != _state(before):
             await self._endpoints.set_webhook_health(endpoint.id, after)
-
-    def _dead(self, item: OutboxItem, reason: str) -> OutboxAttempt:
-        return OutboxAttempt(item.id, self._clock(), None, 0.0, reason, None, True)
 
 
 def _health(endpoint: WebhookEndpoint) -> EndpointHealth:
