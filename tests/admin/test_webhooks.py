@@ -1,5 +1,6 @@
 """`admin webhooks`: endpoints added with a checked URL and a printed secret, listed with their
-health, rotated with two secrets at most, removed; dead letters listed and redelivered."""
+health, rotated with two secrets at most, removed; dead letters listed with their attempts and
+redelivered."""
 
 from __future__ import annotations
 
@@ -150,6 +151,9 @@ def test_dead_letters_are_listed_and_redelivered(admin: Admin) -> None:
     assert letter["id"] == item_id and letter["webhook_id"] == "msg_abc"
     assert letter["last_error"] == "HTTP 404: no such hook" and letter["login"] == "alice"
     assert "msg_abc" in admin.ok("webhooks", "failed", "alice").stdout
+    (tried,) = json.loads(admin.ok("webhooks", "attempts", str(item_id), "--json").stdout)
+    assert (tried["status"], tried["latency_ms"]) == (404, 10.0)
+    assert tried["error"] == "HTTP 404: no such hook"
 
     assert "or --all" in admin.refused("webhooks", "redeliver")
     out = admin.ok("webhooks", "redeliver", str(item_id), "12345").stdout

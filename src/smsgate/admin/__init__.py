@@ -17,6 +17,7 @@ from smsgate.admin import (
     accounts,
     backup,
     balance,
+    callbacks,
     connectors,
     inbound,
     numbers,
@@ -55,6 +56,7 @@ app.add_typer(numbers.app, name="numbers")
 app.add_typer(suppressions.app, name="suppressions")
 app.add_typer(inbound.app, name="inbound")
 app.add_typer(webhooks.app, name="webhooks")
+app.add_typer(callbacks.app, name="callbacks")
 app.command("backup")(backup.backup)
 
 __all__ = ["app"]

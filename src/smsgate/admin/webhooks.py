@@ -1,5 +1,6 @@
-"""`smsgate admin webhooks add | list | remove | rotate-secret | enable | failed | redeliver`:
-an account's webhook endpoints and the deliveries given up on them.
+"""`smsgate admin webhooks add | list | remove | rotate-secret | enable | failed | redeliver |
+attempts`: an account's webhook endpoints, the deliveries given up on them and every attempt
+of one (per-message callbacks have theirs under `admin callbacks`).
 
 A URL is checked here, before it is stored (http(s), at most 2,000 characters, no loopback or
 private address unless `[callbacks] allow_private`); the transport checks every address again
@@ -11,12 +12,12 @@ from __future__ import annotations
 
 import json as json_module
 import time
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
+from smsgate.admin.deliveries import attempt_rows, logins, print_attempts, wanted_ids, when
 from smsgate.admin.errors import Refused
 from smsgate.admin.lookup import credentials_of
 from smsgate.admin.report import print_json, print_table, say
@@ -78,16 +79,6 @@ async def endpoint_of(store: Store, endpoint_id: int) -> WebhookEndpoint:
     if endpoint is None:
         raise Refused(f"no webhook endpoint {endpoint_id}")
     return endpoint
-
-
-async def logins(store: Store) -> dict[int, str]:
-    return {s.account.id: s.account.login for s in await store.list_accounts()}
-
-
-def when(at: float | None) -> str | None:
-    if at is None:
-        return None
-    return datetime.fromtimestamp(at, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
 @app.command()
@@ -280,13 +271,10 @@ def redeliver(
     config: ConfigOption = None,
 ) -> None:
     """Send dead letters again, with their webhook-id, from a fresh 24 h of retries."""
-    if not ids and not all_:
-        raise Refused("name the dead letters to redeliver, or --all")
-    if ids and all_:
-        raise Refused("name dead letters or give --all, not both")
+    named = wanted_ids(ids, all_)
 
     async def work(store: Store) -> tuple[list[int], list[int]]:
-        wanted = list(ids or [])
+        wanted = named
         if all_:
             wanted = [d.item_id for d in await store.dead_letters(WEBHOOKS, None, 1_000_000)]
         letters = {d.item_id: d for d in await store.dead_letters(WEBHOOKS, None, 1_000_000)}
@@ -313,3 +301,18 @@ def redeliver(
     if missing:
         say(f"not dead letters (skipped): {', '.join(map(str, missing))}")
     say(f"redelivering {len(done)} webhook deliveries")
+
+
+@app.command()
+@reports_refusals
+def attempts(
+    item_id: Annotated[int, typer.Argument(help="A delivery's id (see `webhooks failed`)")],
+    config: ConfigOption = None,
+    json: JsonOption = False,
+) -> None:
+    """Every attempt of one delivery: when, the HTTP status (none: no answer), latency, error."""
+
+    async def work(store: Store) -> list[dict[str, object]]:
+        return await attempt_rows(store, item_id)
+
+    print_attempts(item_id, run(config, work), json)

@@ -67,12 +67,14 @@ class HttpTransport:
 
     def _outcome(self, item: OutboxItem, attempt: Attempt) -> tuple[OutboxAttempt, str | None]:
         """The attempt as the store logs it, and the dead letter's reason if it is one. The
-        window of retries starts at the item's queueing (its event), not its first try."""
+        window of retries starts at the item's queueing (its event, or its redelivery), not
+        its first try."""
         now = self._clock()
+        queued = item.queued_at or item.done_at
         step = next_step(
             self._policy,
             attempt,
-            first_attempt_at=min(item.done_at, now),
+            first_attempt_at=min(queued, now),
             failed_attempts=item.attempts + 1,
             now=now,
             rand=self._rand,

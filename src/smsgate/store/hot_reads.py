@@ -58,9 +58,9 @@ async def read_outbox_pending(
     """An account's undelivered items of a kind that are due at `now`, oldest first."""
     rows = await fetch(reader, outbox_pending, kind, account_id, now, limit)
     status = _STATUS
-    # By position, in the fields' order: rows of 15 columns, hundreds a second.
+    # By position, in the fields' order: rows of 16 columns, hundreds a second.
     return [
-        OutboxItem(r[0], r[1], r[2], r[3], None if r[4] is None else status[r[4]], *r[5:15])
+        OutboxItem(r[0], r[1], r[2], r[3], None if r[4] is None else status[r[4]], *r[5:16])
         for r in rows
     ]
 

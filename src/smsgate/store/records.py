@@ -275,6 +275,9 @@ class OutboxItem:
     attempts: int = 0
     kind: str = RECEIPTS
     payload: str | None = None
+    # When the row was queued (a redelivered copy: when it was redelivered); an HTTP
+    # transport's 24 h of retries runs from here. 0.0: as done_at.
+    queued_at: float = 0.0
 
 
 @record
@@ -517,3 +520,5 @@ class DeadLetter:
     dead_at: float
     attempts: int
     last_error: str | None
+    message_id: int | None = None  # a callback's message (kind "callbacks"); else None
+    status: str | None = None  # the status a callback reported

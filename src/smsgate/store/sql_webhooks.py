@@ -116,6 +116,8 @@ class SqlWebhooks(SqlBase):
                 c.dead_at,
                 c.attempts,
                 c.last_error,
+                c.message_id,
+                c.status,
             )
             .where(c.kind == kind, c.dead_at.is_not(None))
             .order_by(c.id)
@@ -124,7 +126,10 @@ class SqlWebhooks(SqlBase):
         if account_id is not None:
             query = query.where(c.account_id == account_id)
         async with self._read() as conn:
-            return [DeadLetter(*row) for row in await conn.execute(query)]
+            return [
+                DeadLetter(*row[:8], message_id=row.message_id, status=row.status)
+                for row in await conn.execute(query)
+            ]
 
     async def redeliver(self, kind: str, item_ids: Sequence[int], at: float) -> list[int]:
         c = outbox.c

@@ -120,7 +120,7 @@ outbox_pending = PlainSql(
     "SELECT o.id, o.account_id, COALESCE(o.message_id, 0), COALESCE(o.pdu_id, 0), o.status,"
     " o.error, COALESCE(m.phone, ''), COALESCE(m.sender, ''), COALESCE(m.text, ''),"
     " COALESCE(m.parts, 0), COALESCE(m.created_at, o.created_at),"
-    " COALESCE(m.done_at, o.created_at), o.attempts, o.kind, o.payload"
+    " COALESCE(m.done_at, o.created_at), o.attempts, o.kind, o.payload, o.created_at"
     " FROM outbox o LEFT JOIN messages m ON m.id = o.message_id"
     " WHERE o.kind = ? AND o.account_id = ? AND o.delivered_at IS NULL"
     " AND (o.due_at IS NULL OR o.due_at <= ?) ORDER BY o.id LIMIT ?"

@@ -498,3 +498,25 @@ async def test_attempts_are_logged_and_settle_their_items(store: Store) -> None:
     await store.outbox_attempted([OutboxAttempt(dead.id, NOW + 2, 200, 0.01)])
     assert len(await store.outbox_attempts(dead.id)) == 2
     assert await store.outbox_pending(account, 10, kind=CALLBACKS) == [again]
+
+
+async def test_a_dead_callback_names_its_message_and_is_redelivered_from_a_fresh_window(
+    store: Store,
+) -> None:
+    account = await funded(store)
+    message = await accepted(store, account, callback=MessageCallback("https://e.com/dlr"))
+    (part,) = await store.claim_parts(1, NOW, 10, TTL)
+    await store.submitted([SubmitDone(part.part_id, "op", "D1", NOW)])
+    await store.apply_receipts([OperatorReceipt("op", "D1", PartState.UNDELIV, 7, NOW + 1)])
+    (item,) = await store.outbox_pending(account, 10, kind=CALLBACKS)
+    assert (item.done_at, item.queued_at) == (NOW + 1, NOW + 1)
+    await store.outbox_attempted(
+        [OutboxAttempt(item.id, NOW + 2, 500, 0.01, "HTTP 500", dead=True)]
+    )
+    (dead,) = await store.dead_letters(CALLBACKS)
+    assert (dead.item_id, dead.message_id, dead.status) == (item.id, message.id, "UNDELIV")
+    assert await store.redeliver(CALLBACKS, [item.id], NOW + 100) == [item.id]
+    (copy,) = await store.outbox_pending(account, 10, kind=CALLBACKS)
+    # The form keeps the message's done_at; its retries run from the redelivery.
+    assert (copy.message_id, copy.status, copy.error) == (message.id, Status.UNDELIV, 7)
+    assert (copy.done_at, copy.queued_at, copy.attempts) == (NOW + 1, NOW + 100, 0)

@@ -43,6 +43,7 @@ class MemoryOutbox(MemoryBase):
                         row.attempts,
                         row.kind,
                         row.payload,
+                        row.created_at,
                     )
                 )
                 continue
@@ -63,6 +64,7 @@ class MemoryOutbox(MemoryBase):
                     row.attempts,
                     row.kind,
                     row.payload,
+                    row.created_at,
                 )
             )
         return items

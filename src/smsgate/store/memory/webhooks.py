@@ -91,6 +91,8 @@ class MemoryWebhooks(MemoryBase):
                     row.dead_at,
                     row.attempts,
                     row.last_error,
+                    row.message_id,
+                    None if row.status is None else row.status.value,
                 )
             )
             if len(found) >= limit:
