@@ -159,7 +159,9 @@ class Node:
             timeout=settings.inbound.reassembly_timeout,
             phones=phones,
             opted=lambda _account: self._suppressions_changed(),
+            node_id=self.node_id,
         )
+        await self.inbound.load()  # the parts of long MO its last life kept, before any new
         # Unwound after the connectors are closed: no part comes in while it stores the rest.
         self._stack.push_async_callback(self.inbound.stop)
         self._spawn(self.inbound.run())

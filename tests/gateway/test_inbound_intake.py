@@ -1,12 +1,13 @@
 """The inbound intake: an MO is routed by its number (and first word on a shared number),
 kept when no account takes it, read for STOP/START, and answered to the operator only once
-stored; a long one's parts are joined, and one missing a part is stored after the timeout as
-what arrived."""
+stored; a long one's parts are each answered once kept in the store, joined, and one missing
+a part is stored after the timeout as what arrived; a restart between parts loses none."""
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Sequence
+from pathlib import Path
 
 import pytest
 
@@ -15,7 +16,8 @@ from smsgate.smpp.constants import CommandStatus
 from smsgate.smpp.inbound_part import InboundPart
 from smsgate.smpp.udh import Concat
 from smsgate.store.memory import MemoryStore
-from smsgate.store.records import NewInbound, NumberRoute
+from smsgate.store.records import KeptInboundPart, NewInbound, NumberRoute
+from smsgate.store.sql_store import SqlStore
 
 T = 5.0
 PHONE = "380501112233"
@@ -23,11 +25,19 @@ PHONE = "380501112233"
 
 class _Store(MemoryStore):
     failing = False
+    failing_keep = False
 
-    async def store_inbound(self, messages: Sequence[NewInbound]) -> list[int]:
+    async def store_inbound(
+        self, messages: Sequence[NewInbound], release: Sequence[int] = ()
+    ) -> list[int]:
         if self.failing:
             raise OSError("disk full")
-        return await super().store_inbound(messages)
+        return await super().store_inbound(messages, release)
+
+    async def keep_inbound_part(self, part: KeptInboundPart) -> int | None:
+        if self.failing_keep:
+            raise OSError("disk full")
+        return await super().keep_inbound_part(part)
 
 
 @pytest.fixture
@@ -113,15 +123,20 @@ async def test_stop_and_start_change_the_senders_place_on_the_list(
     assert await store.suppressions(shop) == []
 
 
-async def test_parts_are_answered_at_once_and_the_last_once_the_message_is_stored(
+async def test_each_part_is_answered_once_kept_and_the_message_stored_with_the_last(
     store: _Store, intake: InboundIntake
 ) -> None:
     first = intake.take("op", _part("Hello, ", concat=Concat(9, 2, 1)))
-    assert first == CommandStatus.ESME_ROK and store.state.inbound == {}
+    assert await _answer(first) == CommandStatus.ESME_ROK
+    assert store.state.inbound == {} and len(store.state.inbound_parts) == 1
+    copy = intake.take("op", _part("Hello, ", concat=Concat(9, 2, 1)))  # sent again
+    assert await _answer(copy) == CommandStatus.ESME_ROK
     last = intake.take("op", _part("world", concat=Concat(9, 2, 2)))
     assert await _answer(last) == CommandStatus.ESME_ROK
+    await _stored(store, 1)
     [message] = store.state.inbound.values()
     assert (message.text, message.parts, message.total) == ("Hello, world", 2, 2)
+    assert store.state.inbound_parts == {}  # released with the message, in its transaction
 
 
 async def test_a_message_missing_a_part_is_stored_incomplete_after_the_timeout(
@@ -145,9 +160,97 @@ async def test_a_message_that_cannot_be_stored_is_refused_for_the_operator_to_re
     assert [t for _, t in await _stored(store, 1)] == ["hello"]
 
 
-async def test_stopping_stores_what_waits_for_parts(store: _Store) -> None:
-    intake = InboundIntake(store, timeout=60)
-    intake.take("op", _part("half", concat=Concat(4, 2, 1)))
-    await asyncio.wait_for(intake.stop(), T)
+async def test_a_part_that_cannot_be_kept_is_refused_for_the_operator_to_resend(
+    store: _Store, intake: InboundIntake
+) -> None:
+    store.failing_keep = True
+    refused = intake.take("op", _part("Hello, ", concat=Concat(5, 2, 1)))
+    assert await _answer(refused) == CommandStatus.ESME_RSYSERR
+    store.failing_keep = False
+    for part in (_part("Hello, ", concat=Concat(5, 2, 1)), _part("you", concat=Concat(5, 2, 2))):
+        assert await _answer(intake.take("op", part)) == CommandStatus.ESME_ROK
+    assert [t for _, t in await _stored(store, 1)] == ["Hello, you"]
+
+
+async def test_a_joined_message_the_store_refuses_is_stored_when_it_can(
+    store: _Store, intake: InboundIntake
+) -> None:
+    store.failing = True
+    for part in (_part("kept ", concat=Concat(6, 2, 1)), _part("twice", concat=Concat(6, 2, 2))):
+        assert await _answer(intake.take("op", part)) == CommandStatus.ESME_ROK  # kept
+    await asyncio.sleep(0)
+    store.failing = False
+    assert [t for _, t in await _stored(store, 1)] == ["kept twice"]
+    assert store.state.inbound_parts == {}
+
+
+async def test_a_restart_between_parts_completes_the_message(store: _Store) -> None:
+    before = InboundIntake(store, timeout=60, node_id=3)
+    first = before.take("op", _part("Hello, ", concat=Concat(4, 2, 1)))
+    assert await _answer(first) == CommandStatus.ESME_ROK
+    del before  # killed: nothing more of it runs, its memory is gone
+    other_node = InboundIntake(store, timeout=60, node_id=4)
+    await other_node.load()  # another node's kept parts are not its own
+    after = InboundIntake(store, timeout=60, node_id=3)
+    await after.load()
+    last = after.take("op", _part("again", concat=Concat(4, 2, 2)))
+    assert await _answer(last) == CommandStatus.ESME_ROK
+    await asyncio.wait_for(after.stop(), T)
+    await asyncio.wait_for(other_node.stop(), T)
     [message] = store.state.inbound.values()
-    assert (message.text, message.complete) == ("half", False)
+    assert (message.text, message.complete, message.connector) == ("Hello, again", True, "op")
+    assert store.state.inbound_parts == {}
+
+
+async def test_a_restart_stores_a_message_whose_parts_were_all_kept(store: _Store) -> None:
+    before = InboundIntake(store, timeout=60, node_id=3)
+    store.failing = True  # killed before the joined message could be stored
+    for part in (_part("all ", concat=Concat(7, 2, 1)), _part("kept", concat=Concat(7, 2, 2))):
+        assert await _answer(before.take("op", part)) == CommandStatus.ESME_ROK
+    await asyncio.wait_for(before.stop(), T)
+    store.failing = False
+    after = InboundIntake(store, timeout=60, node_id=3)
+    await after.load()
+    await asyncio.wait_for(after.stop(), T)
+    assert [t for _, t in await _stored(store, 1)] == ["all kept"]
+
+
+async def test_a_restart_keeps_the_timeout_running_from_the_first_part(store: _Store) -> None:
+    before = InboundIntake(store, timeout=0.3, node_id=1)
+    assert await _answer(before.take("op", _part("lonely", concat=Concat(8, 2, 1)))) == 0
+    await asyncio.wait_for(before.stop(), T)  # stopping stores nothing: the part stays kept
+    assert store.state.inbound == {} and len(store.state.inbound_parts) == 1
+    after = InboundIntake(store, timeout=0.3, node_id=1)
+    await after.load()
+    runner = asyncio.ensure_future(after.run())
+    try:
+        [(_, text)] = await _stored(store, 1)
+    finally:
+        runner.cancel()
+        await asyncio.gather(runner, return_exceptions=True)
+    assert text == "lonely" and store.state.inbound_parts == {}
+
+
+async def test_a_restart_on_sqlite_between_parts_completes_the_message(tmp_path: Path) -> None:
+    url = f"sqlite+aiosqlite:///{tmp_path}/mo.db"
+    first_life = SqlStore(url)
+    await first_life.open()
+    shop = await first_life.create_account("shop")
+    await first_life.add_number(NumberRoute("7000", shop.id))
+    before = InboundIntake(first_life, timeout=60, node_id=1)
+    part = _part("Kept on disk, ", concat=Concat(11, 2, 1))
+    assert await _answer(before.take("op", part)) == CommandStatus.ESME_ROK
+    await first_life.close()  # the process ends: only the database is left
+
+    second_life = SqlStore(url)
+    await second_life.open()
+    try:
+        after = InboundIntake(second_life, timeout=60, node_id=1)
+        await after.load()
+        last = _part("joined after", concat=Concat(11, 2, 2))
+        assert await _answer(after.take("op", last)) == CommandStatus.ESME_ROK
+        [message] = await second_life.inbound_after(shop.id, 0, 10)
+        assert (message.text, message.complete) == ("Kept on disk, joined after", True)
+        assert await second_life.kept_inbound_parts(1) == []
+    finally:
+        await second_life.close()

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from smsgate.domain.segments import decode_payload
 from smsgate.immutable import record
 from smsgate.smpp.inbound_part import InboundPart
+from smsgate.smpp.udh import Concat
 
 DEFAULT_TIMEOUT = 300.0  # seconds from a message's first part; operators send parts together
 
@@ -35,6 +36,7 @@ class InboundMessage:
     total: int  # parts the message said it had
     first_at: float  # when its first part arrived
     missing: tuple[int, ...] = ()  # sequence numbers that never came
+    key: tuple[str, str, int, int, bool] | None = None  # its parts' key; None: one part
 
     @property
     def complete(self) -> bool:
@@ -77,6 +79,18 @@ class Reassembly:
         """Messages waiting for parts."""
         return len(self._pending)
 
+    def seen(self, part: InboundPart) -> bool:
+        """Whether `add` would ignore `part` as a copy of one it has (or recently released)."""
+        concat = part.concat
+        if concat is None:
+            return False
+        key = key_of(part, concat)
+        pending = self._pending.get(key)
+        if pending is not None:
+            return concat.seq in pending.parts
+        released = self._released.get(key)
+        return released is not None and released[1].get(concat.seq) == hash(part.payload)
+
     def add(self, part: InboundPart, now: float) -> list[InboundMessage]:
         """Take one part arriving at `now`; return the messages it makes ready: the one it
         completes (or itself, when not concatenated), and any released early to stay within
@@ -84,7 +98,7 @@ class Reassembly:
         concat = part.concat
         if concat is None:
             return [_message(part, now, {1: part.payload}, 1)]
-        key = (part.source, part.destination, concat.ref, concat.total, concat.sixteen_bit)
+        key = key_of(part, concat)
         pending = self._pending.get(key)
         if pending is None:
             released = self._released.get(key)
@@ -136,11 +150,20 @@ class Reassembly:
         self._released[key] = (now, {seq: hash(p) for seq, p in pending.parts.items()})
         if len(self._released) > self.max_pending:
             del self._released[next(iter(self._released))]
-        return _message(pending.first, pending.first_at, pending.parts, key[3])
+        return _message(pending.first, pending.first_at, pending.parts, key[3], key)
+
+
+def key_of(part: InboundPart, concat: Concat) -> _Key:
+    """The key the parts of one concatenated message share."""
+    return (part.source, part.destination, concat.ref, concat.total, concat.sixteen_bit)
 
 
 def _message(
-    first: InboundPart, first_at: float, parts: dict[int, bytes], total: int
+    first: InboundPart,
+    first_at: float,
+    parts: dict[int, bytes],
+    total: int,
+    key: _Key | None = None,
 ) -> InboundMessage:
     payload = b"".join(parts[seq] for seq in sorted(parts))
     missing = tuple(seq for seq in range(1, total + 1) if seq not in parts)
@@ -153,4 +176,5 @@ def _message(
         total=total,
         first_at=first_at,
         missing=missing,
+        key=key,
     )

@@ -3,11 +3,14 @@ each whole message routed to the account that owns its number (domain/inbound_ro
 read for an opt-out or opt-in (domain/optout.py) and stored; an unroutable one is stored too,
 for the admin to see, never dropped.
 
-The part that completes a message (or a message in one part) is answered to the operator only
-once the message is stored: a store failure answers ESME_RSYSERR and the operator sends it
-again. A part that waits for others is answered at once, and lives in this process's memory
-until its message is whole or times out: operators send the next part only after the answer
-to this one, so withholding it would stall every long message.
+A message in one part is answered to the operator only once it is stored: a store failure
+answers ESME_RSYSERR and the operator sends it again. A part of a concatenated message is
+answered once it is kept in the store (KeptInboundPart, this node's): a node killed between
+two parts loads what it kept when it restarts (`load`) and the message completes, or times
+out as what arrived; nothing the operator was told is taken is lost. The whole message is
+stored, and its kept parts deleted, in one transaction; if that fails it is tried again.
+Parts are joined in memory (inbound_assembly.py), so the kept rows are only written, never
+read, while the node lives.
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Coroutine, Sequence
 
 from smsgate.domain.inbound_routing import (
     InboundRoutes,
@@ -27,22 +30,24 @@ from smsgate.domain.inbound_routing import (
 )
 from smsgate.domain.optout import OptChange, OptOutWords, opt_request
 from smsgate.domain.phone import PhoneNormalizer
-from smsgate.gateway.inbound_assembly import DEFAULT_TIMEOUT, InboundMessage, Reassembly
+from smsgate.gateway.inbound_assembly import DEFAULT_TIMEOUT, InboundMessage, Reassembly, key_of
 from smsgate.smpp.constants import CommandStatus
 from smsgate.smpp.inbound_part import InboundPart
-from smsgate.store.records import NewInbound
+from smsgate.smpp.udh import Concat
+from smsgate.store.records import KeptInboundPart, NewInbound
 from smsgate.store.roles import Inbound
 from smsgate.ttl_cache import TtlCache
 
 log = logging.getLogger(__name__)
 
+RETRY_AFTER = 1.0  # seconds before a joined message the store refused is tried again
 ROUTES_TTL = 5.0  # seconds a routing table read from the store is used: `admin numbers add`
 # takes effect on a running node within this long.
 
 
 class InboundIntake:
-    """One per node, shared by its connectors. `run()` releases timed-out messages; `stop()`
-    stores whatever is still waiting for parts, marked incomplete, rather than lose it.
+    """One per node (`node_id`: whose kept parts are its own), shared by its connectors.
+    `load()` takes back what a previous life kept; `run()` releases timed-out messages.
     `stored` is called with the accounts that got messages (to wake their deliveries) and
     `opted` with the accounts whose suppression list changed."""
 
@@ -56,8 +61,10 @@ class InboundIntake:
         clock: Callable[[], float] = time.time,
         stored: Callable[[Sequence[int]], None] | None = None,
         opted: Callable[[int], None] | None = None,
+        node_id: int = 0,
     ) -> None:
         self._store = store
+        self._node_id = node_id
         self._words = words or OptOutWords.of()
         self._assembly = Reassembly(timeout=timeout)
         self._phones = phones or PhoneNormalizer()
@@ -68,19 +75,115 @@ class InboundIntake:
         self._wake = asyncio.Event()
         self._writes: set[asyncio.Task[bool]] = set()
         self._connectors: dict[tuple[str, str], str] = {}  # (source, destination) -> name
+        self._kept: dict[tuple[str, str, int, int, bool], list[int]] = {}  # key -> part ids
+        self._unstored: list[InboundMessage] = []  # joined, kept, not yet stored
+        self._lines: dict[tuple[str, str], asyncio.Future[None]] = {}  # the last work of each
+        self._retry_at = 0.0
         self.received = 0  # whole messages stored (for tests and metrics)
 
+    async def load(self) -> None:
+        """Take back the parts this node kept in a life that ended before joining them."""
+        kept = await self._store.kept_inbound_parts(self._node_id)
+        wall, mono = self._clock(), time.monotonic()
+        at = 0.0
+        ready: list[InboundMessage] = []
+        for k in kept:
+            part = InboundPart(
+                k.source,
+                k.source_ton,
+                k.destination,
+                k.data_coding,
+                k.payload,
+                Concat(k.ref, k.total, k.seq, k.sixteen_bit),
+            )
+            # Its age in wall-clock time, so the reassembly timeout runs from its arrival;
+            # never earlier than the part before (the assembly's times never decrease).
+            at = max(at, mono - max(0.0, wall - k.received_at))
+            self._remember(k.connector, part, k.id)
+            ready.extend(self._assembly.add(part, at))
+        if kept:
+            log.info("took back %d kept parts of inbound SMS", len(kept))
+        if ready:
+            self._write("", ready)
+        self._wake.set()
+
     def take(self, connector: str, part: InboundPart) -> int | asyncio.Future[int]:
-        """The operator's answer to one MO part: at once for a part that waits for others,
-        once stored for a part that makes a message whole."""
-        ready = self._assembly.add(part, time.monotonic())
-        if not ready:
-            # Which connector its parts came by, for the message if it times out.
-            self._connectors[(part.source, part.destination)] = connector
-            self._wake.set()  # a new deadline, perhaps
+        """The operator's answer to one MO part: once stored for a message in one part, once
+        kept for a part of a concatenated one."""
+        line = (part.source, part.destination)
+        if part.concat is None:
+            whole = self._assembly.add(part, time.monotonic())
+            work = self._store_messages(connector, whole)
+            return self._answer_when(self._spawn(self._in_order(line, work)))
+        if self._assembly.seen(part):
+            self._assembly.add(part, time.monotonic())  # counted as a copy
             return CommandStatus.ESME_ROK
+        return self._answer_when(self._spawn(self._in_order(line, self._keep(connector, part))))
+
+    async def _in_order(self, line: tuple[str, str], work: Coroutine[object, object, bool]) -> bool:
+        """Run `work` after the work of the parts that came before on this line (a phone to
+        one of our numbers), so a conversation is stored in the order it came; other lines
+        go on meanwhile."""
+        before = self._lines.get(line)
+        mine: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._lines[line] = mine
+        try:
+            if before is not None:
+                try:
+                    await before
+                except BaseException:
+                    work.close()  # cancelled while waiting: it never ran
+                    raise
+            return await work
+        finally:
+            mine.set_result(None)
+            if self._lines.get(line) is mine:
+                del self._lines[line]
+
+    async def _keep(self, connector: str, part: InboundPart) -> bool:
+        concat = part.concat
+        assert concat is not None
+        kept = KeptInboundPart(
+            0,
+            self._node_id,
+            connector,
+            part.source,
+            part.source_ton,
+            part.destination,
+            concat.ref,
+            concat.total,
+            concat.seq,
+            concat.sixteen_bit,
+            part.data_coding,
+            part.payload,
+            self._clock(),
+        )
+        try:
+            part_id = await self._store.keep_inbound_part(kept)
+        except Exception:
+            log.exception("cannot keep a part of an inbound SMS from %s", part.source)
+            return False
+        if part_id is None:  # kept already (a copy sent again): its first keeping counts
+            return True
+        self._remember(connector, part, part_id)
+        ready = self._assembly.add(part, time.monotonic())
+        self._wake.set()  # a new deadline, perhaps
+        if ready:
+            # Answered once stored, as a message in one part is, so messages are stored in
+            # the order they came whole. Kept, it is not lost if this fails: tried again.
+            await self._write(connector, ready)
+        return True
+
+    def _remember(self, connector: str, part: InboundPart, part_id: int) -> None:
+        concat = part.concat
+        assert concat is not None
+        key = key_of(part, concat)
+        self._kept.setdefault(key, []).append(part_id)
+        # Which connector its parts came by, for the message if it times out.
+        self._connectors[(part.source, part.destination)] = connector
+
+    def _answer_when(self, task: asyncio.Task[bool]) -> asyncio.Future[int]:
         answer: asyncio.Future[int] = asyncio.get_running_loop().create_future()
-        task = self._write(connector, ready)
 
         def done(t: asyncio.Task[bool]) -> None:
             ok = not t.cancelled() and t.exception() is None and t.result()
@@ -90,7 +193,8 @@ class InboundIntake:
         return answer
 
     async def run(self) -> None:
-        """Release, incomplete, the messages whose parts stopped coming."""
+        """Release, incomplete, the messages whose parts stopped coming, and store again the
+        joined messages a store failure left waiting."""
         while True:
             deadline = self._assembly.next_deadline()
             wait = 1.0 if deadline is None else max(0.0, deadline - time.monotonic())
@@ -101,29 +205,43 @@ class InboundIntake:
             expired = self._assembly.expire(time.monotonic())
             if expired:
                 await self._write("", expired)
+            if self._unstored and time.monotonic() >= self._retry_at:
+                again, self._unstored = self._unstored, []
+                await self._write("", again)
 
     async def stop(self) -> None:
-        """Store the messages still waiting for parts, as what arrived; wait for writes."""
-        waiting = self._assembly.expire(float("inf"))
-        if waiting:
-            self._write("", waiting)
-        if self._writes:
+        """Wait for the writes under way. Messages still waiting for parts stay kept in the
+        store: this node's next life takes them back (`load`)."""
+        while self._writes:
             await asyncio.gather(*self._writes, return_exceptions=True)
 
-    def _write(self, connector: str, messages: list[InboundMessage]) -> asyncio.Task[bool]:
-        task = asyncio.get_running_loop().create_task(self._store_messages(connector, messages))
+    def _spawn(self, work: Coroutine[object, object, bool]) -> asyncio.Task[bool]:
+        task = asyncio.get_running_loop().create_task(work)
         self._writes.add(task)
         task.add_done_callback(self._writes.discard)
         return task
 
+    def _write(self, connector: str, messages: list[InboundMessage]) -> asyncio.Task[bool]:
+        return self._spawn(self._store_messages(connector, messages))
+
     async def _store_messages(self, connector: str, messages: list[InboundMessage]) -> bool:
+        release = [i for m in messages if m.key is not None for i in self._kept.get(m.key, ())]
         try:
             routes = await self._routes.get(0, self._load_routes)
             rows = [self._row(connector, m, routes) for m in messages]
-            await self._store.store_inbound(rows)
+            await self._store.store_inbound(rows, release)
         except Exception:
             log.exception("cannot store %d inbound SMS", len(messages))
+            # Joined from kept parts (answered already): tried again, never dropped. A
+            # message in one part was not answered yet: the operator sends it again.
+            joined = [m for m in messages if m.key is not None]
+            if joined:
+                self._unstored.extend(joined)
+                self._retry_at = time.monotonic() + RETRY_AFTER
             return False
+        for m in messages:
+            if m.key is not None:
+                self._kept.pop(m.key, None)
         self.received += len(rows)
         for row in rows:
             if row.account_id is None:

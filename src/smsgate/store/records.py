@@ -429,6 +429,26 @@ class NewInbound:
 
 
 @record
+class KeptInboundPart:
+    """One part of a concatenated inbound SMS as kept until its siblings come (`id` 0 before
+    it is kept); `node_id` is the node whose intake joins it."""
+
+    id: int
+    node_id: int
+    connector: str
+    source: str
+    source_ton: int
+    destination: str
+    ref: int
+    total: int
+    seq: int
+    sixteen_bit: bool
+    data_coding: int
+    payload: bytes
+    received_at: float
+
+
+@record
 class InboundRecord:
     """A stored inbound SMS; `id` only grows (the `after=` cursor of the inbound API)."""
 

@@ -29,6 +29,7 @@ from smsgate.store.records import (
     HeldPart,
     HoldResult,
     InboundRecord,
+    KeptInboundPart,
     KeyClaim,
     MessageFilter,
     MessageLine,
@@ -299,9 +300,19 @@ class Inbound(Protocol):
     async def number_routes(self) -> list[NumberRoute]:
         """Every route, by number and keyword."""
 
-    async def store_inbound(self, messages: Sequence[NewInbound]) -> list[int]:
+    async def store_inbound(
+        self, messages: Sequence[NewInbound], release: Sequence[int] = ()
+    ) -> list[int]:
         """Store inbound messages in one transaction, with the opt-outs and opt-ins they ask
-        for; their ids, in order. When this returns they are durable."""
+        for, deleting the kept parts (`keep_inbound_part` ids) they were joined from; their
+        ids, in order. When this returns they are durable."""
+
+    async def keep_inbound_part(self, part: KeptInboundPart) -> int | None:
+        """Keep one part of a concatenated inbound SMS until its message is stored; its id,
+        or None when this node already keeps that part (a copy the operator sent again)."""
+
+    async def kept_inbound_parts(self, node_id: int) -> list[KeptInboundPart]:
+        """The parts a node keeps, oldest first: what its last life had not yet joined."""
 
     async def inbound_after(self, account_id: int, after: int, limit: int) -> list[InboundRecord]:
         """An account's inbound messages with ids above `after`, oldest first."""

@@ -389,6 +389,40 @@ inbound_messages = Table(
     Index("ix_inbound_messages_account", "account_id", "id"),
 )
 
+# Parts of concatenated inbound SMS waiting for their siblings (gateway/inbound_intake.py), kept
+# so that a node killed between two parts loses none: it loads its own (`node_id`) again when
+# it restarts. A message's rows are deleted in the transaction that stores it whole (or, after
+# the reassembly timeout, as what arrived). One row per part: a copy the operator sends again
+# finds the unique key taken.
+inbound_parts = Table(
+    "inbound_parts",
+    metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True),
+    Column("node_id", Integer, nullable=False),
+    Column("connector", String(64), nullable=False),
+    Column("source", String(32), nullable=False),
+    Column("source_ton", SmallInteger, nullable=False),
+    Column("destination", String(32), nullable=False),
+    Column("ref", Integer, nullable=False),
+    Column("total", SmallInteger, nullable=False),
+    Column("seq", SmallInteger, nullable=False),
+    Column("sixteen_bit", Boolean, nullable=False),
+    Column("data_coding", SmallInteger, nullable=False),
+    Column("payload", LargeBinary, nullable=False),
+    Column("received_at", Double, nullable=False),
+    Index(
+        "ux_inbound_parts_part",
+        "node_id",
+        "source",
+        "destination",
+        "ref",
+        "total",
+        "sixteen_bit",
+        "seq",
+        unique=True,
+    ),
+)
+
 # Numbers an account must not send to: opted out by SMS (source "sms") or by the admin.
 suppressions = Table(
     "suppressions",

@@ -16,18 +16,30 @@ from smsgate.store.inbound_items import inbound_event, inbound_item, inbound_log
 from smsgate.store.interface import StoreError
 from smsgate.store.records import (
     InboundRecord,
+    KeptInboundPart,
     NewInbound,
     NewOutboxItem,
     NumberRoute,
     Suppression,
 )
-from smsgate.store.schema import accounts, inbound_messages, inbound_numbers, suppressions
+from smsgate.store.schema import (
+    accounts,
+    inbound_messages,
+    inbound_numbers,
+    inbound_parts,
+    suppressions,
+)
 from smsgate.store.sql_base import SqlBase, outbox_row
 from smsgate.store.statements import queue_outbox_item
 from smsgate.store.upsert import insert_for
 from smsgate.store.webhook_events import WebhookEvent, queue_webhooks
 
 _INBOUND = inbound_messages.c
+# KeptInboundPart's fields after its id, in order: the columns of inbound_parts.
+_PART_COLUMNS = (
+    "node_id", "connector", "source", "source_ton", "destination", "ref", "total", "seq",
+    "sixteen_bit", "data_coding", "payload", "received_at",
+)  # fmt: skip
 
 
 def _inbound(row: Any) -> InboundRecord:
@@ -96,8 +108,12 @@ class SqlInbound(SqlBase):
             )
             return [NumberRoute(r.number, r.account_id, r.keyword) for r in rows]
 
-    async def store_inbound(self, messages: Sequence[NewInbound]) -> list[int]:
+    async def store_inbound(
+        self, messages: Sequence[NewInbound], release: Sequence[int] = ()
+    ) -> list[int]:
         def work(conn: Connection) -> list[int]:
+            if release:  # the parts these messages were joined from: stored once, here
+                conn.execute(delete(inbound_parts).where(inbound_parts.c.id.in_(sorted(release))))
             ids: list[int] = []
             items: list[NewOutboxItem] = []
             logged: list[EventRow] = []
@@ -146,6 +162,31 @@ class SqlInbound(SqlBase):
             return ids
 
         return await self._write(work)
+
+    async def keep_inbound_part(self, part: KeptInboundPart) -> int | None:
+        values = {name: getattr(part, name) for name in _PART_COLUMNS}
+
+        def work(conn: Connection) -> int | None:
+            kept: int | None = conn.execute(
+                insert_for(conn, inbound_parts)
+                .values(**values)
+                .on_conflict_do_nothing()
+                .returning(inbound_parts.c.id)
+            ).scalar_one_or_none()
+            return kept
+
+        return await self._write(work)
+
+    async def kept_inbound_parts(self, node_id: int) -> list[KeptInboundPart]:
+        async with self._read() as conn:
+            rows = await conn.execute(
+                select(inbound_parts)
+                .where(inbound_parts.c.node_id == node_id)
+                .order_by(inbound_parts.c.id)
+            )
+            return [
+                KeptInboundPart(r.id, *(getattr(r, name) for name in _PART_COLUMNS)) for r in rows
+            ]
 
     async def inbound_after(self, account_id: int, after: int, limit: int) -> list[InboundRecord]:
         async with self._read() as conn:

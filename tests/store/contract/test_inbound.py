@@ -14,6 +14,7 @@ from smsgate.store.records import (
     MESSAGE_INBOUND,
     MESSAGE_STATUS,
     WEBHOOKS,
+    KeptInboundPart,
     NewInbound,
     NumberRoute,
 )
@@ -159,3 +160,39 @@ async def test_a_routed_message_is_logged_and_queued_for_its_inbound_webhooks(
         "received_at": 100.0,
     }
     assert item.done_at == 100.0  # its retry window runs from its arrival
+
+
+def _kept(seq: int, node_id: int = 1, ref: int = 9) -> KeptInboundPart:
+    return KeptInboundPart(
+        0, node_id, "op", "380501112233", 1, "7000", ref, 2, seq, False, 0, b"part", 100.0 + seq
+    )
+
+
+async def test_kept_parts_are_listed_per_node_once_and_released_with_their_message(
+    store: Store,
+) -> None:
+    a = await store.create_account("a")
+    first = await store.keep_inbound_part(_kept(1))
+    assert first is not None
+    assert await store.keep_inbound_part(_kept(1)) is None  # a copy: kept once
+    other = await store.keep_inbound_part(_kept(1, node_id=2))
+    unrelated = await store.keep_inbound_part(_kept(1, ref=10))
+    kept = await store.kept_inbound_parts(1)
+    assert [(p.id, p.ref, p.seq, p.payload, p.received_at) for p in kept] == [
+        (first, 9, 1, b"part", 101.0),
+        (unrelated, 10, 1, b"part", 101.0),
+    ]
+    assert [p.id for p in await store.kept_inbound_parts(2)] == [other]
+    await store.store_inbound([_mo("partpart", a.id, parts=2, total=2)], release=[first])
+    assert [p.id for p in await store.kept_inbound_parts(1)] == [unrelated]
+    assert [m.text for m in await store.inbound_after(a.id, 0, 10)] == ["partpart"]
+    # Released, the part may come again as a new message's (the reference is reused).
+    assert await store.keep_inbound_part(_kept(1)) is not None
+
+
+async def test_a_message_that_cannot_be_stored_keeps_its_parts(store: Store) -> None:
+    kept = await store.keep_inbound_part(_kept(1))
+    assert kept is not None
+    with pytest.raises(StoreError):
+        await store.store_inbound([_mo("x", 999_999)], release=[kept])
+    assert [p.id for p in await store.kept_inbound_parts(1)] == [kept]

@@ -6,11 +6,18 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
+from dataclasses import replace
 
 from smsgate.store.inbound_items import inbound_event, inbound_item, inbound_log_row
 from smsgate.store.interface import StoreError
 from smsgate.store.memory.state import MemoryBase
-from smsgate.store.records import InboundRecord, NewInbound, NumberRoute, Suppression
+from smsgate.store.records import (
+    InboundRecord,
+    KeptInboundPart,
+    NewInbound,
+    NumberRoute,
+    Suppression,
+)
 
 
 class MemoryInbound(MemoryBase):
@@ -35,11 +42,15 @@ class MemoryInbound(MemoryBase):
             for (number, keyword), account in sorted(self.state.numbers.items())
         ]
 
-    async def store_inbound(self, messages: Sequence[NewInbound]) -> list[int]:
+    async def store_inbound(
+        self, messages: Sequence[NewInbound], release: Sequence[int] = ()
+    ) -> list[int]:
         await asyncio.sleep(0)
         for m in messages:
             if m.account_id is not None:
                 self._account(m.account_id)  # checked first: all or nothing, as a transaction
+        for part_id in release:
+            self.state.inbound_parts.pop(part_id, None)
         ids: list[int] = []
         for m in messages:
             row = InboundRecord(
@@ -80,6 +91,19 @@ class MemoryInbound(MemoryBase):
                 self.state.suppressions.pop(key, None)
         return ids
 
+    async def keep_inbound_part(self, part: KeptInboundPart) -> int | None:
+        await asyncio.sleep(0)
+        key = _part_key(part)
+        if any(_part_key(p) == key for p in self.state.inbound_parts.values()):
+            return None
+        kept = replace(part, id=next(self.state.inbound_part_ids))
+        self.state.inbound_parts[kept.id] = kept
+        return kept.id
+
+    async def kept_inbound_parts(self, node_id: int) -> list[KeptInboundPart]:
+        await asyncio.sleep(0)
+        return [p for p in self.state.inbound_parts.values() if p.node_id == node_id]
+
     async def inbound_after(self, account_id: int, after: int, limit: int) -> list[InboundRecord]:
         await asyncio.sleep(0)
         found = [r for r in self.state.inbound.values() if r.account_id == account_id]
@@ -109,3 +133,8 @@ class MemoryInbound(MemoryBase):
             (s for (a, _), s in self.state.suppressions.items() if a == account_id),
             key=lambda s: s.phone,
         )
+
+
+def _part_key(p: KeptInboundPart) -> tuple[object, ...]:
+    """The unique key of inbound_parts (schema.py)."""
+    return (p.node_id, p.source, p.destination, p.ref, p.total, p.sixteen_bit, p.seq)

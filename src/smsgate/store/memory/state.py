@@ -24,6 +24,7 @@ from smsgate.store.records import (
     Balance,
     HeldPart,
     InboundRecord,
+    KeptInboundPart,
     KeyClaim,
     MessageCallback,
     OperatorReceipt,
@@ -164,6 +165,8 @@ class MemoryState:
         self.numbers: dict[tuple[str, str], int] = {}  # (number, keyword) -> account
         self.inbound_ids = itertools.count(1)
         self.inbound: dict[int, InboundRecord] = {}  # in id order
+        self.inbound_part_ids = itertools.count(1)
+        self.inbound_parts: dict[int, KeptInboundPart] = {}  # in id order
         self.suppressions: dict[tuple[int, str], Suppression] = {}  # (account, phone)
         self.webhook_endpoint_ids = itertools.count(1)
         self.webhook_endpoints: dict[int, WebhookEndpoint] = {}  # in id order
