@@ -96,12 +96,25 @@ async def test_http_bad_dlr_url_is_refused_naming_the_parameter(
 
 @pytest.mark.parametrize(
     ("extra", "name"),
-    [({"dlr_url": HOOK, "dlr_method": "PUT"}, "dlr_method"), ({"dlr_level": "2"}, "dlr_url")],
+    [
+        ({"dlr_url": HOOK, "dlr_method": "PUT"}, "dlr_method"),
+        ({"dlr_level": "2"}, "dlr_url"),
+        ({"dlr_url": HOOK, "dlr_level": "32"}, "dlr_level"),
+        ({"dlr_url": HOOK, "dlr_level": "0"}, "dlr_level"),
+    ],
 )
 async def test_http_bad_callback_options_name_their_parameter(
     stack: Stack, acct: TestAccount, extra: dict[str, str], name: str
 ) -> None:
     assert (await http_send(stack, acct, **extra)).endswith(f"(parameter {name})")
+
+
+async def test_http_dlr_level_is_kannels_dlr_mask(stack: Stack, acct: TestAccount) -> None:
+    # 1: delivered only; 2: failures only (so this delivered message is not pushed).
+    delivered = await http_send(stack, acct, dlr_url=HOOK, dlr_level="1")
+    await http_send(stack, acct, dlr_url=HOOK + "&failures", dlr_level="2", text="Other")
+    (message_id,) = [int(x) for x in re.findall(r"<br/>(\d+)<br/>", delivered)]
+    assert await final_callbacks(stack) == [(message_id, HOOK, "POST")]
 
 
 async def test_json_callback_url_is_optional_and_kept(stack: Stack, acct: TestAccount) -> None:
@@ -111,6 +124,17 @@ async def test_json_callback_url_is_optional_and_kept(stack: Stack, acct: TestAc
     # A client that sends no callback_url sees the contract's answer, nothing more.
     assert plain["status"] == 200 and set(plain["success_request"]) == {"info"}  # type: ignore[arg-type]
     assert await final_callbacks(stack) == [(int(message_id), HOOK, "POST")]
+
+
+async def test_json_callback_events_takes_a_dlr_mask_as_a_number(
+    stack: Stack, acct: TestAccount
+) -> None:
+    failures_only = await json_send(stack, acct, callback_url=HOOK, callback_events=2)  # type: ignore[arg-type]
+    assert failures_only["status"] == 200
+    assert await final_callbacks(stack) == []  # delivered: not a failure
+    answer = await json_send(stack, acct, callback_url=HOOK, callback_events=64, message="x")  # type: ignore[arg-type]
+    assert answer["status"] == 400
+    assert list(answer["success_request"]["add_info"]) == ["callback_events"]  # type: ignore[index]
 
 
 @pytest.mark.parametrize("url", [*BAD_URLS, 17])

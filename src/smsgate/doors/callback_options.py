@@ -7,11 +7,9 @@ private addresses) is the gateway's submit check, so every door refuses the same
 
 from __future__ import annotations
 
+from smsgate.domain import dlr_mask
 from smsgate.gateway.views import MessageCallback
 
-# "final" (the default): the final status only; "all": every change, ENROUTE included.
-# Kannel-style levels: 1 is final only, 2 every status.
-_EVERY = {"": False, "final": False, "1": False, "all": True, "2": True}
 _METHODS = {"": "POST", "post": "POST", "get": "GET"}
 
 
@@ -34,7 +32,8 @@ def callback_of(url: str, method: str = "", events: str = "") -> MessageCallback
     chosen = _METHODS.get(method.strip().lower())
     if chosen is None:
         raise CallbackOptionError("method", "Callback method must be GET or POST")
-    every = _EVERY.get(events.strip().lower())
-    if every is None:
-        raise CallbackOptionError("events", "Callback events must be final or all (1 or 2)")
-    return MessageCallback(url, chosen, every)
+    try:
+        mask = dlr_mask.parse(events)  # "final" (the default), "all" or Kannel's dlr-mask
+    except dlr_mask.BadMask as exc:
+        raise CallbackOptionError("events", str(exc)) from None
+    return MessageCallback(url, chosen, dlr_mask.every_status(mask), mask)

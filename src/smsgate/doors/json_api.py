@@ -334,13 +334,15 @@ def _text(value: object) -> str:
 
 def _callback(body: Body) -> MessageCallback | None:
     """The optional callback_url (an extension; clients that do not send it see no change),
-    with callback_method and callback_events."""
+    with callback_method and callback_events ("final", "all" or a dlr-mask, domain/dlr_mask)."""
     url, method, events = (body.get(k) for k in _CALLBACK_FIELDS.values())
+    if isinstance(events, int) and not isinstance(events, bool):
+        events = str(events)  # a dlr-mask given as a number
     for name, value in zip(_CALLBACK_FIELDS.values(), (url, method, events), strict=True):
         if value is not None and not isinstance(value, str):
-            raise _BadRequest(name, f"{name} must be a string")
+            raise _BadRequest(name, f"{name} must be a string")  # callback_events: or a number
     try:
-        return callback_of(url or "", method or "", events or "")
+        return callback_of(str(url or ""), str(method or ""), str(events or ""))
     except CallbackOptionError as exc:
         raise _BadRequest(_CALLBACK_FIELDS[exc.option], exc.reason) from None
 

@@ -80,7 +80,7 @@ def accept_batch(
     part_rows: list[tuple[object, ...]] = []
     alias_rows: list[tuple[int, int]] = []
     receipt_rows: list[tuple[int, int]] = []
-    callback_rows: list[tuple[int, str, str, bool]] = []
+    callback_rows: list[tuple[int, str, str, bool, int]] = []
     event_rows: list[tuple[object, ...]] = []
     log_rows: list[LogRow] = []
     # SMPP long messages assembled from held parts: accepted only while those parts are
@@ -165,7 +165,9 @@ def accept_batch(
             )
             callback = m.callback
             if callback is not None:
-                callback_rows.append((m.id, callback.url, callback.method, callback.every_status))
+                callback_rows.append(
+                    (m.id, callback.url, callback.method, callback.every_status, callback.dlr_mask)
+                )
             if m.held_ids:
                 held.difference_update(m.held_ids)
                 taken_held.extend(m.held_ids)

@@ -18,6 +18,7 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, Connection, select
 
+from smsgate.domain.dlr_mask import wants
 from smsgate.domain.status import PartState, Status, advance, fold, is_final, public_status
 from smsgate.store import events
 from smsgate.store.events import REFUSED, EventRow
@@ -294,14 +295,14 @@ def queue_callbacks(
     conn: Connection, changed: dict[int, tuple[int, Status, int]], at: float
 ) -> None:
     """Queue a callback for each of these messages (id -> account, its new status, error)
-    that has a callback URL: on a final status always, on ENROUTE only when it asked for
-    every status."""
+    that has a callback URL wanting that status: a final one its dlr_mask names (all by
+    default), ENROUTE only when it asked for every status."""
     if not changed:
         return
     rows = []
-    for mid, url, method, every_status in callbacks_wanted.rows(conn, sorted(changed)):
+    for mid, url, method, every_status, mask in callbacks_wanted.rows(conn, sorted(changed)):
         account_id, status, error = changed[mid]
-        if status is Status.ENROUTE and not every_status:
+        if not wants(status, every_status, mask):
             continue
         payload = callback_payload(url, method)
         rows.append((account_id, CALLBACKS, mid, status.value, error, payload, at, None))
@@ -310,13 +311,27 @@ def queue_callbacks(
 
 def announce_submitted(conn: Connection, answered: Iterable[LivePart], at: float) -> None:
     """Messages whose parts the operator just took are on their way (ENROUTE): a callback
-    for those that asked for every status (one per message, not per part)."""
-    enroute = {
-        p.message_id: (p.account_id, Status.ENROUTE, 0)
-        for p in answered
-        if p.callback and not is_final(p.state)
-    }
-    queue_callbacks(conn, enroute, at)
+    for those that asked for every status, and a message.status webhook for the endpoints
+    subscribed to every change (one per message, not per part)."""
+    enroute = {p.message_id: p.account_id for p in answered if not is_final(p.state)}
+    if not enroute:
+        return
+    queue_callbacks(
+        conn,
+        {
+            p.message_id: (p.account_id, Status.ENROUTE, 0)
+            for p in answered
+            if p.callback and not is_final(p.state)
+        },
+        at,
+    )
+    queue_webhooks(
+        conn,
+        [
+            status_event(account_id, mid, Status.ENROUTE, 0, at)
+            for mid, account_id in sorted(enroute.items())
+        ],
+    )
 
 
 def callback_payload(url: str, method: str) -> str:

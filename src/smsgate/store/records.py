@@ -70,12 +70,14 @@ class NewPart:
 @record
 class MessageCallback:
     """Where a message's status is pushed (dlr_url, callback_url): a URL already judged safe
-    by the door, sent as a POST form or a GET query; on the final status only, or on every
-    change of status (`every_status`)."""
+    by the door, sent as a POST form or a GET query; on the final statuses `dlr_mask` names
+    (Kannel's bits, domain/dlr_mask.py: all of them by default), and on ENROUTE too when it
+    asks for every change of status (`every_status`)."""
 
     url: str
     method: str = "POST"  # or "GET"
     every_status: bool = False
+    dlr_mask: int = 19  # domain.dlr_mask.FINAL: every final status
 
 
 @record
@@ -481,9 +483,13 @@ class Suppression:
 
 
 # The event types a webhook endpoint may subscribe to.
+# Webhook subscriptions. `message.status`: a message's final status; `message.status.all`:
+# every change, ENROUTE (the operator took it) included, as events of type message.status
+# (an endpoint subscribed to both gets each once); `message.inbound`: an inbound SMS.
 MESSAGE_STATUS = "message.status"
+MESSAGE_STATUS_ALL = "message.status.all"
 MESSAGE_INBOUND = "message.inbound"
-WEBHOOK_EVENT_TYPES = (MESSAGE_STATUS, MESSAGE_INBOUND)
+WEBHOOK_EVENT_TYPES = (MESSAGE_STATUS, MESSAGE_STATUS_ALL, MESSAGE_INBOUND)
 
 
 @record

@@ -274,6 +274,9 @@ message_callbacks = Table(
     Column("url", Text, nullable=False),
     Column("method", String(4), nullable=False),
     Column("every_status", Boolean, nullable=False),  # else the final status only
+    # Kannel's dlr-mask (domain/dlr_mask.py): which final statuses are pushed (1 delivered,
+    # 2 failed, 16 rejected); its 4 and 8 are every_status.
+    Column("dlr_mask", SmallInteger, nullable=False, server_default=text("19")),
 )
 
 # Every change of a message, in the transaction of the change, numbered per account

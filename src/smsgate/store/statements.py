@@ -51,7 +51,9 @@ insert_parts = BulkInsert(
 )
 insert_aliases = BulkInsert(message_aliases, ("alias_id", "message_id"))
 insert_receipt_requests = BulkInsert(receipt_requests, ("message_id", "pdu_id"))
-insert_callbacks = BulkInsert(message_callbacks, ("message_id", "url", "method", "every_status"))
+insert_callbacks = BulkInsert(
+    message_callbacks, ("message_id", "url", "method", "every_status", "dlr_mask")
+)
 # Rows: (id, balance, event_seq).
 lock_accounts = PlainSql(
     "SELECT id, balance, event_seq FROM accounts WHERE id = ANY(?) ORDER BY id", lock="FOR UPDATE"
@@ -236,9 +238,9 @@ receipts_wanted = PlainSql(
     "SELECT message_id, pdu_id FROM receipt_requests WHERE message_id = ANY(?)"
     " ORDER BY message_id, pdu_id"
 )
-# Rows: (message_id, url, method, every_status).
+# Rows: (message_id, url, method, every_status, dlr_mask).
 callbacks_wanted = PlainSql(
-    "SELECT message_id, url, method, every_status FROM message_callbacks"
+    "SELECT message_id, url, method, every_status, dlr_mask FROM message_callbacks"
     " WHERE message_id = ANY(?) ORDER BY message_id"
 )
 # A customer receipt to pump (doors/smpp/receipts.py); also queued by held_parts.refuse.

@@ -20,31 +20,40 @@ from sqlalchemy import Connection
 
 from smsgate.domain.status import Status
 from smsgate.immutable import record
-from smsgate.store.records import MESSAGE_STATUS, WEBHOOKS
+from smsgate.store.records import MESSAGE_STATUS, MESSAGE_STATUS_ALL, WEBHOOKS
 from smsgate.store.statements import queue_outbox_item, webhook_subscribers
 
 
 @record
 class WebhookEvent:
-    """Something that happened to an account, for its webhook endpoints."""
+    """Something that happened to an account, for its webhook endpoints subscribed to any of
+    `audience` (its `type` when empty)."""
 
     account_id: int
     type: str
     data: Mapping[str, Any]
     at: float
+    audience: tuple[str, ...] = ()
+
+
+_FINAL_AUDIENCE = (MESSAGE_STATUS, MESSAGE_STATUS_ALL)
+_ENROUTE_AUDIENCE = (MESSAGE_STATUS_ALL,)
 
 
 def status_event(
     account_id: int, message_id: int, status: Status, error: int, at: float
 ) -> WebhookEvent:
-    """`message.status`: a message reached a final status."""
+    """`message.status`: a message reached a final status (for endpoints subscribed to
+    message.status or message.status.all), or is on its way (message.status.all only)."""
     data = {"id": str(message_id), "status": status.value, "error": error}
-    return WebhookEvent(account_id, MESSAGE_STATUS, data, at)
+    audience = _ENROUTE_AUDIENCE if status is Status.ENROUTE else _FINAL_AUDIENCE
+    return WebhookEvent(account_id, MESSAGE_STATUS, data, at, audience)
 
 
-def subscribes(event_types: str, event_type: str) -> bool:
-    """Whether an endpoint's space-separated event types include `event_type`."""
-    return event_type in event_types.split()
+def subscribes(event_types: str, event: WebhookEvent) -> bool:
+    """Whether an endpoint's space-separated event types take `event`."""
+    wanted = event_types.split()
+    return any(t in wanted for t in event.audience or (event.type,))
 
 
 def new_webhook_id() -> str:
@@ -86,7 +95,7 @@ def fan_out(
     rows: list[OutboxRow] = []
     for event in events:
         for endpoint_id, event_types in by_account.get(event.account_id, ()):
-            if subscribes(event_types, event.type):
+            if subscribes(event_types, event):
                 payload = webhook_payload(endpoint_id, event)
                 rows.append((event.account_id, WEBHOOKS, None, None, 0, payload, event.at, None))
     return rows

@@ -520,3 +520,26 @@ async def test_a_dead_callback_names_its_message_and_is_redelivered_from_a_fresh
     # The form keeps the message's done_at; its retries run from the redelivery.
     assert (copy.message_id, copy.status, copy.error) == (message.id, Status.UNDELIV, 7)
     assert (copy.done_at, copy.queued_at, copy.attempts) == (NOW + 1, NOW + 100, 0)
+
+
+@pytest.mark.parametrize(
+    ("mask", "pushed"),
+    [
+        (1, []),  # delivered only: a failure is not pushed
+        (2, ["UNDELIV"]),
+        (8, ["ENROUTE"]),  # on its way only
+        (19, ["UNDELIV"]),
+        (31, ["ENROUTE", "UNDELIV"]),
+    ],
+)
+async def test_a_callbacks_dlr_mask_says_which_statuses_are_pushed(
+    store: Store, mask: int, pushed: list[str]
+) -> None:
+    account = await funded(store)
+    hook = MessageCallback("https://e.com/dlr", "POST", bool(mask & 12), mask)
+    await accepted(store, account, callback=hook)
+    (part,) = await store.claim_parts(1, NOW, 10, TTL)
+    await store.submitted([SubmitDone(part.part_id, "op", "M1", NOW)])
+    await store.apply_receipts([OperatorReceipt("op", "M1", PartState.UNDELIV, 1, NOW + 1)])
+    items = await store.outbox_pending(account, 10, kind=CALLBACKS)
+    assert [i.status.value for i in items if i.status is not None] == pushed

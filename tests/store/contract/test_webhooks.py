@@ -12,6 +12,7 @@ from smsgate.store.records import (
     CALLBACKS,
     MESSAGE_INBOUND,
     MESSAGE_STATUS,
+    MESSAGE_STATUS_ALL,
     WEBHOOKS,
     EndpointHealth,
     NewOutboxItem,
@@ -134,3 +135,34 @@ async def test_a_dead_letter_is_listed_and_redelivered_with_the_same_payload(
     (again,) = await store.outbox_pending(shop, 10, kind=WEBHOOKS)
     assert again.id != first.id and again.payload == '{"n":0}'
     assert await store.redeliver(WEBHOOKS, [first.id], now) == []
+
+
+async def test_every_change_goes_to_endpoints_subscribed_to_message_status_all(
+    store: Store,
+) -> None:
+    shop = await funded(store, "shop")
+    final = await store.add_webhook_endpoint(
+        shop, "https://a.example/h", [MESSAGE_STATUS], SECRET, NOW
+    )
+    every = await store.add_webhook_endpoint(
+        shop, "https://b.example/h", [MESSAGE_STATUS_ALL], SECRET, NOW
+    )
+    both = await store.add_webhook_endpoint(
+        shop, "https://c.example/h", [MESSAGE_STATUS, MESSAGE_STATUS_ALL], SECRET, NOW
+    )
+    message = await accepted(store, shop)
+    (part,) = await store.claim_parts(1, NOW, 10, TTL)
+    await store.submitted([SubmitDone(part.part_id, "op", "E1", NOW)])
+    await store.apply_receipts([OperatorReceipt("op", "E1", PartState.UNDELIV, 34, NOW + 1)])
+    sent = [
+        json.loads(i.payload or "") for i in await store.outbox_pending(shop, 10, kind=WEBHOOKS)
+    ]
+    assert all(p["type"] == MESSAGE_STATUS for p in sent)
+    assert all(p["data"]["id"] == str(message.id) for p in sent)
+    assert [(p["endpoint"], p["data"]["status"], p["data"]["error"]) for p in sent] == [
+        (every.id, "ENROUTE", 0),
+        (both.id, "ENROUTE", 0),
+        (final.id, "UNDELIV", 34),
+        (every.id, "UNDELIV", 34),
+        (both.id, "UNDELIV", 34),
+    ]

@@ -17,6 +17,7 @@ from smsgate.store.records import (
     SubmitDone,
     Unreceipted,
 )
+from smsgate.store.webhook_events import status_event
 
 
 class MemoryReceipts(MemoryBase):
@@ -103,7 +104,10 @@ class MemoryReceipts(MemoryBase):
             at = max([r.at for r in receipts] + [d.at for d in answers])
             answered = {s.parts[d.part_id].message_id for d in answers if d.part_id in s.parts}
             self._save(touched.values(), at)
-            # Messages on their way (progress.announce_submitted): one callback each.
+            # Messages on their way (progress.announce_submitted): one callback and one
+            # message.status.all webhook each.
             for mid in sorted(answered):
-                if s.messages[mid].status is Status.ENROUTE:
+                m = s.messages[mid]
+                if m.status is Status.ENROUTE:
                     self._queue_callback(mid, at)
+                    self._queue_webhooks([status_event(m.account_id, mid, Status.ENROUTE, 0, at)])

@@ -13,6 +13,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from smsgate.domain import ratelimit
+from smsgate.domain.dlr_mask import wants
 from smsgate.domain.status import PartState, Status, advance, fold, is_final
 from smsgate.store import events
 from smsgate.store.interface import StoreError
@@ -289,7 +290,7 @@ class MemoryBase:
         (progress.queue_callbacks)."""
         m = self.state.messages[message_id]
         callback = m.callback
-        if callback is None or (m.status is Status.ENROUTE and not callback.every_status):
+        if callback is None or not wants(m.status, callback.every_status, callback.dlr_mask):
             return
         payload = json.dumps(
             {"url": callback.url, "method": callback.method}, separators=(",", ":")
