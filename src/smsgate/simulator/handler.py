@@ -206,16 +206,18 @@ class SimulatorHandler(SmppHandler):
         system_id: str | None = None,
         *,
         lose: Collection[int] = (),
+        ref: int | None = None,
     ) -> int:
         """Send an inbound SMS from phone `source` to number `destination` to `system_id`'s
         receiving bind (the first configured system_id by default), held until it binds;
         long texts as concatenated parts, except the part numbers in `lose` (a part lost on
-        the way, for tests). Returns the number of parts; ValueError for a text that cannot
-        be sent."""
+        the way, for tests) under reference `ref` (the next one by default: a test sends
+        the rest later under the same). Returns the number of parts; ValueError for a text
+        that cannot be sent."""
         target = system_id if system_id is not None else self.config.credentials[0][0]
         if target not in self._credentials:
             raise ValueError(f"unknown system_id {target!r}")
-        pdus = mo_pdus(source, destination, text, next(self._mo_refs))
+        pdus = mo_pdus(source, destination, text, next(self._mo_refs) if ref is None else ref)
         for seq, pdu in enumerate(pdus, start=1):
             if seq not in lose:
                 self._send_receipt(pdu, target, -1)
