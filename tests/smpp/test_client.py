@@ -353,6 +353,21 @@ async def test_close_unbinds_gracefully() -> None:
             await asyncio.wait_for(c.submit(SubmitSm()), T)
 
 
+async def test_a_closed_client_started_again_binds_and_submits_again() -> None:
+    # A gateway connector unbound while its lease was in doubt binds again once it is ours.
+    handler = Operator()
+    async with operator(handler) as server:
+        c = SmppClient("127.0.0.1", server.port, "esme", "pw", "transceiver")
+        await c.start()
+        await c.wait_bound(T)
+        await asyncio.wait_for(c.close(), T)
+        await c.start()
+        await c.wait_bound(T)
+        response = await asyncio.wait_for(c.submit(SubmitSm(destination_addr="380")), T)
+        assert response.command_status == 0 and handler.binds == 2
+        await asyncio.wait_for(c.close(), T)
+
+
 async def test_refused_bind_is_retried_with_backoff_and_reported() -> None:
     handler = Operator()
     handler.password = "other"

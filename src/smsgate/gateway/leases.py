@@ -2,8 +2,13 @@
 and each operator connector bound by one node at a time (`connector:<name>`). (One node pumping
 an account's outbox, `receipts:<account>`, is gateway/outbox/source.py's.)
 
-A node that cannot renew a lease it held stops trusting itself: the connector is unbound at
-once and the node is told to stop (fail-stop), never left running beside the new holder.
+A node that finds a lease it held taken by another holder stops trusting itself: the
+connector is unbound at once and the node is told to stop (fail-stop), never left running
+beside the new holder. A node that cannot renew a lease because the store does not answer
+(the disk full, PostgreSQL restarting) cannot know whether another node took it: once the
+lease's ttl has run out it unbinds the connector (all of them, when it is the node lease), and
+binds again when the store answers and the lease is its own once more. It stops only if
+another holder has the lease by then.
 """
 
 from __future__ import annotations
@@ -20,6 +25,8 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from smsgate.domain.ids import MAX_NODE_ID
+from smsgate.gateway.store_trouble import is_store_trouble
+from smsgate.log_limit import LimitedLog
 from smsgate.store.roles import Leases
 
 log = logging.getLogger(__name__)
@@ -136,10 +143,15 @@ class LeaseKeeper:
     _free_last_round: set[str] = field(default_factory=set)  # keys seen free, when deferring
     _node: _Held | None = None
     _lost: bool = False
+    # The node lease ran out while the store did not answer: nothing is bound until it is
+    # ours again.
+    _suspended: bool = False
     # release() waits for a round in progress and stops later ones: a round finishing after
     # it could take a lease back, or reach a store the node has closed meanwhile.
     _stopping: bool = False
     _round: asyncio.Lock = field(default_factory=asyncio.Lock)
+    # While the store is in trouble every round fails the same way: one line per kind in 5 s.
+    _quiet: LimitedLog = field(default_factory=lambda: LimitedLog(log))
 
     @property
     def interval(self) -> float:
@@ -152,13 +164,24 @@ class LeaseKeeper:
         now = self.clock()
         if self._node is None:
             self._node = _Held(node_key(self.node_id), self.node_ttl, now)
-        if not await self._renew(self._node, now):
+        renewed = await self._renew(self._node, now)
+        if renewed is False:
             self._lose(f"node id {self.node_id}: lease {self._node.key} was lost")
             return
+        if renewed is None and now - self._node.renewed_at >= self._node.ttl:
+            await self._suspend(now - self._node.renewed_at)
+            return
+        if renewed and self._suspended:
+            self._suspended = False
+            log.warning(
+                "node %d: the store answers again and lease %s is ours: binding connectors",
+                self.node_id,
+                self._node.key,
+            )
         try:
             live: _Live | None = _Live.read(await self.store.live_leases(now), now, self)
-        except Exception:
-            log.exception("reading the leases failed")
+        except Exception as exc:
+            self._failed("reading the leases", exc)
             live = None  # bid for every connector, as a lone node would
         for connector in self.connectors:
             await self._connector_tick(connector, live)
@@ -191,8 +214,8 @@ class LeaseKeeper:
         ours: bool | None
         try:
             ours = await self.store.take_lease(key, self.holder, now, self.connector_ttl)
-        except Exception:
-            log.exception("renewing %s failed", key)
+        except Exception as exc:
+            self._failed(f"renewing {key}", exc)
             ours = None  # unknown: a held lease counts as ours until its ttl runs out
         if ours:
             self.renewed[key] = now
@@ -202,6 +225,16 @@ class LeaseKeeper:
             # Someone else may bind it now: unbind before anything else.
             await connector.close()
             self.bound.discard(connector.name)
+            if ours is None:
+                # Nobody is known to hold it: bid again once the store answers.
+                log.error(
+                    "connector %s: lease %s not renewed for %.1f s (the store does not "
+                    "answer): unbound until the lease is ours again",
+                    connector.name,
+                    key,
+                    now - self.renewed[key],
+                )
+                return
             self._lose(f"connector {connector.name}: lease {key} was lost")
         elif ours:
             log.info("node %d binds connector %s", self.node_id, connector.name)
@@ -227,15 +260,39 @@ class LeaseKeeper:
         self.bound.discard(name)
         await self.store.release_lease(connector_key(name), self.holder)
 
-    async def _renew(self, held: _Held, now: float) -> bool:
+    async def _renew(self, held: _Held, now: float) -> bool | None:
+        """True: renewed; False: another holder has it; None: the store did not answer."""
         try:
             if await self.store.take_lease(held.key, self.holder, now, held.ttl):
                 held.renewed_at = now
                 return True
             return False
-        except Exception:
-            log.exception("renewing %s failed", held.key)
-            return now - held.renewed_at < held.ttl
+        except Exception as exc:
+            self._failed(f"renewing {held.key}", exc)
+            return None
+
+    def _failed(self, what: str, exc: Exception) -> None:
+        if is_store_trouble(exc):
+            self._quiet.warning(what, "%s failed (%s: %s)", what, type(exc).__name__, exc)
+        else:
+            log.exception("%s failed", what)
+
+    async def _suspend(self, unanswered: float) -> None:
+        """The node lease ran out unrenewed: another node may take this node's id or its
+        connectors from now on, so nothing stays bound here until the lease is ours again."""
+        if not self._suspended:
+            self._suspended = True
+            log.error(
+                "node %d: lease %s not renewed for %.1f s (the store does not answer): "
+                "connectors unbound until it answers and the lease is ours again",
+                self.node_id,
+                self._node.key if self._node else "",
+                unanswered,
+            )
+        for connector in self.connectors:
+            if connector.name in self.bound:
+                await connector.close()
+                self.bound.discard(connector.name)
 
     def _lose(self, reason: str) -> None:
         if not self._lost:

@@ -225,7 +225,11 @@ class SmppClient:
         return self._bound.is_set()
 
     async def start(self) -> None:
-        if self._runner is None:
+        """Connect and bind in the background; again after close() (a gateway connector is
+        unbound while its lease is in doubt and bound again once the lease is its own)."""
+        if self._runner is None or self._runner.done():
+            self._closing = False
+            self._closed.clear()
             self._runner = asyncio.get_running_loop().create_task(self._run())
 
     async def wait_bound(self, timeout: float | None = None) -> None:
