@@ -81,18 +81,30 @@ def test_auto_is_one_worker_per_core() -> None:
         worker_count("many")
 
 
-def test_each_worker_has_its_own_holder_and_only_the_first_serves_smpp() -> None:
+def test_each_worker_has_its_own_node_id_and_only_the_first_serves_smpp() -> None:
     settings = load_settings(None, node_id=4)
-    first, second = worker_settings(settings, 0, 77), worker_settings(settings, 1, 77)
-    assert first.node.holder != second.node.holder
-    assert worker_settings(settings, 1, 77).node.holder == second.node.holder  # a restart
+    first, second = worker_settings(settings, 0), worker_settings(settings, 1)
+    # No holder name given: each worker keeps its own in its node id's holder file, which a
+    # restart of the slot (or of the whole supervisor) finds again.
+    assert first.node.holder == second.node.holder == ""
     assert (first.node_id, second.node_id) == (4, 5)
     assert first.smpp.enabled and not second.smpp.enabled
     # Beside other workers, the door's worker leaves the connectors to them first; alone it
     # does not wait.
-    assert worker_settings(settings, 0, 77, 2).node.defer_connectors
-    assert not worker_settings(settings, 1, 77, 2).node.defer_connectors
+    assert worker_settings(settings, 0, 2).node.defer_connectors
+    assert not worker_settings(settings, 1, 2).node.defer_connectors
     assert not first.node.defer_connectors
+
+
+def test_a_configured_holder_name_gets_the_workers_slot() -> None:
+    settings = load_settings(None)
+    settings = settings.model_copy(
+        update={"node": settings.node.model_copy(update={"holder": "edge-1"})}
+    )
+    assert [worker_settings(settings, slot).node.holder for slot in (0, 1)] == [
+        "edge-1:w0",
+        "edge-1:w1",
+    ]
 
 
 def test_the_shared_listener_is_bound_once_and_inheritable() -> None:

@@ -17,16 +17,25 @@ socket for its whole life, so a worker killed with SIGKILL drops none of the con
 on its socket: its restart in the same slot accepts them. What is lost: while a worker is down,
 the connections the kernel hashes to its socket wait for the restart instead of going to the
 others.
+
+Workers never outlive the supervisor: one killed with SIGKILL takes its workers with it
+(PR_SET_PDEATHSIG on Linux, a watch on the parent elsewhere), as kill -9 of a single node
+would. Left running, they would hold the port, so a new supervisor could not start. Each
+worker keeps its lease holder name in its node id's holder file (gateway/holder_file.py), so
+a new supervisor's workers take back their node ids and connectors at once instead of
+waiting out the old leases.
 """
 
 from __future__ import annotations
 
+import ctypes
 import logging
 import multiprocessing
 import os
 import signal
 import socket
 import sys
+import threading
 import time
 from dataclasses import dataclass, field
 from multiprocessing.connection import wait
@@ -42,6 +51,7 @@ log = logging.getLogger(__name__)
 
 _RESTART_PAUSE = 1.0  # a worker that dies at once is not restarted in a hot loop
 _STOP_MARGIN = 10.0  # seconds past [node] drain_timeout before a stopping worker is killed
+_PR_SET_PDEATHSIG = 1  # from <sys/prctl.h>
 
 
 def worker_count(value: str) -> int:
@@ -94,10 +104,12 @@ def listeners(host: str, port: int, count: int) -> list[socket.socket]:
     return group
 
 
-def worker_settings(settings: Settings, slot: int, supervisor_pid: int, count: int = 1) -> Settings:
-    """One worker's settings: a lease holder name of its own that a restart of the same slot
-    reuses (so it takes back its node id and connectors at once, and releases its old claims),
-    and the SMPP door on slot 0 only (the door binds its own port; see the module notes).
+def worker_settings(settings: Settings, slot: int, count: int = 1) -> Settings:
+    """One worker's settings: a node id of its own (the base plus the slot), whose holder file
+    gives a restart of the slot, or of the whole supervisor, the same lease holder name (so it
+    takes back its node id and connectors at once, and releases its old claims); and the SMPP
+    door on slot 0 only (the door binds its own port; see the module notes). A configured
+    holder name gets the slot appended: two workers must never share one.
 
     With other workers beside it, slot 0 leaves the operator connectors to them first. It
     already does the customers' half of every SMPP message (submit_sm in, receipts out); the
@@ -105,8 +117,9 @@ def worker_settings(settings: Settings, slot: int, supervisor_pid: int, count: i
     core: ~3,000 msg/s end to end over the door with both on slot 0, ~4,100-4,700 with the
     connector on slot 1 (bench/smpp_door.py --workers 2). If no other worker takes a connector
     within one lease round, slot 0 does."""
-    holder = settings.node.holder or f"{socket.gethostname()}:{supervisor_pid}:w{slot}"
-    node_update: dict[str, object] = {"holder": holder}
+    node_update: dict[str, object] = {}
+    if settings.node.holder:
+        node_update["holder"] = f"{settings.node.holder}:w{slot}"
     if slot == 0 and count > 1 and settings.smpp.enabled:
         node_update["defer_connectors"] = True
     update: dict[str, object] = {
@@ -118,9 +131,31 @@ def worker_settings(settings: Settings, slot: int, supervisor_pid: int, count: i
     return settings.model_copy(update=update)
 
 
+def die_with_parent(parent: int) -> None:
+    """Be killed (SIGKILL) the moment process `parent` dies: by the kernel on Linux, by a
+    thread watching the parent pid elsewhere. Called first thing in a worker."""
+    if sys.platform.startswith("linux"):
+        libc = ctypes.CDLL(None, use_errno=True)
+        if libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0) == 0:
+            if os.getppid() != parent:  # it died before the prctl
+                os.kill(os.getpid(), signal.SIGKILL)
+            return
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(0.5)
+        os.kill(os.getpid(), signal.SIGKILL)
+
+    threading.Thread(target=watch, name="smsgate-parent-watch", daemon=True).start()
+
+
 def _run_worker(
-    settings: Settings, http_socket: socket.socket, metrics_socket: socket.socket | None
+    settings: Settings,
+    http_socket: socket.socket,
+    metrics_socket: socket.socket | None,
+    supervisor: int,
 ) -> None:
+    die_with_parent(supervisor)
     import asyncio
 
     from smsgate.logs import setup_logging
@@ -183,10 +218,10 @@ class Supervisor:
                             time.sleep(_RESTART_PAUSE)
                         if self._stopping:
                             break
-                    settings = worker_settings(self.settings, slot, os.getpid(), self.count)
+                    settings = worker_settings(self.settings, slot, self.count)
                     proc = context.Process(
                         target=_run_worker,
-                        args=(settings, http[slot], scrape[slot]),
+                        args=(settings, http[slot], scrape[slot], os.getpid()),
                         name=f"smsgate-worker-{slot}",
                     )
                     proc.start()

@@ -92,3 +92,91 @@ lease_ttl = {LEASE_TTL}
             if proc.poll() is None:
                 proc.send_signal(signal.SIGTERM)
                 proc.wait(20)
+
+
+def worker_pids(supervisor: int) -> list[int]:
+    out = subprocess.run(
+        ["ps", "-ww", "-o", "pid=,args=", "--ppid", str(supervisor)],
+        capture_output=True,
+        text=True,
+    ).stdout
+    return [int(line.split()[0]) for line in out.splitlines() if "multiprocessing.spawn" in line]
+
+
+def gone(pid: int) -> bool:
+    """Exited (a zombie nobody reaped counts: it holds no lock and no socket)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z"
+    except OSError:
+        return True
+
+
+async def seconds_until_both_workers_serve(
+    proc: subprocess.Popen[bytes], http_port: int, log: Path, starts: int
+) -> float:
+    """Until the `starts`-th start of both workers is logged and HTTP answers."""
+    started = time.monotonic()
+    async with httpx.AsyncClient(timeout=1) as client:
+        while time.monotonic() - started < LEASE_TTL:
+            assert proc.poll() is None, "the supervisor exited"
+            if len(node_ids(log)) >= 2 * starts:
+                try:
+                    r = await client.get(f"http://127.0.0.1:{http_port}/health")
+                    if r.status_code == 200:
+                        return time.monotonic() - started
+                except httpx.TransportError:
+                    pass
+            await asyncio.sleep(0.05)
+    raise AssertionError("the workers did not serve within a lease ttl")
+
+
+async def test_workers_killed_with_their_supervisor_serve_again_at_once_under_their_ids(
+    tmp_path: Path,
+) -> None:
+    config = tmp_path / "smsgate.toml"
+    config.write_text(
+        f"""
+node_id = 5
+[database]
+url = "sqlite+aiosqlite:///{tmp_path}/workers.db"
+[smpp]
+enabled = false
+[node]
+lease_ttl = {LEASE_TTL}
+"""
+    )
+    log = tmp_path / "workers.log"
+    port = free_port()
+    command = [SMSGATE, "serve", "--config", str(config), "--workers", "2"]
+    env = {**os.environ, "SMSGATE_HTTP__PORT": str(port)}
+    procs = [subprocess.Popen(command, cwd=tmp_path, stdout=log.open("ab"),
+                              stderr=subprocess.STDOUT, env=env)]  # fmt: skip
+    workers: list[int] = []
+    try:
+        first = await seconds_until_both_workers_serve(procs[0], port, log, starts=1)
+        workers = worker_pids(procs[0].pid)
+        assert len(workers) == 2
+        os.kill(procs[0].pid, signal.SIGKILL)
+        procs[0].wait(10)
+        # The workers die with it (left running, they would hold the port and their leases).
+        deadline = time.monotonic() + 10
+        while not all(gone(pid) for pid in workers):
+            assert time.monotonic() < deadline, "a worker outlived its supervisor"
+            await asyncio.sleep(0.05)
+
+        procs.append(subprocess.Popen(command, cwd=tmp_path, stdout=log.open("ab"),
+                                      stderr=subprocess.STDOUT, env=env))  # fmt: skip
+        again = await seconds_until_both_workers_serve(procs[1], port, log, starts=2)
+        # As fast as a first start, give or take the machine's load: never a lease ttl.
+        assert again < first + 3.0, (first, again)
+        before, after = node_ids(log)[:2], node_ids(log)[2:]
+        assert sorted(before) == sorted(after)  # the same ids, under the same holder names
+        assert {node_id for node_id, _ in after} == {5, 6}
+    finally:
+        for proc in procs:
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGTERM)
+                proc.wait(30)
+        for pid in workers:  # the first supervisor's, should one have outlived it
+            if not gone(pid):
+                os.kill(pid, signal.SIGKILL)
