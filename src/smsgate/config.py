@@ -118,6 +118,12 @@ class SmppDoorSettings(BaseModel):
         description="Seconds the parts of a long message wait in the store for the missing "
         "ones before the message ends REJECTD (each part was answered when it arrived).",
     )
+    write_stall_timeout: float = Field(
+        default=60.0,
+        gt=0,
+        description="Seconds a customer may leave its answers unread (the node stops reading "
+        "its requests meanwhile) before its session is dropped.",
+    )
 
     @model_validator(mode="after")
     def _tls_complete(self) -> SmppDoorSettings:

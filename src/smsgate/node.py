@@ -233,7 +233,12 @@ class Node:
         if settings.smpp.enabled:
             from smsgate.doors.smpp.door import SmppDoor
 
-            door = SmppDoor(gateway, settings.smpp, assembly_timeout=settings.smpp.assembly_timeout)
+            door = SmppDoor(
+                gateway,
+                settings.smpp,
+                assembly_timeout=settings.smpp.assembly_timeout,
+                write_stall_timeout=settings.smpp.write_stall_timeout,
+            )
             await door.start()
             self._stack.push_async_callback(door.stop)
             self.addresses.smpp_port = door.port

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from process_probe import Peaks, descriptors, sockets
+from process_probe import Peaks, held, sockets
 
 SMSGATE = str(Path(sys.executable).parent / "smsgate")
 MAX_CONNECTIONS = 24
@@ -46,7 +46,8 @@ class Gateway:
         return sockets(self.proc.pid)
 
     def descriptors(self) -> int:
-        return len(descriptors(self.proc.pid))
+        """Open descriptors, files on disk aside (process_probe.held)."""
+        return held(self.proc.pid)
 
     def peaks(self) -> Peaks:
         return Peaks(self.proc.pid)
@@ -160,7 +161,7 @@ def no_stray_connections(gw: Gateway, baseline: int) -> None:
 
 def descriptors_back(gw: Gateway, peaks: Peaks) -> None:
     """Every descriptor the node opened for the test's clients is closed again (sockets or
-    not: a leaked pipe or file counts too)."""
+    not: a leaked pipe or event descriptor counts too)."""
     wait_until(
         lambda: gw.descriptors() <= peaks.fds_before,
         HEADER_TIMEOUT + KEEP_ALIVE + 3,
@@ -245,20 +246,22 @@ def test_a_pipelining_client_that_never_reads_does_not_grow_memory(gateway: Gate
     one = b"POST /sms/balance HTTP/1.1\r\nHost: t\r\nContent-Length: 2\r\n\r\n{}"
     burst = one * 2000
     sent = 0
-    blocked_at = dropped_at = None
+    stalled_at = dropped_at = None
     s = gateway.connect(rcvbuf=4096)
     s.settimeout(0.2)
     started = time.monotonic()
     with gateway.peaks() as peaks:
         # How soon the node fills its buffers with answers depends on the CPU it gets (a loaded
         # machine parses slower), so the stall is timed from when the node stopped reading us
-        # (our first blocked send), and the overall deadline only says "not held forever".
+        # (the first of the sends that no longer go through), and the overall deadline only
+        # says "not held forever".
         while time.monotonic() < started + STALL_TIMEOUT + 30:
             attempt = time.monotonic()
             try:
                 sent += s.send(burst)
+                stalled_at = None  # the node still reads
             except TimeoutError:
-                blocked_at = blocked_at or attempt  # the node stopped reading
+                stalled_at = stalled_at or attempt  # nothing taken since then
                 continue
             except OSError:
                 dropped_at = time.monotonic()  # the node dropped us
@@ -268,9 +271,9 @@ def test_a_pipelining_client_that_never_reads_does_not_grow_memory(gateway: Gate
     # and drops the client once they have waited STALL_TIMEOUT.
     assert peaks.rss_growth < 40, f"{peaks} ({sent} bytes sent)"
     assert peaks.fd_growth <= 1 + FD_SLACK, peaks
-    assert blocked_at is not None and dropped_at is not None, f"{sent} bytes sent, not dropped"
+    assert stalled_at is not None and dropped_at is not None, f"{sent} bytes sent, not dropped"
     # The node's sweep runs every STALL_TIMEOUT / 4; the rest is a loaded machine's slack.
-    assert dropped_at - blocked_at < STALL_TIMEOUT + 3, (blocked_at - started, dropped_at - started)
+    assert dropped_at - stalled_at < STALL_TIMEOUT + 3, (stalled_at - started, dropped_at - started)
     s.settimeout(3)
     read_until_closed(s)
     s.close()

@@ -1,0 +1,170 @@
+"""An SMPP customer that binds, then streams enquire_link and never reads an answer, against a
+real node process (`smsgate serve --demo`, uvloop as in production) with a short write stall
+timeout: the node stops reading it, its memory and descriptors stay bounded while it streams,
+and its session is dropped once its answers have waited that long."""
+
+from __future__ import annotations
+
+import json
+import socket
+import struct
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from process_probe import Peaks, descriptors, held
+
+from smsgate.smpp.connection import WRITE_HIGH_WATER
+from smsgate.smpp.constants import CommandStatus
+from smsgate.smpp.pdu import BindTransceiver, BindTransceiverResp, EnquireLink, decode, encode
+
+SMSGATE = str(Path(sys.executable).parent / "smsgate")
+STALL_TIMEOUT = 1.0
+# Descriptors the node may open beside the customer's own connection while it works.
+FD_SLACK = 6
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def wait_until(check: Callable[[], bool], timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while not check():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"not within {timeout} s: {what}")
+        time.sleep(0.05)
+
+
+@dataclass
+class Node:
+    proc: subprocess.Popen[bytes]
+    smpp_port: int
+    login: str
+    password: str
+    log: Path
+
+    def descriptors(self) -> list[str]:
+        return descriptors(self.proc.pid)
+
+
+@pytest.fixture(scope="module")
+def node(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Node]:
+    tmp = tmp_path_factory.mktemp("never-reading")
+    http_port, smpp_port = free_port(), free_port()
+    config = tmp / "smsgate.toml"
+    config.write_text(
+        f"""
+[database]
+url = "sqlite+aiosqlite:///{tmp}/never-reading.db"
+[http]
+port = {http_port}
+[smpp]
+port = {smpp_port}
+write_stall_timeout = {STALL_TIMEOUT}
+[simulator]
+port = {free_port()}
+"""
+    )
+    log = tmp / "node.log"
+    proc = subprocess.Popen(
+        [SMSGATE, "serve", "--demo", "--config", str(config)],
+        cwd=tmp,
+        stdout=log.open("ab"),
+        stderr=subprocess.STDOUT,
+    )
+    creds = tmp / "demo-credentials.json"
+    try:
+
+        def ready() -> bool:
+            assert proc.poll() is None, log.read_text()
+            if not creds.exists():
+                return False
+            try:  # the HTTP door starts last: then every listener and pump is up
+                with socket.create_connection(("127.0.0.1", http_port), timeout=1) as s:
+                    s.sendall(b"GET /health HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n")
+                    return s.recv(100).startswith(b"HTTP/1.1 200 ")
+            except OSError:
+                return False
+
+        wait_until(ready, 40, "the node answers /health")
+        saved = json.loads(creds.read_text())
+        yield Node(proc, smpp_port, saved["login"], saved["smpp_password"], log)
+    finally:
+        proc.terminate()
+        proc.wait(20)
+
+
+def read_pdu(s: socket.socket) -> bytes:
+    head = b""
+    while len(head) < 4:
+        chunk = s.recv(4 - len(head))
+        assert chunk, "closed"
+        head += chunk
+    (length,) = struct.unpack("!I", head)
+    frame = head
+    while len(frame) < length:
+        chunk = s.recv(length - len(frame))
+        assert chunk, "closed"
+        frame += chunk
+    return frame
+
+
+def test_a_bound_customer_that_never_reads_is_dropped_with_memory_and_descriptors_bounded(
+    node: Node,
+) -> None:
+    s = socket.socket()
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    s.settimeout(30)  # the bind checks a scrypt hash: slow on a loaded machine, never the point
+    s.connect(("127.0.0.1", node.smpp_port))
+    s.sendall(
+        encode(BindTransceiver(sequence_number=1, system_id=node.login, password=node.password))
+    )
+    answer = decode(read_pdu(s))
+    assert isinstance(answer, BindTransceiverResp)
+    assert answer.command_status == CommandStatus.ESME_ROK
+    # Bound: now stream enquire_link and read nothing. Each makes a 16-byte answer.
+    burst = b"".join(encode(EnquireLink(sequence_number=n)) for n in range(2, 4098))
+    s.settimeout(0.2)
+    sent = 0
+    stalled_at = dropped_at = None
+    started = time.monotonic()
+    before = node.descriptors()
+    with Peaks(node.proc.pid) as peaks:
+        # The stall is timed from when the node stopped reading us (the first of the sends
+        # that no longer go through): how soon its buffers fill depends on the CPU it gets.
+        # The overall deadline only says "not held forever".
+        while time.monotonic() < started + STALL_TIMEOUT + 30:
+            attempt = time.monotonic()
+            try:
+                sent += s.send(burst)
+                stalled_at = None  # the node still reads
+            except TimeoutError:
+                stalled_at = stalled_at or attempt  # nothing taken since then
+                continue
+            except OSError:
+                dropped_at = time.monotonic()
+                break
+    s.close()
+    assert stalled_at is not None and dropped_at is not None, f"{sent} bytes sent, not dropped"
+    # It did stream past the node's high-water mark (answers are as large as the requests);
+    # without the pause the node read on and buffered every answer (RSS 283 -> 536 MB in a
+    # minute of this), and kept the session.
+    assert sent > WRITE_HIGH_WATER, sent
+    assert peaks.rss_growth < 30, f"{peaks} ({sent} bytes sent)"
+    assert peaks.fd_growth <= 1 + FD_SLACK, peaks
+    assert dropped_at - stalled_at < STALL_TIMEOUT + 3, (stalled_at - started, dropped_at - started)
+    wait_until(
+        lambda: held(node.proc.pid) <= peaks.fds_before - 1,
+        5,
+        f"the customer's descriptor closed ({peaks}): {before} -> {node.descriptors()}",
+    )
+    log = node.log.read_text(errors="replace")
+    assert "read nothing" in log
+    assert "Traceback" not in log
