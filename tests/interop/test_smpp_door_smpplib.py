@@ -37,7 +37,10 @@ def run_customer(
     of one, as synchronous clients do), at most 3 s each."""
     sent: list[Any] = []
     received: list[Any] = []
-    client = smpplib.client.Client("127.0.0.1", port, timeout=0.5, allow_unknown_opt_params=True)
+    # smpplib reads every answer under one socket timeout. The bind's answer waits for a scrypt
+    # check of the password (over half a second on a loaded machine: smpplib then gave up on a
+    # bind that was answered); the reads after it only poll, so they get a short one.
+    client = smpplib.client.Client("127.0.0.1", port, timeout=30, allow_unknown_opt_params=True)
     client.set_message_sent_handler(lambda pdu: sent.append(pdu))
 
     def on_deliver(pdu: Any = None) -> int:
@@ -49,6 +52,7 @@ def run_customer(
     sequences: dict[int, int] = {}
     try:
         client.bind_transceiver(system_id=creds.login, password=creds.smpp_password)
+        client._socket.settimeout(0.5)  # smpplib has no setter once connected
         for index, (phone, text) in enumerate(texts):
             parts, coding, esm_class = smpplib.gsm.make_parts(text)
             for part in parts:

@@ -23,13 +23,16 @@ class Esme:
     def __init__(self, port: int, bind: str = "transceiver") -> None:
         self.sent: list[Any] = []
         self.received: list[Any] = []
+        # A generous timeout for the bind's answer (a loaded machine may take over half a
+        # second to give the simulator's thread its turn), a short one for the polls after it.
         self.client = smpplib.client.Client(
-            "127.0.0.1", port, timeout=0.5, allow_unknown_opt_params=True
+            "127.0.0.1", port, timeout=30, allow_unknown_opt_params=True
         )
         self.client.set_message_sent_handler(lambda pdu: self.sent.append(pdu))
         self.client.set_message_received_handler(self._received)
         self.client.connect()
         getattr(self.client, f"bind_{bind}")(system_id="smsgate", password="sim")
+        self.client._socket.settimeout(0.5)  # smpplib has no setter once connected
 
     def _received(self, pdu: Any = None) -> int:
         self.received.append(pdu)

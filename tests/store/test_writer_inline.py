@@ -61,13 +61,24 @@ async def test_brief_work_that_fails_is_rolled_back_and_raises_to_its_caller(
     await engines.dispose()
 
 
-async def _loop_stays_free_while(waiting: asyncio.Future[int]) -> int:
-    """Loop turns taken while `waiting` is pending: a loop blocked on a lock takes none."""
-    turns = 0
+# How long another writer holds the lock in the tests below. A loop that waited on the lock
+# would stand still this long in one turn.
+HELD = 0.6
+
+
+async def _longest_turn_while(waiting: asyncio.Future[int]) -> float:
+    """The longest the loop took for one turn while `waiting` was pending: a loop blocked on a
+    lock stands still for as long as the lock is held. (Counting turns instead depends on how
+    much CPU a loaded machine gives the loop, not on whether it waits.)"""
+    loop = asyncio.get_running_loop()
+    longest = 0.0
+    last = loop.time()
     while not waiting.done():
-        turns += 1
         await asyncio.sleep(0.01)
-    return turns
+        now = loop.time()
+        longest = max(longest, now - last)
+        last = now
+    return longest
 
 
 async def test_brief_work_waits_on_the_writer_thread_for_another_nodes_lock(
@@ -77,10 +88,12 @@ async def test_brief_work_waits_on_the_writer_thread_for_another_nodes_lock(
     other_node = os.open(path.with_name(path.name + ".writer-lock"), os.O_RDWR)
     fcntl.flock(other_node, fcntl.LOCK_EX)
     pending = asyncio.ensure_future(engines.writer.run(_insert_on_which_thread, brief=True))
-    asyncio.get_running_loop().call_later(0.3, fcntl.flock, other_node, fcntl.LOCK_UN)
-    turns = await _loop_stays_free_while(pending)
+    asyncio.get_running_loop().call_later(HELD, fcntl.flock, other_node, fcntl.LOCK_UN)
+    started = time.monotonic()
+    longest = await _longest_turn_while(pending)
     assert await pending != threading.get_ident()
-    assert turns >= 20  # ~30 turns of 10 ms while the other node held the lock
+    assert time.monotonic() - started >= HELD - 0.05  # it did wait for the other node
+    assert longest < HELD / 2  # and the loop ran on meanwhile
     os.close(other_node)
     await engines.dispose()
 
@@ -92,12 +105,12 @@ async def test_brief_work_waits_on_the_writer_thread_for_sqlites_own_lock(
     other = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
     other.execute("BEGIN IMMEDIATE")  # a writer that does not take the process lock (admin CLI)
     pending = asyncio.ensure_future(engines.writer.run(_insert_on_which_thread, brief=True))
-    asyncio.get_running_loop().call_later(0.3, other.execute, "COMMIT")
+    asyncio.get_running_loop().call_later(HELD, other.execute, "COMMIT")
     started = time.monotonic()
-    turns = await _loop_stays_free_while(pending)
+    longest = await _longest_turn_while(pending)
     assert await pending != threading.get_ident()
-    assert 0.25 <= time.monotonic() - started < 2
-    assert turns >= 20
+    assert HELD - 0.05 <= time.monotonic() - started < HELD + 1.7
+    assert longest < HELD / 2
     other.close()
     await engines.dispose()
 
