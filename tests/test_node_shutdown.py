@@ -4,8 +4,14 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import json
 import logging
+import signal
 import socket
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import httpx
@@ -112,3 +118,80 @@ async def test_draining_is_bounded_by_drain_timeout(
         took = asyncio.get_running_loop().time() - began
         request.cancel()
     assert took < 5, took  # half a second of draining, then the rest of the stop
+
+
+async def test_a_node_stopped_with_sigterm_under_load_logs_no_store_error(tmp_path: Path) -> None:
+    """The issue's case: `smsgate serve` sent SIGTERM while customers send and the dispatcher,
+    receipts and lease rounds run. It stops by itself, and its log holds no traceback (a lease
+    round or a request reaching a closed store logged `StoreError: the store is not open`)."""
+    http_port = free_port()
+    config = tmp_path / "smsgate.toml"
+    config.write_text(
+        f"""
+[database]
+url = "sqlite+aiosqlite:///{tmp_path}/sigterm.db"
+[http]
+port = {http_port}
+[smpp]
+enabled = false
+[simulator]
+port = {free_port()}
+[node]
+lease_ttl = 0.3
+connector_lease_ttl = 0.06
+"""
+    )
+    log = tmp_path / "node.log"
+    smsgate = str(Path(sys.executable).parent / "smsgate")
+    proc = subprocess.Popen(
+        [smsgate, "serve", "--demo", "--config", str(config)],
+        cwd=tmp_path,
+        stdout=log.open("ab"),
+        stderr=subprocess.STDOUT,
+    )
+    creds = tmp_path / "demo-credentials.json"
+    answered = 0
+    try:
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{http_port}", timeout=10) as c:
+            deadline = time.monotonic() + 40
+            while True:
+                assert proc.poll() is None, log.read_text()
+                assert time.monotonic() < deadline, "the node did not come up"
+                with contextlib.suppress(httpx.TransportError):
+                    if (await c.get("/health")).status_code == 200 and creds.exists():
+                        break
+                await asyncio.sleep(0.1)
+            saved = json.loads(creds.read_text())
+            headers = {"Authorization": f"Bearer {saved['token']}"}
+            body = {"phone": ["380501230000"], "src_addr": saved["sender"]}
+            stopping = asyncio.Event()
+
+            async def customer(n: int) -> None:
+                nonlocal answered
+                i = 0
+                while not stopping.is_set():
+                    i += 1
+                    text = {**body, "message": f"load {n}-{i}"}
+                    try:
+                        r = await c.post("/sms/send", json=text, headers=headers)
+                    except httpx.TransportError:
+                        return  # the node closed its door
+                    answered += r.status_code in (200, 503)
+
+            customers = [asyncio.ensure_future(customer(n)) for n in range(4)]
+            # Until messages flow through the dispatcher to the simulator and receipts come.
+            while answered < 40 and time.monotonic() < deadline:
+                await asyncio.sleep(0.05)
+            proc.send_signal(signal.SIGTERM)
+            code = await asyncio.to_thread(proc.wait, 30)
+            stopping.set()
+            await asyncio.gather(*customers)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(10)
+    text = log.read_text(errors="replace")
+    assert answered >= 40, text
+    assert code == 0, text
+    assert "Traceback" not in text and "not open" not in text, text
+    assert '"level":"error"' not in text and '"level":"critical"' not in text, text
