@@ -78,8 +78,8 @@ async def test_200_wrong_smpp_passwords_are_throttled_and_another_address_still_
     assert answer.command_status == S.ESME_ROK
 
 
-def client_from(stack: Stack, host: str) -> httpx.AsyncClient:
-    transport = httpx.ASGITransport(app=stack.app, client=(host, 40000))  # type: ignore[arg-type]
+def client_from(stack: Stack, host: str, app: object = None) -> httpx.AsyncClient:
+    transport = httpx.ASGITransport(app=app or stack.app, client=(host, 40000))  # type: ignore[arg-type]
     return httpx.AsyncClient(transport=transport, base_url="http://smsgate.test")
 
 
@@ -132,3 +132,51 @@ async def test_xml_password_guessing_is_throttled_by_address(
         assert "Invalid username or password" in r.text
         r = await asyncio.wait_for(customer.post("/xml/state.php", content=state(acct.password)), T)
         assert "Invalid username" not in r.text
+
+
+async def test_guesses_spread_over_two_gateways_on_one_store_are_counted_together(
+    stack: Stack, throttle: LoginThrottle, caplog: pytest.LogCaptureFixture
+) -> None:
+    """`serve --workers 2` or two nodes: each gateway counts in the store, so a guesser that
+    alternates between them is locked after the allowance of the two together, although each
+    saw fewer failures than its own allowance."""
+    from smsgate.domain.ids import IdGenerator
+    from smsgate.doors.app import build_app
+    from smsgate.gateway.accounts import AccountCache
+    from smsgate.gateway.facade import Gateway
+    from smsgate.gateway.outbox.outbox import Outbox
+    from smsgate.gateway.submit import Submitter
+
+    accounts = AccountCache(stack.store, ttl=0.0)
+    other_throttle = accounts.throttle = LoginThrottle(FrozenClock())
+    gateway = Gateway(
+        Submitter(stack.store, accounts, IdGenerator(2)), accounts, stack.store, Outbox(stack.store)
+    )
+
+    async def health() -> dict[str, object]:
+        return {"ok": True, "connectors": {}}
+
+    other_app = build_app(gateway, health, max_body=200_000)
+    acct = await stack.account("380990000002")
+    guesser = "198.51.100.9"
+    async with (
+        client_from(stack, guesser) as first,
+        client_from(stack, guesser, app=other_app) as second,
+        client_from(stack, "203.0.113.7") as customer_on_first,
+        client_from(stack, "203.0.113.7", app=other_app) as customer_on_second,
+    ):
+        for n in range(10):
+            door = first if n % 2 == 0 else second
+            answer = await balance_over_http(door, acct.login, f"guess{n}")
+            assert answer == "Invalid username or password"
+        # Five were checked (the allowance of a login from one address: three on one
+        # gateway, two on the other, under each one's own allowance); the other five were
+        # turned away unchecked, on both gateways.
+        assert (throttle.refused, other_throttle.refused) == (2, 3)
+        for door in (first, second):
+            assert await balance_over_http(door, acct.login, acct.password) == (
+                "Invalid username or password"
+            )
+        for door in (customer_on_first, customer_on_second):
+            assert re.search(r"\d", await balance_over_http(door, acct.login, acct.password))
+    assert any("password guessing" in r.getMessage() for r in caplog.records)

@@ -3,7 +3,8 @@
 A cache entry lives `ttl` seconds, so disabling an account or removing a sender name takes
 effect on every node within that time without a query per request. Password checks (scrypt)
 are cached by a hash of the presented secret, so the legacy doors that send a password with
-every request stay fast.
+every request stay fast. Failed password checks are counted for the whole cluster when the
+store given keeps them (login_guard.py).
 """
 
 from __future__ import annotations
@@ -13,28 +14,34 @@ import hashlib
 import logging
 import time
 from collections.abc import Callable
+from typing import Protocol
 
 from smsgate.gateway.credentials import hash_token, verify_password
 from smsgate.gateway.errors import Unauthorized
+from smsgate.gateway.login_guard import LoginGuard
 from smsgate.gateway.login_throttle import LoginThrottle
 from smsgate.store.records import AccountRecord
-from smsgate.store.roles import AccountReads
+from smsgate.store.roles import AccountReads, LoginFailures
 from smsgate.ttl_cache import TtlCache
 
 log = logging.getLogger(__name__)
 
 
+class AccountStore(AccountReads, LoginFailures, Protocol):
+    """What the cache reads, and where failed password checks are counted for every node."""
+
+
 class AccountCache:
     def __init__(
         self,
-        store: AccountReads,
+        store: AccountStore,
         *,
         ttl: float = 5.0,
         clock: Callable[[], float] = time.time,
         throttle: LoginThrottle | None = None,
     ) -> None:
         self._store = store
-        self.throttle = throttle if throttle is not None else LoginThrottle()
+        self.guard = LoginGuard(throttle if throttle is not None else LoginThrottle(), store)
         self._tokens: TtlCache[str, AccountRecord | None] = TtlCache(ttl, clock)
         self._passwords: TtlCache[tuple[str, str, str], AccountRecord | None] = TtlCache(
             ttl * 12, clock
@@ -57,6 +64,15 @@ class AccountCache:
         )
         return _active(account)
 
+    @property
+    def throttle(self) -> LoginThrottle:
+        """This process's password-guessing throttle (login_throttle.py)."""
+        return self.guard.throttle
+
+    @throttle.setter
+    def throttle(self, throttle: LoginThrottle) -> None:
+        self.guard.throttle = throttle
+
     async def by_password(
         self, login: str, password: str, address: str | None = None
     ) -> AccountRecord:
@@ -74,9 +90,16 @@ class AccountCache:
         a locked address is refused without a check, answered as a wrong password."""
         if not login or not password:
             raise Unauthorized()
-        if self.throttle.refuses(login, address):
+        guard = self.guard
+        if guard.refuses(login, address):
             raise Unauthorized()
         presented = hashlib.sha256(password.encode("utf-8", "surrogatepass")).hexdigest()
+        key = (kind, login, presented)
+        # Only a password about to be really checked asks the store for another process's
+        # lock: a cached one costs the request nothing more.
+        checked = self._passwords.peek(key) is None
+        if checked and await guard.refused_elsewhere(login, address):
+            raise Unauthorized()
 
         async def load() -> AccountRecord | None:
             creds = await self._store.credentials(login)
@@ -89,9 +112,9 @@ class AccountCache:
             ok = await asyncio.to_thread(verify_password, password, stored)
             return creds.account if ok else None
 
-        account = await self._passwords.get((kind, login, presented), load)
+        account = await self._passwords.get(key, load)
         if account is None:
-            lockout = self.throttle.failed(login, address)
+            lockout = await guard.failed(login, address)
             if lockout is not None:
                 log.warning(
                     "password guessing: %s %r locked for %.0f s after %d failed %s password "
@@ -104,7 +127,7 @@ class AccountCache:
                     login,
                 )
             raise Unauthorized()
-        self.throttle.succeeded(login, address)
+        await guard.succeeded(login, address, checked=checked)
         return _active(account)
 
     def cached_sender_set(self, account_id: int) -> frozenset[str] | None:

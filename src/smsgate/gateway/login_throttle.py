@@ -3,7 +3,9 @@ as tried from that address, for a while that doubles with each further failure.
 
 A pure policy (no I/O; it takes a clock). It must never lock a login for everyone: the right
 password from an address that is not the one guessing keeps working, or anyone could lock a
-customer out by guessing wrong on purpose. Each process keeps its own counts.
+customer out by guessing wrong on purpose. Each process keeps its own counts; login_guard.py
+applies the same policy to the counts every worker and node shares in the store, and teaches
+this process the locks found there (`judge`, `learn`).
 """
 
 from __future__ import annotations
@@ -54,7 +56,8 @@ class LoginThrottle:
 
     def __init__(
         self,
-        clock: Callable[[], float] = time.monotonic,
+        # Wall-clock time: the locks it learns from the store were set by other processes.
+        clock: Callable[[], float] = time.time,
         *,
         address_allowance: int = 20,
         pair_allowance: int = 5,
@@ -80,8 +83,8 @@ class LoginThrottle:
     def refuses(self, login: str, address: str | None) -> float:
         """Seconds until `login` may be tried from `address` again; 0.0 when it may now. A
         refused attempt is not checked and not counted (the lock does not grow while it runs)."""
-        if not self._addresses:
-            return 0.0  # nobody failed lately: the usual case costs one test
+        if not self._addresses and not self._pairs:
+            return 0.0  # nobody failed lately: the usual case costs two tests
         now = self._clock()
         key = address_key(address)
         wait = 0.0
@@ -102,21 +105,61 @@ class LoginThrottle:
         if len(self._pairs) >= self._max_entries or len(self._addresses) >= self._max_entries:
             self._prune(now)
         on_login = self._count(self._logins, login, now)
-        pair_allowance = 1 if on_login.count > self._login_alarm else self._pair_allowance
         by_address = self._count(self._addresses, key, now)
         by_pair = self._count(self._pairs, (login, key), now)
-        lockout = None
-        for kind, entry, allowance in (
-            ("address", by_address, self._address_allowance),
-            ("login", by_pair, pair_allowance),
+        started = self.judge(
+            login,
+            address,
+            address_failures=by_address.count,
+            pair_failures=by_pair.count,
+            login_failures=on_login.count,
+        )
+        for lock in started:
+            entry = by_address if lock.kind == "address" else by_pair
+            entry.locked_until = max(entry.locked_until, now + lock.seconds)
+        return max(started, key=lambda lock: lock.seconds, default=None)
+
+    def judge(
+        self,
+        login: str,
+        address: str | None,
+        *,
+        address_failures: int,
+        pair_failures: int,
+        login_failures: int,
+    ) -> list[Lockout]:
+        """The locks these counts start (the policy alone: nothing is counted or locked)."""
+        pair_allowance = 1 if login_failures > self._login_alarm else self._pair_allowance
+        started = []
+        for kind, count, allowance in (
+            ("address", address_failures, self._address_allowance),
+            ("login", pair_failures, pair_allowance),
         ):
-            if entry.count < allowance:
-                continue
-            seconds = min(self._max_lock, self._base_lock * 2 ** min(entry.count - allowance, 30))
-            entry.locked_until = max(entry.locked_until, now + seconds)
-            if lockout is None or seconds > lockout.seconds:
-                lockout = Lockout(kind, login, key, entry.count, seconds)
-        return lockout
+            if count >= allowance:
+                seconds = min(self._max_lock, self._base_lock * 2 ** min(count - allowance, 30))
+                started.append(Lockout(kind, login, address_key(address), count, seconds))
+        return started
+
+    def learn(self, kind: str, login: str, address: str | None, until: float) -> None:
+        """Hold a lock another process started (`kind` as in Lockout), until `until` on
+        this process's clock."""
+        now = self._clock()
+        if len(self._pairs) >= self._max_entries or len(self._addresses) >= self._max_entries:
+            self._prune(now)
+        key = address_key(address)
+        entry = (
+            self._addresses.setdefault(key, _Failures(last_at=now))
+            if kind == "address"
+            else self._pairs.setdefault((login, key), _Failures(last_at=now))
+        )
+        entry.locked_until = max(entry.locked_until, until)
+
+    def now(self) -> float:
+        return self._clock()
+
+    @property
+    def forget_after(self) -> float:
+        return self._forget_after
 
     def succeeded(self, login: str, address: str | None) -> None:
         """The right password: that login's failures from that address are forgotten. The

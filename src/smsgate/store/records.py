@@ -114,6 +114,16 @@ class NewMessage:
 
 
 @record
+class LoginFailure:
+    """Failed password checks counted under one key (a client address, a login from an address,
+    a login from anywhere) and the lock they started (0.0: none)."""
+
+    count: int
+    last_at: float
+    locked_until: float
+
+
+@record
 class RateLimit:
     rate: float  # tokens per second
     burst: float  # bucket size

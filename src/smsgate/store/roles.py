@@ -31,6 +31,7 @@ from smsgate.store.records import (
     InboundRecord,
     KeptInboundPart,
     KeyClaim,
+    LoginFailure,
     MessageFilter,
     MessageLine,
     MessageView,
@@ -117,6 +118,28 @@ class RequestLimits(Protocol):
     async def take_token(self, account_id: int, now: float, limit: RateLimit) -> float | None:
         """Spend one token: None when allowed, else seconds until one would be (nothing is
         spent then). An unknown account raises StoreError."""
+
+
+class LoginFailures(Protocol):
+    """Failed password checks, counted where every worker and node sees them, so a guesser
+    spreading over them gains nothing. The store only counts and keeps locks: how many
+    failures lock a key, and for how long, is the gateway's (login_throttle.py)."""
+
+    async def login_failures(self, keys: Sequence[str]) -> dict[str, LoginFailure]:
+        """The keys' counts and locks as stored; a key nothing was counted on is absent."""
+
+    async def count_login_failure(
+        self, keys: Sequence[str], now: float, forget_after: float
+    ) -> dict[str, LoginFailure]:
+        """One failure more on each key, in one transaction: each key's count after it. A
+        count idle `forget_after` seconds whose lock has run out starts again; such stale
+        keys are deleted, so the table stays bounded whatever keys a guesser sprays."""
+
+    async def lock_login(self, key: str, until: float) -> None:
+        """Lock a counted key until `until`; a later lock already there stays."""
+
+    async def forget_login_failures(self, keys: Sequence[str]) -> None:
+        """Drop the keys' counts (a right password)."""
 
 
 class Messages(Protocol):

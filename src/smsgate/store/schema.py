@@ -362,6 +362,17 @@ idempotency_keys = Table(
     Column("body", LargeBinary, nullable=True),
 )
 
+# Failed password checks by key ("address:...", "login-from:...", "login:..."), shared by
+# every worker and node; a stale row (idle, its lock over) is deleted by the next count.
+login_failures = Table(
+    "login_failures",
+    metadata,
+    Column("key", String(255), primary_key=True),
+    Column("count", Integer, nullable=False),
+    Column("last_at", Double, nullable=False, index=True),
+    Column("locked_until", Double, nullable=False),
+)
+
 # Inbound SMS (MO): which account a number (and, on a shared short code, a first word) belongs
 # to. keyword "" is the number's default route; numbers are digits only.
 inbound_numbers = Table(

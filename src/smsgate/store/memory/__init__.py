@@ -21,6 +21,7 @@ from smsgate.store.memory.claims import MemoryClaims
 from smsgate.store.memory.held import MemoryHeldParts
 from smsgate.store.memory.idempotency import MemoryIdempotencyKeys
 from smsgate.store.memory.inbound import MemoryInbound
+from smsgate.store.memory.login_failures import MemoryLoginFailures
 from smsgate.store.memory.messages import MemoryMessages
 from smsgate.store.memory.outbox import MemoryEvents, MemoryLeases, MemoryOutbox
 from smsgate.store.memory.rate_limits import MemoryRequestLimits
@@ -44,6 +45,7 @@ class MemoryStore(
     MemoryInbound,
     MemoryRetention,
     MemoryIdempotencyKeys,
+    MemoryLoginFailures,
     MemoryRequestLimits,
     MemoryWebhooks,
 ):

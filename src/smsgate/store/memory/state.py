@@ -27,6 +27,7 @@ from smsgate.store.records import (
     InboundRecord,
     KeptInboundPart,
     KeyClaim,
+    LoginFailure,
     MessageCallback,
     OperatorReceipt,
     Suppression,
@@ -163,6 +164,7 @@ class MemoryState:
         self.leases: dict[str, tuple[str, float]] = {}
         # (account, key) -> (created_at, its claim)
         self.idempotency: dict[tuple[int, str], tuple[float, KeyClaim]] = {}
+        self.login_failures: dict[str, LoginFailure] = {}  # by key
         self.numbers: dict[tuple[str, str], int] = {}  # (number, keyword) -> account
         self.inbound_ids = itertools.count(1)
         self.inbound: dict[int, InboundRecord] = {}  # in id order
