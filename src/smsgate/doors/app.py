@@ -28,6 +28,7 @@ from smsgate.log_limit import LimitedLog
 from . import events_api, http_gateway, inbound_api, json_api, xml_gateway
 from .native.app import build_native_app
 from .native.body_limit import BodyLimit
+from .native.limits import ApiLimits
 from .web import ClientGone, Receive, Route, Scope, Send, WebReply, WebRequest, plain
 
 log = logging.getLogger(__name__)
@@ -158,10 +159,13 @@ def build_app(
     max_body: int = 1_000_000,
     access: bool = False,
     mounts: Sequence[Mount] = (),
+    limits: ApiLimits | None = None,
 ) -> DoorsApp:
     """`health` is /health (the node's state, 200 unless it says "ok": false); `ready` is
     /health/ready (200 when its "ready" is true, else 503 with the reasons); /health/live
-    answers 200 while the process serves at all. `mounts` serve the paths no door owns."""
+    answers 200 while the process serves at all. `mounts` serve the paths no door owns.
+    `limits`: the per-account request budget of every /api/v1 path."""
+    limits = limits or ApiLimits()
 
     async def health_endpoint(request: WebRequest) -> WebReply:
         report = await health()
@@ -186,8 +190,8 @@ def build_app(
             *json_api.routes(gateway, max_body=max_body),
             *http_gateway.routes(gateway, max_body=max_body),
             *xml_gateway.routes(gateway, max_body=max_body),
-            *inbound_api.routes(gateway),
-            *events_api.routes(gateway),
+            *inbound_api.routes(gateway, limits),
+            *events_api.routes(gateway, limits),
             Route("/health", health_endpoint, get),
             Route("/health/live", live_endpoint, get),
             Route("/health/ready", ready_endpoint, get),
@@ -195,7 +199,7 @@ def build_app(
         ],
         mounts,
         access=access,
-        api=BodyLimit(build_native_app(gateway), max_body),
+        api=BodyLimit(build_native_app(gateway, limits), max_body),
     )
 
 

@@ -3,7 +3,8 @@ order, so a customer that was down can catch up without webhooks. JSON answers; 
 bad token is a 401 and a bad parameter a 400, both as {"error": ..., "field": ...}.
 
 A small route on the bare ASGI app until the native API (/api/v1/ on its framework) takes it
-over; it reads only through the gateway.
+over; it reads only through the gateway. Each request spends one of the account's native API
+requests (native/limits.py, shared with /api/v1's other paths): past them, a 429 problem.
 """
 
 from __future__ import annotations
@@ -16,18 +17,24 @@ from smsgate.gateway.errors import InvalidRequest, Unauthorized
 from smsgate.gateway.facade import Gateway
 from smsgate.gateway.views import AccountEvent
 
+from .native.limits import ApiLimits, too_many_requests
+from .native.problems import MEDIA_TYPE, problem_body
 from .web import Route, WebReply, WebRequest
 
 PATH = "/api/v1/events"
 DEFAULT_LIMIT = 100
 
 
-def routes(gateway: Gateway) -> list[Route]:
+def routes(gateway: Gateway, limits: ApiLimits) -> list[Route]:
     async def events(request: WebRequest) -> WebReply:
         try:
             account = await gateway.authenticate_token(_bearer(request))
         except Unauthorized:
             return _error(401, "A valid API token is required (Authorization: Bearer ...)")
+        budget, wait = limits.take(account.id)
+        if wait is not None:
+            refused = too_many_requests(budget)
+            return WebReply(problem_body(refused.problem), 429, MEDIA_TYPE, refused.headers)
         try:
             query = parse_qs(request.query_string.decode("latin-1"), keep_blank_values=True)
             after = _integer(query, "after", 0)
@@ -37,7 +44,7 @@ def routes(gateway: Gateway) -> list[Route]:
             return _error(400, exc.reason, exc.field)
         last = found[-1].seq if found else after
         body = {"events": [_event(e) for e in found], "next_after": last}
-        return WebReply(orjson.dumps(body))
+        return WebReply(orjson.dumps(body), headers=budget)
 
     return [Route(PATH, events, frozenset({"GET"}))]
 

@@ -15,6 +15,8 @@ from smsgate.gateway.errors import Unauthorized
 from smsgate.gateway.facade import Gateway
 from smsgate.gateway.views import InboundRecord
 
+from .native.limits import ApiLimits, too_many_requests
+from .native.problems import MEDIA_TYPE, problem_body
 from .web import Route, WebReply, WebRequest
 
 PATH = "/api/v1/inbound"
@@ -26,7 +28,7 @@ class _BadQuery(ValueError):
     pass
 
 
-def routes(gateway: Gateway) -> list[Route]:
+def routes(gateway: Gateway, limits: ApiLimits) -> list[Route]:
     async def inbound(request: WebRequest) -> WebReply:
         try:
             account = await gateway.authenticate_token(_bearer(request))
@@ -35,12 +37,17 @@ def routes(gateway: Gateway) -> list[Route]:
             return error("unauthorized", "A valid Bearer token is required.", 401)
         except _BadQuery as exc:
             return error("invalid_request", str(exc), 400)
+        # One of the account's native API requests (native/limits.py): past them, a 429 problem.
+        budget, wait = limits.take(account.id)
+        if wait is not None:
+            refused = too_many_requests(budget)
+            return WebReply(problem_body(refused.problem), 429, MEDIA_TYPE, refused.headers)
         found = await gateway.inbound(account, after, limit)
         body = {
             "data": [_item(m) for m in found],
             "next_after": found[-1].id if found else after,
         }
-        return WebReply(orjson.dumps(body))
+        return WebReply(orjson.dumps(body), headers=budget)
 
     return [Route(PATH, inbound, frozenset({"GET"}))]
 

@@ -53,12 +53,12 @@ def build_native_app(gateway: Gateway, limits: ApiLimits | None = None) -> FastA
     @app.exception_handler(ProblemError)
     async def on_problem(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, ProblemError)
-        return problem_response(exc)
+        return _with_budget(request, problem_response(exc))
 
     @app.exception_handler(GatewayError)
     async def on_gateway(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, GatewayError)
-        return problem_response(problem_for(exc))
+        return _with_budget(request, problem_response(problem_for(exc)))
 
     @app.exception_handler(RequestValidationError)
     async def on_invalid(request: Request, exc: Exception) -> Response:
@@ -97,6 +97,14 @@ def build_native_app(gateway: Gateway, limits: ApiLimits | None = None) -> FastA
         )
 
     return app
+
+
+def _with_budget(request: Request, response: Response) -> Response:
+    """An error after the request spent its token (auth.caller) carries the RateLimit-*
+    headers a success would have; headers of the error's own (a 429's) stay."""
+    for name, value in getattr(request.state, "budget", {}).items():
+        response.headers.setdefault(name, value)
+    return response
 
 
 def _field_error(error: dict[str, object]) -> FieldError:

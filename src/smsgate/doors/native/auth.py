@@ -12,7 +12,7 @@ from smsgate.gateway.errors import Unauthorized
 from smsgate.gateway.facade import Gateway
 from smsgate.gateway.views import AccountRecord
 
-from .limits import ApiLimits
+from .limits import ApiLimits, too_many_requests
 from .problems import ProblemError
 
 _bearer = HTTPBearer(auto_error=False, description="An account's API token.")
@@ -44,15 +44,9 @@ async def caller(
         raise unauthorized() from None
     headers, wait = limits.take(account.id)
     if wait is not None:
-        raise ProblemError(
-            429,
-            "rate-limited",
-            "Too Many Requests",
-            "This account's request rate is exceeded.",
-            retry_after=int(headers["Retry-After"]),
-            headers=headers,
-        )
+        raise too_many_requests(headers)
     response.headers.update(headers)
+    request.state.budget = headers  # an error answer says what is left too (app.py)
     return account
 
 

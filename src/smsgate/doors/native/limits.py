@@ -13,6 +13,8 @@ from collections.abc import Callable
 
 from smsgate.domain import ratelimit
 
+from .problems import ProblemError
+
 RATE = 50.0  # requests per second per account
 BURST = 100
 _MAX_ACCOUNTS = 100_000  # buckets kept; past this the idle ones are forgotten (they refill)
@@ -45,3 +47,15 @@ class ApiLimits:
         if wait is not None:
             headers["Retry-After"] = str(max(1, math.ceil(wait)))
         return headers, wait
+
+
+def too_many_requests(headers: dict[str, str]) -> ProblemError:
+    """The 429 problem of a request `take` refused, with its RateLimit-* and Retry-After."""
+    return ProblemError(
+        429,
+        "rate-limited",
+        "Too Many Requests",
+        "This account's request rate is exceeded.",
+        retry_after=int(headers["Retry-After"]),
+        headers=headers,
+    )
