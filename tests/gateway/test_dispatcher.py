@@ -41,7 +41,7 @@ class RecordingStore(MemoryStore):
 
     def __init__(self) -> None:
         super().__init__()
-        self.claims: list[int] = []
+        self.claims: list[tuple[int, int]] = []  # (parts asked for, parts taken)
         self.done: list[SubmitDone] = []
         self.failures: list[SubmitFailed] = []
         self.requeued: list[int] = []
@@ -66,7 +66,7 @@ class RecordingStore(MemoryStore):
     ) -> list[ClaimedPart]:
         taken = await super().claim_parts(node_id, now, limit, claim_ttl)
         if taken:
-            self.claims.append(len(taken))
+            self.claims.append((limit, len(taken)))
         return taken
 
     async def submitted(self, done: Sequence[SubmitDone]) -> None:
@@ -170,12 +170,16 @@ async def test_every_answer_is_recorded_and_in_flight_stays_bounded() -> None:
     assert all(f.state == PartState.UNDELIV for f in store.failures)
     # (A throttled part may come due again and be requeued twice on a slow machine.)
     assert sorted(set(store.requeued)) == [i for i, p in by_phone.items() if p[-1] == "5"]
-    # At most eight windows claimed at once, in batches of two windows (the last may be less);
-    # at most one window sent and not yet stored, refused or failed (what a crash resends).
+    # At most eight windows claimed at once, in batches of two windows; at most one window
+    # sent and not yet stored, refused or failed (what a crash resends).
     assert operator.max_in_flight <= WINDOW
     assert operator.max_unsettled <= WINDOW
     assert operator.settled_count == operator.sent >= len(phones)
-    assert all(size >= 2 * WINDOW for size in store.claims[:-1])
+    # Each claim asks for two windows or more; it takes fewer only when fewer are due. (Which
+    # claims those are depends on the machine's speed: throttled parts come due again one by
+    # one, and on a loaded machine several of them after the rest ran out.)
+    assert all(asked >= 2 * WINDOW for asked, _ in store.claims)
+    assert sum(taken >= 2 * WINDOW for _, taken in store.claims) >= len(phones) // (16 * WINDOW)
     assert dispatcher.in_flight == 0
     # In the store: the operator's parts are paid for, refused ones refunded, throttled queued.
     money = await store.balance(1)
