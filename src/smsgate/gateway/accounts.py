@@ -3,8 +3,8 @@
 A cache entry lives `ttl` seconds, so disabling an account or removing a sender name takes
 effect on every node within that time without a query per request. Password checks (scrypt)
 are cached by a hash of the presented secret, so the legacy doors that send a password with
-every request stay fast. Failed password checks are counted for the whole cluster when the
-store given keeps them (login_guard.py).
+every request stay fast. Failed password checks are counted in the store, for every worker
+and node at once (login_guard.py).
 """
 
 from __future__ import annotations
