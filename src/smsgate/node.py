@@ -47,6 +47,7 @@ from smsgate.gateway.router import Route, Router
 from smsgate.gateway.self_service import SelfService
 from smsgate.gateway.submit import SubmitPolicy, Submitter
 from smsgate.gateway.webhooks import WebhookTransport
+from smsgate.http_server import QuietServer
 from smsgate.metrics_listener import MetricsListener
 from smsgate.store.sql_store import SqlStore
 from smsgate.webhooks.sender import HttpSender, SenderSettings
@@ -116,7 +117,7 @@ class Node:
         self.gateway: Gateway | None = None
         self.inbound: InboundIntake | None = None
         self._submitter: Submitter | None = None
-        self._http: uvicorn.Server | None = None
+        self._http: QuietServer | None = None
         self._http_task: asyncio.Future[None] | None = None
         self.addresses = NodeAddresses(settings.http.port, None, None)
 
@@ -368,7 +369,7 @@ class Node:
             ssl_certfile=http.tls_cert,
             ssl_keyfile=http.tls_key,
         )
-        self._http = uvicorn.Server(config)
+        self._http = QuietServer(config)
         sockets = None if self._http_socket is None else [self._http_socket]
         self._http_task = asyncio.ensure_future(self._http.serve(sockets=sockets))
         self._tasks.append(self._http_task)
@@ -449,7 +450,7 @@ class Node:
         """Stop accepting and let the requests in flight finish (uvicorn's own shutdown)."""
         if self._http is None or self._http_task is None:
             return
-        self._http.should_exit = True
+        self._http.exit()
         with contextlib.suppress(asyncio.CancelledError, Exception):
             await asyncio.wait_for(asyncio.shield(self._http_task), self._drain_left())
 

@@ -20,6 +20,7 @@ from typing import Protocol
 from smsgate.batching import BatchQueue, whole_batch
 from smsgate.domain.status import PartState
 from smsgate.gateway import metrics
+from smsgate.gateway.at_rest import until_commit
 from smsgate.gateway.connector import Connector
 from smsgate.gateway.operator_results import answer_delay, submitted_batch
 from smsgate.gateway.router import Router
@@ -28,7 +29,7 @@ from smsgate.immutable import record
 from smsgate.log_limit import LimitedLog
 from smsgate.smpp.constants import CommandStatus
 from smsgate.store.records import ClaimedPart, SubmitDone, SubmitFailed
-from smsgate.store.roles import Claims, Receipts
+from smsgate.store.roles import Changes, Claims, Receipts
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +49,11 @@ class DispatchPolicy:
     retry_backoff_max: float = 300.0
     no_route_delay: float = 1.0
     idle_sleep: float = 0.01
+    # At rest, a claim is tried only once the database has changed (roles.Changes), or at
+    # least this often (parts requeued for later come due without a commit).
+    idle_claim_every: float = 1.0
     expire_every: float = 1.0
+    idle_expire_every: float = 5.0  # the sweep's pace while nothing is queued or in flight
 
 
 # How many windows of the bound connectors may be claimed at once, and claimed per transaction.
@@ -66,7 +71,7 @@ class _Requeue:
     not_before: float
 
 
-class DispatchStore(Claims, Receipts, Protocol):
+class DispatchStore(Changes, Claims, Receipts, Protocol):
     """What the dispatcher asks of the store: its claims, and the operator's answers (through
     its own batch of them unless the node hands it one)."""
 
@@ -106,6 +111,7 @@ class Dispatcher:
             whole_batch(self._flush_requeue), delay=_RESULT_DELAY, name="requeue"
         )
         self._stopping = False
+        self._stop = asyncio.Event()  # set with _stopping: ends a rest at once
         self._limited_log = LimitedLog(log)
         self._expiry: asyncio.Task[None] | None = None
         self._loop_over = asyncio.Event()  # run() has left its loop (or never entered it)
@@ -162,6 +168,7 @@ class Dispatcher:
                     with contextlib.suppress(TimeoutError):
                         await asyncio.wait_for(self._slot_freed.wait(), 0.05)
                     continue
+                seen = self._store.data_version()  # before the claim: it misses no commit
                 try:
                     parts = await self._store.claim_parts(
                         self._node_id,
@@ -182,7 +189,7 @@ class Dispatcher:
                     await asyncio.sleep(_CLAIM_RETRY)
                     continue
                 if not parts:
-                    await asyncio.sleep(self._policy.idle_sleep)
+                    await self._rest(seen)
                     continue
                 for part in parts:
                     self._route(part)
@@ -190,10 +197,21 @@ class Dispatcher:
             expiry.cancel()
             self._loop_over.set()
 
+    async def _rest(self, seen: int | None) -> None:
+        """After a claim that found nothing: idle_sleep, then on until something is
+        committed to the database (the claim before this one read its version), stop() is
+        called or idle_claim_every has passed. Where the store cannot tell (seen is None),
+        just idle_sleep, as every claim once did."""
+        await asyncio.sleep(self._policy.idle_sleep)
+        await until_commit(
+            self._store, seen, self._policy.idle_claim_every - self._policy.idle_sleep, self._stop
+        )
+
     async def stop(self, timeout: float = 10.0) -> None:
         """Stop claiming, let what is in flight finish (for up to `timeout` seconds), and store
         every result."""
         self._stopping = True
+        self._stop.set()
         if self._expiry is not None:  # no sweep may start once the node begins closing the store
             self._expiry.cancel()
         # A claim in progress ends first: its parts are then in flight, and waited for below
@@ -280,11 +298,24 @@ class Dispatcher:
             await self._store.requeue(part_ids, not_before)
 
     async def _expire_loop(self) -> None:
+        loop = asyncio.get_running_loop()
+        quiet_at: float | None = None  # when a sweep last found nothing queued or lapsed
         while True:
             await asyncio.sleep(self._policy.expire_every)
+            # Nothing queued, nothing in flight: sweeping every second would find nothing
+            # again (the queue is claimed at once). It waits idle_expire_every instead.
+            if (
+                quiet_at is not None
+                and not self._in_flight
+                and loop.time() - quiet_at < self._policy.idle_expire_every
+            ):
+                continue
             try:
-                await self._store.expire(self._clock())
-                await self._store.release_claims(self._clock())
-                metrics.QUEUE_DEPTH.set(await self._store.queue_depth())
+                expired = await self._store.expire(self._clock())
+                released = await self._store.release_claims(self._clock())
+                depth = await self._store.queue_depth()
+                metrics.QUEUE_DEPTH.set(depth)
+                quiet_at = None if expired or released or depth else loop.time()
             except Exception:
+                quiet_at = None
                 log.exception("expiry sweep failed")

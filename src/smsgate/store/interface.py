@@ -11,6 +11,7 @@ from typing import Protocol
 from smsgate.store.roles import (
     Accepting,
     AccountAdmin,
+    Changes,
     Claims,
     DeadLetters,
     Events,
@@ -39,6 +40,7 @@ class Store(
     AccountAdmin,
     Accepting,
     Messages,
+    Changes,
     Claims,
     Receipts,
     RequestLimits,

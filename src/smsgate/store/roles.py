@@ -165,6 +165,19 @@ class Messages(Protocol):
         `limit`; never another account's."""
 
 
+class Changes(Protocol):
+    """A cheap sign of commits, for pollers that would otherwise query while idle."""
+
+    def data_version(self) -> int | None:
+        """A number that differs after any other connection or process commits to the
+        database; None where the store cannot tell cheaply (PostgreSQL, memory), and the
+        caller polls as it would without it. Never a query: it may be asked every few ms."""
+
+    async def changed(self, seen: int | None, timeout: float) -> None:
+        """Return once data_version() differs from `seen` (at once if it already does, or
+        if `seen` is None), or after `timeout` seconds."""
+
+
 class Claims(Protocol):
     """The dispatcher's side: queued parts claimed by a node, and what becomes of those that
     the operator did not take."""

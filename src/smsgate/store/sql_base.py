@@ -70,6 +70,17 @@ class SqlBase:
             raise StoreError("the store is not open")
         return self._engines
 
+    def data_version(self) -> int | None:
+        engines = self._engines
+        if engines is None or engines.commits is None:
+            return None
+        return engines.commits.version()
+
+    async def changed(self, seen: int | None, timeout: float) -> None:
+        engines = self._engines
+        if engines is not None and engines.commits is not None:
+            await engines.commits.changed(seen, timeout)
+
     async def _write(
         self, work: Callable[[Connection], T], *, urgent: bool = False, rows: int | None = None
     ) -> T:

@@ -385,7 +385,9 @@ class SqlStore(
             params = {"key": key, "holder": holder, "expires_at": now + ttl}
             return conn.execute(take, params).first() is not None
 
-        return await self._write(work)
+        # One row: brief, so an idle writer runs it on the caller's thread (a node renews its
+        # leases every second, and at rest the hop to the writer's thread was most of it).
+        return await self._write(work, rows=1)
 
     async def release_lease(self, key: str, holder: str) -> None:
         def work(conn: Connection) -> None:

@@ -156,6 +156,7 @@ class ThreadWriter:
     def _committed(self) -> None:
         if self._checkpointer is not None:
             self._checkpointer.start()  # once; later calls do nothing
+            self._checkpointer.committed()
 
     def _serve(self) -> None:
         while True:

@@ -4,6 +4,7 @@ giving up are the pump's, the same for every transport (SMPP receipts, webhooks 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator, Callable, Collection, Sequence
 
 import pytest
@@ -166,3 +167,57 @@ async def test_an_item_always_refused_is_given_up_and_the_next_ones_flow(
     await until(lambda: sorted(rows.done) == [first, second])
     assert customer.seen.count(first) == attempts
     assert (pump.delivered, pump.given_up) == (1, 1)
+
+
+class CommittedRows(Rows):
+    """Rows with the store's sign of commits (roles.Changes): adding rows is a commit."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.version = 0
+        self.bumped = asyncio.Event()
+
+    def add(self, account_id: int, count: int) -> list[int]:
+        ids = super().add(account_id, count)
+        self.version += 1
+        self.bumped.set()
+        return ids
+
+    def data_version(self) -> int | None:
+        return self.version
+
+    async def changed(self, seen: int | None, timeout: float) -> None:
+        if seen != self.version:
+            return
+        self.bumped.clear()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self.bumped.wait(), timeout)
+
+
+RESTING = PumpPolicy(interval=0.02, linger=0.0, idle_round_every=600.0)
+
+
+async def test_at_rest_a_round_waits_for_a_commit_and_a_commit_starts_one_at_once(
+    running: Callable,
+) -> None:
+    rows = CommittedRows()
+    customer = Customer()
+    customer.reachable.add(7)
+    pump = running(OutboxPump(AllAccounts(rows), customer, RESTING, changes=rows))
+    await until(lambda: customer.rounds >= 1)
+    await asyncio.sleep(0.3)  # fifteen intervals: a polling pump would have asked 15 times
+    assert customer.rounds <= 2
+    rows.add(7, 3)
+    await until(lambda: pump.delivered == 3)  # within T, far below idle_round_every
+
+
+async def test_a_wake_ends_a_rest(running: Callable) -> None:
+    rows = CommittedRows()
+    customer = Customer()
+    pump = running(OutboxPump(AllAccounts(rows), customer, RESTING, changes=rows))
+    rows.add(7, 2)  # its account is not reachable yet: the rows wait
+    await until(lambda: customer.rounds >= 1)
+    await asyncio.sleep(0.1)  # at rest now: no commit comes
+    customer.reachable.add(7)
+    pump.wake(7)  # no commit: only the wake tells the pump
+    await until(lambda: pump.delivered == 2)

@@ -5,6 +5,8 @@ door ever sees the store.
 
 from __future__ import annotations
 
+from typing import Protocol
+
 from smsgate.gateway.outbox.pump import OutboxPump, PumpPolicy
 from smsgate.gateway.outbox.source import AllAccounts, LeasedAccounts, OutboxSource
 from smsgate.gateway.outbox.transport import Transport
@@ -22,11 +24,15 @@ class OutboxLeases:
     ttl: float = 5.0
 
 
+class OutboxRows(roles.Outbox, roles.Changes, Protocol):
+    """The outbox's rows, and the store's sign of commits its pumps rest on."""
+
+
 class Outbox:
     """Rows of every kind (store/records.py: receipts, callbacks, ...) in one table; each
     pump reads only its transport's kind."""
 
-    def __init__(self, rows: roles.Outbox, leases: OutboxLeases | None = None) -> None:
+    def __init__(self, rows: OutboxRows, leases: OutboxLeases | None = None) -> None:
         self._rows = rows
         self._leases = leases
 
@@ -40,4 +46,4 @@ class Outbox:
             source = LeasedAccounts(
                 self._rows, lease.table, transport.kind, lease.holder, lease.ttl
             )
-        return OutboxPump(source, transport, policy)
+        return OutboxPump(source, transport, policy, changes=self._rows)

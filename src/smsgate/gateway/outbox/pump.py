@@ -15,6 +15,7 @@ import logging
 import time
 from collections.abc import Callable
 
+from smsgate.gateway.at_rest import until_commit
 from smsgate.gateway.outbox.source import OutboxSource
 from smsgate.gateway.outbox.transport import (
     Delivered,
@@ -24,6 +25,7 @@ from smsgate.gateway.outbox.transport import (
     Transport,
 )
 from smsgate.immutable import record
+from smsgate.store.roles import Changes
 
 log = logging.getLogger(__name__)
 
@@ -31,6 +33,10 @@ log = logging.getLogger(__name__)
 @record
 class PumpPolicy:
     interval: float = 0.1  # seconds between outbox polls
+    # At rest (nothing sending, nothing paused, no commit to the database since the last
+    # poll), a poll is skipped for up to this long: rows due later (retries) come due
+    # without a commit.
+    idle_round_every: float = 1.0
     batch: int = 500  # rows read and sent per account at a time
     retry_after: float = 1.0  # pause for an account whose item was refused or not answered
     # A stream goes on only while the source offered its account this recently (for a leased
@@ -60,9 +66,17 @@ class OutboxPump:
     done with a warning instead."""
 
     def __init__(
-        self, source: OutboxSource, transport: Transport, policy: PumpPolicy | None = None
+        self,
+        source: OutboxSource,
+        transport: Transport,
+        policy: PumpPolicy | None = None,
+        *,
+        changes: Changes | None = None,
     ) -> None:
+        """`changes`: the store's sign of commits; without one, or while it cannot tell,
+        the pump polls every `interval`."""
         self._source = source
+        self._changes = changes
         self._transport = transport
         self._policy = policy or PumpPolicy()
         self._wake = asyncio.Event()
@@ -97,14 +111,27 @@ class OutboxPump:
 
     async def _run(self) -> None:
         while True:
+            # Read before the round: a commit while it runs is not missed.
+            seen = None if self._changes is None else self._changes.data_version()
             try:
                 await self._round()
             except Exception:  # a store hiccup must not end the pump
                 log.exception("%s outbox round failed", self._transport.kind)
-            with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(self._policy.interval):
-                    await self._wake.wait()
-            self._wake.clear()
+            await self._rest(seen)
+
+    async def _rest(self, seen: int | None) -> None:
+        """Wait `interval`; then, if no stream is running, on until something is committed
+        to the database (a round would find what the last one found), the earliest pause
+        ends or `idle_round_every` has passed. A wake() ends the wait at once."""
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(self._policy.interval):
+                await self._wake.wait()
+        if not self._wake.is_set() and self._changes is not None and not self._busy:
+            now = time.monotonic()
+            left = self._policy.idle_round_every - self._policy.interval
+            pauses = [t - now for t in self._paused_until.values() if t > now]
+            await until_commit(self._changes, seen, min([left, *pauses]), self._wake)
+        self._wake.clear()
 
     async def _round(self) -> None:
         offered = await self._source.accounts(self._transport.ready_accounts())

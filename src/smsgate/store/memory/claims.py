@@ -17,6 +17,12 @@ from smsgate.store.records import (
 
 
 class MemoryClaims(MemoryBase):
+    def data_version(self) -> int | None:
+        return None  # no sign of commits here: pollers poll (roles.Changes)
+
+    async def changed(self, seen: int | None, timeout: float) -> None:
+        await asyncio.sleep(0)  # seen is always None: "changed" at once
+
     async def claim_parts(
         self, node_id: int, now: float, limit: int, claim_ttl: float
     ) -> list[ClaimedPart]:
