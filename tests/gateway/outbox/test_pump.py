@@ -221,3 +221,16 @@ async def test_a_wake_ends_a_rest(running: Callable) -> None:
     customer.reachable.add(7)
     pump.wake(7)  # no commit: only the wake tells the pump
     await until(lambda: pump.delivered == 2)
+
+
+async def test_rows_held_back_are_polled_for_not_left_to_rest(running: Callable) -> None:
+    rows = CommittedRows()
+    ids = rows.add(7, 2)
+    customer = Customer()
+    customer.reachable.add(7)
+    customer.held_from = ids[0]  # e.g. the SMPP door's gate, until a response is written
+    pump = running(OutboxPump(AllAccounts(rows), customer, RESTING, changes=rows))
+    await until(lambda: customer.rounds >= 2)
+    assert customer.seen == []
+    customer.held_from = None  # released without a commit or a wake
+    await until(lambda: pump.delivered == 2)  # within T, far below idle_round_every

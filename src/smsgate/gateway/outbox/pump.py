@@ -85,6 +85,7 @@ class OutboxPump:
         self._paused_until: dict[int, float] = {}
         self._offered_at: dict[int, float] = {}  # account -> when the source last offered it
         self._refusals: dict[int, int] = {}  # outbox row -> times its customer refused it
+        self._held_back = False  # a stream found rows the transport held back
         self.delivered = 0  # items acknowledged by customers (for metrics and tests)
         self.given_up = 0  # items marked done after refusals
 
@@ -120,13 +121,20 @@ class OutboxPump:
             await self._rest(seen)
 
     async def _rest(self, seen: int | None) -> None:
-        """Wait `interval`; then, if no stream is running, on until something is committed
-        to the database (a round would find what the last one found), the earliest pause
-        ends or `idle_round_every` has passed. A wake() ends the wait at once."""
+        """Wait `interval`; then, if no stream is running and none found rows held back,
+        on until something is committed to the database (a round would find what the last
+        one found), the earliest pause ends or `idle_round_every` has passed. A wake() ends
+        the wait at once."""
         with contextlib.suppress(TimeoutError):
             async with asyncio.timeout(self._policy.interval):
                 await self._wake.wait()
-        if not self._wake.is_set() and self._changes is not None and not self._busy:
+        held_back, self._held_back = self._held_back, False
+        if (
+            not self._wake.is_set()
+            and self._changes is not None
+            and not self._busy
+            and not held_back
+        ):
             now = time.monotonic()
             left = self._policy.idle_round_every - self._policy.interval
             pauses = [t - now for t in self._paused_until.values() if t > now]
@@ -182,6 +190,10 @@ class OutboxPump:
                 items = await self._source.pending(account_id, self._policy.batch)
                 sendable = items[: self._transport.sendable(account_id, items)]
                 if not sendable:
+                    if items:
+                        # Held back for a reason that ends without a commit or a wake (the
+                        # SMPP door's response gate): the pump polls until it is sent.
+                        self._held_back = True
                     return
                 try:
                     answers = await self._transport.deliver(account_id, sendable)
