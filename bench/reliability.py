@@ -327,6 +327,19 @@ async def money(gateway: Gateway) -> tuple[int, int, int]:
     return int(row[0]), int(row[1]), int(row[2])
 
 
+async def ledger_adds_up(gateway: Gateway) -> bool:
+    """Whether every account's balance is the sum of its ledger (`smsgate admin balance
+    check`'s proof), read while the gateway runs."""
+    from smsgate.store.sql_store import SqlStore
+
+    store = SqlStore(gateway.db_url)
+    await store.open()
+    try:
+        return all(c.ok for c in await store.ledger_check())
+    finally:
+        await store.close()
+
+
 @dataclass
 class Result:
     trial: str
@@ -348,15 +361,16 @@ async def settle(
     **figures: object,
 ) -> Result:
     """The checks every trial ends with: every accepted id final, nothing reserved, money
-    conserved."""
+    conserved, every balance the sum of its ledger."""
     ids = list(load.accepted)
     started = time.monotonic()
     final = await wait_final(gateway, token, ids, timeout)
     took = time.monotonic() - started
     balance, reserved, charged = await money(gateway)
     conserved = balance + reserved + charged == (DEMO_START + topped) * 10_000
+    ledger = await ledger_adds_up(gateway)
     never = len(ids) - len(final)
-    ok = never == 0 and reserved == 0 and conserved and len(ids) > 0
+    ok = never == 0 and reserved == 0 and conserved and ledger and len(ids) > 0
     statuses = Counter(final.values())
     return Result(
         name,
@@ -367,6 +381,7 @@ async def settle(
             "statuses": dict(statuses),
             "final after": f"{took:.1f} s",
             "money conserved": conserved,
+            "balance == sum(ledger)": ledger,
             "reserved left": reserved,
             "answers": dict(load.answers),
             **figures,

@@ -2,6 +2,8 @@ from __future__ import annotations
 
 import json
 
+from sqlalchemy import Connection
+
 from smsgate.store.records import Balance
 from smsgate.store.sql_store import SqlStore
 
@@ -72,3 +74,29 @@ def test_show_reports_balance_reserved_and_charged(admin: Admin) -> None:
 
 def test_show_of_an_unknown_login_is_refused(admin: Admin) -> None:
     assert "unknown login" in admin.refused("balance", "show", "ghost")
+
+
+def test_check_proves_each_balance_is_the_sum_of_its_ledger(admin: Admin) -> None:
+    admin.ok("accounts", "create", "alice", "--balance", "10")
+    admin.ok("accounts", "create", "bob")
+    admin.ok("balance", "top-up", "bob", "5")
+    admin.ok("balance", "top-up", "bob", "-1", "--allow-negative")
+    rows = json.loads(admin.ok("balance", "check", "--json").stdout)
+    assert [(r["login"], r["balance"], r["ledger"], r["ok"]) for r in rows] == [
+        ("alice", "10.0000", "10.0000", True),
+        ("bob", "4.0000", "4.0000", True),
+    ]
+
+
+def test_check_fails_when_a_balance_moved_outside_the_ledger(admin: Admin) -> None:
+    admin.ok("accounts", "create", "alice", "--balance", "10")
+
+    async def tamper(store: SqlStore) -> None:
+        def work(conn: Connection) -> None:
+            conn.exec_driver_sql("UPDATE accounts SET balance = balance + 1")
+
+        await store.engines.writer.run(work)
+
+    admin.store(tamper)
+    message = admin.refused("balance", "check")
+    assert message == "error: the ledger does not add up for alice"

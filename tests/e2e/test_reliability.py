@@ -1,7 +1,8 @@
 """The bounded reliability campaign (the full one: bench/reliability.py, figures in
 bench/RELIABILITY.md): two kill -9s of a node under load, the operator killed with its receipts
 lost, operator faults under load, and the SQLite file locked under load. Each trial checks that
-every accepted message reaches a final status, nothing stays reserved and money is conserved."""
+every accepted message reaches a final status, nothing stays reserved, money is conserved and
+every balance is the sum of its ledger (the issue's balance = sum(ledger) after kill -9)."""
 
 from __future__ import annotations
 
@@ -30,6 +31,10 @@ def test_kills_lost_receipts_operator_faults_and_a_locked_database_lose_nothing(
         "operator faults": "ok",
         "SQLite file locked": "ok",
     }, out
+    # balance = sum(ledger) after every trial, the kill -9s included.
+    for line in out.splitlines():
+        if line.startswith("["):
+            assert "balance == sum(ledger) True" in line, line
     # Enough traffic in each to prove something, and the lost receipts ended EXPIRED.
     for accepted in re.findall(r"accepted (\d+),", out):
         assert int(accepted) > 100, out

@@ -13,8 +13,8 @@ from sqlalchemy import Connection, inspect
 
 from smsgate.store import migrate
 from smsgate.store.engine import create_engines
-from smsgate.store.records import Outcome
-from smsgate.store.schema import accounts, messages, metadata
+from smsgate.store.records import LedgerPosition, Outcome
+from smsgate.store.schema import accounts, messages, metadata, parts
 from smsgate.store.sql_store import SqlStore
 
 from .builders import new_message, request
@@ -107,5 +107,84 @@ async def test_upgrading_from_0001_carries_recent_dedupe_keys_over(store_url: st
     try:
         result = await store.accept(request(7, repeat, now=now))
         assert result.outcomes == (Outcome.DUPLICATE,)
+    finally:
+        await store.close()
+
+
+async def test_upgrading_to_the_ledger_carries_every_balance_in(store_url: str) -> None:
+    """0016 starts each account's ledger so that it sums to the balance: refunds already made,
+    the charges of messages retention deleted before (carried), and the rest as an opening."""
+    engines = create_engines(store_url, synchronous="NORMAL")
+    # Topped up 10,000; a 2-part message (100 a part) with one part refunded, one charged; a
+    # 1-part message reserved; 500 charged on messages deleted since.
+    balance, reserved, charged = 10_000 - 300 - 500 + 100, 100, 100 + 500
+
+    def at_0015(conn: Connection) -> None:
+        command.upgrade(migrate.alembic_config(conn), "0015")
+        conn.execute(
+            accounts.insert().values(
+                id=7,
+                login="old",
+                currency="UAH",
+                balance=balance,
+                reserved=reserved,
+                charged=charged,
+                rate_limit=0.0,
+                max_binds=1,
+                active=True,
+                created_at=0.0,
+            )
+        )
+        for mid, count in ((1, 2), (2, 1)):
+            conn.execute(
+                messages.insert().values(
+                    id=mid,
+                    account_id=7,
+                    sender="Shop",
+                    phone="380501234567",
+                    text="t",
+                    data_coding=0,
+                    parts=count,
+                    price_per_part=100,
+                    status="ENROUTE",
+                    door="json",
+                    dedupe_key=b"k%d" % mid,
+                    created_at=10.0 * mid,
+                    expires_at=1e10,
+                )
+            )
+        for pid, mid, seq, billing in ((11, 1, 1, 2), (12, 1, 2, 1), (21, 2, 1, 0)):
+            conn.execute(
+                parts.insert().values(
+                    id=pid,
+                    message_id=mid,
+                    seq=seq,
+                    total=2 if mid == 1 else 1,
+                    concat_ref=1,
+                    payload=b"",
+                    state=3 if billing == 2 else 2 if billing == 1 else 0,
+                    billing=billing,
+                    due_at=0.0,
+                    done_at=15.0 if billing == 2 else None,
+                )
+            )
+
+    try:
+        await engines.writer.run(at_0015)
+    finally:
+        await engines.dispose()
+    store = SqlStore(store_url)
+    await store.open()
+    try:
+        (check,) = await store.ledger_check(7)
+        assert check.ok, check
+        page = await store.ledger_page(7, LedgerPosition(), 10)
+        assert sorted((e.kind.value, e.amount, e.message_id) for e in page) == [
+            ("carried", -500, None),
+            ("charge", -200, 1),
+            ("charge", -100, 2),
+            ("opening", 10_000, None),
+            ("refund", 100, 1),
+        ]
     finally:
         await store.close()

@@ -1,4 +1,5 @@
-"""`smsgate admin balance top-up | show`: money on an account. Amounts are decimal text parsed
+"""`smsgate admin balance top-up | show | check`: money on an account, and the proof that
+every balance is the sum of its ledger. Amounts are decimal text parsed
 to ten-thousandths; a negative amount is a correction, taken only with --allow-negative, and the
 store never lets a balance go below zero.
 """
@@ -17,11 +18,13 @@ from smsgate.admin.store_session import (
     ConfigOption,
     JsonOption,
     LoginArgument,
+    fail,
     reports_refusals,
     run,
 )
 from smsgate.domain.money import format_money
-from smsgate.store.records import Balance
+from smsgate.store.interface import Store
+from smsgate.store.records import Balance, LedgerCheck
 from smsgate.store.roles import AccountAdmin
 
 app = typer.Typer(no_args_is_help=True, help="Money: top up (or correct) and show a balance.")
@@ -80,3 +83,37 @@ def show(login: LoginArgument, config: ConfigOption = None, json: JsonOption = F
         print_json(row)
         return
     print_table(f"balance of {login}", ["field", "value"], list(row.items()))
+
+
+@app.command()
+@reports_refusals
+def check(config: ConfigOption = None, json: JsonOption = False) -> None:
+    """Prove every balance is the sum of its ledger; exit 1 when one is not."""
+
+    async def work(store: Store) -> tuple[list[LedgerCheck], dict[int, str]]:
+        logins = {s.account.id: s.account.login for s in await store.list_accounts()}
+        return await store.ledger_check(), logins
+
+    checks, logins = run(config, work)
+    rows = [
+        {
+            "login": logins.get(c.account_id, str(c.account_id)),
+            "balance": format_money(c.balance),
+            "ledger": format_money(c.ledger),
+            "held": format_money(c.held),
+            "spent": format_money(c.spent),
+            "ok": c.ok,
+        }
+        for c in checks
+    ]
+    if json:
+        print_json(rows)
+    else:
+        print_table(
+            "balances against their ledgers (held: reserved + charged; spent: by the ledger)",
+            ["login", "balance", "ledger", "held", "spent", "ok"],
+            [list(r.values()) for r in rows],
+        )
+    wrong = [r["login"] for r in rows if not r["ok"]]
+    if wrong:
+        fail(f"the ledger does not add up for {', '.join(map(str, wrong))}")

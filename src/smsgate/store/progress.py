@@ -22,7 +22,7 @@ from smsgate.domain.dlr_mask import wants
 from smsgate.domain.status import PartState, Status, advance, fold, is_final, public_status
 from smsgate.store import events
 from smsgate.store.events import REFUSED, EventRow
-from smsgate.store.records import CALLBACKS
+from smsgate.store.records import CALLBACKS, LedgerKind
 from smsgate.store.schema import (
     BILL_CHARGED,
     BILL_REFUNDED,
@@ -33,6 +33,7 @@ from smsgate.store.schema import (
 )
 from smsgate.store.statements import (
     callbacks_wanted,
+    insert_ledger_entries,
     lock_messages,
     move_money,
     part_states,
@@ -173,11 +174,14 @@ def save_parts(
     rows: list[tuple[Any, ...]] = []
     ended: dict[int, LivePart] = {}  # message id -> one of its parts that is final now
     log: list[EventRow] = []
+    refunds: dict[tuple[int, int], int] = defaultdict(int)  # (account, message) -> amount
     for p in changed:
         billing = p.billing
         p.settle(ledger)
         if p.state != p.was:
             _part_events(log, p, billing, at, unsent_end)
+        if p.billing == BILL_REFUNDED and billing != BILL_REFUNDED and p.price:
+            refunds[(p.account_id, p.message_id)] += p.price
         # A message with a part that is not final folds to ENROUTE, as it already is.
         if is_final(p.state):
             ended[p.message_id] = p
@@ -200,6 +204,15 @@ def save_parts(
     save_part.many(conn, rows)
     events.append(conn, log)  # before move_money: accounts are locked in one order
     move_money.many(conn, ((d[0], d[1], d[2], a) for a, d in sorted(ledger.items()) if any(d)))
+    # The refunds' ledger lines, in the transaction that gives the money back (store/ledger.py);
+    # after the account rows are locked above, so the foreign key's lock waits on nobody.
+    insert_ledger_entries.run(
+        conn,
+        [
+            (account, LedgerKind.REFUND.value, amount, at, message)
+            for (account, message), amount in sorted(refunds.items())
+        ],
+    )
     if ended:
         refold(conn, ended, at)
 

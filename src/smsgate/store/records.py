@@ -8,6 +8,7 @@ Times are float seconds since the Unix epoch (UTC).
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import Literal
 
 from smsgate.domain.status import PartState, Status
 from smsgate.immutable import record
@@ -558,3 +559,69 @@ class DeadLetter:
     last_error: str | None
     message_id: int | None = None  # a callback's message (kind "callbacks"); else None
     status: str | None = None  # the status a callback reported
+
+
+class LedgerKind(StrEnum):
+    """What moved an account's spendable balance (the ledger, store/ledger.py)."""
+
+    TOP_UP = "top_up"  # money added
+    ADJUSTMENT = "adjustment"  # money taken back by the admin (a correction)
+    CHARGE = "charge"  # a message accepted: its parts' price, reserved then spent
+    REFUND = "refund"  # parts that ended without the operator taking them: money back
+    CARRIED = "carried"  # the charges of messages retention deleted, folded together
+    OPENING = "opening"  # the money the account had when its ledger began
+
+
+@record
+class LedgerEntry:
+    """One line of an account's ledger. `amount` is signed: what it did to the balance.
+    `entry_id` is the ledger row's id; 0 for a charge, which its message is."""
+
+    kind: LedgerKind
+    amount: int
+    at: float
+    message_id: int | None
+    entry_id: int = 0
+
+
+@record
+class LedgerPosition:
+    """Where a page of the ledger ended, per source: the next page is what lies past it.
+    None everywhere: the first page."""
+
+    entry_at: float | None = None  # the last ledger row shown: (at, id)
+    entry_id: int | None = None
+    charge_before: int | None = None  # the last charge shown: its message id
+
+
+@record
+class LedgerCheck:
+    """An account's money against its ledger: `balance` must equal the ledger's sum, and the
+    money held or spent on messages (`reserved + charged`) what the ledger charged them less
+    what it refunded."""
+
+    account_id: int
+    balance: int
+    ledger: int
+    held: int  # reserved + charged
+    spent: int  # charges (with carried ones) less refunds, by the ledger
+
+    @property
+    def ok(self) -> bool:
+        return self.balance == self.ledger and self.held == self.spent
+
+
+@record
+class UsageRow:
+    """Messages of one group (a UTC day's number, a status, the first three digits of the
+    number) created in a period: how many, their parts, and their cost net of refunds."""
+
+    key: str
+    messages: int
+    parts: int
+    cost: int
+
+
+# How usage is grouped in the store: by UTC day, by status, or by the first three digits of
+# the number (a country code is at most three digits, so they decide it; gateway/usage.py).
+UsageGroup = Literal["day", "status", "prefix"]

@@ -31,6 +31,9 @@ from smsgate.store.records import (
     InboundRecord,
     KeptInboundPart,
     KeyClaim,
+    LedgerCheck,
+    LedgerEntry,
+    LedgerPosition,
     LoginFailure,
     MessageFilter,
     MessageLine,
@@ -49,6 +52,8 @@ from smsgate.store.records import (
     Suppression,
     Tariff,
     Unreceipted,
+    UsageGroup,
+    UsageRow,
     WebhookEndpoint,
 )
 
@@ -275,10 +280,30 @@ class Leases(Protocol):
         """Every lease still live at `now`: key -> (holder, expires_at)."""
 
 
+class Ledger(Protocol):
+    """An account's money as a ledger (store/ledger.py): every top-up, charge, refund and
+    correction, and the proof that each balance is their sum."""
+
+    async def ledger_page(
+        self, account_id: int, position: LedgerPosition, limit: int
+    ) -> list[LedgerEntry]:
+        """At most `limit` entries past `position`, newest first (ledger.position_after
+        gives the next page's position)."""
+
+    async def ledger_check(self, account_id: int | None = None) -> list[LedgerCheck]:
+        """Each account's balance against its ledger (one account's, or every one's)."""
+
+    async def usage(
+        self, account_id: int, since: float, until: float, group: UsageGroup
+    ) -> list[UsageRow]:
+        """The account's messages created in [since, until) by group: how many, their parts,
+        their cost less refunds; by key."""
+
+
 class Retention(Protocol):
     """Old messages go in two steps: their texts erased, later their rows deleted. Only
     finished messages (a final status) are touched, and never an account's money: balances
-    and charged totals stay as they are."""
+    and charged totals stay as they are, and deleted messages' charges stay in the ledger."""
 
     async def erase_texts(self, before: float, limit: int) -> int:
         """Blank the text and part payloads of up to `limit` finished messages created before

@@ -318,6 +318,23 @@ webhook_endpoints = Table(
     Index("ix_webhook_endpoints_account", "account_id"),
 )
 
+# The money ledger beside the messages: every change of a balance that is not a message's charge
+# (store/ledger.py). A message row is its own charge (parts x price_per_part at created_at), so
+# accepting writes nothing here; refunds, top-ups and corrections do, in the transaction that
+# moves the money, and retention folds deleted messages' charges into one `carried` row per
+# account. `amount` is signed: what the entry did to the spendable balance.
+ledger_entries = Table(
+    "ledger_entries",
+    metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True),
+    Column("account_id", BigInteger, ForeignKey("accounts.id"), nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("amount", BigInteger, nullable=False),
+    Column("at", Double, nullable=False),
+    Column("message_id", BigInteger, nullable=True),  # a refund's message (no FK: kept after it)
+    Index("ix_ledger_entries_account", "account_id", "at", "id"),
+)
+
 # SMPP door: parts of a long message a customer sent as several submit_sm, each already
 # answered with its own id (`id`), kept until the last one arrives and the whole message is
 # accepted (or refused, or given up). `claimed_until`: a node is finishing the message.

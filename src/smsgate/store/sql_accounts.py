@@ -17,9 +17,10 @@ from smsgate.store.records import (
     AccountSummary,
     Balance,
     Credentials,
+    LedgerKind,
     Tariff,
 )
-from smsgate.store.schema import accounts, originators, tariffs
+from smsgate.store.schema import accounts, ledger_entries, originators, tariffs
 from smsgate.store.sql_base import SqlBase
 from smsgate.store.upsert import insert_for
 
@@ -169,7 +170,8 @@ class SqlAccounts(SqlBase):
         ]
 
     async def top_up(self, account_id: int, amount: int) -> Balance:
-        """Add money (or take it back with a negative amount, never below zero)."""
+        """Add money (or take it back with a negative amount, never below zero), with its
+        ledger line in the same transaction."""
 
         def work(conn: Connection) -> Balance:
             row = (
@@ -190,6 +192,12 @@ class SqlAccounts(SqlBase):
                 if exists is None:
                     raise StoreError(f"unknown account {account_id}")
                 raise StoreError("a top-up must not make the balance negative")
+            kind = LedgerKind.TOP_UP if amount > 0 else LedgerKind.ADJUSTMENT
+            conn.execute(
+                ledger_entries.insert().values(
+                    account_id=account_id, kind=kind.value, amount=amount, at=time.time()
+                )
+            )
             return Balance(row.currency, row.balance, row.reserved, row.charged)
 
         return await self._write(work)

@@ -1,13 +1,15 @@
 """The Retention role on SQL: erasing old messages' texts, then deleting their rows, in
 batches of `limit` messages per transaction so a sweep never holds the writer for long.
 
-It touches only finished messages (done_at set) and never the accounts' money columns.
+It touches only finished messages (done_at set) and never the accounts' money columns; the
+charges of the messages it deletes are folded into the ledger first (store/ledger.py).
 """
 
 from __future__ import annotations
 
 from sqlalchemy import Connection, delete, select, update
 
+from smsgate.store.ledger import carry_forward
 from smsgate.store.schema import (
     message_aliases,
     message_callbacks,
@@ -51,6 +53,7 @@ class SqlRetention(SqlBase):
                 )
             )
             if ids:
+                carry_forward(conn, ids)  # their charges stay in the ledger
                 # The attempts logged for the messages' callbacks go before their outbox rows.
                 sent = select(outbox.c.id).where(outbox.c.message_id.in_(ids))
                 conn.execute(delete(outbox_attempts).where(outbox_attempts.c.outbox_id.in_(sent)))

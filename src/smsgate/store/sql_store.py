@@ -53,6 +53,7 @@ from smsgate.store.sql_base import brief, outbox_row
 from smsgate.store.sql_claims import SqlClaims
 from smsgate.store.sql_idempotency import SqlIdempotencyKeys
 from smsgate.store.sql_inbound import SqlInbound
+from smsgate.store.sql_ledger import SqlLedger
 from smsgate.store.sql_login_failures import SqlLoginFailures
 from smsgate.store.sql_receipts import SqlReceipts
 from smsgate.store.sql_retention import SqlRetention
@@ -78,6 +79,7 @@ class SqlStore(
     SqlLoginFailures,
     SqlInbound,
     SqlWebhooks,
+    SqlLedger,
 ):
     """The store on one database URL, e.g. ``sqlite+aiosqlite:///./var/smsgate.db`` or
     ``postgresql+asyncpg://user@127.0.0.1:5432/db``.

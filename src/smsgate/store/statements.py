@@ -16,6 +16,7 @@ from smsgate.store.prepared import BulkInsert
 from smsgate.store.schema import (
     dedupe_log,
     events,
+    ledger_entries,
     message_aliases,
     message_callbacks,
     messages,
@@ -221,6 +222,10 @@ save_part = PlainSql(
 move_money = PlainSql(
     "UPDATE accounts SET balance = balance + ?, reserved = reserved + ?, charged = charged + ?"
     " WHERE id = ?"
+)
+# Refunds (and other ledger lines) written in the transaction that moves their money.
+insert_ledger_entries = BulkInsert(
+    ledger_entries, ("account_id", "kind", "amount", "at", "message_id")
 )
 save_message = PlainSql("UPDATE messages SET status = ?, done_at = ?, error = ? WHERE id = ?")
 # Locking the messages before reading their parts makes two nodes finishing parts of one

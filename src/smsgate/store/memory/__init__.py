@@ -21,6 +21,7 @@ from smsgate.store.memory.claims import MemoryClaims
 from smsgate.store.memory.held import MemoryHeldParts
 from smsgate.store.memory.idempotency import MemoryIdempotencyKeys
 from smsgate.store.memory.inbound import MemoryInbound
+from smsgate.store.memory.ledger import MemoryLedger
 from smsgate.store.memory.login_failures import MemoryLoginFailures
 from smsgate.store.memory.messages import MemoryMessages
 from smsgate.store.memory.outbox import MemoryEvents, MemoryLeases, MemoryOutbox
@@ -48,6 +49,7 @@ class MemoryStore(
     MemoryLoginFailures,
     MemoryRequestLimits,
     MemoryWebhooks,
+    MemoryLedger,
 ):
     """Every role of the store in memory; `state` shared with other nodes' stores, if given."""
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import time
 
 from smsgate.store.interface import StoreError
 from smsgate.store.memory.state import (
@@ -17,6 +18,7 @@ from smsgate.store.records import (
     AccountSummary,
     Balance,
     Credentials,
+    LedgerKind,
     Tariff,
 )
 
@@ -108,6 +110,8 @@ class MemoryAccounts(MemoryBase):
         if account.balance + amount < 0:
             raise StoreError("a top-up must not make the balance negative")
         account.balance += amount
+        kind = LedgerKind.TOP_UP if amount > 0 else LedgerKind.ADJUSTMENT
+        self._ledger_line(account_id, kind, amount, time.time(), None)
         return account.money()
 
     async def balance(self, account_id: int) -> Balance:

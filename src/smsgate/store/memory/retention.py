@@ -1,11 +1,13 @@
 """The Retention role in memory: old finished messages' texts erased, then their rows (parts,
-aliases, outbox items) deleted, as the SQL store does; account money untouched."""
+aliases, outbox items) deleted, as the SQL store does; account money untouched, and deleted
+messages' charges folded into the ledger's `carried` line (store/ledger.py)."""
 
 from __future__ import annotations
 
 import asyncio
 
 from smsgate.store.memory.state import MemoryBase
+from smsgate.store.records import LedgerKind
 
 
 class MemoryRetention(MemoryBase):
@@ -31,6 +33,7 @@ class MemoryRetention(MemoryBase):
             mid for mid, m in s.messages.items() if m.created_at < before and m.done_at is not None
         }
         ids = set(sorted(ids)[:limit])
+        self._carry_forward(ids)
         for mid in ids:
             for part_id in s.messages.pop(mid).part_ids:
                 part = s.parts.pop(part_id, None)
@@ -45,3 +48,28 @@ class MemoryRetention(MemoryBase):
             del s.outbox[item_id]
         s.attempts = [a for a in s.attempts if a.outbox_id not in gone]
         return len(ids)
+
+    def _carry_forward(self, ids: set[int]) -> None:
+        """ledger.carry_forward: each account's deleted charges into its one `carried` row."""
+        s = self.state
+        folded: dict[int, tuple[int, float]] = {}
+        for mid in sorted(ids):
+            m = s.messages[mid]
+            if m.price_per_part <= 0:
+                continue
+            cost, newest = folded.get(m.account_id, (0, m.created_at))
+            folded[m.account_id] = (cost + m.parts * m.price_per_part, max(newest, m.created_at))
+        for account_id, (cost, newest) in sorted(folded.items()):
+            carried = next(
+                (
+                    row
+                    for row in s.ledger
+                    if row.account_id == account_id and row.kind is LedgerKind.CARRIED
+                ),
+                None,
+            )
+            if carried is None:
+                self._ledger_line(account_id, LedgerKind.CARRIED, -cost, newest, None)
+            else:
+                carried.amount -= cost
+                carried.at = max(carried.at, newest)

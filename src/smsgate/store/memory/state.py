@@ -27,6 +27,7 @@ from smsgate.store.records import (
     InboundRecord,
     KeptInboundPart,
     KeyClaim,
+    LedgerKind,
     LoginFailure,
     MessageCallback,
     OperatorReceipt,
@@ -108,6 +109,18 @@ class PartRow:
 
 
 @dataclass(slots=True)
+class LedgerRow:
+    """A ledger_entries row (store/ledger.py): money that moved other than a charge."""
+
+    id: int
+    account_id: int
+    kind: LedgerKind
+    amount: int
+    at: float
+    message_id: int | None = None
+
+
+@dataclass(slots=True)
 class AttemptRow:
     outbox_id: int
     at: float
@@ -173,6 +186,8 @@ class MemoryState:
         self.suppressions: dict[tuple[int, str], Suppression] = {}  # (account, phone)
         self.webhook_endpoint_ids = itertools.count(1)
         self.webhook_endpoints: dict[int, WebhookEndpoint] = {}  # in id order
+        self.ledger_ids = itertools.count(1)
+        self.ledger: list[LedgerRow] = []  # in id order
 
 
 class MemoryBase:
@@ -236,14 +251,25 @@ class MemoryBase:
         that may have ended, queueing a customer receipt for each asking id of a message that
         turned final."""
         ended: set[int] = set()
+        refunds: dict[tuple[int, int], int] = defaultdict(int)  # (account, message) -> amount
         for p in changed:
             billing = p.billing
             self._settle(p)
             if p.state != p.was:
                 self._part_events(p, billing, at, unsent_end)
+            if p.billing == BILL_REFUNDED and billing != BILL_REFUNDED and p.price:
+                refunds[(p.account_id, p.message_id)] += p.price
             if is_final(p.state):
                 ended.add(p.message_id)
+        for (account_id, message_id), amount in sorted(refunds.items()):
+            self._ledger_line(account_id, LedgerKind.REFUND, amount, at, message_id)
         self._refold(ended, at)
+
+    def _ledger_line(
+        self, account_id: int, kind: LedgerKind, amount: int, at: float, message: int | None
+    ) -> None:
+        row = LedgerRow(next(self.state.ledger_ids), account_id, kind, amount, at, message)
+        self.state.ledger.append(row)
 
     def _settle(self, p: PartRow) -> None:
         """Charge a part the operator took, refund one that ended without it; once each."""
