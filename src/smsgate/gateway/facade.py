@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
+from datetime import date
 from typing import Protocol
 
 from smsgate.domain.status import Status
@@ -19,11 +20,13 @@ from smsgate.gateway.accounts import AccountCache
 from smsgate.gateway.errors import InvalidRequest, RateLimited
 from smsgate.gateway.held_messages import ASSEMBLY_TIMEOUT, ErrorCode, HeldMessages
 from smsgate.gateway.idempotency import IdempotentCalls
+from smsgate.gateway.ledger import LedgerBook, LedgerCursor, LedgerPage
 from smsgate.gateway.outbox.outbox import Outbox
 from smsgate.gateway.quote import Priced, SendQuote, accepted_priced, priced, total_of
 from smsgate.gateway.quotes import Quote, quote
 from smsgate.gateway.send_request import MAX_ITEMS, SendOutcome, SendRequest
 from smsgate.gateway.submit import Submitter, rate_limit_of
+from smsgate.gateway.usage import Grouping, Usage, UsageReports
 from smsgate.gateway.views import (
     AccountEvent,
     AccountRecord,
@@ -40,6 +43,7 @@ from smsgate.store.roles import (
     HeldParts,
     IdempotencyKeys,
     Inbound,
+    Ledger,
     Messages,
     RequestLimits,
 )
@@ -49,11 +53,20 @@ MAX_EVENTS = 1000  # events in one answer of a replay
 
 
 class GatewayStore(
-    Messages, AccountReads, HeldParts, IdempotencyKeys, Inbound, RequestLimits, Events, Protocol
+    Messages,
+    AccountReads,
+    HeldParts,
+    IdempotencyKeys,
+    Inbound,
+    RequestLimits,
+    Events,
+    Ledger,
+    Protocol,
 ):
     """The store roles the gateway itself calls (messages, balances, long messages held part
     by part, Idempotency-Keys, inbound SMS, the rate limit of requests that are not sends,
-    the event log); sending goes through the Submitter and the outbox through its own roles."""
+    the event log, the ledger); sending goes through the Submitter and the outbox through
+    its own roles."""
 
 
 class Gateway:
@@ -72,6 +85,8 @@ class Gateway:
         self._store = store
         # Doors that take an Idempotency-Key serve a request through it.
         self.idempotent = IdempotentCalls(store)
+        self._ledger = LedgerBook(store)
+        self._usage = UsageReports(store)
         self._clock = clock
         # account id -> the time its bucket was found short until. Nodes only ever take
         # tokens, never add them, so a request before then is refused here exactly as the
@@ -205,6 +220,20 @@ class Gateway:
         if own_request:
             await self._spend_token(account)
         return await self._store.balance(account.id)
+
+    async def ledger(
+        self, account: AccountRecord, cursor: LedgerCursor | None, limit: int
+    ) -> LedgerPage:
+        """A page of the account's ledger, newest first (ledger.py)."""
+        await self._spend_token(account)
+        return await self._ledger.page(account, cursor, limit)
+
+    async def usage(
+        self, account: AccountRecord, first: date, last: date, group: Grouping
+    ) -> Usage:
+        """The account's messages, parts and cost from day `first` to `last` (usage.py)."""
+        await self._spend_token(account)
+        return await self._usage.usage(account, first, last, group)
 
     async def senders(self, account: AccountRecord) -> list[str]:
         await self._spend_token(account)

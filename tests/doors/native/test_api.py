@@ -34,6 +34,8 @@ async def test_the_openapi_document_is_3_1_and_describes_every_endpoint(stack: S
         "/api/v1/quote",
         "/api/v1/balance",
         "/api/v1/senders",
+        "/api/v1/ledger",
+        "/api/v1/usage",
     } <= set(doc["paths"])
     send = doc["paths"]["/api/v1/messages"]["post"]
     assert {"201", "401", "409", "422", "429"} <= set(send["responses"])

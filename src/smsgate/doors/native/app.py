@@ -18,7 +18,7 @@ from starlette.responses import Response
 from smsgate.gateway.errors import GatewayError
 from smsgate.gateway.facade import Gateway
 
-from . import account, messages
+from . import account, messages, money
 from .errors import problem_for
 from .limits import ApiLimits
 from .problems import FieldError, ProblemError, problem_response
@@ -49,6 +49,7 @@ def build_native_app(gateway: Gateway, limits: ApiLimits | None = None) -> FastA
     app.state.limits = limits or ApiLimits()
     app.include_router(messages.router, prefix=PREFIX)
     app.include_router(account.router, prefix=PREFIX)
+    app.include_router(money.router, prefix=PREFIX)
 
     @app.exception_handler(ProblemError)
     async def on_problem(request: Request, exc: Exception) -> Response:

@@ -205,3 +205,51 @@ class MessagePage(BaseModel):
     next_cursor: str | None = Field(
         description="Pass as `cursor` for the next page; null on the last page."
     )
+
+
+LedgerType = Literal["top_up", "adjustment", "charge", "refund", "carried", "opening"]
+
+
+class LedgerLineOut(BaseModel):
+    type: LedgerType = Field(
+        description="top_up: money added; adjustment: taken back by the operator; charge: a "
+        "message accepted (its parts' price); refund: parts that ended without the operator "
+        "taking them; carried: charges of messages deleted by retention, folded together; "
+        "opening: the balance when the ledger began."
+    )
+    amount: Money = Field(description="Signed: what this line did to the balance.")
+    at: datetime
+    message_id: str | None = Field(description="The message of a charge or refund.")
+    balance_after: Money = Field(description="The balance right after this line.")
+
+
+class LedgerPageOut(BaseModel):
+    entries: list[LedgerLineOut] = Field(description="Newest first.")
+    currency: str
+    next_cursor: str | None = Field(
+        description="Pass as `cursor` for the next page; null on the last page."
+    )
+
+
+class UsageCounts(BaseModel):
+    messages: int
+    parts: int
+    cost: Money = Field(description="What they cost, less refunds.")
+
+
+class UsageRowOut(UsageCounts):
+    key: str = Field(
+        description="The UTC day (YYYY-MM-DD), the status, or the destination's ISO country "
+        "code (ZZ: none), as grouped."
+    )
+
+
+class UsageOut(BaseModel):
+    model_config = ConfigDict(populate_by_name=True)
+
+    from_: str = Field(alias="from", description="The first day, YYYY-MM-DD (UTC).")
+    to: str = Field(description="The last day, included.")
+    group: Literal["day", "status", "country"]
+    rows: list[UsageRowOut]
+    total: UsageCounts
+    currency: str
