@@ -52,6 +52,7 @@ def test_new_message_fields_are_in_the_order_submit_passes_them() -> None:
         "held_ids",
         "send_at",
         "callback",
+        "client_ref",
     ]
 
 

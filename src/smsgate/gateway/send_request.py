@@ -14,6 +14,7 @@ from smsgate.immutable import record
 class SendItem:
     phone: str  # as the client gave it; answers are keyed by this exact string
     text: str
+    client_ref: str | None = None  # native API: stored with the message, echoed back
 
 
 @record

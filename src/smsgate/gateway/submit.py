@@ -484,6 +484,7 @@ class Submitter:
                     held_ids,
                     send_at,
                     callback,
+                    item.client_ref,
                 )
             )
         return tuple(messages)

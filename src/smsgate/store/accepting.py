@@ -143,6 +143,7 @@ def accept_batch(
                     m.dedupe_key,
                     m.created_at,
                     m.expires_at,
+                    m.client_ref,
                 )
             )
             due = request.now if m.send_at is None else m.send_at

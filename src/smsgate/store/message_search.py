@@ -28,6 +28,7 @@ _COLUMNS = (
     messages.c.created_at,
     messages.c.done_at,
     messages.c.error,
+    messages.c.client_ref,
 )
 
 
@@ -67,4 +68,5 @@ def line(row: Any) -> MessageLine:
         created_at=row.created_at,
         done_at=row.done_at,
         error=row.error,
+        client_ref=row.client_ref,
     )

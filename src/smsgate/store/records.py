@@ -108,6 +108,8 @@ class NewMessage:
     send_at: float | None = None
     # HTTP, JSON and XML doors: where the message's status is pushed, if anywhere.
     callback: MessageCallback | None = None
+    # Native API: the customer's own reference for this recipient, echoed back.
+    client_ref: str | None = None
 
     @property
     def cost(self) -> int:
@@ -220,6 +222,7 @@ class MessageView:
     created_at: float
     done_at: float | None
     error: int
+    client_ref: str | None = None
 
 
 # The outbox's kinds: each transport pumps only its own (gateway/outbox/).
@@ -260,6 +263,7 @@ class MessageLine:
     created_at: float
     done_at: float | None
     error: int
+    client_ref: str | None = None
 
     @property
     def price(self) -> int:

@@ -109,6 +109,8 @@ messages = Table(
     Column("expires_at", Double, nullable=False),
     Column("done_at", Double, nullable=True),
     Column("error", Integer, nullable=False, server_default=text("0")),
+    # Native API: the customer's reference for the recipient (`client_ref`), echoed back.
+    Column("client_ref", String(64), nullable=True),
     # An account's messages newest first, a page at a time (the native API's search): ids
     # grow with time, so each insert lands at the end of its account's run.
     Index("ix_messages_account_id", "account_id", "id"),

@@ -197,6 +197,7 @@ class SqlStore(
             messages.c.created_at,
             messages.c.done_at,
             messages.c.error,
+            messages.c.client_ref,
         ).where(
             messages.c.account_id == account_id,
             or_(messages.c.id == message_id, messages.c.id == real_id),
@@ -230,6 +231,7 @@ class SqlStore(
             created_at=row.created_at,
             done_at=row.done_at,
             error=row.error,
+            client_ref=row.client_ref,
         )
 
     async def message_parts(self, account_id: int, message_id: int) -> list[PartView]:

@@ -45,6 +45,7 @@ insert_messages = BulkInsert(
         "dedupe_key",
         "created_at",
         "expires_at",
+        "client_ref",
     ),
 )
 insert_parts = BulkInsert(

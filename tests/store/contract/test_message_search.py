@@ -3,6 +3,8 @@ newest first, each filter narrowing it, pages that neither skip nor repeat a mes
 
 from __future__ import annotations
 
+import dataclasses
+
 from smsgate.domain.status import Status
 from smsgate.store.interface import Store
 from smsgate.store.records import MessageFilter
@@ -77,3 +79,17 @@ async def test_another_accounts_message_is_not_found_by_its_id(store: Store) -> 
     theirs = new_message(other, text="theirs")
     await store.accept(request(other, theirs))
     assert await store.search_messages(shop, MessageFilter(message_id=theirs.id), 10) == []
+
+
+async def test_a_client_ref_is_kept_with_its_message(store: Store) -> None:
+    shop = await funded(store, "shop")
+    tagged = dataclasses.replace(new_message(shop, text="tagged"), client_ref="order-17")
+    plain = new_message(shop, text="plain", now=NOW + 1)
+    await store.accept(request(shop, tagged, plain))
+    lines = await store.search_messages(shop, MessageFilter(), 10)
+    assert [(line.id, line.client_ref) for line in lines] == [
+        (plain.id, None),
+        (tagged.id, "order-17"),
+    ]
+    view = await store.message(shop, tagged.id)
+    assert view is not None and view.client_ref == "order-17"

@@ -19,7 +19,13 @@ from .auth import unauthorized
 from .problems import ProblemError
 
 # Gateway field roles -> this API's field names.
-_FIELDS = {"phone": "to", "text": "text", "sender": "sender", "lifetime": "valid_for"}
+_FIELDS = {
+    "phone": "to",
+    "text": "text",
+    "sender": "sender",
+    "lifetime": "valid_for",
+    "callback": "callback_url",
+}
 
 REJECTION_CODES = {
     Rejection.INVALID_PHONE: "invalid_phone",

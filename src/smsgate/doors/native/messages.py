@@ -24,7 +24,7 @@ from smsgate.gateway.facade import MAX_PAGE, Gateway
 from smsgate.gateway.idempotency import Answer
 from smsgate.gateway.quote import Priced
 from smsgate.gateway.send_request import SendItem, SendRequest
-from smsgate.gateway.views import AccountRecord, MessageFilter, MessageView
+from smsgate.gateway.views import AccountRecord, MessageCallback, MessageFilter, MessageView
 
 from .auth import Caller
 from .errors import REJECTION_CODES
@@ -60,14 +60,25 @@ def _request(body: SendBody) -> tuple[SendRequest, list[str | None]]:
     """The gateway's request, and each item's client_ref in the same order."""
     if body.recipients is not None:
         default = body.text or ""
-        items = [SendItem(r.to, r.text or default) for r in body.recipients]
+        items = [SendItem(r.to, r.text or default, r.client_ref) for r in body.recipients]
         refs = [r.client_ref for r in body.recipients]
     else:
         items = [SendItem(phone, body.text or "") for phone in body.to or ()]
         refs = [None] * len(items)
     lifetime = None if body.valid_for is None else body.valid_for / 60
     send_at = None if body.send_at is None else _epoch(body.send_at, "send_at")
-    request = SendRequest(body.sender, items, "api", lifetime_minutes=lifetime, send_at=send_at)
+    callback = None
+    if body.callback_url is not None:
+        every = body.callback_events == "all"
+        callback = MessageCallback(body.callback_url, body.callback_method, every)
+    request = SendRequest(
+        body.sender,
+        items,
+        "api",
+        lifetime_minutes=lifetime,
+        send_at=send_at,
+        callback=callback,
+    )
     return request, refs
 
 
@@ -255,6 +266,7 @@ async def _message_out(gateway: Gateway, account: AccountRecord, view: MessageVi
     return MessageOut(
         id=str(view.id),
         to=view.phone,
+        client_ref=view.client_ref,
         sender=view.sender,
         status=str(view.status),
         created_at=_at(view.created_at),
@@ -336,6 +348,7 @@ async def search(
             MessageSummary(
                 id=str(m.id),
                 to=m.phone,
+                client_ref=m.client_ref,
                 sender=m.sender,
                 status=str(m.status),
                 created_at=_at(m.created_at),

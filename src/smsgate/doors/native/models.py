@@ -16,6 +16,7 @@ from smsgate.gateway.send_request import MAX_ITEMS
 
 MAX_TEXT = 2_000  # characters; the gateway refuses more than its parts limit anyway
 MAX_VALID_FOR = 7 * 24 * 3600
+MAX_URL = 2_000  # characters, as the gateway's callback URL check allows
 
 
 def _unicode_text(value: str) -> str:
@@ -90,6 +91,17 @@ class SendBody(BaseModel):
         ge=60,
         le=MAX_VALID_FOR,
         description="Seconds the operator may keep trying; default one day.",
+    )
+    callback_url: Annotated[Text, Field(min_length=1, max_length=MAX_URL)] | None = Field(
+        default=None,
+        description="Where each message's status is pushed (https; the gateway refuses "
+        "private and loopback addresses). For events of every message, use webhooks.",
+    )
+    callback_method: Literal["POST", "GET"] = Field(
+        default="POST", description="POST: a form body; GET: the same fields as a query."
+    )
+    callback_events: Literal["final", "all"] = Field(
+        default="final", description="final: the final status only; all: every change."
     )
 
     @model_validator(mode="after")
@@ -169,6 +181,7 @@ class PartOut(BaseModel):
 class MessageOut(BaseModel):
     id: str
     to: str
+    client_ref: str | None = Field(description="Your reference, as sent.")
     sender: str
     status: str
     created_at: datetime
@@ -193,6 +206,7 @@ class SendersOut(BaseModel):
 class MessageSummary(BaseModel):
     id: str
     to: str
+    client_ref: str | None = Field(description="Your reference, as sent.")
     sender: str
     status: str
     created_at: datetime

@@ -105,6 +105,7 @@ class MemoryMessages(MemoryBase):
                 door=m.door,
                 price_per_part=m.price_per_part,
                 callback=m.callback,
+                client_ref=m.client_ref,
             )
             for p in m.parts:
                 s.parts[p.id] = PartRow(
@@ -185,7 +186,15 @@ class MemoryMessages(MemoryBase):
             )
         real = message_id if message_id in self.state.messages else self.state.aliases[message_id]
         return MessageView(
-            real, m.account_id, m.status, m.phone, m.sender, m.created_at, m.done_at, m.error
+            real,
+            m.account_id,
+            m.status,
+            m.phone,
+            m.sender,
+            m.created_at,
+            m.done_at,
+            m.error,
+            m.client_ref,
         )
 
     async def search_messages(
@@ -211,6 +220,7 @@ class MemoryMessages(MemoryBase):
                     m.created_at,
                     m.done_at,
                     m.error,
+                    m.client_ref,
                 )
             )
             if len(found) >= limit:

@@ -72,6 +72,7 @@ class MessageRow:
     door: str = "smpp"  # refused held messages came by SMPP
     price_per_part: int = 0
     callback: MessageCallback | None = None
+    client_ref: str | None = None
 
 
 @dataclass(slots=True)
