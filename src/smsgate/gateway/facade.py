@@ -22,8 +22,15 @@ from smsgate.gateway.held_messages import ASSEMBLY_TIMEOUT, ErrorCode, HeldMessa
 from smsgate.gateway.idempotency import IdempotentCalls
 from smsgate.gateway.ledger import LedgerBook, LedgerCursor, LedgerPage
 from smsgate.gateway.outbox.outbox import Outbox
-from smsgate.gateway.quote import Priced, SendQuote, accepted_priced, priced, total_of
-from smsgate.gateway.quotes import Quote, quote
+from smsgate.gateway.quote import (
+    Priced,
+    Quote,
+    SendQuote,
+    accepted_priced,
+    priced,
+    quote,
+    total_of,
+)
 from smsgate.gateway.send_request import MAX_ITEMS, SendOutcome, SendRequest
 from smsgate.gateway.submit import Submitter, rate_limit_of
 from smsgate.gateway.usage import Grouping, Usage, UsageReports
@@ -195,7 +202,7 @@ class Gateway:
         return await self._store.search_messages(account.id, where, max(1, min(limit, 500)))
 
     async def quote(self, account: AccountRecord, phones: Sequence[str], text: str) -> Quote:
-        """What sending `text` to `phones` would cost and how (quotes.py); nothing is sent."""
+        """What sending `text` to `phones` would cost and how (quote.py); nothing is sent."""
         return await quote(self.submitter, account, phones, text, await self.balance(account))
 
     async def account(self, account_id: int) -> AccountRecord | None:

@@ -1,7 +1,10 @@
-"""What a send would cost, recipient by recipient, without sending: encoding, parts, the
-characters that force UCS-2, price. The native API's quote and its send answers use it.
+"""What a send would cost, without sending: encoding, parts, the characters that force UCS-2,
+the price of each recipient and in total, and whether the balance covers it.
 
-Pure arithmetic over what Submitter.plan() staged; it must not store or reserve anything.
+Two shapes over the Submitter's own rules, so a quote never disagrees with the send that
+follows: `priced` (a recipient of what Submitter.plan() staged: the native API's quote and its
+send answers) and `quote` (one text to many numbers, even a text still being typed: the
+dashboard's live quote). It must not store or reserve anything.
 """
 
 from __future__ import annotations
@@ -9,10 +12,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from smsgate.domain.gsm7 import is_gsm7
-from smsgate.domain.segments import GSM7
+from smsgate.domain.segments import GSM7, EmptyText, split_text
 from smsgate.gateway.errors import Rejection
-from smsgate.gateway.submit import ReadyRecipient
+from smsgate.gateway.submit import ReadyRecipient, Submitter
 from smsgate.immutable import record
+from smsgate.store.records import AccountRecord, Balance
 
 # One character that forces UCS-2 is listed once; a long text lists at most this many.
 _MAX_FORCING = 32
@@ -94,3 +98,57 @@ def accepted_priced(
         paired.append((message_id, planned[at]))
         at += 1
     return paired
+
+
+@record
+class Quote:
+    """One text to many numbers, as the dashboard's form shows it while it is typed."""
+
+    encoding: str  # "GSM-7" or "UCS-2"; "" for an empty text
+    parts: int  # per recipient
+    units: int  # septets (GSM-7, escapes count two) or UTF-16 units (UCS-2)
+    forcing_ucs2: tuple[str, ...]  # the text's characters outside GSM-7, each once
+    priced: tuple[tuple[str, int], ...]  # (phone as given, price of its parts)
+    refused: tuple[tuple[str, Rejection], ...]  # (phone as given, why it cannot be sent)
+    total: int
+    balance: Balance
+
+    @property
+    def covered(self) -> bool:
+        return self.total <= self.balance.balance
+
+
+async def quote(
+    submitter: Submitter,
+    account: AccountRecord,
+    phones: Sequence[str],
+    text: str,
+    balance: Balance,
+) -> Quote:
+    """A text that cannot be split (empty) quotes zero parts rather than refusing: the form
+    asks again on every keystroke."""
+    try:
+        segmented = split_text(text)
+    except (EmptyText, ValueError):
+        segmented = None
+    parts = len(segmented.parts) if segmented is not None else 0
+    priced: list[tuple[str, int]] = []
+    refused: list[tuple[str, Rejection]] = []
+    for phone, price in zip(phones, await submitter.prices(account, phones), strict=True):
+        if isinstance(price, Rejection):
+            refused.append((phone, price))
+        else:
+            priced.append((phone, price * parts))
+    encoding = ""
+    if segmented is not None:
+        encoding = "GSM-7" if segmented.data_coding == GSM7 else "UCS-2"
+    return Quote(
+        encoding=encoding,
+        parts=parts,
+        units=segmented.units if segmented is not None else 0,
+        forcing_ucs2=forcing_ucs2(text),
+        priced=tuple(priced),
+        refused=tuple(refused),
+        total=sum(price for _, price in priced),
+        balance=balance,
+    )

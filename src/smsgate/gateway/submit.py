@@ -166,7 +166,7 @@ class Submitter:
 
     async def prices(self, account: AccountRecord, phones: Sequence[str]) -> list[int | Rejection]:
         """Each number's price per part as `send` would charge it, or why `send` would refuse
-        it (quotes.py); nothing is stored."""
+        it (quote.py); nothing is stored."""
         pricing = await self._tariffs.pricing(account.id)
         found: list[int | Rejection] = []
         for given in phones:
