@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import threading
 import time
+from collections import Counter
 from pathlib import Path
 from types import TracebackType
 
@@ -41,6 +42,31 @@ def held(pid: int) -> int:
     return sum(not target.startswith("/") for target in descriptors(pid))
 
 
+def held_kinds(pid: int) -> Counter[str]:
+    """The descriptors `held` counts, by kind (`socket`, `pipe`, `anon_inode:inotify`...): what
+    a failure message names when they do not come back."""
+    return Counter(
+        target.split(":[")[0] for target in descriptors(pid) if not target.startswith("/")
+    )
+
+
+def wait_settled(pid: int, quiet: float = 1.0, timeout: float = 30.0) -> None:
+    """Return once `pid` has held the same descriptors (by kind) for `quiet` seconds. A node
+    that answers already may still open what it keeps for its life (the store's commit watch
+    opens its inotify descriptor at its first wait, later on a loaded machine): a test that
+    bounds a client's descriptors takes its baseline after that, not before."""
+    deadline = time.monotonic() + timeout
+    seen = held_kinds(pid)
+    since = time.monotonic()
+    while time.monotonic() - since < quiet:
+        if time.monotonic() > deadline:
+            raise AssertionError(f"descriptors of {pid} still changing after {timeout} s: {seen}")
+        time.sleep(0.05)
+        now = held_kinds(pid)
+        if now != seen:
+            seen, since = now, time.monotonic()
+
+
 def sockets(pid: int) -> int:
     """The node's open sockets: its listeners, binds and client connections."""
     return sum(target.startswith("socket:") for target in descriptors(pid))
@@ -55,7 +81,8 @@ class Peaks:
         self.pid = pid
         self.every = every
         self.rss_before = rss_mb(pid)
-        self.fds_before = held(pid)
+        self.kinds_before = held_kinds(pid)
+        self.fds_before = sum(self.kinds_before.values())
         self.rss_peak = self.rss_before
         self.fds_peak = self.fds_before
         self._stop = threading.Event()
@@ -97,7 +124,12 @@ class Peaks:
             self.sample()
 
     def __str__(self) -> str:
+        """The peaks, and the descriptors held now beyond the start, by kind."""
+        try:
+            grown = dict(held_kinds(self.pid) - self.kinds_before)
+        except (FileNotFoundError, ProcessLookupError):
+            grown = {}
         return (
             f"RSS {self.rss_before:.0f} -> {self.rss_peak:.0f} MB, "
-            f"descriptors {self.fds_before} -> {self.fds_peak}"
+            f"descriptors {self.fds_before} -> {self.fds_peak}, more now: {grown}"
         )

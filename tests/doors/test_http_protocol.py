@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from process_probe import Peaks, held, sockets
+from process_probe import Peaks, held, sockets, wait_settled
 
 SMSGATE = str(Path(sys.executable).parent / "smsgate")
 MAX_CONNECTIONS = 24
@@ -144,6 +144,7 @@ port = {free_port()}
                 return False
 
         wait_until(ready, 40, "the gateway answers /health")
+        wait_settled(proc.pid)
         gw.token = json.loads(creds.read_text())["token"]
         yield gw
     finally:

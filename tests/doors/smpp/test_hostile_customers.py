@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from process_probe import Peaks, descriptors, held
+from process_probe import Peaks, descriptors, held, wait_settled
 
 from smsgate.smpp.connection import WRITE_HIGH_WATER
 from smsgate.smpp.constants import CommandStatus
@@ -96,6 +96,7 @@ port = {free_port()}
                 return False
 
         wait_until(ready, 40, "the node answers /health")
+        wait_settled(proc.pid)
         saved = json.loads(creds.read_text())
         yield Node(proc, smpp_port, saved["login"], saved["smpp_password"], log)
     finally:
