@@ -1,17 +1,19 @@
-"""The dashboard's frame in a real Chromium: log in, the message log with its filters, one
-message whose status turns DELIVRD without a reload, logout; another account's message is
-refused; forms without their CSRF token are refused."""
+"""The dashboard's frame in a real Chromium: log in, the message log turning statuses final by
+itself, every filter and the pages, one message with its timeline and parts, logout; another
+account's message is refused; forms without their CSRF token are refused."""
 
 from __future__ import annotations
 
 import asyncio
 import re
+from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
 from playwright.async_api import Page, expect
 
 from smsgate.client import AsyncClient
+from smsgate.doors.dashboard.message_pages import PAGE_SIZE
 
 from .browsing import Customer, Gate, log_in, new_customer, screenshot
 
@@ -52,41 +54,86 @@ async def test_a_wrong_password_is_refused_and_the_right_one_opens_the_message_l
     await expect(page).to_have_url(re.compile(r"/dashboard/login$"))
 
 
-async def test_search_and_open_a_message(customer: Customer, page: Page) -> None:
+async def test_the_log_turns_statuses_final_live_and_every_filter_applies(
+    customer: Customer, page: Page
+) -> None:
     await send(customer, [UNDELIVERED], "Your code is 1234")
     [delivered_id] = await send(customer, [DELIVERED], "Hello from the dashboard test")
     await log_in(page, customer)
     rows = page.locator("table.log tbody tr")
     await expect(rows).to_have_count(2)
     await expect(rows.first).to_contain_text("+" + DELIVERED)  # newest first
+    # The log follows its rows by itself (htmx): no reload turns them final.
+    await page.evaluate("window.notReloaded = true")
+    await expect(rows.nth(1).locator(".badge")).to_have_text("UNDELIV", timeout=20_000)
+    await expect(rows.first.locator(".badge")).to_have_text("DELIVRD", timeout=20_000)
+    assert await page.evaluate("window.notReloaded === true")
+    await screenshot(page, "messages")
+
+    async def search(expected: int) -> None:
+        await page.get_by_role("button", name="Search").click()
+        if expected:
+            await expect(rows).to_have_count(expected)
+        else:
+            await expect(page.get_by_text("No messages match these filters")).to_be_visible()
 
     await page.get_by_label("Phone").fill(UNDELIVERED)
-    await page.get_by_role("button", name="Search").click()
-    await expect(rows).to_have_count(1)
+    await search(1)
     await expect(rows.first).to_contain_text("Your code is 1234")
     await page.get_by_label("Phone").fill("")
     await page.get_by_label("Door").select_option("http")
-    await page.get_by_role("button", name="Search").click()
-    await expect(page.get_by_text("No messages match these filters")).to_be_visible()
+    await search(0)
     await page.get_by_label("Door").select_option("json")
-    await page.get_by_role("button", name="Search").click()
-    await expect(rows).to_have_count(2)
-    # The log is a snapshot (only a message's own page follows its status live): reload, as a
-    # user would, until the simulator's receipt has turned the undelivered one final.
-    badge = rows.nth(1).locator(".badge")
-    for _ in range(60):
-        if (await badge.inner_text()).strip() == "UNDELIV":
-            break
-        await asyncio.sleep(0.5)
-        await page.reload()
-    await expect(badge).to_have_text("UNDELIV")
-    await screenshot(page, "messages")
+    await search(2)
+    await page.get_by_label("Status").select_option("UNDELIV")
+    await search(1)
+    await expect(rows.first).to_contain_text("+" + UNDELIVERED)
+    await page.get_by_label("Status").select_option("")
+    await page.get_by_label("Sender").fill("Other")
+    await search(0)
+    await page.get_by_label("Sender").fill(customer.sender)
+    await search(2)
+    now = datetime.now(UTC)
+    await page.get_by_label("From (UTC)").fill(_local(now + timedelta(hours=1)))
+    await search(0)
+    await page.get_by_label("From (UTC)").fill(_local(now - timedelta(hours=1)))
+    await page.get_by_label("To (UTC)").fill(_local(now + timedelta(hours=1)))
+    await search(2)
 
     await page.get_by_role("link", name=re.compile(r"\d{4}-")).first.click()
     await expect(page).to_have_url(re.compile(rf"/dashboard/messages/{delivered_id}$"))
-    await expect(page.locator("#status")).to_have_text("DELIVRD", timeout=15_000)
+    await expect(page.locator("#status")).to_have_text("DELIVRD")
     await expect(page.get_by_text("Hello from the dashboard test")).to_be_visible()
+    timeline = page.locator("#timeline li")
+    await expect(timeline).to_have_count(3)
+    await expect(timeline.nth(0)).to_contain_text("accepted")
+    await expect(timeline.nth(1)).to_contain_text("submitted")
+    await expect(timeline.nth(1)).to_contain_text("simulator")
+    await expect(timeline.nth(2)).to_contain_text("DELIVRD")
+    await expect(page.locator("#parts tbody tr")).to_have_count(1)
+    await expect(page.locator("#parts tbody tr").first).to_contain_text("DELIVRD")
     await screenshot(page, "message")
+
+
+async def test_the_log_pages_older_and_back_to_the_newest(customer: Customer, page: Page) -> None:
+    phones = [f"3805012399{n:02d}" for n in range(PAGE_SIZE + 2)]
+    await send(customer, phones, "One of many")
+    await log_in(page, customer)
+    rows = page.locator("table.log tbody tr")
+    await expect(rows).to_have_count(PAGE_SIZE)
+    await expect(rows.first).to_contain_text("+" + phones[-1])
+    await page.get_by_role("link", name="Older").click()
+    await expect(rows).to_have_count(2)
+    await expect(rows.first).to_contain_text("+" + phones[1])
+    await expect(rows.last).to_contain_text("+" + phones[0])
+    await expect(page.get_by_role("link", name="Older")).to_have_count(0)
+    await page.get_by_role("link", name="Newest").click()
+    await expect(rows).to_have_count(PAGE_SIZE)
+
+
+def _local(at: datetime) -> str:
+    """A time as a datetime-local field takes it (the log's filters are UTC)."""
+    return at.strftime("%Y-%m-%dT%H:%M")
 
 
 async def test_another_accounts_message_is_refused_like_an_unknown_one(

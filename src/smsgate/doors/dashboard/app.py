@@ -49,7 +49,7 @@ class Visit:
     self_service: SelfService
     health: HealthProbe
 
-    def page(self, name: str, status: int = 200, **context: object) -> WebReply:
+    def page(self, name: str, status: int = 200, /, **context: object) -> WebReply:
         return html(render(name, account=self.account, csrf=self.session.csrf, **context), status)
 
 

@@ -12,9 +12,10 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 from urllib.parse import urlencode
 
-from smsgate.domain.status import Status
+from smsgate.domain.status import FINAL_STATES, Status
 from smsgate.doors.web import WebReply
-from smsgate.gateway.views import MessageFilter, MessageLine
+from smsgate.gateway.views import MessageFilter, MessageLine, PartView
+from smsgate.immutable import record
 
 from .pages import html, query
 from .render import render
@@ -34,8 +35,9 @@ def routes() -> list[tuple[str, frozenset[str], Page]]:
     get = frozenset({"GET"})
     return [
         (r"/messages", get, message_log),
+        (r"/messages/rows", get, message_rows),
         (r"/messages/(\d{1,19})", get, message_page),
-        (r"/messages/(\d{1,19})/status", get, message_status),
+        (r"/messages/(\d{1,19})/status", get, message_progress),
     ]
 
 
@@ -83,54 +85,71 @@ def _time(label: str, text: str) -> float | None:
 
 
 async def message_log(visit: Visit, match: re.Match[str]) -> WebReply:
+    return await _log(visit, "messages.html")
+
+
+async def message_rows(visit: Visit, match: re.Match[str]) -> WebReply:
+    """The log's rows alone, for htmx to fetch again while the log is live (_log.html)."""
+    return await _log(visit, "_log.html")
+
+
+async def _log(visit: Visit, template: str) -> WebReply:
     assert visit.account is not None
     given = query(visit.request)
     shown = {key: given.get(key, "") for key in FILTERS}
+    context: dict[str, object] = {"statuses": list(Status), "doors": DOORS, "shown": shown}
     try:
         where = parse_filter(given)
     except BadFilter as exc:
         return visit.page(
-            "messages.html",
-            400,
-            lines=[],
-            error=str(exc),
-            shown=shown,
-            older=None,
-            statuses=list(Status),
-            doors=DOORS,
-            paged=False,
-        )
+            template, 400, lines=[], error=str(exc), older=None, paged=False, live=False,
+            here="", **context,
+        )  # fmt: skip
     lines = await visit.gateway.search(visit.account, where, PAGE_SIZE + 1)
+    kept = {key: value for key, value in shown.items() if value}
     older = None
     if len(lines) > PAGE_SIZE:
         lines = lines[:PAGE_SIZE]
-        kept = {key: value for key, value in shown.items() if value}
         older = "?" + urlencode({**kept, "before": lines[-1].id})
+    paged = where.before_id is not None
+    if paged:
+        kept["before"] = str(where.before_id)
+    # Live while a row may still change, and on the first page, where new messages appear.
+    live = not paged or any(line.status is Status.ENROUTE for line in lines)
     return visit.page(
-        "messages.html",
+        template,
         lines=lines,
         error=None,
-        shown=shown,
         older=older,
-        statuses=list(Status),
-        doors=DOORS,
-        paged=where.before_id is not None,
+        paged=paged,
+        live=live,
+        here="?" + urlencode(kept) if kept else "",
+        **context,
     )
 
 
 async def message_page(visit: Visit, match: re.Match[str]) -> WebReply:
-    line = await _one(visit, match)
-    if line is None:
+    found = await _progress_of(visit, match)
+    if found is None:
         return _not_found(visit)
-    return visit.page("message.html", line=line)
+    return visit.page("message.html", **found)
 
 
-async def message_status(visit: Visit, match: re.Match[str]) -> WebReply:
-    """The status badge alone, for htmx to poll until the status is final."""
+async def message_progress(visit: Visit, match: re.Match[str]) -> WebReply:
+    """The status, timeline and parts alone, for htmx to poll until the status is final."""
+    found = await _progress_of(visit, match)
+    if found is None:
+        return _not_found(visit)
+    return html(render("_progress.html", **found))
+
+
+async def _progress_of(visit: Visit, match: re.Match[str]) -> dict[str, object] | None:
+    assert visit.account is not None
     line = await _one(visit, match)
     if line is None:
-        return _not_found(visit)
-    return html(render("_status.html", line=line))
+        return None
+    parts = await visit.gateway.message_parts(visit.account, line.id)
+    return {"line": line, "parts": parts, "timeline": timeline(line, parts)}
 
 
 async def _one(visit: Visit, match: re.Match[str]) -> MessageLine | None:
@@ -143,3 +162,32 @@ async def _one(visit: Visit, match: re.Match[str]) -> MessageLine | None:
 
 def _not_found(visit: Visit) -> WebReply:
     return visit.page("error.html", 404, message="No such message.")
+
+
+@record
+class Moment:
+    """One step of a message's life as its page lists it."""
+
+    at: float
+    what: str
+    detail: str
+
+
+def timeline(line: MessageLine, parts: list[PartView]) -> list[Moment]:
+    """Accepted, then each part taken by the operator and each part's receipt, in time order:
+    read from the message and its parts, the same rows its status is folded from."""
+    moments = [Moment(line.created_at, "accepted", f"by the {line.door} door")]
+    for part in parts:
+        label = f"part {part.seq}/{part.total}" if part.total > 1 else "the message"
+        if part.submitted_at is not None:
+            where = part.connector or "an operator"
+            ref = f", operator id {part.operator_id}" if part.operator_id else ""
+            moments.append(Moment(part.submitted_at, "submitted", f"{label} to {where}{ref}"))
+        if part.done_at is not None and part.state in FINAL_STATES:
+            error = f", error {part.error}" if part.error else ""
+            state = part.state.name
+            moments.append(Moment(part.done_at, state, f"{label}{error}"))
+    finals = [m for m in moments if m.what != "accepted" and m.what != "submitted"]
+    if line.status is not Status.ENROUTE and line.done_at is not None and not finals:
+        moments.append(Moment(line.done_at, line.status.value, "the message"))
+    return sorted(moments, key=lambda moment: moment.at)
