@@ -597,10 +597,10 @@ async def trial_diskfull(seconds: float) -> Result:
             filler = mount / "filler"
             async with load.running():
                 await asyncio.sleep(seconds)
-                with filler.open("wb") as f, contextlib.suppress(OSError):
+                # Unbuffered: a buffered file would write its tail again at close (ENOSPC).
+                with filler.open("wb", buffering=0) as f, contextlib.suppress(OSError):
                     while True:
                         f.write(b"\0" * (1 << 20))
-                        f.flush()
                 await asyncio.sleep(1.0)
                 probe = asyncio.create_task(fault_answers(gateway, creds))
                 await asyncio.sleep(max(seconds, 3.0))

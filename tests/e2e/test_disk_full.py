@@ -130,11 +130,11 @@ connector_lease_ttl = 1.5
             loader = asyncio.create_task(load())
             await until(lambda: _true(len(accepted) >= 30), "some messages accepted first")
 
-            # Fill the disk to its last byte.
-            with (disk / "filler").open("wb") as f, contextlib.suppress(OSError):
+            # Fill the disk to its last byte. Unbuffered: a buffered file would try to write
+            # its unwritten tail again when closed, and raise ENOSPC there.
+            with (disk / "filler").open("wb", buffering=0) as f, contextlib.suppress(OSError):
                 while True:
                     f.write(b"\0" * (1 << 16))
-                    f.flush()
 
             async def refused() -> bool:
                 return (await send()).status_code == 503
