@@ -24,7 +24,7 @@ from smsgate.store.sql_store import SqlStore
 from smsgate.webhooks.delivery_policy import RetryPolicy
 from smsgate.webhooks.sender import HttpSender
 
-from .http_pumps import FAST, started, until
+from .http_pumps import FAST, deliveries, grown, started, until
 
 POLICY = PumpPolicy(interval=0.02, linger=0.0, retry_after=0.05, pipeline=4)
 
@@ -72,8 +72,10 @@ async def test_a_failing_receiver_gets_the_same_message_again_until_it_takes_it(
 ) -> None:
     store = MemoryStore()
     message_id = await delivered_message(store, f"{receiver.base}/fail/3/dlr")
+    before = deliveries(CALLBACKS)
     async with started(pump(store, sender)) as running:
         await until(lambda: running.delivered == 1)
+    assert grown(before, deliveries(CALLBACKS)) == {"retrying": 3, "delivered": 1, "timed": 4}
     ids = [dict(parse_qsl(r.body.decode()))["id"] for r in receiver.received]
     assert ids == [str(message_id)] * 4
     (row,) = store.state.outbox.values()
@@ -89,8 +91,10 @@ async def test_a_receiver_that_refuses_the_callback_makes_it_a_dead_letter(
 ) -> None:
     store = MemoryStore()
     await delivered_message(store, f"{receiver.base}/missing")
+    before = deliveries(CALLBACKS)
     async with started(pump(store, sender)) as running:
         await until(lambda: running.given_up == 1)
+    assert grown(before, deliveries(CALLBACKS)) == {"dead_letter": 1, "timed": 1}
     (row,) = store.state.outbox.values()
     assert row.dead_at is not None and row.last_error == "HTTP 404: no such hook"
     assert [a.status for a in await store.outbox_attempts(row.id)] == [404]

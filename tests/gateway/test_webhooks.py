@@ -37,7 +37,7 @@ from smsgate.webhooks.delivery_policy import DAY, RetryPolicy
 from smsgate.webhooks.sender import HttpSender
 from smsgate.webhooks.signing import new_secret
 
-from .http_pumps import FAST, started, until
+from .http_pumps import FAST, deliveries, grown, started, until
 
 POLICY = PumpPolicy(interval=0.02, linger=0.0, retry_after=0.05)
 
@@ -142,13 +142,16 @@ async def test_a_dead_letter_is_redelivered_with_its_webhook_id(
     await final_message(store, account, PartState.DELIVRD)
     # No time for retries: the first failure is a dead letter.
     no_retries = RetryPolicy(first_delay=0.05, max_delay=0.05, retry_for=0.001, jitter=0.0)
+    before = deliveries(WEBHOOKS)
     async with started(pump(store, sender, no_retries)) as running:
         await until(lambda: running.given_up == 1)
+        assert grown(before, deliveries(WEBHOOKS)) == {"dead_letter": 1, "timed": 1}
         (dead,) = await store.dead_letters(WEBHOOKS)
         assert dead.last_error is not None and "HTTP 500" in dead.last_error
         assert await store.redeliver(WEBHOOKS, [dead.item_id], time.time()) == [dead.item_id]
         running.wake()
         await until(lambda: running.delivered == 1)
+    assert grown(before, deliveries(WEBHOOKS)) == {"dead_letter": 1, "delivered": 1, "timed": 2}
     first, again = receiver.received
     assert first.headers["webhook-id"] == again.headers["webhook-id"]
     assert verified(endpoint.secret, again)["type"] == MESSAGE_STATUS

@@ -14,6 +14,7 @@ import time
 from collections.abc import Callable, Collection, Iterator, Sequence
 from typing import Protocol
 
+from smsgate.gateway import metrics
 from smsgate.gateway.outbox.transport import OutboxAttempt, OutboxItem
 from smsgate.webhooks.attempt import Attempt, OutgoingRequest
 from smsgate.webhooks.delivery_policy import DeadLetter, RetryAt, RetryPolicy, next_step
@@ -44,7 +45,10 @@ EVERY_ACCOUNT = _EveryAccount()
 class HttpTransport:
     """The shell of an HTTP transport; `clock` and `rand` are the policy's wall clock and
     jitter source. Any account is reachable from any node (the outbox's lease keeps one node
-    per account and kind), and no item is held back."""
+    per account and kind), and no item is held back. Every outcome is counted in
+    smsgate_deliveries_total under the subclass's `kind`."""
+
+    kind: str
 
     def __init__(
         self,
@@ -81,12 +85,16 @@ class HttpTransport:
         )
         status, latency = attempt.status, attempt.latency
         if isinstance(step, RetryAt):
+            metrics.count_delivery(self.kind, "retrying", latency)
             return OutboxAttempt(item.id, now, status, latency, attempt.error, step.at), None
         if isinstance(step, DeadLetter):
+            metrics.count_delivery(self.kind, "dead_letter", latency)
             dead = OutboxAttempt(item.id, now, status, latency, step.reason, None, True)
             return dead, step.reason
+        metrics.count_delivery(self.kind, "delivered", latency)
         return OutboxAttempt(item.id, now, status, latency, None), None
 
     def _dead(self, item: OutboxItem, reason: str) -> OutboxAttempt:
         """A dead letter without an attempt: an item no request can be made of."""
+        metrics.count_delivery(self.kind, "dead_letter", None)
         return OutboxAttempt(item.id, self._clock(), None, 0.0, reason, None, True)

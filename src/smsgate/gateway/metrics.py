@@ -206,6 +206,21 @@ SUBMIT_LATENCY = Histogram(
     registry=REGISTRY,
 )
 
+DELIVERIES = Counter(
+    "smsgate_deliveries_total",
+    "Callback and webhook delivery attempts, by transport (callbacks, webhooks) and result: "
+    "delivered (2xx), retrying (due again after a backoff), dead_letter (given up)",
+    ["transport", "result"],
+    registry=REGISTRY,
+)
+DELIVERY_LATENCY = Histogram(
+    "smsgate_delivery_seconds",
+    "Callback and webhook request time until the receiver answered or the attempt failed",
+    ["transport"],
+    buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
+    registry=REGISTRY,
+)
+
 
 # Bound children, so the hot path does not pay `labels()` (a lock and a tuple key) per request.
 _accepted: dict[str, LoopCount] = {}
@@ -224,3 +239,22 @@ def count_rejected(reason: str, n: int = 1) -> None:
     if child is None:
         child = _rejected[reason] = REJECTED.labels(reason)
     child.inc(n)
+
+
+_deliveries: dict[tuple[str, str], Counter] = {}
+_delivery_latency: dict[str, Histogram] = {}
+
+
+def count_delivery(transport: str, result: str, latency: float | None) -> None:
+    """One callback or webhook attempt's result; `latency` None when no request was made (an
+    item no request can be built of goes straight to the dead letters)."""
+    child = _deliveries.get((transport, result))
+    if child is None:
+        child = _deliveries[(transport, result)] = DELIVERIES.labels(transport, result)
+    child.inc()
+    if latency is None:
+        return
+    timer = _delivery_latency.get(transport)
+    if timer is None:
+        timer = _delivery_latency[transport] = DELIVERY_LATENCY.labels(transport)
+    timer.observe(latency)
