@@ -4,9 +4,11 @@
 Signed webhooks (`POST /webhook`) are checked with the `standardwebhooks` package
 (`pip install standardwebhooks`) against the endpoint's secret; a bad or missing signature is
 answered 401 and reported on stderr. Per-message callbacks (`dlr_url`/`callback_url`, GET or
-POST form to `/callback`) are not signed: their fields are printed as they came.
+POST form to `/callback`) are not signed: their fields are printed as they came, and they need
+no secret.
 
     SMSGATE_WEBHOOK_SECRET=whsec_... python examples/webhooks/receiver.py --port 8099
+    python examples/webhooks/receiver.py --port 8099     # per-message callbacks only
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ MAX_BODY = 1_000_000
 
 
 class Receiver(BaseHTTPRequestHandler):
-    webhook: Webhook
+    webhook: Webhook | None  # None: no secret given, so no webhook can be verified
     remaining: int | None  # events still to print before exiting (None: run until stopped)
     done: threading.Event
     lock = threading.Lock()
@@ -39,6 +41,14 @@ class Receiver(BaseHTTPRequestHandler):
         body = self.rfile.read(length)
         path = urlsplit(self.path).path
         if path == "/webhook":
+            if self.webhook is None:
+                print(
+                    f"refused webhook {self.headers.get('webhook-id')}: no signing secret "
+                    "given (--secret or SMSGATE_WEBHOOK_SECRET)",
+                    file=sys.stderr,
+                )
+                self.answer(401)
+                return
             try:
                 event = self.webhook.verify(body, dict(self.headers.items()))
             except WebhookVerificationError as error:
@@ -87,13 +97,12 @@ def main() -> int:
     parser.add_argument(
         "--secret",
         default=os.environ.get("SMSGATE_WEBHOOK_SECRET", ""),
-        help="the endpoint's signing secret (whsec_...); give it as --secret=SECRET",
+        help="the endpoint's signing secret (whsec_...); give it as --secret=SECRET. "
+        "Without one, only per-message callbacks are taken",
     )
     parser.add_argument("--count", type=int, help="exit after printing this many events")
     args = parser.parse_args()
-    if not args.secret:
-        parser.error("a signing secret is needed: --secret or SMSGATE_WEBHOOK_SECRET")
-    Receiver.webhook = Webhook(args.secret)
+    Receiver.webhook = Webhook(args.secret) if args.secret else None
     Receiver.remaining = args.count
     Receiver.done = threading.Event()
     server = ThreadingHTTPServer((args.host, args.port), Receiver)

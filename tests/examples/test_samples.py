@@ -804,6 +804,58 @@ async def test_webhook_receiver_gets_a_verified_status_of_a_message_sent_by_json
     assert event["data"] == {"id": message_id, "status": "DELIVRD", "error": 0}
 
 
+@exercises("examples/webhooks/receiver.py")
+async def test_webhook_receiver_prints_the_dlr_url_callback_of_a_message_sent_by_http(
+    live: Live,
+) -> None:
+    # The README's callback tour: the sample receiver started without a secret (callbacks are
+    # not signed), a message sent through the HTTP gateway with a GET dlr_url that has a query
+    # of its own, and the callback arriving there with the message's final status.
+    port = free_port()
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        str(EXAMPLES / "webhooks" / "receiver.py"),
+        f"--port={port}",
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        cwd=ROOT,
+    )
+    try:
+        assert proc.stderr is not None and proc.stdout is not None
+        line = await asyncio.wait_for(proc.stderr.readline(), SAMPLE_TIMEOUT)
+        assert line.decode().startswith(f"listening on http://127.0.0.1:{port}/")
+        query = {
+            "username": live.creds.login,
+            "token": live.creds.token,
+            "from": live.creds.sender,
+            "to": "380501234567",
+            "text": "callback tour",
+            "dlr_method": "GET",
+            "dlr_url": f"http://127.0.0.1:{port}/callback?order=17",
+        }
+        async with httpx.AsyncClient(timeout=10) as client:
+            # Without a secret no webhook can be verified: refused, not printed.
+            hook = await client.post(f"http://127.0.0.1:{port}/webhook", content=b"{}")
+            assert hook.status_code == 401
+            r = await asyncio.wait_for(client.get(f"{live.url}/token/", params=query), 15)
+        (message_id,) = re.findall(r"<br/>(\d+)<br/>", r.text)
+        while True:
+            printed = json.loads(await asyncio.wait_for(proc.stdout.readline(), SAMPLE_TIMEOUT))
+            if printed.get("callback", {}).get("id") == message_id:
+                break
+    finally:
+        proc.kill()
+        await proc.wait()
+    callback = printed["callback"]
+    assert callback["order"] == "17"
+    assert (callback["phone"], callback["status"], callback["parts"]) == (
+        "380501234567",
+        "DELIVRD",
+        "1",
+    )
+    assert callback["done_at"]
+
+
 # -- coverage --------------------------------------------------------------------------------
 
 
