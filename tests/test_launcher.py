@@ -6,8 +6,11 @@ The extra's absence is simulated in a child interpreter by making one of its mod
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
+import tomllib
+from pathlib import Path
 
 import pytest
 
@@ -22,7 +25,17 @@ WITHOUT = (
 )
 
 
-@pytest.mark.parametrize("blocked", [sorted(SERVER_MODULES), ["pydantic", "pydantic_settings"]])
+@pytest.mark.parametrize(
+    "blocked",
+    [
+        sorted(SERVER_MODULES),
+        ["pydantic", "pydantic_settings"],
+        # Imported only once `serve` starts a node (the dashboard, the native API): still a
+        # hint before anything runs, not a traceback half way through starting.
+        ["jinja2"],
+        ["fastapi"],
+    ],
+)
 @pytest.mark.parametrize("command", ["serve", "admin"])
 def test_without_the_server_extra_the_command_says_how_to_install_it(
     blocked: list[str], command: str
@@ -47,3 +60,14 @@ def test_an_unrelated_import_error_is_not_hidden() -> None:
     assert done.returncode == 0
     assert "warning: import of smsgate.config_commands halted" in done.stderr
     assert "smsgate[server]" not in done.stderr
+
+
+def test_every_entry_of_the_server_extra_has_its_module_checked() -> None:
+    pyproject = Path(__file__).resolve().parents[1] / "pyproject.toml"
+    extra = tomllib.loads(pyproject.read_text(encoding="utf-8"))["project"][
+        "optional-dependencies"
+    ]["server"]
+    for requirement in extra:
+        distribution = re.split(r"[\[<>=;~! ]", requirement, maxsplit=1)[0]
+        module = distribution.lower().replace("-", "_")
+        assert module in SERVER_MODULES, f"{requirement}: add {module} to SERVER_MODULES"

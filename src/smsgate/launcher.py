@@ -6,12 +6,16 @@ Imports nothing of the server itself at module level: it must run with only the 
 
 from __future__ import annotations
 
+import importlib.util
 import sys
 
-# Top-level modules only the server extra brings (pyproject's [project.optional-dependencies]).
+# Top-level modules only the server extra brings (pyproject's [project.optional-dependencies]
+# server, and what its entries pull in that the node imports: httptools is uvicorn[standard]'s
+# parser, starlette is FastAPI's; tests/test_launcher.py checks every entry has its module).
 SERVER_MODULES = frozenset(
     {
         "uvicorn",
+        "httptools",
         "uvloop",
         "orjson",
         "sqlalchemy",
@@ -24,8 +28,13 @@ SERVER_MODULES = frozenset(
         "pydantic_settings",
         "prometheus_client",
         "defusedxml",
+        "jinja2",
+        "fastapi",
+        "starlette",
     }
 )
+# Installed only where pyproject's markers ask for it.
+_OPTIONAL_ON = {"uvloop": sys.platform != "win32"}
 EXIT_NOT_INSTALLED = 3
 
 HINT = (
@@ -41,7 +50,27 @@ def missing_server_module(exc: ImportError) -> str | None:
     return top if top in SERVER_MODULES else None
 
 
+def absent_server_module() -> str | None:
+    """The first server-extra module that is not installed, looked up without importing it:
+    `serve` imports some of them (the dashboard's jinja2, the native API's fastapi) only when
+    it starts a node, long after the command line was read."""
+    for name in sorted(SERVER_MODULES):
+        if not _OPTIONAL_ON.get(name, True):
+            continue
+        try:
+            found = importlib.util.find_spec(name)
+        except (ImportError, ValueError):  # a broken or half-removed install
+            found = None
+        if found is None:
+            return name
+    return None
+
+
 def main() -> None:
+    absent = absent_server_module()
+    if absent is not None:
+        print(HINT.format(missing=absent), file=sys.stderr)
+        sys.exit(EXIT_NOT_INSTALLED)
     try:
         from smsgate.cli import main as cli_main
     except ImportError as exc:
