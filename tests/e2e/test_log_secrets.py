@@ -1,6 +1,7 @@
-"""A full demo node, sent to through every door, logs what an operator needs (binds, refused
-binds with their reason, connectors that cannot connect) and never a secret: the captured log
-is grepped for the demo account's token and passwords and for the connectors' passwords."""
+"""A full demo node, sent to through every door, logs what an operator needs (binds, unbinds,
+refused binds with their reason, connectors that cannot connect, every HTTP request in the
+access log) and never a secret: the captured log is grepped for the demo account's token and
+passwords and for the connectors' passwords."""
 
 from __future__ import annotations
 
@@ -36,6 +37,7 @@ port = {http}
 port = {smpp}
 [log]
 format = "json"
+access = true
 [simulator]
 enabled = true
 port = {sim}
@@ -187,12 +189,21 @@ async def test_a_full_run_logs_the_events_and_no_secret(tmp_path: Path) -> None:
     ]
     for secret in secrets:
         assert secret not in text, f"a secret is in the log: {secret[:3]}…"
-    events = [json.loads(line).get("event") for line in text.splitlines() if line.startswith("{")]
+    records = [json.loads(line) for line in text.splitlines() if line.startswith("{")]
+    events = [r.get("event") for r in records]
     for expected in (
         "connector_bound",
         "connector_bind_refused",
         "connector_connect_failed",
         "smpp_bind",
+        "smpp_unbind",
         "smpp_bind_refused",
     ):
         assert expected in events, (expected, text)
+    # The access log was on: the doors' requests are in it, by account, without their query
+    # (the token and password doors carry the secrets there).
+    requests = {
+        (r["method"], r["path"], r["account"]) for r in records if r.get("event") == "http_request"
+    }
+    for door in (("POST", "/sms/send"), ("GET", "/token/"), ("GET", "/http/"), ("POST", "/xml/")):
+        assert (*door, "demo") in requests, (door, requests)
