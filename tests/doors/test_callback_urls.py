@@ -1,7 +1,8 @@
-"""A message's callback URL on the three HTTP doors: the HTTP gateway's dlr_url (with dlr_method
-and dlr_level), the JSON API's optional callback_url and the XML gateway's <callback_url>. A
-good one is kept with the message and a callback is queued when it turns final; a bad one is
-refused at submit in the door's own error format, naming the door's field."""
+"""A message's callback URL on the HTTP doors: the HTTP gateway's dlr_url (with dlr_method and
+dlr_level), the JSON API's optional callback_url, the XML gateway's <callback_url> and the
+native API's callback_url. A good one is kept with the message and a callback is queued when it
+turns final; a bad one is refused at submit in the door's own error format, naming the door's
+field and why."""
 
 from __future__ import annotations
 
@@ -23,13 +24,15 @@ if TYPE_CHECKING:
 
 PHONE = "380501234567"
 HOOK = "https://example.com/dlr?order=17"
-# Not http(s), a loopback or a private address, longer than 2,000 characters.
-BAD_URLS = [
-    "ftp://example.com/dlr",
-    "http://127.0.0.1:8080/dlr",
-    "http://10.1.2.3/dlr",
-    "https://example.com/" + "a" * 2000,
-]
+# Not http(s), a loopback or a private address, longer than 2,000 characters: each with the
+# words of the reason every door gives.
+WHY_REFUSED = {
+    "ftp://example.com/dlr": "http:// or https://",
+    "http://127.0.0.1:8080/dlr": "127.0.0.1, a loopback address",
+    "http://10.1.2.3/dlr": "10.1.2.3, a private address",
+    "https://example.com/" + "a" * 2000: "at most 2000",
+}
+BAD_URLS = list(WHY_REFUSED)
 
 
 @pytest.fixture
@@ -91,6 +94,7 @@ async def test_http_bad_dlr_url_is_refused_naming_the_parameter(
 ) -> None:
     reply = await http_send(stack, acct, dlr_url=url)
     assert reply.startswith("Callback URL refused") and reply.endswith("(parameter dlr_url)")
+    assert WHY_REFUSED[url] in reply
     assert await final_callbacks(stack) == []
 
 
@@ -143,7 +147,9 @@ async def test_json_bad_callback_url_is_400_keyed_by_the_field(
 ) -> None:
     answer = await json_send(stack, acct, callback_url=url)  # type: ignore[arg-type]
     assert answer["status"] == 400
-    assert list(answer["success_request"]["add_info"]) == ["callback_url"]  # type: ignore[index]
+    refused = answer["success_request"]["add_info"]  # type: ignore[index]
+    assert list(refused) == ["callback_url"]
+    assert WHY_REFUSED.get(url, "must be a string") in refused["callback_url"]  # type: ignore[call-overload]
 
 
 async def test_xml_callback_url_element_is_kept(stack: Stack, acct: TestAccount) -> None:
@@ -158,3 +164,20 @@ async def test_xml_bad_callback_url_is_an_error_naming_the_element(
 ) -> None:
     reply = await xml_send(stack, acct, f"<callback_url><![CDATA[{url}]]></callback_url>")
     assert "<status>ERROR</status>" in reply and "(element callback_url)" in reply
+    assert WHY_REFUSED[url] in reply
+    assert await final_callbacks(stack) == []
+
+
+@pytest.mark.parametrize("url", BAD_URLS)
+async def test_native_bad_callback_url_is_a_problem_naming_the_field_and_why(
+    stack: Stack, acct: TestAccount, url: str
+) -> None:
+    r = await stack.client.post(
+        "/api/v1/messages",
+        headers=acct.auth,
+        json={"sender": "Shop", "to": [PHONE], "text": "Hi", "callback_url": url},
+    )
+    assert r.status_code == 422, r.text
+    problem = r.json()
+    assert problem["field"] == "callback_url" and WHY_REFUSED[url] in problem["detail"]
+    assert await final_callbacks(stack) == []
