@@ -38,6 +38,7 @@ from smsgate.gateway.holder_file import HolderFile
 from smsgate.gateway.inbound_intake import InboundIntake
 from smsgate.gateway.leases import LeaseKeeper, default_holder, take_node_id
 from smsgate.gateway.metrics import REGISTRY
+from smsgate.gateway.operator_desk import OperatorDesk
 from smsgate.gateway.operator_results import OperatorResults, answer_delay
 from smsgate.gateway.outbox.outbox import Outbox, OutboxLeases
 from smsgate.gateway.outbox.pump import PumpPolicy
@@ -336,10 +337,16 @@ class Node:
         http = self.settings.http
         # One secret for every node and worker on this machine: any of them serves any page.
         secret = shared_secret(state_dir(self.settings) / "dashboard-secret")
-        self_service = SelfService(self.store, gateway.accounts)
         dashboard = Mount(
             DASHBOARD_PREFIX,
-            Dashboard(gateway, self_service, SessionCodec(secret), self.health),
+            Dashboard(
+                gateway,
+                SelfService(self.store, gateway.accounts),
+                OperatorDesk(self.store, gateway.accounts),
+                SessionCodec(secret),
+                self.health,
+                tuple((r.prefix, tuple(r.connectors)) for r in self.settings.routes),
+            ),
         )
         app = build_app(
             gateway,

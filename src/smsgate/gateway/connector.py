@@ -127,12 +127,19 @@ class Connector:
         metrics.CONNECTOR_BOUND.labels(self.name).set(0)
 
     def describe(self) -> dict[str, object]:
+        counters = self._client.counters
         return {
             "bound": self._client.bound,
             "host": self.settings.host,
             "port": self.settings.port,
             "paused": bool(self._paused_until) and time.monotonic() < self._paused_until,
             **self._client.health.describe(),
+            # Counters since the node started: the dashboard turns them into rates.
+            "window": self.settings.window,
+            "window_in_use": self._client.in_window,
+            "submitted": counters.submitted,
+            "rejected": counters.rejected,
+            "receipts": counters.delivered,
         }
 
     def submit_soon(

@@ -11,7 +11,9 @@ from smsgate.store.records import (
     WEBHOOKS,
     AccountEvent,
     AccountRecord,
+    AccountSummary,
     Balance,
+    DeadLetter,
     InboundRecord,
     LedgerPosition,
     MessageCallback,
@@ -21,6 +23,10 @@ from smsgate.store.records import (
     OutboxAttempt,
     OutboxItem,
     PartView,
+    Suppression,
+    Tariff,
+    UsageRow,
+    WebhookEndpoint,
 )
 
 __all__ = [
@@ -30,7 +36,9 @@ __all__ = [
     "WEBHOOKS",
     "AccountEvent",
     "AccountRecord",
+    "AccountSummary",
     "Balance",
+    "DeadLetter",
     "InboundRecord",
     "LedgerPosition",
     "MessageCallback",
@@ -40,4 +48,8 @@ __all__ = [
     "OutboxAttempt",
     "OutboxItem",
     "PartView",
+    "Suppression",
+    "Tariff",
+    "UsageRow",
+    "WebhookEndpoint",
 ]

@@ -224,6 +224,11 @@ class SmppClient:
     def bound(self) -> bool:
         return self._bound.is_set()
 
+    @property
+    def in_window(self) -> int:
+        """Requests written and not answered yet: the part of the window in use."""
+        return len(self._responses)
+
     async def start(self) -> None:
         """Connect and bind in the background; again after close() (a gateway connector is
         unbound while its lease is in doubt and bound again once the lease is its own)."""

@@ -38,6 +38,8 @@ class Gate:
 
     url: str
     store: Any  # the node's store: tests set up accounts through it, never the pages
+    sim: Any  # the operator (smsgate.simulator): tests send inbound SMS through it
+    node_id: int
 
 
 @dataclass(frozen=True)
@@ -58,27 +60,49 @@ def free_port() -> int:
 
 @pytest_asyncio.fixture(scope="package", loop_scope="package")
 async def gate(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Gate]:
-    from smsgate.config import demo_settings, load_settings
+    """A node with two connectors: the simulator, bound and routed to, and one whose operator
+    is not there (a closed port), so the operator's page has a reason to show."""
+    from smsgate.config import load_settings
     from smsgate.node import Node
+    from smsgate.simulator.config import SimulatorConfig
+    from smsgate.simulator.running import running_simulator
 
     folder = tmp_path_factory.mktemp("dashboard")
-    settings = demo_settings(
-        load_settings(
+    # Slow enough that a page shows ENROUTE before the receipt turns it DELIVRD.
+    async with running_simulator(SimulatorConfig(port=0, receipt_delay=1.5)) as sim:
+        settings = load_settings(
             None,
             database={"url": f"sqlite+aiosqlite:///{folder}/dash.db"},
             http={"host": "127.0.0.1", "port": free_port()},
             smpp={"enabled": False},
-            # Slow enough that a page shows ENROUTE before the receipt turns it DELIVRD.
-            simulator={"port": free_port(), "receipt_delay": 1.5},
+            connectors=[
+                {
+                    "name": "simulator",
+                    "host": "127.0.0.1",
+                    "port": sim.port,
+                    "system_id": "smsgate",
+                    "password": "sim",
+                },
+                {
+                    "name": "closed",
+                    "host": "127.0.0.1",
+                    "port": free_port(),
+                    "system_id": "smsgate",
+                    "password": "sim",
+                },
+            ],
+            routes=[{"prefix": "", "connectors": ["simulator"]}],
+            callbacks={"allow_private": True},
             dispatch={"retry_backoff": 0.05, "retry_backoff_max": 0.2},
+            inbound={"reassembly_timeout": 0.5},
         )
-    )
-    node = Node(settings)
-    await asyncio.wait_for(node.start(), 30)
-    try:
-        yield Gate(f"http://127.0.0.1:{node.addresses.http_port}", node.store)
-    finally:
-        await asyncio.wait_for(node.stop(), 30)
+        node = Node(settings)
+        await asyncio.wait_for(node.start(), 30)
+        try:
+            url = f"http://127.0.0.1:{node.addresses.http_port}"
+            yield Gate(url, node.store, sim.handler, node.node_id)
+        finally:
+            await asyncio.wait_for(node.stop(), 30)
 
 
 _logins = itertools.count(1)

@@ -18,10 +18,19 @@ from importlib.resources import files
 from smsgate.doors.web import ClientGone, Receive, Scope, Send, WebReply, WebRequest
 from smsgate.gateway.errors import Unauthorized
 from smsgate.gateway.facade import Gateway
+from smsgate.gateway.operator_desk import OperatorDesk
 from smsgate.gateway.self_service import SelfService
 from smsgate.gateway.views import AccountRecord
 
-from . import account_pages, message_pages, operator_pages, send_pages
+from . import (
+    account_pages,
+    delivery_pages,
+    inbound_pages,
+    message_pages,
+    operator_pages,
+    send_pages,
+)
+from .connector_rates import ConnectorRates
 from .pages import SECURITY_HEADERS, cookie, form, html, redirect, set_cookie
 from .render import render
 from .session import COOKIE, Session, SessionCodec
@@ -30,6 +39,7 @@ log = logging.getLogger(__name__)
 
 PREFIX = "/dashboard"
 HealthProbe = Callable[[], Awaitable[dict[str, object]]]  # the node's /health report
+Routes = tuple[tuple[str, tuple[str, ...]], ...]  # (prefix, connectors) as configured
 _STATIC_TYPES = {
     ".js": "text/javascript; charset=utf-8",
     ".css": "text/css; charset=utf-8",
@@ -47,7 +57,10 @@ class Visit:
     form: dict[str, str]
     gateway: Gateway
     self_service: SelfService
+    operator: OperatorDesk  # for the operator pages, which check the role first
     health: HealthProbe
+    rates: ConnectorRates
+    routes: Routes
 
     def page(self, name: str, status: int = 200, /, **context: object) -> WebReply:
         return html(render(name, account=self.account, csrf=self.session.csrf, **context), status)
@@ -69,13 +82,18 @@ class Dashboard:
         self,
         gateway: Gateway,
         self_service: SelfService,
+        operator: OperatorDesk,
         codec: SessionCodec,
         health: HealthProbe,
+        routes: Routes = (),
     ) -> None:
         self._gateway = gateway
         self._self_service = self_service
+        self._operator = operator
         self._codec = codec
         self._health = health
+        self._routes_configured = routes
+        self._rates = ConnectorRates()
         get, post = frozenset({"GET"}), frozenset({"POST"})
         self._routes = [
             _Route(re.compile(r"/?"), get, self._home, False),
@@ -83,7 +101,14 @@ class Dashboard:
             _Route(re.compile(r"/logout"), post, self._logout, False),
             *(
                 _Route(re.compile(pattern), methods, page, True)
-                for pages in (message_pages, send_pages, account_pages, operator_pages)
+                for pages in (
+                    message_pages,
+                    send_pages,
+                    inbound_pages,
+                    delivery_pages,
+                    account_pages,
+                    operator_pages,
+                )
                 for pattern, methods, page in pages.routes()
             ),
         ]
@@ -141,7 +166,16 @@ class Dashboard:
         if route.login and account is None:
             return self._keep(redirect(f"{PREFIX}/login"), session, fresh, secure)
         visit = Visit(
-            request, session, account, posted, self._gateway, self._self_service, self._health
+            request,
+            session,
+            account,
+            posted,
+            self._gateway,
+            self._self_service,
+            self._operator,
+            self._health,
+            self._rates,
+            self._routes_configured,
         )
         reply = await route.page(visit, match)
         if visit.session is not session:  # logged in or out: a new session, a new token
