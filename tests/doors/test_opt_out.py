@@ -1,6 +1,7 @@
 """A recipient on the account's suppression list (it sent STOP, or the admin put it there) is
-refused on every door with the reason "Recipient opted out", while the request's other
-recipients go through; taken off the list (START), it is accepted again."""
+refused on every door (JSON, HTTP, XML, native API, SMPP) with the reason "Recipient opted
+out", while the request's other recipients go through; taken off the list (START), it is
+accepted again."""
 
 from __future__ import annotations
 
@@ -63,6 +64,22 @@ async def test_xml_gateway_says_why_nothing_was_sent(stack: Stack, acct: TestAcc
     body = f"<from>Shop</from><to>{OPTED_OUT}</to><text>Hi</text>"
     r = await xml_door.post(stack, "/xml/", xml_door.sendsms(acct, body))
     assert xml_door.error_of(r) == "No message sent: Recipient opted out"
+
+
+async def test_native_api_lists_the_opted_out_recipient_as_rejected_with_the_reason(
+    stack: Stack, acct: TestAccount
+) -> None:
+    r = await stack.client.post(
+        "/api/v1/messages",
+        headers=acct.auth,
+        json={"sender": "Shop", "to": [OTHER, OPTED_OUT], "text": "Hi"},
+    )
+    assert r.status_code == 201, r.text
+    answer = r.json()
+    assert [m["to"] for m in answer["messages"]] == [OTHER]
+    assert answer["rejected"] == [
+        {"to": OPTED_OUT, "client_ref": None, "reason": "Recipient opted out", "code": "opted_out"}
+    ]
 
 
 @pytest.fixture

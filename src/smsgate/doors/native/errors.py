@@ -33,6 +33,7 @@ REJECTION_CODES = {
     Rejection.NO_MONEY: "no_money",
     Rejection.NO_TARIFF: "no_tariff",
     Rejection.INVALID_TEXT: "invalid_text",
+    Rejection.OPTED_OUT: "opted_out",
     Rejection.ALREADY_FINISHED: "already_finished",
 }
 
