@@ -1,6 +1,6 @@
 """A node's metrics on its admin listener ([metrics] port, never the public port), behind its
 token: per-connector submits and receipts, and the journey histograms (time to operator, time
-to receipt) filled by real traffic through the simulator."""
+to receipt) filled by real traffic through the simulator, and the outbox's depth by kind."""
 
 from __future__ import annotations
 
@@ -78,3 +78,6 @@ async def test_submits_receipts_and_journey_times_are_counted_per_connector(
     assert values[("smsgate_time_to_operator_seconds_count", by_connector)] >= 1
     assert values[("smsgate_time_to_receipt_seconds_count", by_connector)] >= 1
     assert values[("smsgate_time_to_receipt_seconds_sum", by_connector)] > 0
+    # The outbox's backlog is read from the store while metrics are served, every kind shown.
+    for kind in ("receipts", "inbound", "callbacks", "webhooks"):
+        assert ("smsgate_outbox_depth", frozenset({("kind", kind)})) in values

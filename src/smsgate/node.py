@@ -42,6 +42,7 @@ from smsgate.gateway.operator_desk import OperatorDesk
 from smsgate.gateway.operator_results import OperatorResults, answer_delay
 from smsgate.gateway.outbox.outbox import Outbox, OutboxLeases
 from smsgate.gateway.outbox.pump import PumpPolicy
+from smsgate.gateway.outbox_depth import OutboxDepthWatch
 from smsgate.gateway.receipt_watch import ReceiptWatch, WatchPolicy
 from smsgate.gateway.retention import DAY, RetentionPolicy, RetentionSweeper
 from smsgate.gateway.router import Route, Router
@@ -322,16 +323,18 @@ class Node:
         if self._metrics_socket is not None:
             server = await asyncio.start_server(_write_metrics, sock=self._metrics_socket)
             self._stack.push_async_callback(_closed, server)
-            return
-        settings = self.settings.metrics
-        if settings.port is None:
-            return
-        listener = MetricsListener(
-            settings.host, settings.port, settings.token, lambda: generate_latest(REGISTRY)
-        )
-        listener.start()
-        self._stack.callback(listener.stop)
-        self.addresses.metrics_port = listener.port
+        else:
+            settings = self.settings.metrics
+            if settings.port is None:
+                return  # nobody scrapes this node: no outbox depth to read either
+            listener = MetricsListener(
+                settings.host, settings.port, settings.token, lambda: generate_latest(REGISTRY)
+            )
+            listener.start()
+            self._stack.callback(listener.stop)
+            self.addresses.metrics_port = listener.port
+        # Ended with the other tasks, before the store closes (_end_tasks).
+        self._spawn(OutboxDepthWatch(self.store).run())
 
     async def _start_http(self, gateway: Gateway) -> None:
         http = self.settings.http

@@ -1,8 +1,9 @@
 """Prometheus metrics of one node, served on the admin listener (metrics_listener.py) at
 /metrics.
 
-Counters are process-local (each node exports its own); queue depth is read from the store when
-scraped, so it is the same on every node.
+Counters are process-local (each node exports its own); the queue and outbox depths are read
+from the store (by the dispatcher's sweep and by outbox_depth.py), so they are the same on
+every node.
 
 The accept path's three (accepted, rejected, request latency) are `LoopCounter` and
 `LoopHistogram`: updated only on the event loop, so a plain add each, where a prometheus_client
@@ -170,6 +171,13 @@ RECEIPTS = Counter(
 )
 QUEUE_DEPTH = Gauge(
     "smsgate_queue_depth", "Parts waiting to be submitted (all nodes)", registry=REGISTRY
+)
+OUTBOX_DEPTH = Gauge(
+    "smsgate_outbox_depth",
+    "Outbox items neither delivered nor given up, by kind (receipts, inbound, callbacks, "
+    "webhooks; all nodes, read every few seconds)",
+    ["kind"],
+    registry=REGISTRY,
 )
 CONNECTOR_BOUND = Gauge(
     "smsgate_connector_bound", "1 while a connector is bound", ["connector"], registry=REGISTRY

@@ -249,6 +249,11 @@ class Outbox(Protocol):
     async def outbox_accounts(self, *, kind: str = RECEIPTS) -> list[int]:
         """Accounts that have undelivered items of a kind due now, in id order."""
 
+    async def outbox_depth(self) -> dict[str, int]:
+        """Items of each kind neither delivered nor given up, every account's, due now or
+        later (receipts kept for a customer's next bind included): the outbox's backlog,
+        for the metrics. Kinds with none are absent."""
+
     async def outbox_add(self, items: Sequence[NewOutboxItem]) -> None:
         """Queue items that no message change queues (a redelivery, another table's change);
         a change's own items are queued inside its transaction by the store."""

@@ -16,7 +16,7 @@ import time
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from sqlalchemy import Connection, Select, delete, or_, select
+from sqlalchemy import Connection, Select, delete, func, or_, select
 from sqlalchemy.exc import IntegrityError
 
 from smsgate.batching import BatchQueue
@@ -47,7 +47,7 @@ from smsgate.store.records import (
     RefusedMessage,
 )
 from smsgate.store.schema import held_parts as held_table
-from smsgate.store.schema import leases, message_aliases, messages, parts
+from smsgate.store.schema import leases, message_aliases, messages, outbox, parts
 from smsgate.store.sql_accounts import SqlAccounts
 from smsgate.store.sql_base import brief, outbox_row
 from smsgate.store.sql_claims import SqlClaims
@@ -332,6 +332,16 @@ class SqlStore(
 
     async def outbox_accounts(self, *, kind: str = RECEIPTS) -> list[int]:
         return await read_outbox_accounts(self.engines.reader, kind, time.time())
+
+    async def outbox_depth(self) -> dict[str, int]:
+        # ix_outbox_pending is (kind, account_id, id) WHERE delivered_at IS NULL: an index count.
+        async with self._read() as conn:
+            rows = await conn.execute(
+                select(outbox.c.kind, func.count())
+                .where(outbox.c.delivered_at.is_(None))
+                .group_by(outbox.c.kind)
+            )
+            return {str(kind): int(count) for kind, count in rows}
 
     async def outbox_add(self, items: Sequence[NewOutboxItem]) -> None:
         if not items:

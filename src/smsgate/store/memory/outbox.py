@@ -83,6 +83,14 @@ class MemoryOutbox(MemoryBase):
         now = time.time()
         return sorted({r.account_id for r in self.state.outbox.values() if _pending(r, kind, now)})
 
+    async def outbox_depth(self) -> dict[str, int]:
+        await asyncio.sleep(0)
+        depth: dict[str, int] = {}
+        for row in self.state.outbox.values():
+            if row.delivered_at is None:
+                depth[row.kind] = depth.get(row.kind, 0) + 1
+        return depth
+
     async def outbox_add(self, items: Sequence[NewOutboxItem]) -> None:
         await asyncio.sleep(0)
         for i in items:
