@@ -17,6 +17,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
 from smsgate.config import load_settings
 from smsgate.gateway.leases import (
@@ -366,11 +367,27 @@ async def test_serve_with_two_workers_shares_one_port_and_restarts_a_killed_work
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=2) as client:
             seen = await asyncio.wait_for(_node_ids(client, want={0, 1}), 40)
             assert seen == {0, 1}
-            # One view of both workers at every scrape (never one worker, then the other).
+            # One view of both workers at every scrape (never one worker, then the other): the
+            # node's count of /health requests, summed over workers, only grows, by exactly the
+            # requests made between two scrapes, whichever worker took each.
             scrape = f"http://127.0.0.1:{metrics_port}/metrics"
-            for _ in range(4):
+
+            async def requests_counted() -> float:
                 text = (await client.get(scrape)).text
                 assert 'worker="0"' in text and 'worker="1"' in text, text[:2000]
+                return _health_requests(text)
+
+            counted = await requests_counted()
+            for _ in range(3):
+                for _ in range(10):
+                    await client.get("/health", headers={"Connection": "close"})
+                want, deadline = counted + 10, asyncio.get_running_loop().time() + 20
+                while counted != want:  # a reply may reach us before its worker counts it
+                    now = await requests_counted()
+                    assert counted <= now <= want, (counted, now, want)
+                    assert asyncio.get_running_loop().time() < deadline, (now, want)
+                    counted = now
+                    await asyncio.sleep(0.05)
             assert (await client.get("/metrics")).status_code == 404  # not on the public port
             pids = _worker_pids(proc.pid)
             assert len(pids) == 2
@@ -395,6 +412,16 @@ async def _node_ids(client: httpx.AsyncClient, want: set[int], fresh: bool = Fal
             pass
         await asyncio.sleep(0.02 if not fresh else 0.05)
     return seen
+
+
+def _health_requests(exposition: str) -> float:
+    """/health requests the node answered, every worker's together."""
+    return sum(
+        sample.value
+        for family in text_string_to_metric_families(exposition)
+        for sample in family.samples
+        if sample.name == "smsgate_request_seconds_count" and sample.labels["path"] == "/health"
+    )
 
 
 def _worker_pids(parent: int) -> list[int]:
