@@ -43,6 +43,7 @@ from smsgate.gateway.views import (
     MessageLine,
     MessageView,
     PartView,
+    TrafficRow,
 )
 from smsgate.store.roles import (
     AccountReads,
@@ -57,6 +58,7 @@ from smsgate.store.roles import (
 
 MAX_PAGE = 100  # messages per page of the native API's search
 MAX_EVENTS = 1000  # events in one answer of a replay
+MAX_BUCKETS = 1000  # time buckets in one traffic answer
 
 
 class GatewayStore(
@@ -241,6 +243,16 @@ class Gateway:
         """The account's messages, parts and cost from day `first` to `last` (usage.py)."""
         await self._spend_token(account)
         return await self._usage.usage(account, first, last, group)
+
+    async def traffic(
+        self, account: AccountRecord, since: float, until: float, step: int
+    ) -> list[TrafficRow]:
+        """The account's messages sent in [since, until) per `step` seconds, with how many of
+        them are delivered and failed by now (the dashboard's charts); at most MAX_BUCKETS."""
+        if step < 1 or until <= since or (until - since) / step > MAX_BUCKETS:
+            raise InvalidRequest("step", f"at most {MAX_BUCKETS} buckets of a second or more")
+        await self._spend_token(account)
+        return await self._store.traffic(account.id, since, until, step)
 
     async def senders(self, account: AccountRecord) -> list[str]:
         await self._spend_token(account)

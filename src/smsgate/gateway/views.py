@@ -25,6 +25,7 @@ from smsgate.store.records import (
     PartView,
     Suppression,
     Tariff,
+    TrafficRow,
     UsageRow,
     WebhookEndpoint,
 )
@@ -50,6 +51,7 @@ __all__ = [
     "PartView",
     "Suppression",
     "Tariff",
+    "TrafficRow",
     "UsageRow",
     "WebhookEndpoint",
 ]

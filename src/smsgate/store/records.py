@@ -626,6 +626,17 @@ class UsageRow:
     cost: int
 
 
+@record
+class TrafficRow:
+    """Messages created in one time bucket (`start`, UTC seconds, a multiple of the step): how
+    many, and how many of them are delivered and failed (UNDELIV, EXPIRED, REJECTD) by now."""
+
+    start: float
+    sent: int
+    delivered: int
+    failed: int
+
+
 # How usage is grouped in the store: by UTC day, by status, or by the first three digits of
 # the number (a country code is at most three digits, so they decide it; gateway/usage.py).
 UsageGroup = Literal["day", "status", "prefix"]

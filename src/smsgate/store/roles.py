@@ -51,6 +51,7 @@ from smsgate.store.records import (
     SubmitFailed,
     Suppression,
     Tariff,
+    TrafficRow,
     Unreceipted,
     UsageGroup,
     UsageRow,
@@ -303,6 +304,12 @@ class Ledger(Protocol):
     ) -> list[UsageRow]:
         """The account's messages created in [since, until) by group: how many, their parts,
         their cost less refunds; by key."""
+
+    async def traffic(
+        self, account_id: int, since: float, until: float, step: int
+    ) -> list[TrafficRow]:
+        """The account's messages created in [since, until) in buckets of `step` seconds
+        (aligned to the epoch, so a day is a UTC day), oldest first; empty buckets left out."""
 
 
 class Retention(Protocol):

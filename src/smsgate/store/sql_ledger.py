@@ -10,15 +10,17 @@ from collections import defaultdict
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, cast, func, or_, select
+from sqlalchemy import ColumnElement, and_, case, cast, func, or_, select
 from sqlalchemy import Integer as SqlInteger
 
+from smsgate.domain.status import Status
 from smsgate.store.ledger import merge_newest
 from smsgate.store.records import (
     LedgerCheck,
     LedgerEntry,
     LedgerKind,
     LedgerPosition,
+    TrafficRow,
     UsageGroup,
     UsageRow,
 )
@@ -28,6 +30,7 @@ from smsgate.store.sql_base import SqlBase
 _DAY = 86_400
 
 _COST = messages.c.parts * messages.c.price_per_part
+_FAILED = (Status.UNDELIV.value, Status.EXPIRED.value, Status.REJECTD.value)
 
 
 class SqlLedger(SqlBase):
@@ -171,6 +174,41 @@ class SqlLedger(SqlBase):
             ),
             key=lambda r: r.key,
         )
+
+    async def traffic(
+        self, account_id: int, since: float, until: float, step: int
+    ) -> list[TrafficRow]:
+        if step < 1:
+            raise ValueError("a bucket is at least a second")
+        buckets = messages.c.created_at / step
+        # PostgreSQL's integer cast rounds, so it floors; SQLite's truncates (times are > 0).
+        key = cast(buckets, SqlInteger) if self.engines.sqlite else func.floor(buckets)
+        status = messages.c.status
+        query = (
+            select(
+                key,
+                func.count(),
+                _count_if(status == Status.DELIVRD.value),
+                _count_if(status.in_(_FAILED)),
+            )
+            .where(
+                messages.c.account_id == account_id,
+                messages.c.created_at >= since,
+                messages.c.created_at < until,
+            )
+            .group_by(key)
+            .order_by(key)
+        )
+        async with self._read() as conn:
+            rows = (await conn.execute(query)).all()
+        return [
+            TrafficRow(float(int(k) * step), int(n), int(ok or 0), int(bad or 0))
+            for k, n, ok, bad in rows
+        ]
+
+
+def _count_if(condition: ColumnElement[bool]) -> ColumnElement[Any]:
+    return func.sum(case((condition, 1), else_=0))
 
 
 def _group_key(group: UsageGroup, *, sqlite: bool) -> ColumnElement[Any]:

@@ -205,3 +205,23 @@ async def test_usage_counts_messages_parts_and_money_less_refunds_by_group(store
 
 def _iso(at: float) -> str:
     return datetime.fromtimestamp(at, UTC).date().isoformat()
+
+
+async def test_traffic_counts_messages_by_time_bucket_with_their_outcome(store: Store) -> None:
+    account = (await store.create_account("traffic")).id
+    await store.top_up(account, 100 * PRICE)
+    day = NOW - NOW % DAY  # a UTC midnight
+    await _send(store, account, "a", day + 10)
+    refunded = await _send(store, account, "b", day + 20)
+    await _send(store, account, "c", day + DAY + 3_605)
+    await _send(store, account, "outside", day + 3 * DAY)
+    assert await store.cancel(account, refunded, day + 30)  # REJECTD: a failure
+
+    by_day = await store.traffic(account, day, day + 2 * DAY, int(DAY))
+    assert [(r.start, r.sent, r.delivered, r.failed) for r in by_day] == [
+        (day, 2, 0, 1),
+        (day + DAY, 1, 0, 0),
+    ]
+    by_hour = await store.traffic(account, day, day + 2 * DAY, 3_600)
+    assert [(r.start, r.sent) for r in by_hour] == [(day, 2), (day + DAY + 3_600, 1)]
+    assert await store.traffic(account, day + 10 * DAY, day + 11 * DAY, 60) == []

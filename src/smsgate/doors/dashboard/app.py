@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from importlib.resources import files
 
 from smsgate.doors.web import ClientGone, Receive, Scope, Send, WebReply, WebRequest
-from smsgate.gateway.errors import Unauthorized
+from smsgate.gateway.errors import RateLimited, Unauthorized
 from smsgate.gateway.facade import Gateway
 from smsgate.gateway.operator_desk import OperatorDesk
 from smsgate.gateway.self_service import SelfService
@@ -24,6 +24,7 @@ from smsgate.gateway.views import AccountRecord
 
 from . import (
     account_pages,
+    chart_pages,
     delivery_pages,
     inbound_pages,
     message_pages,
@@ -104,6 +105,7 @@ class Dashboard:
                 for pages in (
                     message_pages,
                     send_pages,
+                    chart_pages,
                     inbound_pages,
                     delivery_pages,
                     account_pages,
@@ -177,7 +179,11 @@ class Dashboard:
             self._rates,
             self._routes_configured,
         )
-        reply = await route.page(visit, match)
+        try:
+            reply = await route.page(visit, match)
+        except RateLimited as exc:  # a page's reads spend the account's request budget too
+            message = f"Too many requests: try again in {exc.retry_after:.1f} s."
+            reply = visit.page("error.html", 429, message=message)
         if visit.session is not session:  # logged in or out: a new session, a new token
             session, fresh = visit.session, True
         return self._keep(reply, session, fresh, secure)

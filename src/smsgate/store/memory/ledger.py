@@ -7,6 +7,7 @@ import asyncio
 from collections import defaultdict
 from datetime import UTC, datetime
 
+from smsgate.domain.status import Status
 from smsgate.store.ledger import merge_newest
 from smsgate.store.memory.state import MemoryBase, MessageRow
 from smsgate.store.records import (
@@ -14,11 +15,13 @@ from smsgate.store.records import (
     LedgerEntry,
     LedgerKind,
     LedgerPosition,
+    TrafficRow,
     UsageGroup,
     UsageRow,
 )
 
 _DAY = 86_400
+_FAILED = (Status.UNDELIV, Status.EXPIRED, Status.REJECTD)
 
 
 class MemoryLedger(MemoryBase):
@@ -94,6 +97,22 @@ class MemoryLedger(MemoryBase):
             ):
                 found[_key(group, message)][2] -= r.amount
         return [UsageRow(k, *v) for k, v in sorted(found.items())]
+
+    async def traffic(
+        self, account_id: int, since: float, until: float, step: int
+    ) -> list[TrafficRow]:
+        if step < 1:
+            raise ValueError("a bucket is at least a second")
+        await asyncio.sleep(0)
+        found: dict[int, list[int]] = defaultdict(lambda: [0, 0, 0])
+        for m in self.state.messages.values():
+            if m.account_id == account_id and since <= m.created_at < until:
+                row = found[int(m.created_at // step)]
+                row[0] += 1
+                status = m.status
+                row[1] += status == Status.DELIVRD
+                row[2] += status in _FAILED
+        return [TrafficRow(float(k * step), *v) for k, v in sorted(found.items())]
 
 
 def _key(group: UsageGroup, m: MessageRow) -> str:
