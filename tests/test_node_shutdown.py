@@ -195,3 +195,6 @@ connector_lease_ttl = 0.06
     assert code == 0, text
     assert "Traceback" not in text and "not open" not in text, text
     assert '"level":"error"' not in text and '"level":"critical"' not in text, text
+    # The operator sees the drain begin and end.
+    events = [json.loads(line).get("event") for line in text.splitlines() if line.startswith("{")]
+    assert events.index("node_draining") < events.index("node_stopped"), text

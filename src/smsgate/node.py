@@ -481,9 +481,26 @@ class Node:
         Waiting for work in flight (requests, parts at the operator) is bounded by
         [node] drain_timeout, counted from here; the leases are handed back in any case."""
         self.draining = True
-        self._drain_deadline = time.monotonic() + self.settings.node.drain_timeout
+        began = time.monotonic()
+        timeout = self.settings.node.drain_timeout
+        self._drain_deadline = began + timeout
+        in_flight = self.dispatcher.in_flight if self.dispatcher else 0
+        log.info(
+            "node %d stopping: draining (at most %.0f s), %d parts at the operator",
+            self.node_id,
+            timeout,
+            in_flight,
+            extra={"event": "node_draining", "drain_timeout": timeout, "in_flight": in_flight},
+        )
         await self._stack.aclose()
         await self._end_tasks()  # a start() that failed half way pushed no _end_tasks
+        took = round(time.monotonic() - began, 3)
+        log.info(
+            "node %d stopped after %.1f s, its leases handed back",
+            self.node_id,
+            took,
+            extra={"event": "node_stopped", "seconds": took},
+        )
 
 
 async def serve(
