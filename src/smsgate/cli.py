@@ -176,11 +176,34 @@ def _print_demo(settings: Settings, http_port: int, creds: object) -> None:
                 "Ask its status (put the id it answered):",
                 f"  curl -s {base}/sms/status -H 'Authorization: Bearer {creds.token}' \\",
                 '    -d \'{"id_sms": ["ID"]}\'',
+                *_two_way_lines(settings, base, creds.token, creds.sender),
                 "",
             ]
         ),
         flush=True,
     )
+
+
+def _two_way_lines(settings: Settings, base: str, token: str, sender: str) -> list[str]:
+    """How to see a delivery report pushed and an inbound SMS arrive, on this one machine."""
+    from smsgate.gateway.demo_account import DEMO_NUMBER
+
+    lines = [
+        "Have a delivery report pushed to you (callback_url; dlr_url on the HTTP gateway):",
+        "  .venv/bin/python examples/webhooks/receiver.py --port 9000 &",
+        f"  curl -s {base}/sms/send -H 'Authorization: Bearer {token}' \\",
+        f'    -d \'{{"phone": ["380501234567"], "message": "Hello", "src_addr": "{sender}", '
+        '"callback_url": "http://127.0.0.1:9000/callback"}\'',
+    ]
+    control = settings.simulator.control_port
+    if settings.simulator.enabled and control is not None:
+        where = "" if control == DEMO_CONTROL_PORT else f" --control http://127.0.0.1:{control}"
+        lines += [
+            f"Receive an SMS: a phone of the simulator texts the demo's number {DEMO_NUMBER}:",
+            f"  .venv/bin/smsgate simulator send-mo{where} 380501112233 {DEMO_NUMBER} 'Hi'",
+            f"  curl -s '{base}/api/v1/inbound?after=0' -H 'Authorization: Bearer {token}'",
+        ]
+    return lines
 
 
 def main() -> None:

@@ -1,5 +1,6 @@
 """The demo account `make run` prints: a login, an API token, HTTP and SMPP passwords, a sender
-name, money and a default tariff, so every door can be tried at once.
+name, money, a default tariff and a number of its own (inbound SMS to 7000 are its), so every
+door, and inbound SMS, can be tried at once.
 
 Secrets are stored only as hashes, so the plain ones are kept in a 0600 file beside the
 database and reused while their hashes still match; otherwise fresh ones are issued.
@@ -11,14 +12,19 @@ import json
 import os
 from dataclasses import asdict
 from pathlib import Path
+from typing import Protocol
 
 from smsgate.gateway.credentials import hash_password, hash_token, new_password, new_token
 from smsgate.immutable import record
-from smsgate.store.records import Tariff
-from smsgate.store.roles import AccountAdmin
+from smsgate.store.records import NumberRoute, Tariff
+from smsgate.store.roles import AccountAdmin, Inbound
 
 DEMO_LOGIN = "demo"
 DEMO_SENDER = "smsgate"
+# The demo's short code: the simulator's phones text it (`smsgate simulator send-mo PHONE 7000`);
+# a message sent from it (once an admin allows the sender name) to the simulator's reply number
+# (…0099) is answered to it.
+DEMO_NUMBER = "7000"
 DEMO_TOP_UP = 1000 * 10_000  # 1000.0000
 DEMO_PRICE = 5_000  # 0.5000 per part
 
@@ -32,13 +38,18 @@ class DemoCredentials:
     sender: str
 
 
-async def ensure_demo_account(store: AccountAdmin, secrets_file: Path) -> DemoCredentials:
+class DemoStore(AccountAdmin, Inbound, Protocol):
+    """What making the demo account touches: the account itself and its number."""
+
+
+async def ensure_demo_account(store: DemoStore, secrets_file: Path) -> DemoCredentials:
     creds = await store.credentials(DEMO_LOGIN)
     saved = _load(secrets_file)
     if creds is None:
         account = await store.create_account(DEMO_LOGIN, rate_limit=0)
         await store.top_up(account.id, DEMO_TOP_UP)
         await store.add_originator(account.id, DEMO_SENDER)
+        await store.add_number(NumberRoute(DEMO_NUMBER, account.id))
         await store.set_tariff(Tariff(account_id=None, prefix="", price=DEMO_PRICE))
         saved = None
         account_id = account.id
