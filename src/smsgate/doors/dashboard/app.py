@@ -24,6 +24,7 @@ from smsgate.gateway.views import AccountRecord
 
 from . import (
     account_pages,
+    bulk_pages,
     chart_pages,
     delivery_pages,
     inbound_pages,
@@ -105,6 +106,7 @@ class Dashboard:
                 for pages in (
                     message_pages,
                     send_pages,
+                    bulk_pages,
                     chart_pages,
                     inbound_pages,
                     delivery_pages,
