@@ -5,6 +5,7 @@ latency and the account once authenticated; nothing when it is switched off."""
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING
 from urllib.parse import urlencode
@@ -68,6 +69,61 @@ async def test_the_query_with_token_and_password_never_reaches_the_log(
     text = "\n".join(JsonFormatter().format(r) for r in records)
     assert acct.password not in text and acct.token not in text and "?" not in text
     assert all(fields_of(r)["account"] == acct.login for r in records)
+
+
+async def test_the_native_api_is_logged_with_its_account_and_status(
+    stack: Stack, logged: httpx.AsyncClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    acct = await stack.account("380990000003")
+    caplog.set_level(logging.INFO, "smsgate.access")
+    assert (await logged.get("/api/v1/balance", headers=acct.auth)).status_code == 200
+    assert (await logged.get("/api/v1/balance?x=secret")).status_code == 401
+    ok, refused = (fields_of(r) for r in _access(caplog))
+    assert (ok["method"], ok["path"], ok["status"], ok["account"]) == (
+        "GET",
+        "/api/v1/balance",
+        200,
+        "380990000003",
+    )
+    assert (refused["path"], refused["status"], refused["account"]) == ("/api/v1/balance", 401, "-")
+
+
+async def test_the_dashboard_is_logged_with_the_login_of_its_session(
+    stack: Stack, caplog: pytest.LogCaptureFixture
+) -> None:
+    from smsgate.doors.app import DASHBOARD_PREFIX, Mount
+    from smsgate.doors.dashboard.app import Dashboard
+    from smsgate.doors.dashboard.session import SessionCodec
+    from smsgate.gateway.operator_desk import OperatorDesk
+    from smsgate.gateway.self_service import SelfService
+
+    acct = await stack.account("380990000004")
+    dashboard = Dashboard(
+        stack.gateway,
+        SelfService(stack.store, stack.gateway.accounts),
+        OperatorDesk(stack.store, stack.gateway.accounts),
+        SessionCodec(b"k" * 32),
+        _no_health,
+    )
+    app = build_app(
+        stack.gateway, _no_health, access=True, mounts=[Mount(DASHBOARD_PREFIX, dashboard)]
+    )
+    caplog.set_level(logging.INFO, "smsgate.access")
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://smsgate.test") as client:
+        page = await client.get("/dashboard/login")
+        csrf = re.search(r'name="csrf" value="([^"]+)"', page.text)
+        assert csrf is not None, page.text
+        form = {"csrf": csrf.group(1), "login": acct.login, "password": acct.password}
+        assert (await client.post("/dashboard/login", data=form)).status_code == 303
+        assert (await client.get("/dashboard/messages")).status_code == 200
+    first, login, messages = (fields_of(r) for r in _access(caplog))
+    assert (first["path"], first["status"], first["account"]) == ("/dashboard/login", 200, "-")
+    assert (login["method"], login["status"]) == ("POST", 303)
+    assert (messages["path"], messages["status"]) == ("/dashboard/messages", 200)
+    assert messages["account"] == acct.login
+    text = "\n".join(JsonFormatter().format(r) for r in _access(caplog))
+    assert acct.password not in text
 
 
 async def test_off_by_default_and_when_switched_off(

@@ -29,7 +29,18 @@ from . import events_api, http_gateway, inbound_api, json_api, xml_gateway
 from .native.app import build_native_app
 from .native.body_limit import BodyLimit
 from .native.limits import ApiLimits
-from .web import ClientGone, Receive, Route, Scope, Send, WebReply, WebRequest, plain
+from .web import (
+    ClientGone,
+    Message,
+    Receive,
+    Route,
+    Scope,
+    Send,
+    WebReply,
+    WebRequest,
+    noted_login,
+    plain,
+)
 
 log = logging.getLogger(__name__)
 access_log = logging.getLogger("smsgate.access")
@@ -81,14 +92,14 @@ class DoorsApp:
         request = WebRequest(scope, receive)
         route = self._routes.get(request.path)
         if route is None and self._api is not None and request.path.startswith("/api/"):
-            await self._api(scope, receive, send)
+            await self._delegate(self._api, request, scope, receive, send, started)
             self._api_latency.observe(time.perf_counter() - started)
             return
         head_only = request.method == "HEAD"
         if route is None:
             for mount in self._mounts:
                 if mount.owns(request.path):
-                    await mount.app(scope, receive, send)
+                    await self._delegate(mount.app, request, scope, receive, send, started)
                     return
             reply = _not_found(request.path)
         elif request.method not in route.methods and not (head_only and "GET" in route.methods):
@@ -118,6 +129,35 @@ class DoorsApp:
             self._latency[route.path].observe(elapsed)
         if self._access and access_log.isEnabledFor(logging.INFO):
             _log_access(request, reply.status, elapsed)
+
+    async def _delegate(
+        self,
+        app: Asgi,
+        request: WebRequest,
+        scope: Scope,
+        receive: Receive,
+        send: Send,
+        started: float,
+    ) -> None:
+        """A request for an app of its own (the native API, the dashboard); its access line
+        takes the status from the answer and the login the app noted (web.note_login)."""
+        if not self._access:
+            await app(scope, receive, send)
+            return
+        status = 0
+
+        async def noting(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = int(message["status"])
+            await send(message)
+
+        try:
+            await app(scope, receive, noting)
+        finally:
+            if access_log.isEnabledFor(logging.INFO):
+                request.account = noted_login(scope)
+                _log_access(request, status, time.perf_counter() - started)
 
 
 def _log_access(request: WebRequest, status: int, elapsed: float) -> None:

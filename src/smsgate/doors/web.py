@@ -20,6 +20,18 @@ Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 
 
+def note_login(scope: Scope, login: str) -> None:
+    """An app mounted under the doors' router (the native API, the dashboard) says who the
+    request is from, for the access log: kept in the scope's `state`, Starlette's request.state."""
+    scope.setdefault("state", {})["login"] = login
+
+
+def noted_login(scope: Scope) -> str | None:
+    state = scope.get("state")
+    login = state.get("login") if isinstance(state, dict) else None
+    return login if isinstance(login, str) else None
+
+
 class BodyTooLarge(Exception):
     """The body is longer than the door accepts; the door answers in its own format."""
 

@@ -15,7 +15,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from importlib.resources import files
 
-from smsgate.doors.web import ClientGone, Receive, Scope, Send, WebReply, WebRequest
+from smsgate.doors.web import ClientGone, Receive, Scope, Send, WebReply, WebRequest, note_login
 from smsgate.gateway.errors import RateLimited, Unauthorized
 from smsgate.gateway.facade import Gateway
 from smsgate.gateway.operator_desk import OperatorDesk
@@ -127,6 +127,8 @@ class Dashboard:
         except Exception:
             log.exception("dashboard error on %s", request.path)
             reply = html(render("error.html", account=None, csrf="", message="Server error"), 500)
+        if request.account is not None:
+            note_login(scope, request.account)  # the access log's account
         await reply.send(send, head_only=request.method == "HEAD", close=request.body_refused)
 
     async def _handle(self, request: WebRequest, *, secure: bool) -> WebReply:
@@ -153,6 +155,8 @@ class Dashboard:
             account = await self._gateway.account(session.account_id)
             if account is None or not account.active:
                 session, fresh, account = self._codec.new(), True, None
+            if account is not None:
+                request.account = account.login
         posted: dict[str, str] = {}
         if method == "POST":
             posted = await form(request)

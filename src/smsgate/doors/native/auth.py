@@ -8,6 +8,7 @@ from typing import Annotated
 from fastapi import Depends, Request, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from smsgate.doors.web import note_login
 from smsgate.gateway.errors import Unauthorized
 from smsgate.gateway.facade import Gateway
 from smsgate.gateway.views import AccountRecord
@@ -42,6 +43,7 @@ async def caller(
         account = await gateway.authenticate_token(credentials.credentials)
     except Unauthorized:
         raise unauthorized() from None
+    note_login(request.scope, account.login)  # the access log's account
     headers, wait = limits.take(account.id)
     if wait is not None:
         raise too_many_requests(headers)
