@@ -35,7 +35,7 @@ from smsgate.gateway.send_request import SendItem, SendRequest
 from smsgate.gateway.views import AccountRecord, MessageCallback
 
 from .callback_options import CallbackOptionError, callback_of
-from .legacy_errors import LEGACY_FIELDS, DoorError, call_gateway
+from .legacy_errors import LEGACY_FIELDS, DoorError, call_gateway, refusal
 from .legacy_text import InvalidBase64, decode_base64_text, decode_legacy_text, split_list
 from .web import BodyTooLarge, Endpoint, Route, WebReply, WebRequest
 
@@ -83,12 +83,14 @@ class _HttpDoor:
 
     def endpoint(self, operation: Operation, *, digit_free_errors: bool = False) -> Endpoint:
         async def serve(request: WebRequest) -> WebReply:
+            account: AccountRecord | None = None
             try:
                 fields = await read_fields(request, self._max_body)
                 account = await self._authenticate(fields, request.client)
                 request.account = account.login
                 return _reply(await operation(account, fields))
-            except DoorError as exc:
+            except DoorError as refused:
+                exc = await refusal(self._gateway, account, refused)
                 sentence = _digit_free(exc.text) if digit_free_errors else exc.text
                 headers = None
                 if exc.retry_after is not None:
@@ -127,7 +129,7 @@ class _HttpDoor:
         )
         if not outcome.accepted:
             reasons = dict.fromkeys(str(reason) for _, reason in outcome.rejected)
-            raise DoorError("No message sent: " + "; ".join(reasons))
+            raise DoorError("No message sent: " + "; ".join(reasons), spent=True)
         return send_reply([message_id for message_id, _ in outcome.accepted])
 
     async def status(self, account: AccountRecord, fields: Fields) -> str:

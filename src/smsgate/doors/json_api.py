@@ -48,9 +48,13 @@ _JSON_STARTS = (b"{", b"[", b'"')
 
 
 class _BadRequest(Exception):
-    def __init__(self, field: str, reason: str) -> None:
+    """`spent`: refused by the gateway after the request spent its token (the door's own
+    refusals spend it when answered)."""
+
+    def __init__(self, field: str, reason: str, *, spent: bool = False) -> None:
         self.field = field
         self.reason = reason
+        self.spent = spent
 
 
 def _json(payload: object, status: int = 200, headers: dict[str, str] | None = None) -> WebReply:
@@ -61,6 +65,13 @@ def top_level_error(name: str, message: str, status: int, **headers: str) -> Web
     """The contract's request-level error object; the HTTP status equals `status`."""
     body = {"name": name, "message": message, "code": 0, "status": status}
     return _json(body, status, headers or None)
+
+
+def _too_many(limited: RateLimited) -> WebReply:
+    retry = str(max(1, math.ceil(limited.retry_after)))
+    return top_level_error(
+        "Too Many Requests", "Rate limit exceeded.", 429, **{"Retry-After": retry}
+    )
 
 
 def _validation(field: str, reason: str) -> WebReply:
@@ -102,6 +113,7 @@ class _JsonDoor:
         contract: the same key within 24 h answers the first answer again)."""
 
         async def serve(request: WebRequest) -> WebReply:
+            account: AccountRecord | None = None
             try:
                 account = await self._gateway.authenticate_token(_bearer(request))
                 request.account = account.login
@@ -113,18 +125,17 @@ class _JsonDoor:
             except Unauthorized:
                 return top_level_error("Unauthorized", UNAUTHORIZED, 401)
             except _BadRequest as exc:
-                return _validation(exc.field, exc.reason)
+                reply = _validation(exc.field, exc.reason)
+                return reply if exc.spent else await self._refused(account, reply)
             except RateLimited as exc:
-                retry = str(max(1, math.ceil(exc.retry_after)))
-                return top_level_error(
-                    "Too Many Requests", "Rate limit exceeded.", 429, **{"Retry-After": retry}
-                )
+                return _too_many(exc)
             except AllDuplicates:
                 return top_level_error("Duplicate", "Doubled SMS in less than 2 minutes.", 453)
             except BodyTooLarge:
-                return top_level_error("Payload Too Large", "Request body is too large.", 413)
+                reply = top_level_error("Payload Too Large", "Request body is too large.", 413)
+                return await self._refused(account, reply)
             except InvalidRequest as exc:  # only the Idempotency-Key's own checks come here
-                return _validation(exc.field, exc.reason)
+                return await self._refused(account, _validation(exc.field, exc.reason))
             except KeyReused:
                 message = "This Idempotency-Key was first used with another request body."
                 return top_level_error("Unprocessable Entity", message, 422)
@@ -133,6 +144,18 @@ class _JsonDoor:
                 return top_level_error("Conflict", message, 409, **{"Retry-After": "1"})
 
         return serve
+
+    async def _refused(self, account: AccountRecord | None, reply: WebReply) -> WebReply:
+        """`reply` to a request the door refused before the gateway spent its token: the
+        token is spent now, and a client over its rate hears 429 instead (the limit counts
+        every request, a bad one too)."""
+        if account is None:
+            return reply
+        try:
+            await self._gateway.refused(account)
+        except RateLimited as exc:
+            return _too_many(exc)
+        return reply
 
     async def _once(
         self, request: WebRequest, key: str, account: AccountRecord, body: Body, handler: Handler
@@ -221,7 +244,7 @@ class _JsonDoor:
         try:
             outcome = await self._gateway.send(account, request)
         except InvalidRequest as exc:
-            raise _BadRequest(fields.get(exc.field, exc.field), exc.reason) from None
+            raise _BadRequest(fields.get(exc.field, exc.field), exc.reason, spent=True) from None
         info = {str(message_id): phone for message_id, phone in outcome.accepted}
         add_info = {phone: str(reason) for phone, reason in outcome.rejected}
         return _success(info or None, add_info)
@@ -233,7 +256,7 @@ class _JsonDoor:
         try:
             known, unknown = await self._gateway.status(account, ids)
         except InvalidRequest as exc:
-            raise _BadRequest("id_sms", exc.reason) from None
+            raise _BadRequest("id_sms", exc.reason, spent=True) from None
         info = {given: str(status) for given, status in known.items()}
         return _success(info or None, {given: "Message not found" for given in unknown})
 

@@ -8,6 +8,8 @@ from collections.abc import Awaitable, Mapping
 from typing import TypeVar
 
 from smsgate.gateway.errors import AllDuplicates, InvalidRequest, RateLimited, Unauthorized
+from smsgate.gateway.facade import Gateway
+from smsgate.gateway.views import AccountRecord
 
 T = TypeVar("T")
 
@@ -16,12 +18,31 @@ LEGACY_FIELDS: Mapping[str, str] = {"phone": "to", "text": "text", "sender": "fr
 
 
 class DoorError(Exception):
-    """A request a legacy door answers with an error text (and maybe a Retry-After)."""
+    """A request a legacy door answers with an error text (and maybe a Retry-After).
+    `spent`: the request spent its rate-limit token already (in the gateway)."""
 
-    def __init__(self, text: str, retry_after: float | None = None) -> None:
+    def __init__(self, text: str, retry_after: float | None = None, *, spent: bool = False) -> None:
         super().__init__(text)
         self.text = text
         self.retry_after = retry_after
+        self.spent = spent
+
+
+async def refusal(gateway: Gateway, account: AccountRecord | None, error: DoorError) -> DoorError:
+    """What to answer a refused request of `account` with: `error`, after the request spent
+    its token if the gateway did not (the rate limit counts every request, a bad one too), or
+    the rate limit's error when the token is short."""
+    if account is None or error.spent:
+        return error
+    try:
+        await gateway.refused(account)
+    except RateLimited as exc:
+        return _rate_limited(exc)
+    return error
+
+
+def _rate_limited(exc: RateLimited) -> DoorError:
+    return DoorError("Rate limit exceeded: retry later", exc.retry_after, spent=True)
 
 
 async def call_gateway(
@@ -33,10 +54,10 @@ async def call_gateway(
         return await call
     except InvalidRequest as exc:
         name = names.get(exc.field, exc.field)
-        raise DoorError(f"{exc.reason} ({field_kind} {name})") from None
+        raise DoorError(f"{exc.reason} ({field_kind} {name})", spent=True) from None
     except RateLimited as exc:
-        raise DoorError("Rate limit exceeded: retry later", exc.retry_after) from None
+        raise _rate_limited(exc) from None
     except AllDuplicates:
-        raise DoorError("Doubled SMS in less than 2 minutes") from None
+        raise DoorError("Doubled SMS in less than 2 minutes", spent=True) from None
     except Unauthorized:
-        raise DoorError("Invalid username or credentials") from None
+        raise DoorError("Invalid username or credentials", spent=True) from None

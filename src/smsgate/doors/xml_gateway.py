@@ -37,7 +37,7 @@ from smsgate.gateway.send_request import SendItem, SendRequest
 from smsgate.gateway.views import AccountRecord, MessageCallback
 
 from .callback_options import CallbackOptionError, callback_of
-from .legacy_errors import LEGACY_FIELDS, DoorError, call_gateway
+from .legacy_errors import LEGACY_FIELDS, DoorError, call_gateway, refusal
 from .legacy_text import decode_legacy_text, split_list
 from .web import BodyTooLarge, Endpoint, Route, WebReply, WebRequest
 
@@ -104,6 +104,7 @@ class _XmlDoor:
 
     def endpoint(self, root: str, operation: Operation) -> Endpoint:
         async def serve(request: WebRequest) -> WebReply:
+            account: AccountRecord | None = None
             try:
                 document = parse_request(await self._read_body(request))
                 if document.root != root:
@@ -111,7 +112,8 @@ class _XmlDoor:
                 account = await self._authenticate(document, request.client)
                 request.account = account.login
                 return _reply(await operation(account, document))
-            except DoorError as exc:
+            except DoorError as refused:
+                exc = await refusal(self._gateway, account, refused)
                 headers = None
                 if exc.retry_after is not None:
                     headers = {"Retry-After": str(max(1, math.ceil(exc.retry_after)))}
@@ -153,7 +155,7 @@ class _XmlDoor:
         outcome = await call_gateway(self._gateway.send(account, request), "element", _XML_FIELDS)
         if not outcome.accepted:
             reasons = dict.fromkeys(str(reason) for _, reason in outcome.rejected)
-            raise DoorError("No message sent: " + "; ".join(reasons))
+            raise DoorError("No message sent: " + "; ".join(reasons), spent=True)
         return send_reply([message_id for message_id, _ in outcome.accepted])
 
     async def state(self, account: AccountRecord, document: Document) -> str:

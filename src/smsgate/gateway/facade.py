@@ -118,13 +118,34 @@ class Gateway:
         return await self.accounts.by_smpp_password(login, password, address)
 
     async def send(self, account: AccountRecord, request: SendRequest) -> SendOutcome:
-        return await self.submitter.send(account, request)
+        """Raises InvalidRequest for a request refused before the store, after it spent the
+        account's token like any other (RateLimited instead when the bucket is short)."""
+        try:
+            return await self.submitter.send(account, request)
+        except InvalidRequest:
+            await self.refused(account)
+            raise
 
     async def send_many(
         self, account: AccountRecord, requests: Sequence[SendRequest]
     ) -> list[SendOutcome | Exception]:
         """`send` for each request, stored together; one answer or exception per request."""
-        return await self.submitter.send_many(account, requests)
+        answers = await self.submitter.send_many(account, requests)
+        for i, answer in enumerate(answers):
+            if isinstance(answer, InvalidRequest):
+                try:
+                    await self.refused(account)
+                except RateLimited as limited:
+                    answers[i] = limited
+        return answers
+
+    async def refused(self, account: AccountRecord) -> None:
+        """A request of `account` refused before it spent a token (a field the door or
+        submit() would not take) spends one all the same: the rate limit counts every request
+        of an account, so a client that repeats a bad request fast is told to slow down too.
+        Raises RateLimited when the bucket is short; a door answers that instead of its
+        refusal."""
+        await self._spend_token(account)
 
     async def send_priced(
         self, account: AccountRecord, request: SendRequest

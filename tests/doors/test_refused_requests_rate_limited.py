@@ -1,0 +1,208 @@
+"""A refused request is a request: it spends the account's rate-limit token on every door,
+whether the door refused it (a field it could not read) or the gateway did (an unknown sender,
+more than 100 ids), and exactly once. The account here earns one token per 100 s, so the first
+request spends the only token and the second is over the limit whatever the machine's speed:
+a request that spent none would let the second through, one that spent two would make the
+first a 429."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from typing import TYPE_CHECKING
+
+import orjson
+import pytest
+
+from smsgate.config import SmppDoorSettings
+from smsgate.domain.gsm7 import encode_gsm7
+from smsgate.doors.smpp.door import SmppDoor
+from smsgate.smpp.client import BindType, SmppClient
+from smsgate.smpp.constants import CommandStatus
+from smsgate.smpp.pdu import SubmitSm
+
+if TYPE_CHECKING:
+    from tests.conftest import Stack, TestAccount
+
+PHONE = "380501234567"
+ONE_TOKEN_PER_100_S = 0.01
+T = 5.0  # every SMPP await is bounded by this
+TOO_MANY = {
+    "name": "Too Many Requests",
+    "message": "Rate limit exceeded.",
+    "code": 0,
+    "status": 429,
+}
+
+
+@pytest.fixture
+async def slow(stack: Stack) -> TestAccount:
+    return await stack.account("slow", rate_limit=ONE_TOKEN_PER_100_S)
+
+
+SEND = {"phone": [PHONE], "message": "Hi", "src_addr": "Shop"}
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "field"),
+    [
+        ("/sms/send", {}, "phone"),  # the door's own refusal
+        ("/sms/send", {**SEND, "lifetime": -1}, "lifetime"),
+        ("/sms/send", b"{not json", "request"),
+        ("/sms/send", {**SEND, "src_addr": "Nobody"}, "src_addr"),  # the gateway's refusal
+        ("/v2/sms/send", {"data_message": []}, "data_message"),
+        ("/sms/status", {}, "id_sms"),
+        ("/sms/status", {"id_sms": [str(n) for n in range(1, 102)]}, "id_sms"),  # the gateway's
+    ],
+)
+async def test_a_refused_json_request_spends_one_token(
+    stack: Stack, slow: TestAccount, path: str, body: object, field: str
+) -> None:
+    content = body if isinstance(body, bytes) else orjson.dumps(body)
+    headers = {**slow.auth, "Content-Type": "application/json"}
+    first = await stack.client.post(path, headers=headers, content=content)
+    again = await stack.client.post(path, headers=headers, content=content)
+    assert first.status_code == 400
+    assert list(first.json()["success_request"]["add_info"]) == [field]
+    assert again.status_code == 429 and again.json() == TOO_MANY
+    assert int(again.headers["retry-after"]) >= 1
+
+
+async def test_after_a_refused_request_a_query_is_over_the_limit(
+    stack: Stack, slow: TestAccount
+) -> None:
+    refused = await stack.client.post("/sms/send", headers=slow.auth, json={})
+    balance = await stack.client.post("/sms/balance", headers=slow.auth)
+    assert (refused.status_code, balance.status_code) == (400, 429)
+
+
+async def test_an_unlimited_account_is_never_limited_for_refusals(
+    stack: Stack, slow: TestAccount
+) -> None:
+    free = await stack.account("free")  # rate_limit 0: no limit
+    codes = {(await stack.client.post("/sms/send", headers=free.auth, json={})).status_code}
+    codes |= {(await stack.client.post("/sms/send", headers=free.auth, json={})).status_code}
+    assert codes == {400}
+
+
+async def test_an_unauthenticated_request_spends_no_account_token(
+    stack: Stack, slow: TestAccount
+) -> None:
+    wrong = await stack.client.post("/sms/balance", headers={"Authorization": "Bearer nope"})
+    balance = await stack.client.post("/sms/balance", headers=slow.auth)
+    assert (wrong.status_code, balance.status_code) == (401, 200)
+
+
+def legacy_query(acct: TestAccount, **fields: str) -> dict[str, str]:
+    return {"username": acct.login, "token": acct.token, **fields}
+
+
+LIMITED = "Rate limit exceeded: retry later"
+
+
+@pytest.mark.parametrize(
+    ("path", "fields", "refusal"),
+    [
+        ("/token/", {"from": "Shop", "text": "Hi"}, "No recipients given (parameter to)"),
+        ("/token/", {"from": "Shop", "to": PHONE, "text": "Hi", "lifetime": "x"}, "Lifetime"),
+        ("/token/", {"from": "Nobody", "to": PHONE, "text": "Hi"}, "Sender name is not"),
+        ("/token/state.php", {}, "No message ids given (parameter smscid)"),
+    ],
+)
+async def test_a_refused_http_gateway_request_spends_one_token(
+    stack: Stack, slow: TestAccount, path: str, fields: dict[str, str], refusal: str
+) -> None:
+    query = legacy_query(slow, **fields)
+    first = await stack.client.get(path, params=query)
+    again = await stack.client.get(path, params=query)
+    assert first.text.startswith(refusal)
+    assert again.text == LIMITED and int(again.headers["retry-after"]) >= 1
+
+
+async def test_after_a_refused_request_the_http_balance_is_limited(
+    stack: Stack, slow: TestAccount
+) -> None:
+    """One bucket for every door: a refused JSON send spent the token a balance needed."""
+    await stack.client.post("/sms/send", headers=slow.auth, json={})
+    r = await stack.client.get("/token/getbalance.php", params=legacy_query(slow))
+    assert r.text == LIMITED
+
+
+def xml(root: str, acct: TestAccount, children: str) -> bytes:
+    auth = f"<username>{acct.login}</username><token>{acct.token}</token>"
+    return f"<{root}>{auth}{children}</{root}>".encode()
+
+
+XML_LIMITED = (
+    '<?xml version="1.0" encoding="utf-8"?>\n'
+    f"<response><status>ERROR</status><text>{LIMITED}</text></response>"
+)
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "refusal"),
+    [
+        (
+            "/xml/",
+            (
+                "request_sendsms",
+                f"<from>Shop</from><to>{PHONE}</to><to>{PHONE}</to><text>a</text>"
+                "<text>b</text><text>c</text>",
+            ),
+            "Every &lt;to&gt; needs its own &lt;text&gt;",
+        ),
+        (
+            "/xml/",
+            ("request_sendsms", f"<from>Nobody</from><to>{PHONE}</to><text>Hi</text>"),
+            "Sender name is not",
+        ),
+        ("/xml/state.php", ("request_getstate", ""), "No message ids given (element smscid)"),
+    ],
+)
+async def test_a_refused_xml_request_spends_one_token(
+    stack: Stack, slow: TestAccount, path: str, body: tuple[str, str], refusal: str
+) -> None:
+    content = xml(body[0], slow, body[1])
+    first = await stack.client.post(path, content=content)
+    again = await stack.client.post(path, content=content)
+    assert f"<status>ERROR</status><text>{refusal}" in first.text
+    assert again.text == XML_LIMITED and int(again.headers["retry-after"]) >= 1
+
+
+@pytest.fixture
+async def door(stack: Stack) -> AsyncIterator[SmppDoor]:
+    d = SmppDoor(stack.gateway, SmppDoorSettings(host="127.0.0.1", port=0))
+    await asyncio.wait_for(d.start(), T)
+    try:
+        yield d
+    finally:
+        await asyncio.wait_for(d.stop(), T)
+
+
+async def test_a_refused_submit_sm_spends_one_token(door: SmppDoor, slow: TestAccount) -> None:
+    client = SmppClient(
+        "127.0.0.1",
+        door.port,
+        slow.login,
+        slow.smpp_password,
+        BindType.TRANSCEIVER,
+        reconnect=False,
+        response_timeout=T,
+    )
+    await client.start()
+    try:
+        await client.wait_bound(T)
+        unknown_sender = SubmitSm(
+            source_addr_ton=5,
+            source_addr="Nobody",
+            dest_addr_ton=1,
+            dest_addr_npi=1,
+            destination_addr=PHONE,
+            short_message=encode_gsm7("Hi"),
+        )
+        first = await asyncio.wait_for(client.request(unknown_sender), T)
+        again = await asyncio.wait_for(client.request(unknown_sender), T)
+    finally:
+        await asyncio.wait_for(client.close(1.0), T)
+    assert first.command_status == CommandStatus.ESME_RINVSRCADR
+    assert again.command_status == CommandStatus.ESME_RTHROTTLED
