@@ -11,6 +11,7 @@ from smsgate.domain.ids import (
     MAX_NODE_ID,
     TICKS_PER_SECOND,
     IdGenerator,
+    first_id_at,
     split_id,
 )
 
@@ -211,3 +212,14 @@ def test_next_many_is_what_as_many_next_calls_give_at_the_same_instant() -> None
             single.next()
         assert batch.next_many(n) == [single.next() for _ in range(n)]
         assert batch.next() == single.next()
+
+
+@given(st.floats(min_value=1_767_225_601, max_value=3_000_000_000))
+def test_first_id_at_bounds_every_id_minted_from_then(now: float) -> None:
+    minted = IdGenerator(3, clock=lambda: now, restart_margin=0).next()
+    assert first_id_at(now) <= minted < first_id_at(now + 0.02)
+
+
+def test_first_id_at_is_clamped() -> None:
+    assert first_id_at(0) == 0
+    assert first_id_at(1e12) == MAX_ID + 1

@@ -48,6 +48,15 @@ def split_id(message_id: int) -> tuple[int, int, int]:
     )
 
 
+def first_id_at(epoch: float) -> int:
+    """The smallest id a node can mint at `epoch` (seconds): time ranges become id ranges.
+    Clamped to 0 and to one past MAX_ID, so any time gives a usable bound."""
+    tick = int(epoch * TICKS_PER_SECOND) - EPOCH_TICKS
+    if tick <= 0:
+        return 0
+    return min(tick, _MAX_TICK + 1) << _TICK_SHIFT
+
+
 class IdGenerator:
     """Strictly increasing ids for one node. Not thread-safe: one per event loop."""
 

@@ -238,6 +238,7 @@ class MessageFilter:
     `before_id` is the page cursor: ids are time-ordered, so a page is "older than this"."""
 
     phone: str | None = None  # international digits: a prefix of the number
+    number: str | None = None  # international digits: exactly this recipient
     status: Status | None = None
     sender: str | None = None
     door: str | None = None

@@ -114,6 +114,8 @@ messages = Table(
     # An account's messages newest first, a page at a time (the native API's search): ids
     # grow with time, so each insert lands at the end of its account's run.
     Index("ix_messages_account_id", "account_id", "id"),
+    # One recipient's messages newest first (the native API's search by `phone`).
+    Index("ix_messages_account_phone", "account_id", "phone", "id"),
 )
 
 # Duplicate detection reads this append-only log, never an index on the hash (dedupe_log.py).

@@ -333,7 +333,7 @@ async def search(
                 422, "invalid-field", "Invalid field", "Not a phone number", field="phone"
             )
     where = MessageFilter(
-        phone=number,
+        number=number,
         status=status,
         sender=sender,
         since=None if since is None else _epoch(since, "since"),

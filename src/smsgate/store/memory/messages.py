@@ -268,6 +268,7 @@ def _matches(message_id: int, m: MessageRow, where: MessageFilter) -> bool:
         (where.message_id is not None and message_id != where.message_id)
         or (where.before_id is not None and message_id >= where.before_id)
         or (where.phone is not None and not m.phone.startswith(where.phone))
+        or (where.number is not None and m.phone != where.number)
         or (where.status is not None and m.status != where.status)
         or (where.sender is not None and m.sender != where.sender)
         or (where.door is not None and m.door != where.door)
