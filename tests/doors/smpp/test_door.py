@@ -4,6 +4,7 @@ customer, a real Gateway on a temporary SQLite store behind it."""
 from __future__ import annotations
 
 import asyncio
+import logging
 import ssl
 import struct
 import subprocess
@@ -199,6 +200,30 @@ async def read_pdu(reader: asyncio.StreamReader) -> Pdu:
 
 async def test_bind_with_the_smpp_password_succeeds(door: SmppDoor, acct: TestAccount) -> None:
     assert await bind_status(door.port, acct.login, acct.smpp_password) == 0
+
+
+async def test_a_bind_ending_is_logged_with_why(
+    door: SmppDoor, acct: TestAccount, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, "smsgate.doors.smpp")
+
+    def ended() -> list[tuple[str, str]]:
+        return [
+            (r.login, r.reason)  # type: ignore[attr-defined]
+            for r in caplog.records
+            if getattr(r, "event", None) == "smpp_unbind"
+        ]
+
+    assert await bind_status(door.port, acct.login, acct.smpp_password) == 0  # unbinds
+    reader, writer = await asyncio.wait_for(asyncio.open_connection("127.0.0.1", door.port), T)
+    writer.write(encode(BindTransceiver(1, system_id=acct.login, password=acct.smpp_password)))
+    assert (await read_pdu(reader)).command_status == 0
+    writer.close()  # no unbind: the connection just ends
+    deadline = time.monotonic() + T
+    while len(ended()) < 2:
+        assert time.monotonic() < deadline, ended()
+        await asyncio.sleep(0.02)
+    assert ended() == [(acct.login, "unbind"), (acct.login, "closed")]
 
 
 async def test_wrong_password_and_unknown_login_answer_alike(

@@ -32,13 +32,16 @@ def bound(session: ServerSession, pdu: AnyBind) -> None:
     )
 
 
-def unbound(session: ServerSession, login: str) -> None:
+def unbound(session: ServerSession, login: str, reason: str) -> None:
+    """A bind ended: `reason` "unbind" when the customer asked, else "closed" (the connection
+    dropped or timed out, or the node is stopping)."""
     peer = peer_of(session)
     log.info(
-        "smpp unbind %s from %s",
+        "smpp unbind %s from %s: %s",
         login,
         peer,
-        extra={"event": "smpp_unbind", "login": login, "peer": peer},
+        reason,
+        extra={"event": "smpp_unbind", "login": login, "peer": peer, "reason": reason},
     )
 
 

@@ -104,6 +104,7 @@ class SmppDoorHandler(SmppHandler):
             timeout=assembly_timeout,
         )
         self._tickets: dict[int, list[int]] = {}  # session id -> open gate tickets
+        self._unbinding: set[int] = set()  # session ids whose customer sent unbind
         self._submits: SubmitQueue[HandlerResult] = SubmitQueue(gateway)
 
     async def close_submits(self) -> None:
@@ -137,10 +138,15 @@ class SmppDoorHandler(SmppHandler):
             loop.call_soon(self.inbound.wake, account.id)
         return S.ESME_ROK
 
+    def on_unbind(self, session: ServerSession) -> None:
+        self._unbinding.add(session.id)
+
     def on_close(self, session: ServerSession) -> None:
         bind = self.binds.get(session)
+        asked = session.id in self._unbinding
+        self._unbinding.discard(session.id)
         if bind is not None:
-            bind_log.unbound(session, bind.account.login)
+            bind_log.unbound(session, bind.account.login, "unbind" if asked else "closed")
         self.binds.drop(session)
         for ticket in self._tickets.pop(session.id, []):
             self.gate.close(ticket)
