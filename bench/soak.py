@@ -125,6 +125,7 @@ class Load:
     total: int
     rate: float
     batch: int
+    until: float = float("inf")  # monotonic time after which no batch is sent
     accepted: int = 0
     refused: int = 0  # recipients refused inside a 200 answer
     answers: dict[str, int] = field(default_factory=dict)
@@ -133,7 +134,7 @@ class Load:
     _sent: int = 0
 
     def phones(self) -> list[str] | None:
-        if self._sent >= self.total:
+        if self._sent >= self.total or time.monotonic() >= self.until:
             return None
         count = min(self.batch, self.total - self._sent)
         out = []
@@ -251,6 +252,8 @@ async def soak(args: argparse.Namespace) -> int:
             base_url=load.base, headers=headers, timeout=30, limits=limits
         ) as client:
             started = time.monotonic()
+            if args.seconds > 0:
+                load.until = started + args.seconds
             streams = [
                 asyncio.create_task(load.stream(client, started)) for _ in range(args.streams)
             ]
@@ -333,6 +336,13 @@ def main() -> None:
     parser.add_argument("--messages", type=int, default=1_000_000)
     parser.add_argument("--rate", type=float, default=800.0, help="messages per second overall")
     parser.add_argument("--batch", type=int, default=10, help="numbers per /sms/send")
+    parser.add_argument(
+        "--seconds",
+        type=float,
+        default=0.0,
+        help="stop sending after this long even if fewer messages went (0: no limit); the "
+        "figures then name the messages actually accepted",
+    )
     parser.add_argument("--streams", type=int, default=4)
     parser.add_argument("--every", type=float, default=10.0, help="seconds between samples")
     parser.add_argument("--max-rss", type=float, default=250.0, help="MB")
