@@ -124,6 +124,12 @@ class SmppDoorSettings(BaseModel):
         description="Seconds a customer may leave its answers unread (the node stops reading "
         "its requests meanwhile) before its session is dropped.",
     )
+    max_connections: int = Field(
+        default=1024,
+        gt=0,
+        description="Open SMPP connections per node process and port; one more is closed at "
+        "once and logged (smpp_connection_refused).",
+    )
 
     @model_validator(mode="after")
     def _tls_complete(self) -> SmppDoorSettings:

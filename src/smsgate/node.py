@@ -241,6 +241,7 @@ class Node:
                 settings.smpp,
                 assembly_timeout=settings.smpp.assembly_timeout,
                 write_stall_timeout=settings.smpp.write_stall_timeout,
+                max_connections=settings.smpp.max_connections,
             )
             await door.start()
             self._stack.push_async_callback(door.stop)

@@ -485,3 +485,23 @@ async def test_a_peer_that_never_reads_is_paused_then_dropped_with_a_bounded_buf
     # Paused at the high-water mark: at most one read's answers land above it.
     assert largest <= WRITE_HIGH_WATER + 256 * 1024
     assert any("read nothing" in r.getMessage() for r in caplog.records)
+
+
+async def test_a_connection_past_the_cap_is_closed_at_once_and_logged(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    loop = asyncio.get_running_loop()
+    async with serving(Accounts(), max_connections=2) as server:
+        async with peer(server) as first, peer(server) as second:
+            assert (await first.bind()).command_status == 0  # bound or not, both count
+            async with peer(server) as third:
+                assert await third.closed()  # nothing read from it, nothing answered
+            assert len(server.sessions) == 2
+            assert (await second.bind()).command_status == 0  # the two kept are served
+        deadline = loop.time() + T
+        while server.sessions and loop.time() < deadline:
+            await asyncio.sleep(0.01)
+        async with peer(server) as later:  # the places freed are taken again
+            assert (await later.bind()).command_status == 0
+    refused = [r for r in caplog.records if getattr(r, "event", "") == "smpp_connection_refused"]
+    assert len(refused) == 1 and "the cap of 2 open connections" in refused[0].getMessage()

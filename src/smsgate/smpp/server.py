@@ -16,6 +16,7 @@ from collections import deque
 from collections.abc import Awaitable, Callable
 from typing import Any, Final
 
+from smsgate.log_limit import LimitedLog
 from smsgate.smpp.connection import WRITE_STALL_TIMEOUT, SessionProtocol
 from smsgate.smpp.constants import CommandId, CommandStatus
 from smsgate.smpp.pdu import (
@@ -287,7 +288,12 @@ class ServerSession:
 
 class SmppServer:
     """`await start()` listens (port 0 picks a free port, see `.port`); `await stop()` unbinds
-    every peer and closes. Also an async context manager."""
+    every peer and closes. Also an async context manager.
+
+    `max_connections`: open connections this listener keeps; one more is closed as soon as it
+    is accepted, with a log line. Connections that never bind are closed after
+    `session_init_timeout` anyway, but a client opening thousands within it would otherwise
+    take every descriptor of the process, and then every door and the store refuse everyone."""
 
     def __init__(
         self,
@@ -303,6 +309,7 @@ class SmppServer:
         enquire_link_interval: float | None = 60.0,
         response_timeout: float = 10.0,
         write_stall_timeout: float | None = WRITE_STALL_TIMEOUT,
+        max_connections: int | None = None,
     ) -> None:
         self.handler = handler
         self.host = host
@@ -315,6 +322,8 @@ class SmppServer:
         self.enquire_link_interval = enquire_link_interval
         self.response_timeout = response_timeout
         self.write_stall_timeout = write_stall_timeout
+        self.max_connections = max_connections
+        self._refusals = LimitedLog(log)
         self.sessions: set[ServerSession] = set()
         self._server: asyncio.Server | None = None
         self._tasks: set[asyncio.Future[Any]] = set()
@@ -350,7 +359,17 @@ class SmppServer:
 
     # --- connections --------------------------------------------------------------------------
 
-    def _new_connection(self) -> SessionProtocol:
+    def _new_connection(self) -> asyncio.Protocol:
+        cap = self.max_connections
+        if cap is not None and len(self.sessions) >= cap:
+            self._refusals.warning(
+                "cap",
+                "SMPP connection refused on port %d: the cap of %d open connections is reached",
+                self.port,
+                cap,
+                extra={"event": "smpp_connection_refused", "max_connections": cap},
+            )
+            return _Refused()
         loop = asyncio.get_running_loop()
         session = Session(
             Role.SMSC,
@@ -494,3 +513,10 @@ class SmppServer:
             task = asyncio.ensure_future(result)
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
+
+
+class _Refused(asyncio.Protocol):
+    """A connection past the cap: closed as soon as it is made, nothing read from it."""
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        transport.close()

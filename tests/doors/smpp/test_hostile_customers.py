@@ -3,7 +3,8 @@ production), its RSS and descriptors watched from /proc. One binds, then streams
 and never reads an answer: with a short write stall timeout the node stops reading it, holds
 its memory and descriptors bounded meanwhile, and drops the session once its answers waited
 that long. Another loops over wrong passwords: refused, the loop costs the node nothing that
-stays, and the right password still binds from another address."""
+stays, and the right password still binds from another address. A flood of connections that
+never bind is held to the node's cap ([smpp] max_connections), the rest closed at once."""
 
 from __future__ import annotations
 
@@ -26,6 +27,7 @@ from smsgate.smpp.pdu import BindTransceiver, BindTransceiverResp, EnquireLink, 
 
 SMSGATE = str(Path(sys.executable).parent / "smsgate")
 STALL_TIMEOUT = 1.0
+SMPP_CAP = 16
 # Descriptors the node may open beside the customer's own connection while it works.
 FD_SLACK = 6
 
@@ -70,6 +72,7 @@ port = {http_port}
 [smpp]
 port = {smpp_port}
 write_stall_timeout = {STALL_TIMEOUT}
+max_connections = {SMPP_CAP}
 [simulator]
 port = {free_port()}
 """
@@ -201,3 +204,43 @@ def test_a_password_guessing_loop_is_refused_unchecked_with_memory_and_descripto
     # another address it binds.
     assert bind_once(node, node.password) == CommandStatus.ESME_RINVPASWD
     assert bind_once(node, node.password, source="127.0.0.2") == CommandStatus.ESME_ROK
+
+
+def is_closed(s: socket.socket) -> bool:
+    """Whether the node closed `s` (it answers nothing before a bind, so any byte is none)."""
+    s.setblocking(False)  # a socket with a timeout would wait that long for the byte
+    try:
+        return s.recv(1) == b""
+    except BlockingIOError:
+        return False
+    except ConnectionResetError:
+        return True
+
+
+def test_a_flood_of_connections_is_held_to_the_cap_and_the_rest_closed_at_once(
+    node: Node,
+) -> None:
+    wait_settled(node.proc.pid)
+    before = held(node.proc.pid)
+    flood = [
+        socket.create_connection(("127.0.0.1", node.smpp_port), 10) for _ in range(SMPP_CAP * 6)
+    ]
+    try:
+        # Never binding, each would be held for the session-init timeout (30 s): 20,000 of
+        # them took every descriptor of the process. Past the cap they are closed at once.
+        wait_until(
+            lambda: sum(map(is_closed, flood)) == len(flood) - SMPP_CAP,
+            20,
+            f"all but {SMPP_CAP} of {len(flood)} closed",
+        )
+        assert held(node.proc.pid) <= before + SMPP_CAP + FD_SLACK, node.descriptors()
+        log = node.log.read_text(errors="replace")
+        assert f"the cap of {SMPP_CAP} open connections is reached" in log
+        # Full: a customer is refused too (closed, never answered) until places free up.
+        with socket.create_connection(("127.0.0.1", node.smpp_port), 10) as late:
+            wait_until(lambda: is_closed(late), 10, "the customer past the cap closed")
+    finally:
+        for s in flood:
+            s.close()
+    wait_until(lambda: held(node.proc.pid) <= before, 10, "the flood's descriptors closed")
+    assert bind_once(node, node.password, source="127.0.0.3") == CommandStatus.ESME_ROK
