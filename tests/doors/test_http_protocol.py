@@ -340,9 +340,11 @@ def test_a_lying_content_length_is_answered_at_once(
 ) -> None:
     auth = f"Authorization: Bearer {gateway.token}\r\n".encode()
     head = f"POST {path} HTTP/1.1\r\nHost: t\r\nContent-Length: {10 * 2**30}\r\n".encode()
-    started = time.monotonic()
-    answer = request(gateway, head + auth + b"\r\n123456789", timeout=3)
-    assert time.monotonic() - started < 1.0
+    # An answer at all shows the declared length was refused without waiting for the body:
+    # these 9 bytes never complete it, and a body that stops coming is closed unanswered
+    # (the next test). No wall-clock bound: the body timeout here is 1 s, as near as a loaded
+    # machine's scheduling.
+    answer = request(gateway, head + auth + b"\r\n123456789", timeout=BODY_TIMEOUT + 10)
     status = b"413 " if path == "/sms/send" else b"200 OK"
     assert answer.startswith(b"HTTP/1.1 " + status), answer
     assert b"connection: close" in answer.lower()
