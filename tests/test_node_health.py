@@ -114,3 +114,28 @@ async def test_a_route_whose_connectors_cannot_bind_says_so(tmp_path: Path) -> N
         assert r.status_code == 503
         assert r.json()["reasons"] == ["route 380: none of op-a is bound"]
         assert r.json()["routes"] == {"380": []}
+
+
+async def test_a_connector_another_node_binds_is_shown_held_there(
+    demo: tuple[Node, httpx.AsyncClient], tmp_path: Path
+) -> None:
+    """Two nodes on one database: the second's /health says who binds the connector it does
+    not, so `smsgate admin connectors list` asking it does not report the connector down."""
+    first, _ = demo
+    (connector,) = first.settings.connectors
+    second = load_settings(
+        None,
+        node_id=1,
+        node={"holder": "second-node"},
+        database={"url": f"sqlite+aiosqlite:///{tmp_path}/ready.db"},
+        http={"host": "127.0.0.1", "port": free_port()},
+        smpp={"enabled": False},
+        connectors=[connector.model_dump()],
+    )
+    async for node, client in _running(second):
+        described = (await client.get("/health")).json()["connectors"][connector.name]
+        assert described["bound"] is False
+        assert described["held_by"] == {"node_id": first.node_id, "holder": first.holder}
+        assert node.connectors[0].describe()["bound"] is False
+    own = (await demo[1].get("/health")).json()["connectors"][connector.name]
+    assert own["bound"] is True and "held_by" not in own

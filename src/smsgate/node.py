@@ -448,7 +448,7 @@ class Node:
         return [Route("", names)] if names else []
 
     async def health(self) -> dict[str, object]:
-        connectors = {c.name: c.describe() for c in self.connectors}
+        connectors = {c.name: self._describe(c) for c in self.connectors}
         return {
             "ok": True,
             "node_id": self.node_id,
@@ -456,6 +456,16 @@ class Node:
             "connectors": connectors,
             "in_flight": self.dispatcher.in_flight if self.dispatcher else 0,
         }
+
+    def _describe(self, connector: Connector) -> dict[str, object]:
+        """A connector as /health shows it; one another node binds says which (from the lease
+        keeper's last round), so `smsgate admin connectors list` does not call it down."""
+        described = connector.describe()
+        elsewhere = None if self._leases is None else self._leases.held_elsewhere(connector.name)
+        if elsewhere is not None:
+            holder, node_id = elsewhere
+            described["held_by"] = {"node_id": node_id, "holder": holder}
+        return described
 
     async def _stop_http(self) -> None:
         """Stop accepting and let the requests in flight finish (uvicorn's own shutdown)."""

@@ -66,6 +66,25 @@ def node_port() -> Iterator[int]:
     yield from _serve(json.dumps(HEALTH).encode())
 
 
+# The node asked is not the one binding kyivstar: another node holds its lease.
+ELSEWHERE = {
+    "ok": True,
+    "connectors": {
+        "kyivstar": {
+            "bound": False,
+            "host": "10.0.0.1",
+            "port": 2775,
+            "held_by": {"node_id": 2, "holder": "gw2:4242:ab12cd"},
+        },
+    },
+}
+
+
+@pytest.fixture
+def elsewhere_port() -> Iterator[int]:
+    yield from _serve(json.dumps(ELSEWHERE).encode())
+
+
 @pytest.fixture
 def garbage_port() -> Iterator[int]:
     yield from _serve(b"<html>not json</html>")
@@ -183,3 +202,14 @@ def test_a_connector_that_is_down_shows_why_and_since_when(
     )
     table = admin.ok("connectors", "list", "--config", _config(tmp_path, node_port)).stdout
     assert "ESME_RINVPASWD" in table and "last error" in table
+
+
+def test_a_connector_another_node_binds_is_shown_as_held_there_not_as_down(
+    admin: Admin, tmp_path: Path, elsewhere_port: int
+) -> None:
+    config = _config(tmp_path, elsewhere_port)
+    rows = json.loads(admin.ok("connectors", "list", "--json", "--config", config).stdout)
+    kyivstar = next(r for r in rows if r["name"] == "kyivstar")
+    assert kyivstar["state"] == "held by node 2 (gw2:4242:ab12cd)"
+    assert kyivstar["last_error"] is None
+    assert "held by node 2" in admin.ok("connectors", "list", "--config", config).stdout

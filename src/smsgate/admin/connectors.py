@@ -1,7 +1,8 @@
 """`smsgate admin connectors list`: the operator binds declared in the configuration, with the
 bind state the running node reports on its /health endpoint, since when it holds, and the last
-error (connect refused, bind refused with its command_status, dropped, throttled). A node that
-is not running is a state to show ("node not reachable"), not an error.
+error (connect refused, bind refused with its command_status, dropped, throttled); a connector
+another node binds is shown as held there. A node that is not running is a state to show
+("node not reachable"), not an error.
 
 Reads the config and one HTTP endpoint; never touches the store or the binds themselves.
 """
@@ -61,10 +62,21 @@ def _state(reported: dict[str, dict[str, Any]] | None, name: str) -> dict[str, o
     error = info.get("last_error")
     at = _when(info.get("last_error_at"))
     return {
-        "state": "bound" if info.get("bound") is True else "not bound",
+        "state": "bound" if info.get("bound") is True else _unbound_here(info),
         "since": _when(info.get("since")),
         "last_error": f"{error} (at {at})" if error and at else error,
     }
+
+
+def _unbound_here(info: dict[str, Any]) -> str:
+    """Not bound by the node asked: another node may hold its lease and bind it there (two
+    nodes, or `serve --workers N` where any worker answers /health)."""
+    held = info.get("held_by")
+    if not isinstance(held, dict):
+        return "not bound"
+    node = held.get("node_id")
+    where = f"node {node}" if isinstance(node, int) else "another node"
+    return f"held by {where} ({held.get('holder')})"
 
 
 def _when(seconds: object) -> str | None:

@@ -139,6 +139,9 @@ class LeaseKeeper:
     # then: for the worker that also serves the SMPP door (see workers.worker_settings).
     defer: bool = False
     bound: set[str] = field(default_factory=set)  # connectors this node holds and started
+    # The last round's reading of who holds which lease (key -> holder): what /health says of
+    # the connectors another node binds. Stale by a round at most; empty until a round read it.
+    seen: dict[str, str] = field(default_factory=dict)
     renewed: dict[str, float] = field(default_factory=dict)  # key -> last successful take
     _free_last_round: set[str] = field(default_factory=set)  # keys seen free, when deferring
     _node: _Held | None = None
@@ -178,15 +181,32 @@ class LeaseKeeper:
                 self.node_id,
                 self._node.key,
             )
+        live: _Live | None = None  # unread: bid for every connector, as a lone node would
         try:
-            live: _Live | None = _Live.read(await self.store.live_leases(now), now, self)
+            live = _Live.read(await self.store.live_leases(now), now, self)
+            self.seen = live.holders
         except Exception as exc:
             self._failed("reading the leases", exc)
-            live = None  # bid for every connector, as a lone node would
         for connector in self.connectors:
             await self._connector_tick(connector, live)
         if live is not None:
             await self._give_back_excess(live)
+
+    def held_elsewhere(self, connector: str) -> tuple[str, int | None] | None:
+        """Another node's holder name and node id when it held `connector`'s lease at the last
+        round (it binds it there), else None."""
+        holder = self.seen.get(connector_key(connector))
+        if holder is None or holder == self.holder or connector in self.bound:
+            return None
+        node_id = next(
+            (
+                int(key.removeprefix("node:"))
+                for key, held_by in self.seen.items()
+                if held_by == holder and key.startswith("node:")
+            ),
+            None,
+        )
+        return holder, node_id
 
     def _may_bid(self, key: str, live: _Live | None) -> bool:
         """For a connector not bound here: free and within our share. At our share a free
