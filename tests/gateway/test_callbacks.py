@@ -22,7 +22,7 @@ from smsgate.store.progress import callback_payload
 from smsgate.store.records import NewOutboxItem, OperatorReceipt, SubmitDone
 from smsgate.store.sql_store import SqlStore
 from smsgate.webhooks.delivery_policy import RetryPolicy
-from smsgate.webhooks.sender import HttpSender
+from smsgate.webhooks.sender import HttpSender, SenderSettings
 
 from .http_pumps import FAST, deliveries, grown, started, until
 
@@ -157,3 +157,34 @@ async def _each_once(store: SqlStore, receiver: Receiver, sender: HttpSender) ->
         await until(lambda: running.delivered == 400)
     assert sorted(receiver.hits.values()) == [1] * 400
     assert await store.outbox_accounts(kind=CALLBACKS) == []
+
+
+async def test_a_hanging_or_failing_url_does_not_delay_the_other_callbacks_of_its_batch(
+    receiver: Receiver,
+) -> None:
+    # One account, three messages in order, one batch as the node reads them: a receiver that
+    # never answers, one that fails, and a good one. The good one's callback arrives while the
+    # first is still waiting for its answer: a batch's callbacks go out together.
+    store = MemoryStore()
+    account = (await store.create_account("mixed")).id
+    now = time.time()
+    await store.outbox_add(
+        [
+            NewOutboxItem(account, CALLBACKS, now, payload=callback_payload(url, "POST"))
+            for url in (
+                f"{receiver.base}/slow",
+                f"{receiver.base}/fail/1000/down",
+                f"{receiver.base}/fine",
+            )
+        ]
+    )
+    hanging = min(store.state.outbox)
+    # The hanging receiver's attempt ends only at this total timeout, after the checks (the
+    # pump's stop waits for it: a delivery in flight is let finish).
+    async with (
+        HttpSender(SenderSettings(allow_private=True, total_timeout=10.0)) as patient,
+        started(Outbox(store).pump(CallbackTransport(patient, FAST), POLICY)),
+    ):
+        await until(lambda: receiver.hits["/fine"] == 1 and receiver.hits["/fail/1000/down"])
+        assert receiver.hits["/slow"] == 1
+        assert await store.outbox_attempts(hanging) == []  # still waiting for its answer
