@@ -45,8 +45,10 @@ from smsgate.gateway.views import (
     PartView,
     TrafficRow,
 )
+from smsgate.gateway.webhook_setup import WebhookSetup
 from smsgate.store.roles import (
     AccountReads,
+    DeadLetters,
     Events,
     HeldParts,
     IdempotencyKeys,
@@ -54,6 +56,7 @@ from smsgate.store.roles import (
     Ledger,
     Messages,
     RequestLimits,
+    WebhookEndpoints,
 )
 
 MAX_PAGE = 100  # messages per page of the native API's search
@@ -70,12 +73,14 @@ class GatewayStore(
     RequestLimits,
     Events,
     Ledger,
+    WebhookEndpoints,
+    DeadLetters,
     Protocol,
 ):
     """The store roles the gateway itself calls (messages, balances, long messages held part
     by part, Idempotency-Keys, inbound SMS, the rate limit of requests that are not sends,
-    the event log, the ledger); sending goes through the Submitter and the outbox through
-    its own roles."""
+    the event log, the ledger, the account's webhook endpoints and their dead letters);
+    sending goes through the Submitter and the outbox through its own roles."""
 
 
 class Gateway:
@@ -94,6 +99,10 @@ class Gateway:
         self._store = store
         # Doors that take an Idempotency-Key serve a request through it.
         self.idempotent = IdempotentCalls(store)
+        # The account's own webhook endpoints (the native API), by the operator's rules.
+        self.webhooks = WebhookSetup(
+            store, allow_private=submitter.allow_private_callbacks, clock=clock
+        )
         self._ledger = LedgerBook(store)
         self._usage = UsageReports(store)
         self._clock = clock

@@ -178,6 +178,11 @@ class Submitter:
                 found.append(Rejection.NO_TARIFF if price is None else price)
         return found
 
+    @property
+    def allow_private_callbacks(self) -> bool:
+        """Whether callback and webhook URLs may name loopback and private addresses."""
+        return self._policy.allow_private_callbacks
+
     def number(self, phone: str) -> str | None:
         """A phone as given, in the international digits messages are stored under."""
         return self._phones.digits(phone)

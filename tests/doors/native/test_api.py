@@ -36,6 +36,11 @@ async def test_the_openapi_document_is_3_1_and_describes_every_endpoint(stack: S
         "/api/v1/senders",
         "/api/v1/ledger",
         "/api/v1/usage",
+        "/api/v1/webhooks",
+        "/api/v1/webhooks/{endpoint_id}",
+        "/api/v1/webhooks/{endpoint_id}/rotate-secret",
+        "/api/v1/webhooks/failed",
+        "/api/v1/webhooks/failed/redeliver",
     } <= set(doc["paths"])
     send = doc["paths"]["/api/v1/messages"]["post"]
     assert {"201", "401", "409", "422", "429"} <= set(send["responses"])

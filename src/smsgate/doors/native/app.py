@@ -18,7 +18,7 @@ from starlette.responses import Response
 from smsgate.gateway.errors import GatewayError
 from smsgate.gateway.facade import Gateway
 
-from . import account, messages, money
+from . import account, messages, money, webhooks
 from .errors import problem_for
 from .limits import ApiLimits
 from .problems import FieldError, ProblemError, problem_response
@@ -50,6 +50,7 @@ def build_native_app(gateway: Gateway, limits: ApiLimits | None = None) -> FastA
     app.include_router(messages.router, prefix=PREFIX)
     app.include_router(account.router, prefix=PREFIX)
     app.include_router(money.router, prefix=PREFIX)
+    app.include_router(webhooks.router, prefix=PREFIX)
 
     @app.exception_handler(ProblemError)
     async def on_problem(request: Request, exc: Exception) -> Response:

@@ -14,6 +14,7 @@ from smsgate.gateway.errors import (
     Unauthorized,
 )
 from smsgate.gateway.idempotency import KeyInFlight, KeyReused
+from smsgate.gateway.webhook_setup import WebhookConflict
 
 from .auth import unauthorized
 from .problems import ProblemError
@@ -82,4 +83,6 @@ def problem_for(error: GatewayError) -> ProblemError:
             field="Idempotency-Key",
             headers={"Retry-After": "1"},
         )
+    if isinstance(error, WebhookConflict):
+        return ProblemError(409, "conflict", "Conflict", error.reason)
     return ProblemError(400, "refused", "Refused", str(error))

@@ -96,9 +96,9 @@ def described(*statuses: int) -> dict[int | str, dict[str, object]]:
 _WHY = {
     400: "The request cannot be read.",
     401: "No valid Bearer token.",
-    404: "No such message of this account.",
-    409: "A conflict: a duplicate, or the first request with this Idempotency-Key is still "
-    "being served.",
+    404: "No such message or webhook endpoint of this account.",
+    409: "A conflict: a duplicate, the first request with this Idempotency-Key still being "
+    "served, or a state that does not allow it (the problem says which).",
     413: "The body is too large.",
     422: "A field is invalid (the problem names it).",
     429: "Too many requests: wait Retry-After seconds.",
