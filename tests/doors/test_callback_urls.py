@@ -2,7 +2,7 @@
 dlr_level), the JSON API's optional callback_url, the XML gateway's <callback_url> and the
 native API's callback_url. A good one is kept with the message and a callback is queued when it
 turns final; a bad one is refused at submit in the door's own error format, naming the door's
-field and why."""
+field and why. The native API's webhook endpoints are refused by the same rules."""
 
 from __future__ import annotations
 
@@ -181,3 +181,17 @@ async def test_native_bad_callback_url_is_a_problem_naming_the_field_and_why(
     problem = r.json()
     assert problem["field"] == "callback_url" and WHY_REFUSED[url] in problem["detail"]
     assert await final_callbacks(stack) == []
+
+
+@pytest.mark.parametrize("url", BAD_URLS)
+async def test_native_bad_webhook_endpoint_url_is_a_problem_naming_it_and_why(
+    stack: Stack, acct: TestAccount, url: str
+) -> None:
+    # The same rules at configuration time for an account's webhook endpoint.
+    r = await stack.client.post("/api/v1/webhooks", headers=acct.auth, json={"url": url})
+    assert r.status_code == 422, r.text
+    problem = r.json()
+    assert problem["field"] == "url" and WHY_REFUSED[url] in problem["detail"]
+    assert (await stack.client.get("/api/v1/webhooks", headers=acct.auth)).json() == {
+        "webhooks": []
+    }
