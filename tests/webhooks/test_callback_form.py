@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta, timezone
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import parse_qsl, urlencode, urlsplit
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from smsgate.webhooks.callback_form import FORM_TYPE, CallbackFields, callback_request
 
@@ -72,3 +74,10 @@ def test_done_at_is_given_in_utc() -> None:
 def test_other_methods_are_refused() -> None:
     with pytest.raises(ValueError, match="GET or POST"):
         callback_request("https://a.example/", FIELDS, "PUT")  # type: ignore[arg-type]
+
+
+@given(st.text(), st.text(), st.datetimes(timezones=st.just(UTC)))
+def test_the_form_is_urlencodes_byte_for_byte(phone: str, err: str, done: datetime) -> None:
+    fields = CallbackFields("1a2b", phone, "DELIVRD", err, 3, done)
+    body = callback_request("https://a.example/", fields).body
+    assert body == urlencode(fields.pairs()).encode()
