@@ -333,22 +333,22 @@ class NodeSettings(BaseModel):
 
 
 class RetentionSettings(BaseModel):
-    """How long finished messages are kept; one node at a time sweeps (a `retention` lease).
-    Account balances are never touched."""
+    """How long finished messages and inbound SMS are kept; one node at a time sweeps (a
+    `retention` lease). Account balances are never touched."""
 
     model_config = _STRICT
 
     erase_text_after_days: float | None = Field(
         default=None,
         gt=0,
-        description="Erase the text of finished messages this many days old (status and "
-        "money stay); unset keeps texts.",
+        description="Erase the text of finished messages and of inbound SMS this many days "
+        "old (status and money stay); unset keeps texts.",
     )
     delete_after_days: float | None = Field(
         default=None,
         gt=0,
-        description="Delete finished messages (their parts and outbox rows with them) this "
-        "many days old; unset keeps them. Balances and charged totals stay.",
+        description="Delete finished messages (their parts and outbox rows with them) and "
+        "inbound SMS this many days old; unset keeps them. Balances and charged totals stay.",
     )
     every: float = Field(default=3600.0, gt=0, description="Seconds between sweeps.")
 

@@ -1,13 +1,18 @@
 """The retention sweeper with an injected clock: texts erased after N days, rows deleted after
-M days, by one node at a time (the holder of the `retention` lease), money untouched."""
+M days, sent messages and inbound SMS, by one node at a time (the holder of the `retention`
+lease), money untouched."""
 
 from __future__ import annotations
 
 import asyncio
+import logging
+
+import pytest
 
 from smsgate.domain.status import Status
 from smsgate.gateway.retention import DAY, RetentionPolicy, RetentionSweeper
 from smsgate.store.memory import MemoryStore
+from smsgate.store.records import NewInbound
 
 from .builders import NOW, PRICE, new_message, request
 
@@ -65,3 +70,37 @@ async def test_without_settings_nothing_is_erased_or_deleted() -> None:
     sweeper = RetentionSweeper(store, "node", RetentionPolicy(), Clock(NOW + 1000 * DAY))
     assert await sweeper.sweep() == (0, 0)
     assert store.state.messages[kept].text == "kept"
+
+
+async def test_inbound_sms_go_the_same_way_and_the_sweep_says_so(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    store = MemoryStore()
+    account = (await store.create_account("shop")).id
+
+    def mo(text: str, at: float) -> NewInbound:
+        return NewInbound(
+            source="380501112233",
+            destination="7000",
+            text=text,
+            data_coding=0,
+            parts=1,
+            total=1,
+            connector="op",
+            received_at=at,
+            account_id=account,
+        )
+
+    first, second = await store.store_inbound([mo("first", NOW), mo("second", NOW + DAY)])
+    clock = Clock(NOW + 2.5 * DAY)
+    policy = RetentionPolicy(erase_text_after=2 * DAY, delete_after=5 * DAY, every=60)
+    sweeper = RetentionSweeper(store, "node-a", policy, clock)
+    caplog.set_level(logging.INFO, "smsgate.gateway.retention")
+    assert await sweeper.sweep() == (1, 0)
+    assert [m.text for m in await store.inbound_after(account, 0, 10)] == ["", "second"]
+    clock.now = NOW + 6 * DAY
+    assert await sweeper.sweep() == (1, 1)  # second's text; first's row (second is the newest)
+    assert [m.id for m in await store.inbound_after(account, 0, 10)] == [second]
+    (line,) = [r for r in caplog.records if getattr(r, "event", None) == "retention"][-1:]
+    assert (line.inbound_erased, line.inbound_deleted) == (1, 1)  # type: ignore[attr-defined]
+    assert first not in store.state.inbound

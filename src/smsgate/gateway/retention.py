@@ -1,5 +1,6 @@
 """Data retention: finished messages' texts erased after [retention] erase_text_after_days,
-their rows deleted after delete_after_days; account balances (the ledger) are never touched.
+their rows deleted after delete_after_days, and inbound SMS alike by the time they came;
+account balances (the ledger) are never touched.
 
 One node sweeps at a time, the holder of the `retention` lease, so many nodes on one database
 do not repeat each other's deletes. Each call to the store takes at most `batch` messages, so
@@ -49,25 +50,43 @@ class RetentionSweeper:
         self._clock = clock
 
     async def sweep(self) -> tuple[int, int]:
-        """One sweep if this node holds (or takes) the lease: (texts erased, messages deleted)."""
+        """One sweep if this node holds (or takes) the lease: (texts erased, rows deleted),
+        sent messages and inbound SMS together."""
         policy = self._policy
+        store = self._store
         now = self._clock()
         # Held for two rounds: a node that dies mid-sweep leaves it to another after that.
-        if not await self._store.take_lease(LEASE_KEY, self._holder, now, 2 * policy.every):
+        if not await store.take_lease(LEASE_KEY, self._holder, now, 2 * policy.every):
             return (0, 0)
-        erased = deleted = 0
+        erased = deleted = inbound_erased = inbound_deleted = outbox_deleted = 0
         if policy.erase_text_after is not None:
-            erased = await self._drain(self._store.erase_texts, now - policy.erase_text_after)
+            cutoff = now - policy.erase_text_after
+            erased = await self._drain(store.erase_texts, cutoff)
+            inbound_erased = await self._drain(store.erase_inbound_texts, cutoff)
         if policy.delete_after is not None:
-            deleted = await self._drain(self._store.delete_messages, now - policy.delete_after)
-        if erased or deleted:
+            cutoff = now - policy.delete_after
+            deleted = await self._drain(store.delete_messages, cutoff)
+            inbound_deleted = await self._drain(store.delete_inbound, cutoff)
+            outbox_deleted = await self._drain(store.delete_settled_outbox, cutoff)
+        if erased or deleted or inbound_erased or inbound_deleted or outbox_deleted:
             log.info(
-                "retention: %d message texts erased, %d messages deleted",
+                "retention: %d message texts erased, %d messages deleted; inbound SMS: %d "
+                "texts erased, %d deleted; %d delivered inbound items deleted",
                 erased,
                 deleted,
-                extra={"event": "retention", "erased": erased, "deleted": deleted},
+                inbound_erased,
+                inbound_deleted,
+                outbox_deleted,
+                extra={
+                    "event": "retention",
+                    "erased": erased,
+                    "deleted": deleted,
+                    "inbound_erased": inbound_erased,
+                    "inbound_deleted": inbound_deleted,
+                    "outbox_deleted": outbox_deleted,
+                },
             )
-        return (erased, deleted)
+        return (erased + inbound_erased, deleted + inbound_deleted)
 
     async def _drain(self, call: Callable[[float, int], Awaitable[int]], before: float) -> int:
         done = 0

@@ -315,7 +315,8 @@ class Ledger(Protocol):
 class Retention(Protocol):
     """Old messages go in two steps: their texts erased, later their rows deleted. Only
     finished messages (a final status) are touched, and never an account's money: balances
-    and charged totals stay as they are, and deleted messages' charges stay in the ledger."""
+    and charged totals stay as they are, and deleted messages' charges stay in the ledger.
+    Inbound SMS go the same two steps, by the time they were received."""
 
     async def erase_texts(self, before: float, limit: int) -> int:
         """Blank the text and part payloads of up to `limit` finished messages created before
@@ -325,6 +326,23 @@ class Retention(Protocol):
     async def delete_messages(self, before: float, limit: int) -> int:
         """Delete up to `limit` finished messages created before `before`, with their parts,
         aliases, receipt requests and outbox rows; how many."""
+        ...
+
+    async def erase_inbound_texts(self, before: float, limit: int) -> int:
+        """Blank the text of up to `limit` inbound SMS received before `before` (routed or
+        not) whose text is not blank yet; how many."""
+        ...
+
+    async def delete_inbound(self, before: float, limit: int) -> int:
+        """Delete up to `limit` inbound SMS received before `before`, never the newest one
+        (only its text goes): ids keep growing past the deleted ones, so a client's `after=`
+        cursor stays valid. How many."""
+        ...
+
+    async def delete_settled_outbox(self, before: float, limit: int) -> int:
+        """Delete up to `limit` outbox items no message owns (inbound SMS for SMPP binds and
+        their webhooks, which carry the text) delivered or given up before `before`, with
+        the attempts logged for them; how many. Items still waiting stay."""
         ...
 
 

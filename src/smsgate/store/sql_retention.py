@@ -1,5 +1,6 @@
 """The Retention role on SQL: erasing old messages' texts, then deleting their rows, in
-batches of `limit` messages per transaction so a sweep never holds the writer for long.
+batches of `limit` messages per transaction so a sweep never holds the writer for long; the
+same two steps for inbound SMS.
 
 It touches only finished messages (done_at set) and never the accounts' money columns; the
 charges of the messages it deletes are folded into the ledger first (store/ledger.py).
@@ -7,10 +8,11 @@ charges of the messages it deletes are folded into the ledger first (store/ledge
 
 from __future__ import annotations
 
-from sqlalchemy import Connection, delete, select, update
+from sqlalchemy import Connection, delete, func, select, update
 
 from smsgate.store.ledger import carry_forward
 from smsgate.store.schema import (
+    inbound_messages,
     message_aliases,
     message_callbacks,
     messages,
@@ -60,6 +62,57 @@ class SqlRetention(SqlBase):
                 for table in (parts, message_aliases, receipt_requests, message_callbacks, outbox):
                     conn.execute(delete(table).where(table.c.message_id.in_(ids)))
                 conn.execute(delete(messages).where(messages.c.id.in_(ids)))
+            return len(ids)
+
+        return await self._write(work)
+
+    async def erase_inbound_texts(self, before: float, limit: int) -> int:
+        def work(conn: Connection) -> int:
+            ids = list(
+                conn.scalars(
+                    select(inbound_messages.c.id)
+                    .where(inbound_messages.c.received_at < before, inbound_messages.c.text != "")
+                    .limit(limit)
+                )
+            )
+            if ids:
+                conn.execute(
+                    update(inbound_messages).where(inbound_messages.c.id.in_(ids)).values(text="")
+                )
+            return len(ids)
+
+        return await self._write(work)
+
+    async def delete_inbound(self, before: float, limit: int) -> int:
+        def work(conn: Connection) -> int:
+            # The newest row stays (its text erased): SQLite's next id is the highest one + 1,
+            # and a deleted highest id would be handed out again, under a client's cursor.
+            newest = select(func.max(inbound_messages.c.id)).scalar_subquery()
+            ids = list(
+                conn.scalars(
+                    select(inbound_messages.c.id)
+                    .where(inbound_messages.c.received_at < before, inbound_messages.c.id < newest)
+                    .limit(limit)
+                )
+            )
+            if ids:
+                conn.execute(delete(inbound_messages).where(inbound_messages.c.id.in_(ids)))
+            return len(ids)
+
+        return await self._write(work)
+
+    async def delete_settled_outbox(self, before: float, limit: int) -> int:
+        def work(conn: Connection) -> int:
+            ids = list(
+                conn.scalars(
+                    select(outbox.c.id)
+                    .where(outbox.c.message_id.is_(None), outbox.c.delivered_at < before)
+                    .limit(limit)
+                )
+            )
+            if ids:
+                conn.execute(delete(outbox_attempts).where(outbox_attempts.c.outbox_id.in_(ids)))
+                conn.execute(delete(outbox).where(outbox.c.id.in_(ids)))
             return len(ids)
 
         return await self._write(work)

@@ -1,17 +1,20 @@
 """Retention: finished messages older than a cutoff first lose their texts, later their rows
 (parts, aliases, outbox items with them); unfinished and newer messages stay whole, and the
-accounts' money does not move."""
+accounts' money does not move. Inbound SMS go the same way by the time they came."""
 
 from __future__ import annotations
 
 import asyncio
+import time
 
 from smsgate.domain.status import Status
 from smsgate.store.interface import Store
 from smsgate.store.records import (
     CALLBACKS,
+    INBOUND,
     RECEIPTS,
     MessageCallback,
+    NewInbound,
     NewOutboxItem,
     OutboxAttempt,
 )
@@ -80,3 +83,71 @@ async def test_a_deleted_message_takes_its_callback_and_the_attempts_logged_for_
     assert await store.delete_messages(NOW - 5 * DAY, 100) == 1
     assert await store.outbox_attempts(callback.id) == []
     assert await store.message(account, message.id) is None
+
+
+async def test_old_inbound_sms_lose_their_text_then_their_rows(store: Store) -> None:
+    account = (await store.create_account("shop")).id
+
+    def mo(text: str, at: float, account_id: int | None) -> NewInbound:
+        return NewInbound(
+            source="380501112233",
+            destination="7000",
+            text=text,
+            data_coding=0,
+            parts=1,
+            total=1,
+            connector="op",
+            received_at=at,
+            account_id=account_id,
+            reason="" if account_id else "number 7000 belongs to no account",
+        )
+
+    old, lost, recent = await store.store_inbound(
+        [
+            mo("old", NOW - 10 * DAY, account),
+            mo("lost", NOW - 10 * DAY, None),
+            mo("recent", NOW - 1 * DAY, account),
+        ]
+    )
+    cutoff = NOW - 5 * DAY
+    assert await store.erase_inbound_texts(cutoff, 1) == 1  # at most the limit
+    assert await store.erase_inbound_texts(cutoff, 100) == 1
+    assert await store.erase_inbound_texts(cutoff, 100) == 0  # already blank
+    kept = await store.inbound_after(account, 0, 10)
+    assert [(m.id, m.text) for m in kept] == [(old, ""), (recent, "recent")]
+    assert [(m.id, m.text) for m in await store.unroutable(0, 10)] == [(lost, "")]
+
+    assert await store.delete_inbound(cutoff, 1) == 1  # at most the limit
+    assert await store.delete_inbound(cutoff, 100) == 1
+    assert await store.delete_inbound(cutoff, 100) == 0
+    assert [m.id for m in await store.inbound_after(account, 0, 10)] == [recent]
+    assert await store.unroutable(0, 10) == []
+
+    # Everything old: the newest row stays, text erased, so that no id is handed out twice
+    # (SQLite's next id is the highest + 1) and a cursor past it stays valid.
+    later = NOW + 10 * DAY
+    assert await store.erase_inbound_texts(later, 100) == 1
+    assert await store.delete_inbound(later, 100) == 0
+    assert [(m.id, m.text) for m in await store.inbound_after(account, 0, 10)] == [(recent, "")]
+    (newer,) = await store.store_inbound([mo("newer", later, account)])
+    assert newer > recent
+    assert [m.text for m in await store.inbound_after(account, recent, 10)] == ["newer"]
+    assert await store.delete_inbound(later + 1, 100) == 1  # recent goes once newer is in
+
+
+async def test_settled_items_no_message_owns_go_with_their_attempts_waiting_ones_stay(
+    store: Store,
+) -> None:
+    account = (await store.create_account("shop")).id
+    now = time.time()  # outbox_done stamps the wall clock
+    await store.outbox_add([NewOutboxItem(account, INBOUND, now, payload="{}")] * 3)
+    delivered, given_up, waiting = await store.outbox_pending(account, 10, kind=INBOUND)
+    await store.outbox_done([delivered.id])
+    await store.outbox_attempted(
+        [OutboxAttempt(given_up.id, now - 10 * DAY, 500, 0.01, "HTTP 500", None, True)]
+    )
+    assert await store.delete_settled_outbox(now - 5 * DAY, 100) == 1  # the old dead letter
+    assert await store.outbox_attempts(given_up.id) == []
+    assert await store.delete_settled_outbox(now - 5 * DAY, 100) == 0
+    assert await store.delete_settled_outbox(now + 60, 100) == 1  # the delivered one
+    assert [i.id for i in await store.outbox_pending(account, 10, kind=INBOUND)] == [waiting.id]

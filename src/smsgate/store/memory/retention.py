@@ -1,10 +1,12 @@
 """The Retention role in memory: old finished messages' texts erased, then their rows (parts,
 aliases, outbox items) deleted, as the SQL store does; account money untouched, and deleted
-messages' charges folded into the ledger's `carried` line (store/ledger.py)."""
+messages' charges folded into the ledger's `carried` line (store/ledger.py). Inbound SMS the
+same two steps."""
 
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 
 from smsgate.store.memory.state import MemoryBase
 from smsgate.store.records import LedgerKind
@@ -48,6 +50,39 @@ class MemoryRetention(MemoryBase):
             del s.outbox[item_id]
         s.attempts = [a for a in s.attempts if a.outbox_id not in gone]
         return len(ids)
+
+    async def erase_inbound_texts(self, before: float, limit: int) -> int:
+        await asyncio.sleep(0)
+        s = self.state
+        ids = [i for i, row in s.inbound.items() if row.received_at < before and row.text != ""][
+            :limit
+        ]
+        for i in ids:
+            s.inbound[i] = replace(s.inbound[i], text="")
+        return len(ids)
+
+    async def delete_inbound(self, before: float, limit: int) -> int:
+        await asyncio.sleep(0)
+        s = self.state
+        newest = max(s.inbound, default=0)  # kept, as SQL keeps it (sql_retention.py)
+        ids = [i for i, row in s.inbound.items() if row.received_at < before and i < newest]
+        for i in ids[:limit]:
+            del s.inbound[i]
+        return len(ids[:limit])
+
+    async def delete_settled_outbox(self, before: float, limit: int) -> int:
+        await asyncio.sleep(0)
+        s = self.state
+        gone = [
+            i
+            for i, row in s.outbox.items()
+            if row.message_id is None and row.delivered_at is not None and row.delivered_at < before
+        ][:limit]
+        for i in gone:
+            del s.outbox[i]
+        dropped = set(gone)
+        s.attempts = [a for a in s.attempts if a.outbox_id not in dropped]
+        return len(gone)
 
     def _carry_forward(self, ids: set[int]) -> None:
         """ledger.carry_forward: each account's deleted charges into its one `carried` row."""
