@@ -20,6 +20,7 @@ from smsgate.store.records import (
     WEBHOOKS,
     AccountRecord,
     DeadLetter,
+    Delivery,
     OutboxAttempt,
     Suppression,
     WebhookEndpoint,
@@ -78,6 +79,15 @@ class SelfService:
         if await self._own_letter(account, kind, item_id) is None:
             return False
         return bool(await self._store.redeliver(kind, [item_id], self._clock()))
+
+    async def callbacks(
+        self, account: AccountRecord, message_id: int
+    ) -> list[tuple[Delivery, list[OutboxAttempt]]]:
+        """A message's callbacks (its dlr_url or callback_url) with every attempt of each."""
+        return [
+            (delivery, await self._store.outbox_attempts(delivery.item_id))
+            for delivery in await self._store.callback_deliveries(account.id, message_id)
+        ]
 
     async def opt_outs(self, account: AccountRecord) -> list[Suppression]:
         """The numbers the account cannot send to: recipients' STOPs and the operator's."""

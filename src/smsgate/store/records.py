@@ -566,6 +566,24 @@ class DeadLetter:
     status: str | None = None  # the status a callback reported
 
 
+@record
+class Delivery:
+    """One outbox item of a message as its page shows it: a callback of `status` queued at
+    `created_at`, delivered (`delivered_at` without `dead_at`), given up (`dead_at`) or still
+    being tried (neither). A redelivered dead letter reads as settled; its copy is a later item
+    with the same payload."""
+
+    item_id: int
+    kind: str
+    status: str | None
+    payload: str | None
+    created_at: float
+    delivered_at: float | None
+    dead_at: float | None
+    attempts: int
+    last_error: str | None
+
+
 class LedgerKind(StrEnum):
     """What moved an account's spendable balance (the ledger, store/ledger.py)."""
 

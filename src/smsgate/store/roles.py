@@ -24,6 +24,7 @@ from smsgate.store.records import (
     ClaimedPart,
     Credentials,
     DeadLetter,
+    Delivery,
     EndpointHealth,
     HeldDue,
     HeldPart,
@@ -458,3 +459,7 @@ class DeadLetters(Protocol):
     async def redeliver(self, kind: str, item_ids: Sequence[int], at: float) -> list[int]:
         """Queue a copy of each of these dead letters (same payload, a fresh retry window)
         and take them out of the dead letters, in one transaction; the ids it redelivered."""
+
+    async def callback_deliveries(self, account_id: int, message_id: int) -> list[Delivery]:
+        """A message's callbacks (outbox items of kind "callbacks"), oldest first; none of
+        another account's message."""

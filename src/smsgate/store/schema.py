@@ -255,6 +255,14 @@ outbox = Table(
         sqlite_where=text("delivered_at IS NULL"),
         postgresql_where=text("delivered_at IS NULL"),
     ),
+    # A message's callbacks, for its page; only callback rows (few: a customer asks for them
+    # per message), so receipts and webhooks, the busy kinds, write no entry here.
+    Index(
+        "ix_outbox_callbacks_message",
+        "message_id",
+        sqlite_where=text("kind = 'callbacks'"),
+        postgresql_where=text("kind = 'callbacks'"),
+    ),
 )
 
 # Every attempt an HTTP transport made to deliver an outbox item (status, latency, error).

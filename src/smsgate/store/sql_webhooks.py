@@ -8,10 +8,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Connection, delete, select, update
+from sqlalchemy import Connection, delete, select, text, update
 
 from smsgate.store.interface import StoreError
-from smsgate.store.records import DeadLetter, EndpointHealth, WebhookEndpoint
+from smsgate.store.records import CALLBACKS, DeadLetter, Delivery, EndpointHealth, WebhookEndpoint
 from smsgate.store.schema import accounts, outbox, webhook_endpoints
 from smsgate.store.sql_base import SqlBase
 from smsgate.store.statements import queue_outbox_item
@@ -130,6 +130,28 @@ class SqlWebhooks(SqlBase):
                 DeadLetter(*row[:8], message_id=row.message_id, status=row.status)
                 for row in await conn.execute(query)
             ]
+
+    async def callback_deliveries(self, account_id: int, message_id: int) -> list[Delivery]:
+        c = outbox.c
+        query = (
+            select(
+                c.id,
+                c.kind,
+                c.status,
+                c.payload,
+                c.created_at,
+                c.delivered_at,
+                c.dead_at,
+                c.attempts,
+                c.last_error,
+            )
+            # The kind as a literal: only then may SQLite use the partial index on it.
+            .where(c.message_id == message_id, text(f"outbox.kind = '{CALLBACKS}'"))
+            .where(c.account_id == account_id)
+            .order_by(c.id)
+        )
+        async with self._read() as conn:
+            return [Delivery(*row) for row in (await conn.execute(query)).all()]
 
     async def redeliver(self, kind: str, item_ids: Sequence[int], at: float) -> list[int]:
         c = outbox.c

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 import pytest
 from playwright.async_api import Page, expect
 
-from smsgate.client import AsyncClient
+from smsgate.client import AsyncClient, AsyncNativeClient
 from smsgate.store.records import NumberRoute
 from smsgate.webhooks.signing import new_secret
 
@@ -160,3 +160,34 @@ async def test_inbound_sms_and_opt_outs_are_listed(
     await expect(rows.filter(has_text="Is the shop open today?")).to_contain_text("+380671112233")
     await expect(page.locator("#opt-outs")).to_contain_text("answered STOP")
     await screenshot(page, "inbound")
+
+
+async def test_a_messages_page_shows_its_callbacks_attempts_and_a_redelivery(
+    customer: Customer, page: Page
+) -> None:
+    async with receiver() as hook:
+        url = f"http://127.0.0.1:{hook.port}/dlr?token=secret"
+        async with AsyncNativeClient(customer.url, customer.token, timeout=5) as api:
+            sent = await asyncio.wait_for(
+                api.send([DELIVERED], "Called back", customer.sender, callback_url=url), 10
+            )
+        [message] = sent.ids
+        await until(lambda: len(hook.bodies) == 1, "the callback's first attempt")
+
+        await log_in(page, customer)
+        await page.goto(f"{customer.url}/dashboard/messages/{message}")
+        row = page.locator("#callbacks tbody tr").first
+        await expect(row).to_contain_text("given up", timeout=15_000)  # polled, no reload
+        await expect(row).to_contain_text("DELIVRD")
+        await expect(row).to_contain_text("400")
+        await expect(row).not_to_contain_text("secret")  # the URL's query stays hidden
+        hook.accepting = True
+        await row.get_by_role("link", name="redeliver").click()
+        await page.get_by_role("button", name="Redeliver").click()
+        await until(lambda: len(hook.bodies) == 2, "the redelivered callback")
+        await page.goto(f"{customer.url}/dashboard/messages/{message}")
+        rows = page.locator("#callbacks tbody tr")
+        await expect(rows).to_have_count(2)
+        await expect(rows.nth(0)).to_contain_text("sent again")
+        await expect(rows.nth(1)).to_contain_text("delivered", timeout=15_000)
+        await expect(rows.nth(1)).to_contain_text("204")

@@ -522,6 +522,29 @@ async def test_a_dead_callback_names_its_message_and_is_redelivered_from_a_fresh
     assert (copy.done_at, copy.queued_at, copy.attempts) == (NOW + 1, NOW + 100, 0)
 
 
+async def test_a_messages_callbacks_are_listed_with_their_outcome_for_its_account_only(
+    store: Store,
+) -> None:
+    account = await funded(store)
+    message = await accepted(store, account, callback=MessageCallback("https://e.com/dlr"))
+    (part,) = await store.claim_parts(1, NOW, 10, TTL)
+    await store.submitted([SubmitDone(part.part_id, "op", "D2", NOW)])
+    await store.apply_receipts([OperatorReceipt("op", "D2", PartState.DELIVRD, 0, NOW + 1)])
+    (waiting,) = await store.callback_deliveries(account, message.id)
+    assert (waiting.status, waiting.delivered_at, waiting.dead_at) == ("DELIVRD", None, None)
+    await store.outbox_attempted(
+        [OutboxAttempt(waiting.item_id, NOW + 2, 410, 0.01, "HTTP 410", dead=True)]
+    )
+    (dead,) = await store.callback_deliveries(account, message.id)
+    assert dead.dead_at is not None and dead.last_error == "HTTP 410"
+    assert await store.redeliver(CALLBACKS, [dead.item_id], NOW + 100) == [dead.item_id]
+    first, copy = await store.callback_deliveries(account, message.id)
+    assert first.item_id == dead.item_id and copy.payload == first.payload
+    assert (copy.delivered_at, copy.dead_at, copy.attempts) == (None, None, 0)
+    other = await funded(store, "other-callbacks")
+    assert await store.callback_deliveries(other, message.id) == []
+
+
 @pytest.mark.parametrize(
     ("mask", "pushed"),
     [

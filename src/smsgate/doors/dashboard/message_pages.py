@@ -6,6 +6,7 @@ id of another account is answered exactly like an unknown one (404).
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
@@ -14,7 +15,13 @@ from urllib.parse import urlencode
 
 from smsgate.domain.status import FINAL_STATES, Status
 from smsgate.doors.web import WebReply
-from smsgate.gateway.views import MessageFilter, MessageLine, PartView
+from smsgate.gateway.views import (
+    Delivery,
+    MessageFilter,
+    MessageLine,
+    OutboxAttempt,
+    PartView,
+)
 from smsgate.immutable import record
 
 from .pages import html, query
@@ -149,7 +156,20 @@ async def _progress_of(visit: Visit, match: re.Match[str]) -> dict[str, object] 
     if line is None:
         return None
     parts = await visit.gateway.message_parts(visit.account, line.id)
-    return {"line": line, "parts": parts, "timeline": timeline(line, parts)}
+    found = await visit.self_service.callbacks(visit.account, line.id)
+    callbacks = [
+        (described_callback(delivery, redelivered=_copied_later(delivery, found)), attempts)
+        for delivery, attempts in found
+    ]
+    # Polled while the message or one of its callbacks is still on its way.
+    live = line.status is Status.ENROUTE or any(c.state == "trying" for c, _ in callbacks)
+    return {
+        "line": line,
+        "parts": parts,
+        "timeline": timeline(line, parts),
+        "callbacks": callbacks,
+        "live": live,
+    }
 
 
 async def _one(visit: Visit, match: re.Match[str]) -> MessageLine | None:
@@ -191,3 +211,48 @@ def timeline(line: MessageLine, parts: list[PartView]) -> list[Moment]:
     if line.status is not Status.ENROUTE and line.done_at is not None and not finals:
         moments.append(Moment(line.done_at, line.status.value, "the message"))
     return sorted(moments, key=lambda moment: moment.at)
+
+
+@record
+class CallbackShown:
+    """One callback of a message as its page lists it."""
+
+    item_id: int
+    status: str
+    url: str  # without its query: customers put their own tokens there
+    state: str  # "delivered", "given up", "sent again" (redelivered) or "trying"
+    created_at: float
+    last_error: str | None
+
+
+def _copied_later(delivery: Delivery, found: list[tuple[Delivery, list[OutboxAttempt]]]) -> bool:
+    """A redelivery queues a copy with the same form; the dead letter it came from is settled."""
+    return any(
+        later.item_id > delivery.item_id
+        and (later.payload, later.status) == (delivery.payload, delivery.status)
+        for later, _ in found
+    )
+
+
+def described_callback(delivery: Delivery, *, redelivered: bool = False) -> CallbackShown:
+    try:
+        payload = json.loads(delivery.payload or "")
+    except ValueError:
+        payload = None
+    url = str(payload.get("url", "")) if isinstance(payload, dict) else ""
+    if delivery.dead_at is not None:
+        state = "given up"
+    elif redelivered:
+        state = "sent again"
+    elif delivery.delivered_at is not None:
+        state = "delivered"
+    else:
+        state = "trying"
+    return CallbackShown(
+        delivery.item_id,
+        delivery.status or "",
+        url.split("?", 1)[0],
+        state,
+        delivery.created_at,
+        delivery.last_error,
+    )

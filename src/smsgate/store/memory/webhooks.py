@@ -10,7 +10,7 @@ from typing import Any
 
 from smsgate.store.interface import StoreError
 from smsgate.store.memory.state import MemoryBase
-from smsgate.store.records import DeadLetter, EndpointHealth, WebhookEndpoint
+from smsgate.store.records import CALLBACKS, DeadLetter, Delivery, EndpointHealth, WebhookEndpoint
 
 
 class MemoryWebhooks(MemoryBase):
@@ -98,6 +98,26 @@ class MemoryWebhooks(MemoryBase):
             if len(found) >= limit:
                 break
         return found
+
+    async def callback_deliveries(self, account_id: int, message_id: int) -> list[Delivery]:
+        await asyncio.sleep(0)
+        return [
+            Delivery(
+                row.id,
+                row.kind,
+                None if row.status is None else row.status.value,
+                row.payload,
+                row.created_at,
+                row.delivered_at,
+                row.dead_at,
+                row.attempts,
+                row.last_error,
+            )
+            for row in sorted(self.state.outbox.values(), key=lambda row: row.id)
+            if row.kind == CALLBACKS
+            and row.message_id == message_id
+            and row.account_id == account_id
+        ]
 
     async def redeliver(self, kind: str, item_ids: Sequence[int], at: float) -> list[int]:
         await asyncio.sleep(0)
