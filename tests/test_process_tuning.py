@@ -1,7 +1,8 @@
 """Process tuning: the startup heap is frozen, gen 0 is collected in larger batches and cycles
 made afterwards are still freed (in a child interpreter: freezing the test process's heap would
 change every later test's collector); the node's threads run as SCHED_BATCH where Linux offers
-it, and threads inherit it."""
+it, and threads inherit it; the descriptor limit is raised to what the connection caps need (in a
+child too, whose limits the test sets)."""
 
 from __future__ import annotations
 
@@ -85,3 +86,81 @@ def test_the_calling_thread_and_the_threads_it_starts_are_batch() -> None:
 def test_nodes_use_batch_scheduling_unless_configured_off() -> None:
     assert Settings().node.batch_scheduling is True
     assert Settings(node={"batch_scheduling": False}).node.batch_scheduling is False
+
+
+DESCRIPTORS_CHILD = textwrap.dedent(
+    """
+    import json, logging, resource, sys
+    from smsgate import process_tuning
+
+    soft, hard, wanted = map(int, sys.argv[1:])
+    resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+    warnings = []
+    handler = logging.Handler()
+    handler.emit = lambda record: warnings.append(record.__dict__.get("event"))
+    logging.getLogger("smsgate.process_tuning").addHandler(handler)
+    answered = process_tuning.raise_descriptor_limit(wanted)
+    print(json.dumps({
+        "answered": answered,
+        "soft": resource.getrlimit(resource.RLIMIT_NOFILE)[0],
+        "warnings": warnings,
+    }))
+    """
+)
+
+
+def descriptor_limit_in_a_child(soft: int, hard: int, wanted: int) -> dict[str, object]:
+    """raise_descriptor_limit in a child whose limits start at (soft, hard): the test process's
+    own limits stay as they are."""
+    out = subprocess.run(
+        [sys.executable, "-c", DESCRIPTORS_CHILD, str(soft), str(hard), str(wanted)],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    )
+    return dict(json.loads(out.stdout))
+
+
+def hard_limit() -> int:
+    import resource
+
+    return resource.getrlimit(resource.RLIMIT_NOFILE)[1]
+
+
+def test_the_descriptor_limit_is_raised_to_what_the_caps_need() -> None:
+    assert hard_limit() >= 4096, "the machine's own hard limit is too low for this test"
+    assert descriptor_limit_in_a_child(256, 4096, 3000) == {
+        "answered": 3000,
+        "soft": 3000,
+        "warnings": [],
+    }
+
+
+def test_a_hard_limit_below_the_caps_is_reached_and_said() -> None:
+    assert descriptor_limit_in_a_child(256, 1000, 3000) == {
+        "answered": 1000,
+        "soft": 1000,
+        "warnings": ["descriptor_limit"],
+    }
+
+
+def test_a_limit_already_high_enough_is_left_alone() -> None:
+    assert descriptor_limit_in_a_child(2000, 4096, 1500) == {
+        "answered": 2000,
+        "soft": 2000,
+        "warnings": [],
+    }
+
+
+def test_a_node_wants_descriptors_for_every_cap() -> None:
+    from smsgate.config import load_settings
+    from smsgate.node import descriptors_wanted
+
+    settings = load_settings(None, http={"max_connections": 100}, smpp={"max_connections": 50})
+    base = 100 + 50 + settings.callbacks.max_connections + process_tuning.DESCRIPTOR_HEADROOM
+    assert descriptors_wanted(settings) == base
+    tls = settings.smpp.model_copy(update={"tls_port": 2776})  # the TLS port is capped too
+    assert descriptors_wanted(settings.model_copy(update={"smpp": tls})) == base + 50
+    no_smpp = load_settings(None, http={"max_connections": 100}, smpp={"enabled": False})
+    assert descriptors_wanted(no_smpp) == base - 50

@@ -514,6 +514,19 @@ class Node:
         )
 
 
+def descriptors_wanted(settings: Settings) -> int:
+    """Descriptors a node may need at once: every connection its caps let in, the callbacks'
+    connections, and the rest (process_tuning.DESCRIPTOR_HEADROOM)."""
+    smpp = settings.smpp
+    smpp_ports = (1 + (smpp.tls_port is not None)) if smpp.enabled else 0
+    return (
+        settings.http.max_connections
+        + smpp.max_connections * smpp_ports
+        + settings.callbacks.max_connections
+        + process_tuning.DESCRIPTOR_HEADROOM
+    )
+
+
 async def serve(
     settings: Settings,
     *,
@@ -525,6 +538,7 @@ async def serve(
     process_tuning.use_short_switch_interval()
     if settings.node.batch_scheduling:
         process_tuning.use_batch_scheduling()
+    process_tuning.raise_descriptor_limit(descriptors_wanted(settings))
     node = Node(settings, http_socket=http_socket, metrics_socket=metrics_socket)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

@@ -1,6 +1,6 @@
 """A long-running process's tuning, set once at start: the interpreter's thread switch interval
-and the node's CPU scheduling class, and the garbage collector's thresholds (a node's and the
-standalone SMPP simulator's).
+and the node's CPU scheduling class, the garbage collector's thresholds (a node's and the
+standalone SMPP simulator's), and the number of descriptors it may open.
 
 Neither changes what the process computes, only when the OS and the interpreter spend time on
 it; both are here so that everything a node changes about its own process is in one place.
@@ -68,3 +68,43 @@ def use_batch_scheduling() -> bool:
         log.info("SCHED_BATCH not available: %s", exc)
         return False
     return True
+
+
+# Descriptors a node opens beside its customers' connections: the store's connections and
+# files, the operator connectors, the listeners, pipes and event descriptors, with room to spare.
+DESCRIPTOR_HEADROOM = 256
+
+
+def raise_descriptor_limit(wanted: int) -> int | None:
+    """Raise the soft limit on open descriptors to `wanted` (no further than the hard limit),
+    and warn when it stays below. The connection caps ([http] and [smpp] max_connections) only
+    protect the node if the process can open that many: under a soft limit of 1,024 (systemd's
+    and many shells' default) a flood of connections takes every descriptor before the caps
+    are reached, and then every door and the store refuse everyone. Returns the soft limit in
+    force, None where the OS has no such limit."""
+    try:
+        import resource
+    except ImportError:  # not POSIX
+        return None
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft == resource.RLIM_INFINITY or soft >= wanted:
+        return soft
+    target = wanted if hard == resource.RLIM_INFINITY else min(wanted, hard)
+    if target > soft:
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+            soft = target
+        except (ValueError, OSError) as exc:
+            log.info("the open-descriptor limit stays at %d: %s", soft, exc)
+    if soft < wanted:
+        log.warning(
+            "open descriptors are limited to %d, fewer than the %d the connection caps need "
+            "([http] max_connections, [smpp] max_connections per port, callbacks, %d for the "
+            "rest): a flood of connections can exhaust them before a cap refuses it. Raise the "
+            "hard limit (systemd LimitNOFILE=, ulimit -Hn) or lower the caps.",
+            soft,
+            wanted,
+            DESCRIPTOR_HEADROOM,
+            extra={"event": "descriptor_limit", "limit": soft, "wanted": wanted},
+        )
+    return soft
