@@ -15,7 +15,7 @@ from typing import Protocol
 
 from smsgate.gateway.accounts import AccountCache
 from smsgate.immutable import record
-from smsgate.store.records import AccountSummary, Balance, InboundRecord, Tariff, UsageRow
+from smsgate.store.records import AccountSummary, Balance, InboundRecord, Tariff, TrafficRow
 from smsgate.store.roles import AccountAdmin, Claims, Inbound, Leases, Ledger
 
 NODE_PREFIX = "node:"
@@ -51,14 +51,16 @@ class OperatorDesk:
     async def accounts(self) -> list[AccountSummary]:
         return await self._store.list_accounts()
 
-    async def usage(self, account_id: int, since: float) -> UsageRow:
-        """The account's messages, parts and cost (net of refunds) created since `since`."""
-        rows = await self._store.usage(account_id, since, self._clock() + 1, "status")
-        return UsageRow(
-            "total",
-            sum(r.messages for r in rows),
-            sum(r.parts for r in rows),
-            sum(r.cost for r in rows),
+    async def usage(self, account_id: int, since: float) -> TrafficRow:
+        """The account's messages sent since `since`, and how many of them are delivered and
+        failed by now (one bucket; a period near now reads only its own rows)."""
+        now = self._clock()
+        rows = await self._store.traffic(account_id, since, now + 1, max(1, int(now + 1 - since)))
+        return TrafficRow(
+            since,
+            sum(r.sent for r in rows),
+            sum(r.delivered for r in rows),
+            sum(r.failed for r in rows),
         )
 
     async def top_up(self, account_id: int, amount: int) -> Balance:

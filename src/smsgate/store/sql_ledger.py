@@ -10,11 +10,13 @@ from collections import defaultdict
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, case, cast, func, or_, select
+from sqlalchemy import ColumnElement, and_, case, cast, func, or_, select, union_all
 from sqlalchemy import Integer as SqlInteger
 
+from smsgate.domain.ids import MAX_ID, first_id_at
 from smsgate.domain.status import Status
 from smsgate.store.ledger import merge_newest
+from smsgate.store.message_search import ID_SLACK
 from smsgate.store.records import (
     LedgerCheck,
     LedgerEntry,
@@ -180,21 +182,28 @@ class SqlLedger(SqlBase):
     ) -> list[TrafficRow]:
         if step < 1:
             raise ValueError("a bucket is at least a second")
-        buckets = messages.c.created_at / step
+        m = messages.c
+        in_period = (m.account_id == account_id, m.created_at >= since, m.created_at < until)
+        # The period bounds the ids too (message_search.py says why that is safe), so a recent
+        # period reads its own rows, not the account's whole history; ids of the old layout
+        # (above MAX_ID) say nothing of their time and are read apart.
+        low, high = first_id_at(since - ID_SLACK), first_id_at(until + ID_SLACK)
+        period = union_all(
+            select(m.created_at, m.status).where(*in_period, m.id > MAX_ID),
+            select(m.created_at, m.status).where(
+                *in_period, m.id >= low, m.id < min(high, MAX_ID + 1)
+            ),
+        ).subquery()
+        buckets = period.c.created_at / step
         # PostgreSQL's integer cast rounds, so it floors; SQLite's truncates (times are > 0).
         key = cast(buckets, SqlInteger) if self.engines.sqlite else func.floor(buckets)
-        status = messages.c.status
+        status = period.c.status
         query = (
             select(
                 key,
                 func.count(),
                 _count_if(status == Status.DELIVRD.value),
                 _count_if(status.in_(_FAILED)),
-            )
-            .where(
-                messages.c.account_id == account_id,
-                messages.c.created_at >= since,
-                messages.c.created_at < until,
             )
             .group_by(key)
             .order_by(key)

@@ -34,7 +34,7 @@ async def test_an_operator_tops_up_disables_and_enables_an_account(gate: Gate, p
     await expect(row.locator(".balance")).to_have_text("2.0000 UAH")
     await expect(row).to_contain_text("5")  # its rate limit
     theirs = page.locator(f'#accounts tr[data-login="{customer.login}"]')
-    await expect(theirs.locator(".usage")).to_have_text("1")  # messages in 30 days
+    await expect(theirs.locator(".usage")).to_have_text("1")  # sent in the last 24 hours
     await expect(page.locator("#queued")).to_have_text(re.compile(r"^\d+$"))
 
     await row.get_by_label("Amount for shop").fill("abc")

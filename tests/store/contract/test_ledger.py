@@ -5,10 +5,12 @@ carried line instead of losing them; usage counts messages, parts and money net 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from datetime import UTC, datetime
 
 from sqlalchemy import Connection
 
+from smsgate.domain.ids import MAX_ID, first_id_at
 from smsgate.domain.status import PartState
 from smsgate.store.interface import Store
 from smsgate.store.ledger import position_after
@@ -211,17 +213,27 @@ async def test_traffic_counts_messages_by_time_bucket_with_their_outcome(store: 
     account = (await store.create_account("traffic")).id
     await store.top_up(account, 100 * PRICE)
     day = NOW - NOW % DAY  # a UTC midnight
-    await _send(store, account, "a", day + 10)
-    refunded = await _send(store, account, "b", day + 20)
-    await _send(store, account, "c", day + DAY + 3_605)
-    await _send(store, account, "outside", day + 3 * DAY)
+
+    async def sent(text: str, at: float, *, minted: int | None = None) -> int:
+        """A message stored at `at` with the id a node minting it then would give it."""
+        given = first_id_at(at) if minted is None else minted
+        message = dataclasses.replace(new_message(account, text=text, now=at), id=given)
+        result = await asyncio.wait_for(store.accept(request(account, message, now=at)), 10)
+        assert result.outcomes[0].value == "accepted"
+        return message.id
+
+    await sent("a", day + 10)
+    refunded = await sent("b", day + 20)
+    await sent("c", day + DAY + 3_605)
+    await sent("outside", day + 3 * DAY)
+    await sent("old layout", day + DAY + 3_700, minted=MAX_ID + 9)  # ids say nothing of time
     assert await store.cancel(account, refunded, day + 30)  # REJECTD: a failure
 
     by_day = await store.traffic(account, day, day + 2 * DAY, int(DAY))
     assert [(r.start, r.sent, r.delivered, r.failed) for r in by_day] == [
         (day, 2, 0, 1),
-        (day + DAY, 1, 0, 0),
+        (day + DAY, 2, 0, 0),
     ]
     by_hour = await store.traffic(account, day, day + 2 * DAY, 3_600)
-    assert [(r.start, r.sent) for r in by_hour] == [(day, 2), (day + DAY + 3_600, 1)]
+    assert [(r.start, r.sent) for r in by_hour] == [(day, 2), (day + DAY + 3_600, 2)]
     assert await store.traffic(account, day + 10 * DAY, day + 11 * DAY, 60) == []

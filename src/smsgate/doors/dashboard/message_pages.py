@@ -6,6 +6,7 @@ id of another account is answered exactly like an unknown one (404).
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 from collections.abc import Awaitable, Callable
@@ -112,6 +113,9 @@ async def _log(visit: Visit, template: str) -> WebReply:
             template, 400, lines=[], error=str(exc), older=None, paged=False, live=False,
             here="", **context,
         )  # fmt: skip
+    if where.phone and visit.gateway.submitter.number(where.phone) == where.phone:
+        # A whole number: that recipient's rows alone, by their index, not a prefix scan.
+        where = dataclasses.replace(where, phone=None, number=where.phone)
     lines = await visit.gateway.search(visit.account, where, PAGE_SIZE + 1)
     kept = {key: value for key, value in shown.items() if value}
     older = None

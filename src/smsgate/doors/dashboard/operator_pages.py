@@ -1,7 +1,8 @@
 """The operator's pages (accounts marked admin only): every account with its balance, rate
-limit and usage, top-ups and disabling; one account's sender names and tariffs; the live view
-(this node's connectors, bound or not and why, their window and rates, the routes; every node
-with its leases; the queue), refetched every few seconds; inbound SMS no account took.
+limit and last day's traffic, top-ups and disabling; one account's sender names and tariffs;
+the live view (this node's connectors, bound or not and why, their window and rates, the
+routes; every node with its leases; the queue), refetched every few seconds; inbound SMS no
+account took.
 
 Refused with 404 to every other account, as if they did not exist. Values are checked with
 the rules `smsgate admin` uses (admin/inputs.py), so both say the same about a bad one.
@@ -27,7 +28,7 @@ if TYPE_CHECKING:
 
 Page = Callable[["Visit", re.Match[str]], Awaitable[WebReply]]
 MAX_TOP_UP = 10**6 * 10_000  # one top-up at most a million: a typo must not mint a fortune
-USAGE_DAYS = 30
+USAGE_HOURS = 24
 UNROUTABLE_PAGE = 50
 _ACCOUNT = r"/operator/accounts/(\d{1,19})"
 
@@ -166,14 +167,14 @@ def _no_account(visit: Visit) -> WebReply:
 
 async def _accounts(visit: Visit, error: str | None, error_for: int | None) -> WebReply:
     summaries = await visit.operator.accounts()
-    since = time.time() - USAGE_DAYS * 86_400
+    since = time.time() - USAGE_HOURS * 3_600
     usage = {s.account.id: await visit.operator.usage(s.account.id, since) for s in summaries}
     return visit.page(
         "operator.html",
         400 if error else 200,
         summaries=summaries,
         usage=usage,
-        usage_days=USAGE_DAYS,
+        usage_hours=USAGE_HOURS,
         error=error,
         error_for=error_for,
         **await _live(visit),
