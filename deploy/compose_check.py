@@ -75,6 +75,12 @@ def read_compose() -> dict[str, Any]:
         mounts = [v.split(":") for v in node["volumes"]]
         if not any((DEPLOY / src).is_file() for src, *_ in mounts):
             fail(f"{name}: the mounted config file is missing")
+    for name, service in services.items():
+        # An image no registry has: a service that only names it may be pulled, and fail.
+        if service.get("image") == services["operator-simulator"]["image"] and not service.get(
+            "build"
+        ):
+            fail(f"{name}: uses the local smsgate image without `build:`")
     if len(ids) != len(NODES):
         fail("two nodes share SMSGATE_NODE_ID")
     if len(set(published)) != len(published):
