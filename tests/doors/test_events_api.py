@@ -1,5 +1,6 @@
 """GET /api/v1/events: an account's event log replayed in order with a Bearer token, in pages;
-a missing or wrong token is a JSON 401, a bad parameter a JSON 400 naming it. Two nodes on one
+a missing or wrong token is a 401 problem, a bad parameter a 422 problem naming it (the path is
+the native API's, on its framework, and in its OpenAPI document). Two nodes on one
 database write into one numbering, and either replays all of it."""
 
 from __future__ import annotations
@@ -86,13 +87,14 @@ async def test_another_accounts_events_are_not_seen(stack: Stack, acct: TestAcco
 
 
 @pytest.mark.parametrize("authorization", [None, "Bearer wrong", "Basic abc", "Bearer "])
-async def test_a_missing_or_wrong_token_is_a_json_401(
+async def test_a_missing_or_wrong_token_is_a_401_problem(
     stack: Stack, authorization: str | None
 ) -> None:
     headers = {} if authorization is None else {"Authorization": authorization}
     r = await stack.client.get("/api/v1/events", headers=headers)
-    assert r.status_code == 401 and r.headers["www-authenticate"] == "Bearer"
-    assert "token" in r.json()["error"]
+    assert r.status_code == 401 and r.headers["www-authenticate"].startswith("Bearer")
+    assert r.headers["content-type"] == "application/problem+json"
+    assert "token" in r.json()["detail"] and r.json()["field"] == "Authorization"
 
 
 @pytest.mark.parametrize(
@@ -104,11 +106,11 @@ async def test_a_missing_or_wrong_token_is_a_json_401(
         ("?limit=5000", "limit"),
     ],
 )
-async def test_a_bad_parameter_is_a_json_400_naming_it(
+async def test_a_bad_parameter_is_a_422_problem_naming_it(
     stack: Stack, acct: TestAccount, query: str, field: str
 ) -> None:
     r = await replay(stack.client, acct, query)
-    assert r.status_code == 400 and r.json()["field"] == field
+    assert r.status_code == 422 and r.json()["field"] == field
 
 
 async def test_two_nodes_on_one_database_replay_one_log_in_order(

@@ -25,7 +25,7 @@ from smsgate.gateway.store_trouble import RETRY_AFTER, is_store_trouble
 from smsgate.immutable import record
 from smsgate.log_limit import LimitedLog
 
-from . import events_api, http_gateway, inbound_api, json_api, xml_gateway
+from . import http_gateway, json_api, xml_gateway
 from .native.app import build_native_app
 from .native.body_limit import BodyLimit
 from .native.limits import ApiLimits
@@ -230,8 +230,6 @@ def build_app(
             *json_api.routes(gateway, max_body=max_body),
             *http_gateway.routes(gateway, max_body=max_body),
             *xml_gateway.routes(gateway, max_body=max_body),
-            *inbound_api.routes(gateway, limits),
-            *events_api.routes(gateway, limits),
             Route("/health", health_endpoint, get),
             Route("/health/live", live_endpoint, get),
             Route("/health/ready", ready_endpoint, get),
@@ -263,8 +261,6 @@ def _not_allowed(path: str, methods: frozenset[str]) -> WebReply:
     """405 with its Allow header, in the shape of the door `path` belongs to."""
     allow = ", ".join(sorted(methods))
     headers = {"Allow": allow}
-    if path.startswith("/api/"):
-        return inbound_api.error("method_not_allowed", f"Use {allow}.", 405, headers)
     if _is_json_door(path):
         message = f"Method Not Allowed. This URL can only handle: {allow}."
         return json_api.top_level_error("Method Not Allowed", message, 405, **headers)

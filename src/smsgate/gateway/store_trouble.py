@@ -43,6 +43,11 @@ _TROUBLE: tuple[type[BaseException], ...] = (
 )
 
 
+# Every type is_store_trouble may say yes to by itself (not through a cause): what a framework
+# registers its handler for, which then asks is_store_trouble about the error it got.
+TROUBLE_TYPES: tuple[type[BaseException], ...] = (sa.DBAPIError, *_TROUBLE)
+
+
 def is_store_trouble(error: BaseException) -> bool:
     """True for errors of a database that is not answering as it should (for now)."""
     if isinstance(error, sa.DBAPIError):

@@ -41,6 +41,8 @@ async def test_the_openapi_document_is_3_1_and_describes_every_endpoint(stack: S
         "/api/v1/webhooks/{endpoint_id}/rotate-secret",
         "/api/v1/webhooks/failed",
         "/api/v1/webhooks/failed/redeliver",
+        "/api/v1/events",
+        "/api/v1/inbound",
     } <= set(doc["paths"])
     send = doc["paths"]["/api/v1/messages"]["post"]
     assert {"201", "401", "409", "422", "429"} <= set(send["responses"])
@@ -132,3 +134,23 @@ async def test_one_key_sent_twice_at_once_sends_once(stack: Stack, acct: TestAcc
     assert len(ids) == 1
     balance = await stack.client.get("/api/v1/balance", headers=acct.auth)
     assert balance.json()["reserved"] == "0.5000"
+
+
+async def test_a_database_not_answering_is_a_503_problem_with_retry_after(
+    stack: Stack, acct: TestAccount, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import sqlite3
+
+    async def full(*args: object, **kwargs: object) -> object:
+        raise sqlite3.OperationalError("database or disk is full")
+
+    monkeypatch.setattr(stack.store, "search_messages", full)
+    monkeypatch.setattr(stack.store, "events", full)
+    for path in ("/api/v1/messages", "/api/v1/events"):
+        r = await stack.client.get(path, headers=acct.auth)
+        assert r.status_code == 503, r.text
+        assert r.headers["content-type"] == PROBLEM
+        assert r.headers["retry-after"] == "1" and r.json()["retry_after"] == 1
+        assert "RateLimit-Remaining" in r.headers
+    doc = (await stack.client.get("/api/v1/openapi.json")).json()
+    assert "503" in doc["paths"]["/api/v1/messages"]["post"]["responses"]

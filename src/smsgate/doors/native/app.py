@@ -17,8 +17,10 @@ from starlette.responses import Response
 
 from smsgate.gateway.errors import GatewayError
 from smsgate.gateway.facade import Gateway
+from smsgate.gateway.store_trouble import RETRY_AFTER, TROUBLE_TYPES, is_store_trouble
+from smsgate.log_limit import LimitedLog
 
-from . import account, messages, money, webhooks
+from . import account, messages, money, replay, webhooks
 from .errors import problem_for
 from .limits import ApiLimits
 from .problems import FieldError, ProblemError, problem_response
@@ -46,11 +48,13 @@ def build_native_app(gateway: Gateway, limits: ApiLimits | None = None) -> FastA
         redoc_url=None,
     )
     app.state.gateway = gateway
+    trouble = LimitedLog(log)
     app.state.limits = limits or ApiLimits()
     app.include_router(messages.router, prefix=PREFIX)
     app.include_router(account.router, prefix=PREFIX)
     app.include_router(money.router, prefix=PREFIX)
     app.include_router(webhooks.router, prefix=PREFIX)
+    app.include_router(replay.router, prefix=PREFIX)
 
     @app.exception_handler(ProblemError)
     async def on_problem(request: Request, exc: Exception) -> Response:
@@ -90,6 +94,34 @@ def build_native_app(gateway: Gateway, limits: ApiLimits | None = None) -> FastA
         return problem_response(
             ProblemError(exc.status_code, slug, title, detail, headers=dict(exc.headers or {}))
         )
+
+    async def on_store_trouble(request: Request, exc: Exception) -> Response:
+        if not is_store_trouble(exc):
+            raise exc  # a bug, not trouble: on_error's 500, with its traceback
+        # The database is not answering (full disk, lost connection): the client should try
+        # again shortly, as the other doors tell theirs with their own 503; one log line.
+        trouble.warning(
+            "store",
+            "the database is not answering on %s: %s: %s",
+            request.url.path,
+            type(exc).__name__,
+            str(exc).strip().split("\n", 1)[0],
+            extra={"event": "store_trouble"},
+        )
+        unavailable = ProblemError(
+            503,
+            "unavailable",
+            "Service Unavailable",
+            "The database is not answering; a send may not have been stored. Send it again "
+            "shortly, with the same Idempotency-Key.",
+            retry_after=RETRY_AFTER,
+            headers={"Retry-After": str(RETRY_AFTER)},
+        )
+        return _with_budget(request, problem_response(unavailable))
+
+    for kind in TROUBLE_TYPES:
+        if issubclass(kind, Exception):
+            app.add_exception_handler(kind, on_store_trouble)
 
     @app.exception_handler(Exception)
     async def on_error(request: Request, exc: Exception) -> Response:

@@ -86,10 +86,11 @@ def problem_response(error: ProblemError) -> Response:
 
 
 def described(*statuses: int) -> dict[int | str, dict[str, object]]:
-    """The `responses=` of a route: each problem status it may answer, with the Problem model."""
+    """The `responses=` of a route: each problem status it may answer, with the Problem model;
+    every route may answer 503 while the database is not answering."""
     return {
         status: {"model": Problem, "content": {MEDIA_TYPE: {}}, "description": _WHY[status]}
-        for status in statuses
+        for status in (*statuses, 503)
     }
 
 
@@ -102,4 +103,5 @@ _WHY = {
     413: "The body is too large.",
     422: "A field is invalid (the problem names it).",
     429: "Too many requests: wait Retry-After seconds.",
+    503: "The database is not answering: send again after Retry-After seconds.",
 }
