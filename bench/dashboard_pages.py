@@ -25,6 +25,7 @@ import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import httpx
 from harness import GatewayProcess, machine
@@ -184,9 +185,28 @@ def pages(messages: int) -> dict[str, tuple[Draw, str]]:
             lambda rng: ("POST", "/dashboard/send/quote", {"phones": phone_of(7), "text": "Hi"}),
             'id="q-total"',
         ),
-        "charts per minute": (lambda rng: get("/dashboard/charts?span=minute"), 'id="traffic"'),
-        "charts per hour": (lambda rng: get("/dashboard/charts?span=hour"), 'id="traffic"'),
-        "charts per day": (lambda rng: get("/dashboard/charts?span=day"), 'id="traffic"'),
+        "charts": (lambda rng: get("/dashboard/charts"), "<h1>Charts</h1>"),
+        "chart per minute": (
+            lambda rng: get("/dashboard/charts/traffic?span=minute"),
+            'id="traffic"',
+        ),
+        "chart per hour": (
+            lambda rng: get("/dashboard/charts/traffic?span=hour"),
+            'id="traffic"',
+        ),
+        "chart per day (60 s)": (
+            lambda rng: get("/dashboard/charts/traffic?span=day"),
+            'id="traffic"',
+        ),
+        "chart statuses (60 s)": (
+            lambda rng: get("/dashboard/charts/statuses"),
+            'id="status-table"',
+        ),
+        "chart countries (60 s)": (
+            lambda rng: get("/dashboard/charts/countries"),
+            'id="country-table"',
+        ),
+        "chart balance": (lambda rng: get("/dashboard/charts/balance"), 'id="balance-chart"'),
         "inbound": (lambda rng: get("/dashboard/inbound"), "<h1>Inbound</h1>"),
         "webhooks": (lambda rng: get("/dashboard/webhooks"), "<h1>Webhooks</h1>"),
         "account": (lambda rng: get("/dashboard/account"), "<h1>Account</h1>"),
@@ -211,18 +231,22 @@ def log_in(client: httpx.Client, login: str, password: str) -> str:
 
 def time_pages(
     port: int, creds: dict[str, str], messages: int, per_page: int, seed: int
-) -> dict[str, list[float]]:
-    """Sequential requests on one keep-alive connection, the pages interleaved at random."""
+) -> dict[str, Any]:
+    """Sequential requests on one keep-alive connection, the pages interleaved at random; under
+    "first", each page's first request (nothing cached: "(60 s)" pages reuse a count that long)."""
     rng = random.Random(seed)
     drawn = pages(messages)
     order = [name for name in drawn for _ in range(per_page)]
     rng.shuffle(order)
     latencies: dict[str, list[float]] = {name: [] for name in drawn}
+    first: dict[str, float] = {}
     with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=60) as client:
         csrf = log_in(client, creds["login"], creds["password"])
-        for name in drawn:  # one of each first: templates compiled, caches warm
+        for name in drawn:  # one of each first (timed apart): templates compiled, caches warm
             method, path, form = drawn[name][0](rng)
+            t0 = time.perf_counter()
             client.request(method, path, data=None if form is None else {**form, "csrf": csrf})
+            first[name] = time.perf_counter() - t0
         for name in order:
             method, path, form = drawn[name][0](rng)
             data = None if form is None else {**form, "csrf": csrf}
@@ -231,7 +255,7 @@ def time_pages(
             latencies[name].append(time.perf_counter() - t0)
             if answer.status_code != 200 or drawn[name][1] not in answer.text:
                 raise AssertionError(f"{name} {path}: {answer.status_code} {answer.text[:300]}")
-    return latencies
+    return {"first": {name: [value] for name, value in first.items()}, **latencies}
 
 
 def quantile(values: list[float], q: float) -> float:
@@ -258,7 +282,8 @@ def main() -> None:
     print(machine())
     print(f"{args.messages:,} messages of the account (+{args.messages // 10:,} of another), "
           f"{args.per_page} requests a page, sequential, one keep-alive connection")  # fmt: skip
-    print(f"{'page':<26}{'p50 ms':>9}{'p95 ms':>9}{'max ms':>9}")
+    first = latencies.pop("first")
+    print(f"{'page':<26}{'first ms':>9}{'p50 ms':>9}{'p95 ms':>9}{'max ms':>9}")
     every: list[float] = []
     over = []
     for name, values in latencies.items():
@@ -267,11 +292,11 @@ def main() -> None:
         if p95 > TARGET_P95:
             over.append(name)
         print(
-            f"{name:<26}{quantile(values, 0.5) * 1000:>9.1f}{p95 * 1000:>9.1f}"
-            f"{max(values) * 1000:>9.1f}"
+            f"{name:<26}{first[name][0] * 1000:>9.1f}{quantile(values, 0.5) * 1000:>9.1f}"
+            f"{p95 * 1000:>9.1f}{max(values) * 1000:>9.1f}"
         )
     print(
-        f"{'all pages':<26}{quantile(every, 0.5) * 1000:>9.1f}"
+        f"{'all pages':<26}{'':>9}{quantile(every, 0.5) * 1000:>9.1f}"
         f"{quantile(every, 0.95) * 1000:>9.1f}{max(every) * 1000:>9.1f}"
     )
     print("p95 over 100 ms: " + (", ".join(over) if over else "none"))

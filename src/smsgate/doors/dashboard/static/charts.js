@@ -1,4 +1,5 @@
-// Draws every <canvas data-chart='{"type", "labels", "series"}'> with chart.js, in the page's
+// Draws every <canvas data-chart='{"type", "labels", "series"}'> with chart.js (on load and as
+// htmx brings each panel), in the page's
 // theme colours (read from its CSS custom properties, so light and dark both read well).
 (function () {
   function colour(name) {
@@ -42,6 +43,8 @@
     });
   }
   document.addEventListener("DOMContentLoaded", draw);
+  // Panels arrive one by one (htmx): draw each as it is settled in the page.
+  document.addEventListener("htmx:afterSettle", draw);
   // The theme button changes the colours: draw again in the new ones.
   new MutationObserver(draw).observe(document.documentElement, { attributes: true, attributeFilter: ["data-theme"] });
 })();
