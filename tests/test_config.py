@@ -120,3 +120,31 @@ def test_a_bind_password_longer_than_smpp_allows_is_refused(tmp_path: Path) -> N
         ConfigError, match=r"connectors\[0\]\.password: String should have at most 8"
     ):
         load_settings(_write(tmp_path, text))
+
+
+@pytest.mark.parametrize(
+    ("given", "used"),
+    [
+        (
+            "postgresql://smsgate:pw@db:5432/smsgate",
+            "postgresql+asyncpg://smsgate:pw@db:5432/smsgate",
+        ),
+        ("postgres://smsgate@db/smsgate", "postgresql+asyncpg://smsgate@db/smsgate"),
+        ("postgresql+asyncpg://smsgate@db/smsgate", "postgresql+asyncpg://smsgate@db/smsgate"),
+        ("sqlite:///var/smsgate.db", "sqlite+aiosqlite:///var/smsgate.db"),
+    ],
+)
+def test_a_database_url_without_a_driver_uses_the_installed_one(given: str, used: str) -> None:
+    # libpq's form, as pg_dump and most hosting take it, used to fail at start ("No module
+    # named 'psycopg'"): SQLAlchemy's default driver is not the one installed.
+    assert load_settings(None, database={"url": given}).database.url == used
+
+
+def test_a_database_url_naming_a_driver_not_installed_is_refused_without_its_password() -> None:
+    with pytest.raises(ConfigError) as raised:
+        load_settings(None, database={"url": "postgresql+psycopg://u:s3cretpw@db/smsgate"})
+    message = str(raised.value)
+    assert "database.url: postgresql+psycopg:// is not installed: use postgresql+asyncpg://" in (
+        message
+    )
+    assert "s3cretpw" not in message

@@ -12,7 +12,14 @@ import tomllib
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import (
     BaseSettings,
     InitSettingsSource,
@@ -35,8 +42,9 @@ class DatabaseSettings(BaseModel):
     url: str = Field(
         default="sqlite+aiosqlite:///./var/smsgate.db",
         description="SQLAlchemy URL: `sqlite+aiosqlite:///path` or "
-        "`postgresql+asyncpg://user:password@host/db` (a plain `postgresql://` needs psycopg, "
-        "which is not installed). Its password is masked when shown.",
+        "`postgresql+asyncpg://user:password@host/db`; a plain `postgresql://` or "
+        "`postgres://` (libpq's form, as pg_dump takes it) means asyncpg too, the driver "
+        "installed. Its password is masked when shown.",
         json_schema_extra=SECRET,
     )
     synchronous: Literal["NORMAL", "FULL"] = Field(
@@ -44,6 +52,28 @@ class DatabaseSettings(BaseModel):
         description="SQLite only: NORMAL survives kill -9 (the WAL is in the OS cache); FULL "
         "also survives power loss at about half the write throughput.",
     )
+
+    @field_validator("url")
+    @classmethod
+    def _installed_driver(cls, url: str) -> str:
+        """The drivers the server extra installs are asyncpg and aiosqlite: a URL without a
+        driver gets that one (SQLAlchemy would pick psycopg or pysqlite, not installed), and
+        one naming another driver is refused here rather than failing at start."""
+        scheme, sep, rest = url.partition("://")
+        if not sep:
+            return url
+        backend, _, driver = scheme.partition("+")
+        backend = {"postgres": "postgresql"}.get(backend, backend)
+        wanted = _DRIVERS.get(backend)
+        if wanted is None:
+            return url  # the store names what it does not support
+        if driver and driver != wanted:
+            # The URL itself is not repeated: it may hold a password.
+            raise ValueError(f"{backend}+{driver}:// is not installed: use {backend}+{wanted}://")
+        return f"{backend}+{wanted}://{rest}"
+
+
+_DRIVERS = {"postgresql": "asyncpg", "sqlite": "aiosqlite"}
 
 
 def _require_pair(section: str, cert: str | None, key: str | None) -> None:
