@@ -9,6 +9,9 @@ from typing import TYPE_CHECKING
 
 import pytest
 
+from smsgate.domain.status import PartState
+from smsgate.store.records import OperatorReceipt, SubmitDone
+
 if TYPE_CHECKING:
     from tests.conftest import Stack, TestAccount
 
@@ -99,6 +102,42 @@ async def test_the_message_reads_back_with_its_parts(stack: Stack, acct: TestAcc
         (1, "QUEUED", None),
         (2, "QUEUED", None),
     ]
+    assert [(e["type"], e["part"]) for e in got["events"]] == [("accepted", None)]
+    assert got["events"][0]["at"] == got["created_at"]
+
+
+async def test_the_timeline_shows_each_part_submitted_and_ended(
+    stack: Stack, acct: TestAccount
+) -> None:
+    sent = await stack.client.post(
+        "/api/v1/messages",
+        headers=acct.auth,
+        json={"sender": "Shop", "to": [PHONE], "text": "b" * 200},
+    )
+    message_id = sent.json()["messages"][0]["id"]
+    first, second = sorted(
+        await stack.store.claim_parts(0, time.time() + 1, 10, 60), key=lambda c: c.part_id
+    )
+    now = time.time()
+    done = [
+        SubmitDone(first.part_id, "op", "OP-1", now + 1),
+        SubmitDone(second.part_id, "op", "OP-2", now + 2),
+    ]
+    receipts = [
+        OperatorReceipt("op", "OP-2", PartState.UNDELIV, 11, now + 3),
+        OperatorReceipt("op", "OP-1", PartState.DELIVRD, 0, now + 4),
+    ]
+    await stack.store.apply_receipts(receipts, done)
+    got = (await stack.client.get(f"/api/v1/messages/{message_id}", headers=acct.auth)).json()
+    assert [(e["type"], e["part"], e["operator_id"], e["error"]) for e in got["events"]] == [
+        ("accepted", None, None, None),
+        ("submitted", 1, "OP-1", None),
+        ("submitted", 2, "OP-2", None),
+        ("undelivered", 2, None, 11),
+        ("delivered", 1, None, None),
+    ]
+    times = [e["at"] for e in got["events"]]
+    assert times == sorted(times)
 
 
 async def test_another_accounts_message_is_not_found(stack: Stack, acct: TestAccount) -> None:

@@ -1,6 +1,6 @@
 """POST /api/v1/messages, GET and DELETE /api/v1/messages/{id}, GET /api/v1/messages, POST
-/api/v1/quote: sending, reading a message back or cancelling it, searching them a page at a
-time, and pricing a send without sending it.
+/api/v1/quote: sending, reading a message back (with its timeline) or cancelling it, searching
+them a page at a time, and pricing a send without sending it.
 
 Translation only: the body becomes the gateway's SendRequest and its answers become JSON; an
 Idempotency-Key is handed to the gateway, which decides in the store whether this is a retry.
@@ -24,6 +24,7 @@ from smsgate.gateway.facade import MAX_PAGE, Gateway
 from smsgate.gateway.idempotency import Answer
 from smsgate.gateway.quote import Priced
 from smsgate.gateway.send_request import SendItem, SendRequest
+from smsgate.gateway.timeline import timeline
 from smsgate.gateway.views import AccountRecord, MessageCallback, MessageFilter, MessageView
 
 from .auth import Caller
@@ -39,6 +40,7 @@ from .models import (
     Rejected,
     SendAnswer,
     SendBody,
+    TimelineStep,
 )
 from .problems import MEDIA_TYPE, Problem, ProblemError, described, problem_body
 
@@ -286,6 +288,16 @@ async def _message_out(gateway: Gateway, account: AccountRecord, view: MessageVi
                 error=p.error,
             )
             for p in parts
+        ],
+        events=[
+            TimelineStep(
+                at=_at(step.at),
+                type=step.type,
+                part=step.part,
+                operator_id=step.operator_id,
+                error=step.error,
+            )
+            for step in timeline(view, parts)
         ],
     )
 

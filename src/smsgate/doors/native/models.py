@@ -13,6 +13,7 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
 from smsgate.gateway.send_request import MAX_ITEMS
+from smsgate.gateway.timeline import StepType
 
 MAX_TEXT = 2_000  # characters; the gateway refuses more than its parts limit anyway
 MAX_VALID_FOR = 7 * 24 * 3600
@@ -178,6 +179,14 @@ class PartOut(BaseModel):
     error: int
 
 
+class TimelineStep(BaseModel):
+    at: datetime
+    type: StepType
+    part: int | None = Field(description="The part's seq; null for the message as a whole.")
+    operator_id: str | None = Field(description="submitted: the operator's id of the part.")
+    error: int | None = Field(description="An end's error code, when it has one.")
+
+
 class MessageOut(BaseModel):
     id: str
     to: str
@@ -190,6 +199,10 @@ class MessageOut(BaseModel):
     price: Money
     currency: str
     parts: list[PartOut]
+    events: list[TimelineStep] = Field(
+        description="The message's life in time order: accepted, each part submitted (with "
+        "the operator's id) and each part's end."
+    )
 
 
 class BalanceOut(BaseModel):
