@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING
 
 import orjson
@@ -18,12 +19,14 @@ from smsgate.config import SmppDoorSettings
 from smsgate.domain.gsm7 import encode_gsm7
 from smsgate.doors.smpp.door import SmppDoor
 from smsgate.smpp.client import BindType, SmppClient
-from smsgate.smpp.constants import CommandStatus
-from smsgate.smpp.pdu import SubmitSm
+from smsgate.smpp.constants import ESM_UDHI, CommandStatus, Tag
+from smsgate.smpp.pdu import DataSm, DestAddress, Pdu, ReplaceSm, SubmitMulti, SubmitSm
+from smsgate.smpp.udh import build_concat_udh
 
 if TYPE_CHECKING:
     from tests.conftest import Stack, TestAccount
 
+S = CommandStatus
 PHONE = "380501234567"
 ONE_TOKEN_PER_100_S = 0.01
 T = 5.0  # every SMPP await is bounded by this
@@ -180,12 +183,13 @@ async def door(stack: Stack) -> AsyncIterator[SmppDoor]:
         await asyncio.wait_for(d.stop(), T)
 
 
-async def test_a_refused_submit_sm_spends_one_token(door: SmppDoor, slow: TestAccount) -> None:
+@asynccontextmanager
+async def bound(door: SmppDoor, acct: TestAccount) -> AsyncIterator[SmppClient]:
     client = SmppClient(
         "127.0.0.1",
         door.port,
-        slow.login,
-        slow.smpp_password,
+        acct.login,
+        acct.smpp_password,
         BindType.TRANSCEIVER,
         reconnect=False,
         response_timeout=BIND,
@@ -193,17 +197,121 @@ async def test_a_refused_submit_sm_spends_one_token(door: SmppDoor, slow: TestAc
     await client.start()
     try:
         await client.wait_bound(BIND)
-        unknown_sender = SubmitSm(
-            source_addr_ton=5,
-            source_addr="Nobody",
-            dest_addr_ton=1,
-            dest_addr_npi=1,
-            destination_addr=PHONE,
-            short_message=encode_gsm7("Hi"),
-        )
-        first = await asyncio.wait_for(client.request(unknown_sender), T)
-        again = await asyncio.wait_for(client.request(unknown_sender), T)
+        yield client
     finally:
         await asyncio.wait_for(client.close(1.0), T)
+
+
+def sms(sender: str = "Shop", to: str = PHONE, **fields: object) -> SubmitSm:
+    return SubmitSm(
+        source_addr_ton=5,
+        source_addr=sender,
+        dest_addr_ton=1,
+        dest_addr_npi=1,
+        destination_addr=to,
+        **{"short_message": encode_gsm7("Hi"), **fields},  # type: ignore[arg-type]
+    )
+
+
+def part(sender: str = "Shop", to: str = PHONE, total: int = 2) -> SubmitSm:
+    """The first part of a long message (UDH): checked on its own, then held."""
+    pdu = sms(sender, to, esm_class=ESM_UDHI)
+    pdu.short_message = build_concat_udh(7, total, 1, False) + encode_gsm7("first half")
+    return pdu
+
+
+def multi(**fields: object) -> SubmitMulti:
+    dests = fields.pop("dest_addresses", [DestAddress(1, 1, PHONE)])
+    return SubmitMulti(
+        source_addr_ton=5,
+        source_addr="Shop",
+        dest_addresses=dests,  # type: ignore[arg-type]
+        short_message=fields.pop("short_message", encode_gsm7("To many")),  # type: ignore[arg-type]
+        **fields,  # type: ignore[arg-type]
+    )
+
+
+LYING_UDH = b"\x07\x00\x03\x01" + encode_gsm7("Hi")  # the UDH says 7 octets, 3 follow
+BAD_VALIDITY = "240501130000000X"
+
+
+async def test_a_refused_submit_sm_spends_one_token(door: SmppDoor, slow: TestAccount) -> None:
+    """The gateway's refusal (an unknown sender), as the other doors' tests."""
+    async with bound(door, slow) as client:
+        first = await asyncio.wait_for(client.request(sms("Nobody")), T)
+        again = await asyncio.wait_for(client.request(sms("Nobody")), T)
     assert first.command_status == CommandStatus.ESME_RINVSRCADR
     assert again.command_status == CommandStatus.ESME_RTHROTTLED
+
+
+@pytest.mark.parametrize(
+    ("request_pdu", "refusal"),
+    [
+        # submit_sm fields the door cannot read (doors/smpp/fields.py)
+        (sms(esm_class=ESM_UDHI, short_message=LYING_UDH), S.ESME_RINVESMCLASS),
+        (sms(tlvs={Tag.SAR_TOTAL_SEGMENTS: 2}), S.ESME_RMISSINGOPTPARAM),
+        (
+            sms(
+                tlvs={Tag.SAR_MSG_REF_NUM: 1, Tag.SAR_TOTAL_SEGMENTS: 2, Tag.SAR_SEGMENT_SEQNUM: 3}
+            ),
+            S.ESME_RINVOPTPARAMVAL,
+        ),
+        (sms(validity_period=BAD_VALIDITY), S.ESME_RINVEXPIRY),
+        (
+            DataSm(
+                source_addr="Shop",
+                destination_addr=PHONE,
+                esm_class=ESM_UDHI,
+                tlvs={Tag.MESSAGE_PAYLOAD: LYING_UDH},
+            ),
+            S.ESME_RINVESMCLASS,
+        ),
+        # a part of a long message refused on its first check, before it is held
+        (part(sender="Nobody"), S.ESME_RINVSRCADR),
+        (part(to="12"), S.ESME_RINVDSTADR),
+        (part(total=200), S.ESME_RINVMSGLEN),
+        # submit_multi refused by the door before the gateway
+        (multi(dest_addresses=[DestAddress(dl_name="list")]), S.ESME_RINVNUMDESTS),
+        (multi(esm_class=ESM_UDHI, short_message=LYING_UDH), S.ESME_RINVESMCLASS),
+        (
+            multi(
+                esm_class=ESM_UDHI,
+                short_message=build_concat_udh(3, 2, 1, False) + encode_gsm7("first half"),
+            ),
+            S.ESME_RINVESMCLASS,
+        ),
+        (
+            multi(
+                tlvs={Tag.SAR_MSG_REF_NUM: 4, Tag.SAR_TOTAL_SEGMENTS: 2, Tag.SAR_SEGMENT_SEQNUM: 1}
+            ),
+            S.ESME_RINVOPTPARAMVAL,
+        ),
+        (multi(validity_period=BAD_VALIDITY), S.ESME_RINVEXPIRY),
+        # replace_sm: not a thing this gateway does, but a request of the account
+        (ReplaceSm(message_id="1", source_addr="Shop", short_message=b"x"), S.ESME_RREPLACEFAIL),
+    ],
+    ids=lambda value: value.name if isinstance(value, CommandStatus) else None,
+)
+async def test_a_request_the_smpp_door_refuses_itself_spends_one_token(
+    door: SmppDoor, slow: TestAccount, request_pdu: Pdu, refusal: CommandStatus
+) -> None:
+    """Refused by the door before the gateway was asked: the first answer is the refusal (so
+    it spent no more than the one token), the same request again and then a valid submit are
+    throttled (so it spent that token)."""
+    async with bound(door, slow) as client:
+        first = await asyncio.wait_for(client.request(request_pdu), T)
+        again = await asyncio.wait_for(client.request(request_pdu), T)
+        valid = await asyncio.wait_for(client.request(sms()), T)
+    assert first.command_status == refusal
+    assert again.command_status == S.ESME_RTHROTTLED
+    assert valid.command_status == S.ESME_RTHROTTLED
+
+
+async def test_an_unlimited_smpp_account_hears_the_refusal_every_time(
+    stack: Stack, door: SmppDoor, slow: TestAccount
+) -> None:
+    free = await stack.account("free")  # rate_limit 0: no limit
+    async with bound(door, free) as client:
+        answers = [await asyncio.wait_for(client.request(sms(validity_period=BAD_VALIDITY)), T)]
+        answers.append(await asyncio.wait_for(client.request(sms(validity_period=BAD_VALIDITY)), T))
+    assert [a.command_status for a in answers] == [S.ESME_RINVEXPIRY] * 2

@@ -38,7 +38,7 @@ from smsgate.doors.smpp.statuses import (
 )
 from smsgate.doors.smpp.submits import SubmitQueue
 from smsgate.doors.smpp.time_format import format_absolute
-from smsgate.gateway.errors import RateLimited, Unauthorized
+from smsgate.gateway.errors import InvalidRequest, RateLimited, Unauthorized
 from smsgate.gateway.facade import Gateway
 from smsgate.gateway.held_messages import ASSEMBLY_TIMEOUT
 from smsgate.gateway.outbox.pump import PumpPolicy
@@ -58,6 +58,7 @@ from smsgate.smpp.pdu import (
     DataSm,
     Pdu,
     QuerySm,
+    ReplaceSm,
     SubmitMulti,
     SubmitSm,
     UnsuccessSme,
@@ -169,7 +170,7 @@ class SmppDoorHandler(SmppHandler):
             body = body_of(pdu)
             lifetime = lifetime_of(pdu)
         except BadPdu as bad:
-            return bad.status
+            return self._refused(bind.account, bad.status)
         wants = bool(pdu.registered_delivery & RD_RECEIPT_MASK)
         if body.ref is None or body.total == 1:
             text = decode_payload(pdu.data_coding, body.payload)
@@ -205,7 +206,8 @@ class SmppDoorHandler(SmppHandler):
         lifetime: float | None,
     ) -> HandlerResult:
         """One part of a long message: checked as the message will be, stored, answered at
-        once with its own id (the message is sent when its last part is in)."""
+        once with its own id (the message is sent when its last part is in). A kept part
+        spends its rate-limit token in the store with it; one refused on the check, here."""
         assert body.ref is not None
         check = SendRequest(
             sender=pdu.source_addr,
@@ -216,10 +218,12 @@ class SmppDoorHandler(SmppHandler):
         )
         try:
             checked = await self.gateway.dry_run(account, check)
+        except InvalidRequest as exc:
+            return await self._refused(account, self._refusal(exc))
         except Exception as exc:
             return self._refusal(exc)
         if checked.rejected:
-            return status_for_rejection(checked.rejected[0][1])
+            return await self._refused(account, status_for_rejection(checked.rejected[0][1]))
         # The message is created once its last part is in, maybe before this answer is
         # written: the ticket keeps its receipts back until then.
         ticket = self._open_ticket(session, account.id)
@@ -267,24 +271,24 @@ class SmppDoorHandler(SmppHandler):
             by_phone[dest.destination_addr] = (dest.dest_addr_ton, dest.dest_addr_npi)
             phones.append(dest.destination_addr)
         if not phones:
-            return S.ESME_RINVNUMDESTS
+            return await self._refused(bind.account, S.ESME_RINVNUMDESTS)
         payload = pdu.short_message or octets(pdu.tlvs.get(Tag.MESSAGE_PAYLOAD))
         if pdu.esm_class & ESM_UDHI:
             try:
                 udh, payload = parse_udh(payload)
             except UdhError:
-                return S.ESME_RINVESMCLASS
+                return await self._refused(bind.account, S.ESME_RINVESMCLASS)
             if udh is not None and udh.concat is not None and udh.concat.total > 1:
                 # One part of a long message to many: its answer carries one id for every
                 # destination, so its parts cannot be held per destination. Refused rather
                 # than sent as a message of its own; message_payload carries the whole text.
-                return S.ESME_RINVESMCLASS
+                return await self._refused(bind.account, S.ESME_RINVESMCLASS)
         if integer(pdu.tlvs.get(Tag.SAR_TOTAL_SEGMENTS)) not in (None, 1):
-            return S.ESME_RINVOPTPARAMVAL
+            return await self._refused(bind.account, S.ESME_RINVOPTPARAMVAL)
         try:
             lifetime = validity(pdu.validity_period)
         except BadPdu as bad:
-            return bad.status
+            return await self._refused(bind.account, bad.status)
         text = decode_payload(pdu.data_coding, payload)
         wants = bool(pdu.registered_delivery & RD_RECEIPT_MASK)
         request = SendRequest(
@@ -345,7 +349,26 @@ class SmppDoorHandler(SmppHandler):
         cancelled = await self.gateway.cancel(bind.account, view.id)
         return S.ESME_ROK if cancelled else S.ESME_RCANCELFAIL
 
+    def on_replace(self, session: ServerSession, pdu: ReplaceSm) -> MaybeAsync:
+        # Messages are not replaced here (the gateway has no such rule): refused, but as a
+        # request of the account all the same.
+        bind = self.binds.get(session)
+        if bind is None:
+            return S.ESME_RINVBNDSTS
+        return self._refused(bind.account, S.ESME_RREPLACEFAIL)
+
     # --- helpers ------------------------------------------------------------------------------
+
+    async def _refused(self, account: AccountRecord, status: int) -> int:
+        """`status` for a request of a bound account the door refuses before the gateway spent
+        its token (a field it cannot read, a part refused on its check, replace_sm): the token
+        is spent now, because the rate limit counts every request, a bad one too, and a
+        customer over its rate hears ESME_RTHROTTLED instead, as a throttled submit does."""
+        try:
+            await self.gateway.refused(account)
+        except RateLimited as limited:
+            return status_for_error(limited)
+        return status
 
     def _refusal(self, exc: Exception) -> int:
         status = status_for_error(exc)
