@@ -417,6 +417,13 @@ class CallbackSettings(BaseModel):
     max_connections: int = Field(
         default=256, gt=0, description="Open connections to receivers, kept alive between calls."
     )
+    max_connections_per_receiver: int = Field(
+        default=128,
+        gt=0,
+        description="Callbacks and webhooks sent to one receiver (scheme, host, port) at once; "
+        "the rest wait their turn, so a burst does not flood a customer's server and one that "
+        "never answers holds no more slots than this.",
+    )
     connect_timeout: float = Field(default=5.0, gt=0, description="Seconds to connect.")
     total_timeout: float = Field(
         default=15.0, gt=0, description="Seconds for a whole callback, first byte to answer."

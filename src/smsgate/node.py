@@ -263,6 +263,7 @@ class Node:
                 connect_timeout=cfg.connect_timeout,
                 total_timeout=cfg.total_timeout,
                 max_connections=cfg.max_connections,
+                max_per_receiver=cfg.max_connections_per_receiver,
                 allow_private=cfg.allow_private,
             )
         )

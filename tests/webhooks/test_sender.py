@@ -184,6 +184,45 @@ async def test_waiting_for_a_busy_pool_does_not_count_against_the_endpoints_time
     assert rx.connections == 1
 
 
+async def test_one_receiver_gets_at_most_max_per_receiver_sends_at_once() -> None:
+    # Ten callbacks at once to a receiver taking 0.4 s each: three connections, never more,
+    # each carrying its turn's callbacks one after another; none times out waiting its turn.
+    settings = SenderSettings(allow_private=True, total_timeout=0.7, max_per_receiver=3)
+    async with running_receiver() as rx, HttpSender(settings) as sender:
+        attempts = await asyncio.gather(
+            *(sender.send(OutgoingRequest("POST", f"{rx.base}/pause")) for _ in range(10))
+        )
+    assert [a.status for a in attempts] == [204] * 10
+    assert rx.connections == 3
+
+
+async def test_a_receiver_that_never_answers_leaves_slots_for_the_others() -> None:
+    # Three slots in all, two a receiver: the receiver that hangs takes two, and another
+    # receiver is answered meanwhile instead of waiting for the hung ones' time limit.
+    settings = SenderSettings(
+        allow_private=True, total_timeout=30.0, max_connections=3, max_per_receiver=2
+    )
+    async with (
+        running_receiver() as hanging,
+        running_receiver() as fine,
+        HttpSender(settings) as sender,
+    ):
+        stuck = [
+            asyncio.ensure_future(sender.send(OutgoingRequest("POST", f"{hanging.base}/slow")))
+            for _ in range(4)
+        ]
+        try:
+            answered = await asyncio.wait_for(
+                sender.send(OutgoingRequest("POST", f"{fine.base}/ok")), 20
+            )
+            assert answered.status == 204
+            assert hanging.connections == 2 and not any(t.done() for t in stuck)
+        finally:
+            for task in stuck:
+                task.cancel()
+            await asyncio.gather(*stuck, return_exceptions=True)
+
+
 async def test_a_connection_slower_than_the_connect_limit_says_so() -> None:
     async def never_answers(host: str, port: int) -> list[str]:
         await asyncio.sleep(30)

@@ -53,6 +53,10 @@ class SenderSettings:
     total_timeout: float = 15.0  # from holding a connection slot (connecting included) to the end
     max_response_bytes: int = 64 * 1024
     max_connections: int = 256  # across all endpoints; keep-alive ones are reused
+    # Sends to one receiver (scheme, host, port) at once, the rest waiting their turn: a
+    # batch of 500 callbacks does not open hundreds of connections to a customer's server,
+    # and a receiver that never answers holds this many of the slots, not all of them.
+    max_per_receiver: int = 128
     keepalive_expiry: float = 30.0
     allow_private: bool = False  # loopback and private addresses (the `make run` demo)
 
@@ -61,8 +65,9 @@ class HttpSender:
     """One per process; `send` may be called from many tasks at once.
 
     The time limits and `latency` start once a connection slot is held: a send waiting for
-    one of the `max_connections` slots (all busy with other sends) is not the endpoint's delay,
-    so it neither uses up the endpoint's time nor shows in its latency.
+    one of the `max_connections` slots (all busy with other sends), or for its turn among the
+    `max_per_receiver` sends to the same receiver, is not the endpoint's delay, so it neither
+    uses up the endpoint's time nor shows in its latency.
     """
 
     def __init__(
@@ -80,6 +85,9 @@ class HttpSender:
             resolver=resolver,
         )
         self._targets: dict[str, _Target] = {}
+        if s.max_per_receiver < 1:
+            raise ValueError("max_per_receiver must be at least 1")
+        self._receivers: dict[Origin, _ReceiverTurns] = {}
 
     async def send(self, request: OutgoingRequest) -> Attempt:
         started = time.perf_counter()
@@ -96,12 +104,27 @@ class HttpSender:
             return _failed(started, Failure.URL_REFUSED, str(exc))
         except RequestInvalid as exc:
             return _failed(started, Failure.TRANSPORT, f"cannot send the request: {exc}")
-        lease = await self._pool.checkout(target.origin)
+        origin = target.origin
+        turns = self._receivers.get(origin)
+        if turns is None:
+            turns = self._receivers[origin] = _ReceiverTurns(self.settings.max_per_receiver)
+        turns.users += 1
+        try:
+            # Waiting for a turn, like waiting for a pool slot, is not the receiver's time.
+            async with turns.slots:
+                return await self._exchange(request.method, origin, wire)
+        finally:
+            turns.users -= 1
+            if not turns.users:
+                del self._receivers[origin]
+
+    async def _exchange(self, method: str, origin: Origin, wire: bytes) -> Attempt:
+        lease = await self._pool.checkout(origin)
         started = time.perf_counter()
         try:
             async with asyncio.timeout(self.settings.total_timeout):
                 response = await self._pool.exchange(
-                    lease, wire, request.method, self.settings.max_response_bytes
+                    lease, wire, method, self.settings.max_response_bytes
                 )
         except UnsafeUrl as exc:  # includes safe_transport.AddressRefused
             return _failed(started, Failure.URL_REFUSED, str(exc))
@@ -156,6 +179,17 @@ class HttpSender:
         tb: TracebackType | None,
     ) -> None:
         await self.aclose()
+
+
+class _ReceiverTurns:
+    """The sends to one receiver: at most the limit at once; `users` counts those sending and
+    waiting, so the entry is dropped when the last one is done."""
+
+    __slots__ = ("slots", "users")
+
+    def __init__(self, limit: int) -> None:
+        self.slots = asyncio.Semaphore(limit)
+        self.users = 0
 
 
 def _with_defaults(headers: tuple[tuple[str, str], ...]) -> tuple[tuple[str, str], ...]:
