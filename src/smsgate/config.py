@@ -377,8 +377,9 @@ class RetentionSettings(BaseModel):
     delete_after_days: float | None = Field(
         default=None,
         gt=0,
-        description="Delete finished messages (their parts and outbox rows with them) and "
-        "inbound SMS this many days old; unset keeps them. Balances and charged totals stay.",
+        description="Delete finished messages (their parts and outbox rows with them), "
+        "inbound SMS and the accounts' events this many days old; unset keeps them. Balances "
+        "and charged totals stay.",
     )
     every: float = Field(default=3600.0, gt=0, description="Seconds between sweeps.")
 

@@ -55,6 +55,8 @@ async def test_texts_go_after_n_days_rows_after_m_and_only_one_node_sweeps() -> 
     clock.now = NOW + 6 * DAY
     assert await sweeper.sweep() == (1, 1)  # second's text erased, first deleted
     assert await store.statuses(account, [first, second]) == {second: Status.REJECTD}
+    logged = await store.events(account, 0, 100)  # the account's log kept second's events
+    assert logged and {e.message_id for e in logged} == {second}
     assert await store.balance(account) == money
 
     clock.now = NOW + 9 * DAY  # node-a stopped sweeping days ago: its lease ran out

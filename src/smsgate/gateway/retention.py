@@ -21,6 +21,15 @@ from smsgate.store import roles
 log = logging.getLogger(__name__)
 
 LEASE_KEY = "retention"
+# What a sweep counts (its log line's fields).
+_COUNTS = (
+    "erased",
+    "deleted",
+    "inbound_erased",
+    "inbound_deleted",
+    "outbox_deleted",
+    "events_deleted",
+)
 DAY = 86_400.0
 
 
@@ -50,43 +59,37 @@ class RetentionSweeper:
         self._clock = clock
 
     async def sweep(self) -> tuple[int, int]:
-        """One sweep if this node holds (or takes) the lease: (texts erased, rows deleted),
-        sent messages and inbound SMS together."""
+        """One sweep if this node holds (or takes) the lease: (texts erased, rows deleted) of
+        sent messages and inbound SMS together; the log line has every count."""
         policy = self._policy
         store = self._store
         now = self._clock()
         # Held for two rounds: a node that dies mid-sweep leaves it to another after that.
         if not await store.take_lease(LEASE_KEY, self._holder, now, 2 * policy.every):
             return (0, 0)
-        erased = deleted = inbound_erased = inbound_deleted = outbox_deleted = 0
+        done = dict.fromkeys(_COUNTS, 0)
         if policy.erase_text_after is not None:
             cutoff = now - policy.erase_text_after
-            erased = await self._drain(store.erase_texts, cutoff)
-            inbound_erased = await self._drain(store.erase_inbound_texts, cutoff)
+            done["erased"] = await self._drain(store.erase_texts, cutoff)
+            done["inbound_erased"] = await self._drain(store.erase_inbound_texts, cutoff)
         if policy.delete_after is not None:
             cutoff = now - policy.delete_after
-            deleted = await self._drain(store.delete_messages, cutoff)
-            inbound_deleted = await self._drain(store.delete_inbound, cutoff)
-            outbox_deleted = await self._drain(store.delete_settled_outbox, cutoff)
-        if erased or deleted or inbound_erased or inbound_deleted or outbox_deleted:
+            done["deleted"] = await self._drain(store.delete_messages, cutoff)
+            done["inbound_deleted"] = await self._drain(store.delete_inbound, cutoff)
+            done["outbox_deleted"] = await self._drain(store.delete_settled_outbox, cutoff)
+            done["events_deleted"] = await self._drain(store.delete_events, cutoff)
+        if any(done.values()):
             log.info(
-                "retention: %d message texts erased, %d messages deleted; inbound SMS: %d "
-                "texts erased, %d deleted; %d delivered inbound items deleted",
-                erased,
-                deleted,
-                inbound_erased,
-                inbound_deleted,
-                outbox_deleted,
-                extra={
-                    "event": "retention",
-                    "erased": erased,
-                    "deleted": deleted,
-                    "inbound_erased": inbound_erased,
-                    "inbound_deleted": inbound_deleted,
-                    "outbox_deleted": outbox_deleted,
-                },
+                "retention: %(erased)d message texts erased, %(deleted)d messages deleted; "
+                "inbound SMS: %(inbound_erased)d texts erased, %(inbound_deleted)d deleted; "
+                "%(outbox_deleted)d delivered inbound items and %(events_deleted)d events deleted",
+                done,
+                extra={"event": "retention", **done},
             )
-        return (erased + inbound_erased, deleted + inbound_deleted)
+        return (
+            done["erased"] + done["inbound_erased"],
+            done["deleted"] + done["inbound_deleted"],
+        )
 
     async def _drain(self, call: Callable[[float, int], Awaitable[int]], before: float) -> int:
         done = 0

@@ -340,6 +340,13 @@ class Retention(Protocol):
         cursor stays valid. How many."""
         ...
 
+    async def delete_events(self, before: float, limit: int) -> int:
+        """Delete up to `limit` of the oldest events of the accounts' logs that happened before
+        `before`, each account's from its first seq on (a log only loses its beginning: a
+        client's `after=` cursor stays valid, and the seqs go on from the account's counter);
+        how many."""
+        ...
+
     async def delete_settled_outbox(self, before: float, limit: int) -> int:
         """Delete up to `limit` outbox items no message owns (inbound SMS for SMPP binds and
         their webhooks, which carry the text) delivered or given up before `before`, with

@@ -12,6 +12,8 @@ from sqlalchemy import Connection, delete, func, select, update
 
 from smsgate.store.ledger import carry_forward
 from smsgate.store.schema import (
+    accounts,
+    events,
     inbound_messages,
     message_aliases,
     message_callbacks,
@@ -114,5 +116,48 @@ class SqlRetention(SqlBase):
                 conn.execute(delete(outbox_attempts).where(outbox_attempts.c.outbox_id.in_(ids)))
                 conn.execute(delete(outbox).where(outbox.c.id.in_(ids)))
             return len(ids)
+
+        return await self._write(work)
+
+    async def delete_events(self, before: float, limit: int) -> int:
+        # Found on the reader, deleted in one write: the writer is held for the deletes only.
+        # events' key is (account_id, seq) and an account's events come in time order, so its
+        # old ones are the start of its range: read from its first seq, stop at a newer one.
+        ranges: list[tuple[int, int]] = []  # (account_id, last seq to delete)
+        found = 0
+        async with self._read() as conn:
+            ids = (
+                await conn.scalars(
+                    select(accounts.c.id).where(accounts.c.event_seq > 0).order_by(accounts.c.id)
+                )
+            ).all()
+            for account_id in ids:
+                oldest = await conn.execute(
+                    select(events.c.seq, events.c.at)
+                    .where(events.c.account_id == account_id)
+                    .order_by(events.c.seq)
+                    .limit(limit - found)
+                )
+                last, count = None, 0
+                for seq, at in oldest:
+                    if at >= before:
+                        break
+                    last, count = seq, count + 1
+                if last is not None:
+                    ranges.append((account_id, last))
+                    found += count
+                if found >= limit:
+                    break
+        if not ranges:
+            return 0
+
+        def work(conn: Connection) -> int:
+            gone = 0
+            for account_id, last in ranges:
+                result = conn.execute(
+                    delete(events).where(events.c.account_id == account_id, events.c.seq <= last)
+                )
+                gone += int(result.rowcount)
+            return gone
 
         return await self._write(work)

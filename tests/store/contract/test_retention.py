@@ -151,3 +151,28 @@ async def test_settled_items_no_message_owns_go_with_their_attempts_waiting_ones
     assert await store.delete_settled_outbox(now - 5 * DAY, 100) == 0
     assert await store.delete_settled_outbox(now + 60, 100) == 1  # the delivered one
     assert [i.id for i in await store.outbox_pending(account, 10, kind=INBOUND)] == [waiting.id]
+
+
+async def test_an_accounts_event_log_loses_its_old_beginning_and_its_seqs_go_on(
+    store: Store,
+) -> None:
+    shop = (await store.create_account("shop")).id
+    other = (await store.create_account("other")).id
+    for account in (shop, other):
+        await store.top_up(account, 100 * PRICE)
+    await _message(store, shop, "old 1", NOW - 10 * DAY)
+    await _message(store, shop, "old 2", NOW - 9 * DAY)
+    await _message(store, other, "old 3", NOW - 10 * DAY)
+    await _message(store, shop, "recent", NOW - 1 * DAY)
+    before = {a: [e.seq for e in await store.events(a, 0, 100)] for a in (shop, other)}
+    assert before == {shop: [1, 2, 3], other: [1]}  # one `accepted` event a message
+
+    cutoff = NOW - 5 * DAY
+    assert await store.delete_events(cutoff, 1) == 1  # at most the limit
+    assert await store.delete_events(cutoff, 100) == 2
+    assert await store.delete_events(cutoff, 100) == 0
+    assert [e.seq for e in await store.events(shop, 0, 100)] == [3]
+    assert await store.events(other, 0, 100) == []
+    await _message(store, other, "new", NOW)
+    # The account's counter goes on: a client that read seq 1 is not handed a second seq 1.
+    assert [e.seq for e in await store.events(other, 1, 100)] == [2]

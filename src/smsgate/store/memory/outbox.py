@@ -140,8 +140,12 @@ class MemoryEvents(MemoryBase):
     async def events(self, account_id: int, after: int, limit: int) -> list[AccountEvent]:
         await asyncio.sleep(0)
         logged = self.state.events.get(account_id, [])
-        # Seqs are 1, 2, 3, ... per account: the event after `after` is at index `after`.
-        return logged[max(after, 0) : max(after, 0) + max(limit, 0)]
+        if not logged:
+            return []
+        # Seqs follow each other from the oldest kept (retention drops a log's beginning): the
+        # event after `after` is `after - first + 1` places in.
+        start = max(after - logged[0].seq + 1, 0)
+        return logged[start : start + max(limit, 0)]
 
 
 class MemoryLeases(MemoryBase):

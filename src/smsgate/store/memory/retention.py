@@ -70,6 +70,20 @@ class MemoryRetention(MemoryBase):
             del s.inbound[i]
         return len(ids[:limit])
 
+    async def delete_events(self, before: float, limit: int) -> int:
+        await asyncio.sleep(0)
+        gone = 0
+        for account_id in sorted(self.state.events):
+            log = self.state.events[account_id]
+            old = 0
+            while old < len(log) and gone + old < limit and log[old].at < before:
+                old += 1
+            del log[:old]
+            gone += old
+            if gone >= limit:
+                break
+        return gone
+
     async def delete_settled_outbox(self, before: float, limit: int) -> int:
         await asyncio.sleep(0)
         s = self.state
