@@ -43,7 +43,7 @@ _STATUS_COLOURS = {
     "EXPIRED": "--grey",
 }
 BALANCE_LINES = 200
-MONTH_TTL = 60.0  # seconds a month's breakdown is reused
+MONTH_TTL = 60.0  # seconds a month's breakdown, or the per-hour or per-day traffic, is reused
 _MONTH: TtlCache[tuple[int, str], dict[str, Any]] = TtlCache(MONTH_TTL, time.monotonic, 10_000)
 
 
@@ -96,8 +96,8 @@ def _span(visit: Visit) -> str:
 async def _traffic(visit: Visit, span: str) -> dict[str, Any]:
     assert visit.account is not None
     count, step, title = SPANS[span]
-    if span == "day":
-        key = (visit.account.id, "traffic-day")
+    if span != "minute":  # 48 hours or 30 days of a busy account: up to millions of rows
+        key = (visit.account.id, f"traffic-{span}")
         return await _MONTH.get(key, lambda: _traffic_of(visit, count, step, title))
     return await _traffic_of(visit, count, step, title)
 
