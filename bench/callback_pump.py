@@ -35,7 +35,12 @@ from smsgate.webhooks.sender import HttpSender, SenderSettings
 
 
 async def _run(
-    port: int, callbacks: int, accounts: int, workdir: str, pipeline: int = 4
+    port: int,
+    callbacks: int,
+    accounts: int,
+    workdir: str,
+    pipeline: int = 4,
+    per_receiver: int | None = None,
 ) -> tuple[float, float, int]:
     store = SqlStore(f"sqlite+aiosqlite:///{workdir}/bench.db")
     await store.open()
@@ -53,6 +58,10 @@ async def _run(
                 ]
             )
         settings = SenderSettings(allow_private=True, max_connections=256)
+        if per_receiver is not None:
+            settings = SenderSettings(
+                allow_private=True, max_connections=256, max_per_receiver=per_receiver
+            )
         async with HttpSender(settings) as sender:
             # As the node runs it: leased per account, batches of 500, 4 in flight each.
             outbox = Outbox(store, OutboxLeases(store, "bench"))
@@ -75,6 +84,9 @@ def main() -> None:
     parser.add_argument("--callbacks", type=int, default=20_000)
     parser.add_argument("--accounts", type=int, default=4)
     parser.add_argument("--pipeline", type=int, default=4, help="batches in flight per account")
+    parser.add_argument(
+        "--max-per-receiver", type=int, help="sends to the receiver at once (default: the node's)"
+    )
     args = parser.parse_args()
     parent, child = multiprocessing.Pipe()
     receiver = multiprocessing.Process(target=_receiver, args=(child,), daemon=True)
@@ -84,7 +96,14 @@ def main() -> None:
         install_uvloop()
         with tempfile.TemporaryDirectory() as workdir:
             elapsed, cpu, dead = asyncio.run(
-                _run(port, args.callbacks, args.accounts, workdir, args.pipeline)
+                _run(
+                    port,
+                    args.callbacks,
+                    args.accounts,
+                    workdir,
+                    args.pipeline,
+                    args.max_per_receiver,
+                )
             )
     finally:
         receiver.terminate()
