@@ -9,6 +9,7 @@ charges of the messages it deletes are folded into the ledger first (store/ledge
 from __future__ import annotations
 
 from sqlalchemy import Connection, delete, func, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from smsgate.store.ledger import carry_forward
 from smsgate.store.schema import (
@@ -132,17 +133,7 @@ class SqlRetention(SqlBase):
                 )
             ).all()
             for account_id in ids:
-                oldest = await conn.execute(
-                    select(events.c.seq, events.c.at)
-                    .where(events.c.account_id == account_id)
-                    .order_by(events.c.seq)
-                    .limit(limit - found)
-                )
-                last, count = None, 0
-                for seq, at in oldest:
-                    if at >= before:
-                        break
-                    last, count = seq, count + 1
+                last, count = await _old_start(conn, account_id, before, limit - found)
                 if last is not None:
                     ranges.append((account_id, last))
                     found += count
@@ -161,3 +152,30 @@ class SqlRetention(SqlBase):
             return gone
 
         return await self._write(work)
+
+
+async def _old_start(
+    conn: AsyncConnection, account_id: int, before: float, most: int
+) -> tuple[int | None, int]:
+    """The last seq of the account's events before `before` counted from its first (at most
+    `most` of them), and how many: read in pages growing from one row, so an account whose
+    oldest event is recent costs one row."""
+    last, count, page = None, 0, 1
+    while count < most:
+        want = min(page, most - count)
+        rows = (
+            await conn.execute(
+                select(events.c.seq, events.c.at)
+                .where(events.c.account_id == account_id, events.c.seq > (last or 0))
+                .order_by(events.c.seq)
+                .limit(want)
+            )
+        ).all()
+        for seq, at in rows:
+            if at >= before:
+                return last, count
+            last, count = seq, count + 1
+        if len(rows) < want:
+            break
+        page = min(page * 16, 4096)
+    return last, count
