@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import os
 import tomllib
 from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
+from smsgate.config import load_settings
 from smsgate.config_commands import app
 from smsgate.config_reference import reference
+from smsgate.config_warnings import config_warnings
 
 DOCS = Path(__file__).resolve().parents[1] / "docs" / "configuration.md"
 CONFIG = """
@@ -87,3 +90,28 @@ def test_the_reference_documents_every_section_and_marks_secrets() -> None:
     password_row = next(line for line in out.splitlines() if line.startswith("| `password` | str"))
     assert "*secret*" in password_row
     assert "`SMSGATE_DATABASE__URL`" in out
+
+
+def test_check_warns_of_what_is_legal_but_wrong_in_production(tmp_path: Path) -> None:
+    odd = tmp_path / "odd.toml"
+    odd.write_text(
+        '[http]\nhost = "0.0.0.0"\n[smpp]\nhost = "127.0.0.1"\n'
+        '[metrics]\nhost = "0.0.0.0"\nport = 9464\n',
+        encoding="utf-8",
+    )
+    code, out, err = run("check", "--config", str(odd))
+    assert code == 0 and out.startswith("ok: ")
+    warnings = err.strip().splitlines()
+    assert len(warnings) == 2, err
+    assert warnings[0].startswith("warning: metrics.token is empty while metrics.host is 0.0.0.0")
+    assert warnings[1].startswith("warning: smpp.host is 127.0.0.1 while http.host is 0.0.0.0")
+
+
+def test_the_deployment_recipes_config_draws_no_warning(monkeypatch: pytest.MonkeyPatch) -> None:
+    for key in list(os.environ):
+        if key.startswith("SMSGATE_"):
+            monkeypatch.delenv(key)
+    root = Path(__file__).resolve().parents[1]
+    assert config_warnings(load_settings(root / "deploy" / "smsgate.toml")) == []
+    token = load_settings(None, metrics={"host": "0.0.0.0", "port": 9464, "token": "t"})
+    assert config_warnings(token) == []

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -16,9 +17,11 @@ from smsgate.config import (
     demo_settings,
     load_settings,
 )
+from smsgate.config_warnings import config_warnings
 from smsgate.event_loop import install_uvloop
 from smsgate.logs import setup_logging
 
+log = logging.getLogger("smsgate.cli")
 app = typer.Typer(no_args_is_help=True, help=__doc__)
 
 
@@ -55,6 +58,8 @@ def serve(
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from None
     setup_logging(settings.log.format, settings.log.level)
+    for warning in config_warnings(settings):
+        log.warning("%s", warning, extra={"event": "config_warning"})
     if port is not None:
         settings = settings.model_copy(
             update={"http": settings.http.model_copy(update={"port": port})}

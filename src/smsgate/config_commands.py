@@ -1,7 +1,8 @@
 """`smsgate config check | show | reference`: look at a configuration without starting a node.
 
 check validates the file and the environment (unknown keys, bad values, routes naming
-undeclared connectors) and exits 2 with each problem's key path; show prints the effective
+undeclared connectors) and exits 2 with each problem's key path, or says what looks wrong
+(config_warnings.py) and exits 0; show prints the effective
 settings with secrets masked; reference prints docs/configuration.md. None opens the database.
 """
 
@@ -14,6 +15,7 @@ import typer
 
 from smsgate.config import ConfigError, Settings, load_settings
 from smsgate.config_reference import as_toml, mask, reference
+from smsgate.config_warnings import config_warnings
 
 app = typer.Typer(no_args_is_help=True, help=__doc__)
 
@@ -37,6 +39,8 @@ def _load(config: Path | None) -> Settings:
 def check(config: ConfigOption = None) -> None:
     """Validate the configuration; exit 2 naming each problem's key."""
     settings = _load(config)
+    for warning in config_warnings(settings):
+        typer.echo(f"warning: {warning}", err=True)
     connectors = len(settings.connectors)
     typer.echo(
         f"ok: {config or '(no file: defaults and environment)'}: "
