@@ -45,7 +45,6 @@ async def test_an_operator_tops_up_disables_and_enables_an_account(gate: Gate, p
     await row.get_by_role("button", name="Top up").click()
     await expect(row.locator(".balance")).to_have_text("14.5000 UAH")
     assert (await gate.store.balance(shop.id)).balance == 145_000
-    await screenshot(page, "operator")
 
     await theirs.get_by_role("button", name="Disable").click()
     await expect(theirs.locator(".active")).to_have_text("no")
@@ -108,13 +107,14 @@ async def test_the_live_view_says_why_a_connector_is_not_bound_and_lists_the_nod
     await expect(bound).not_to_contain_text("not bound")
     await expect(closed).to_contain_text("not bound")
     await expect(closed.locator(".why")).to_contain_text("connect refused", timeout=15_000)
+    await screenshot(page, "operator")
     await expect(page.locator("#routes")).to_contain_text("simulator")
     node = page.locator(f'#nodes tr[data-node="{gate.node_id}"]')
     await expect(node).to_contain_text("this one")
     await expect(node).to_contain_text("closed, simulator")
 
     # The view follows the node by itself: a message sent now shows up in the counters.
-    submitted = bound.locator("td").nth(6)
+    submitted = bound.locator("td").nth(6)  # Submitted
     before = int(await submitted.inner_text())
     customer = await new_customer(gate)
     async with AsyncClient(customer.url, customer.token, timeout=5) as client:
