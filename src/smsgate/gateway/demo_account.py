@@ -49,7 +49,6 @@ async def ensure_demo_account(store: DemoStore, secrets_file: Path) -> DemoCrede
         account = await store.create_account(DEMO_LOGIN, rate_limit=0)
         await store.top_up(account.id, DEMO_TOP_UP)
         await store.add_originator(account.id, DEMO_SENDER)
-        await store.add_number(NumberRoute(DEMO_NUMBER, account.id))
         await store.set_tariff(Tariff(account_id=None, prefix="", price=DEMO_PRICE))
         saved = None
         account_id = account.id
@@ -59,6 +58,9 @@ async def ensure_demo_account(store: DemoStore, secrets_file: Path) -> DemoCrede
             token_ok = await store.account_by_token_hash(hash_token(saved.token))
             if token_ok is None or token_ok.id != account_id:
                 saved = None
+    # Also for a demo made before it had a number: the banner tells a newcomer to text it.
+    if not any(r.number == DEMO_NUMBER for r in await store.number_routes()):
+        await store.add_number(NumberRoute(DEMO_NUMBER, account_id))
     if saved is None:
         saved = DemoCredentials(
             login=DEMO_LOGIN,
