@@ -41,6 +41,7 @@ from smsgate.smpp.session import (
     Role,
     Session,
     SessionError,
+    UnreadableRequest,
 )
 
 VECTORS = Path(__file__).resolve().parent.parent / "tests/smpp/vectors/node_smpp_vectors.json"
@@ -129,6 +130,16 @@ def check(data: bytes, tally: Counter[str]) -> None:
                         frames(answer)
                 elif type(event) is MalformedPdu:
                     tally["malformed"] += 1
+                elif type(event) is UnreadableRequest:
+                    # A bound customer's request with a field the codec refused: answered by
+                    # the owner (the SMPP door), as the server does, with the codec's status.
+                    tally["unreadable"] += 1
+                    status = event.error.command_status
+                    try:
+                        answer = session.send(make_response(event.request, status), 1.0)
+                    except SessionError as exc:
+                        raise FuzzFailure(f"answering an unreadable request: {exc!r}") from None
+                    frames(answer)
                 elif type(event) is RequestRefused:
                     tally["refused"] += 1
         session.handle_timeout(1e9)

@@ -8,7 +8,8 @@ first a 429."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+import struct
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING
 
@@ -20,7 +21,19 @@ from smsgate.domain.gsm7 import encode_gsm7
 from smsgate.doors.smpp.door import SmppDoor
 from smsgate.smpp.client import BindType, SmppClient
 from smsgate.smpp.constants import ESM_UDHI, CommandStatus, Tag
-from smsgate.smpp.pdu import DataSm, DestAddress, Pdu, ReplaceSm, SubmitMulti, SubmitSm
+from smsgate.smpp.pdu import (
+    BindTransceiver,
+    DataSm,
+    DestAddress,
+    GenericNack,
+    Pdu,
+    ReplaceSm,
+    SubmitMulti,
+    SubmitSm,
+    SubmitSmResp,
+    decode,
+    encode,
+)
 from smsgate.smpp.udh import build_concat_udh
 
 if TYPE_CHECKING:
@@ -315,3 +328,70 @@ async def test_an_unlimited_smpp_account_hears_the_refusal_every_time(
         answers = [await asyncio.wait_for(client.request(sms(validity_period=BAD_VALIDITY)), T)]
         answers.append(await asyncio.wait_for(client.request(sms(validity_period=BAD_VALIDITY)), T))
     assert [a.command_status for a in answers] == [S.ESME_RINVEXPIRY] * 2
+
+
+def sm_length_255(seq: int) -> bytes:
+    """A submit_sm whose sm_length (255) is past the 254 the codec reads."""
+    good = encode(sms(sequence_number=seq, short_message=b"A" * 254))
+    at = len(good) - 255  # sm_length, right before the 254 octets
+    body = good[4:at] + bytes([255]) + b"A" * 255
+    return struct.pack("!I", 4 + len(body)) + body
+
+
+def long_destination(seq: int) -> bytes:
+    """A submit_sm whose destination_addr is 21 digits: one past the field's 21 octets."""
+    good = encode(sms(to="3" * 20, sequence_number=seq))
+    body = good[4:].replace(b"3" * 20 + b"\x00", b"3" * 21 + b"\x00", 1)
+    return struct.pack("!I", 4 + len(body)) + body
+
+
+async def read_pdu(reader: asyncio.StreamReader, timeout: float = T) -> Pdu:
+    header = await asyncio.wait_for(reader.readexactly(4), timeout)
+    (length,) = struct.unpack("!I", header)
+    return decode(header + await asyncio.wait_for(reader.readexactly(length - 4), timeout))
+
+
+@pytest.mark.parametrize(
+    ("unreadable", "refusal"),
+    [(sm_length_255, S.ESME_RINVMSGLEN), (long_destination, S.ESME_RINVDSTADR)],
+    ids=["sm_length_255", "destination_of_21_digits"],
+)
+async def test_a_submit_sm_the_codec_cannot_read_spends_one_token(
+    door: SmppDoor, slow: TestAccount, unreadable: Callable[[int], bytes], refusal: CommandStatus
+) -> None:
+    """A field the codec refuses is answered with the codec's status, from the door, as a
+    request of the bound account: the same bytes again and a valid submit are throttled."""
+    reader, writer = await asyncio.wait_for(asyncio.open_connection("127.0.0.1", door.port), T)
+    try:
+        writer.write(encode(BindTransceiver(1, system_id=slow.login, password=slow.smpp_password)))
+        assert (await read_pdu(reader, BIND)).command_status == 0
+        writer.write(unreadable(2))
+        first = await read_pdu(reader)
+        writer.write(unreadable(3) + encode(sms(sequence_number=4)))
+        later = {pdu.sequence_number: pdu for pdu in [await read_pdu(reader) for _ in range(2)]}
+    finally:
+        writer.close()
+    assert isinstance(first, SubmitSmResp) and first.sequence_number == 2
+    assert first.command_status == refusal
+    assert [later[n].command_status for n in (3, 4)] == [S.ESME_RTHROTTLED] * 2
+
+
+async def test_an_undecodable_pdu_still_gets_its_generic_nack(
+    door: SmppDoor, slow: TestAccount
+) -> None:
+    """A PDU the codec cannot place (an unknown command_id) is answered generic_nack by the
+    session as before, and spends no token: the valid submit after it is accepted."""
+    unknown = struct.pack("!IIII", 16, 0x00000077, 0, 2)
+    reader, writer = await asyncio.wait_for(asyncio.open_connection("127.0.0.1", door.port), T)
+    try:
+        writer.write(encode(BindTransceiver(1, system_id=slow.login, password=slow.smpp_password)))
+        assert (await read_pdu(reader, BIND)).command_status == 0
+        writer.write(unknown)
+        nack = await read_pdu(reader)
+        writer.write(encode(sms(sequence_number=3)))
+        sent = await read_pdu(reader)
+    finally:
+        writer.close()
+    assert isinstance(nack, GenericNack) and nack.sequence_number == 2
+    assert nack.command_status == S.ESME_RINVCMDID
+    assert isinstance(sent, SubmitSmResp) and sent.command_status == 0

@@ -44,6 +44,7 @@ from smsgate.smpp.session import (
     SessionError,
     UnbindReceived,
     UnexpectedResponse,
+    UnreadableRequest,
     WindowFull,
 )
 
@@ -361,6 +362,54 @@ def test_malformed_submit_gets_an_error_response_with_its_sequence_number() -> N
     assert smsc.bound  # the session lives on
     smsc.receive_data(encode(QuerySm(sequence_number=78, message_id="1")))
     assert isinstance(smsc.events()[0], PduReceived)
+
+
+def sm_length_255(seq: int) -> bytes:
+    """A submit_sm whose header is sound and whose sm_length (255) is past the 254 allowed."""
+    good = encode(SubmitSm(sequence_number=seq, destination_addr="380", short_message=b"A" * 254))
+    at = len(good) - 255  # sm_length, right before the 254 octets
+    assert good[at] == 254
+    body = good[4:at] + bytes([255]) + b"A" * 255
+    return struct.pack("!I", 4 + len(body)) + body
+
+
+def test_a_bound_customers_request_with_an_unreadable_field_is_left_to_the_owner() -> None:
+    """Not answered by the session: the owner (the SMPP door) answers it, so a refusal of a
+    bound customer's request can count against its rate like any other."""
+    _, smsc = bound_pair()
+    smsc.receive_data(sm_length_255(41))
+    (event,) = smsc.events()
+    assert isinstance(event, UnreadableRequest)
+    assert isinstance(event.request, SubmitSm) and event.request.sequence_number == 41
+    assert event.error.command_status == CommandStatus.ESME_RINVMSGLEN
+    assert smsc.data_to_send() == b""
+    answer = smsc.send(make_response(event.request, event.error.command_status))
+    (reply,) = frames(answer)
+    assert isinstance(reply, SubmitSmResp) and reply.sequence_number == 41
+    assert reply.command_status == CommandStatus.ESME_RINVMSGLEN
+    assert smsc.bound
+
+
+def test_an_unreadable_request_is_owed_before_an_unbind() -> None:
+    _, smsc = bound_pair()
+    smsc.receive_data(sm_length_255(5) + encode(Unbind(sequence_number=6)))
+    events = smsc.events()
+    (unreadable,) = of_type(events, UnreadableRequest)
+    assert of_type(events, UnbindReceived)
+    assert smsc.state is BindState.DRAINING and smsc.data_to_send() == b""
+    assert isinstance(unreadable.request, SubmitSm)
+    answers = frames(smsc.send(make_response(unreadable.request, CommandStatus.ESME_RTHROTTLED)))
+    assert [type(a) for a in answers] == [SubmitSmResp, UnbindResp]
+
+
+def test_an_unreadable_request_outside_a_bind_is_answered_by_the_session() -> None:
+    smsc = Session(Role.SMSC)
+    smsc.receive_data(sm_length_255(9))
+    (event,) = smsc.events()
+    assert isinstance(event, MalformedPdu)
+    (reply,) = frames(smsc.data_to_send())
+    assert isinstance(reply, SubmitSmResp) and reply.sequence_number == 9
+    assert reply.command_status == CommandStatus.ESME_RINVMSGLEN
 
 
 def test_unknown_command_id_gets_generic_nack_and_the_session_lives_on() -> None:

@@ -41,6 +41,7 @@ from smsgate.smpp.session import (
     Session,
     SessionError,
     UnbindReceived,
+    UnreadableRequest,
 )
 
 __all__ = [
@@ -117,6 +118,12 @@ class SmppHandler:
 
     def on_replace(self, session: ServerSession, pdu: ReplaceSm) -> MaybeAsync:
         return S.ESME_RREPLACEFAIL
+
+    def on_unreadable(self, session: ServerSession, pdu: Pdu, status: int) -> MaybeAsync:
+        """A request of the bound peer with a field the codec refused (`pdu` is an empty one
+        of its class with its sequence_number): answered with the codec's `status` unless
+        overridden."""
+        return status
 
     def on_unbind(self, session: ServerSession) -> object:
         return None
@@ -414,6 +421,16 @@ class SmppServer:
             self._call_quietly("on_deliver_timeout", session, event.request)
         elif kind is UnbindReceived:
             self._call_quietly("on_unbind", session)
+        elif kind is UnreadableRequest:
+            assert isinstance(event, UnreadableRequest)
+            session.pdus_received += 1
+            status = event.error.command_status
+            self._run(
+                session,
+                event.request,
+                lambda s, pdu: self.handler.on_unreadable(s, pdu, status),
+                bind=False,
+            )
 
     def _on_request(self, session: ServerSession, pdu: Pdu) -> None:
         command_id = pdu.command_id

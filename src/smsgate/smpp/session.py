@@ -51,6 +51,7 @@ __all__ = [
     "SessionError",
     "UnbindReceived",
     "UnexpectedResponse",
+    "UnreadableRequest",
     "WindowFull",
 ]
 
@@ -124,6 +125,19 @@ class MalformedPdu:
 
 
 @record
+class UnreadableRequest:
+    """A request of the bound customer (submit_sm, query_sm, ...) whose header is sound but
+    whose body the codec refused (sm_length past 254, an address too long, a bad TLV). Unlike
+    MalformedPdu it is not answered yet: it is owed like any request, and the owner answers it
+    with send(make_response(request, status)), error.command_status unless it has cause to say
+    otherwise (the SMPP door: ESME_RTHROTTLED to a customer over its rate). `request` is an
+    empty PDU of its class with its sequence_number."""
+
+    request: Pdu
+    error: PduError
+
+
+@record
 class RequestRefused:
     """A well-formed request not allowed in this bind state; `reply` (ESME_RINVBNDSTS or
     ESME_RALYBND) is already queued in data_to_send()."""
@@ -168,6 +182,7 @@ Event = (
     | UnexpectedResponse
     | RequestTimedOut
     | MalformedPdu
+    | UnreadableRequest
     | RequestRefused
     | UnbindReceived
     | BindStateChanged
@@ -608,6 +623,17 @@ class Session:
             ):
                 nack = GenericNack(sequence_number=seq, command_status=error.command_status)
                 reply = self._reply(nack)
+            elif (
+                self.role is Role.SMSC
+                and command_id in _TX_OPS
+                and command_id in self._peer_may_send
+                and 0 < seq <= MAX_SEQUENCE
+            ):
+                # A bound customer's request with a field we cannot read is still its request:
+                # the owner answers it, so it can count against the customer's rate.
+                self._owed += 1
+                self._events.append(UnreadableRequest(cls(sequence_number=seq), error))
+                return
             else:
                 reply = self._reply(make_response(cls(sequence_number=seq), error.command_status))
         self._events.append(MalformedPdu(error, reply))

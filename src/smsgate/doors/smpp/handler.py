@@ -357,13 +357,22 @@ class SmppDoorHandler(SmppHandler):
             return S.ESME_RINVBNDSTS
         return self._refused(bind.account, S.ESME_RREPLACEFAIL)
 
+    def on_unreadable(self, session: ServerSession, pdu: Pdu, status: int) -> MaybeAsync:
+        # A field the codec could not read (sm_length past 254, an address too long): the
+        # codec's status, but a request of the account like any other.
+        bind = self.binds.get(session)
+        if bind is None:
+            return status
+        return self._refused(bind.account, status)
+
     # --- helpers ------------------------------------------------------------------------------
 
     async def _refused(self, account: AccountRecord, status: int) -> int:
         """`status` for a request of a bound account the door refuses before the gateway spent
-        its token (a field it cannot read, a part refused on its check, replace_sm): the token
-        is spent now, because the rate limit counts every request, a bad one too, and a
-        customer over its rate hears ESME_RTHROTTLED instead, as a throttled submit does."""
+        its token (a field it or the codec cannot read, a part refused on its check,
+        replace_sm): the token is spent now, because the rate limit counts every request, a
+        bad one too, and a customer over its rate hears ESME_RTHROTTLED instead, as a
+        throttled submit does."""
         try:
             await self.gateway.refused(account)
         except RateLimited as limited:
