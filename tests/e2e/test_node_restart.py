@@ -21,6 +21,13 @@ from .test_json_end_to_end import free_port
 LEASE_TTL = 30.0  # waiting out the old lease would take this long: far beyond the bound below
 
 
+def about_a_first_start(first: float, again: float) -> bool:
+    """A restart that did not wait out the old lease: about as fast as the first start. On a
+    loaded machine a start swings by seconds (7.7 s, then 11.4 s for the restart, at a load average of 10), so the
+    bound scales with the first start, and stays well under the lease ttl it rules out."""
+    return again < min(2 * first + 3.0, LEASE_TTL * 0.8)
+
+
 def start(config: Path, log: Path, http_port: int) -> subprocess.Popen[bytes]:
     return subprocess.Popen(
         [SMSGATE, "serve", "--config", str(config)],
@@ -79,7 +86,7 @@ lease_ttl = {LEASE_TTL}
         again = await seconds_to_serve(procs[1], port)
         # As fast as a first start (interpreter, imports, migrations), give or take the
         # machine's load: never a lease ttl.
-        assert again < first + 3.0, (first, again)
+        assert about_a_first_start(first, again), (first, again)
 
         other_port = free_port()
         procs.append(start(config, log, other_port))
@@ -168,7 +175,7 @@ lease_ttl = {LEASE_TTL}
                                       stderr=subprocess.STDOUT, env=env))  # fmt: skip
         again = await seconds_until_both_workers_serve(procs[1], port, log, starts=2)
         # As fast as a first start, give or take the machine's load: never a lease ttl.
-        assert again < first + 3.0, (first, again)
+        assert about_a_first_start(first, again), (first, again)
         before, after = node_ids(log)[:2], node_ids(log)[2:]
         assert sorted(before) == sorted(after)  # the same ids, under the same holder names
         assert {node_id for node_id, _ in after} == {5, 6}
