@@ -11,6 +11,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 import httpx
+import pytest
 
 from smsgate.config import load_settings
 from smsgate.gateway.demo_account import ensure_demo_account
@@ -108,14 +109,20 @@ async def test_an_mo_to_a_number_of_no_account_is_kept_for_the_admin(tmp_path: P
         ]
 
 
-async def test_stop_refuses_the_next_send_and_start_allows_it(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("stop", "start"), [("STOP", "start"), ("СТОП", "Старт"), ("UNSUBSCRIBE", "START")]
+)
+async def test_stop_refuses_the_next_send_and_start_allows_it(
+    tmp_path: Path, stop: str, start: str
+) -> None:
+    # СТОП and Старт come from the phone as UCS-2, the others as GSM-7.
     async with inbound_node(tmp_path) as (_node, sim, client):
         send = {"phone": [PHONE], "message": "Sale today", "src_addr": "7000"}
-        sim.handler.send_mo(PHONE, "7000", "STOP")
+        sim.handler.send_mo(PHONE, "7000", stop)
         await inbound(client, 1)
         r = await client.post("/sms/send", json=send)
         assert r.json()["success_request"]["add_info"] == {PHONE: "Recipient opted out"}
-        sim.handler.send_mo(PHONE, "7000", "start")
+        sim.handler.send_mo(PHONE, "7000", start)
         await inbound(client, 2)
         r = await client.post("/sms/send", json={**send, "message": "Sale tomorrow"})
         assert list(r.json()["success_request"]["info"].values()) == [PHONE]
