@@ -54,6 +54,18 @@ async def test_the_docs_page_is_served(stack: Stack) -> None:
     assert r.status_code == 200
     assert "text/html" in r.headers["content-type"]
     assert "/api/v1/openapi.json" in r.text
+    # Written from the document itself, every operation and schema, and readable offline.
+    doc = (await stack.client.get("/api/v1/openapi.json")).json()
+    for path, methods in doc["paths"].items():
+        for method in methods:
+            shown = f"<span class=method>{method.upper()}</span> <span class=path>{path}</span>"
+            assert shown in r.text, (method, path)
+    for name in doc["components"]["schemas"]:
+        assert f'id="schema-{name}"' in r.text
+    assert "<script" not in r.text and "http://" not in r.text and "https://" not in r.text
+    assert "send_at" in r.text and "Idempotency-Key" in r.text
+    swagger = await stack.client.get("/api/v1/docs/try")
+    assert swagger.status_code == 200 and "swagger-ui" in swagger.text
 
 
 async def test_unknown_paths_and_methods_are_problems(stack: Stack, acct: TestAccount) -> None:

@@ -12,6 +12,8 @@ import logging
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import HTMLResponse
 from starlette.exceptions import HTTPException
 from starlette.responses import Response
 
@@ -20,7 +22,7 @@ from smsgate.gateway.facade import Gateway
 from smsgate.gateway.store_trouble import RETRY_AFTER, TROUBLE_TYPES, is_store_trouble
 from smsgate.log_limit import LimitedLog
 
-from . import account, messages, money, replay, webhooks
+from . import account, docs_page, messages, money, replay, webhooks
 from .errors import problem_for
 from .limits import ApiLimits
 from .problems import FieldError, ProblemError, problem_response
@@ -44,7 +46,7 @@ def build_native_app(gateway: Gateway, limits: ApiLimits | None = None) -> FastA
         version="1",
         summary="Send SMS, price them, and follow them: smsgate's own API.",
         openapi_url=f"{PREFIX}/openapi.json",
-        docs_url=f"{PREFIX}/docs",
+        docs_url=None,  # docs_page.py's page, and Swagger UI under /docs/try
         redoc_url=None,
     )
     app.state.gateway = gateway
@@ -55,6 +57,17 @@ def build_native_app(gateway: Gateway, limits: ApiLimits | None = None) -> FastA
     app.include_router(money.router, prefix=PREFIX)
     app.include_router(webhooks.router, prefix=PREFIX)
     app.include_router(replay.router, prefix=PREFIX)
+    page: list[str] = []  # rendered once, at the first visit: the document does not change
+
+    @app.get(f"{PREFIX}/docs", include_in_schema=False)
+    async def docs() -> HTMLResponse:
+        if not page:
+            page.append(docs_page.render(app.openapi()))
+        return HTMLResponse(page[0])
+
+    @app.get(f"{PREFIX}/docs/try", include_in_schema=False)
+    async def try_requests() -> HTMLResponse:
+        return get_swagger_ui_html(openapi_url=f"{PREFIX}/openapi.json", title=app.title)
 
     @app.exception_handler(ProblemError)
     async def on_problem(request: Request, exc: Exception) -> Response:
