@@ -114,6 +114,10 @@ class OperatorDesk:
         """Parts waiting to be sent, on every node."""
         return await self._store.queue_depth()
 
+    async def awaiting_receipts(self) -> dict[str, int]:
+        """Parts the operator took and has not reported on yet, by connector, on every node."""
+        return await self._store.awaiting_receipts()
+
     async def unroutable(self, after: int, limit: int) -> list[InboundRecord]:
         """Inbound SMS that no account's number took, oldest first from id `after`."""
         return await self._store.unroutable(after, limit)

@@ -208,6 +208,8 @@ class Claims(Protocol):
         """SENDING parts whose claim lapsed (or all of node_id's) go back to QUEUED."""
 
     async def queue_depth(self) -> int: ...
+    async def awaiting_receipts(self) -> dict[str, int]:
+        """Parts the operator took and has not reported on yet, by connector (every node)."""
 
 
 class Receipts(Protocol):

@@ -150,3 +150,13 @@ class SqlClaims(SqlBase):
         async with self._read() as conn:
             count = await conn.scalar(select(func.count()).select_from(parts).where(IS_QUEUED))
         return int(count or 0)
+
+    async def awaiting_receipts(self) -> dict[str, int]:
+        # The state as a literal: the count walks the partial index of submitted parts.
+        is_submitted = parts.c.state == literal_column(str(int(PartState.SUBMITTED)))
+        query = (
+            select(parts.c.connector, func.count()).where(is_submitted).group_by(parts.c.connector)
+        )
+        async with self._read() as conn:
+            rows = (await conn.execute(query)).all()
+        return {str(connector or ""): int(n) for connector, n in rows}

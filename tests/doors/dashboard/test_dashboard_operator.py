@@ -108,6 +108,8 @@ async def test_the_live_view_says_why_a_connector_is_not_bound_and_lists_the_nod
     await expect(closed).to_contain_text("not bound")
     await expect(closed.locator(".why")).to_contain_text("connect refused", timeout=15_000)
     await screenshot(page, "operator")
+    await expect(page.locator("#awaiting")).to_have_text(re.compile(r"^\d+$"))
+    await expect(bound.locator(".awaiting")).to_have_text(re.compile(r"^\d+$"))
     await expect(page.locator("#routes")).to_contain_text("simulator")
     node = page.locator(f'#nodes tr[data-node="{gate.node_id}"]')
     await expect(node).to_contain_text("this one")

@@ -60,6 +60,25 @@ async def test_claim_moves_due_parts_to_sending_oldest_first(store: Store) -> No
     assert await store.queue_depth() == 0
 
 
+async def test_parts_awaiting_their_receipt_are_counted_by_connector(store: Store) -> None:
+    account = await funded(store)
+    await accepted(store, account, text="a", parts=2)
+    await accepted(store, account, text="b")
+    assert await store.awaiting_receipts() == {}
+    first, second, third = await store.claim_parts(1, NOW, 10, TTL)
+    assert await store.awaiting_receipts() == {}  # sending is not yet awaiting a receipt
+    await store.submitted(
+        [
+            SubmitDone(first.part_id, "op", "W1", NOW),
+            SubmitDone(second.part_id, "op", "W2", NOW),
+            SubmitDone(third.part_id, "other", "W3", NOW),
+        ]
+    )
+    assert await store.awaiting_receipts() == {"op": 2, "other": 1}
+    await store.apply_receipts([OperatorReceipt("op", "W1", PartState.DELIVRD, 0, NOW + 1)])
+    assert await store.awaiting_receipts() == {"op": 1, "other": 1}
+
+
 async def test_claim_skips_parts_not_yet_due_and_expired_messages(store: Store) -> None:
     account = await funded(store)
     await accepted(store, account, text="short", lifetime=10)

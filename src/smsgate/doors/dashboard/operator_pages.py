@@ -217,5 +217,6 @@ async def _live(visit: Visit) -> dict[str, object]:
         "nodes": await visit.operator.nodes(),
         "this_node": health.get("node_id"),
         "queued": await visit.operator.queue_depth(),
+        "awaiting": await visit.operator.awaiting_receipts(),
         "in_flight": health.get("in_flight", 0),
     }

@@ -111,3 +111,12 @@ class MemoryClaims(MemoryBase):
     async def queue_depth(self) -> int:
         await asyncio.sleep(0)
         return sum(1 for p in self.state.parts.values() if p.state == PartState.QUEUED)
+
+    async def awaiting_receipts(self) -> dict[str, int]:
+        await asyncio.sleep(0)
+        found: dict[str, int] = {}
+        for p in self.state.parts.values():
+            if p.state == PartState.SUBMITTED:
+                key = p.connector or ""
+                found[key] = found.get(key, 0) + 1
+        return found
