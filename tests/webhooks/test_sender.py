@@ -186,8 +186,9 @@ async def test_waiting_for_a_busy_pool_does_not_count_against_the_endpoints_time
 
 async def test_one_receiver_gets_at_most_max_per_receiver_sends_at_once() -> None:
     # Ten callbacks at once to a receiver taking 0.4 s each: three connections, never more,
-    # each carrying its turn's callbacks one after another; none times out waiting its turn.
-    settings = SenderSettings(allow_private=True, total_timeout=0.7, max_per_receiver=3)
+    # each carrying its turn's callbacks one after another. The last wait 1.2 s for their
+    # turn, longer than the limit, and none times out: the wait is not the receiver's time.
+    settings = SenderSettings(allow_private=True, total_timeout=1.1, max_per_receiver=3)
     async with running_receiver() as rx, HttpSender(settings) as sender:
         attempts = await asyncio.gather(
             *(sender.send(OutgoingRequest("POST", f"{rx.base}/pause")) for _ in range(10))
