@@ -197,6 +197,7 @@ def _two_way_lines(settings: Settings, base: str, token: str, sender: str) -> li
         "Have a delivery report pushed to you (callback_url; dlr_url on the HTTP gateway):",
         "  .venv/bin/python examples/webhooks/receiver.py --port 9000 &",
         f"  curl -s {base}/sms/send -H 'Authorization: Bearer {token}' \\",
+        "    -H 'Content-Type: application/json' \\",
         f'    -d \'{{"phone": ["380501234567"], "message": "Hello", "src_addr": "{sender}", '
         '"callback_url": "http://127.0.0.1:9000/callback"}\'',
     ]
