@@ -95,6 +95,8 @@ async def test_show_watches_a_message_until_it_is_delivered(live: Live) -> None:
     code, stdout, stderr = await sms(live, "messages", "show", message_id)
     assert code == 0, stderr
     assert "status   DELIVRD" in stdout and "operator id" in stdout
+    assert [e["type"] for e in shown["events"]] == ["accepted", "submitted", "delivered"]
+    assert "timeline" in stdout and "delivered   part 1" in stdout
     code, _stdout, stderr = await sms(live, "messages", "show", "999999999")
     assert code == ExitCode.NOT_FOUND and "999999999" in stderr
 

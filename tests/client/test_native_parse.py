@@ -79,6 +79,53 @@ def test_a_message_with_its_parts() -> None:
     )
     assert message.is_final and message.parts[0].operator_id == "ab12"
     assert message.created_at == datetime(2026, 12, 7, 8, tzinfo=UTC)
+    assert message.events == ()  # a server without the timeline
+
+
+def test_a_message_with_its_timeline() -> None:
+    message = parse_message(
+        {
+            "id": "17",
+            "to": "380501234567",
+            "sender": "Shop",
+            "status": "UNDELIV",
+            "created_at": "2026-12-07T08:00:00Z",
+            "done_at": "2026-12-07T08:00:05Z",
+            "error": 11,
+            "price": "0.70",
+            "currency": "UAH",
+            "parts": [],
+            "events": [
+                {
+                    "at": "2026-12-07T08:00:00Z",
+                    "type": "accepted",
+                    "part": None,
+                    "operator_id": None,
+                    "error": None,
+                },
+                {
+                    "at": "2026-12-07T08:00:01Z",
+                    "type": "submitted",
+                    "part": 1,
+                    "operator_id": "ab12",
+                    "error": None,
+                },
+                {
+                    "at": "2026-12-07T08:00:05Z",
+                    "type": "undelivered",
+                    "part": 1,
+                    "operator_id": None,
+                    "error": 11,
+                },
+            ],
+        }
+    )
+    assert [(e.type, e.part, e.operator_id, e.error) for e in message.events] == [
+        ("accepted", None, None, None),
+        ("submitted", 1, "ab12", None),
+        ("undelivered", 1, None, 11),
+    ]
+    assert message.events[2].at == datetime(2026, 12, 7, 8, 0, 5, tzinfo=UTC)
 
 
 def test_ledger_lines_signed_with_the_balance_after_and_the_cursor() -> None:

@@ -46,6 +46,7 @@ from .native_models import (
     Rejection,
     Sent,
     SentMessage,
+    TimelineStep,
 )
 from .retry import RetryPolicy
 from .sync_client import Client
@@ -88,6 +89,7 @@ __all__ = [
     "SmsGateError",
     "Status",
     "StatusReport",
+    "TimelineStep",
     "TransportError",
     "UnexpectedResponseError",
     "Usage",

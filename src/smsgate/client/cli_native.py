@@ -229,7 +229,7 @@ def show_message(
     timeout: Timeout = 10.0,
     retries: Retries = 3,
 ) -> None:
-    """Show a message: status, price, and each part with its operator id."""
+    """Show a message: status, price, each part with its operator id, and its timeline."""
     opts = options(url, token, json_out, timeout, retries)
     wait = connector(ctx)
     with reporting(json_out), wait.native_client(opts) as client:
@@ -269,6 +269,12 @@ def _print_message(message: Message, json_out: bool) -> None:
             _local(p.done_at),
         )
     out.print(table)
+    if message.events:
+        out.print("timeline")
+        for step in message.events:
+            part = "" if step.part is None else f"part {step.part}"
+            detail = step.operator_id or ("" if step.error is None else f"error {step.error}")
+            out.print(f"  {_local(step.at)}  {step.type:<11} {part:<7} {detail}".rstrip())
 
 
 # -- cancel, usage ---------------------------------------------------------------------------

@@ -108,6 +108,18 @@ class Quote:
 
 
 @record
+class TimelineStep:
+    """One step of a message's life: accepted, submitted (a part, with the operator's id), or
+    a part's end (delivered, undelivered, expired, rejected, with its error if any)."""
+
+    at: datetime
+    type: str
+    part: int | None
+    operator_id: str | None
+    error: int | None
+
+
+@record
 class Part:
     """One SMS of a message: `state` is finer than `status` (QUEUED, SENDING, SUBMITTED, …)."""
 
@@ -123,7 +135,7 @@ class Part:
 
 @dataclass(frozen=True, slots=True)
 class Message:
-    """A message read back: its status, price and parts."""
+    """A message read back: its status, price, parts and timeline."""
 
     id: str
     to: str
@@ -136,6 +148,7 @@ class Message:
     currency: str
     parts: list[Part]
     client_ref: str | None = None
+    events: tuple[TimelineStep, ...] = ()  # in time order; empty from a server without them
 
     @property
     def is_final(self) -> bool:

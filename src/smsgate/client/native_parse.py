@@ -35,6 +35,7 @@ from .native_models import (
     Rejection,
     Sent,
     SentMessage,
+    TimelineStep,
 )
 from .webhook_models import FailedDelivery, Webhook
 
@@ -120,6 +121,18 @@ def parse_message(body: Json) -> Message:
         currency=_text(body, "currency"),
         parts=_list(body, "parts", _part),
         client_ref=_text_or_none(body, "client_ref"),
+        events=tuple(_list(body, "events", _step)) if "events" in body else (),
+    )
+
+
+def _step(item: Json) -> TimelineStep:
+    part, error = item.get("part"), item.get("error")
+    return TimelineStep(
+        at=_time(item, "at"),
+        type=_text(item, "type"),
+        part=None if part is None else _int(item, "part"),
+        operator_id=_text_or_none(item, "operator_id"),
+        error=None if error is None else _int(item, "error"),
     )
 
 
