@@ -1,8 +1,9 @@
 """The bounded reliability campaign (the full one: bench/reliability.py, figures in
 bench/RELIABILITY.md): two kill -9s of a node under load, the operator killed with its receipts
-lost, operator faults under load, and the SQLite file locked under load. Each trial checks that
-every accepted message reaches a final status, nothing stays reserved, money is conserved and
-every balance is the sum of its ledger (the issue's balance = sum(ledger) after kill -9)."""
+lost and the node killed with kill -9 while it is down, operator faults under load, and the
+SQLite file locked under load. Each trial checks that every accepted message reaches a final
+status, nothing stays reserved, money is conserved and every balance is the sum of its ledger
+(the issue's balance = sum(ledger) after kill -9)."""
 
 from __future__ import annotations
 
@@ -27,7 +28,7 @@ def test_kills_lost_receipts_operator_faults_and_a_locked_database_lose_nothing(
     trials = dict(re.findall(r"^\[([^\]]+)\] (ok|FAILED)", out, re.MULTILINE))
     assert trials == {
         "kill -9, sqlite, workers 1": "ok",
-        "operator killed, receipts lost": "ok",
+        "operator and node killed, receipts lost": "ok",
         "operator faults": "ok",
         "SQLite file locked": "ok",
     }, out
@@ -38,7 +39,7 @@ def test_kills_lost_receipts_operator_faults_and_a_locked_database_lose_nothing(
     # Enough traffic in each to prove something, and the lost receipts ended EXPIRED.
     for accepted in re.findall(r"accepted (\d+),", out):
         assert int(accepted) > 100, out
-    lost = next(line for line in out.splitlines() if line.startswith("[operator killed"))
+    lost = next(line for line in out.splitlines() if line.startswith("[operator and node"))
     assert "'EXPIRED'" in lost, lost
     kills = next(line for line in out.splitlines() if line.startswith("[kill -9"))
     resent = int(re.search(r"resent per kill \(max\) (\d+)", kills).group(1))  # type: ignore[union-attr]
