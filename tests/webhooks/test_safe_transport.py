@@ -11,9 +11,11 @@ from smsgate.webhooks.safe_transport import (
     AddressRefused,
     ConnectFailed,
     Resolver,
+    check_endpoint_url,
     connect_checked,
     system_resolver,
 )
+from smsgate.webhooks.url_safety import UnsafeUrl
 
 from .receiver import running_receiver
 
@@ -143,3 +145,50 @@ async def test_every_address_refusing_is_a_connect_error() -> None:
         closed = rx.port
     with pytest.raises(ConnectFailed, match=r"cannot connect to 127\.0\.0\.1"):
         await get_ok("127.0.0.1", closed, allow_private=True)
+
+
+NAMES = fixed(
+    {
+        "hooks.example": ["93.184.216.34"],
+        "inside.example": ["93.184.216.34", "10.0.0.7"],
+        "home.example": ["127.0.0.1"],
+    }
+)
+
+
+async def test_an_endpoint_whose_name_points_inside_is_refused_when_configured() -> None:
+    with pytest.raises(AddressRefused, match=r"inside.example resolves to 10.0.0.7, a private"):
+        await check_endpoint_url("https://inside.example/hook", allow_private=False, resolver=NAMES)
+    with pytest.raises(AddressRefused, match=r"home.example resolves to 127.0.0.1, a loopback"):
+        await check_endpoint_url("http://home.example:8080/h", allow_private=False, resolver=NAMES)
+
+
+async def test_an_endpoint_whose_name_points_outside_or_not_yet_anywhere_is_taken() -> None:
+    await check_endpoint_url("https://hooks.example/hook", allow_private=False, resolver=NAMES)
+    # Not live yet: every connection checks its addresses again.
+    await check_endpoint_url("https://soon.example/hook", allow_private=False, resolver=NAMES)
+
+
+async def test_a_resolver_that_does_not_answer_in_time_leaves_the_check_to_each_connection() -> (
+    None
+):
+    async def silent(host: str, port: int) -> list[str]:
+        await asyncio.sleep(30)
+        return ["10.0.0.7"]
+
+    await check_endpoint_url(
+        "https://slow.example/hook", allow_private=False, resolver=silent, wait=0.05
+    )
+
+
+async def test_the_demo_setting_takes_a_name_that_points_inside() -> None:
+    await check_endpoint_url("https://inside.example/hook", allow_private=True, resolver=NAMES)
+
+
+async def test_what_check_url_refuses_is_refused_before_any_lookup() -> None:
+    calls: list[str] = []
+    with pytest.raises(UnsafeUrl, match="http:// or https://"):
+        await check_endpoint_url(
+            "ftp://hooks.example/", allow_private=False, resolver=fixed({}, calls)
+        )
+    assert calls == []

@@ -10,6 +10,7 @@ when it connects. Secrets are signing keys the gateway must use, so they are sto
 
 from __future__ import annotations
 
+import asyncio
 import json as json_module
 import time
 from pathlib import Path
@@ -38,8 +39,9 @@ from smsgate.store.records import (
     EndpointHealth,
     WebhookEndpoint,
 )
+from smsgate.webhooks.safe_transport import check_endpoint_url
 from smsgate.webhooks.signing import BadWebhookSecret, new_secret, parse_secret
-from smsgate.webhooks.url_safety import UnsafeUrl, check_url
+from smsgate.webhooks.url_safety import UnsafeUrl
 
 app = typer.Typer(no_args_is_help=True, help="Webhook endpoints and their failed deliveries.")
 
@@ -58,7 +60,7 @@ OptionalLogin = Annotated[str | None, typer.Argument(help="Only this account's (
 def checked_url(url: str, config: Path | None) -> str:
     allow_private = settings_from(config).callbacks.allow_private
     try:
-        check_url(url, allow_private=allow_private)
+        asyncio.run(check_endpoint_url(url, allow_private=allow_private))
     except UnsafeUrl as exc:
         hint = "" if allow_private else " (set [callbacks] allow_private to allow those)"
         private = "loopback" in str(exc) or "private" in str(exc)

@@ -3,9 +3,10 @@ new signing secret, shown once), list, read, remove, rotate the secret, enable a
 day of failures, and see and redeliver the deliveries given up.
 
 The same rules as `smsgate admin webhooks` (the operator's side): a URL is checked before it
-is stored (http(s), no loopback or private address unless `[callbacks] allow_private`), at
-most two secrets sign at once, a dead letter of a disabled endpoint is not redelivered. Every
-call is scoped to the account: another account's endpoint or dead letter is not found.
+is stored (http(s), no loopback or private address, a name by what it resolves to, unless
+`[callbacks] allow_private`), at most two secrets sign at once, a dead letter of a disabled
+endpoint is not redelivered. Every call is scoped to the account: another account's endpoint
+or dead letter is not found.
 """
 
 from __future__ import annotations
@@ -26,8 +27,9 @@ from smsgate.store.records import (
     WebhookEndpoint,
 )
 from smsgate.store.roles import DeadLetters, WebhookEndpoints
+from smsgate.webhooks.safe_transport import check_endpoint_url
 from smsgate.webhooks.signing import BadWebhookSecret, new_secret, parse_secret
-from smsgate.webhooks.url_safety import UnsafeUrl, check_url
+from smsgate.webhooks.url_safety import UnsafeUrl
 
 MAX_ENDPOINTS = 20  # per account: each event is signed and sent once per endpoint
 MAX_DEAD_LETTERS = 1000  # in one answer, and in one redelivery of "all"
@@ -89,7 +91,7 @@ class WebhookSetup:
             known = ", ".join(WEBHOOK_EVENT_TYPES)
             raise InvalidRequest("events", f"Unknown event type {unknown[0]!r}; known: {known}")
         try:
-            check_url(url, allow_private=self._allow_private)
+            await check_endpoint_url(url, allow_private=self._allow_private)
         except UnsafeUrl as exc:
             raise InvalidRequest("url", str(exc)) from None
         try:

@@ -17,7 +17,7 @@ import ssl
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
-from smsgate.webhooks.url_safety import UnsafeUrl, address_problem
+from smsgate.webhooks.url_safety import UnsafeUrl, address_problem, check_url
 
 Resolver = Callable[[str, int], Awaitable[list[str]]]
 P = TypeVar("P", bound=asyncio.Protocol)
@@ -58,6 +58,34 @@ async def checked_addresses(
         if problem is not None:
             raise AddressRefused(f"{host} resolves to {text}, {problem}")
     return addresses
+
+
+async def check_endpoint_url(
+    url: str,
+    *,
+    allow_private: bool,
+    resolver: Resolver = system_resolver,
+    wait: float = 5.0,
+) -> None:
+    """url_safety.check_url, and for a host name the addresses it resolves to now: an endpoint
+    whose name points at a loopback or private address is refused when it is configured (a
+    clear error then, not a dead letter at its first event). UnsafeUrl says why.
+
+    A name that does not resolve within `wait` seconds, or not at all, is taken: it may not be
+    live yet, and every connection checks its addresses again anyway. Not for per-message
+    callback URLs: a send must not wait for DNS."""
+    parsed = check_url(url, allow_private=allow_private)
+    port = parsed.port or (443 if parsed.scheme == "https" else 80)
+    try:
+        async with asyncio.timeout(wait):
+            await checked_addresses(
+                parsed.raw_host.decode("ascii"),
+                port,
+                allow_private=allow_private,
+                resolver=resolver,
+            )
+    except (ConnectFailed, TimeoutError):
+        return
 
 
 async def connect_checked(
