@@ -263,6 +263,15 @@ outbox = Table(
         sqlite_where=text("kind = 'callbacks'"),
         postgresql_where=text("kind = 'callbacks'"),
     ),
+    # Dead letters by account, for an account's page of failed deliveries: few rows (given up
+    # after a day of retries), so the index is small and the busy path writes nothing to it.
+    Index(
+        "ix_outbox_dead",
+        "account_id",
+        "id",
+        sqlite_where=text("dead_at IS NOT NULL"),
+        postgresql_where=text("dead_at IS NOT NULL"),
+    ),
 )
 
 # Every attempt an HTTP transport made to deliver an outbox item (status, latency, error).

@@ -16,6 +16,7 @@ if TYPE_CHECKING:
 
 Page = Callable[["Visit", re.Match[str]], Awaitable[WebReply]]
 PAGE_SIZE = 50
+OPT_OUTS_SHOWN = 500  # a list longer than this is counted, not printed
 
 
 def routes() -> list[tuple[str, frozenset[str], Page]]:
@@ -34,5 +35,6 @@ async def inbound_page(visit: Visit, match: re.Match[str]) -> WebReply:
         messages=found[:PAGE_SIZE],
         newer=newer,
         paged=after > 0,
-        opt_outs=opt_outs,
+        opt_outs=opt_outs[:OPT_OUTS_SHOWN],
+        opt_outs_total=len(opt_outs),
     )
