@@ -326,7 +326,10 @@ async def search(
     account: Caller,
     request: Request,
     response: Response,
-    phone: Annotated[str | None, Query(max_length=32, description="A recipient.")] = None,
+    phone: Annotated[
+        str | None,
+        Query(max_length=32, description="One recipient, exactly (any form of its number)."),
+    ] = None,
     status: Annotated[Status | None, Query(description="A message status.")] = None,
     sender: Annotated[str | None, Query(max_length=32)] = None,
     since: Annotated[datetime | None, Query(description="Created at or after.")] = None,
