@@ -23,8 +23,9 @@ LEASE_TTL = 30.0  # waiting out the old lease would take this long: far beyond t
 
 def about_a_first_start(first: float, again: float) -> bool:
     """A restart that did not wait out the old lease: about as fast as the first start. On a
-    loaded machine a start swings by seconds (7.7 s, then 11.4 s for the restart, at a load average of 10), so the
-    bound scales with the first start, and stays well under the lease ttl it rules out."""
+    loaded machine a start swings by seconds (7.7 s, then 11.4 s for the restart, at a load
+    average of 10), so the bound scales with the first start, and stays well under the lease
+    ttl it rules out."""
     return again < min(2 * first + 3.0, LEASE_TTL * 0.8)
 
 
