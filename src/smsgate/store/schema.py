@@ -89,6 +89,10 @@ tariffs = Table(
     ),
 )
 
+# The statuses ix_messages_account_failed holds. A query names this very text to use the index
+# (SQLite uses a partial index only for a query whose WHERE has its condition's terms).
+FAILED_MESSAGES = "status IN ('EXPIRED', 'UNDELIV', 'REJECTD')"
+
 # Message ids are chosen by the caller (the id generator), never by the database.
 messages = Table(
     "messages",
@@ -116,6 +120,16 @@ messages = Table(
     Index("ix_messages_account_id", "account_id", "id"),
     # One recipient's messages newest first (the native API's search by `phone`).
     Index("ix_messages_account_phone", "account_id", "phone", "id"),
+    # The account's failed messages newest first (a search by EXPIRED, UNDELIV or REJECTD):
+    # partial, so the messages that are delivered, most of them, never write to it.
+    Index(
+        "ix_messages_account_failed",
+        "account_id",
+        "status",
+        "id",
+        sqlite_where=text(FAILED_MESSAGES),
+        postgresql_where=text(FAILED_MESSAGES),
+    ),
 )
 
 # Duplicate detection reads this append-only log, never an index on the hash (dedupe_log.py).

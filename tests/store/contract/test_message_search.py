@@ -63,6 +63,8 @@ async def test_each_filter_narrows_the_log(store: Store) -> None:
     assert await ids(phone="%") == []  # a wildcard is a character, not a pattern
     assert await ids(door="http") == [b.id]
     assert await ids(status=Status.REJECTD) == [c.id]
+    assert await ids(status=Status.UNDELIV) == []
+    assert await ids(status=Status.ENROUTE) == [b.id, a.id]
     assert await ids(sender="Shop") == [c.id, b.id, a.id]
     assert await ids(sender="Other") == []
     assert await ids(since=NOW + 10) == [c.id, b.id]
