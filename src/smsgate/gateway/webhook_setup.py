@@ -159,7 +159,7 @@ class WebhookSetup:
                 raise WebhookConflict(
                     f"Webhook endpoint {endpoint.id} is disabled; enable it first, then redeliver."
                 )
-        wanted = [i for i in (letters if ids is None else ids) if i in letters]
+        wanted = [i for i in dict.fromkeys(letters if ids is None else ids) if i in letters]
         if not wanted:
             return []
         return await self._store.redeliver(WEBHOOKS, wanted, self._clock())

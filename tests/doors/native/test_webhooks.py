@@ -177,7 +177,7 @@ async def test_failed_deliveries_are_listed_and_redelivered_once_enabled(
     one = await stack.client.post(
         "/api/v1/webhooks/failed/redeliver",
         headers=acct.auth,
-        json={"ids": [str(first), str(theirs)]},
+        json={"ids": [str(first), str(theirs), str(first)]},
     )
     assert one.json() == {"redelivered": [str(first)]}
     rest = await stack.client.post("/api/v1/webhooks/failed/redeliver", headers=acct.auth)
