@@ -7,6 +7,8 @@ from typing import TYPE_CHECKING
 
 import pytest
 
+from smsgate.doors.native.models import MessagePage
+
 if TYPE_CHECKING:
     from tests.conftest import Stack, TestAccount
 
@@ -40,6 +42,8 @@ async def test_pages_are_newest_first_and_stable_while_messages_arrive(
         r = await stack.client.get("/api/v1/messages", headers=acct.auth, params=params)
         assert r.status_code == 200, r.text
         page = r.json()
+        MessagePage.model_validate(page)  # the shape the OpenAPI document gives
+        assert all(m["created_at"].endswith("Z") for m in page["messages"])
         seen.extend(m["id"] for m in page["messages"])
         await send(stack, acct, PHONE2, f"late {len(seen)}")  # arrives between pages
         cursor = page["next_cursor"]
