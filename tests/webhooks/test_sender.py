@@ -197,6 +197,25 @@ async def test_one_receiver_gets_at_most_max_per_receiver_sends_at_once() -> Non
     assert rx.connections == 3
 
 
+async def test_send_many_answers_each_request_in_its_place_within_the_per_receiver_cap() -> None:
+    # Eight to a receiver taking 0.4 s each (three turns), one refused URL and one failing
+    # receiver path in between: every request gets its own answer at its own index, the
+    # refused one without a connection, and the slow receiver never sees more than three.
+    settings = SenderSettings(allow_private=True, total_timeout=1.1, max_per_receiver=3)
+    async with running_receiver() as rx, HttpSender(settings) as sender:
+        requests = [OutgoingRequest("POST", f"{rx.base}/pause") for _ in range(8)]
+        requests.insert(2, OutgoingRequest("POST", "ftp://x.example/"))
+        requests.insert(5, OutgoingRequest("POST", f"{rx.base}/fail/1/k"))
+        attempts = await sender.send_many(requests)
+    assert len(attempts) == 10
+    assert attempts[2].failure is Failure.URL_REFUSED
+    assert attempts[5].status == 500
+    assert [a.status for i, a in enumerate(attempts) if i not in (2, 5)] == [204] * 8
+    assert all(a.latency < 1.1 for a in attempts)
+    assert rx.connections == 3 and len(rx.received) == 9
+    assert await sender.send_many([]) == []
+
+
 async def test_a_receiver_that_never_answers_leaves_slots_for_the_others() -> None:
     # Three slots in all, two a receiver: the receiver that hangs takes two, and another
     # receiver is answered meanwhile instead of waiting for the hung ones' time limit.

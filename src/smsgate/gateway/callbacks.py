@@ -1,6 +1,7 @@
 """The HTTP transport of the outbox for per-message callbacks (kind "callbacks", a message's
 dlr_url or callback_url): each pending item becomes the callback form (webhooks/callback_form)
-sent by the shared HttpSender, all of a batch at once over its keep-alive connections.
+sent by the shared HttpSender, all of a batch at once over its keep-alive connections (one
+task per connection used, not per item).
 
 Retries, dead letters and reaching every account come from gateway/http_transport (backoff
 with jitter for 24 h, then a dead letter); it answers each item with the attempt the store
@@ -9,7 +10,6 @@ logs and settles, and never reads or marks rows itself.
 
 from __future__ import annotations
 
-import asyncio
 import functools
 import json
 import logging
@@ -19,7 +19,7 @@ from typing import Literal
 
 from smsgate.domain.status import Status
 from smsgate.gateway.http_transport import HttpTransport
-from smsgate.gateway.outbox.transport import OutboxAttempt, OutboxItem, Outcome
+from smsgate.gateway.outbox.transport import OutboxItem, Outcome, Unanswered
 from smsgate.gateway.views import CALLBACKS
 from smsgate.webhooks.attempt import OutgoingRequest
 from smsgate.webhooks.callback_form import CallbackFields, callback_request
@@ -33,23 +33,29 @@ class CallbackTransport(HttpTransport):
     kind = CALLBACKS
 
     async def deliver(self, account_id: int, items: Sequence[OutboxItem]) -> Sequence[Outcome]:
-        return await asyncio.gather(*(self._deliver(item) for item in items))
-
-    async def _deliver(self, item: OutboxItem) -> OutboxAttempt:
-        try:
-            request = callback_item_request(item)
-        except (ValueError, KeyError, TypeError) as exc:  # a row no sender can send
-            log.error("callback item %s is unreadable: %s", item.id, exc)
-            return self._dead(item, f"unreadable: {exc}")
-        outcome, dead = self._outcome(item, await self._sender.send(request))
-        if dead is not None:
-            log.warning(
-                "callback for message %s to %s is a dead letter: %s",
-                item.message_id,
-                request.url.split("?", 1)[0],
-                dead,
-            )
-        return outcome
+        outcomes: list[Outcome] = []
+        sending: list[tuple[int, OutboxItem, OutgoingRequest]] = []
+        for item in items:
+            try:
+                request = callback_item_request(item)
+            except (ValueError, KeyError, TypeError) as exc:  # a row no sender can send
+                log.error("callback item %s is unreadable: %s", item.id, exc)
+                outcomes.append(self._dead(item, f"unreadable: {exc}"))
+                continue
+            sending.append((len(outcomes), item, request))
+            outcomes.append(Unanswered)  # answered below
+        attempts = await self._sender.send_many([request for _, _, request in sending])
+        for (index, item, request), attempt in zip(sending, attempts, strict=True):
+            outcome, dead = self._outcome(item, attempt)
+            if dead is not None:
+                log.warning(
+                    "callback for message %s to %s is a dead letter: %s",
+                    item.message_id,
+                    request.url.split("?", 1)[0],
+                    dead,
+                )
+            outcomes[index] = outcome
+        return outcomes
 
 
 def callback_item_request(item: OutboxItem) -> OutgoingRequest:

@@ -24,6 +24,7 @@ class Sender(Protocol):
     """webhooks.sender.HttpSender, as the transports use it."""
 
     async def send(self, request: OutgoingRequest) -> Attempt: ...
+    async def send_many(self, requests: Sequence[OutgoingRequest]) -> list[Attempt]: ...
 
 
 class _EveryAccount(Collection[int]):

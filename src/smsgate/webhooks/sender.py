@@ -13,7 +13,10 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections import deque
+from collections.abc import Sequence
 from types import TracebackType
+from typing import cast
 
 from smsgate.immutable import record
 from smsgate.webhooks.attempt import Attempt, Failure, OutgoingRequest
@@ -91,6 +94,67 @@ class HttpSender:
 
     async def send(self, request: OutgoingRequest) -> Attempt:
         started = time.perf_counter()
+        prepared = self._prepare(request, started)
+        if isinstance(prepared, Attempt):
+            return prepared
+        origin, wire = prepared
+        turns = self._turns(origin)
+        try:
+            # Waiting for a turn, like waiting for a pool slot, is not the receiver's time.
+            async with turns.slots:
+                return await self._exchange(request.method, origin, wire)
+        finally:
+            self._done_with(origin, turns)
+
+    async def send_many(self, requests: Sequence[OutgoingRequest]) -> list[Attempt]:
+        """`send` for each of `requests` at once, answered in their order, without a task per
+        request: the requests to one receiver are shared out among at most `max_per_receiver`
+        turns, each sending the next waiting request when its last one is answered, so a batch
+        costs a task per connection it uses rather than one per request."""
+        started = time.perf_counter()
+        answers: list[Attempt | None] = [None] * len(requests)
+        waiting: dict[Origin, deque[tuple[int, str, bytes]]] = {}
+        for index, request in enumerate(requests):
+            prepared = self._prepare(request, started)
+            if isinstance(prepared, Attempt):
+                answers[index] = prepared
+                continue
+            origin, wire = prepared
+            queue = waiting.get(origin)
+            if queue is None:
+                queue = waiting[origin] = deque()
+            queue.append((index, request.method, wire))
+        limit = self.settings.max_per_receiver
+        turns = [
+            self._take_turns(origin, queue, answers)
+            for origin, queue in waiting.items()
+            for _ in range(min(len(queue), limit))
+        ]
+        if len(turns) == 1:
+            await turns[0]
+        elif turns:
+            await asyncio.gather(*turns)
+        assert all(a is not None for a in answers)  # every queue was emptied
+        return cast(list[Attempt], answers)
+
+    async def _take_turns(
+        self,
+        origin: Origin,
+        queue: deque[tuple[int, str, bytes]],
+        answers: list[Attempt | None],
+    ) -> None:
+        """One turn at the receiver, sending the batch's waiting requests one after another."""
+        turns = self._turns(origin)
+        try:
+            async with turns.slots:
+                while queue:
+                    index, method, wire = queue.popleft()
+                    answers[index] = await self._exchange(method, origin, wire)
+        finally:
+            self._done_with(origin, turns)
+
+    def _prepare(self, request: OutgoingRequest, started: float) -> tuple[Origin, bytes] | Attempt:
+        """The request's receiver and bytes, or the failed attempt of one that cannot go."""
         try:
             target = self._target(request.url)
             wire = encode_request(
@@ -104,19 +168,19 @@ class HttpSender:
             return _failed(started, Failure.URL_REFUSED, str(exc))
         except RequestInvalid as exc:
             return _failed(started, Failure.TRANSPORT, f"cannot send the request: {exc}")
-        origin = target.origin
+        return target.origin, wire
+
+    def _turns(self, origin: Origin) -> _ReceiverTurns:
         turns = self._receivers.get(origin)
         if turns is None:
             turns = self._receivers[origin] = _ReceiverTurns(self.settings.max_per_receiver)
         turns.users += 1
-        try:
-            # Waiting for a turn, like waiting for a pool slot, is not the receiver's time.
-            async with turns.slots:
-                return await self._exchange(request.method, origin, wire)
-        finally:
-            turns.users -= 1
-            if not turns.users:
-                del self._receivers[origin]
+        return turns
+
+    def _done_with(self, origin: Origin, turns: _ReceiverTurns) -> None:
+        turns.users -= 1
+        if not turns.users:
+            del self._receivers[origin]
 
     async def _exchange(self, method: str, origin: Origin, wire: bytes) -> Attempt:
         lease = await self._pool.checkout(origin)
