@@ -10,11 +10,11 @@ write, on the receipt path).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Literal
+from typing import Literal, Protocol
 
 from smsgate.domain.status import FINAL_STATES, PartState, Status
 from smsgate.immutable import record
-from smsgate.store.records import MessageView, PartView
+from smsgate.store.records import PartView
 
 StepType = Literal["accepted", "submitted", "delivered", "undelivered", "expired", "rejected"]
 
@@ -41,7 +41,20 @@ class Step:
     error: int | None = None  # an end's error code, when it has one
 
 
-def timeline(message: MessageView, parts: Sequence[PartView]) -> list[Step]:
+class MessageEnd(Protocol):
+    """What a timeline reads of the message itself (a MessageView or a log's MessageLine)."""
+
+    @property
+    def created_at(self) -> float: ...
+    @property
+    def status(self) -> Status: ...
+    @property
+    def done_at(self) -> float | None: ...
+    @property
+    def error(self) -> int: ...
+
+
+def timeline(message: MessageEnd, parts: Sequence[PartView]) -> list[Step]:
     steps = [Step(message.created_at, "accepted")]
     ended = False
     for part in parts:

@@ -14,8 +14,9 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 from urllib.parse import urlencode
 
-from smsgate.domain.status import FINAL_STATES, Status
+from smsgate.domain.status import Status
 from smsgate.doors.web import WebReply
+from smsgate.gateway.timeline import timeline
 from smsgate.gateway.views import (
     Delivery,
     MessageFilter,
@@ -170,7 +171,7 @@ async def _progress_of(visit: Visit, match: re.Match[str]) -> dict[str, object] 
     return {
         "line": line,
         "parts": parts,
-        "timeline": timeline(line, parts),
+        "timeline": moments(line, parts),
         "callbacks": callbacks,
         "live": live,
     }
@@ -197,24 +198,34 @@ class Moment:
     detail: str
 
 
-def timeline(line: MessageLine, parts: list[PartView]) -> list[Moment]:
-    """Accepted, then each part taken by the operator and each part's receipt, in time order:
-    read from the message and its parts, the same rows its status is folded from."""
-    moments = [Moment(line.created_at, "accepted", f"by the {line.door} door")]
-    for part in parts:
-        label = f"part {part.seq}/{part.total}" if part.total > 1 else "the message"
-        if part.submitted_at is not None:
-            where = part.connector or "an operator"
-            ref = f", operator id {part.operator_id}" if part.operator_id else ""
-            moments.append(Moment(part.submitted_at, "submitted", f"{label} to {where}{ref}"))
-        if part.done_at is not None and part.state in FINAL_STATES:
-            error = f", error {part.error}" if part.error else ""
-            state = part.state.name
-            moments.append(Moment(part.done_at, state, f"{label}{error}"))
-    finals = [m for m in moments if m.what != "accepted" and m.what != "submitted"]
-    if line.status is not Status.ENROUTE and line.done_at is not None and not finals:
-        moments.append(Moment(line.done_at, line.status.value, "the message"))
-    return sorted(moments, key=lambda moment: moment.at)
+# A step's end as the page names it: the receipt's status word.
+_ENDS = {
+    "delivered": "DELIVRD",
+    "undelivered": "UNDELIV",
+    "expired": "EXPIRED",
+    "rejected": "REJECTD",
+}
+
+
+def moments(line: MessageLine, parts: list[PartView]) -> list[Moment]:
+    """The message's timeline (gateway/timeline.py: accepted, each part taken by the operator,
+    each part's end) in the page's words: which door, which connector, which part."""
+    by_seq = {part.seq: part for part in parts}
+    shown = []
+    for step in timeline(line, parts):
+        if step.type == "accepted":
+            shown.append(Moment(step.at, "accepted", f"by the {line.door} door"))
+            continue
+        part = by_seq.get(step.part) if step.part is not None else None
+        label = f"part {part.seq}/{part.total}" if part and part.total > 1 else "the message"
+        if step.type == "submitted":
+            where = (part.connector if part else None) or "an operator"
+            ref = f", operator id {step.operator_id}" if step.operator_id else ""
+            shown.append(Moment(step.at, "submitted", f"{label} to {where}{ref}"))
+        else:
+            error = f", error {step.error}" if step.error else ""
+            shown.append(Moment(step.at, _ENDS[step.type], f"{label}{error}"))
+    return shown
 
 
 @record
