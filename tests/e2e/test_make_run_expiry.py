@@ -7,11 +7,6 @@ stayed ENROUTE forever. The test waits out the real minute (the node idles meanw
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import json
-import os
-import signal
-import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -22,8 +17,7 @@ import pytest
 from smsgate.domain.money import format_money
 from smsgate.gateway.demo_account import DEMO_PRICE, DEMO_TOP_UP
 
-from .test_crash import SMSGATE
-from .test_json_end_to_end import free_port
+from .demo_node import demo_node, ready
 
 SILENT = "380501230007"  # accepted by the simulator, never reported
 DELIVERED = "380501230008"
@@ -31,46 +25,8 @@ DELIVERED = "380501230008"
 
 @pytest.fixture
 def demo(tmp_path: Path) -> Iterator[tuple[int, Path]]:
-    """`smsgate serve --demo` as `make run` starts it, in its own directory and ports."""
-    port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SMSGATE_")}
-    env.update(
-        SMSGATE_HTTP__PORT=str(port),
-        SMSGATE_SMPP__PORT=str(free_port()),
-        SMSGATE_SIMULATOR__PORT=str(free_port()),
-    )
-    with (tmp_path / "node.log").open("ab") as log:
-        proc = subprocess.Popen(
-            [SMSGATE, "serve", "--demo"],
-            cwd=tmp_path,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            env=env,
-        )
-    try:
+    with demo_node(tmp_path) as port:
         yield port, tmp_path
-    finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-
-
-async def ready(port: int, workdir: Path) -> str:
-    """The demo token, once the node answers and its connector is bound."""
-    creds = workdir / "var" / "demo-credentials.json"
-    deadline = time.monotonic() + 120
-    async with httpx.AsyncClient(timeout=2) as client:
-        while time.monotonic() < deadline:
-            with contextlib.suppress(httpx.HTTPError):
-                r = await client.get(f"http://127.0.0.1:{port}/health")
-                if r.status_code == 200 and b'"bound":true' in r.content and creds.exists():
-                    token: str = json.loads(creds.read_text())["token"]
-                    return token
-            await asyncio.sleep(0.2)
-    raise AssertionError((workdir / "node.log").read_text()[-4000:])
 
 
 async def test_a_message_never_reported_reads_expired_a_minute_after_lifetime_1(

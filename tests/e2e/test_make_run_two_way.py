@@ -8,10 +8,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import os
 import shlex
-import signal
-import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,9 +18,9 @@ import pytest
 
 from smsgate.gateway.demo_account import DEMO_NUMBER
 
+from .demo_node import demo_node, ready
 from .test_crash import SMSGATE
 from .test_json_end_to_end import free_port
-from .test_make_run_expiry import ready
 
 ROOT = Path(__file__).resolve().parents[2]
 T = 60.0
@@ -31,32 +28,8 @@ T = 60.0
 
 @pytest.fixture
 def demo(tmp_path: Path) -> Iterator[tuple[int, Path]]:
-    """`smsgate serve --demo` in its own directory, ports and simulator control port."""
-    port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SMSGATE_")}
-    env.update(
-        SMSGATE_HTTP__PORT=str(port),
-        SMSGATE_SMPP__PORT=str(free_port()),
-        SMSGATE_SIMULATOR__PORT=str(free_port()),
-        SMSGATE_SIMULATOR__CONTROL_PORT=str(free_port()),
-    )
-    with (tmp_path / "node.log").open("ab") as log:
-        proc = subprocess.Popen(
-            [SMSGATE, "serve", "--demo"],
-            cwd=tmp_path,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            env=env,
-        )
-    try:
+    with demo_node(tmp_path) as port:
         yield port, tmp_path
-    finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
 
 
 def banner_line(workdir: Path, starts: str, having: str = "") -> str:
