@@ -66,3 +66,20 @@ def test_what_counts_as_the_database_in_trouble() -> None:
     wrapped = RuntimeError("accept failed")
     wrapped.__cause__ = sqlite3.OperationalError("database is locked")
     assert is_store_trouble(wrapped)
+
+
+def test_postgresql_shutting_down_through_sqlalchemys_asyncpg_adapter_is_trouble() -> None:
+    # What a node saw while PostgreSQL restarted under load (bench/reliability.py pgrestart):
+    # the adapter's generic Error raised from asyncpg's, wrapped in a plain DBAPIError. It
+    # was answered 500 with a traceback per request instead of 503.
+    import asyncpg
+    from asyncpg import exceptions as pg
+    from sqlalchemy.dialects.postgresql.asyncpg import AsyncAdapt_asyncpg_dbapi
+
+    adapted = AsyncAdapt_asyncpg_dbapi(asyncpg).Error("the database system is shutting down")
+    adapted.__cause__ = pg.CannotConnectNowError("the database system is shutting down")
+    assert is_store_trouble(sa.DBAPIError("connect", None, adapted))
+    # The same adapter's error from a broken constraint stays a bug.
+    adapted = AsyncAdapt_asyncpg_dbapi(asyncpg).Error("duplicate key value")
+    adapted.__cause__ = pg.UniqueViolationError("duplicate key value")
+    assert not is_store_trouble(sa.DBAPIError("INSERT", None, adapted))

@@ -55,8 +55,19 @@ def is_store_trouble(error: BaseException) -> bool:
             error, sa.OperationalError | sa.InterfaceError
         ):
             return True
-        return isinstance(error.orig, _TROUBLE)
+        # SQLAlchemy's asyncpg adapter hands over its own generic Error, raised from the
+        # driver's: "the database system is shutting down" (PostgreSQL restarting) arrives as
+        # a plain DBAPIError whose orig was caused by asyncpg's CannotConnectNowError.
+        orig = error.orig
+        return orig is not None and orig is not error and is_store_trouble(orig)
     if isinstance(error, _TROUBLE):
         return True
     cause = error.__cause__
     return cause is not None and cause is not error and is_store_trouble(cause)
+
+
+def describe_error(error: BaseException) -> str:
+    """One line for a log: the exception's type and first line, no traceback (a database in
+    trouble fails every call the same way for as long as it lasts)."""
+    text = str(error).strip().splitlines()
+    return f"{type(error).__name__}: {text[0]}" if text else type(error).__name__
