@@ -24,6 +24,7 @@ from smsgate.gateway.at_rest import until_commit
 from smsgate.gateway.connector import Connector
 from smsgate.gateway.operator_results import answer_delay, submitted_batch
 from smsgate.gateway.router import Router
+from smsgate.gateway.store_trouble import describe_error
 from smsgate.gateway.upstream import SubmitAnswer
 from smsgate.immutable import record
 from smsgate.log_limit import LimitedLog
@@ -32,13 +33,6 @@ from smsgate.store.records import ClaimedPart, SubmitDone, SubmitFailed
 from smsgate.store.roles import Changes, Claims, Receipts
 
 log = logging.getLogger(__name__)
-
-
-def describe_error(error: BaseException) -> str:
-    """One line for a log: the exception's type and first line, no traceback (a database in
-    trouble fails every call the same way for as long as it lasts)."""
-    text = str(error).strip().splitlines()
-    return f"{type(error).__name__}: {text[0]}" if text else type(error).__name__
 
 
 @record
