@@ -714,12 +714,15 @@ def postgres() -> AsyncIterator[tuple[str, Callable[[], None]]]:  # type: ignore
         url = f"postgresql+asyncpg://smsgate@127.0.0.1:{port}/reliability"
 
         def restart() -> None:
+            # With a log file of its own: the restarted server would otherwise keep our
+            # captured stdout open, and this call would wait for it forever.
             pg_ctl = _pg_binary("pg_ctl")
             subprocess.run(
-                [*_as_postgres(), pg_ctl, "-D", str(data), "-m", "fast", "-w", "restart"],
+                [*_as_postgres(), pg_ctl, "-D", str(data), "-l", str(data.parent / "pg.log"),
+                 "-m", "fast", "-w", "restart"],
                 check=True,
                 capture_output=True,
-            )
+            )  # fmt: skip
 
         yield url, restart
 
