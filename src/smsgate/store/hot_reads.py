@@ -53,10 +53,11 @@ async def read_statuses(
 
 
 async def read_outbox_pending(
-    reader: AsyncEngine, kind: str, account_id: int, limit: int, now: float
+    reader: AsyncEngine, kind: str, account_id: int, limit: int, now: float, after: int = 0
 ) -> list[OutboxItem]:
-    """An account's undelivered items of a kind that are due at `now`, oldest first."""
-    rows = await fetch(reader, outbox_pending, kind, account_id, now, limit)
+    """An account's undelivered items of a kind that are due at `now`, oldest first, with ids
+    above `after`."""
+    rows = await fetch(reader, outbox_pending, kind, account_id, after, now, limit)
     status = _STATUS
     # By position, in the fields' order: rows of 16 columns, hundreds a second.
     return [

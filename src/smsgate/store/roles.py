@@ -244,9 +244,10 @@ class Outbox(Protocol):
     (records.RECEIPTS, records.CALLBACKS, ...) is read by its own transport's pump."""
 
     async def outbox_pending(
-        self, account_id: int, limit: int, *, kind: str = RECEIPTS
+        self, account_id: int, limit: int, *, kind: str = RECEIPTS, after: int = 0
     ) -> list[OutboxItem]:
-        """Undelivered items of a kind for an account that are due now, oldest first."""
+        """Undelivered items of a kind for an account that are due now, oldest first; only
+        those with an id above `after` (a reader that has the ones below in hand)."""
 
     async def outbox_done(self, item_ids: Sequence[int]) -> None: ...
 

@@ -317,9 +317,11 @@ class SqlStore(
         return await self._write(lambda conn: held_parts.refuse(conn, refused))
 
     async def outbox_pending(
-        self, account_id: int, limit: int, *, kind: str = RECEIPTS
+        self, account_id: int, limit: int, *, kind: str = RECEIPTS, after: int = 0
     ) -> list[OutboxItem]:
-        return await read_outbox_pending(self.engines.reader, kind, account_id, limit, time.time())
+        return await read_outbox_pending(
+            self.engines.reader, kind, account_id, limit, time.time(), after
+        )
 
     async def outbox_done(self, item_ids: Sequence[int]) -> None:
         if not item_ids:

@@ -126,7 +126,7 @@ outbox_pending = PlainSql(
     " COALESCE(m.parts, 0), COALESCE(m.created_at, o.created_at),"
     " COALESCE(m.done_at, o.created_at), o.attempts, o.kind, o.payload, o.created_at"
     " FROM outbox o LEFT JOIN messages m ON m.id = o.message_id"
-    " WHERE o.kind = ? AND o.account_id = ? AND o.delivered_at IS NULL"
+    " WHERE o.kind = ? AND o.account_id = ? AND o.id > ? AND o.delivered_at IS NULL"
     " AND (o.due_at IS NULL OR o.due_at <= ?) ORDER BY o.id LIMIT ?"
 )
 # The pump asks this every 100 ms; the partial index of pending rows answers it.

@@ -25,6 +25,8 @@ class Rows:
     def __init__(self) -> None:
         self.items: dict[int, OutboxItem] = {}
         self.done: list[int] = []
+        self.not_due: set[int] = set()  # pending, due later (a retry's backoff)
+        self.reads_after: list[int] = []  # the `after` of each read
 
     def add(self, account_id: int, count: int) -> list[int]:
         ids = []
@@ -41,9 +43,11 @@ class Rows:
         return sorted({i.account_id for r, i in self.items.items() if r not in self.done})
 
     async def outbox_pending(
-        self, account_id: int, limit: int, *, kind: str = RECEIPTS
+        self, account_id: int, limit: int, *, kind: str = RECEIPTS, after: int = 0
     ) -> list[OutboxItem]:
-        pending = [i for r, i in sorted(self.items.items()) if r not in self.done]
+        self.reads_after.append(after)
+        rows = sorted(self.items.items())
+        pending = [i for r, i in rows if r not in self.done and r not in self.not_due and r > after]
         return [i for i in pending if i.account_id == account_id][:limit]
 
     async def outbox_done(self, item_ids: Sequence[int]) -> None:
@@ -167,6 +171,38 @@ async def test_an_item_always_refused_is_given_up_and_the_next_ones_flow(
     await until(lambda: sorted(rows.done) == [first, second])
     assert customer.seen.count(first) == attempts
     assert (pump.delivered, pump.given_up) == (1, 1)
+
+
+async def test_a_pipelined_stream_reads_above_what_it_sent_and_rescans_for_what_came_due(
+    rows: Rows, running: Callable
+) -> None:
+    # Batches of two, two in flight; the batch of the last item does not end until released,
+    # so the stream always has one in flight and reads only above it, except every
+    # `rescan_every`: the first item, due only later (a retry's backoff), is still sent.
+    first, second, third, last = rows.add(7, 4)
+    rows.not_due.add(first)
+    release = asyncio.Event()
+
+    class Stuck(Customer):
+        async def deliver(
+            self, account_id: int, items: Sequence[OutboxItem]
+        ) -> Sequence[Outcome] | None:
+            if any(i.id == last for i in items):
+                await release.wait()
+            return await super().deliver(account_id, items)
+
+    customer = Stuck()
+    customer.reachable.add(7)
+    policy = PumpPolicy(interval=0.02, linger=0.0, batch=2, pipeline=2, rescan_every=0.2)
+    running(OutboxPump(AllAccounts(rows), customer, policy))
+    await until(lambda: sorted(rows.done) == [second, third])
+    await until(lambda: rows.reads_after.count(last) >= 2)  # reads above the stuck batch
+    rows.not_due.discard(first)
+    await until(lambda: first in rows.done)
+    assert last not in rows.done  # its batch was in flight all along
+    release.set()
+    await until(lambda: sorted(rows.done) == [first, second, third, last])
+    assert customer.seen.count(first) == 1 and customer.seen.count(last) == 1
 
 
 class CommittedRows(Rows):

@@ -52,6 +52,11 @@ class PumpPolicy:
     # (SMPP receipts); more lets a transport whose items are independent (HTTP callbacks,
     # which settle their own retries) keep sending while a slow receiver holds a batch.
     pipeline: int = 1
+    # A pipelined stream with batches in flight reads only items above the last it sent (not
+    # the in-flight ones again to skip them); this often, and whenever nothing is in flight,
+    # it reads from the oldest, so items that came due below those (retries) or were committed
+    # after them with a lower id (PostgreSQL sequences) are not passed over for longer.
+    rescan_every: float = 1.0
 
 
 class OutboxPump:
@@ -229,11 +234,14 @@ class OutboxPump:
     async def _pipelined_stream(self, account_id: int) -> None:
         """Up to `pipeline` batches of the account in flight; a read skips the items already
         in flight (they stay pending in the store until their batch is settled) and those
-        settled while it ran (it may have read them just before)."""
+        settled while it ran (it may have read them just before). While some are in flight a
+        read asks only for items above the last one sent, and one from the oldest every
+        `rescan_every`."""
         loop = asyncio.get_running_loop()
         policy = self._policy
         window = _InFlight()
         batches: set[asyncio.Task[None]] = set()
+        rescan_at = loop.time()
         try:
             # A batch that failed pauses the account: the stream ends and a later round
             # starts it again.
@@ -242,7 +250,11 @@ class OutboxPump:
                     await asyncio.wait(batches, return_when=asyncio.FIRST_COMPLETED)
                     continue
                 read = window.reading()
-                items = await self._source.pending(account_id, policy.batch + window.size())
+                if window.in_flight() and loop.time() < rescan_at:
+                    items = await self._source.pending(account_id, policy.batch, window.highest)
+                else:
+                    rescan_at = loop.time() + policy.rescan_every
+                    items = await self._source.pending(account_id, policy.batch + window.size())
                 fresh = window.fresh(items, read)[: policy.batch]
                 if not fresh:
                     if not batches:
@@ -328,9 +340,13 @@ class _InFlight:
         self._in_flight: set[int] = set()
         self._settled: dict[int, int] = {}  # item -> the settling's number
         self._settlings = 0
+        self.highest = 0  # the highest item id ever sent: those above it never were
 
     def size(self) -> int:
         return len(self._in_flight) + len(self._settled)
+
+    def in_flight(self) -> int:
+        return len(self._in_flight)
 
     def reading(self) -> int:
         """A read begins: its mark for `fresh`."""
@@ -345,6 +361,7 @@ class _InFlight:
 
     def sending(self, items: list[OutboxItem]) -> None:
         self._in_flight.update(i.id for i in items)
+        self.highest = max(self.highest, items[-1].id)  # read oldest first
 
     def settled(self, items: list[OutboxItem]) -> None:
         self._settlings += 1

@@ -22,7 +22,9 @@ class OutboxSource(Protocol):
     transport reaches here) whose items this node delivers now."""
 
     async def accounts(self, ready: Collection[int]) -> list[int]: ...
-    async def pending(self, account_id: int, limit: int) -> list[OutboxItem]: ...
+    async def pending(self, account_id: int, limit: int, after: int = 0) -> list[OutboxItem]:
+        """Up to `limit` of the account's items due now, oldest first, with ids above `after`."""
+
     async def done(self, item_ids: Sequence[int]) -> None: ...
     async def attempted(self, attempts: Sequence[OutboxAttempt]) -> None: ...
 
@@ -39,8 +41,8 @@ class AllAccounts:
             return []
         return [a for a in await self.rows.outbox_accounts(kind=self.kind) if a in ready]
 
-    async def pending(self, account_id: int, limit: int) -> list[OutboxItem]:
-        return await self.rows.outbox_pending(account_id, limit, kind=self.kind)
+    async def pending(self, account_id: int, limit: int, after: int = 0) -> list[OutboxItem]:
+        return await self.rows.outbox_pending(account_id, limit, kind=self.kind, after=after)
 
     async def done(self, item_ids: Sequence[int]) -> None:
         await self.rows.outbox_done(item_ids)
@@ -97,8 +99,8 @@ class LeasedAccounts:
                 self.held.pop(account_id, None)
         return mine
 
-    async def pending(self, account_id: int, limit: int) -> list[OutboxItem]:
-        return await self.rows.outbox_pending(account_id, limit, kind=self.kind)
+    async def pending(self, account_id: int, limit: int, after: int = 0) -> list[OutboxItem]:
+        return await self.rows.outbox_pending(account_id, limit, kind=self.kind, after=after)
 
     async def done(self, item_ids: Sequence[int]) -> None:
         await self.rows.outbox_done(item_ids)

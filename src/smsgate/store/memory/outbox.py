@@ -14,7 +14,7 @@ from smsgate.store.records import RECEIPTS, AccountEvent, NewOutboxItem, OutboxA
 
 class MemoryOutbox(MemoryBase):
     async def outbox_pending(
-        self, account_id: int, limit: int, *, kind: str = RECEIPTS
+        self, account_id: int, limit: int, *, kind: str = RECEIPTS, after: int = 0
     ) -> list[OutboxItem]:
         await asyncio.sleep(0)
         now = time.time()
@@ -22,7 +22,7 @@ class MemoryOutbox(MemoryBase):
         for row in self.state.outbox.values():
             if len(items) >= limit:
                 break
-            if not _pending(row, kind, now) or row.account_id != account_id:
+            if row.id <= after or not _pending(row, kind, now) or row.account_id != account_id:
                 continue
             m = None if row.message_id is None else self.state.messages[row.message_id]
             if m is None:
