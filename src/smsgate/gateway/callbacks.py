@@ -70,9 +70,16 @@ def callback_item_request(item: OutboxItem) -> OutgoingRequest:
         status=status.value,
         err=str(item.error) if item.error else "",
         parts=item.parts,
-        done_at=datetime.fromtimestamp(item.done_at, UTC) if final else None,
+        done_at=_second(int(item.done_at)) if final else None,
     )
     return callback_request(url, fields, method)
+
+
+# The form gives done_at to the second: messages finished within one share the moment, and
+# its text is formatted once (callback_form caches it by moment).
+@functools.lru_cache(maxsize=64)
+def _second(timestamp: int) -> datetime:
+    return datetime.fromtimestamp(timestamp, UTC)
 
 
 @functools.lru_cache(maxsize=1024)

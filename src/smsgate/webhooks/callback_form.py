@@ -10,6 +10,7 @@ as Jasmin sends them. Pure: builds the request, never sends it.
 
 from __future__ import annotations
 
+import functools
 import re
 from datetime import UTC, datetime
 from typing import Literal
@@ -43,6 +44,7 @@ class CallbackFields:
         ]
 
 
+@functools.lru_cache(maxsize=64)
 def _utc_text(moment: datetime) -> str:
     if moment.tzinfo is None:
         raise ValueError("done_at must carry its time zone")

@@ -12,6 +12,7 @@ millisecond of CPU per callback (bench/RESULTS.md, "Webhook sender").
 from __future__ import annotations
 
 import asyncio
+import functools
 import time
 from collections import deque
 from collections.abc import Sequence
@@ -256,6 +257,7 @@ class _ReceiverTurns:
         self.users = 0
 
 
+@functools.lru_cache(maxsize=256)  # a callback's headers are the same for every message
 def _with_defaults(headers: tuple[tuple[str, str], ...]) -> tuple[tuple[str, str], ...]:
     """Our default headers, minus any the request sets itself, then the request's."""
     if not headers:
