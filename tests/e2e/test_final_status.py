@@ -141,3 +141,25 @@ async def test_an_overdue_receipt_is_asked_for_with_query_sm(tmp_path: Path) -> 
         assert await wait_final(http, ids, 10) == {ids[0]: "DELIVRD", ids[1]: "UNDELIV"}
         assert await receipt_stat(received, ids[0]) == "DELIVRD"
         assert await receipt_stat(received, ids[1]) == "UNDELIV"
+
+
+async def test_at_its_lifetimes_end_a_part_is_asked_again_before_it_ends_expired(
+    tmp_path: Path,
+) -> None:
+    # Receipts a minute away and the first query_sm further still: the one question is the
+    # one at the lifetime's end (3 s). The operator knows …0008 was delivered: DELIVRD, not
+    # EXPIRED; …0007 it never reports: EXPIRED.
+    async with demo_node(tmp_path, receipt_delay=60, query_after=600) as (
+        _node,
+        http,
+        esme,
+        received,
+    ):
+        delivered = await submit(esme, "380501230008", validity="000000000003000R")
+        silent = await submit(esme, "380501230007", validity="000000000003000R")
+        assert await receipt_stat(received, delivered) == "DELIVRD"
+        assert await receipt_stat(received, silent) == "EXPIRED"
+        assert await wait_final(http, [delivered, silent], 1) == {
+            delivered: "DELIVRD",
+            silent: "EXPIRED",
+        }

@@ -132,3 +132,32 @@ async def test_connectors_bound_elsewhere_are_not_asked_and_a_failed_chunk_is_as
     await watch.round()
     assert op.asked[2:] == ["X0", "X1", "X2", "X3", "X4", "X5"]
     assert await statuses(store, ids) == [Status.DELIVRD] * 6
+
+
+async def test_a_part_still_on_its_way_is_asked_again_when_its_lifetime_ends() -> None:
+    # Asked at query_after, the operator said ENROUTE for all three. By the lifetime's end it
+    # learnt that X0 was delivered (its receipt lost): X0 ends DELIVRD, not EXPIRED.
+    store = MemoryStore()
+    ids = await submitted(store, "op", 3, lifetime=60)
+    op = Operator("op", query_after=30)
+    op.answers = {}  # None for each: on its way (ENROUTE, or the operator does not know)
+    clock = Clock()
+    watch = ReceiptWatch(store, [op], clock=clock, policy=WatchPolicy(grace=5))
+    clock.now = NOW + 31
+    await watch.round()
+    assert sorted(op.asked) == ["X0", "X1", "X2"]
+    op.answers["X0"] = PartState.DELIVRD
+    clock.now = NOW + 59
+    await watch.round()
+    assert len(op.asked) == 3  # the lifetime is not over
+    clock.now = NOW + 61
+    await watch.round()
+    assert sorted(op.asked[3:]) == ["X0", "X1", "X2"]  # once more, within the grace
+    assert await statuses(store, ids) == [Status.DELIVRD, Status.ENROUTE, Status.ENROUTE]
+    clock.now = NOW + 63
+    await watch.round()
+    assert len(op.asked) == 6  # not asked a third time: X0 is done, X1 and X2 wait the grace
+    clock.now = NOW + 66
+    await watch.round()
+    assert await statuses(store, ids) == [Status.DELIVRD, Status.EXPIRED, Status.EXPIRED]
+    assert len(op.asked) == 6

@@ -66,6 +66,9 @@ class ReceiptWatch:
         # is asked once, query_after past its submit: one that is still on its way then is
         # left to its receipt or to its lifetime's end.
         self._asked_until: dict[str, float] = {}
+        # Per connector: the parts whose lifetime ended that were asked once more (within the
+        # grace, before they end EXPIRED). Only the ids still listed are kept: the others ended.
+        self._asked_at_end: dict[str, set[int]] = {}
 
     async def run(self) -> None:
         while True:
@@ -76,11 +79,14 @@ class ReceiptWatch:
                 log.exception("receipt watch round failed")
 
     async def round(self) -> None:
-        """Ask each ready connector about its overdue parts, then expire those whose lifetime
-        ended (asking first lets an operator that knows the outcome tell it)."""
+        """Ask each ready connector about its overdue parts, and once more about those whose
+        lifetime ended; then expire those whose grace ran out too (asking first lets an
+        operator that learnt the outcome since the first question tell it: a receipt it lost
+        is not a delivery that failed)."""
         for connector in self._connectors:
             if connector.query_after is not None and connector.ready:
                 await self._ask(connector, connector.query_after)
+                await self._ask_at_end(connector)
         now = self._clock()
         ended = await self._store.expire_unreceipted(now - self._policy.grace, now)
         if ended:
@@ -95,7 +101,24 @@ class ReceiptWatch:
         parts = await self._store.unreceipted(
             connector.name, after, self._clock() - query_after, self._policy.query_batch
         )
+        asked = await self._query(connector, parts)
+        if asked:
+            after = parts[len(asked) - 1].submitted_at
+        self._asked_until[connector.name] = after
+
+    async def _ask_at_end(self, connector: Queried) -> None:
+        parts = await self._store.unreceipted_ended(
+            connector.name, self._clock(), self._policy.query_batch
+        )
+        before = self._asked_at_end.get(connector.name, set())
+        asked = await self._query(connector, [p for p in parts if p.part_id not in before])
+        self._asked_at_end[connector.name] = {p.part_id for p in parts} & (before | asked)
+
+    async def _query(self, connector: Queried, parts: Sequence[Unreceipted]) -> set[int]:
+        """Ask about `parts` in chunks of half the window; store the final answers as
+        receipts. The ids asked; a chunk that failed is not among them (asked next round)."""
         receipts: list[OperatorReceipt] = []
+        asked: set[int] = set()
         window = max(1, connector.window // 2)  # leave half the window to submits
         try:
             for i in range(0, len(parts), window):
@@ -107,11 +130,10 @@ class ReceiptWatch:
                     for part, a in zip(chunk, answers, strict=True)
                     if a is not None
                 )
-                after = chunk[-1].submitted_at
+                asked.update(p.part_id for p in chunk)
         except SmppClientError as error:
             # The bind went down or stopped answering: this chunk is asked again next round.
             log.info("connector %s: query_sm stopped: %s", connector.name, error)
-        self._asked_until[connector.name] = after
         if receipts:
             await self._store.apply_receipts(receipts)
             log.info(
@@ -120,3 +142,4 @@ class ReceiptWatch:
                 len(receipts),
                 extra={"event": "receipts_by_query", "connector": connector.name},
             )
+        return asked

@@ -233,6 +233,13 @@ class Receipts(Protocol):
         """Parts this connector's operator took in (submitted_after, submitted_before] whose
         receipt has not come, oldest submit first: what the connector asks about."""
 
+    async def unreceipted_ended(
+        self, connector: str, ended_before: float, limit: int
+    ) -> list[Unreceipted]:
+        """Parts this connector's operator took whose message's lifetime ended before
+        `ended_before` and whose receipt has not come, earliest end first: asked about once
+        more before they end EXPIRED (the operator may know by then)."""
+
     async def expire_unreceipted(self, lapsed_before: float, now: float) -> int:
         """Parts the operator took whose message's lifetime ended before `lapsed_before` and
         whose receipt never came end EXPIRED at `now`. Their money stays charged (the operator

@@ -59,6 +59,26 @@ class SqlReceipts(SqlBase):
             rows = (await conn.execute(query)).all()
         return [Unreceipted(r[0], r[1], r[2], r[3]) for r in rows if r[1] is not None]
 
+    async def unreceipted_ended(
+        self, connector: str, ended_before: float, limit: int
+    ) -> list[Unreceipted]:
+        if limit <= 0:
+            return []
+        query = (
+            select(parts.c.id, parts.c.operator_id, messages.c.sender, parts.c.submitted_at)
+            .join_from(parts, messages, parts.c.message_id == messages.c.id)
+            .where(
+                _IS_SUBMITTED,
+                parts.c.connector == connector,
+                messages.c.expires_at < ended_before,
+            )
+            .order_by(messages.c.expires_at, parts.c.id)
+            .limit(limit)
+        )
+        async with self._read() as conn:
+            rows = (await conn.execute(query)).all()
+        return [Unreceipted(r[0], r[1], r[2], r[3]) for r in rows if r[1] is not None]
+
     async def expire_unreceipted(self, lapsed_before: float, now: float) -> int:
         # From the submitted parts (a partial index keeps them few), not from every message.
         lapsed = _IS_SUBMITTED & (messages.c.expires_at < lapsed_before)

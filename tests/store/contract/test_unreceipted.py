@@ -41,6 +41,40 @@ async def test_unreceipted_lists_a_connectors_submitted_parts_by_age(store: Stor
     assert await store.unreceipted("op", NOW - 1, NOW + 10, 0) == []
 
 
+async def test_parts_whose_lifetime_ended_are_listed_by_connector_earliest_end_first(
+    store: Store,
+) -> None:
+    account = await funded(store)
+    later = await accepted(store, account, text="later", lifetime=120)
+    sooner = await accepted(store, account, text="sooner", lifetime=60)
+    other = await accepted(store, account, text="other op", lifetime=60)
+    done = await accepted(store, account, text="reported", lifetime=60)
+    claimed = {c.message_id: c.part_id for c in await store.claim_parts(1, NOW, 10, TTL)}
+    await store.submitted(
+        [
+            SubmitDone(claimed[later.id], "op", "L1", NOW + 1),
+            SubmitDone(claimed[sooner.id], "op", "S1", NOW + 2),
+            SubmitDone(claimed[other.id], "op2", "O1", NOW + 1),
+            SubmitDone(claimed[done.id], "op", "D1", NOW + 1),
+        ]
+    )
+    await store.apply_receipts([OperatorReceipt("op", "D1", PartState.DELIVRD, 0, NOW + 3)])
+
+    assert await store.unreceipted_ended("op", NOW + 60, 10) == []  # none has ended yet
+    found = await store.unreceipted_ended("op", NOW + 61, 10)
+    assert [(u.part_id, u.operator_id, u.sender) for u in found] == [
+        (claimed[sooner.id], "S1", "Shop")
+    ]
+    assert found[0].submitted_at == NOW + 2
+    ended = await store.unreceipted_ended("op", NOW + 200, 10)
+    assert [u.operator_id for u in ended] == ["S1", "L1"]
+    assert [u.operator_id for u in await store.unreceipted_ended("op", NOW + 200, 1)] == ["S1"]
+    assert await store.unreceipted_ended("op", NOW + 200, 0) == []
+    # Once expired, nothing is left to ask about.
+    assert await store.expire_unreceipted(NOW + 200, NOW + 200) == 3
+    assert await store.unreceipted_ended("op", NOW + 200, 10) == []
+
+
 async def test_a_submitted_part_without_receipt_expires_at_its_lifetime_charged(
     store: Store,
 ) -> None:

@@ -47,6 +47,28 @@ class MemoryReceipts(MemoryBase):
         )[: max(limit, 0)]
         return [Unreceipted(i, o, sender, at) for at, i, o, sender in found]
 
+    async def unreceipted_ended(
+        self, connector: str, ended_before: float, limit: int
+    ) -> list[Unreceipted]:
+        await asyncio.sleep(0)
+        s = self.state
+        found = sorted(
+            (
+                s.messages[p.message_id].expires_at,
+                p.id,
+                p.operator_id,
+                s.messages[p.message_id].sender,
+                p.submitted_at,
+            )
+            for p in s.parts.values()
+            if p.state == PartState.SUBMITTED
+            and p.connector == connector
+            and p.operator_id is not None
+            and p.submitted_at is not None
+            and s.messages[p.message_id].expires_at < ended_before
+        )[: max(limit, 0)]
+        return [Unreceipted(i, o, sender, at) for _, i, o, sender, at in found]
+
     async def expire_unreceipted(self, lapsed_before: float, now: float) -> int:
         await asyncio.sleep(0)
         s = self.state
