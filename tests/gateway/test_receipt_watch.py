@@ -12,7 +12,14 @@ from smsgate.gateway.upstream import ParsedReceipt
 from smsgate.smpp.client import NotAcknowledged
 from smsgate.smpp.pdu import QuerySm
 from smsgate.store.memory import MemoryStore
-from smsgate.store.records import AcceptRequest, NewMessage, NewPart, SubmitDone, Unreceipted
+from smsgate.store.records import (
+    AcceptRequest,
+    NewMessage,
+    NewPart,
+    OperatorReceipt,
+    SubmitDone,
+    Unreceipted,
+)
 
 NOW = 1_800_000_000.0
 PRICE = 5_000
@@ -161,3 +168,20 @@ async def test_a_part_still_on_its_way_is_asked_again_when_its_lifetime_ends() -
     await watch.round()
     assert await statuses(store, ids) == [Status.DELIVRD, Status.EXPIRED, Status.EXPIRED]
     assert len(op.asked) == 6
+
+
+async def test_receipts_that_never_matched_are_forgotten_after_a_day_once_an_hour() -> None:
+    store = MemoryStore()
+    op = Operator("op", query_after=None)
+    clock = Clock()
+    watch = ReceiptWatch(store, [op], clock=clock)
+    await store.apply_receipts([OperatorReceipt("op", "STRAY", PartState.DELIVRD, 0, NOW)])
+    clock.now = NOW + 86_399
+    await watch.round()
+    assert len(store.state.unmatched) == 1  # not a day old yet
+    clock.now = NOW + 86_401
+    await watch.round()
+    assert len(store.state.unmatched) == 1  # a day old, but the last look was under an hour ago
+    clock.now = NOW + 86_399 + 3_600
+    await watch.round()
+    assert store.state.unmatched == []

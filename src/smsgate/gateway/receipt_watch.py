@@ -47,6 +47,10 @@ class WatchPolicy:
     # that honours the validity period sends its own EXPIRED receipt about then.
     grace: float = 5.0
     query_batch: int = 500  # parts asked about per connector and round
+    # Receipts kept unmatched are forgotten once this old (seconds), every `prune_every`: an
+    # answer they wait for comes within seconds, or the claim's 300 s at most, or never.
+    unmatched_keep: float = 86_400.0
+    prune_every: float = 3_600.0
 
 
 class ReceiptWatch:
@@ -69,6 +73,7 @@ class ReceiptWatch:
         # Per connector: the parts whose lifetime ended that were asked once more (within the
         # grace, before they end EXPIRED). Only the ids still listed are kept: the others ended.
         self._asked_at_end: dict[str, set[int]] = {}
+        self._pruned_at = -math.inf
 
     async def run(self) -> None:
         while True:
@@ -88,6 +93,16 @@ class ReceiptWatch:
                 await self._ask(connector, connector.query_after)
                 await self._ask_at_end(connector)
         now = self._clock()
+        if now - self._pruned_at >= self._policy.prune_every:
+            self._pruned_at = now
+            forgotten = await self._store.forget_unmatched(now - self._policy.unmatched_keep)
+            if forgotten:
+                log.info(
+                    "%d receipts matched no part in %.0f s: forgotten",
+                    forgotten,
+                    self._policy.unmatched_keep,
+                    extra={"event": "unmatched_receipts_forgotten", "receipts": forgotten},
+                )
         ended = await self._store.expire_unreceipted(now - self._policy.grace, now)
         if ended:
             log.info(

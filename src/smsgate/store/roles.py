@@ -240,6 +240,11 @@ class Receipts(Protocol):
         `ended_before` and whose receipt has not come, earliest end first: asked about once
         more before they end EXPIRED (the operator may know by then)."""
 
+    async def forget_unmatched(self, received_before: float) -> int:
+        """Delete the receipts kept unmatched that came before `received_before`; how many.
+        One kept that long waits for an answer that will not come: a receipt for an id we
+        never sent, or for a submit answered after its timeout and sent again."""
+
     async def expire_unreceipted(self, lapsed_before: float, now: float) -> int:
         """Parts the operator took whose message's lifetime ended before `lapsed_before` and
         whose receipt never came end EXPIRED at `now`. Their money stays charged (the operator

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import Connection, literal_column, select
+from sqlalchemy import Connection, delete, literal_column, select
 
 from smsgate.domain.status import PartState
 from smsgate.store.progress import (
@@ -19,7 +19,7 @@ from smsgate.store.progress import (
     save_parts,
 )
 from smsgate.store.records import OperatorReceipt, SubmitDone, Unreceipted
-from smsgate.store.schema import messages, parts
+from smsgate.store.schema import messages, parts, unmatched_receipts
 from smsgate.store.sql_base import SqlBase
 from smsgate.store.statements import (
     early_receipts,
@@ -78,6 +78,14 @@ class SqlReceipts(SqlBase):
         async with self._read() as conn:
             rows = (await conn.execute(query)).all()
         return [Unreceipted(r[0], r[1], r[2], r[3]) for r in rows if r[1] is not None]
+
+    async def forget_unmatched(self, received_before: float) -> int:
+        old = delete(unmatched_receipts).where(unmatched_receipts.c.received_at < received_before)
+
+        def work(conn: Connection) -> int:
+            return int(conn.execute(old).rowcount or 0)
+
+        return await self._write(work)
 
     async def expire_unreceipted(self, lapsed_before: float, now: float) -> int:
         # From the submitted parts (a partial index keeps them few), not from every message.

@@ -133,3 +133,32 @@ async def test_expiry_of_unreceipted_parts_leaves_queued_and_reported_ones(store
     assert await store.expire(NOW + 100) == 1
     b = await store.balance(account)
     assert (b.balance, b.reserved, b.charged) == (999 * PRICE, 0, PRICE)
+
+
+async def test_receipts_kept_unmatched_are_forgotten_once_old(store: Store) -> None:
+    account = await funded(store)
+    old = await accepted(store, account, text="old receipt")
+    new = await accepted(store, account, text="new receipt")
+    claimed = {c.message_id: c.part_id for c in await store.claim_parts(1, NOW, 10, TTL)}
+    # Receipts for ids no part has yet: kept unmatched.
+    await store.apply_receipts(
+        [
+            OperatorReceipt("op", "OLD", PartState.DELIVRD, 0, NOW + 1),
+            OperatorReceipt("op", "NEW", PartState.DELIVRD, 0, NOW + 100),
+            OperatorReceipt("op", "NEVER", PartState.DELIVRD, 0, NOW + 2),
+        ]
+    )
+    assert await store.forget_unmatched(NOW + 50) == 2
+    assert await store.forget_unmatched(NOW + 50) == 0
+    # The answers come now: the forgotten receipt no longer ends its part, the kept one does.
+    await store.submitted(
+        [
+            SubmitDone(claimed[old.id], "op", "OLD", NOW + 120),
+            SubmitDone(claimed[new.id], "op", "NEW", NOW + 120),
+        ]
+    )
+    assert await store.statuses(account, [old.id, new.id]) == {
+        old.id: Status.ENROUTE,
+        new.id: Status.DELIVRD,
+    }
+    assert await store.forget_unmatched(NOW + 1000) == 0  # matched receipts are gone already

@@ -69,6 +69,14 @@ class MemoryReceipts(MemoryBase):
         )[: max(limit, 0)]
         return [Unreceipted(i, o, sender, at) for _, i, o, sender, at in found]
 
+    async def forget_unmatched(self, received_before: float) -> int:
+        await asyncio.sleep(0)
+        s = self.state
+        kept = [r for r in s.unmatched if r.at >= received_before]
+        forgotten = len(s.unmatched) - len(kept)
+        s.unmatched = kept
+        return forgotten
+
     async def expire_unreceipted(self, lapsed_before: float, now: float) -> int:
         await asyncio.sleep(0)
         s = self.state
