@@ -188,3 +188,75 @@ async def test_upgrading_to_the_ledger_carries_every_balance_in(store_url: str) 
         ]
     finally:
         await store.close()
+
+
+async def test_upgrading_to_the_traffic_hours_counts_the_messages_already_stored(
+    store_url: str,
+) -> None:
+    """0022 fills the per-hour counts from the messages there are, so the charts' traffic is
+    the same after the upgrade; what happens next adds to those counts."""
+    engines = create_engines(store_url, synchronous="NORMAL")
+    hour = 3_600.0 * 500_000  # an hour's start
+    stored = [  # (id, account, created_at, status)
+        (1, 7, hour + 1, "DELIVRD"),
+        (2, 7, hour + 2, "UNDELIV"),
+        (3, 7, hour + 3_599.5, "ENROUTE"),
+        (4, 7, hour + 3_600, "EXPIRED"),
+        (5, 7, hour + 7_000, "REJECTD"),
+        (6, 8, hour + 10, "DELIVRD"),
+    ]
+
+    def at_0021(conn: Connection) -> None:
+        command.upgrade(migrate.alembic_config(conn), "0021")
+        for account in (7, 8):
+            conn.execute(
+                accounts.insert().values(
+                    id=account,
+                    login=f"old{account}",
+                    currency="UAH",
+                    balance=0,
+                    rate_limit=0.0,
+                    max_binds=1,
+                    active=True,
+                    created_at=0.0,
+                )
+            )
+        for mid, account, at, status in stored:
+            conn.execute(
+                messages.insert().values(
+                    id=mid,  # the old layout: ids say nothing of the time
+                    account_id=account,
+                    sender="Shop",
+                    phone="380501234567",
+                    text="t",
+                    data_coding=0,
+                    parts=1,
+                    price_per_part=0,
+                    status=status,
+                    door="json",
+                    dedupe_key=b"k%d" % mid,
+                    created_at=at,
+                    expires_at=at + 60,
+                )
+            )
+
+    try:
+        await engines.writer.run(at_0021)
+    finally:
+        await engines.dispose()
+    store = SqlStore(store_url)
+    await store.open()
+    try:
+        rows = await store.traffic(7, hour, hour + 3 * 3_600, 3_600)
+        assert [(r.start, r.sent, r.delivered, r.failed) for r in rows] == [
+            (hour, 3, 1, 1),
+            (hour + 3_600, 2, 0, 2),
+        ]
+        (day,) = await store.traffic(8, hour - hour % 86_400, hour - hour % 86_400 + 86_400, 86_400)
+        assert (day.sent, day.delivered, day.failed) == (1, 1, 0)
+        late = new_message(7, now=hour + 20, price=0)
+        assert (await store.accept(request(7, late, now=hour + 20))).outcomes == (Outcome.ACCEPTED,)
+        (first, _) = await store.traffic(7, hour, hour + 3 * 3_600, 3_600)
+        assert (first.start, first.sent, first.delivered, first.failed) == (hour, 4, 1, 1)
+    finally:
+        await store.close()

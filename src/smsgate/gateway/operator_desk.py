@@ -20,6 +20,7 @@ from smsgate.store.roles import AccountAdmin, Claims, Inbound, Leases, Ledger
 
 NODE_PREFIX = "node:"
 CONNECTOR_PREFIX = "connector:"
+_HOUR = 3_600  # the usage's buckets: whole hours are counted once (store/traffic_hours.py)
 
 
 class OperatorStore(AccountAdmin, Ledger, Leases, Inbound, Claims, Protocol):
@@ -53,9 +54,10 @@ class OperatorDesk:
 
     async def usage(self, account_id: int, since: float) -> TrafficRow:
         """The account's messages sent since `since`, and how many of them are delivered and
-        failed by now (one bucket; a period near now reads only its own rows)."""
+        failed by now: the sum of hourly buckets, which the store reads from its per-hour
+        counts for the whole hours and from the messages only for the two partial ones."""
         now = self._clock()
-        rows = await self._store.traffic(account_id, since, now + 1, max(1, int(now + 1 - since)))
+        rows = await self._store.traffic(account_id, since, now + 1, _HOUR)
         return TrafficRow(
             since,
             sum(r.sent for r in rows),

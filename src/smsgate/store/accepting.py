@@ -33,6 +33,7 @@ from smsgate.store.statements import (
     lock_buckets,
     save_bucket,
 )
+from smsgate.store.traffic_hours import HourCounts
 
 _ENROUTE = Status.ENROUTE.value
 # An accepted event's data for the usual part counts, built once.
@@ -88,6 +89,7 @@ def accept_batch(
     wanted_held = [i for r in requests for m in r.messages for i in m.held_ids]
     held = held_parts.present(conn, wanted_held) if wanted_held else set()
     taken_held: list[int] = []
+    traffic = HourCounts()
     for request in requests:
         account = state.get(request.account_id)
         if account is None:
@@ -127,6 +129,7 @@ def accept_batch(
             batch_keys[key] = m.created_at if last is None else max(last, m.created_at)
             log_rows.append((m.account_id, m.dedupe_key, m.created_at))
             outcomes.append(Outcome.ACCEPTED)
+            traffic.created(m.account_id, m.created_at)
             message_rows.append(
                 (
                     m.id,
@@ -193,4 +196,6 @@ def accept_batch(
             if a.bucket_changed and a.bucket is not None
         ),
     )
-    return Accepted(results, dedupe.append(conn, log_rows, now))
+    appended = dedupe.append(conn, log_rows, now)
+    traffic.write(conn)  # last (traffic_hours.py says why)
+    return Accepted(results, appended)

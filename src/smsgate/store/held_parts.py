@@ -35,6 +35,7 @@ from smsgate.store.statements import (
     refused_message,
     save_bucket,
 )
+from smsgate.store.traffic_hours import HourCounts
 
 _REJECTD = Status.REJECTD.value
 
@@ -175,4 +176,7 @@ def refuse(conn: Connection, refused: RefusedMessage) -> bool:
             if p.wants_receipt
         ),
     )
+    traffic = HourCounts()
+    traffic.created(first.account_id, now, _REJECTD)
+    traffic.write(conn)  # last (traffic_hours.py says why)
     return True

@@ -45,6 +45,7 @@ from smsgate.store.statements import (
     save_message,
     save_part,
 )
+from smsgate.store.traffic_hours import HourCounts
 from smsgate.store.webhook_events import queue_webhooks, status_event
 
 
@@ -65,9 +66,11 @@ class LivePart:
     error: int
     claimed_by: int | None
     claim_until: float | None
-    # Of the part's message, as loaded: how many parts it has and the status stored for it.
+    # Of the part's message, as loaded: how many parts it has, the status stored for it and
+    # when it was created (its hour in traffic_hours).
     message_parts: int
     message_status: str
+    message_created_at: float
     # The message's callback: None without one, else whether it wants every status.
     callback: bool | None
     # The state as loaded: what this change moved it from (its events, events.py).
@@ -115,6 +118,7 @@ _LIVE_COLUMNS = (
     parts.c.claim_until,
     messages.c.parts,
     messages.c.status,
+    messages.c.created_at,
     message_callbacks.c.every_status,
 )
 # PartState(value) goes through EnumType.__call__ (~1 µs); a dict hit is a tenth of that.
@@ -166,10 +170,14 @@ def load_parts_by_operator(
 
 def save_parts(
     conn: Connection, changed: Iterable[LivePart], at: float, unsent_end: str = REFUSED
-) -> None:
+) -> HourCounts:
     """Write parts back, log their events, move their money, and refold the messages that may
     have ended. `unsent_end`: the event of a part that ended without the operator taking it
-    (refused by it; a cancel says so; an expired part says expired)."""
+    (refused by it; a cancel says so; an expired part says expired).
+
+    Returns the refolded messages' traffic_hours changes, for the caller to write as the last
+    statement of its transaction (traffic_hours.py says why)."""
+    traffic = HourCounts()
     ledger: dict[int, list[int]] = defaultdict(lambda: [0, 0, 0])
     rows: list[tuple[Any, ...]] = []
     ended: dict[int, LivePart] = {}  # message id -> one of its parts that is final now
@@ -200,7 +208,7 @@ def save_parts(
             )
         )
     if not rows:
-        return
+        return traffic
     save_part.many(conn, rows)
     events.append(conn, log)  # before move_money: accounts are locked in one order
     move_money.many(conn, ((d[0], d[1], d[2], a) for a, d in sorted(ledger.items()) if any(d)))
@@ -214,7 +222,8 @@ def save_parts(
         ],
     )
     if ended:
-        refold(conn, ended, at)
+        refold(conn, ended, at, traffic)
+    return traffic
 
 
 def _part_events(
@@ -241,18 +250,20 @@ def _part_events(
         log.append((account, events.REFUNDED, at, message, part, data))
 
 
-def refold(conn: Connection, ended: dict[int, LivePart], at: float) -> None:
+def refold(conn: Connection, ended: dict[int, LivePart], at: float, traffic: HourCounts) -> None:
     """Recompute the status of these messages from their parts; when one turns final, queue
     a customer receipt for each of its submit_sm ids that asked for one, its callback and its
-    `message.status` webhooks. A one-part message
+    `message.status` webhooks, and count its outcome in `traffic`. A one-part message
     folds from the part in hand; others read their parts."""
     folded: dict[int, tuple[Status, int]] = {}
+    was: dict[int, str] = {}  # message id -> the status stored before this refold
     several = sorted(mid for mid, p in ended.items() if p.message_parts != 1)
     for mid, p in ended.items():
         if p.message_parts == 1:
             status = public_status(p.state)
             if status.value != p.message_status:
                 folded[mid] = (status, p.error if status is not Status.ENROUTE else 0)
+                was[mid] = p.message_status
     if several:
         stored = dict(lock_messages.rows(conn, several))
         states: dict[int, list[PartState]] = defaultdict(list)
@@ -267,6 +278,7 @@ def refold(conn: Connection, ended: dict[int, LivePart], at: float) -> None:
             status = fold(states[mid])
             if status.value != stored[mid]:
                 folded[mid] = (status, errors.get(mid, 0) if status is not Status.ENROUTE else 0)
+                was[mid] = stored[mid]
     if not folded:
         return
     save_message.many(
@@ -286,8 +298,21 @@ def refold(conn: Connection, ended: dict[int, LivePart], at: float) -> None:
         at,
     )
     finished = sorted(mid for mid, (status, _) in folded.items() if status is not Status.ENROUTE)
-    if not finished:
-        return
+    if finished:
+        _queue_finished(conn, ended, folded, finished, at)
+    for mid, (status, _) in folded.items():
+        p = ended[mid]
+        traffic.moved(p.account_id, p.message_created_at, was[mid], status.value)
+
+
+def _queue_finished(
+    conn: Connection,
+    ended: dict[int, LivePart],
+    folded: dict[int, tuple[Status, int]],
+    finished: list[int],
+    at: float,
+) -> None:
+    """The webhooks and customer receipts of messages that turned final."""
     queue_webhooks(
         conn,
         [

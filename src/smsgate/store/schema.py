@@ -132,6 +132,22 @@ messages = Table(
     ),
 )
 
+# Each account's messages per UTC hour of creation: how many, and how many of those are
+# delivered and failed by now (store/traffic_hours.py keeps it). `hour`: hours since the epoch.
+# No foreign key: a new hour's row must take no lock on the account row (traffic_hours.py).
+traffic_hours = Table(
+    "traffic_hours",
+    metadata,
+    Column("account_id", BigInteger, primary_key=True, autoincrement=False),
+    Column("hour", Integer, primary_key=True, autoincrement=False),
+    Column("sent", Integer, nullable=False),
+    Column("delivered", Integer, nullable=False),
+    Column("failed", Integer, nullable=False),
+    # SQLite: one B-tree keyed by (account, hour), not a rowid table and an index beside it:
+    # a new hour's row is one write, an upsert one descent.
+    sqlite_with_rowid=False,
+)
+
 # Duplicate detection reads this append-only log, never an index on the hash (dedupe_log.py).
 # AUTOINCREMENT: SQLite never reuses a seq, not even one a rolled-back insert drew.
 dedupe_log = Table(

@@ -100,7 +100,7 @@ class SqlClaims(SqlBase):
                 p = found.get(f.part_id)
                 if p is not None:
                     p.report(f.state, f.error, f.at)
-            save_parts(conn, found.values(), max(f.at for f in failures))
+            save_parts(conn, found.values(), max(f.at for f in failures)).write(conn)
 
         await self._write(work)
 
@@ -114,8 +114,9 @@ class SqlClaims(SqlBase):
             found = load_parts(conn, lapsed)
             for p in found.values():
                 p.report(PartState.EXPIRED, 0, now)
-            save_parts(conn, found.values(), now)
+            traffic = save_parts(conn, found.values(), now)
             earliest: float | None = earliest_queued_expiry.rows(conn)[0][0]
+            traffic.write(conn)  # last (traffic_hours.py says why)
             return len(found), earliest
 
         async with self._sweeping:

@@ -6,15 +6,15 @@ Reads only, on the reader; the ledger's two sources and why are in store/ledger.
 
 from __future__ import annotations
 
+import math
 from collections import defaultdict
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, case, cast, func, or_, select, union_all
+from sqlalchemy import ColumnElement, Select, and_, case, cast, func, or_, select, union_all
 from sqlalchemy import Integer as SqlInteger
 
 from smsgate.domain.ids import MAX_ID, first_id_at
-from smsgate.domain.status import Status
 from smsgate.store.ledger import merge_newest
 from smsgate.store.message_search import ID_SLACK
 from smsgate.store.records import (
@@ -26,13 +26,13 @@ from smsgate.store.records import (
     UsageGroup,
     UsageRow,
 )
-from smsgate.store.schema import accounts, ledger_entries, messages
+from smsgate.store.schema import accounts, ledger_entries, messages, traffic_hours
 from smsgate.store.sql_base import SqlBase
+from smsgate.store.traffic_hours import DELIVERED, FAILED, HOUR
 
 _DAY = 86_400
 
 _COST = messages.c.parts * messages.c.price_per_part
-_FAILED = (Status.UNDELIV.value, Status.EXPIRED.value, Status.REJECTD.value)
 
 
 class SqlLedger(SqlBase):
@@ -182,6 +182,37 @@ class SqlLedger(SqlBase):
     ) -> list[TrafficRow]:
         if step < 1:
             raise ValueError("a bucket is at least a second")
+        found: dict[int, list[int]] = defaultdict(lambda: [0, 0, 0])
+        # Buckets of whole hours read the per-hour counts (traffic_hours.py) for the whole
+        # hours of the period and count messages only in its partial first and last hours;
+        # shorter buckets (minutes: the last hour or so) count the messages.
+        first, last = math.ceil(since / HOUR), math.floor(until / HOUR)
+        async with self._read() as conn:
+            if step % HOUR == 0 and first < last:
+                t = traffic_hours.c
+                hours = await conn.execute(
+                    select(t.hour, t.sent, t.delivered, t.failed).where(
+                        t.account_id == account_id, t.hour >= first, t.hour < last
+                    )
+                )
+                for hour, sent, delivered, failed in hours:
+                    _add(found, hour * HOUR // step, sent, delivered, failed)
+                edges = [(since, first * HOUR), (last * HOUR, until)]
+            else:
+                edges = [(since, until)]
+            for start, end in edges:
+                if start < end:
+                    for row in await conn.execute(self._counted(account_id, start, end, step)):
+                        _add(found, int(row[0]), *row[1:])
+        return [
+            TrafficRow(float(k * step), n, ok, bad)
+            for k, (n, ok, bad) in sorted(found.items())
+            if n
+        ]
+
+    def _counted(self, account_id: int, since: float, until: float, step: int) -> Select[Any]:
+        """The account's messages created in [since, until) counted by bucket: (bucket number,
+        sent, delivered, failed)."""
         m = messages.c
         in_period = (m.account_id == account_id, m.created_at >= since, m.created_at < until)
         # The period bounds the ids too (message_search.py says why that is safe), so a recent
@@ -198,22 +229,19 @@ class SqlLedger(SqlBase):
         # PostgreSQL's integer cast rounds, so it floors; SQLite's truncates (times are > 0).
         key = cast(buckets, SqlInteger) if self.engines.sqlite else func.floor(buckets)
         status = period.c.status
-        query = (
-            select(
-                key,
-                func.count(),
-                _count_if(status == Status.DELIVRD.value),
-                _count_if(status.in_(_FAILED)),
-            )
-            .group_by(key)
-            .order_by(key)
-        )
-        async with self._read() as conn:
-            rows = (await conn.execute(query)).all()
-        return [
-            TrafficRow(float(int(k) * step), int(n), int(ok or 0), int(bad or 0))
-            for k, n, ok, bad in rows
-        ]
+        return select(
+            key,
+            func.count(),
+            _count_if(status.in_(DELIVERED)),
+            _count_if(status.in_(FAILED)),
+        ).group_by(key)
+
+
+def _add(found: dict[int, list[int]], bucket: int, sent: int, delivered: int, failed: int) -> None:
+    row = found[bucket]
+    row[0] += int(sent)
+    row[1] += int(delivered or 0)
+    row[2] += int(failed or 0)
 
 
 def _count_if(condition: ColumnElement[bool]) -> ColumnElement[Any]:

@@ -95,7 +95,7 @@ class SqlReceipts(SqlBase):
             found = load_parts(conn, lapsed)
             for p in found.values():
                 p.report(PartState.EXPIRED, 0, now)
-            save_parts(conn, found.values(), now)
+            save_parts(conn, found.values(), now).write(conn)
             return len(found)
 
         return await self._write(work)
@@ -136,9 +136,10 @@ class SqlReceipts(SqlBase):
             if touched:
                 at = max([r.at for r in receipts] + [d.at for d in answers])
                 answered = [p for p in touched.values() if p.id in answered_ids]
-                save_parts(conn, touched.values(), at)
+                traffic = save_parts(conn, touched.values(), at)
                 if answered:
                     announce_submitted(conn, answered, at)
+                traffic.write(conn)  # last (traffic_hours.py says why)
 
         await self._write(work, rows=len(receipts) + len(answers))
 

@@ -25,6 +25,7 @@ from smsgate.store.schema import (
     receipt_requests,
 )
 from smsgate.store.sql_base import SqlBase
+from smsgate.store.traffic_hours import HourCounts
 
 
 class SqlRetention(SqlBase):
@@ -64,7 +65,15 @@ class SqlRetention(SqlBase):
                 conn.execute(delete(outbox_attempts).where(outbox_attempts.c.outbox_id.in_(sent)))
                 for table in (parts, message_aliases, receipt_requests, message_callbacks, outbox):
                     conn.execute(delete(table).where(table.c.message_id.in_(ids)))
-                conn.execute(delete(messages).where(messages.c.id.in_(ids)))
+                gone = conn.execute(
+                    delete(messages)
+                    .where(messages.c.id.in_(ids))
+                    .returning(messages.c.account_id, messages.c.created_at, messages.c.status)
+                )
+                traffic = HourCounts()
+                for account_id, created_at, status in gone:
+                    traffic.deleted(account_id, created_at, status)
+                traffic.write(conn)  # last (traffic_hours.py says why)
             return len(ids)
 
         return await self._write(work)

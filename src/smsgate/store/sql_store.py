@@ -295,7 +295,7 @@ class SqlStore(
                 return False
             for p in found.values():
                 p.report(PartState.REJECTD, 0, at)
-            save_parts(conn, found.values(), at, events.CANCELLED)
+            save_parts(conn, found.values(), at, events.CANCELLED).write(conn)
             return True
 
         return await self._write(work)

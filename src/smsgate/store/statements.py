@@ -204,7 +204,7 @@ lock_receipt_matching = PlainSql("SELECT pg_advisory_xact_lock(hashtext(?))")
 _LIVE_SELECT = """
     SELECT p.id, p.message_id, m.account_id, m.price_per_part, p.state, p.billing,
         p.connector, p.operator_id, p.submitted_at, p.done_at, p.error, p.claimed_by,
-        p.claim_until, m.parts, m.status, c.every_status
+        p.claim_until, m.parts, m.status, m.created_at, c.every_status
     FROM parts p JOIN messages m ON m.id = p.message_id
     LEFT JOIN message_callbacks c ON c.message_id = m.id
 """
@@ -302,3 +302,12 @@ refused_message = PlainSql(
     " done_at, error) VALUES (?, ?, ?, ?, ?, ?, ?, 0, ?, 'smpp', NULL, ?, ?, ?, ?, ?)"
 )
 refused_alias = PlainSql("INSERT INTO message_aliases (alias_id, message_id) VALUES (?, ?)")
+
+# -- per-hour traffic (traffic_hours.py) -----------------------------------------------------------
+# Rows: (account_id, hour, sent, delivered, failed) to add to the hour's counts.
+add_traffic_hours = PlainSql(
+    "INSERT INTO traffic_hours (account_id, hour, sent, delivered, failed) VALUES (?, ?, ?, ?, ?)"
+    " ON CONFLICT (account_id, hour) DO UPDATE SET sent = traffic_hours.sent + excluded.sent,"
+    " delivered = traffic_hours.delivered + excluded.delivered,"
+    " failed = traffic_hours.failed + excluded.failed"
+)
