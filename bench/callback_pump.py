@@ -41,6 +41,7 @@ async def _run(
     workdir: str,
     pipeline: int = 4,
     per_receiver: int | None = None,
+    batch: int = 500,
 ) -> tuple[float, float, int]:
     store = SqlStore(f"sqlite+aiosqlite:///{workdir}/bench.db")
     await store.open()
@@ -65,7 +66,8 @@ async def _run(
         async with HttpSender(settings) as sender:
             # As the node runs it: leased per account, batches of 500, 4 in flight each.
             outbox = Outbox(store, OutboxLeases(store, "bench"))
-            pump = outbox.pump(CallbackTransport(sender), PumpPolicy(batch=500, pipeline=pipeline))
+            policy = PumpPolicy(batch=batch, pipeline=pipeline)
+            pump = outbox.pump(CallbackTransport(sender), policy)
             started = time.perf_counter()
             cpu = time.process_time()
             await pump.start()
@@ -85,6 +87,9 @@ def main() -> None:
     parser.add_argument("--accounts", type=int, default=4)
     parser.add_argument("--pipeline", type=int, default=4, help="batches in flight per account")
     parser.add_argument(
+        "--batch", type=int, default=500, help="rows per batch (a node under a trickle reads fewer)"
+    )
+    parser.add_argument(
         "--max-per-receiver", type=int, help="sends to the receiver at once (default: the node's)"
     )
     args = parser.parse_args()
@@ -103,6 +108,7 @@ def main() -> None:
                     workdir,
                     args.pipeline,
                     args.max_per_receiver,
+                    args.batch,
                 )
             )
     finally:

@@ -216,6 +216,18 @@ async def test_send_many_answers_each_request_in_its_place_within_the_per_receiv
     assert await sender.send_many([]) == []
 
 
+@pytest.mark.parametrize(("requests", "connections"), [(3, 3), (16, 4), (40, 10)])
+async def test_send_many_shares_a_batch_out_a_turn_per_four_requests_and_at_least_four(
+    requests: int, connections: int
+) -> None:
+    async with running_receiver() as rx, HttpSender(LOCAL) as sender:
+        attempts = await sender.send_many(
+            [OutgoingRequest("POST", f"{rx.base}/ok") for _ in range(requests)]
+        )
+    assert [a.status for a in attempts] == [204] * requests
+    assert rx.connections == connections
+
+
 async def test_a_receiver_that_never_answers_leaves_slots_for_the_others() -> None:
     # Three slots in all, two a receiver: the receiver that hangs takes two, and another
     # receiver is answered meanwhile instead of waiting for the hung ones' time limit.

@@ -37,6 +37,13 @@ _DEFAULT_HEADERS = (
     ("accept", "*/*"),
     ("accept-encoding", "identity"),
 )
+# A batch's requests to one receiver are shared by a turn (a task and a connection) per this
+# many: a task per request was a tenth of a callback's CPU in the pump (bench/RESULTS.md,
+# "callbacks' CPU"). The price: a slow receiver gets a batch in up to this many rounds, so
+# its callbacks wait up to that many answers; a backlog makes batches, and so turns, larger,
+# up to max_per_receiver. Small batches keep a turn per request up to _MIN_TURNS.
+_PER_TURN = 4
+_MIN_TURNS = 4
 _ERROR_EXCERPT = 200  # characters of a refusing receiver's body kept in the error text
 # Checked URLs kept per sender: a callback URL or an endpoint repeats for every message, and
 # checking one (httpx.URL parsing) costs ~40 us. Cleared whole when full: GET callbacks, whose
@@ -109,9 +116,9 @@ class HttpSender:
 
     async def send_many(self, requests: Sequence[OutgoingRequest]) -> list[Attempt]:
         """`send` for each of `requests` at once, answered in their order, without a task per
-        request: the requests to one receiver are shared out among at most `max_per_receiver`
-        turns, each sending the next waiting request when its last one is answered, so a batch
-        costs a task per connection it uses rather than one per request."""
+        request: the requests to one receiver are shared out among a turn per `_PER_TURN` of
+        them (at most `max_per_receiver`), each sending the next waiting request when its last
+        one is answered, so a batch costs a task per connection it uses, not one per request."""
         started = time.perf_counter()
         answers: list[Attempt | None] = [None] * len(requests)
         waiting: dict[Origin, deque[tuple[int, str, bytes]]] = {}
@@ -125,11 +132,10 @@ class HttpSender:
             if queue is None:
                 queue = waiting[origin] = deque()
             queue.append((index, request.method, wire))
-        limit = self.settings.max_per_receiver
         turns = [
             self._take_turns(origin, queue, answers)
             for origin, queue in waiting.items()
-            for _ in range(min(len(queue), limit))
+            for _ in range(self._turns_for(len(queue)))
         ]
         if len(turns) == 1:
             await turns[0]
@@ -137,6 +143,12 @@ class HttpSender:
             await asyncio.gather(*turns)
         assert all(a is not None for a in answers)  # every queue was emptied
         return cast(list[Attempt], answers)
+
+    def _turns_for(self, requests: int) -> int:
+        """Turns that share a batch's `requests` to one receiver: one per `_PER_TURN` of
+        them, but never fewer than `_MIN_TURNS` (nor more than the requests or the cap)."""
+        wanted = max(-(-requests // _PER_TURN), _MIN_TURNS)
+        return min(wanted, requests, self.settings.max_per_receiver)
 
     async def _take_turns(
         self,
