@@ -153,6 +153,26 @@ async def test_a_failed_batch_fails_each_of_its_callers_and_the_queue_goes_on(
     assert await asyncio.wait_for(queue.add(3), TIMEOUT) is None
 
 
+async def test_batches_failing_alike_are_one_line_with_a_traceback_and_a_count(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    async def flush(items: Sequence[int]) -> None:
+        raise RuntimeError("database or disk is full")
+
+    queue: BatchQueue[int, None] = BatchQueue(whole_batch(flush), name="accepts")
+    for i in range(20):  # twenty batches, one after another, each failing
+        with pytest.raises(RuntimeError):
+            await asyncio.wait_for(queue.add(i), TIMEOUT)
+    lines = [r for r in caplog.records if "a batch of 1 items failed" in r.getMessage()]
+    assert len(lines) == 1, [r.getMessage() for r in lines]
+    assert lines[0].exc_info is not None and "disk is full" in caplog.text
+    # Once the window has passed, the next failure is logged with how many were held back.
+    queue._failures.every = 0.0
+    with pytest.raises(RuntimeError):
+        await asyncio.wait_for(queue.add(20), TIMEOUT)
+    assert "and 19 more like it" in caplog.text
+
+
 async def test_posted_items_go_with_added_ones_and_their_failure_is_only_logged(
     caplog: pytest.LogCaptureFixture,
 ) -> None:

@@ -14,6 +14,8 @@ from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Generic, TypeVar
 
+from smsgate.log_limit import LimitedLog
+
 Item = TypeVar("Item")
 Res = TypeVar("Res")
 log = logging.getLogger(__name__)
@@ -80,6 +82,9 @@ class BatchQueue(Generic[Item, Res]):
         self._wake: asyncio.Future[None] | None = None  # a gathering worker's wait for `_due`
         self._hurry = 0  # drain() calls in progress: queued items are due at once
         self._closed = False
+        # While the store is in trouble every batch fails the same way, many a second: one
+        # line with its traceback every few seconds says so (each caller hears it anyway).
+        self._failures = LimitedLog(log)
 
     def add(self, item: Item, weight: int = 1) -> asyncio.Future[Res]:
         """Queue `item`; the future resolves with its result once its batch has run."""
@@ -208,7 +213,13 @@ class BatchQueue(Generic[Item, Res]):
                     future.set_exception(QueueClosed(f"{self._name} was cancelled mid-batch"))
             raise
         except Exception as exc:  # the whole batch failed: every caller hears why
-            log.exception("%s: a batch of %d items failed", self._name, len(batch))
+            self._failures.warning(
+                type(exc).__name__,
+                "%s: a batch of %d items failed",
+                self._name,
+                len(batch),
+                exc_info=exc,
+            )
             for _, _, future in batch:
                 if future is not None and not future.done():
                     future.set_exception(exc)

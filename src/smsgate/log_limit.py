@@ -19,9 +19,15 @@ class LimitedLog:
         self._held: dict[str, int] = {}
 
     def warning(
-        self, kind: str, message: str, *args: object, extra: dict[str, object] | None = None
+        self,
+        kind: str,
+        message: str,
+        *args: object,
+        extra: dict[str, object] | None = None,
+        exc_info: BaseException | None = None,
     ) -> None:
-        """`extra`: the event's structured fields (smsgate/logs.py writes them)."""
+        """`extra`: the event's structured fields (smsgate/logs.py writes them); `exc_info`:
+        an exception whose traceback goes with the line (one per window, like the line)."""
         now = time.monotonic()
         last = self._last.get(kind)
         if last is not None and now - last < self.every:
@@ -32,4 +38,4 @@ class LimitedLog:
         if held:
             message += " (and %d more like it since the last such line)"
             args = (*args, held)
-        self.logger.warning(message, *args, extra=extra)
+        self.logger.warning(message, *args, extra=extra, exc_info=exc_info)
