@@ -6,8 +6,9 @@ until the answer is recorded. Hot path: plain driver SQL only (statements.py).
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
-from sqlalchemy import Connection, delete, literal_column, select
+from sqlalchemy import ColumnElement, Connection, delete, literal_column, select
 
 from smsgate.domain.status import PartState
 from smsgate.store.progress import (
@@ -41,38 +42,38 @@ class SqlReceipts(SqlBase):
     async def unreceipted(
         self, connector: str, submitted_after: float, submitted_before: float, limit: int
     ) -> list[Unreceipted]:
-        if limit <= 0:
-            return []
-        query = (
-            select(parts.c.id, parts.c.operator_id, messages.c.sender, parts.c.submitted_at)
-            .join_from(parts, messages, parts.c.message_id == messages.c.id)
-            .where(
-                _IS_SUBMITTED,
-                parts.c.connector == connector,
-                parts.c.submitted_at > submitted_after,
-                parts.c.submitted_at <= submitted_before,
-            )
-            .order_by(parts.c.submitted_at, parts.c.id)
-            .limit(limit)
+        return await self._unreceipted(
+            limit,
+            (parts.c.submitted_at, parts.c.id),
+            parts.c.connector == connector,
+            parts.c.submitted_at > submitted_after,
+            parts.c.submitted_at <= submitted_before,
         )
-        async with self._read() as conn:
-            rows = (await conn.execute(query)).all()
-        return [Unreceipted(r[0], r[1], r[2], r[3]) for r in rows if r[1] is not None]
 
     async def unreceipted_ended(
         self, connector: str, ended_before: float, limit: int
     ) -> list[Unreceipted]:
+        return await self._unreceipted(
+            limit,
+            (messages.c.expires_at, parts.c.id),
+            parts.c.connector == connector,
+            messages.c.expires_at < ended_before,
+        )
+
+    async def _unreceipted(
+        self,
+        limit: int,
+        order: tuple[ColumnElement[Any], ...],
+        *where: ColumnElement[bool],
+    ) -> list[Unreceipted]:
+        """Submitted parts still without a receipt (and with an operator id to ask about)."""
         if limit <= 0:
             return []
         query = (
             select(parts.c.id, parts.c.operator_id, messages.c.sender, parts.c.submitted_at)
             .join_from(parts, messages, parts.c.message_id == messages.c.id)
-            .where(
-                _IS_SUBMITTED,
-                parts.c.connector == connector,
-                messages.c.expires_at < ended_before,
-            )
-            .order_by(messages.c.expires_at, parts.c.id)
+            .where(_IS_SUBMITTED, *where)
+            .order_by(*order)
             .limit(limit)
         )
         async with self._read() as conn:
