@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from smsgate.gateway import inbound_intake
 from smsgate.gateway.inbound_intake import InboundIntake
 from smsgate.smpp.constants import CommandStatus
 from smsgate.smpp.inbound_part import InboundPart
@@ -106,6 +107,22 @@ async def test_an_unroutable_message_is_kept_with_the_reason(
     assert [(m.text, m.reason) for m in lost] == [
         ("hi", "number 7999 belongs to no account"),
         ("no keyword", "no keyword of number 7100 starts the message"),
+    ]
+
+
+async def test_a_number_added_while_the_routes_are_cached_routes_its_first_sms(
+    store: _Store, intake: InboundIntake, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(inbound_intake, "MISS_RELOAD", 60.0)  # so the second miss is too soon
+    await _answer(intake.take("op", _part("hello")))  # the routing table is read and cached
+    await store.add_number(NumberRoute("7200", await _id(store, "shop")))
+    await _answer(intake.take("op", _part("first on the new number", to="7200")))
+    await store.add_number(NumberRoute("7300", await _id(store, "shop")))
+    await _answer(intake.take("op", _part("too soon", to="7300")))
+    assert [(m.account_id, m.text) for m in store.state.inbound.values()] == [
+        (await _id(store, "shop"), "hello"),
+        (await _id(store, "shop"), "first on the new number"),
+        (None, "too soon"),
     ]
 
 

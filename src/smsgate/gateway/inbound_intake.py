@@ -42,7 +42,9 @@ log = logging.getLogger(__name__)
 
 RETRY_AFTER = 1.0  # seconds before a joined message the store refused is tried again
 ROUTES_TTL = 5.0  # seconds a routing table read from the store is used: `admin numbers add`
-# takes effect on a running node within this long.
+# takes effect on a running node within this long, or at once for the number's first SMS:
+MISS_RELOAD = 1.0  # an SMS no route takes reads the table again, at most once this often
+# (a number just added is routed; a flood to an unassigned number costs one read a second).
 
 
 class InboundIntake:
@@ -79,6 +81,7 @@ class InboundIntake:
         self._unstored: list[InboundMessage] = []  # joined, kept, not yet stored
         self._lines: dict[tuple[str, str], asyncio.Future[None]] = {}  # the last work of each
         self._retry_at = 0.0
+        self._reloaded_at = -MISS_RELOAD  # monotonic time of the last reload for a miss
         self.received = 0  # whole messages stored (for tests and metrics)
 
     async def load(self) -> None:
@@ -227,8 +230,7 @@ class InboundIntake:
     async def _store_messages(self, connector: str, messages: list[InboundMessage]) -> bool:
         release = [i for m in messages if m.key is not None for i in self._kept.get(m.key, ())]
         try:
-            routes = await self._routes.get(0, self._load_routes)
-            rows = [self._row(connector, m, routes) for m in messages]
+            rows = await self._route(connector, messages)
             await self._store.store_inbound(rows, release)
         except Exception:
             log.exception("cannot store %d inbound SMS", len(messages))
@@ -257,6 +259,17 @@ class InboundIntake:
         if accounts and self._stored is not None:
             self._stored(accounts)
         return True
+
+    async def _route(self, connector: str, messages: list[InboundMessage]) -> list[NewInbound]:
+        routes = await self._routes.get(0, self._load_routes)
+        now = time.monotonic()
+        if now - self._reloaded_at >= MISS_RELOAD and any(
+            isinstance(routes.route(m.destination, m.text), Unroutable) for m in messages
+        ):
+            self._reloaded_at = now
+            self._routes.clear()
+            routes = await self._routes.get(0, self._load_routes)
+        return [self._row(connector, m, routes) for m in messages]
 
     async def _load_routes(self) -> InboundRoutes:
         routes: list[NumberRoute] = []
