@@ -15,6 +15,7 @@ Printed per peer (medians over `--repeat` runs) and as JSON lines:
 
     bench/peers.sh                 # installs kannel and wrk if needed, then runs this
     .venv/bin/python bench/peers.py --seconds 5 --repeat 3 --peers kannel,smsgate,smsgate-w2
+    .venv/bin/python bench/peers.py --peers smsgate-w2-b2   # 2 workers, 2 binds to the sink
 """
 
 from __future__ import annotations
@@ -252,11 +253,21 @@ class Smsgate:
     """`smsgate serve` (or `--workers N`) on SQLite, the sink as its one connector, the HTTP
     gateway door with the demo account's token."""
 
-    def __init__(self, workdir: Path, helpers: Helpers, workers: int, completion: str) -> None:
-        self.name = "smsgate" if workers == 1 else f"smsgate-w{workers}"
+    def __init__(
+        self, workdir: Path, helpers: Helpers, workers: int, completion: str, binds: int = 1
+    ) -> None:
+        self.name = "smsgate" + (f"-w{workers}" if workers > 1 else "")
+        self.name += f"-b{binds}" if binds > 1 else ""
         self.helpers = helpers
         self.completion = completion
-        self.gw = GatewayProcess(workers=workers, workdir=workdir)
+        # More binds are more connectors to the one sink: `serve --workers N` spreads
+        # connectors over its workers, so each worker dispatches on a bind of its own.
+        more = "".join(
+            f'\n[[connectors]]\nname = "sink{n}"\nhost = "127.0.0.1"\n'
+            f'port = {helpers.sink_port}\nsystem_id = "smsgate"\npassword = "sim"\nwindow = 64\n'
+            for n in range(2, binds + 1)
+        )
+        self.gw = GatewayProcess(workers=workers, workdir=workdir, connector_extra=more)
         self.gw.sim_port = helpers.sink_port
         self.http_port = self.gw.http_port
         self._done_at = 0.0
@@ -420,8 +431,11 @@ def main() -> None:
             if name == "kannel":
                 peer = Kannel(workdir, helpers)
             else:
-                workers = int(name.split("-w")[1]) if "-w" in name else 1
-                peer = Smsgate(workdir, helpers, workers, args.completion)
+                found = re.fullmatch(r"smsgate(?:-w(\d+))?(?:-b(\d+))?", name)
+                if found is None:
+                    raise SystemExit(f"unknown peer {name}: kannel or smsgate[-wN][-bM]")
+                workers, binds = (int(g) if g else 1 for g in found.groups())
+                peer = Smsgate(workdir, helpers, workers, args.completion, binds)
             try:
                 peer.start()
                 result = run_one(

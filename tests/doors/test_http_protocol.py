@@ -366,3 +366,53 @@ def test_headers_larger_than_the_limit_are_refused(gateway: Gateway) -> None:
         s.sendall(b"GET /health HTTP/1.1\r\nX-Big: " + b"a" * 66_000)
         answer = read_until_closed(s)
     assert answer.startswith(b"HTTP/1.1 431 Request Header Fields Too Large\r\n")
+
+
+def test_expect_100_continue_is_answered_before_the_body_is_sent(gateway: Gateway) -> None:
+    body = b"<request_sendsms><username>nobody</username></request_sendsms>"
+    with gateway.connect() as s:
+        s.sendall(
+            b"POST /xml/ HTTP/1.1\r\nHost: t\r\nConnection: close\r\nExpect: 100-continue\r\n"
+            b"Content-Length: %d\r\n\r\n" % len(body)
+        )
+        interim = b""
+        while not interim.endswith(b"\r\n\r\n"):
+            chunk = s.recv(100)
+            assert chunk, f"closed after {interim!r}"
+            interim += chunk
+        assert interim == b"HTTP/1.1 100 Continue\r\n\r\n"
+        s.sendall(body)
+        answer = read_until_closed(s)
+    assert answer.startswith(b"HTTP/1.1 200 OK")
+    assert b"<status>ERROR</status><text>Invalid username or password</text>" in answer
+
+
+class _Writes:
+    def __init__(self) -> None:
+        self.writes: list[bytes] = []
+        self.closed = False
+
+    def write(self, data: bytes) -> None:
+        self.writes.append(data)
+
+    def close(self) -> None:
+        self.closed = True
+
+
+def test_an_answers_head_goes_out_in_one_write_with_its_body() -> None:
+    from smsgate.doors.http_protocol import _HeadWithBody
+
+    seen = _Writes()
+    transport = _HeadWithBody(seen)  # type: ignore[arg-type]
+    transport.write(b"HTTP/1.1 100 Continue\r\n\r\n")  # interim: at once
+    transport.write(b"HTTP/1.1 200 OK\r\ncontent-length: 4\r\n\r\n")
+    assert seen.writes == [b"HTTP/1.1 100 Continue\r\n\r\n"]
+    transport.write(b"body")
+    transport.write(b"more")
+    assert seen.writes[1:] == [b"HTTP/1.1 200 OK\r\ncontent-length: 4\r\n\r\nbody", b"more"]
+
+    cut = _Writes()  # a head whose body never comes goes out before the close
+    transport = _HeadWithBody(cut)  # type: ignore[arg-type]
+    transport.write(b"HTTP/1.1 200 OK\r\ncontent-length: 4\r\n\r\n")
+    transport.close()
+    assert cut.writes == [b"HTTP/1.1 200 OK\r\ncontent-length: 4\r\n\r\n"] and cut.closed

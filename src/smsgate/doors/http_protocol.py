@@ -10,7 +10,8 @@ text/plain; its protocol resumes reading whenever a handler asks for its body, e
 pipelined requests queued and the answers not taken, and feeds the parser whole reads (up to
 256 KiB of requests queued at once); and on a lost connection it marks only the last parsed
 request gone, so the one running writes to a closed transport. Every hook below overrides a
-method uvicorn's protocol already has; the request cycle itself is uvicorn's.
+method uvicorn's protocol already has; the request cycle itself is uvicorn's, writing through
+a transport that sends each answer's head and body in one write (_HeadWithBody).
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ log = logging.getLogger(__name__)
 _SLICE = 4096
 _LOG_EVERY = 10.0  # seconds between two warnings of one kind
 _LINGER = 1.0  # seconds a refused connection may take to read its 503
+_CONTINUE = b"HTTP/1.1 100 "  # uvicorn's interim answer to `Expect: 100-continue`
 
 
 @dataclass(frozen=True, slots=True)
@@ -195,6 +197,7 @@ class GuardedHttpProtocol(HttpToolsProtocol):
 
     def _start_asgi_task(self, cycle: RequestResponseCycle, app: Any) -> None:
         self._running = cycle
+        cycle.transport = _HeadWithBody(cycle.transport)  # type: ignore[assignment]
         super()._start_asgi_task(cycle, app)
 
     # -- reading -----------------------------------------------------------------------------
@@ -287,6 +290,42 @@ class GuardedHttpProtocol(HttpToolsProtocol):
         else:
             self.transport.write(answer)
             self.transport.close()
+
+
+class _HeadWithBody:
+    """The transport as one request's cycle sees it: the response head is held and written
+    with the body's first bytes, one write and one segment where uvicorn makes two (a
+    single-recipient send took 102-105 instead of 114-144 µs of the node's CPU, and the
+    client reads one segment: bench/RESULTS.md). An interim "100 Continue" is written at
+    once; a head whose body never comes goes out when the cycle closes the connection."""
+
+    __slots__ = ("_head", "_started", "_transport")
+
+    def __init__(self, transport: asyncio.Transport) -> None:
+        self._transport = transport
+        self._head = b""
+        self._started = False
+
+    def write(self, data: bytes) -> None:
+        if not self._started and not data.startswith(_CONTINUE):
+            self._started = True
+            self._head = data
+            return
+        if self._head:
+            data, self._head = self._head + data, b""
+        self._transport.write(data)
+
+    def close(self) -> None:
+        if self._head:
+            self._transport.write(self._head)
+            self._head = b""
+        self._transport.close()
+
+    def is_closing(self) -> bool:
+        return self._transport.is_closing()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._transport, name)
 
 
 class _Refused(asyncio.Protocol):
