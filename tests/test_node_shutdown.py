@@ -18,6 +18,7 @@ import httpx
 import pytest
 
 from smsgate.config import Settings, demo_settings, load_settings
+from smsgate.gateway.demo_account import ensure_demo_account
 from smsgate.node import Node
 from smsgate.store.sql_store import SqlStore
 
@@ -60,7 +61,7 @@ async def test_every_task_has_ended_when_the_store_closes(
     assert "not open" not in caplog.text
 
 
-def _settings(tmp_path: Path, drain_timeout: float) -> Settings:
+def _settings(tmp_path: Path, drain_timeout: float, ready_grace: float = 0.0) -> Settings:
     return demo_settings(
         load_settings(
             None,
@@ -68,9 +69,35 @@ def _settings(tmp_path: Path, drain_timeout: float) -> Settings:
             http={"host": "127.0.0.1", "port": free_port()},
             smpp={"enabled": False},
             simulator={"port": free_port()},
-            node={"drain_timeout": drain_timeout},
+            node={"drain_timeout": drain_timeout, "ready_grace": ready_grace},
         )
     )
+
+
+async def test_during_the_ready_grace_health_ready_is_503_and_sends_are_still_taken(
+    tmp_path: Path,
+) -> None:
+    node = Node(_settings(tmp_path, drain_timeout=5, ready_grace=1.5))
+    await asyncio.wait_for(node.start(), 20)
+    creds = await ensure_demo_account(node.store, tmp_path / "demo.json")
+    base = f"http://127.0.0.1:{node.addresses.http_port}"
+    async with httpx.AsyncClient(base_url=base, timeout=10) as client:
+        assert (await client.get("/health/ready")).status_code == 200
+        stopping = asyncio.ensure_future(node.stop())
+        await asyncio.sleep(0.2)
+        ready = await client.get("/health/ready")
+        assert ready.status_code == 503 and "draining" in ready.text
+        sent = await client.post(
+            "/sms/send",
+            headers={"Authorization": f"Bearer {creds.token}"},
+            json={"phone": ["380501234567"], "message": "still taken", "src_addr": creds.sender},
+        )
+        assert sent.status_code == 200 and sent.json()["success_request"]["info"], sent.text
+        assert not stopping.done()
+        await asyncio.wait_for(stopping, 20)
+    with pytest.raises(httpx.ConnectError):  # after the grace and the drain: closed
+        async with httpx.AsyncClient(base_url=base, timeout=2) as client:
+            await client.get("/health/live")
 
 
 async def test_a_request_in_flight_when_the_node_stops_is_answered(

@@ -360,6 +360,15 @@ class NodeSettings(BaseModel):
         description="Seconds a stopping node (SIGTERM) gives the HTTP requests and the parts "
         "in flight to finish before it closes anyway; /health/ready answers 503 meanwhile.",
     )
+    ready_grace: float = Field(
+        default=0.0,
+        ge=0,
+        le=300,
+        description="Seconds a stopping node (SIGTERM) keeps taking requests while "
+        "/health/ready answers 503, before it stops accepting and drains: a load balancer "
+        "that checks /health/ready takes the node out first and its clients see no refused "
+        "connection. Set it above the balancer's check interval (deploy/ uses 5).",
+    )
 
 
 class RetentionSettings(BaseModel):

@@ -490,9 +490,20 @@ class Node:
         then the store closed. Never the store first: a lease round or a request still running
         would meet a closed store ('the store is not open').
 
-        Waiting for work in flight (requests, parts at the operator) is bounded by
-        [node] drain_timeout, counted from here; the leases are handed back in any case."""
+        First, for [node] ready_grace seconds, only /health/ready changes (503): requests
+        are still taken while a load balancer notices. Then waiting for work in flight
+        (requests, parts at the operator) is bounded by [node] drain_timeout; the leases are
+        handed back in any case."""
         self.draining = True
+        grace = self.settings.node.ready_grace
+        if grace:
+            log.info(
+                "node %d stopping: /health/ready answers 503, requests taken %.1f s more",
+                self.node_id,
+                grace,
+                extra={"event": "node_unready", "ready_grace": grace},
+            )
+            await asyncio.sleep(grace)
         began = time.monotonic()
         timeout = self.settings.node.drain_timeout
         self._drain_deadline = began + timeout

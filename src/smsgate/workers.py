@@ -245,8 +245,10 @@ class Supervisor:
         for proc in self._workers.values():
             if proc.is_alive():
                 proc.terminate()
-        # A worker drains for up to drain_timeout, then hands its leases back and closes.
-        deadline = time.monotonic() + self.settings.node.drain_timeout + _STOP_MARGIN
+        # A worker keeps serving ready_grace, drains for up to drain_timeout, then hands its
+        # leases back and closes.
+        node = self.settings.node
+        deadline = time.monotonic() + node.ready_grace + node.drain_timeout + _STOP_MARGIN
         for proc in self._workers.values():
             proc.join(max(0.0, deadline - time.monotonic()))
             if proc.is_alive():
