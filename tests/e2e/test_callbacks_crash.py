@@ -16,6 +16,7 @@ import httpx
 from smsgate.simulator.config import SimulatorConfig
 from smsgate.simulator.running import running_simulator
 
+from .stopping import stop_node
 from .test_crash import start_gateway, wait_ready
 from .test_json_end_to_end import free_port
 
@@ -138,9 +139,7 @@ password = "sim"
             await asyncio.wait_for(wait_ready(base, creds_file, proc), 40)
             await until(lambda: pending_callbacks(db) == 0, 30, "callbacks sent after restart")
         finally:
-            if proc.poll() is None:
-                proc.send_signal(signal.SIGTERM)
-                proc.wait(20)
+            await stop_node(proc)
             server.close()
     got = {form["id"]: form for form in receiver.forms}
     assert set(got) == set(accepted)

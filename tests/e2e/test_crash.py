@@ -19,6 +19,7 @@ from smsgate.domain.status import PartState
 from smsgate.simulator.config import SimulatorConfig
 from smsgate.simulator.running import running_simulator
 
+from .stopping import stop_node
 from .test_json_end_to_end import FINAL, free_port
 
 SMSGATE = str(Path(sys.executable).parent / "smsgate")
@@ -151,9 +152,7 @@ window = {WINDOW}
                         final.update({k: v for k, v in info.items() if v in FINAL})
                     await asyncio.sleep(0.2)
         finally:
-            if proc.poll() is None:
-                proc.send_signal(signal.SIGTERM)
-                proc.wait(20)
+            await stop_node(proc)
 
         assert set(final) == set(accepted), f"{len(set(accepted) - set(final))} never final"
         assert set(final.values()) == {"DELIVRD"}

@@ -15,6 +15,7 @@ from smsgate.simulator.running import running_simulator
 from smsgate.store.records import NumberRoute
 from smsgate.store.sql_store import SqlStore
 
+from .stopping import stop_node
 from .test_callbacks_crash import until
 from .test_crash import start_gateway, wait_ready
 from .test_json_end_to_end import free_port
@@ -85,8 +86,6 @@ password = "sim"
             sim.handler.send_mo(PHONE, "7000", LONG, lose={1}, ref=77)
             await until(lambda: count(db, "inbound_messages") == 1, 30, "the message stored")
         finally:
-            if proc.poll() is None:
-                proc.send_signal(signal.SIGTERM)
-                proc.wait(20)
+            await stop_node(proc)
     assert inbound_texts(db) == [(LONG, 3, 3)]
     assert count(db, "inbound_parts") == 0

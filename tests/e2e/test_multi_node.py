@@ -7,7 +7,6 @@ the connector moves to a survivor within seconds, and the money adds up."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import os
 import signal
@@ -29,6 +28,7 @@ from smsgate.simulator.config import SimulatorConfig
 from smsgate.simulator.running import Simulator, running_simulator
 from smsgate.store.sql_store import SqlStore
 
+from .stopping import stop_node
 from .test_json_end_to_end import FINAL, free_port
 
 SMSGATE = str(Path(sys.executable).parent / "smsgate")
@@ -142,14 +142,7 @@ async def cluster(database_url: str, tmp_path: Path, sim: Simulator) -> AsyncIte
         await asyncio.wait_for(wait_up(c), 40)
         yield c
     finally:
-        for proc in procs:
-            if proc.poll() is None:
-                proc.send_signal(signal.SIGTERM)
-        for proc in procs:
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                proc.wait(20)
-            if proc.poll() is None:
-                proc.kill()
+        await asyncio.gather(*(stop_node(proc) for proc in procs))
 
 
 async def phones_sending(url: str) -> set[str]:
