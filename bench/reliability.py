@@ -215,14 +215,17 @@ query_after = 3.0
             cwd=self.workdir,
         )
 
-    def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
+    async def stop(self) -> None:
+        """SIGTERM, waited for with the loop free: the node's unbind is answered by the
+        simulator in this loop (a blocking wait cost each stop ~10 s of the unbind's timeout)."""
+        proc = self.proc
+        if proc is not None and proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
             try:
-                self.proc.wait(30)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+                await asyncio.wait_for(asyncio.to_thread(proc.wait), 30)
+            except TimeoutError:
+                proc.kill()
+                await asyncio.to_thread(proc.wait)
 
 
 # -- load and checks --------------------------------------------------------------------------
@@ -423,7 +426,7 @@ async def setup(
         assert creds is not None
         yield gateway, operator, creds["token"]
     finally:
-        gateway.stop()
+        await gateway.stop()
         await operator.kill()
 
 
