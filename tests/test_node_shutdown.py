@@ -100,6 +100,16 @@ async def test_during_the_ready_grace_health_ready_is_503_and_sends_are_still_ta
             await client.get("/health/live")
 
 
+async def test_a_node_that_lost_a_lease_stops_without_the_ready_grace(tmp_path: Path) -> None:
+    node = Node(_settings(tmp_path, drain_timeout=5, ready_grace=30))
+    await asyncio.wait_for(node.start(), 20)
+    stopping = asyncio.ensure_future(node.stop())
+    await asyncio.sleep(0.2)
+    assert not stopping.done()  # in its grace
+    node.lost.set()  # another node may hold its id now: no more requests under it
+    await asyncio.wait_for(stopping, 10)
+
+
 async def test_a_request_in_flight_when_the_node_stops_is_answered(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

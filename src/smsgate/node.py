@@ -491,11 +491,12 @@ class Node:
         would meet a closed store ('the store is not open').
 
         First, for [node] ready_grace seconds, only /health/ready changes (503): requests
-        are still taken while a load balancer notices. Then waiting for work in flight
-        (requests, parts at the operator) is bounded by [node] drain_timeout; the leases are
-        handed back in any case."""
+        are still taken while a load balancer notices, unless or until a lease is lost. Then
+        waiting for work in flight (requests, parts at the operator) is bounded by [node]
+        drain_timeout; the leases are handed back in any case."""
         self.draining = True
-        grace = self.settings.node.ready_grace
+        # Not once a lease is lost: another node may hold this id then, and ids must not repeat.
+        grace = 0.0 if self.lost.is_set() else self.settings.node.ready_grace
         if grace:
             log.info(
                 "node %d stopping: /health/ready answers 503, requests taken %.1f s more",
@@ -503,7 +504,8 @@ class Node:
                 grace,
                 extra={"event": "node_unready", "ready_grace": grace},
             )
-            await asyncio.sleep(grace)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.lost.wait(), grace)
         began = time.monotonic()
         timeout = self.settings.node.drain_timeout
         self._drain_deadline = began + timeout
