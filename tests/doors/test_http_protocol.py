@@ -314,6 +314,7 @@ def test_a_well_behaved_pipelining_client_gets_every_answer_in_order(gateway: Ga
     assert answers.count(b"HTTP/1.1 200 OK") == 600
     assert answers.count(b'"ok":true') == 600
     assert answers.rindex(b"HTTP/1.1 200 OK") < answers.index(b"HTTP/1.1 404 Not Found")
+    assert b"\r\nserver:" not in answers.lower()  # the node does not name its server
 
 
 def test_a_body_in_many_reads_up_to_the_limit_is_read_whole(gateway: Gateway) -> None:
