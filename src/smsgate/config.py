@@ -108,6 +108,14 @@ class HttpSettings(BaseModel):
         gt=0,
         description="Seconds a client may leave its answers unread before it is dropped.",
     )
+    keep_alive_timeout: int = Field(
+        default=5,
+        ge=1,
+        le=3600,
+        description="Seconds an idle keep-alive connection is kept open. Behind a load "
+        "balancer that reuses connections, set it above the balancer's idle timeout (65 for "
+        "an idle timeout of 60), or a request it sends just as the node closes fails.",
+    )
     tls_cert: str | None = Field(
         default=None,
         description="PEM certificate file (the chain after it): with tls_key, the port serves "

@@ -377,6 +377,7 @@ class Node:
             http=protocol_class(limits),  # uvicorn's httptools protocol, with those limits
             proxy_headers=False,  # nothing reads the client address; it costs a wrapper call
             server_header=False,  # no "server: uvicorn" on every answer: it tells strangers only
+            timeout_keep_alive=http.keep_alive_timeout,
             loop="none",
             # uvicorn wraps every listener in TLS with these, the workers' inherited sockets too.
             ssl_certfile=http.tls_cert,
