@@ -7,13 +7,13 @@ import asyncio
 import contextlib
 import json
 import os
-import signal
 import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
+from stopping import stop_process
 
 from .test_crash import SMSGATE
 from .test_json_end_to_end import free_port
@@ -39,12 +39,7 @@ def demo_node(workdir: Path) -> Iterator[int]:
     try:
         yield port
     finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop_process(proc)
 
 
 async def ready(port: int, workdir: Path) -> str:

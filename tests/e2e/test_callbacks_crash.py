@@ -12,11 +12,11 @@ from pathlib import Path
 from urllib.parse import parse_qsl
 
 import httpx
+from stopping import stop_node
 
 from smsgate.simulator.config import SimulatorConfig
 from smsgate.simulator.running import running_simulator
 
-from .stopping import stop_node
 from .test_crash import start_gateway, wait_ready
 from .test_json_end_to_end import free_port
 

@@ -14,12 +14,12 @@ import sys
 from pathlib import Path
 
 import httpx
+from stopping import stop_node
 
 from smsgate.domain.status import PartState
 from smsgate.simulator.config import SimulatorConfig
 from smsgate.simulator.running import running_simulator
 
-from .stopping import stop_node
 from .test_json_end_to_end import FINAL, free_port
 
 SMSGATE = str(Path(sys.executable).parent / "smsgate")

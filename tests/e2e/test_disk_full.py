@@ -11,7 +11,6 @@ import asyncio
 import contextlib
 import json
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -19,6 +18,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import httpx
+from stopping import stop_process
 
 from .test_crash import SMSGATE
 from .test_json_end_to_end import FINAL, free_port
@@ -200,13 +200,7 @@ connector_lease_ttl = 1.5
             assert reserved == 0 and balance + charged == 1000 * 10_000
             assert answers.get(503, 0) > 0 and answers.get(500, 0) == 0, answers
     finally:
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGTERM)
-            try:
-                proc.wait(30)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+        stop_process(proc)
 
 
 def query(pid: int, db: Path, sql: str) -> list[tuple[object, ...]]:

@@ -10,12 +10,13 @@ import signal
 import sqlite3
 from pathlib import Path
 
+from stopping import stop_node
+
 from smsgate.simulator.config import SimulatorConfig
 from smsgate.simulator.running import running_simulator
 from smsgate.store.records import NumberRoute
 from smsgate.store.sql_store import SqlStore
 
-from .stopping import stop_node
 from .test_callbacks_crash import until
 from .test_crash import start_gateway, wait_ready
 from .test_json_end_to_end import free_port

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from stopping import stop_node
 from store.conftest import pg_cluster, pg_database  # noqa: F401  (fixtures reused, not copied)
 
 from smsgate.gateway.credentials import hash_token, new_token
@@ -28,7 +29,6 @@ from smsgate.simulator.config import SimulatorConfig
 from smsgate.simulator.running import Simulator, running_simulator
 from smsgate.store.sql_store import SqlStore
 
-from .stopping import stop_node
 from .test_json_end_to_end import FINAL, free_port
 
 SMSGATE = str(Path(sys.executable).parent / "smsgate")

@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import os
 import re
-import signal
 import subprocess
 import sys
 import time
@@ -15,6 +14,7 @@ from pathlib import Path
 
 import pytest
 from playwright.async_api import Page, expect
+from stopping import stop_process
 
 from .browsing import free_port
 
@@ -46,12 +46,7 @@ def demo_log(tmp_path: Path) -> Iterator[Path]:
     try:
         yield output
     finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop_process(proc)
 
 
 async def test_serve_demo_prints_the_dashboard_url_and_a_login_that_works(
