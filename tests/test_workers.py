@@ -95,6 +95,10 @@ def test_each_worker_has_its_own_node_id_and_only_the_first_serves_smpp() -> Non
     assert worker_settings(settings, 0, 2).node.defer_connectors
     assert not worker_settings(settings, 1, 2).node.defer_connectors
     assert not first.node.defer_connectors
+    # The HTTP callbacks go the other way: the others leave them to the door's worker.
+    assert not worker_settings(settings, 0, 2).node.defer_callbacks
+    assert worker_settings(settings, 1, 2).node.defer_callbacks
+    assert not first.node.defer_callbacks
 
 
 def test_a_configured_holder_name_gets_the_workers_slot() -> None:

@@ -357,6 +357,12 @@ class NodeSettings(BaseModel):
         description="Bid for a free connector only after leaving it to other nodes for one "
         "lease round (the workers supervisor sets it on the worker that serves the SMPP door).",
     )
+    defer_callbacks: bool = Field(
+        default=False,
+        description="Leave an account's callbacks and webhooks to other nodes for a second "
+        "before bidding for them (the workers supervisor sets it on the workers that do not "
+        "serve the SMPP door: they bid for the operator connectors first).",
+    )
     batch_scheduling: bool = Field(
         default=True,
         description="Run the node's threads as SCHED_BATCH (Linux): a thread the node wakes "

@@ -57,6 +57,8 @@ from smsgate.webhooks.sender import HttpSender, SenderSettings
 log = logging.getLogger(__name__)
 
 _PROBE_TIMEOUT = 2.0  # seconds /health/ready waits for the database before calling it unreachable
+# Seconds a worker with `defer_callbacks` leaves an account's callbacks to the other workers.
+CALLBACK_DEFER = 1.0
 
 
 @dataclass(slots=True)
@@ -268,12 +270,18 @@ class Node:
             )
         )
         self._stack.push_async_callback(sender.aclose)
-        pump = outbox.pump(CallbackTransport(sender), PumpPolicy(batch=cfg.batch, pipeline=4))
+        # A worker that bids for the operator connectors first leaves these to the others.
+        defer = CALLBACK_DEFER if self.settings.node.defer_callbacks else 0.0
+        pump = outbox.pump(
+            CallbackTransport(sender), PumpPolicy(batch=cfg.batch, pipeline=4), defer=defer
+        )
         await pump.start()
         self._stack.push_async_callback(pump.stop)
         # Webhook endpoints share the sender's connections. One batch of an account at a
         # time: an endpoint's events go in order, its later ones waiting behind a retry.
-        webhooks = outbox.pump(WebhookTransport(sender, self.store), PumpPolicy(batch=cfg.batch))
+        webhooks = outbox.pump(
+            WebhookTransport(sender, self.store), PumpPolicy(batch=cfg.batch), defer=defer
+        )
         await webhooks.start()
         self._stack.push_async_callback(webhooks.stop)
 

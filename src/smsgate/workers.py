@@ -116,12 +116,14 @@ def worker_settings(settings: Settings, slot: int, count: int = 1) -> Settings:
     operators' half (dispatch, receipts in) on the same process puts both on one GIL and one
     core: ~3,000 msg/s end to end over the door with both on slot 0, ~4,100-4,700 with the
     connector on slot 1 (bench/smpp_door.py --workers 2). If no other worker takes a connector
-    within one lease round, slot 0 does."""
+    within one lease round, slot 0 does. The HTTP callbacks and webhooks go the other way:
+    the other slots leave them to slot 0 for a second, so the slot with the connector does
+    not also carry them (bench/peers.py --peers smsgate-w2)."""
     node_update: dict[str, object] = {}
     if settings.node.holder:
         node_update["holder"] = f"{settings.node.holder}:w{slot}"
-    if slot == 0 and count > 1 and settings.smpp.enabled:
-        node_update["defer_connectors"] = True
+    if count > 1 and settings.smpp.enabled:
+        node_update["defer_connectors" if slot == 0 else "defer_callbacks"] = True
     update: dict[str, object] = {
         "node": settings.node.model_copy(update=node_update),
         "node_id": settings.node_id + slot,

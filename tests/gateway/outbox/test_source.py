@@ -85,3 +85,40 @@ async def test_the_lease_is_written_once_per_third_of_its_ttl() -> None:
     assert listed.takes == 2
     # Still ours in the store: another node cannot take it in between.
     assert not await listed.take_lease(f"receipts:{account}", "b", clock.now, 6)
+
+
+async def test_a_deferring_node_leaves_an_account_to_the_others_and_takes_it_when_none_does() -> (
+    None
+):
+    listed, account = await _acme()
+    clock = Clock()
+    start = clock.now
+    a = LeasedAccounts(listed, listed, "callbacks", "a", ttl=3, clock=clock)
+    b = LeasedAccounts(listed, listed, "callbacks", "b", ttl=3, clock=clock, defer=1.0)
+    assert await b.accounts({account}) == []  # asked first, but defers
+    assert listed.takes == 0
+    assert await a.accounts({account}) == [account]
+    clock.now = start + 1.5  # b has waited out its deferral: it bids, but a holds the lease
+    assert await b.accounts({account}) == []
+    # a stops renewing (it went away): once its lease runs out b takes the account.
+    clock.now = start + 3.5
+    assert await b.accounts({account}) == [account]
+
+
+async def test_a_deferring_node_alone_takes_the_account_after_its_deferral() -> None:
+    listed, account = await _acme()
+    clock = Clock()
+    start = clock.now
+    b = LeasedAccounts(listed, listed, "callbacks", "b", ttl=3, clock=clock, defer=1.0)
+    for i in range(10):  # the pump's rounds for the first second
+        clock.now = start + 0.1 * i
+        assert await b.accounts({account}) == []
+    clock.now = start + 1.0
+    assert await b.accounts({account}) == [account]
+    # Nothing pending for a round, then rows again: held leases are not deferred.
+    listed.listed = []
+    clock.now = start + 1.1
+    assert await b.accounts({account}) == []
+    listed.listed = [account]
+    clock.now = start + 1.2
+    assert await b.accounts({account}) == [account]

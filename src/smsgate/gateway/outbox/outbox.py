@@ -36,14 +36,17 @@ class Outbox:
         self._rows = rows
         self._leases = leases
 
-    def pump(self, transport: Transport, policy: PumpPolicy | None = None) -> OutboxPump:
-        """A pump (not started) that hands this outbox's items of `transport.kind` to it."""
+    def pump(
+        self, transport: Transport, policy: PumpPolicy | None = None, *, defer: float = 0.0
+    ) -> OutboxPump:
+        """A pump (not started) that hands this outbox's items of `transport.kind` to it;
+        with leases, it leaves an account's items to other nodes for `defer` seconds first."""
         source: OutboxSource
         if self._leases is None:
             source = AllAccounts(self._rows, transport.kind)
         else:
             lease = self._leases
             source = LeasedAccounts(
-                self._rows, lease.table, transport.kind, lease.holder, lease.ttl
+                self._rows, lease.table, transport.kind, lease.holder, lease.ttl, defer=defer
             )
         return OutboxPump(source, transport, policy, changes=self._rows)

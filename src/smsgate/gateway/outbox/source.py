@@ -68,8 +68,13 @@ class LeasedAccounts:
     holder: str
     ttl: float = 5.0
     clock: Callable[[], float] = time.time
+    # Seconds an account's rows are left to other nodes before this one bids for its lease
+    # (0: at once). A node that has other work to do sets it, so a node with less does this.
+    defer: float = 0.0
     # The accounts whose lease this node holds -> when it was last taken (a successful take).
     held: dict[int, float] = field(default_factory=dict)
+    # When deferring: the accounts with rows this node does not hold -> when first seen so.
+    waiting: dict[int, float] = field(default_factory=dict)
 
     async def accounts(self, ready: Collection[int]) -> list[int]:
         # By membership, not set difference: a transport that reaches every account (HTTP)
@@ -80,10 +85,15 @@ class LeasedAccounts:
         if not ready:
             return []
         mine: list[int] = []
-        for account_id in await self.rows.outbox_accounts(kind=self.kind):
+        listed = await self.rows.outbox_accounts(kind=self.kind)
+        if self.defer:
+            self.waiting = {a: self.waiting.get(a, self.clock()) for a in listed}
+        for account_id in listed:
             if account_id not in ready:
                 continue
             now = self.clock()
+            if account_id not in self.held and now - self.waiting.get(account_id, 0) < self.defer:
+                continue  # left to the others for now
             # The pump asks every 100 ms; a lease taken within a third of its ttl still has
             # two thirds to run, so it is not written again (each take is a write
             # transaction, and every other node's accepts wait on the database's write lock).
