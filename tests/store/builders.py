@@ -30,6 +30,7 @@ def new_message(
     receipt_ids: tuple[int, ...] = (),
     message_id: int | None = None,
     callback: MessageCallback | None = None,
+    client_ref: str | None = None,
 ) -> NewMessage:
     mid = next_id() if message_id is None else message_id
     ref = mid % 65536
@@ -52,6 +53,7 @@ def new_message(
         alias_ids=alias_ids,
         receipt_ids=receipt_ids,
         callback=callback,
+        client_ref=client_ref,
     )
 
 

@@ -263,6 +263,11 @@ queue_outbox_item = PlainSql(
 
 # -- webhook endpoints (webhook_events.py) ---------------------------------------------------------
 # Rows: (id, account_id, event_types) of the enabled endpoints of some accounts.
+# What a message.status webhook says of its message (webhook_events.described).
+# Rows: (id, phone, sender, client_ref, parts).
+message_details = PlainSql(
+    "SELECT id, phone, sender, client_ref, parts FROM messages WHERE id = ANY(?)"
+)
 webhook_subscribers = PlainSql(
     "SELECT id, account_id, event_types FROM webhook_endpoints"
     " WHERE account_id = ANY(?) AND disabled_at IS NULL ORDER BY id"

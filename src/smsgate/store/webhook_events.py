@@ -21,7 +21,7 @@ from sqlalchemy import Connection
 from smsgate.domain.status import Status
 from smsgate.immutable import record
 from smsgate.store.records import MESSAGE_STATUS, MESSAGE_STATUS_ALL, WEBHOOKS
-from smsgate.store.statements import queue_outbox_item, webhook_subscribers
+from smsgate.store.statements import message_details, queue_outbox_item, webhook_subscribers
 
 
 @record
@@ -40,14 +40,45 @@ _FINAL_AUDIENCE = (MESSAGE_STATUS, MESSAGE_STATUS_ALL)
 _ENROUTE_AUDIENCE = (MESSAGE_STATUS_ALL,)
 
 
+# What a message.status event says of its message besides the change: (recipient, sender,
+# client_ref, parts).
+MessageDetails = tuple[str, str, str | None, int]
+
+
 def status_event(
     account_id: int, message_id: int, status: Status, error: int, at: float
 ) -> WebhookEvent:
     """`message.status`: a message reached a final status (for endpoints subscribed to
-    message.status or message.status.all), or is on its way (message.status.all only)."""
+    message.status or message.status.all), or is on its way (message.status.all only).
+    Without its message's details until `described` adds them (only a change some endpoint
+    will hear of reads them)."""
     data = {"id": str(message_id), "status": status.value, "error": error}
     audience = _ENROUTE_AUDIENCE if status is Status.ENROUTE else _FINAL_AUDIENCE
     return WebhookEvent(account_id, MESSAGE_STATUS, data, at, audience)
+
+
+def described(event: WebhookEvent, details: Mapping[int, MessageDetails]) -> WebhookEvent:
+    """A message.status event with what its receiver needs to act on it without asking back,
+    as the native API names it: the recipient (`to`), `sender`, the customer's `client_ref`,
+    the number of `parts` and, once final, `done_at`. Other events as they are."""
+    if event.type != MESSAGE_STATUS:
+        return event
+    found = details.get(int(event.data["id"]))
+    if found is None:
+        return event
+    to, sender, client_ref, parts = found
+    status = event.data["status"]
+    data = {
+        "id": event.data["id"],
+        "to": to,
+        "sender": sender,
+        "client_ref": client_ref,
+        "status": status,
+        "error": event.data["error"],
+        "parts": parts,
+        "done_at": None if status == Status.ENROUTE.value else timestamp_text(event.at),
+    }
+    return WebhookEvent(event.account_id, event.type, data, event.at, event.audience)
 
 
 def subscribes(event_types: str, event: WebhookEvent) -> bool:
@@ -107,5 +138,13 @@ def queue_webhooks(conn: Connection, events: Sequence[WebhookEvent]) -> None:
         return
     accounts = sorted({e.account_id for e in events})
     endpoints = webhook_subscribers.rows(conn, accounts)
-    if endpoints:
-        queue_outbox_item.many(conn, fan_out(events, endpoints))
+    if not endpoints:
+        return
+    heard = {account_id for _, account_id, _ in endpoints}
+    ids = sorted(
+        {int(e.data["id"]) for e in events if e.type == MESSAGE_STATUS and e.account_id in heard}
+    )
+    if ids:
+        details = {row[0]: row[1:] for row in message_details.rows(conn, ids)}
+        events = [described(e, details) for e in events]
+    queue_outbox_item.many(conn, fan_out(events, endpoints))

@@ -92,7 +92,7 @@ async def test_a_final_status_is_queued_once_per_subscribed_enabled_endpoint(
     )
     await store.set_webhook_health(disabled.id, EndpointHealth(NOW, NOW, "gone", None))
     await store.add_webhook_endpoint(other, "https://d.example/h", [MESSAGE_STATUS], SECRET, NOW)
-    message = await accepted(store, shop)
+    message = await accepted(store, shop, client_ref="order-17")
     (part,) = await store.claim_parts(1, NOW, 10, TTL)
     await store.submitted([SubmitDone(part.part_id, "op", "C1", NOW)])
     assert await store.outbox_pending(shop, 10, kind=WEBHOOKS) == []  # not final yet
@@ -103,7 +103,17 @@ async def test_a_final_status_is_queued_once_per_subscribed_enabled_endpoint(
     payload = json.loads(item.payload or "")
     assert payload["endpoint"] == wants.id and payload["type"] == MESSAGE_STATUS
     assert payload["id"].startswith("msg_")
-    assert payload["data"] == {"id": str(message.id), "status": "DELIVRD", "error": 0}
+    # What the receiver needs to act on it without asking back, as the native API names it.
+    assert payload["data"] == {
+        "id": str(message.id),
+        "to": message.phone,
+        "sender": "Shop",
+        "client_ref": "order-17",
+        "status": "DELIVRD",
+        "error": 0,
+        "parts": 1,
+        "done_at": payload["timestamp"],
+    }
     assert payload["timestamp"].endswith("Z")
     assert await store.outbox_accounts(kind=WEBHOOKS) == [shop]
     assert await store.outbox_pending(shop, 10, kind=CALLBACKS) == []
@@ -166,3 +176,6 @@ async def test_every_change_goes_to_endpoints_subscribed_to_message_status_all(
         (every.id, "UNDELIV", 34),
         (both.id, "UNDELIV", 34),
     ]
+    # On its way it has no done_at yet; once final it has.
+    assert [p["data"]["done_at"] is None for p in sent] == [True, True, False, False, False]
+    assert all((p["data"]["to"], p["data"]["parts"]) == (message.phone, 1) for p in sent)

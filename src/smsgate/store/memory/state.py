@@ -19,6 +19,7 @@ from smsgate.store import events
 from smsgate.store.interface import StoreError
 from smsgate.store.records import (
     CALLBACKS,
+    MESSAGE_STATUS,
     RECEIPTS,
     AccountEvent,
     AccountRecord,
@@ -35,7 +36,13 @@ from smsgate.store.records import (
     WebhookEndpoint,
 )
 from smsgate.store.schema import BILL_CHARGED, BILL_REFUNDED, BILL_RESERVED
-from smsgate.store.webhook_events import WebhookEvent, fan_out, status_event
+from smsgate.store.webhook_events import (
+    MessageDetails,
+    WebhookEvent,
+    described,
+    fan_out,
+    status_event,
+)
 
 GroupKey = tuple[int, str, str, int, int]  # account, source, destination, ref, total
 
@@ -311,6 +318,13 @@ class MemoryBase:
             for e in self.state.webhook_endpoints.values()
             if e.account_id in accounts and e.enabled
         ]
+        messages = self.state.messages
+        details: dict[int, MessageDetails] = {}
+        for event in events:
+            m = messages.get(int(event.data["id"])) if event.type == MESSAGE_STATUS else None
+            if m is not None:
+                details[int(event.data["id"])] = (m.phone, m.sender, m.client_ref, m.parts)
+        events = [described(e, details) for e in events]
         for account_id, kind, _, _, error, payload, created_at, _ in fan_out(events, endpoints):
             self._queue_item(account_id, kind, None, None, error, payload, created_at)
 
