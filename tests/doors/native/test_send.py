@@ -203,6 +203,36 @@ async def test_bad_input_is_a_problem_naming_the_field(
     assert problem["field"] == field
 
 
+@pytest.mark.parametrize(
+    ("body", "field", "detail"),
+    [
+        ({"to": [PHONE], "text": "a" * 2001}, "text", "at most 2000 characters"),
+        ({"to": ["3" * 33], "text": "x"}, "to.0", "at most 32 characters"),
+        ({"sender": "S" * 33, "to": [PHONE], "text": "x"}, "sender", "at most 32 characters"),
+        (
+            {"recipients": [{"to": PHONE, "client_ref": "r" * 65}], "text": "x"},
+            "recipients.0.client_ref",
+            "at most 64 characters",
+        ),
+        (
+            {"to": [PHONE], "text": "x", "callback_url": "https://a.example/" + "p" * 2000},
+            "callback_url",
+            "at most 2000 characters",
+        ),
+    ],
+)
+async def test_a_value_too_long_is_named_in_characters(
+    stack: Stack, acct: TestAccount, body: dict[str, object], field: str, detail: str
+) -> None:
+    r = await stack.client.post(
+        "/api/v1/messages", headers=acct.auth, json={"sender": "Shop", **body}
+    )
+    assert r.status_code == 422, r.text
+    problem = r.json()
+    assert problem["field"] == field
+    assert problem["detail"] == f"String should have {detail}"
+
+
 async def test_unreadable_json_is_a_400_problem(stack: Stack, acct: TestAccount) -> None:
     r = await stack.client.post(
         "/api/v1/messages",

@@ -32,15 +32,22 @@ def _unicode_text(value: str) -> str:
     return value
 
 
-Text = Annotated[str, AfterValidator(_unicode_text)]
+# The lengths are the string's own constraints, before the Unicode check: on the checked
+# type pydantic would count "items" in its error instead of characters.
+_Unicode = AfterValidator(_unicode_text)
+Text = Annotated[str, _Unicode]
 Phone = Annotated[
-    Text,
+    str,
     Field(min_length=1, max_length=32, description="A phone number, international or local."),
+    _Unicode,
 ]
-MessageText = Annotated[Text, Field(min_length=1, max_length=MAX_TEXT)]
+MessageText = Annotated[str, Field(min_length=1, max_length=MAX_TEXT), _Unicode]
+SenderName = Annotated[str, Field(min_length=1, max_length=32), _Unicode]
+CallbackUrl = Annotated[str, Field(min_length=1, max_length=MAX_URL), _Unicode]
 ClientRef = Annotated[
-    Text,
+    str,
     Field(max_length=64, description="Your reference for this recipient, echoed back."),
+    _Unicode,
 ]
 Money = Annotated[str, Field(description="A decimal amount in the account's currency.")]
 Encoding = Literal["GSM-7", "UCS-2"]
@@ -74,7 +81,7 @@ class SendBody(BaseModel):
         },
     )
 
-    sender: Annotated[Text, Field(min_length=1, max_length=32)] = Field(
+    sender: SenderName = Field(
         description="A sender name of the account (GET /api/v1/senders)."
     )
     text: MessageText | None = Field(
@@ -93,7 +100,7 @@ class SendBody(BaseModel):
         le=MAX_VALID_FOR,
         description="Seconds the operator may keep trying; default one day.",
     )
-    callback_url: Annotated[Text, Field(min_length=1, max_length=MAX_URL)] | None = Field(
+    callback_url: CallbackUrl | None = Field(
         default=None,
         description="Where each message's status is pushed (https; the gateway refuses "
         "private and loopback addresses). For events of every message, use webhooks.",
