@@ -74,6 +74,9 @@ class BatchQueue(Generic[Item, Res]):
         self._max_running = max_running
         self._name = name
         self._queued: deque[_Queued[Item, Res]] = deque()
+        # The loop of the first add, kept: on Python 3.11 asyncio.get_running_loop() is a
+        # getpid() system call, and a queue takes an item per request or receipt.
+        self._loop: asyncio.AbstractEventLoop | None = None
         self._weight = 0  # of what is queued
         self._due = 0.0  # loop time the queued items' batch may go
         self._workers: set[asyncio.Task[None]] = set()  # for drain() to wait on
@@ -88,7 +91,7 @@ class BatchQueue(Generic[Item, Res]):
 
     def add(self, item: Item, weight: int = 1) -> asyncio.Future[Res]:
         """Queue `item`; the future resolves with its result once its batch has run."""
-        future: asyncio.Future[Res] = asyncio.get_running_loop().create_future()
+        future: asyncio.Future[Res] = self._running_loop().create_future()
         self._queue((item, weight if weight > 1 else 1, future))
         return future
 
@@ -135,7 +138,7 @@ class BatchQueue(Generic[Item, Res]):
         if self._closed:
             raise QueueClosed(f"{self._name} is closed")
         if not self._queued and self._delay > 0:
-            self._due = asyncio.get_running_loop().time() + self._delay
+            self._due = self._running_loop().time() + self._delay
         self._queued.append(queued)
         self._weight += queued[1]
         if self._gathering:
@@ -144,12 +147,18 @@ class BatchQueue(Generic[Item, Res]):
         else:
             self._spawn()
 
+    def _running_loop(self) -> asyncio.AbstractEventLoop:
+        loop = self._loop
+        if loop is None:
+            loop = self._loop = asyncio.get_running_loop()
+        return loop
+
     def _spawn(self) -> None:
         """Start a worker to gather the queued items, if the limit allows one more."""
         if self._max_running is None or self._active < self._max_running:
             self._gathering = True
             self._active += 1
-            worker = asyncio.get_running_loop().create_task(self._work())
+            worker = self._running_loop().create_task(self._work())
             self._workers.add(worker)
             worker.add_done_callback(self._workers.discard)
 

@@ -102,10 +102,11 @@ def pool(**overrides: object) -> ConnectionPool:
     return ConnectionPool(**settings)  # type: ignore[arg-type]
 
 
-async def post(p: ConnectionPool, origin: Origin, cap: int = 1024) -> Response:
+async def post(p: ConnectionPool, origin: Origin, cap: int = 1024, within: float = 5.0) -> Response:
     lease = await p.checkout(origin)
+    deadline = asyncio.get_running_loop().time() + within
     try:
-        return await asyncio.wait_for(p.exchange(lease, POST, "POST", cap), 5)
+        return await p.exchange(lease, POST, "POST", cap, deadline)
     finally:
         p.checkin(lease)
 
@@ -272,6 +273,38 @@ async def test_a_connection_slower_than_the_connect_limit_is_a_connect_timeout()
     p = pool(connect_timeout=0.1, resolver=black_hole)
     with pytest.raises(ConnectTimedOut, match=r"took over 0\.1 s"):
         await post(p, ("http", "slow.test", 80))
+    assert p.open_connections == 0
+
+
+async def test_an_answer_not_whole_by_the_deadline_is_a_timeout_and_its_connection_closed() -> None:
+    async def half_an_answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.readuntil(b"\r\n\r\n")
+        writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc")
+        await writer.drain()
+        await asyncio.sleep(5)
+
+    server = await asyncio.start_server(half_an_answer, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    p = pool()
+    try:
+        started = asyncio.get_running_loop().time()
+        with pytest.raises(TimeoutError):
+            await post(p, local(port), within=0.2)
+        assert 0.15 < asyncio.get_running_loop().time() - started < 2
+        assert p.open_connections == 0  # closed, not parked: its late bytes answer nobody
+    finally:
+        await p.aclose()
+        server.close()
+
+
+async def test_a_deadline_before_the_connect_limit_is_a_timeout_of_the_exchange() -> None:
+    async def black_hole(host: str, port: int) -> list[str]:
+        await asyncio.sleep(10)
+        return ["127.0.0.1"]
+
+    p = pool(connect_timeout=5.0, resolver=black_hole)
+    with pytest.raises(TimeoutError):
+        await post(p, ("http", "slow.test", 80), within=0.1)
     assert p.open_connections == 0
 
 

@@ -247,7 +247,9 @@ class Connector:
             self._to_receipt.observe(time.monotonic() - submitted)
         # Acknowledged once stored; a receipt that is not stored is refused, so the operator
         # delivers it again later.
-        answer: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+        batch = self._receipts.add(receipt)
+        # From the batch's loop: asyncio.get_running_loop() is a getpid() call on Python 3.11.
+        answer: asyncio.Future[int] = batch.get_loop().create_future()
 
         def stored(batch: asyncio.Future[None]) -> None:
             if batch.cancelled() or batch.exception() is not None:
@@ -256,7 +258,7 @@ class Connector:
                 counter.inc()
                 answer.set_result(CommandStatus.ESME_ROK)
 
-        self._receipts.add(receipt).add_done_callback(stored)
+        batch.add_done_callback(stored)
         return answer
 
     def _on_inbound(self, pdu: DeliverSm | DataSm) -> int | asyncio.Future[int]:

@@ -1,7 +1,8 @@
 """The asyncio shell around `http11`: kept-alive connections per origin (scheme, host, port), at
 most `max_connections` open at once, each opened by safe_transport, one request at a time each.
 
-It does no timing of its own beyond the connect limit and never retries, except once: a request
+It times only the connect limit and an exchange's deadline given by the caller, and never
+retries, except once: a request
 sent on a reused connection that the server closed before any byte of an answer goes again on a
 fresh connection (see `ConnectionPool.exchange` for why that is safe here). Waiting for a free
 connection is `checkout`, kept apart from `exchange` so the caller's clock starts after it.
@@ -54,6 +55,9 @@ class _Connection(asyncio.Protocol):
     def __init__(self, origin: Origin, pool: ConnectionPool) -> None:
         self.origin = origin
         self.pool = pool
+        # Made by the pool's connect, on the loop it serves. Kept, because on Python 3.11 every
+        # asyncio.get_running_loop() is a getpid() system call, and exchanges are many.
+        self.loop = asyncio.get_running_loop()
         self.transport: asyncio.Transport | None = None
         self.parser = ResponseParser()
         self.waiter: asyncio.Future[None] | None = None
@@ -74,7 +78,9 @@ class _Connection(asyncio.Protocol):
         if self.transport is not None:
             self.transport.close()
 
-    async def exchange(self, request: bytes, method: str, cap: int) -> Response:
+    async def exchange(self, request: bytes, method: str, cap: int, deadline: float) -> Response:
+        """`deadline` in the loop's time: TimeoutError once it passes without a whole answer
+        (the connection is closed then: what it still brings answers nobody)."""
         if self.closed or self.transport is None or self.transport.is_closing():
             raise _ClosedBeforeAnswer("connection closed while idle")
         self.parser.expect(method)
@@ -82,14 +88,23 @@ class _Connection(asyncio.Protocol):
         self.body = bytearray()
         self.cap = cap
         self.truncated = False
-        waiter = self.waiter = asyncio.get_running_loop().create_future()
+        waiter = self.waiter = self.loop.create_future()
         self.transport.write(request)
+        # One timer handle, not asyncio.timeout(): that one costs a task lookup, a context
+        # object and a reschedule per request, on the callbacks' hottest path.
+        timer = self.loop.call_at(deadline, self._late, waiter)
         try:
             await waiter
         finally:
+            timer.cancel()
             self.waiter = None
         assert self.head is not None  # the waiter is resolved only once a head arrived
         return Response(self.head, bytes(self.body), self.truncated)
+
+    def _late(self, waiter: asyncio.Future[None]) -> None:
+        if not waiter.done():
+            waiter.set_exception(TimeoutError())
+            self.close()
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = cast(asyncio.Transport, transport)  # uvloop's is not a subclass
@@ -199,10 +214,9 @@ class ConnectionPool:
         within the holder's own time limits, so the wait ends."""
         idle = self._idle.get(origin)
         if idle:
-            now = asyncio.get_running_loop().time()
             connection = idle.pop()  # the most recently used: the least likely to be stale
             connection.parked = False
-            if now - connection.idle_since <= self._expiry:
+            if connection.loop.time() - connection.idle_since <= self._expiry:
                 return Lease(origin, connection)
             connection.close()  # expired, and everything under it is older still
             for older in idle:
@@ -225,9 +239,12 @@ class ConnectionPool:
                 self.checkin(Lease(origin, waiter.result()))
             raise
 
-    async def exchange(self, lease: Lease, request: bytes, method: str, cap: int) -> Response:
+    async def exchange(
+        self, lease: Lease, request: bytes, method: str, cap: int, deadline: float
+    ) -> Response:
         """Sends `request` (from http11.encode_request) on the lease's connection, opening one
-        if it has none, and reads the answer, keeping at most `cap` body bytes.
+        if it has none, and reads the answer, keeping at most `cap` body bytes; TimeoutError
+        once the loop's time passes `deadline` before the answer is whole.
 
         A server may close a kept-alive connection at the very moment a request goes out (its
         idle timeout). When that happens before any byte of an answer, the request goes once
@@ -239,15 +256,15 @@ class ConnectionPool:
         """
         connection = lease.connection
         if connection is None:
-            connection = lease.connection = await self._connect(lease.origin)
-            return await connection.exchange(request, method, cap)
+            connection = lease.connection = await self._connect(lease.origin, deadline)
+            return await connection.exchange(request, method, cap, deadline)
         try:
-            return await connection.exchange(request, method, cap)
+            return await connection.exchange(request, method, cap, deadline)
         except _ClosedBeforeAnswer:
             connection.close()
             lease.connection = None
-            connection = lease.connection = await self._connect(lease.origin)
-            return await connection.exchange(request, method, cap)
+            connection = lease.connection = await self._connect(lease.origin, deadline)
+            return await connection.exchange(request, method, cap, deadline)
 
     def checkin(self, lease: Lease) -> None:
         """Gives the lease back: a reusable connection goes to the next caller in line if that
@@ -263,7 +280,7 @@ class ConnectionPool:
         turn = self._next_in_line()
         if turn is None:
             connection.parked = True
-            connection.idle_since = asyncio.get_running_loop().time()
+            connection.idle_since = connection.loop.time()
             self._idle.setdefault(lease.origin, []).append(connection)
         elif turn[0] == lease.origin:
             turn[1].set_result(connection)
@@ -281,15 +298,19 @@ class ConnectionPool:
                 self._open -= 1
         self._idle.clear()
 
-    async def _connect(self, origin: Origin) -> _Connection:
+    async def _connect(self, origin: Origin, deadline: float) -> _Connection:
+        """A new connection within the connect limit; TimeoutError, as for the exchange, when
+        the caller's deadline comes first."""
         scheme, host, port = origin
         tls = None
         if scheme == "https":
             if self._tls is None:
                 self._tls = ssl.create_default_context()  # verifies the chain and the host name
             tls = self._tls
+        loop = asyncio.get_running_loop()
+        limit = min(loop.time() + self._connect_timeout, deadline)
         try:
-            async with asyncio.timeout(self._connect_timeout):
+            async with asyncio.timeout_at(limit):
                 _, connection = await connect_checked(
                     lambda: _Connection(origin, self),
                     host,
@@ -299,6 +320,8 @@ class ConnectionPool:
                     resolver=self._resolver,
                 )
         except TimeoutError:
+            if limit == deadline:
+                raise  # the exchange's own time is up
             raise ConnectTimedOut(
                 f"connecting to {host} took over {self._connect_timeout:g} s"
             ) from None

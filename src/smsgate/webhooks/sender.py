@@ -96,6 +96,9 @@ class HttpSender:
             resolver=resolver,
         )
         self._targets: dict[str, _Target] = {}
+        # The loop it sends on, from its first send (asyncio.get_running_loop() is a getpid()
+        # system call on Python 3.11: not once per request).
+        self._loop: asyncio.AbstractEventLoop | None = None
         if s.max_per_receiver < 1:
             raise ValueError("max_per_receiver must be at least 1")
         self._receivers: dict[Origin, _ReceiverTurns] = {}
@@ -198,11 +201,14 @@ class HttpSender:
     async def _exchange(self, method: str, origin: Origin, wire: bytes) -> Attempt:
         lease = await self._pool.checkout(origin)
         started = time.perf_counter()
+        loop = self._loop
+        if loop is None:
+            loop = self._loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.settings.total_timeout
         try:
-            async with asyncio.timeout(self.settings.total_timeout):
-                response = await self._pool.exchange(
-                    lease, wire, method, self.settings.max_response_bytes
-                )
+            response = await self._pool.exchange(
+                lease, wire, method, self.settings.max_response_bytes, deadline
+            )
         except UnsafeUrl as exc:  # includes safe_transport.AddressRefused
             return _failed(started, Failure.URL_REFUSED, str(exc))
         except ConnectTimedOut:

@@ -81,9 +81,7 @@ class SendBody(BaseModel):
         },
     )
 
-    sender: SenderName = Field(
-        description="A sender name of the account (GET /api/v1/senders)."
-    )
+    sender: SenderName = Field(description="A sender name of the account (GET /api/v1/senders).")
     text: MessageText | None = Field(
         default=None, description="The text, for every recipient without a text of its own."
     )
