@@ -28,8 +28,7 @@ from smsgate.event_loop import install_uvloop
 from smsgate.gateway.callbacks import CallbackTransport
 from smsgate.gateway.outbox.outbox import Outbox, OutboxLeases
 from smsgate.gateway.outbox.pump import PumpPolicy
-from smsgate.store.progress import callback_payload
-from smsgate.store.records import CALLBACKS, NewOutboxItem
+from smsgate.store.records import CALLBACKS, NewOutboxItem, callback_payload
 from smsgate.store.sql_store import SqlStore
 from smsgate.webhooks.sender import HttpSender, SenderSettings
 

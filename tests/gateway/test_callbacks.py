@@ -18,8 +18,7 @@ from smsgate.gateway.outbox.outbox import Outbox
 from smsgate.gateway.outbox.pump import OutboxPump, PumpPolicy
 from smsgate.gateway.views import CALLBACKS, MessageCallback
 from smsgate.store.memory import MemoryStore
-from smsgate.store.progress import callback_payload
-from smsgate.store.records import NewOutboxItem, OperatorReceipt, SubmitDone
+from smsgate.store.records import NewOutboxItem, OperatorReceipt, SubmitDone, callback_payload
 from smsgate.store.sql_store import SqlStore
 from smsgate.webhooks.delivery_policy import RetryPolicy
 from smsgate.webhooks.sender import HttpSender, SenderSettings

@@ -10,7 +10,6 @@ live in one place. Must not commit or roll back: the caller owns the transaction
 
 from __future__ import annotations
 
-import json
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -22,7 +21,7 @@ from smsgate.domain.dlr_mask import wants
 from smsgate.domain.status import PartState, Status, advance, fold, is_final, public_status
 from smsgate.store import events
 from smsgate.store.events import REFUSED, EventRow
-from smsgate.store.records import CALLBACKS, LedgerKind
+from smsgate.store.records import CALLBACKS, LedgerKind, callback_payload
 from smsgate.store.schema import (
     BILL_CHARGED,
     BILL_REFUNDED,
@@ -370,8 +369,3 @@ def announce_submitted(conn: Connection, answered: Iterable[LivePart], at: float
             for mid, account_id in sorted(enroute.items())
         ],
     )
-
-
-def callback_payload(url: str, method: str) -> str:
-    """What a callbacks outbox row carries besides its message's columns."""
-    return json.dumps({"url": url, "method": method}, separators=(",", ":"))

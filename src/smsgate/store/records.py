@@ -10,6 +10,8 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Literal
 
+import orjson
+
 from smsgate.domain.status import PartState, Status
 from smsgate.immutable import record
 
@@ -230,6 +232,12 @@ RECEIPTS = "receipts"  # SMPP deliver_sm receipts to the customer's binds
 CALLBACKS = "callbacks"  # a message's own callback URL (dlr_url, callback_url)
 INBOUND = "inbound"  # inbound SMS (MO) to the account's SMPP receiving binds
 WEBHOOKS = "webhooks"  # signed JSON events to an account's webhook endpoints
+
+
+def callback_payload(url: str, method: str) -> str:
+    """What a callbacks outbox row carries besides its message's columns (orjson: one a
+    message on the receipt path)."""
+    return orjson.dumps({"url": url, "method": method}).decode()
 
 
 @record

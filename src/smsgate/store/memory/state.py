@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-import json
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -34,6 +33,7 @@ from smsgate.store.records import (
     OperatorReceipt,
     Suppression,
     WebhookEndpoint,
+    callback_payload,
 )
 from smsgate.store.schema import BILL_CHARGED, BILL_REFUNDED, BILL_RESERVED
 from smsgate.store.webhook_events import (
@@ -335,9 +335,7 @@ class MemoryBase:
         callback = m.callback
         if callback is None or not wants(m.status, callback.every_status, callback.dlr_mask):
             return
-        payload = json.dumps(
-            {"url": callback.url, "method": callback.method}, separators=(",", ":")
-        )
+        payload = callback_payload(callback.url, callback.method)
         self._queue_item(m.account_id, CALLBACKS, message_id, m.status, m.error, payload, at)
 
     def _queue_receipt(
