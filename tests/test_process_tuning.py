@@ -164,3 +164,80 @@ def test_a_node_wants_descriptors_for_every_cap() -> None:
     assert descriptors_wanted(settings.model_copy(update={"smpp": tls})) == base + 50
     no_smpp = load_settings(None, http={"max_connections": 100}, smpp={"enabled": False})
     assert descriptors_wanted(no_smpp) == base - 50
+
+
+PIN_CHILD = textwrap.dedent(
+    """
+    import json, os, threading
+    from smsgate import process_tuning
+
+    cpu = max(os.sched_getaffinity(0))
+    release = threading.Event()
+    early_tid = []
+
+    def early():
+        early_tid.append(threading.get_native_id())
+        release.wait(10)
+
+    before = threading.Thread(target=early)
+    before.start()
+    while not early_tid:
+        pass
+    pinned = process_tuning.pin_to_cpu(cpu)
+    later = {}
+    after = threading.Thread(target=lambda: later.update(mask=sorted(os.sched_getaffinity(0))))
+    after.start()
+    after.join()
+    print(json.dumps({
+        "cpu": cpu,
+        "pinned": pinned,
+        "main": sorted(os.sched_getaffinity(0)),
+        "started_before": sorted(os.sched_getaffinity(early_tid[0])),
+        "started_after": later["mask"],
+    }))
+    release.set()
+    """
+)
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="CPU affinity is Linux's")
+def test_pinning_puts_every_thread_on_the_cpu_those_started_before_and_after() -> None:
+    # In a child: the test process's own threads keep every CPU.
+    out = subprocess.run(
+        [sys.executable, "-c", PIN_CHILD], capture_output=True, text=True, check=True, timeout=60
+    )
+    got = json.loads(out.stdout)
+    cpu = got["cpu"]
+    assert got["pinned"] is True
+    assert got["main"] == got["started_before"] == got["started_after"] == [cpu]
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="CPU affinity is Linux's")
+def test_a_cpu_the_process_may_not_use_is_said_and_left() -> None:
+    child = textwrap.dedent(
+        """
+        import json, logging, os
+        from smsgate import process_tuning
+        said = []
+        handler = logging.Handler()
+        handler.emit = lambda record: said.append(record.getMessage())
+        logging.getLogger("smsgate.process_tuning").addHandler(handler)
+        before = sorted(os.sched_getaffinity(0))
+        pinned = process_tuning.pin_to_cpu(4095)
+        same = sorted(os.sched_getaffinity(0)) == before
+        print(json.dumps({"pinned": pinned, "said": said, "same": same}))
+        """
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", child], capture_output=True, text=True, check=True, timeout=60
+    )
+    got = json.loads(out.stdout)
+    assert got["pinned"] is False and got["same"] is True
+    assert got["said"] and "cannot pin the node to CPU 4095" in got["said"][0]
+
+
+def test_a_single_node_is_left_to_the_os_unless_given_a_cpu() -> None:
+    assert Settings().node.cpu is None
+    assert Settings(node={"cpu": 1}).node.cpu == 1
+    with pytest.raises(ValueError, match="greater than or equal to 0"):
+        Settings(node={"cpu": -1})

@@ -101,6 +101,22 @@ def test_each_worker_has_its_own_node_id_and_only_the_first_serves_smpp() -> Non
     assert not first.node.defer_callbacks
 
 
+def test_each_worker_gets_a_cpu_of_its_own_when_there_are_enough(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    settings = load_settings(None)
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {5, 2, 7}, raising=False)
+    assert [worker_settings(settings, slot, 3).node.cpu for slot in range(3)] == [2, 5, 7]
+    assert [worker_settings(settings, slot, 2).node.cpu for slot in range(2)] == [2, 5]
+    # More workers than CPUs: the OS places them all.
+    assert [worker_settings(settings, slot, 4).node.cpu for slot in range(4)] == [None] * 4
+    # Turned off; and a cpu configured for one node does not put every worker on it.
+    off = settings.model_copy(
+        update={"node": settings.node.model_copy(update={"pin_workers": False, "cpu": 2})}
+    )
+    assert [worker_settings(off, slot, 2).node.cpu for slot in range(2)] == [None, None]
+
+
 def test_a_configured_holder_name_gets_the_workers_slot() -> None:
     settings = load_settings(None)
     settings = settings.model_copy(
@@ -395,6 +411,12 @@ async def test_serve_with_two_workers_shares_one_port_and_restarts_a_killed_work
             assert (await client.get("/metrics")).status_code == 404  # not on the public port
             pids = _worker_pids(proc.pid)
             assert len(pids) == 2
+            # Each on a CPU of its own where there are two, every thread of it (pin_workers).
+            usable = sorted(os.sched_getaffinity(0))
+            if len(usable) >= 2:
+                assert [_cpus_of(pid) for pid in sorted(pids)] == [{usable[0]}, {usable[1]}]
+            else:
+                assert [_cpus_of(pid) for pid in pids] == [set(usable)] * 2
             os.kill(pids[0], signal.SIGKILL)
             # The restarted worker takes back its own id (same holder), so it is 0 and 1 again.
             assert await asyncio.wait_for(_node_ids(client, want={0, 1}, fresh=True), 40) == {0, 1}
@@ -426,6 +448,13 @@ def _health_requests(exposition: str) -> float:
         for sample in family.samples
         if sample.name == "smsgate_request_seconds_count" and sample.labels["path"] == "/health"
     )
+
+
+def _cpus_of(pid: int) -> set[int]:
+    """The CPUs every thread of process `pid` may run on (all its threads must agree)."""
+    masks = {frozenset(os.sched_getaffinity(int(tid))) for tid in os.listdir(f"/proc/{pid}/task")}
+    assert len(masks) == 1, masks
+    return set(next(iter(masks)))
 
 
 def _worker_pids(parent: int) -> list[int]:

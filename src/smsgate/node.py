@@ -562,6 +562,13 @@ async def serve(
     process_tuning.use_short_switch_interval()
     if settings.node.batch_scheduling:
         process_tuning.use_batch_scheduling()
+    if settings.node.cpu is not None and process_tuning.pin_to_cpu(settings.node.cpu):
+        log.info(
+            "node %d runs on CPU %d",
+            settings.node_id,
+            settings.node.cpu,
+            extra={"event": "node_cpu", "cpu": settings.node.cpu},
+        )
     process_tuning.raise_descriptor_limit(descriptors_wanted(settings))
     node = Node(settings, http_socket=http_socket, metrics_socket=metrics_socket)
     stop = asyncio.Event()

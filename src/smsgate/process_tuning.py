@@ -1,5 +1,5 @@
 """A long-running process's tuning, set once at start: the interpreter's thread switch interval
-and the node's CPU scheduling class, the garbage collector's thresholds (a node's and the
+and the node's CPU scheduling class and CPU, the garbage collector's thresholds (a node's and the
 standalone SMPP simulator's), and the number of descriptors it may open.
 
 Neither changes what the process computes, only when the OS and the interpreter spend time on
@@ -9,6 +9,7 @@ The figures below are from the SMPP door benchmark (bench/RESULTS.md has the run
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import logging
 import os
@@ -66,6 +67,34 @@ def use_batch_scheduling() -> bool:
         os.sched_setscheduler(0, policy, os.sched_param(0))
     except OSError as exc:
         log.info("SCHED_BATCH not available: %s", exc)
+        return False
+    return True
+
+
+def pin_to_cpu(cpu: int) -> bool:
+    """Run every thread of this process, and the threads it starts from now on, on `cpu`
+    only; False (with a warning) where the OS cannot or will not.
+
+    A node's event loop and its store's writer thread take turns on the GIL many times a
+    transaction. Left to migrate, the two wake each other across cores (an interprocessor
+    wakeup and cold caches each time); on one core the same work took ~10-15 % less CPU per
+    message end to end, and `--workers 2` carried ~20 % more (bench/RESULTS.md, session 15).
+    The GIL lets one of them run at a time anyway, so a second core bought the node little."""
+    if not hasattr(os, "sched_setaffinity"):
+        log.warning("cannot pin the node to CPU %d: this OS has no CPU affinity", cpu)
+        return False
+    # sched_setaffinity(0) is the calling thread's only; every thread already started is
+    # listed under /proc/self/task (Linux), and threads started later inherit the mask.
+    try:
+        threads = [int(tid) for tid in os.listdir("/proc/self/task")]
+    except OSError:
+        threads = [0]
+    try:
+        for tid in threads:
+            with contextlib.suppress(ProcessLookupError):  # a thread that ended meanwhile
+                os.sched_setaffinity(tid, {cpu})
+    except OSError as exc:
+        log.warning("cannot pin the node to CPU %d: %s", cpu, exc)
         return False
     return True
 

@@ -124,6 +124,7 @@ def worker_settings(settings: Settings, slot: int, count: int = 1) -> Settings:
         node_update["holder"] = f"{settings.node.holder}:w{slot}"
     if count > 1 and settings.smpp.enabled:
         node_update["defer_connectors" if slot == 0 else "defer_callbacks"] = True
+    node_update["cpu"] = worker_cpu(settings, slot, count)
     update: dict[str, object] = {
         "node": settings.node.model_copy(update=node_update),
         "node_id": settings.node_id + slot,
@@ -131,6 +132,16 @@ def worker_settings(settings: Settings, slot: int, count: int = 1) -> Settings:
     if slot > 0:
         update["smpp"] = settings.smpp.model_copy(update={"enabled": False})
     return settings.model_copy(update=update)
+
+
+def worker_cpu(settings: Settings, slot: int, count: int) -> int | None:
+    """The CPU worker `slot` of `count` runs on: a CPU of its own among those this process
+    may use (in order), when [node] pin_workers and there are enough; otherwise None, the OS
+    places it (a [node] cpu given for one node would put every worker on one core)."""
+    if not settings.node.pin_workers or count < 2 or not hasattr(os, "sched_getaffinity"):
+        return None
+    usable = sorted(os.sched_getaffinity(0))
+    return usable[slot] if count <= len(usable) else None
 
 
 def die_with_parent(parent: int) -> None:
