@@ -216,6 +216,29 @@ async def test_send_many_answers_each_request_in_its_place_within_the_per_receiv
     assert await sender.send_many([]) == []
 
 
+async def test_send_many_sends_one_chains_requests_in_order_the_rest_in_parallel() -> None:
+    # One message's ENROUTE and final callbacks (one key) to a receiver taking 0.4 s each,
+    # beside two of other messages: the pair goes one after another on one connection, in
+    # order, while the others are answered meanwhile.
+    settings = SenderSettings(allow_private=True, total_timeout=5.0)
+    async with running_receiver() as rx, HttpSender(settings) as sender:
+        requests = [
+            OutgoingRequest("POST", f"{rx.base}/pause", body=b"enroute"),
+            OutgoingRequest("POST", f"{rx.base}/pause", body=b"other-1"),
+            OutgoingRequest("POST", f"{rx.base}/pause", body=b"final"),
+            OutgoingRequest("POST", f"{rx.base}/pause", body=b"other-2"),
+        ]
+        started = time.perf_counter()
+        attempts = await sender.send_many(requests, [17, 18, 17, None])
+        took = time.perf_counter() - started
+    assert [a.status for a in attempts] == [204] * 4
+    bodies = [r.body for r in rx.received]
+    assert bodies.index(b"enroute") < bodies.index(b"final")
+    assert bodies.index(b"final") == 3  # after the others, which did not wait for it
+    assert 0.8 <= took < 1.6  # the pair's two answers in a row, the others alongside
+    assert rx.connections == 3
+
+
 @pytest.mark.parametrize(("requests", "connections"), [(3, 3), (16, 4), (40, 10)])
 async def test_send_many_shares_a_batch_out_a_turn_per_four_requests_and_at_least_four(
     requests: int, connections: int

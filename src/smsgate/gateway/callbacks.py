@@ -44,7 +44,11 @@ class CallbackTransport(HttpTransport):
                 continue
             sending.append((len(outcomes), item, request))
             outcomes.append(Unanswered)  # answered below
-        attempts = await self._sender.send_many([request for _, _, request in sending])
+        # One message's callbacks in order (ENROUTE before its final status).
+        attempts = await self._sender.send_many(
+            [request for _, _, request in sending],
+            [item.message_id or None for _, item, _ in sending],
+        )
         for (index, item, request), attempt in zip(sending, attempts, strict=True):
             outcome, dead = self._outcome(item, attempt)
             if dead is not None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import random
 import time
-from collections.abc import Callable, Collection, Iterator, Sequence
+from collections.abc import Callable, Collection, Hashable, Iterator, Sequence
 from typing import Protocol
 
 from smsgate.gateway import metrics
@@ -24,7 +24,9 @@ class Sender(Protocol):
     """webhooks.sender.HttpSender, as the transports use it."""
 
     async def send(self, request: OutgoingRequest) -> Attempt: ...
-    async def send_many(self, requests: Sequence[OutgoingRequest]) -> list[Attempt]: ...
+    async def send_many(
+        self, requests: Sequence[OutgoingRequest], chains: Sequence[Hashable] | None = None
+    ) -> list[Attempt]: ...
 
 
 class _EveryAccount(Collection[int]):

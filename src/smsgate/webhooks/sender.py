@@ -15,7 +15,7 @@ import asyncio
 import functools
 import time
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Hashable, Sequence
 from types import TracebackType
 from typing import cast
 
@@ -117,14 +117,21 @@ class HttpSender:
         finally:
             self._done_with(origin, turns)
 
-    async def send_many(self, requests: Sequence[OutgoingRequest]) -> list[Attempt]:
+    async def send_many(
+        self, requests: Sequence[OutgoingRequest], chains: Sequence[Hashable] | None = None
+    ) -> list[Attempt]:
         """`send` for each of `requests` at once, answered in their order, without a task per
         request: the requests to one receiver are shared out among a turn per `_PER_TURN` of
         them (at most `max_per_receiver`), each sending the next waiting request when its last
-        one is answered, so a batch costs a task per connection it uses, not one per request."""
+        one is answered, so a batch costs a task per connection it uses, not one per request.
+
+        Requests with one key in `chains` (one message's callbacks: ENROUTE, then its final
+        status) go one after another on one turn, in their order; the others (and those whose
+        key is None) in parallel."""
         started = time.perf_counter()
         answers: list[Attempt | None] = [None] * len(requests)
-        waiting: dict[Origin, deque[tuple[int, str, bytes]]] = {}
+        waiting: dict[Origin, deque[list[tuple[int, str, bytes]]]] = {}
+        chained: dict[tuple[Origin, Hashable], list[tuple[int, str, bytes]]] = {}
         for index, request in enumerate(requests):
             prepared = self._prepare(request, started)
             if isinstance(prepared, Attempt):
@@ -134,7 +141,15 @@ class HttpSender:
             queue = waiting.get(origin)
             if queue is None:
                 queue = waiting[origin] = deque()
-            queue.append((index, request.method, wire))
+            sent = (index, request.method, wire)
+            key = None if chains is None else chains[index]
+            chain = None if key is None else chained.get((origin, key))
+            if chain is not None:
+                chain.append(sent)
+            elif key is None:
+                queue.append([sent])
+            else:
+                queue.append(chained.setdefault((origin, key), [sent]))
         turns = [
             self._take_turns(origin, queue, answers)
             for origin, queue in waiting.items()
@@ -156,16 +171,16 @@ class HttpSender:
     async def _take_turns(
         self,
         origin: Origin,
-        queue: deque[tuple[int, str, bytes]],
+        queue: deque[list[tuple[int, str, bytes]]],
         answers: list[Attempt | None],
     ) -> None:
-        """One turn at the receiver, sending the batch's waiting requests one after another."""
+        """One turn at the receiver, sending the batch's waiting chains one after another."""
         turns = self._turns(origin)
         try:
             async with turns.slots:
                 while queue:
-                    index, method, wire = queue.popleft()
-                    answers[index] = await self._exchange(method, origin, wire)
+                    for index, method, wire in queue.popleft():
+                        answers[index] = await self._exchange(method, origin, wire)
         finally:
             self._done_with(origin, turns)
 

@@ -205,6 +205,39 @@ async def test_a_pipelined_stream_reads_above_what_it_sent_and_rescans_for_what_
     assert customer.seen.count(first) == 1 and customer.seen.count(last) == 1
 
 
+async def test_a_pipelined_stream_sends_a_messages_later_item_once_its_earlier_one_settled(
+    rows: Rows, running: Callable
+) -> None:
+    # A message's ENROUTE callback, then its final one, in batches of one with two in flight:
+    # the final one waits while the first is still being delivered (a receiver would hear
+    # them out of order), and another message's item does not.
+    enroute, other, final = rows.add(7, 3)
+    rows.items[final] = OutboxItem(
+        final, 7, enroute, final, Status.DELIVRD, 0, "380501234567", "Shop", "hi", 1,
+        float(final), float(final),
+    )  # fmt: skip
+    release = asyncio.Event()
+
+    class Slow(Customer):
+        async def deliver(
+            self, account_id: int, items: Sequence[OutboxItem]
+        ) -> Sequence[Outcome] | None:
+            if any(i.id == enroute for i in items):
+                await release.wait()
+            return await super().deliver(account_id, items)
+
+    customer = Slow()
+    customer.reachable.add(7)
+    policy = PumpPolicy(interval=0.02, linger=0.0, batch=1, pipeline=2, rescan_every=0.1)
+    running(OutboxPump(AllAccounts(rows), customer, policy))
+    await until(lambda: other in rows.done)
+    await asyncio.sleep(0.3)  # rounds and rescans while the first is in flight
+    assert final not in customer.seen
+    release.set()
+    await until(lambda: sorted(rows.done) == [enroute, other, final])
+    assert customer.seen.index(enroute) < customer.seen.index(final)
+
+
 class CommittedRows(Rows):
     """Rows with the store's sign of commits (roles.Changes): adding rows is a commit."""
 

@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import logging
 import time
+from collections import Counter
 from collections.abc import Callable
 
 from smsgate.gateway.at_rest import until_commit
@@ -338,6 +339,9 @@ class _InFlight:
 
     def __init__(self) -> None:
         self._in_flight: set[int] = set()
+        # Messages with an item in flight -> how many: a later item of one (its final status
+        # after ENROUTE) waits for them to settle, so a receiver hears a message in order.
+        self._messages: Counter[int] = Counter()
         self._settled: dict[int, int] = {}  # item -> the settling's number
         self._settlings = 0
         self.highest = 0  # the highest item id ever sent: those above it never were
@@ -357,10 +361,14 @@ class _InFlight:
         settled before that read began cannot be in it or any later one, so they are let go."""
         skip = self._in_flight | self._settled.keys()
         self._settled = {i: n for i, n in self._settled.items() if n > read}
-        return [i for i in items if i.id not in skip]
+        messages = self._messages
+        return [
+            i for i in items if i.id not in skip and not (i.message_id and i.message_id in messages)
+        ]
 
     def sending(self, items: list[OutboxItem]) -> None:
         self._in_flight.update(i.id for i in items)
+        self._messages.update(i.message_id for i in items if i.message_id)
         self.highest = max(self.highest, items[-1].id)  # read oldest first
 
     def settled(self, items: list[OutboxItem]) -> None:
@@ -368,3 +376,5 @@ class _InFlight:
         for item in items:
             self._in_flight.discard(item.id)
             self._settled[item.id] = self._settlings
+        self._messages.subtract(i.message_id for i in items if i.message_id)
+        self._messages = +self._messages  # drop the messages with none left in flight
