@@ -85,6 +85,22 @@ class Customer:
         return [self.answer(i.id) for i in items]
 
 
+class Holding(Customer):
+    """A customer that answers a batch holding item `held` only once `release` is set."""
+
+    def __init__(self, held: int) -> None:
+        super().__init__()
+        self.held = held
+        self.release = asyncio.Event()
+
+    async def deliver(
+        self, account_id: int, items: Sequence[OutboxItem]
+    ) -> Sequence[Outcome] | None:
+        if any(i.id == self.held for i in items):
+            await self.release.wait()
+        return await super().deliver(account_id, items)
+
+
 @pytest.fixture
 def rows() -> Rows:
     return Rows()
@@ -181,17 +197,8 @@ async def test_a_pipelined_stream_reads_above_what_it_sent_and_rescans_for_what_
     # `rescan_every`: the first item, due only later (a retry's backoff), is still sent.
     first, second, third, last = rows.add(7, 4)
     rows.not_due.add(first)
-    release = asyncio.Event()
-
-    class Stuck(Customer):
-        async def deliver(
-            self, account_id: int, items: Sequence[OutboxItem]
-        ) -> Sequence[Outcome] | None:
-            if any(i.id == last for i in items):
-                await release.wait()
-            return await super().deliver(account_id, items)
-
-    customer = Stuck()
+    customer = Holding(last)
+    release = customer.release
     customer.reachable.add(7)
     policy = PumpPolicy(interval=0.02, linger=0.0, batch=2, pipeline=2, rescan_every=0.2)
     running(OutboxPump(AllAccounts(rows), customer, policy))
@@ -216,17 +223,8 @@ async def test_a_pipelined_stream_sends_a_messages_later_item_once_its_earlier_o
         final, 7, enroute, final, Status.DELIVRD, 0, "380501234567", "Shop", "hi", 1,
         float(final), float(final),
     )  # fmt: skip
-    release = asyncio.Event()
-
-    class Slow(Customer):
-        async def deliver(
-            self, account_id: int, items: Sequence[OutboxItem]
-        ) -> Sequence[Outcome] | None:
-            if any(i.id == enroute for i in items):
-                await release.wait()
-            return await super().deliver(account_id, items)
-
-    customer = Slow()
+    customer = Holding(enroute)
+    release = customer.release
     customer.reachable.add(7)
     policy = PumpPolicy(interval=0.02, linger=0.0, batch=1, pipeline=2, rescan_every=0.1)
     running(OutboxPump(AllAccounts(rows), customer, policy))
