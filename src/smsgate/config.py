@@ -373,7 +373,7 @@ class NodeSettings(BaseModel):
         ge=0,
         description="Run the node's threads on this CPU only (Linux; one this process may "
         "use). Its event loop and its store's writer take turns on one GIL, and kept on one "
-        "core they hand it over for less: 7-22 % less CPU per message end to end. Unset, "
+        "core they hand it over for less CPU per message. Unset, "
         "the OS places them; the workers supervisor sets it per worker (pin_workers).",
     )
     pin_workers: bool = Field(

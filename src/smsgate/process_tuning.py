@@ -77,10 +77,9 @@ def pin_to_cpu(cpu: int) -> bool:
 
     A node's event loop and its store's writer thread take turns on the GIL many times a
     transaction. Left to migrate, the two wake each other across cores (an interprocessor
-    wakeup and cold caches each time); on one core the same work took 7-22 % less CPU per
-    message end to end, and `--workers 2` carried a fifth to a half more (bench/RESULTS.md,
-    session 15).
-    The GIL lets one of them run at a time anyway, so a second core bought the node little."""
+    wakeup and cold caches each time); on one core the same work costs less CPU per message
+    (bench/RESULTS.md has the measurements). The GIL lets one of them run at a time anyway,
+    so a second core bought the node little."""
     if not hasattr(os, "sched_setaffinity"):
         log.warning("cannot pin the node to CPU %d: this OS has no CPU affinity", cpu)
         return False

@@ -2,10 +2,10 @@
 most `max_connections` open at once, each opened by safe_transport, one request at a time each.
 
 It times only the connect limit and an exchange's deadline given by the caller, and never
-retries, except once: a request
-sent on a reused connection that the server closed before any byte of an answer goes again on a
-fresh connection (see `ConnectionPool.exchange` for why that is safe here). Waiting for a free
-connection is `checkout`, kept apart from `exchange` so the caller's clock starts after it.
+retries, except once: a request sent on a reused connection that the server closed before any
+byte of an answer goes again on a fresh connection (see `ConnectionPool.exchange` for why
+that is safe here). Waiting for a free connection is `checkout`, kept apart from `exchange` so
+the caller's clock starts after it.
 """
 
 from __future__ import annotations

@@ -143,11 +143,10 @@ class HttpSender:
                 queue = waiting[origin] = deque()
             sent = (index, request.method, wire)
             key = None if chains is None else chains[index]
-            chain = None if key is None else chained.get((origin, key))
-            if chain is not None:
-                chain.append(sent)
-            elif key is None:
+            if key is None:
                 queue.append([sent])
+            elif (origin, key) in chained:
+                chained[(origin, key)].append(sent)
             else:
                 queue.append(chained.setdefault((origin, key), [sent]))
         turns = [

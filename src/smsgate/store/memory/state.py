@@ -320,10 +320,10 @@ class MemoryBase:
         ]
         messages = self.state.messages
         details: dict[int, MessageDetails] = {}
-        for event in events:
-            m = messages.get(int(event.data["id"])) if event.type == MESSAGE_STATUS else None
+        for mid in {int(e.data["id"]) for e in events if e.type == MESSAGE_STATUS}:
+            m = messages.get(mid)
             if m is not None:
-                details[int(event.data["id"])] = (m.phone, m.sender, m.client_ref, m.parts)
+                details[mid] = (m.phone, m.sender, m.client_ref, m.parts)
         events = [described(e, details) for e in events]
         for account_id, kind, _, _, error, payload, created_at, _ in fan_out(events, endpoints):
             self._queue_item(account_id, kind, None, None, error, payload, created_at)
