@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+import threading
 from pathlib import Path
 
 import pytest
@@ -117,4 +118,34 @@ async def test_a_cancelled_job_is_left_out_of_its_group(tmp_path: Path) -> None:
     await held.release()
     assert (await first, await last) == (1, 3)
     assert await _values(engines) == [1, 3]
+    await engines.dispose()
+
+
+async def test_a_background_group_yields_to_an_accept_between_its_jobs(tmp_path: Path) -> None:
+    """An accept that arrives while a background group runs waits for the job in progress,
+    not for the whole group: the rest of the group goes after it, in its order."""
+    _, engines = await _engines(tmp_path)
+    statements = await _commits_counted(engines)
+    held = _HeldWriter(engines)
+    await held.hold()
+    started, go = threading.Event(), threading.Event()
+
+    def first(conn: Connection) -> str:
+        started.set()
+        go.wait(5)
+        held.order.append("bg 0")
+        return "bg 0"
+
+    queued = [asyncio.ensure_future(engines.writer.run(first))]
+    queued += [asyncio.ensure_future(engines.writer.run(held.job(f"bg {i}"))) for i in (1, 2)]
+    await asyncio.sleep(0)
+    releasing = asyncio.ensure_future(held.release(*queued))
+    assert await asyncio.to_thread(started.wait, 5)
+    accept = asyncio.ensure_future(engines.writer.run(held.job("accept"), urgent=True))
+    await asyncio.sleep(0.05)  # queued behind bg 0
+    go.set()
+    assert await accept == "accept"
+    assert await releasing == ["running", "bg 0", "accept", "bg 1", "bg 2"]
+    # The held one, bg 0 alone, the accept, then bg 1 and bg 2 together.
+    assert statements.count("COMMIT") == 4
     await engines.dispose()

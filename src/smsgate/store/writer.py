@@ -182,38 +182,54 @@ class ThreadWriter:
                 if not jobs:
                     continue
                 self._busy = True
+            # A background group ends early when an accept arrives: it waits for one job, not
+            # the whole group (the rest go back to the front of their queue).
+            yield_to = None if queue is self._urgent else self._urgent
+            outcomes: list[list[Any]] = []
             try:
-                outcomes = self._in_group([job[0] for job in jobs])
-            except BaseException as exc:
-                self._idle()
-                for _, _, loop, future in jobs:
-                    loop.call_soon_threadsafe(_fail, future, exc)
-                continue
-            for (_, committed, _, _), outcome in zip(jobs, outcomes, strict=True):
-                if outcome[0] and committed is not None:
-                    try:
-                        committed(outcome[1])
-                    except BaseException as exc:
-                        outcome[:] = [False, exc]
-            self._committed()
+                self._in_group([job[0] for job in jobs], outcomes, yield_to)
+            except BaseException as exc:  # the transaction as a whole: the group fails
+                outcomes[:] = [[False, exc]] * len(jobs)
+            else:
+                for (_, committed, _, _), outcome in zip(jobs, outcomes, strict=False):
+                    if outcome[0] and committed is not None:
+                        try:
+                            committed(outcome[1])
+                        except BaseException as exc:
+                            outcome[:] = [False, exc]
+                self._committed()
+            ran, jobs = jobs[: len(outcomes)], jobs[len(outcomes) :]
+            if jobs:
+                with self._wake:
+                    queue.extendleft(reversed(jobs))
             self._idle()  # before the callers hear of it: their next brief work may run inline
-            for (_, _, loop, future), (ok, result) in zip(jobs, outcomes, strict=True):
+            for (_, _, loop, future), (ok, result) in zip(ran, outcomes, strict=True):
                 loop.call_soon_threadsafe(_succeed if ok else _fail, future, result)
         self._dispose()
 
-    def _in_group(self, works: list[Callable[[Connection], Any]]) -> list[list[Any]]:
+    def _in_group(
+        self,
+        works: list[Callable[[Connection], Any]],
+        outcomes: list[list[Any]],
+        yield_to: deque[_Job] | None,
+    ) -> None:
         """Queued jobs in one transaction, each in a savepoint of its own: one that raises is
         undone alone and its caller gets the error, as if it had run by itself, while the
         others commit. One commit (and one BEGIN, one set of WAL frames for the pages they
-        share) instead of one per job: under load several are waiting each time."""
-        if len(works) == 1:
-            return [[True, self._in_transaction(works[0])]]
+        share) instead of one per job: under load several are waiting each time.
 
-        def each(conn: Connection) -> list[list[Any]]:
+        `outcomes` gets [succeeded, its result or its error] for each job that ran, in order;
+        the group stops before the next job once `yield_to` has work."""
+        if len(works) == 1:
+            outcomes.append([True, self._in_transaction(works[0])])
+            return
+
+        def each(conn: Connection) -> None:
             raw = conn.connection.driver_connection
             assert isinstance(raw, sqlite3.Connection)
-            outcomes: list[list[Any]] = []  # [succeeded, its result or its error]
             for work in works:
+                if outcomes and yield_to:
+                    return
                 raw.execute("SAVEPOINT job")
                 try:
                     result = work(conn)
@@ -224,9 +240,8 @@ class ThreadWriter:
                 else:
                     raw.execute("RELEASE job")
                     outcomes.append([True, result])
-            return outcomes
 
-        return self._in_transaction(each)
+        self._in_transaction(each)
 
     def _in_transaction(self, work: Callable[[Connection], T], *, wait: bool = True) -> T:
         """`wait=False`: raise _LockTaken at once, before `work` runs, if another writer
