@@ -45,13 +45,13 @@ async def run(messages: int, receipt_delay: float, bound_resends: bool) -> None:
             f"(rejected {report.rejected}), parts by state {part_states(db)}",
             flush=True,
         )
-        assert metric(gw.http_port, "smsgate_parts_submitted_total") == 0
+        assert metric(gw.metrics_port, "smsgate_parts_submitted_total") == 0
         started = time.perf_counter()
         gw.start_operator()
         first = done = cpu0 = 0.0
         deadline = started + 600
         while time.perf_counter() < deadline:
-            submitted = metric(gw.http_port, "smsgate_parts_submitted_total")
+            submitted = metric(gw.metrics_port, "smsgate_parts_submitted_total")
             now = time.perf_counter()
             if submitted and not first:
                 # CPU from here: the connector's reconnect back-off before it is not dispatch.

@@ -119,7 +119,7 @@ async def send_paced(
 
 
 def metric(port: int, name: str) -> float:
-    """The sum over labels of one metric on the node's /metrics (0 when absent)."""
+    """The sum over labels of one metric on the node's /metrics listener (0 when absent)."""
     import urllib.request
 
     with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10) as r:
@@ -154,7 +154,7 @@ async def wait_delivered(gw: GatewayProcess, messages: int, timeout: float) -> f
     polled while receipts are still coming (cheap); the DB is asked only near the end."""
     deadline = time.perf_counter() + timeout
     while time.perf_counter() < deadline:
-        if metric(gw.http_port, "smsgate_receipts_total") >= messages:
+        if metric(gw.metrics_port, "smsgate_receipts_total") >= messages:
             break
         await asyncio.sleep(0.2)
     db = gw.workdir / "smsgate.db"

@@ -93,6 +93,7 @@ class GatewayProcess:
     http_port: int = field(default_factory=free_port)
     sim_port: int = field(default_factory=free_port)
     smpp_port: int = field(default_factory=free_port)
+    metrics_port: int = field(default_factory=free_port)  # /metrics is not on the public port
     proc: subprocess.Popen[bytes] | None = None
     simulator: subprocess.Popen[bytes] | None = None
 
@@ -130,6 +131,8 @@ url = "sqlite+aiosqlite:///{self.workdir}/smsgate.db"
 port = {self.http_port}
 [smpp]
 port = {self.smpp_port}
+[metrics]
+port = {self.metrics_port}
 {self.extra_config}
 [[connectors]]
 name = "simulator"
