@@ -86,18 +86,24 @@ class Customer:
 
 
 class Holding(Customer):
-    """A customer that answers a batch holding item `held` only once `release` is set."""
+    """A customer that answers a batch holding one of the `held` items only once that item's
+    gate is set (`release`: the first one's); `waiting` lists the items it holds now."""
 
-    def __init__(self, held: int) -> None:
+    def __init__(self, *held: int) -> None:
         super().__init__()
-        self.held = held
-        self.release = asyncio.Event()
+        self.gates = {row: asyncio.Event() for row in held}
+        self.release = self.gates[held[0]]
+        self.waiting: set[int] = set()
 
     async def deliver(
         self, account_id: int, items: Sequence[OutboxItem]
     ) -> Sequence[Outcome] | None:
-        if any(i.id == self.held for i in items):
-            await self.release.wait()
+        for item in items:
+            gate = self.gates.get(item.id)
+            if gate is not None:
+                self.waiting.add(item.id)
+                await gate.wait()
+                self.waiting.discard(item.id)
         return await super().deliver(account_id, items)
 
 
@@ -234,6 +240,34 @@ async def test_a_pipelined_stream_sends_a_messages_later_item_once_its_earlier_o
     release.set()
     await until(lambda: sorted(rows.done) == [enroute, other, final])
     assert customer.seen.index(enroute) < customer.seen.index(final)
+
+
+async def test_a_held_later_item_goes_once_its_earlier_one_settles_not_at_the_next_rescan(
+    rows: Rows, running: Callable
+) -> None:
+    # A message's ENROUTE callback in flight; then its final one and another message's item
+    # come in one read: the final one is held, the other goes and stays in flight, so the
+    # stream has sent past the held one. Once the ENROUTE settles, the final one goes at once,
+    # not at the stream's next rescan from the oldest (a minute here).
+    enroute, final, other = rows.add(7, 3)
+    rows.items[final] = OutboxItem(
+        final, 7, enroute, final, Status.DELIVRD, 0, "380501234567", "Shop", "hi", 1,
+        float(final), float(final),
+    )  # fmt: skip
+    rows.not_due.update((final, other))
+    customer = Holding(enroute, other)
+    customer.reachable.add(7)
+    policy = PumpPolicy(interval=0.02, linger=0.0, batch=2, pipeline=2, rescan_every=60.0)
+    running(OutboxPump(AllAccounts(rows), customer, policy))
+    await until(lambda: enroute in customer.waiting)
+    rows.not_due.clear()
+    await until(lambda: other in customer.waiting)
+    assert final not in customer.seen
+    customer.gates[enroute].set()
+    await until(lambda: final in rows.done)
+    assert other in customer.waiting  # still in flight: the final one did not wait for it
+    customer.gates[other].set()
+    await until(lambda: sorted(rows.done) == [enroute, final, other])
 
 
 class CommittedRows(Rows):

@@ -237,7 +237,7 @@ class OutboxPump:
         in flight (they stay pending in the store until their batch is settled) and those
         settled while it ran (it may have read them just before). While some are in flight a
         read asks only for items above the last one sent, and one from the oldest every
-        `rescan_every`."""
+        `rescan_every`, or as soon as an item it held back for its message may go."""
         loop = asyncio.get_running_loop()
         policy = self._policy
         window = _InFlight()
@@ -251,10 +251,11 @@ class OutboxPump:
                     await asyncio.wait(batches, return_when=asyncio.FIRST_COMPLETED)
                     continue
                 read = window.reading()
-                if window.in_flight() and loop.time() < rescan_at:
+                if window.in_flight() and loop.time() < rescan_at and not window.unblocked:
                     items = await self._source.pending(account_id, policy.batch, window.highest)
                 else:
                     rescan_at = loop.time() + policy.rescan_every
+                    window.unblocked = False
                     items = await self._source.pending(account_id, policy.batch + window.size())
                 fresh = window.fresh(items, read)[: policy.batch]
                 if not fresh:
@@ -345,6 +346,11 @@ class _InFlight:
         self._settled: dict[int, int] = {}  # item -> the settling's number
         self._settlings = 0
         self.highest = 0  # the highest item id ever sent: those above it never were
+        # Messages with an item held back for them. Once one has none in flight, `unblocked`
+        # asks for a read from the oldest: a held item may lie below `highest`, where a read
+        # of what is new would pass it over until the next rescan.
+        self._blocking: set[int] = set()
+        self.unblocked = False
 
     def size(self) -> int:
         return len(self._in_flight) + len(self._settled)
@@ -362,9 +368,15 @@ class _InFlight:
         skip = self._in_flight | self._settled.keys()
         self._settled = {i: n for i, n in self._settled.items() if n > read}
         messages = self._messages
-        return [
-            i for i in items if i.id not in skip and not (i.message_id and i.message_id in messages)
-        ]
+        fresh = []
+        for i in items:
+            if i.id in skip:
+                continue
+            if i.message_id and i.message_id in messages:
+                self._blocking.add(i.message_id)
+                continue
+            fresh.append(i)
+        return fresh
 
     def sending(self, items: list[OutboxItem]) -> None:
         self._in_flight.update(i.id for i in items)
@@ -378,3 +390,8 @@ class _InFlight:
             self._settled[item.id] = self._settlings
         self._messages.subtract(i.message_id for i in items if i.message_id)
         self._messages = +self._messages  # drop the messages with none left in flight
+        if self._blocking:
+            free = {m for m in self._blocking if m not in self._messages}
+            if free:
+                self._blocking -= free
+                self.unblocked = True
