@@ -72,9 +72,13 @@ def test_loop_metrics_export_exactly_what_prometheus_client_metrics_export(
     monkeypatch.setattr(prometheus_metrics, "_use_created", created)
     ours, theirs = CollectorRegistry(auto_describe=True), CollectorRegistry(auto_describe=True)
     buckets = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5)
-    our_counter = LoopCounter("x_sent_total", "Sent, by door", "door", ours)
+    our_counter = LoopCounter("x_sent_total", "Sent, by door", ("door",), ours)
+    our_pairs = LoopCounter("x_tried_total", "Tried, by way and result", ("way", "result"), ours)
     our_timing = LoopHistogram("x_seconds", "Latency by path", "path", buckets, ours)
     their_counter = Counter("x_sent_total", "Sent, by door", ["door"], registry=theirs)
+    their_pairs = Counter(
+        "x_tried_total", "Tried, by way and result", ["way", "result"], registry=theirs
+    )
     their_timing = Histogram(
         "x_seconds", "Latency by path", ["path"], buckets=buckets, registry=theirs
     )
@@ -82,6 +86,9 @@ def test_loop_metrics_export_exactly_what_prometheus_client_metrics_export(
     for door, n in [("json", 2), ("http", 1), ("json", 0), ("smpp", 7.5)]:
         our_counter.labels(door).inc(n)
         their_counter.labels(door).inc(n)
+    for way, result in [("a", "ok"), ("b", "ok"), ("a", "late"), ("a", "ok")]:
+        our_pairs.labels(way, result).inc()
+        their_pairs.labels(way, result).inc()
     # every bucket, its exact bounds, and past the last one
     for path, seconds in [("/a", 0.0), ("/b", 0.001), ("/a", 0.0011), ("/a", 2.5), ("/b", 9.0)]:
         for value in [seconds, *buckets]:
@@ -90,3 +97,5 @@ def test_loop_metrics_export_exactly_what_prometheus_client_metrics_export(
     assert _exposition(ours) == _exposition(theirs)
     with pytest.raises(ValueError):
         our_counter.labels("json").inc(-1)
+    with pytest.raises(ValueError):
+        our_pairs.labels("a")  # one label short

@@ -15,8 +15,6 @@ import time
 from collections import OrderedDict, deque
 from collections.abc import Callable
 
-from prometheus_client import Counter
-
 from smsgate.batching import BatchQueue
 from smsgate.config import ConnectorSettings
 from smsgate.domain.ids import EPOCH_TICKS, TICKS_PER_SECOND, split_id
@@ -88,7 +86,7 @@ class Connector:
         # Bound children: `labels()` (a lock and a tuple key) per part was a few µs each.
         self._submitted = metrics.SUBMITTED.labels(self.name)
         self._latency = metrics.SUBMIT_LATENCY.labels(self.name)
-        self._receipts_by_state: dict[PartState, Counter] = {}
+        self._receipts_by_state: dict[PartState, metrics.LoopCount] = {}
         self._to_operator = metrics.TIME_TO_OPERATOR.labels(self.name)
         self._to_receipt = metrics.TIME_TO_RECEIPT.labels(self.name)
         # operator id -> time.monotonic() of its submit_sm_resp, for the time to receipt; the

@@ -5,11 +5,14 @@ Counters are process-local (each node exports its own); the queue and outbox dep
 from the store (by the dispatcher's sweep and by outbox_depth.py), so they are the same on
 every node.
 
-The accept path's three (accepted, rejected, request latency) are `LoopCounter` and
+The counters and histograms a message moves (accepted, rejected, request latency, submitted,
+submit errors and latency, receipts, deliveries and their latency) are `LoopCounter` and
 `LoopHistogram`: updated only on the event loop, so a plain add each, where a prometheus_client
-child takes a lock per add (a histogram observation took two, ~1.4 µs; a counter inc ~0.9 µs).
+child checks it may be observed and takes a lock per add (a histogram observation two, after
+a search of its buckets in Python); bench/RESULTS.md has the cost of each.
 They are scraped through REGISTRY with the same samples a prometheus_client Counter and
-Histogram give (tests/doors/test_metrics.py compares the two).
+Histogram give (tests/doors/test_metrics.py compares the two). The gauges stay
+prometheus_client's: they are set, not added to, and only every few seconds.
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ import time
 from bisect import bisect_left
 from collections.abc import Iterable, Sequence
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client import CollectorRegistry, Gauge
 from prometheus_client import metrics as _prometheus_metrics
 from prometheus_client.metrics_core import Metric
 from prometheus_client.registry import Collector
@@ -48,28 +51,31 @@ class LoopCount:
 
 
 class LoopCounter(Collector):
-    """A counter with one label, exported like prometheus_client's `Counter`."""
+    """A counter with labels, exported like prometheus_client's `Counter`: without its lock
+    and checks per increment, for counters only the event loop adds to."""
 
     def __init__(
-        self, name: str, documentation: str, label: str, registry: CollectorRegistry
+        self, name: str, documentation: str, labels: tuple[str, ...], registry: CollectorRegistry
     ) -> None:
         self._name = name.removesuffix("_total")
         self._documentation = documentation
-        self._label = label
-        self._children: dict[str, LoopCount] = {}
+        self._labels = labels
+        self._children: dict[tuple[str, ...], LoopCount] = {}
         registry.register(self)
 
-    def labels(self, value: str) -> LoopCount:
-        child = self._children.get(value)
+    def labels(self, *values: str) -> LoopCount:
+        child = self._children.get(values)
         if child is None:
-            child = self._children[value] = LoopCount()
+            if len(values) != len(self._labels):
+                raise ValueError(f"{self._name} takes the labels {self._labels}")
+            child = self._children[values] = LoopCount()
         return child
 
     def collect(self) -> Iterable[Metric]:
         metric = Metric(self._name, self._documentation, "counter")
         created = _created_series()
-        for value, child in list(self._children.items()):
-            labels = {self._label: value}
+        for values, child in list(self._children.items()):
+            labels = dict(zip(self._labels, values, strict=True))
             metric.add_sample(self._name + "_total", labels, child.value)
             if created:
                 metric.add_sample(self._name + "_created", dict(labels), child.created)
@@ -94,7 +100,8 @@ class LoopTiming:
 
 
 class LoopHistogram(Collector):
-    """A histogram with one label, exported like prometheus_client's `Histogram`."""
+    """A histogram with one label, exported like prometheus_client's `Histogram`: without its
+    locks and its per-bucket loop in Python, for timings only the event loop observes."""
 
     def __init__(
         self,
@@ -143,31 +150,31 @@ class LoopHistogram(Collector):
 
 
 ACCEPTED = LoopCounter(
-    "smsgate_messages_accepted_total", "Messages accepted, by door", "door", REGISTRY
+    "smsgate_messages_accepted_total", "Messages accepted, by door", ("door",), REGISTRY
 )
 REJECTED = LoopCounter(
     "smsgate_recipients_rejected_total",
     "Recipients rejected at submit, by reason",
-    "reason",
+    ("reason",),
     REGISTRY,
 )
-SUBMITTED = Counter(
+SUBMITTED = LoopCounter(
     "smsgate_parts_submitted_total",
     "Parts the operator accepted, by connector",
-    ["connector"],
-    registry=REGISTRY,
+    ("connector",),
+    REGISTRY,
 )
-SUBMIT_ERRORS = Counter(
+SUBMIT_ERRORS = LoopCounter(
     "smsgate_submit_errors_total",
     "submit_sm answered with an error or not at all, by connector and kind",
-    ["connector", "kind"],
-    registry=REGISTRY,
+    ("connector", "kind"),
+    REGISTRY,
 )
-RECEIPTS = Counter(
+RECEIPTS = LoopCounter(
     "smsgate_receipts_total",
     "Operator receipts stored, by connector and part state",
-    ["connector", "state"],
-    registry=REGISTRY,
+    ("connector", "state"),
+    REGISTRY,
 )
 QUEUE_DEPTH = Gauge(
     "smsgate_queue_depth", "Parts waiting to be submitted (all nodes)", registry=REGISTRY
@@ -206,27 +213,27 @@ TIME_TO_RECEIPT = LoopHistogram(
     _JOURNEY_BUCKETS,
     REGISTRY,
 )
-SUBMIT_LATENCY = Histogram(
+SUBMIT_LATENCY = LoopHistogram(
     "smsgate_submit_seconds",
     "submit_sm round trip to the operator",
-    ["connector"],
-    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 5),
-    registry=REGISTRY,
+    "connector",
+    (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 5),
+    REGISTRY,
 )
 
-DELIVERIES = Counter(
+DELIVERIES = LoopCounter(
     "smsgate_deliveries_total",
     "Callback and webhook delivery attempts, by transport (callbacks, webhooks) and result: "
     "delivered (2xx), retrying (due again after a backoff), dead_letter (given up)",
-    ["transport", "result"],
-    registry=REGISTRY,
+    ("transport", "result"),
+    REGISTRY,
 )
-DELIVERY_LATENCY = Histogram(
+DELIVERY_LATENCY = LoopHistogram(
     "smsgate_delivery_seconds",
     "Callback and webhook request time until the receiver answered or the attempt failed",
-    ["transport"],
-    buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
-    registry=REGISTRY,
+    "transport",
+    (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
+    REGISTRY,
 )
 
 
@@ -249,8 +256,8 @@ def count_rejected(reason: str, n: int = 1) -> None:
     child.inc(n)
 
 
-_deliveries: dict[tuple[str, str], Counter] = {}
-_delivery_latency: dict[str, Histogram] = {}
+_deliveries: dict[tuple[str, str], LoopCount] = {}
+_delivery_latency: dict[str, LoopTiming] = {}
 
 
 def count_delivery(transport: str, result: str, latency: float | None) -> None:
