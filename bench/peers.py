@@ -6,7 +6,8 @@ fixed delay later and ends as a delivery report: Kannel's `dlr-url`, smsgate's p
 callback (`dlr_url`), both counted by bench/callback_counter.py. With `--completion db`, smsgate's
 end is read from its database instead (final statuses), for trees without callbacks.
 
-Printed per peer (medians over `--repeat` runs) and as JSON lines:
+The peers take turns, one run each a round, `--repeat` rounds. Printed per peer (medians over
+its runs) and as JSON lines:
 - accept msg/s: wrk's answered 2xx requests per second;
 - to operator msg/s: submit_sm per second at the sink, first to last;
 - end to end msg/s: accepted messages / (start of load → last delivery report);
@@ -421,10 +422,12 @@ def main() -> None:
         f"# {machine()}; {args.seconds} s of load x {args.repeat}, {args.connections} "
         f"connections, receipts after {args.receipt_delay} s"
     )
-    rows = []
-    for name in args.peers.split(","):
-        results = []
-        for _ in range(args.repeat):
+    # Round by round, every peer once a round: the machine's speed drifts over minutes, and a
+    # peer measured only at the start or only at the end of a run would carry that drift.
+    names = args.peers.split(",")
+    results: dict[str, list[RunResult]] = {name: [] for name in names}
+    for _ in range(args.repeat):
+        for name in names:
             workdir = Path(tempfile.mkdtemp(prefix=f"peers-{name}-"))
             helpers = Helpers(workdir, args.receipt_delay)
             peer: Kannel | Smsgate
@@ -445,8 +448,8 @@ def main() -> None:
                 peer.stop()
                 helpers.stop()
             print(json.dumps(vars(result)), flush=True)
-            results.append(result)
-        rows.append(median_row(results))
+            results[name].append(result)
+    rows = [median_row(results[name]) for name in names]
     print()
     print(
         "| peer | accept msg/s | to operator msg/s | end to end msg/s "
