@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 from collections.abc import AsyncIterator, Callable, Collection, Sequence
 
 import pytest
@@ -38,6 +39,10 @@ class Rows:
             )  # fmt: skip
             ids.append(row)
         return ids
+
+    def later_item_of(self, row: int, earlier: int) -> None:
+        """Make `row` a later item of `earlier`'s message (its final status after ENROUTE)."""
+        self.items[row] = dataclasses.replace(self.items[row], message_id=earlier)
 
     async def outbox_accounts(self, *, kind: str = RECEIPTS) -> list[int]:
         return sorted({i.account_id for r, i in self.items.items() if r not in self.done})
@@ -225,10 +230,7 @@ async def test_a_pipelined_stream_sends_a_messages_later_item_once_its_earlier_o
     # the final one waits while the first is still being delivered (a receiver would hear
     # them out of order), and another message's item does not.
     enroute, other, final = rows.add(7, 3)
-    rows.items[final] = OutboxItem(
-        final, 7, enroute, final, Status.DELIVRD, 0, "380501234567", "Shop", "hi", 1,
-        float(final), float(final),
-    )  # fmt: skip
+    rows.later_item_of(final, enroute)
     customer = Holding(enroute)
     release = customer.release
     customer.reachable.add(7)
@@ -250,10 +252,7 @@ async def test_a_held_later_item_goes_once_its_earlier_one_settles_not_at_the_ne
     # stream has sent past the held one. Once the ENROUTE settles, the final one goes at once,
     # not at the stream's next rescan from the oldest (a minute here).
     enroute, final, other = rows.add(7, 3)
-    rows.items[final] = OutboxItem(
-        final, 7, enroute, final, Status.DELIVRD, 0, "380501234567", "Shop", "hi", 1,
-        float(final), float(final),
-    )  # fmt: skip
+    rows.later_item_of(final, enroute)
     rows.not_due.update((final, other))
     customer = Holding(enroute, other)
     customer.reachable.add(7)
