@@ -363,7 +363,8 @@ class _InFlight:
         return self._settlings
 
     def fresh(self, items: list[OutboxItem], read: int) -> list[OutboxItem]:
-        """The items of a read begun at `read` that are neither in flight nor settled; items
+        """The items of a read begun at `read` that are neither in flight nor settled, nor a
+        later item of a message with one in flight (held until it settles: `unblocked`); items
         settled before that read began cannot be in it or any later one, so they are let go."""
         skip = self._in_flight | self._settled.keys()
         self._settled = {i: n for i, n in self._settled.items() if n > read}
