@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from smsgate.immutable import record
 from smsgate.store.checkpointer import WalCheckpointer
 from smsgate.store.commit_watch import CommitWatch
+from smsgate.store.direct_reads import DirectReads
 from smsgate.store.interface import StoreError
 from smsgate.store.writer import (
     BUSY_TIMEOUT_MS,
@@ -32,16 +33,20 @@ class Engines:
     """`writer` runs every write transaction; `reader` serves reads. On PostgreSQL both are
     one asyncpg pool; on SQLite the writer is one connection in its own thread (a whole
     transaction per hop, and in-process writers queue there instead of on the file lock).
-    `commits`: SQLite's sign of commits (commit_watch.py); PostgreSQL has none as cheap."""
+    `commits`: SQLite's sign of commits (commit_watch.py); PostgreSQL has none as cheap.
+    `direct`: SQLite's hot reads on the caller's thread (direct_reads.py)."""
 
     writer: Writer
     reader: AsyncEngine
     sqlite: bool
     commits: CommitWatch | None = None
+    direct: DirectReads | None = None
 
     async def dispose(self) -> None:
         if self.commits is not None:
             self.commits.close()
+        if self.direct is not None:
+            self.direct.close()
         await self.writer.close()
         await self.reader.dispose()
 
@@ -70,7 +75,13 @@ def create_engines(url: str, *, synchronous: str = "NORMAL") -> Engines:
         _configure_sqlite(reader.sync_engine, level, begin="BEGIN")
         lock = path.with_name(path.name + ".writer-lock")
         writer_thread = ThreadWriter(writer, lock, WalCheckpointer(path))
-        return Engines(writer_thread, reader, sqlite=True, commits=CommitWatch(path))
+        return Engines(
+            writer_thread,
+            reader,
+            sqlite=True,
+            commits=CommitWatch(path),
+            direct=DirectReads(path),
+        )
     if parsed.get_backend_name() == "postgresql":
         engine = create_async_engine(parsed, pool_size=10, max_overflow=10)
         return Engines(AsyncWriter(engine), engine, sqlite=False)

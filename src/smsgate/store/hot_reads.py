@@ -1,13 +1,14 @@
 """Hot-path reads in one statement and one trip to the driver: the statuses `/sms/status`
-asks for, and the SMPP receipts pending for a customer (and which customers have some).
+asks for, the outbox's pending items (and which accounts have some), the event log.
 
-Both run many times a second. Through SQLAlchemy on aiosqlite the same reads cost several
+They run many times a second. Through SQLAlchemy on aiosqlite the same reads cost several
 times more CPU than the queries themselves (bench/status_read.py; bench/smpp_door.py for the
 outbox): compiling the statement anew on every call (expanding IN lists),
 one hop to aiosqlite's thread per cursor step (execute, fetch, close, begin), and a Row object
 per row. Here each statement is plain driver SQL (plain_sql: padded IN lists on SQLite,
-ANY(array) on PostgreSQL) sent on the reader pool's own driver connection with one fetch-all
-call.
+ANY(array) on PostgreSQL) with one fetch-all call: on SQLite on the caller's thread
+(direct_reads.py) when SQLite answers at once, else on the reader pool's own driver
+connection.
 
 A read opens no transaction of its own: one statement reads one snapshot on both engines,
 which is all either answer needs.
@@ -19,9 +20,9 @@ from collections.abc import Sequence
 from typing import Any
 
 import aiosqlite
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from smsgate.domain.status import Status
+from smsgate.store.engine import Engines
 from smsgate.store.plain_sql import PlainSql
 from smsgate.store.records import OutboxItem
 from smsgate.store.statements import outbox_accounts, outbox_pending, statuses
@@ -29,9 +30,14 @@ from smsgate.store.statements import outbox_accounts, outbox_pending, statuses
 _STATUS = {status.value: status for status in Status}  # cheaper than Status(text) per row
 
 
-async def fetch(reader: AsyncEngine, statement: PlainSql, *params: Any) -> Sequence[Any]:
+async def fetch(engines: Engines, statement: PlainSql, *params: Any) -> Sequence[Any]:
     """Every row of `statement`, as tuples (PostgreSQL: tuple-like Records)."""
-    async with reader.connect() as conn:
+    if engines.direct is not None:
+        sql, flat = statement.sqlite(*params)
+        answered = engines.direct.rows(sql, flat)
+        if answered is not None:
+            return answered
+    async with engines.reader.connect() as conn:
         driver = (await conn.get_raw_connection()).driver_connection
         assert driver is not None  # None only once the connection is closed
         if isinstance(driver, aiosqlite.Connection):
@@ -42,22 +48,20 @@ async def fetch(reader: AsyncEngine, statement: PlainSql, *params: Any) -> Seque
         return rows
 
 
-async def read_statuses(
-    reader: AsyncEngine, account_id: int, ids: Sequence[int]
-) -> dict[int, Status]:
+async def read_statuses(engines: Engines, account_id: int, ids: Sequence[int]) -> dict[int, Status]:
     wanted = sorted(set(ids))
     if not wanted:
         return {}
-    rows = await fetch(reader, statuses, *(wanted, account_id) * 3)
+    rows = await fetch(engines, statuses, *(wanted, account_id) * 3)
     return {row[0]: _STATUS[row[1]] for row in rows}
 
 
 async def read_outbox_pending(
-    reader: AsyncEngine, kind: str, account_id: int, limit: int, now: float, after: int = 0
+    engines: Engines, kind: str, account_id: int, limit: int, now: float, after: int = 0
 ) -> list[OutboxItem]:
     """An account's undelivered items of a kind that are due at `now`, oldest first, with ids
     above `after`."""
-    rows = await fetch(reader, outbox_pending, kind, account_id, after, now, limit)
+    rows = await fetch(engines, outbox_pending, kind, account_id, after, now, limit)
     status = _STATUS
     # By position, in the fields' order: rows of 16 columns, hundreds a second.
     return [
@@ -66,6 +70,6 @@ async def read_outbox_pending(
     ]
 
 
-async def read_outbox_accounts(reader: AsyncEngine, kind: str, now: float) -> list[int]:
+async def read_outbox_accounts(engines: Engines, kind: str, now: float) -> list[int]:
     """The accounts with undelivered items of a kind due at `now`."""
-    return [row[0] for row in await fetch(reader, outbox_accounts, kind, now)]
+    return [row[0] for row in await fetch(engines, outbox_accounts, kind, now)]

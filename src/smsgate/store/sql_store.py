@@ -173,7 +173,7 @@ class SqlStore(
         return list(answers)
 
     async def statuses(self, account_id: int, ids: Sequence[int]) -> dict[int, Status]:
-        return await read_statuses(self.engines.reader, account_id, ids)
+        return await read_statuses(self.engines, account_id, ids)
 
     async def search_messages(
         self, account_id: int, where: MessageFilter, limit: int
@@ -319,9 +319,7 @@ class SqlStore(
     async def outbox_pending(
         self, account_id: int, limit: int, *, kind: str = RECEIPTS, after: int = 0
     ) -> list[OutboxItem]:
-        return await read_outbox_pending(
-            self.engines.reader, kind, account_id, limit, time.time(), after
-        )
+        return await read_outbox_pending(self.engines, kind, account_id, limit, time.time(), after)
 
     async def outbox_done(self, item_ids: Sequence[int]) -> None:
         if not item_ids:
@@ -333,7 +331,7 @@ class SqlStore(
         await self._write(work, rows=len(item_ids))
 
     async def outbox_accounts(self, *, kind: str = RECEIPTS) -> list[int]:
-        return await read_outbox_accounts(self.engines.reader, kind, time.time())
+        return await read_outbox_accounts(self.engines, kind, time.time())
 
     async def outbox_depth(self) -> dict[str, int]:
         # ix_outbox_pending is (kind, account_id, id) WHERE delivered_at IS NULL: an index count.
@@ -378,13 +376,11 @@ class SqlStore(
         await self._write(work, rows=len(attempts))
 
     async def events(self, account_id: int, after: int, limit: int) -> list[AccountEvent]:
-        rows = await fetch(self.engines.reader, events_after, account_id, after, limit)
+        rows = await fetch(self.engines, events_after, account_id, after, limit)
         return [AccountEvent(*row) for row in rows]
 
     async def outbox_attempts(self, item_id: int) -> list[OutboxAttempt]:
-        return [
-            OutboxAttempt(*row) for row in await fetch(self.engines.reader, attempts_of, item_id)
-        ]
+        return [OutboxAttempt(*row) for row in await fetch(self.engines, attempts_of, item_id)]
 
     # -- many nodes --------------------------------------------------------------------------
     async def take_lease(self, key: str, holder: str, now: float, ttl: float) -> bool:
