@@ -1,7 +1,7 @@
-"""Bulk INSERTs for the accept hot path, one plain driver statement per table run with tuples:
-SQLAlchemy's per-row parameter processing cost more than SQLite's own insert work (see
-bench/RESULTS.md "Store"). Only for columns whose Python values the drivers take as they are
-(int, float, str, bytes, None).
+"""Bulk INSERTs for the hot paths (accepts, outbox items and their attempts), one plain driver
+statement per table run with tuples: SQLAlchemy's per-row parameter processing cost more than
+SQLite's own insert work (see bench/RESULTS.md "Store"). Only for columns whose Python values
+the drivers take as they are (int, float, str, bytes, None).
 
 SQLite gets multi-row `VALUES (…), (…)` statements instead of executemany: one statement step
 per few hundred rows instead of one per row (each step a statement reset and a GIL release and

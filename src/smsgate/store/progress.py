@@ -343,7 +343,7 @@ def queue_callbacks(
             continue
         payload = callback_payload(url, method)
         rows.append((account_id, CALLBACKS, mid, status.value, error, payload, at, None))
-    queue_outbox_item.many(conn, rows)
+    queue_outbox_item.run(conn, rows)
 
 
 def announce_submitted(conn: Connection, answered: Iterable[LivePart], at: float) -> None:

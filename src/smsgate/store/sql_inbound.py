@@ -156,7 +156,7 @@ class SqlInbound(SqlBase):
             # Told to the account's binds and webhook endpoints by the outbox, and logged,
             # in this transaction: stored if and only if all of them are.
             if items:
-                queue_outbox_item.many(conn, [outbox_row(i) for i in items])
+                queue_outbox_item.run(conn, [outbox_row(i) for i in items])
             events.append(conn, logged)
             queue_webhooks(conn, hooks)
             return ids

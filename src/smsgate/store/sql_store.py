@@ -348,7 +348,7 @@ class SqlStore(
             return
 
         def work(conn: Connection) -> None:
-            queue_outbox_item.many(conn, (outbox_row(i) for i in items))
+            queue_outbox_item.run(conn, [outbox_row(i) for i in items])
 
         await self._write(work, rows=len(items))
 
@@ -357,8 +357,8 @@ class SqlStore(
             return
 
         def work(conn: Connection) -> None:
-            log_attempts.many(
-                conn, ((a.item_id, a.at, a.status, a.latency, a.error) for a in attempts)
+            log_attempts.run(
+                conn, [(a.item_id, a.at, a.status, a.latency, a.error) for a in attempts]
             )
             delivered = sorted({a.item_id for a in attempts if not a.dead and a.retry_at is None})
             if delivered:

@@ -165,12 +165,12 @@ class SqlWebhooks(SqlBase):
             if not rows:
                 return []
             conn.execute(update(outbox).where(c.id.in_([r.id for r in rows])).values(dead_at=None))
-            queue_outbox_item.many(
+            queue_outbox_item.run(
                 conn,
-                (
+                [
                     (r.account_id, kind, r.message_id, r.status, r.error, r.payload, at, None)
                     for r in rows
-                ),
+                ],
             )
             return [r.id for r in rows]
 

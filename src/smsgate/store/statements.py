@@ -20,6 +20,8 @@ from smsgate.store.schema import (
     message_aliases,
     message_callbacks,
     messages,
+    outbox,
+    outbox_attempts,
     parts,
     receipt_requests,
 )
@@ -139,9 +141,7 @@ outbox_delivered = PlainSql(
     " WHERE id = ANY(?) AND delivered_at IS NULL"
 )
 # -- attempts of HTTP transports (sql_store.outbox_attempted) --------------------------------------
-log_attempts = PlainSql(
-    "INSERT INTO outbox_attempts (outbox_id, at, status, latency, error) VALUES (?, ?, ?, ?, ?)"
-)
+log_attempts = BulkInsert(outbox_attempts, ("outbox_id", "at", "status", "latency", "error"))
 outbox_retry = PlainSql(
     "UPDATE outbox SET due_at = ?, last_error = ?, attempts = attempts + 1"
     " WHERE id = ? AND delivered_at IS NULL"
@@ -255,10 +255,10 @@ queue_outbox = PlainSql(
     " attempts) VALUES (?, 'receipts', ?, ?, ?, ?, ?, 0)"
 )
 # An outbox item of any other kind: (account_id, kind, message_id or NULL, status or NULL,
-# error, payload JSON or NULL, created_at, due_at or NULL).
-queue_outbox_item = PlainSql(
-    "INSERT INTO outbox (account_id, kind, message_id, status, error, payload, created_at,"
-    " due_at, attempts) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0)"
+# error, payload JSON or NULL, created_at, due_at or NULL); attempts start at the column's 0.
+queue_outbox_item = BulkInsert(
+    outbox,
+    ("account_id", "kind", "message_id", "status", "error", "payload", "created_at", "due_at"),
 )
 
 # -- webhook endpoints (webhook_events.py) ---------------------------------------------------------

@@ -147,4 +147,4 @@ def queue_webhooks(conn: Connection, events: Sequence[WebhookEvent]) -> None:
     if ids:
         details = {row[0]: row[1:] for row in message_details.rows(conn, ids)}
         events = [described(e, details) for e in events]
-    queue_outbox_item.many(conn, fan_out(events, endpoints))
+    queue_outbox_item.run(conn, fan_out(events, endpoints))
