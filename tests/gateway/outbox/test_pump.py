@@ -334,22 +334,3 @@ async def test_rows_held_back_are_polled_for_not_left_to_rest(running: Callable)
     assert customer.seen == []
     customer.held_from = None  # released without a commit or a wake
     await until(lambda: pump.delivered == 2)  # within T, far below idle_round_every
-
-
-async def test_while_streams_run_a_commit_starts_the_next_round_after_linger_not_interval(
-    running: Callable,
-) -> None:
-    # Account 7's stream is busy (a batch its customer holds), so the pump is not at rest.
-    # Rows of account 8 committed now go out once `linger` has passed, not at the next
-    # `interval` (a minute here): a callback follows its receipt by milliseconds.
-    rows = CommittedRows()
-    (busy,) = rows.add(7, 1)
-    customer = Holding(busy)
-    customer.reachable.update((7, 8))
-    policy = PumpPolicy(interval=60.0, linger=0.01, idle_round_every=600.0)
-    pump = running(OutboxPump(AllAccounts(rows), customer, policy, changes=rows))
-    await until(lambda: busy in customer.waiting)
-    rows.add(8, 2)
-    await until(lambda: pump.delivered == 2)
-    customer.release.set()
-    await until(lambda: pump.delivered == 3)

@@ -33,9 +33,7 @@ log = logging.getLogger(__name__)
 
 @record
 class PumpPolicy:
-    # Seconds between outbox polls at most while streams run (and between all polls where the
-    # store gives no sign of commits); with one, a poll follows a commit after `linger`.
-    interval: float = 0.1
+    interval: float = 0.1  # seconds between outbox polls
     # At rest (nothing sending, nothing paused, no commit to the database since the last
     # poll), a poll is skipped for up to this long: rows due later (retries) come due
     # without a commit.
@@ -129,30 +127,25 @@ class OutboxPump:
             await self._rest(seen)
 
     async def _rest(self, seen: int | None) -> None:
-        """Wait for the next round. With a sign of commits: at least `linger` (rows gather),
-        then until something is committed to the database (what a round looks for comes
-        with a commit), for at most `interval` while streams run, or at rest up to
-        `idle_round_every` or the earliest pause's end (retries come due without a commit).
-        Without one (PostgreSQL, memory), or while an item is held back for a reason that
-        ends without a commit, a round every `interval`. A wake() ends the wait at once."""
-        policy = self._policy
-        gap = policy.interval if self._changes is None else min(policy.linger, policy.interval)
-        await self._woken_within(gap)
-        held_back, self._held_back = self._held_back, False
-        if self._changes is not None and not self._wake.is_set():
-            if held_back:
-                await self._woken_within(policy.interval - gap)
-            else:
-                left = (policy.interval if self._busy else policy.idle_round_every) - gap
-                now = time.monotonic()
-                pauses = [t - now for t in self._paused_until.values() if t > now]
-                await until_commit(self._changes, seen, min([left, *pauses]), self._wake)
-        self._wake.clear()
-
-    async def _woken_within(self, seconds: float) -> None:
+        """Wait `interval`; then, if no stream is running and none found rows held back,
+        on until something is committed to the database (a round would find what the last
+        one found), the earliest pause ends or `idle_round_every` has passed. A wake() ends
+        the wait at once."""
         with contextlib.suppress(TimeoutError):
-            async with asyncio.timeout(seconds):
+            async with asyncio.timeout(self._policy.interval):
                 await self._wake.wait()
+        held_back, self._held_back = self._held_back, False
+        if (
+            not self._wake.is_set()
+            and self._changes is not None
+            and not self._busy
+            and not held_back
+        ):
+            now = time.monotonic()
+            left = self._policy.idle_round_every - self._policy.interval
+            pauses = [t - now for t in self._paused_until.values() if t > now]
+            await until_commit(self._changes, seen, min([left, *pauses]), self._wake)
+        self._wake.clear()
 
     async def _round(self) -> None:
         offered = await self._source.accounts(self._transport.ready_accounts())
