@@ -60,8 +60,7 @@ async def test_each_read_sees_what_was_committed_before_it(
     other.execute("INSERT INTO t VALUES (4)")
     assert [row[0] for row in await fetch(engines, VALUES, [4])] == [4]
     # Held open across reads, the direct connection would pin the WAL; it keeps no snapshot.
-    other.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-    assert other.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()[0] == 0
+    assert other.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()[0] == 0  # not busy
 
 
 async def test_the_direct_connection_cannot_write(engines: Engines) -> None:

@@ -237,39 +237,18 @@ DELIVERY_LATENCY = LoopHistogram(
 )
 
 
-# Bound children, so the hot path does not pay `labels()` (a lock and a tuple key) per request.
-_accepted: dict[str, LoopCount] = {}
-_rejected: dict[str, LoopCount] = {}
-
-
+# The loop metrics' `labels()` is one dict lookup of their own children: no cache of them here.
 def count_accepted(door: str, n: int) -> None:
-    child = _accepted.get(door)
-    if child is None:
-        child = _accepted[door] = ACCEPTED.labels(door)
-    child.inc(n)
+    ACCEPTED.labels(door).inc(n)
 
 
 def count_rejected(reason: str, n: int = 1) -> None:
-    child = _rejected.get(reason)
-    if child is None:
-        child = _rejected[reason] = REJECTED.labels(reason)
-    child.inc(n)
-
-
-_deliveries: dict[tuple[str, str], LoopCount] = {}
-_delivery_latency: dict[str, LoopTiming] = {}
+    REJECTED.labels(reason).inc(n)
 
 
 def count_delivery(transport: str, result: str, latency: float | None) -> None:
     """One callback or webhook attempt's result; `latency` None when no request was made (an
     item no request can be built of goes straight to the dead letters)."""
-    child = _deliveries.get((transport, result))
-    if child is None:
-        child = _deliveries[(transport, result)] = DELIVERIES.labels(transport, result)
-    child.inc()
-    if latency is None:
-        return
-    timer = _delivery_latency.get(transport)
-    if timer is None:
-        timer = _delivery_latency[transport] = DELIVERY_LATENCY.labels(transport)
-    timer.observe(latency)
+    DELIVERIES.labels(transport, result).inc()
+    if latency is not None:
+        DELIVERY_LATENCY.labels(transport).observe(latency)

@@ -2,8 +2,8 @@
 their own, instead of through the reader pool.
 
 A read through the pool takes an SQLAlchemy checkout, a hop to aiosqlite's thread for the
-statement and another for the rollback that returns the connection: ~250 µs of CPU around a
-statement that costs ~30 µs (bench/RESULTS.md, "hot reads on the loop's thread"). The reads
+statement and another for the rollback that returns the connection: several times the CPU of
+the statement itself (bench/RESULTS.md, "Hot reads on the loop's thread"). The reads
 that come here (`/sms/status`, the outbox pump's polls and pages, the event log) are one
 indexed statement each. In WAL mode a reader never waits for a writer, so running it inline
 holds the loop only for the statement itself.
