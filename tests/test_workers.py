@@ -12,7 +12,7 @@ import signal
 import socket
 import subprocess
 import sys
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
 
 import httpx
@@ -353,6 +353,45 @@ async def test_a_node_at_its_share_leaves_a_free_connector_alone_without_flappin
     assert a.bound == {"sim0"}  # its share of two connectors over two nodes
     assert [(c.starts, c.closes) for c in a_conns] == [(1, 0), (0, 0)]
     assert lost == []
+
+
+async def test_a_lease_round_is_one_write_however_many_leases_it_renews(
+    store: SqlStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # At rest a node's lease rounds are most of its CPU, and every commit wakes its pollers.
+    clock, lost = Clock(), []
+    a, _ = two_connector_keeper(store, "a", 0, clock, lost)
+    rounds: list[list[str]] = []
+    take_leases = store.take_leases
+
+    async def counted(holder: str, now: float, takes: Sequence[tuple[str, float]]) -> list[bool]:
+        rounds.append([key for key, _ in takes])
+        return await take_leases(holder, now, takes)
+
+    async def single(*args: object) -> bool:
+        raise AssertionError("a round takes its leases together")
+
+    monkeypatch.setattr(store, "take_leases", counted)
+    monkeypatch.setattr(store, "take_lease", single)
+    await a.tick()
+    clock.now += 1
+    await a.tick()
+    both = ["node:0", "connector:sim0", "connector:sim1"]
+    assert rounds == [both, both] and a.bound == {"sim0", "sim1"}
+    assert lost == []
+
+
+async def test_a_node_whose_node_lease_was_taken_gives_back_a_connector_it_bid_for(
+    store: SqlStore,
+) -> None:
+    clock, lost = Clock(), []
+    conn = FakeConnector("sim")
+    a = keeper(store, "a", 0, conn, clock, lost)
+    assert await store.take_lease(node_key(0), "b", clock.now, 10)  # another has a's node id
+    await a.tick()  # the free connector was bid for in the same round: it goes back at once
+    assert lost == ["node id 0: lease node:0 was lost"]
+    assert conn.starts == 0 and a.bound == set()
+    assert await store.take_lease(connector_key("sim"), "b", clock.now, 3)
 
 
 async def test_released_leases_are_free_at_once(store: SqlStore) -> None:

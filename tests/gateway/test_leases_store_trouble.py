@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
 
 import pytest
@@ -54,6 +54,12 @@ class TroubledLeases:
     async def take_lease(self, key: str, holder: str, now: float, ttl: float) -> bool:
         self._check()
         return await self.store.take_lease(key, holder, now, ttl)
+
+    async def take_leases(
+        self, holder: str, now: float, takes: Sequence[tuple[str, float]]
+    ) -> list[bool]:
+        self._check()
+        return await self.store.take_leases(holder, now, takes)
 
     async def release_lease(self, key: str, holder: str) -> None:
         self._check()

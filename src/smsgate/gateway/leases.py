@@ -167,11 +167,42 @@ class LeaseKeeper:
         now = self.clock()
         if self._node is None:
             self._node = _Held(node_key(self.node_id), self.node_ttl, now)
-        renewed = await self._renew(self._node, now)
+        live: _Live | None = None  # unread: bid for every connector, as a lone node would
+        try:
+            live = _Live.read(await self.store.live_leases(now), now, self)
+            self.seen = live.holders
+        except Exception as exc:
+            self._failed("reading the leases", exc)
+        # The node lease and the connector leases held or bid for, in one transaction: at rest
+        # a round is most of what a node does, and each commit wakes every poller.
+        bids: list[Bindable] = []
+        holding = len(self.bound)  # and the bids so far count against our share
+        for c in self.connectors:
+            if c.name in self.bound:
+                bids.append(c)
+            elif self._may_bid(connector_key(c.name), live, holding):
+                bids.append(c)
+                holding += 1
+        takes = [(self._node.key, self._node.ttl)]
+        takes += [(connector_key(c.name), self.connector_ttl) for c in bids]
+        taken: list[bool | None]
+        try:
+            taken = list(await self.store.take_leases(self.holder, now, takes))
+        except Exception as exc:
+            self._failed("renewing the leases", exc)
+            taken = [None] * len(takes)  # unknown: a held lease counts as ours until its ttl
+        renewed, outcomes = taken[0], list(zip(bids, taken[1:], strict=True))
         if renewed is False:
+            # Connectors bid for in this round stay unbound: their leases go back at once.
+            for connector, ours in outcomes:
+                if ours and connector.name not in self.bound:
+                    with contextlib.suppress(Exception):
+                        await self.store.release_lease(connector_key(connector.name), self.holder)
             self._lose(f"node id {self.node_id}: lease {self._node.key} was lost")
             return
-        if renewed is None and now - self._node.renewed_at >= self._node.ttl:
+        if renewed:
+            self._node.renewed_at = now
+        elif now - self._node.renewed_at >= self._node.ttl:
             await self._suspend(now - self._node.renewed_at)
             return
         if renewed and self._suspended:
@@ -181,14 +212,8 @@ class LeaseKeeper:
                 self.node_id,
                 self._node.key,
             )
-        live: _Live | None = None  # unread: bid for every connector, as a lone node would
-        try:
-            live = _Live.read(await self.store.live_leases(now), now, self)
-            self.seen = live.holders
-        except Exception as exc:
-            self._failed("reading the leases", exc)
-        for connector in self.connectors:
-            await self._connector_tick(connector, live)
+        for connector, ours in outcomes:
+            await self._connector_taken(connector, ours, now)
         if live is not None:
             await self._give_back_excess(live)
 
@@ -208,8 +233,9 @@ class LeaseKeeper:
         )
         return holder, node_id
 
-    def _may_bid(self, key: str, live: _Live | None) -> bool:
-        """For a connector not bound here: free and within our share. At our share a free
+    def _may_bid(self, key: str, live: _Live | None, holding: int) -> bool:
+        """For a connector not bound here: free and within our share (`holding`: the
+        connectors held here and those bid for so far this round). At our share a free
         connector is left to a node below its own; a node that stopped renewing its lease does
         not count as one (see _Live), so a dead node's connectors still move at once."""
         if live is None:
@@ -218,7 +244,7 @@ class LeaseKeeper:
         if holder is not None and holder != self.holder:
             self._free_last_round.discard(key)
             return False  # held elsewhere: a bid would only cost a write
-        if len(self.bound) >= live.most:
+        if holding >= live.most:
             return False
         if self.defer and key not in self._free_last_round:
             self._free_last_round.add(key)
@@ -226,17 +252,9 @@ class LeaseKeeper:
         self._free_last_round.discard(key)
         return True
 
-    async def _connector_tick(self, connector: Bindable, live: _Live | None) -> None:
+    async def _connector_taken(self, connector: Bindable, ours: bool | None, now: float) -> None:
+        """What this round's take of a connector's lease means for its bind."""
         key = connector_key(connector.name)
-        now = self.clock()
-        if connector.name not in self.bound and not self._may_bid(key, live):
-            return
-        ours: bool | None
-        try:
-            ours = await self.store.take_lease(key, self.holder, now, self.connector_ttl)
-        except Exception as exc:
-            self._failed(f"renewing {key}", exc)
-            ours = None  # unknown: a held lease counts as ours until its ttl runs out
         if ours:
             self.renewed[key] = now
         if connector.name in self.bound:
@@ -279,17 +297,6 @@ class LeaseKeeper:
         await connector.close()
         self.bound.discard(name)
         await self.store.release_lease(connector_key(name), self.holder)
-
-    async def _renew(self, held: _Held, now: float) -> bool | None:
-        """True: renewed; False: another holder has it; None: the store did not answer."""
-        try:
-            if await self.store.take_lease(held.key, self.holder, now, held.ttl):
-                held.renewed_at = now
-                return True
-            return False
-        except Exception as exc:
-            self._failed(f"renewing {held.key}", exc)
-            return None
 
     def _failed(self, what: str, exc: Exception) -> None:
         if is_store_trouble(exc):

@@ -296,6 +296,12 @@ class Leases(Protocol):
     async def take_lease(self, key: str, holder: str, now: float, ttl: float) -> bool:
         """Take or renew a named lease; False while another holder's lease is live."""
 
+    async def take_leases(
+        self, holder: str, now: float, takes: Sequence[tuple[str, float]]
+    ) -> list[bool]:
+        """take_lease for each (key, ttl), in one transaction: a node's lease round is one
+        commit however many leases it renews."""
+
     async def release_lease(self, key: str, holder: str) -> None: ...
 
     async def live_leases(self, now: float) -> dict[str, tuple[str, float]]:

@@ -61,6 +61,7 @@ from smsgate.store.sql_webhooks import SqlWebhooks
 from smsgate.store.statements import (
     attempts_of,
     events_after,
+    live_leases,
     log_attempts,
     outbox_dead,
     outbox_delivered,
@@ -384,9 +385,14 @@ class SqlStore(
 
     # -- many nodes --------------------------------------------------------------------------
     async def take_lease(self, key: str, holder: str, now: float, ttl: float) -> bool:
-        # One statement on both engines: the row is inserted, or overwritten only when it is
-        # ours or has lapsed; RETURNING says which happened.
-        def work(conn: Connection) -> bool:
+        return (await self.take_leases(holder, now, [(key, ttl)]))[0]
+
+    async def take_leases(
+        self, holder: str, now: float, takes: Sequence[tuple[str, float]]
+    ) -> list[bool]:
+        def work(conn: Connection) -> list[bool]:
+            # One statement a lease on both engines: the row is inserted, or overwritten only
+            # when it is ours or has lapsed; RETURNING says which happened.
             take = upsert(
                 conn,
                 leases,
@@ -394,12 +400,15 @@ class SqlStore(
                 ["holder", "expires_at"],
                 where=or_(leases.c.holder == holder, leases.c.expires_at <= now),
             ).returning(leases.c.holder)
-            params = {"key": key, "holder": holder, "expires_at": now + ttl}
-            return conn.execute(take, params).first() is not None
+            return [
+                conn.execute(take, {"key": key, "holder": holder, "expires_at": now + ttl}).first()
+                is not None
+                for key, ttl in takes
+            ]
 
-        # One row: brief, so an idle writer runs it on the caller's thread (a node renews its
-        # leases every second, and at rest the hop to the writer's thread was most of it).
-        return await self._write(work, rows=1)
+        # A few rows: brief, so an idle writer runs them on the caller's thread (a node renews
+        # its leases every second, and at rest the hop to the writer's thread was most of it).
+        return await self._write(work, rows=len(takes))
 
     async def release_lease(self, key: str, holder: str) -> None:
         def work(conn: Connection) -> None:
@@ -408,9 +417,9 @@ class SqlStore(
         await self._write(work)
 
     async def live_leases(self, now: float) -> dict[str, tuple[str, float]]:
-        async with self._read() as conn:
-            rows = await conn.execute(select(leases).where(leases.c.expires_at > now))
-            return {r.key: (r.holder, r.expires_at) for r in rows}
+        # Every node reads them every second: a hot read, on the caller's thread when it can.
+        rows = await fetch(self.engines, live_leases, now)
+        return {key: (holder, expires_at) for key, holder, expires_at in rows}
 
 
 if TYPE_CHECKING:

@@ -136,6 +136,8 @@ outbox_accounts = PlainSql(
     "SELECT DISTINCT account_id FROM outbox WHERE kind = ? AND delivered_at IS NULL"
     " AND (due_at IS NULL OR due_at <= ?) ORDER BY account_id"
 )
+# Every node reads the leases every lease round (gateway/leases.py): key, holder, expires_at.
+live_leases = PlainSql("SELECT key, holder, expires_at FROM leases WHERE expires_at > ?")
 outbox_delivered = PlainSql(
     "UPDATE outbox SET delivered_at = ?, attempts = attempts + 1"
     " WHERE id = ANY(?) AND delivered_at IS NULL"

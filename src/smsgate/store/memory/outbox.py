@@ -157,6 +157,11 @@ class MemoryLeases(MemoryBase):
         self.state.leases[key] = (holder, now + ttl)
         return True
 
+    async def take_leases(
+        self, holder: str, now: float, takes: Sequence[tuple[str, float]]
+    ) -> list[bool]:
+        return [await self.take_lease(key, holder, now, ttl) for key, ttl in takes]
+
     async def release_lease(self, key: str, holder: str) -> None:
         await asyncio.sleep(0)
         if self.state.leases.get(key, ("",))[0] == holder:
