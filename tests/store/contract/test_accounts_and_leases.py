@@ -184,6 +184,23 @@ async def test_lease_is_renewed_by_its_holder_and_taken_over_after_expiry(
     assert await store.take_lease("connector:op", "node-1", NOW + 19, 10) is False
 
 
+async def test_leases_taken_together_each_say_whose_they_are_and_are_read_back_live(
+    store: Store, second_store: Store
+) -> None:
+    assert await second_store.take_lease("connector:b", "node-2", NOW, 10)
+    takes = [("node:1", 10.0), ("connector:a", 3.0), ("connector:b", 3.0)]
+    assert await store.take_leases("node-1", NOW + 1, takes) == [True, True, False]
+    assert await store.live_leases(NOW + 2) == {
+        "node:1": ("node-1", NOW + 11),
+        "connector:a": ("node-1", NOW + 4),
+        "connector:b": ("node-2", NOW + 10),
+    }
+    # Only the live ones: connector:a lapsed at NOW + 4.
+    assert set(await second_store.live_leases(NOW + 5)) == {"node:1", "connector:b"}
+    assert await second_store.take_leases("node-2", NOW + 5, [("connector:a", 3.0)]) == [True]
+    assert await store.take_leases("node-1", NOW + 6, []) == []
+
+
 async def test_released_lease_is_free_for_another_holder(store: Store) -> None:
     assert await store.take_lease("k", "a", NOW, 60)
     await store.release_lease("k", "b")  # not b's: stays
