@@ -342,7 +342,9 @@ class NodeSettings(BaseModel):
         "connectors at once).",
     )
     lease_ttl: float = Field(
-        default=10.0, description="Seconds of the node:<id> lease; renewed every third of it."
+        default=10.0,
+        description="Seconds of the node:<id> lease; renewed with the connector leases, in "
+        "one transaction a round, every third of the shorter of the two ttls.",
     )
     connector_lease_ttl: float = Field(
         default=3.0,
