@@ -5,13 +5,15 @@ other processes' writes, and the query plan of a hot statement."""
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 from pathlib import Path
 
 import pytest
 from sqlalchemy import Connection
 
+from smsgate.domain.status import PartState, Status
 from smsgate.store.interface import StoreError
-from smsgate.store.records import Outcome
+from smsgate.store.records import OperatorReceipt, Outcome, SubmitDone
 from smsgate.store.sql_store import SqlStore
 from smsgate.store.statements import parts_by_operator
 
@@ -93,3 +95,50 @@ async def test_receipts_find_their_part_by_index_equality_not_a_range_scan(
     finally:
         await store.close()
     assert "ix_parts_operator (connector=? AND operator_id=?)" in found
+
+
+async def test_a_receipt_writes_only_the_part_fields_it_moves(tmp_path: Path) -> None:
+    """SQLite: an UPDATE that names an indexed column rewrites that index entry even when the
+    value is unchanged, so a part whose connector, operator id, submit time and claim stay as
+    loaded (a receipt) is written without them; its operator's answer moves them and is not."""
+    store = SqlStore(f"sqlite+aiosqlite:///{tmp_path}/writes.db")
+    await store.open()
+    statements: list[str] = []
+
+    def trace(conn: Connection) -> None:
+        raw = conn.connection.driver_connection
+        assert isinstance(raw, sqlite3.Connection)
+        raw.set_trace_callback(statements.append)
+
+    try:
+        account = await funded(store)
+        message = new_message(account)
+        await asyncio.wait_for(store.accept(request(account, message)), 10)
+        await asyncio.wait_for(store.engines.writer.run(trace), 10)
+        (part,) = await store.claim_parts(1, NOW, 10, TTL)
+        statements.clear()
+        await store.submitted([SubmitDone(part.part_id, "op", "X1", NOW + 1)])
+        answered = [s for s in statements if s.startswith("UPDATE parts")]
+        statements.clear()
+        receipt = OperatorReceipt("op", "X1", PartState.DELIVRD, 0, NOW + 5)
+        await store.apply_receipts([receipt])
+        delivered = [s for s in statements if s.startswith("UPDATE parts")]
+        assert await store.statuses(account, [message.id]) == {message.id: Status.DELIVRD}
+        kept = await store.engines.writer.run(
+            lambda c: c.exec_driver_sql(
+                "SELECT connector, operator_id, submitted_at, claimed_by FROM parts"
+            ).all()
+        )
+    finally:
+        await store.close()
+    assert [s.split(" WHERE")[0] for s in answered] == [
+        f"UPDATE parts SET state = {int(PartState.SUBMITTED)}, billing = 1, connector = 'op',"
+        " operator_id = 'X1',"
+        f" submitted_at = {NOW + 1!r}, done_at = NULL, error = 0, claimed_by = NULL,"
+        " claim_until = NULL"
+    ]
+    assert [s.split(" WHERE")[0] for s in delivered] == [
+        f"UPDATE parts SET state = {int(PartState.DELIVRD)}, billing = 1, done_at = {NOW + 5!r},"
+        " error = 0"
+    ]
+    assert [tuple(row) for row in kept] == [("op", "X1", NOW + 1, None)]

@@ -43,6 +43,7 @@ from smsgate.store.statements import (
     receipts_wanted,
     save_message,
     save_part,
+    save_part_end,
 )
 from smsgate.store.traffic_hours import HourCounts
 from smsgate.store.webhook_events import queue_webhooks, status_event
@@ -74,6 +75,9 @@ class LivePart:
     callback: bool | None
     # The state as loaded: what this change moved it from (its events, events.py).
     was: PartState = PartState.QUEUED
+    # Its operator fields as loaded (connector, operator id, submitted_at, claimed_by,
+    # claim_until): a part whose change left them alone is written without them (save_parts).
+    loaded: tuple[Any, ...] | None = None
 
     def report(self, state: PartState, error: int, at: float) -> None:
         """Move forward by a report (never back); a final state ends the claim."""
@@ -132,6 +136,7 @@ def _live(rows: Iterable[Any]) -> dict[int, LivePart]:
         # exists to avoid.
         p = LivePart(*row)
         p.state = p.was = _STATE_OF_VALUE[p.state]
+        p.loaded = (p.connector, p.operator_id, p.submitted_at, p.claimed_by, p.claim_until)
         found[p.id] = p
     return found
 
@@ -179,6 +184,9 @@ def save_parts(
     traffic = HourCounts()
     ledger: dict[int, list[int]] = defaultdict(lambda: [0, 0, 0])
     rows: list[tuple[Any, ...]] = []
+    # Parts whose operator fields did not move (a receipt, an expiry): an UPDATE that names an
+    # indexed column rewrites that index's entry even when its value is unchanged.
+    settled: list[tuple[Any, ...]] = []
     ended: dict[int, LivePart] = {}  # message id -> one of its parts that is final now
     log: list[EventRow] = []
     refunds: dict[tuple[int, int], int] = defaultdict(int)  # (account, message) -> amount
@@ -192,6 +200,10 @@ def save_parts(
         # A message with a part that is not final folds to ENROUTE, as it already is.
         if is_final(p.state):
             ended[p.message_id] = p
+        operator = (p.connector, p.operator_id, p.submitted_at, p.claimed_by, p.claim_until)
+        if operator == p.loaded:
+            settled.append((int(p.state), p.billing, p.done_at, p.error, p.id))
+            continue
         rows.append(
             (
                 int(p.state),
@@ -206,9 +218,10 @@ def save_parts(
                 p.id,
             )
         )
-    if not rows:
+    if not rows and not settled:
         return traffic
     save_part.many(conn, rows)
+    save_part_end.many(conn, settled)
     events.append(conn, log)  # before move_money: accounts are locked in one order
     move_money.many(conn, ((d[0], d[1], d[2], a) for a, d in sorted(ledger.items()) if any(d)))
     # The refunds' ledger lines, in the transaction that gives the money back (store/ledger.py);

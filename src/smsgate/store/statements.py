@@ -222,6 +222,10 @@ save_part = PlainSql(
     "UPDATE parts SET state = ?, billing = ?, connector = ?, operator_id = ?, submitted_at = ?,"
     " done_at = ?, error = ?, claimed_by = ?, claim_until = ? WHERE id = ?"
 )
+# A part whose connector, operator id, submit time and claim are as loaded.
+save_part_end = PlainSql(
+    "UPDATE parts SET state = ?, billing = ?, done_at = ?, error = ? WHERE id = ?"
+)
 move_money = PlainSql(
     "UPDATE accounts SET balance = balance + ?, reserved = reserved + ?, charged = charged + ?"
     " WHERE id = ?"
