@@ -1,8 +1,8 @@
 """How parts move after accept, inside an open write transaction: load the parts a change
 touches (locked), move them in memory by the status rules, settle their money, write them back
-in one executemany, then refold the status of messages that may have ended and queue customer
-receipts. The hot statements are plain driver SQL (plain_sql); only the cold loaders build
-SQLAlchemy queries.
+(one executemany for the parts whose operator fields moved, one for the others), then refold
+the status of messages that may have ended and queue customer receipts. The hot statements
+are plain driver SQL (plain_sql); only the cold loaders build SQLAlchemy queries.
 
 Every path that changes a part goes through `save_parts`, so the money, fold and outbox rules
 live in one place. Must not commit or roll back: the caller owns the transaction.
