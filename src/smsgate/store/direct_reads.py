@@ -4,9 +4,9 @@ their own, instead of through the reader pool.
 A read through the pool takes an SQLAlchemy checkout, a hop to aiosqlite's thread for the
 statement and another for the rollback that returns the connection: several times the CPU of
 the statement itself (bench/RESULTS.md, "Hot reads on the loop's thread"). The reads
-that come here (`/sms/status`, the outbox pump's polls and pages, the event log) are one
-indexed statement each. In WAL mode a reader never waits for a writer, so running it inline
-holds the loop only for the statement itself.
+that come here (`/sms/status`, the outbox pump's polls and pages, the event log, the lease
+round's read of the leases) are one indexed statement each. In WAL mode a reader never waits
+for a writer, so running it inline holds the loop only for the statement itself.
 
 Only what SQLite answers at once is answered here: the connection has no busy timeout and
 any error (busy, a file gone, a disk error) returns None, so the caller reads through the

@@ -75,9 +75,20 @@ class LivePart:
     callback: bool | None
     # The state as loaded: what this change moved it from (its events, events.py).
     was: PartState = PartState.QUEUED
-    # Its operator fields as loaded (connector, operator id, submitted_at, claimed_by,
-    # claim_until): a part whose change left them alone is written without them (save_parts).
+    # Its operator fields as loaded (`operator_fields`): a part whose change left them alone
+    # is written without them (save_parts).
     loaded: tuple[Any, ...] | None = None
+
+    def operator_fields(self) -> tuple[Any, ...]:
+        """The fields a write names besides state, billing, done_at and error: connector,
+        operator id, submit time and the claim."""
+        return (
+            self.connector,
+            self.operator_id,
+            self.submitted_at,
+            self.claimed_by,
+            self.claim_until,
+        )
 
     def report(self, state: PartState, error: int, at: float) -> None:
         """Move forward by a report (never back); a final state ends the claim."""
@@ -136,7 +147,7 @@ def _live(rows: Iterable[Any]) -> dict[int, LivePart]:
         # exists to avoid.
         p = LivePart(*row)
         p.state = p.was = _STATE_OF_VALUE[p.state]
-        p.loaded = (p.connector, p.operator_id, p.submitted_at, p.claimed_by, p.claim_until)
+        p.loaded = p.operator_fields()
         found[p.id] = p
     return found
 
@@ -200,8 +211,7 @@ def save_parts(
         # A message with a part that is not final folds to ENROUTE, as it already is.
         if is_final(p.state):
             ended[p.message_id] = p
-        operator = (p.connector, p.operator_id, p.submitted_at, p.claimed_by, p.claim_until)
-        if operator == p.loaded:
+        if p.operator_fields() == p.loaded:
             settled.append((int(p.state), p.billing, p.done_at, p.error, p.id))
             continue
         rows.append(
